@@ -1,0 +1,1 @@
+"""Simulated support journeys and their reports."""

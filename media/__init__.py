@@ -1,0 +1,1 @@
+"""Media shared by both sides: recording, synthetic sources, quality probes (calls issue)."""

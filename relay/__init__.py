@@ -1,0 +1,1 @@
+"""The aiortc media relay: rooms, packet forwarding, keyframes, stats (calls issue)."""

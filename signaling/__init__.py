@@ -1,0 +1,1 @@
+"""LiveAssist signaling server: the only public entry point (HTTP, REST, Socket.IO)."""

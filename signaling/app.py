@@ -1,0 +1,62 @@
+"""The aiohttp application: Socket.IO, REST, pages, and the start/stop of the runtime."""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+
+from signaling.db.migrate import upgrade
+
+# Importing the route modules registers their endpoints on `api`.
+from signaling.http import (  # noqa: F401
+    openapi,
+    routes_admin,
+    routes_attachments,
+    routes_auth,
+    routes_chats,
+    routes_customers,
+    routes_health,
+    routes_tickets,
+    routes_widget,
+)
+from signaling.http.api import api
+from signaling.http.middleware import (
+    error_middleware,
+    origin_middleware,
+    security_headers_middleware,
+)
+from signaling.http.routes_pages import install_pages
+from signaling.runtime import Runtime
+
+log = logging.getLogger(__name__)
+RUNTIME = web.AppKey("runtime", Runtime)
+MAX_UPLOAD_BYTES = 60 * 1024 * 1024
+
+
+def create_app(runtime: Runtime, *, migrate: bool = True) -> web.Application:
+    app = web.Application(
+        middlewares=[
+            error_middleware(),
+            origin_middleware(runtime.origins),
+            security_headers_middleware(),
+        ],
+        client_max_size=MAX_UPLOAD_BYTES,
+    )
+    app[RUNTIME] = runtime
+    runtime.sio.attach(app)
+    api.install(app, runtime)
+    install_pages(app)
+
+    async def start(app: web.Application) -> None:
+        if migrate:
+            await upgrade(runtime.db)
+        await runtime.dispatcher.restore()
+
+    async def stop(app: web.Application) -> None:
+        await runtime.context.close()
+        await runtime.db.close()
+
+    app.on_startup.append(start)
+    app.on_cleanup.append(stop)
+    return app

@@ -1,0 +1,1 @@
+"""Chat: guest sessions, messages, lifecycle and routing of chats to agents."""

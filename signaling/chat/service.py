@@ -1,0 +1,352 @@
+"""What customers and agents do in a chat: start, write, read, type, end, rate, transfer,
+escalate. Every action checks access first and persists before anyone is told."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from signaling.auth import access
+from signaling.auth.tokens import Principal
+from signaling.chat.system_messages import add_system_message
+from signaling.chat.views import NameBook, chat_view, message_views
+from signaling.db.database import Database
+from signaling.db.schema import utcnow
+from signaling.errors import Conflict, Forbidden, InvalidPayload, NotFound
+from signaling.realtime import events as ev
+from signaling.realtime.notifier import Notifier
+from signaling.routing.dispatcher import Dispatcher
+from signaling.store import Record
+from signaling.store import chats as chat_store
+from signaling.store import messages as message_store
+from signaling.store import orgs as org_store
+from signaling.store import tickets as ticket_store
+from signaling.store import users as user_store
+from signaling.types import (
+    ChatEndReason,
+    ChatState,
+    MessageKind,
+    Presence,
+    Role,
+    SenderType,
+    TicketStatus,
+)
+
+ESCALATED_TAG = "escalated"
+
+
+def sender_of(principal: Principal) -> tuple[SenderType, int]:
+    if principal.is_customer:
+        return SenderType.CUSTOMER, principal.subject_id
+    return SenderType.AGENT, principal.subject_id
+
+
+class ChatService:
+    def __init__(
+        self, db: Database, dispatcher: Dispatcher, notifier: Notifier, names: NameBook
+    ) -> None:
+        self._db = db
+        self._dispatcher = dispatcher
+        self._notifier = notifier
+        self._names = names
+
+    async def group_ids(self, conn: AsyncConnection, principal: Principal) -> set[int]:
+        if principal.role is not Role.AGENT:
+            return set()
+        return await org_store.group_ids_of(conn, principal.subject_id)
+
+    async def visible_chat(
+        self, conn: AsyncConnection, principal: Principal, chat_id: int
+    ) -> Record:
+        chat = await chat_store.chat_by_id(conn, chat_id)
+        return access.check_view_chat(principal, chat, await self.group_ids(conn, principal))
+
+    # ---- reading --------------------------------------------------------------------------
+    async def snapshot(self, principal: Principal, chat_id: int) -> dict[str, Any]:
+        async with self._db.read() as conn:
+            chat = await self.visible_chat(conn, principal, chat_id)
+            view = await chat_view(conn, chat, self._names)
+        view["queue"] = await self._dispatcher.estimate_for(chat_id)
+        return view
+
+    async def sync(self, principal: Principal, req: ev.ChatSync) -> dict[str, Any]:
+        async with self._db.read() as conn:
+            chat = await self.visible_chat(conn, principal, req.chat_id)
+            rows = await message_store.messages_after(
+                conn,
+                chat["id"],
+                req.after_seq,
+                req.limit + 1,
+                include_notes=not principal.is_customer,
+            )
+            views = await message_views(conn, chat, rows[: req.limit], self._names)
+            view = await chat_view(conn, chat, self._names)
+        view["queue"] = await self._dispatcher.estimate_for(chat["id"])
+        return {"chat": view, "messages": views, "has_more": len(rows) > req.limit}
+
+    # ---- writing --------------------------------------------------------------------------
+    async def send(
+        self, principal: Principal, req: ev.MessageSend, sid: str | None
+    ) -> dict[str, Any]:
+        """Persist, then acknowledge and fan out; a resend with the same client_msg_id returns
+        the stored message and tells no one twice."""
+        text = req.text.strip()
+        if not text and req.attachment_id is None:
+            raise InvalidPayload("a message needs text or an attachment", details={"field": "text"})
+        sender_type, sender_id = sender_of(principal)
+        start_chat = False
+        async with self._db.write() as conn:
+            chat = await self.visible_chat(conn, principal, req.chat_id)
+            access.check_write_chat(principal, chat)
+            existing = await message_store.find_by_client_id(
+                conn,
+                chat_id=chat["id"],
+                sender_type=sender_type,
+                sender_id=sender_id,
+                client_msg_id=req.client_msg_id,
+            )
+            if existing is not None:
+                (view,) = await message_views(conn, chat, [existing], self._names)
+                return {"message": view, "duplicate": True}
+            if chat["state"] == ChatState.ENDED.value:
+                raise Conflict("this chat has ended; start a new one")
+            if req.attachment_id is not None:
+                att = await message_store.attachment_by_id(conn, req.attachment_id)
+                if att is None or att["chat_id"] != chat["id"]:
+                    raise NotFound("no such attachment in this chat")
+            row = await message_store.append_message(
+                conn,
+                chat_id=chat["id"],
+                sender_type=sender_type,
+                sender_id=sender_id,
+                kind=MessageKind.ATTACHMENT if req.attachment_id else MessageKind.TEXT,
+                text=text,
+                client_msg_id=req.client_msg_id,
+                attachment_id=req.attachment_id,
+            )
+            changes: dict[str, Any] = {}
+            if sender_type is SenderType.AGENT and chat["first_response_at"] is None:
+                changes["first_response_at"] = utcnow()
+            if chat["state"] == ChatState.NEW.value:
+                changes.update(state=ChatState.QUEUED.value, queued_at=utcnow())
+                start_chat = True
+            if changes:
+                chat = await chat_store.update_chat(conn, chat["id"], changes)
+            (view,) = await message_views(conn, chat, [row], self._names)
+        await self._notifier.to_chat(chat["id"], "message", view, skip_sid=sid)
+        if start_chat:
+            await self._dispatcher.enqueue(chat)
+        return {"message": view, "duplicate": False}
+
+    async def start(self, principal: Principal, req: ev.ChatRef) -> dict[str, Any]:
+        """Put a new chat in line (idempotent: a started chat is returned as it is)."""
+        async with self._db.write() as conn:
+            chat = await self.visible_chat(conn, principal, req.chat_id)
+            if principal.is_customer and chat["state"] == ChatState.NEW.value:
+                chat = await chat_store.update_chat(
+                    conn, chat["id"], {"state": ChatState.QUEUED.value, "queued_at": utcnow()}
+                )
+                enqueue = True
+            else:
+                enqueue = False
+        if enqueue:
+            await self._dispatcher.enqueue(chat)
+        return await self.snapshot(principal, chat["id"])
+
+    async def typing(self, principal: Principal, req: ev.Typing, sid: str | None) -> dict[str, Any]:
+        async with self._db.read() as conn:
+            chat = await self.visible_chat(conn, principal, req.chat_id)
+            access.check_write_chat(principal, chat)
+            name = (
+                await self._names.customer(conn, chat["customer_id"])
+                if principal.is_customer
+                else await self._names.user(conn, principal.subject_id)
+            )
+        sender_type, sender_id = sender_of(principal)
+        payload = {
+            "chat_id": chat["id"],
+            "typing": req.typing,
+            "sender": {"type": sender_type.value, "id": sender_id, "name": name},
+        }
+        await self._notifier.to_chat(chat["id"], "typing", payload, skip_sid=sid)
+        return {}
+
+    async def read(
+        self, principal: Principal, req: ev.ReadReceipt, sid: str | None
+    ) -> dict[str, Any]:
+        column = "customer_read_seq" if principal.is_customer else "agent_read_seq"
+        async with self._db.write() as conn:
+            chat = await self.visible_chat(conn, principal, req.chat_id)
+            access.check_write_chat(principal, chat)
+            seq = min(req.seq, chat["last_seq"])
+            if seq > chat[column]:
+                chat = await chat_store.update_chat(conn, chat["id"], {column: seq})
+        payload = {
+            "chat_id": chat["id"],
+            "reader": "customer" if principal.is_customer else "agent",
+            "seq": chat[column],
+        }
+        await self._notifier.to_chat(chat["id"], "read", payload, skip_sid=sid)
+        return payload
+
+    # ---- ending ---------------------------------------------------------------------------
+    async def end(self, principal: Principal, req: ev.ChatRef) -> dict[str, Any]:
+        """Customer leaves or agent closes. The ticket is solved with it unless escalated."""
+        async with self._db.write() as conn:
+            chat = await self.visible_chat(conn, principal, req.chat_id)
+            if principal.is_customer:
+                access.check_write_chat(principal, chat)
+                reason, who = ChatEndReason.CUSTOMER_ENDED, "The customer"
+            else:
+                access.check_manage_chat(principal, chat)
+                reason, who = (
+                    ChatEndReason.AGENT_CLOSED,
+                    await self._names.user(conn, principal.subject_id) or "The agent",
+                )
+            if chat["state"] == ChatState.ENDED.value:
+                return await chat_view(conn, chat, self._names)
+            now = utcnow()
+            chat = await chat_store.update_chat(
+                conn,
+                chat["id"],
+                {"state": ChatState.ENDED.value, "ended_at": now, "end_reason": reason.value},
+            )
+            system = await add_system_message(conn, chat, f"{who} ended the chat", self._names)
+            ticket = await ticket_store.ticket_by_id(conn, chat["ticket_id"])
+            assert ticket is not None
+            if ESCALATED_TAG not in ticket["tags"] and ticket["status"] == TicketStatus.OPEN.value:
+                await ticket_store.change_ticket(
+                    conn,
+                    ticket,
+                    {"status": TicketStatus.SOLVED.value},
+                    actor_type="system",
+                    actor_id=None,
+                )
+            view = await chat_view(conn, chat, self._names)
+        handle = (now - chat["assigned_at"]).total_seconds() if chat["assigned_at"] else None
+        self._dispatcher.chat_ended(chat["org_id"], handle)
+        await self._notifier.to_chat(chat["id"], "message", system)
+        await self._notifier.to_chat(
+            chat["id"], "chat.ended", {"chat_id": chat["id"], "reason": reason.value}
+        )
+        await self._dispatcher.release(chat, requeue=False, note=reason.value)
+        return view
+
+    async def rate(self, principal: Principal, req: ev.CsatSubmit) -> dict[str, Any]:
+        if not principal.is_customer:
+            raise Forbidden("only the customer rates a chat")
+        async with self._db.write() as conn:
+            chat = await self.visible_chat(conn, principal, req.chat_id)
+            if chat["state"] != ChatState.ENDED.value:
+                raise Conflict("rate the chat once it has ended")
+            ticket = await ticket_store.ticket_by_id(conn, chat["ticket_id"])
+            assert ticket is not None
+            await ticket_store.change_ticket(
+                conn,
+                ticket,
+                {"csat_score": req.score, "csat_comment": req.comment.strip() or None},
+                actor_type="customer",
+                actor_id=principal.subject_id,
+            )
+        if chat["assignee_id"]:
+            await self._notifier.to_user(
+                chat["assignee_id"],
+                "csat",
+                {"chat_id": chat["id"], "ticket_id": chat["ticket_id"], "score": req.score},
+            )
+        return {"chat_id": chat["id"], "score": req.score}
+
+    # ---- agents ---------------------------------------------------------------------------
+    async def transfer(self, principal: Principal, req: ev.ChatTransfer) -> dict[str, Any]:
+        """Hand a chat, with its whole history, to one agent or back into a group's line."""
+        if (req.to_user_id is None) == (req.to_group_id is None):
+            raise InvalidPayload("give exactly one of to_user_id or to_group_id")
+        async with self._db.write() as conn:
+            chat = await self.visible_chat(conn, principal, req.chat_id)
+            access.check_manage_chat(principal, chat)
+            if chat["state"] == ChatState.ENDED.value:
+                raise Conflict("this chat has ended")
+            from_name = await self._names.user(conn, principal.subject_id)
+            if req.to_group_id is not None:
+                group = await org_store.group_by_id(conn, req.to_group_id)
+                if group is None or group["org_id"] != chat["org_id"]:
+                    raise NotFound("no such group")
+                changes = {"group_id": group["id"], "topic": group["topic"] or "general"}
+                chat = await chat_store.update_chat(conn, chat["id"], changes)
+                ticket = await ticket_store.ticket_by_id(conn, chat["ticket_id"])
+                assert ticket is not None
+                await ticket_store.change_ticket(
+                    conn,
+                    ticket,
+                    {"group_id": group["id"], "assignee_id": None},
+                    actor_type="agent",
+                    actor_id=principal.subject_id,
+                )
+                target = None
+                note = f"{from_name} transferred the chat to {group['name']}"
+            else:
+                user = await user_store.user_by_id(conn, req.to_user_id or 0)
+                if (
+                    user is None
+                    or user["org_id"] != chat["org_id"]
+                    or user["role"] != Role.AGENT.value
+                    or not user["active"]
+                ):
+                    raise NotFound("no such agent")
+                target = await self._dispatcher.load_agent(conn, user["id"])
+                assert target is not None
+                if target.status is Presence.OFFLINE or not target.sids:
+                    raise Conflict(f"{user['name']} is offline")
+                if target.load >= target.max_chats:
+                    raise Conflict(f"{user['name']} is at capacity ({target.max_chats} chats)")
+                if target.user_id == chat["assignee_id"]:
+                    raise Conflict("the chat is already theirs")
+                note = f"transferred by {from_name}"
+            if req.note.strip():
+                await add_system_message(
+                    conn, chat, f"Transfer note: {req.note.strip()}", self._names, internal=True
+                )
+        if target is None:
+            await self._dispatcher.release(chat, requeue=True, note=note)
+        else:
+            await self._dispatcher.release(chat, requeue=False, note="transferred")
+            await self._dispatcher.assign_directly(chat["id"], target, note)
+        return (
+            await self.snapshot(principal, chat["id"])
+            if principal.role is Role.ADMIN
+            else {"chat_id": chat["id"]}
+        )
+
+    async def escalate(self, principal: Principal, req: ev.ChatEscalate) -> dict[str, Any]:
+        """Keep the chat's ticket open for follow-up after the chat ends."""
+        async with self._db.write() as conn:
+            chat = await self.visible_chat(conn, principal, req.chat_id)
+            access.check_manage_chat(principal, chat)
+            ticket = await ticket_store.ticket_by_id(conn, chat["ticket_id"])
+            assert ticket is not None
+            changes: dict[str, Any] = {
+                "status": TicketStatus.OPEN.value,
+                "tags": sorted({*ticket["tags"], ESCALATED_TAG}),
+            }
+            if req.priority is not None:
+                changes["priority"] = req.priority.value
+            if req.subject:
+                changes["subject"] = req.subject.strip()
+            if req.group_id is not None:
+                group = await org_store.group_by_id(conn, req.group_id)
+                if group is None or group["org_id"] != chat["org_id"]:
+                    raise NotFound("no such group")
+                changes["group_id"] = group["id"]
+            ticket = await ticket_store.change_ticket(
+                conn, ticket, changes, actor_type="agent", actor_id=principal.subject_id
+            )
+            system = await add_system_message(
+                conn, chat, f"Escalated to ticket #{ticket['id']} for follow-up", self._names
+            )
+            if req.note.strip():
+                await add_system_message(
+                    conn, chat, f"Escalation note: {req.note.strip()}", self._names, internal=True
+                )
+        await self._notifier.to_chat(chat["id"], "message", system)
+        return {"ticket": ticket}

@@ -1,0 +1,107 @@
+"""Records as the wire shows them: the one place that decides what a client sees of a row."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from signaling.store import Record
+from signaling.store.customers import customer_by_id
+from signaling.store.messages import attachments_by_ids
+from signaling.store.users import user_by_id
+
+CHAT_FIELDS = (
+    "id",
+    "state",
+    "topic",
+    "language",
+    "priority",
+    "ticket_id",
+    "group_id",
+    "customer_id",
+    "assignee_id",
+    "last_seq",
+    "customer_read_seq",
+    "agent_read_seq",
+    "created_at",
+    "queued_at",
+    "assigned_at",
+    "first_response_at",
+    "ended_at",
+    "end_reason",
+)
+
+
+def attachment_view(att: Record) -> dict[str, Any]:
+    return {
+        "id": att["id"],
+        "filename": att["filename"],
+        "content_type": att["content_type"],
+        "size": att["size"],
+        "url": f"/api/attachments/{att['id']}",
+    }
+
+
+class NameBook:
+    """Display names of senders, looked up once per process and kept."""
+
+    def __init__(self) -> None:
+        self._users: dict[int, str] = {}
+        self._customers: dict[int, str] = {}
+
+    def remember_user(self, user_id: int, name: str) -> None:
+        self._users[user_id] = name
+
+    def remember_customer(self, customer_id: int, name: str | None) -> None:
+        self._customers[customer_id] = name or "Customer"
+
+    async def user(self, conn: AsyncConnection, user_id: int | None) -> str | None:
+        if user_id is None:
+            return None
+        if user_id not in self._users:
+            row = await user_by_id(conn, user_id)
+            self._users[user_id] = row["name"] if row else "Agent"
+        return self._users[user_id]
+
+    async def customer(self, conn: AsyncConnection, customer_id: int) -> str:
+        if customer_id not in self._customers:
+            row = await customer_by_id(conn, customer_id)
+            self._customers[customer_id] = (row["name"] if row else None) or "Customer"
+        return self._customers[customer_id]
+
+
+async def chat_view(conn: AsyncConnection, chat: Record, names: NameBook) -> dict[str, Any]:
+    view: dict[str, Any] = {key: chat[key] for key in CHAT_FIELDS}
+    view["assignee_name"] = await names.user(conn, chat["assignee_id"])
+    view["customer_name"] = await names.customer(conn, chat["customer_id"])
+    return view
+
+
+async def message_views(
+    conn: AsyncConnection, chat: Record, rows: list[Record], names: NameBook
+) -> list[dict[str, Any]]:
+    atts = await attachments_by_ids(conn, {r["attachment_id"] for r in rows if r["attachment_id"]})
+    views = []
+    for row in rows:
+        if row["sender_type"] == "agent":
+            name = await names.user(conn, row["sender_id"])
+        elif row["sender_type"] == "customer":
+            name = await names.customer(conn, chat["customer_id"])
+        else:
+            name = None
+        att = atts.get(row["attachment_id"]) if row["attachment_id"] else None
+        views.append(
+            {
+                "id": row["id"],
+                "chat_id": row["chat_id"],
+                "seq": row["seq"],
+                "sender": {"type": row["sender_type"], "id": row["sender_id"], "name": name},
+                "kind": row["kind"],
+                "text": row["text"],
+                "attachment": attachment_view(att) if att else None,
+                "client_msg_id": row["client_msg_id"],
+                "created_at": row["created_at"],
+            }
+        )
+    return views

@@ -1,0 +1,270 @@
+"""Typed configuration: defaults → TOML file → LIVEASSIST_* environment → command-line flags.
+
+Every layer is checked against the same dataclasses, so an unknown key or a wrong type stops
+the server at start with a message that names the key, never later at first use.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from signaling.errors import ConfigError
+
+ENV_PREFIX = "LIVEASSIST_"
+CONFIG_FILE_ENV = "LIVEASSIST_CONFIG"
+# LIVEASSIST_* variables that are not config keys: the file path, log level, a new password.
+NON_CONFIG_ENV = frozenset({CONFIG_FILE_ENV, "LIVEASSIST_LOG_LEVEL", "LIVEASSIST_NEW_PASSWORD"})
+
+
+@dataclass
+class ServerConfig:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    data_dir: str = "./data"
+    # Origins (scheme://host[:port]) allowed to open Socket.IO connections and call the REST API
+    # from a browser, besides the server's own address. Host sites embedding the widget go here.
+    allowed_origins: list[str] = field(default_factory=list)
+    # The address people use to reach this server; shown in logs and used for same-origin checks.
+    public_url: str = ""
+
+    def __post_init__(self) -> None:
+        if not 0 < self.port < 65536:
+            raise ConfigError(f"server.port must be 1..65535, got {self.port}")
+        for origin in self.allowed_origins:
+            if not origin.startswith(("http://", "https://")) or origin.endswith("/"):
+                raise ConfigError(
+                    f"server.allowed_origins entry {origin!r} must look like https://host[:port]"
+                )
+
+    @property
+    def own_url(self) -> str:
+        return self.public_url.rstrip("/") or f"http://{self.host}:{self.port}"
+
+
+@dataclass
+class DatabaseConfig:
+    # Empty means the embedded default: SQLite (WAL) at <data_dir>/liveassist.db.
+    url: str = ""
+    echo: bool = False
+
+
+@dataclass
+class AuthConfig:
+    # Empty means: generate once and keep in <data_dir>/secret.key.
+    secret_key: str = ""
+    staff_token_ttl_seconds: int = 900
+    staff_session_max_seconds: int = 12 * 3600
+    guest_token_ttl_seconds: int = 24 * 3600
+    # Argon2id cost; defaults follow RFC 9106's second recommended option.
+    password_memory_kib: int = 65536
+    password_time_cost: int = 3
+
+    def __post_init__(self) -> None:
+        if self.staff_token_ttl_seconds < 30:
+            raise ConfigError("auth.staff_token_ttl_seconds must be at least 30")
+        if self.password_memory_kib < 8192:
+            raise ConfigError("auth.password_memory_kib must be at least 8192 (8 MiB)")
+
+
+@dataclass
+class LimitsConfig:
+    events_per_second: float = 20.0
+    event_burst: int = 40
+    ip_events_per_second: float = 200.0
+    ip_event_burst: int = 400
+    logins_per_minute_per_ip: int = 20
+    login_failures_per_minute_per_account: int = 5
+    max_event_bytes: int = 16384
+    max_message_chars: int = 4000
+
+
+@dataclass
+class RoutingConfig:
+    # Used for the customer's expected wait until enough chats have ended to measure it.
+    default_handle_seconds: int = 300
+    # How long an agent may be disconnected (page reload, network blip) before their chats requeue.
+    agent_offline_grace_seconds: int = 30
+
+
+@dataclass
+class AttachmentsConfig:
+    max_image_bytes: int = 10 * 1024 * 1024
+    max_video_bytes: int = 50 * 1024 * 1024
+
+
+@dataclass
+class ContextHookConfig:
+    # Optional CRM/order lookup: GET <url>?customer_id=..&external_id=..&email=..
+    url: str = ""
+    timeout_seconds: float = 2.0
+    cache_seconds: float = 60.0
+
+
+@dataclass
+class RelayConfig:
+    # Relay worker processes for calls; 0 means one per core.
+    workers: int = 0
+
+
+@dataclass
+class Config:
+    server: ServerConfig = field(default_factory=ServerConfig)
+    database: DatabaseConfig = field(default_factory=DatabaseConfig)
+    auth: AuthConfig = field(default_factory=AuthConfig)
+    limits: LimitsConfig = field(default_factory=LimitsConfig)
+    routing: RoutingConfig = field(default_factory=RoutingConfig)
+    attachments: AttachmentsConfig = field(default_factory=AttachmentsConfig)
+    context_hook: ContextHookConfig = field(default_factory=ContextHookConfig)
+    relay: RelayConfig = field(default_factory=RelayConfig)
+
+    @property
+    def data_path(self) -> Path:
+        return Path(self.server.data_dir).expanduser().resolve()
+
+    @property
+    def database_url(self) -> str:
+        """SQLAlchemy async URL; plain postgresql:// URLs are mapped onto asyncpg."""
+        url = self.database.url
+        if not url:
+            return f"sqlite+aiosqlite:///{self.data_path / 'liveassist.db'}"
+        for plain in ("postgresql://", "postgres://"):
+            if url.startswith(plain):
+                return "postgresql+asyncpg://" + url[len(plain) :]
+        if url.startswith("sqlite:///"):
+            return "sqlite+aiosqlite:///" + url[len("sqlite:///") :]
+        return url
+
+
+def _sections() -> dict[str, type[Any]]:
+    hints = typing.get_type_hints(Config)
+    return {f.name: hints[f.name] for f in dataclasses.fields(Config)}
+
+
+def _coerce(value: Any, kind: Any, where: str) -> Any:
+    """Convert a file/env/flag value to the declared type, or explain what was expected."""
+    origin = typing.get_origin(kind)
+    if origin is list:
+        (item_kind,) = typing.get_args(kind)
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        if not isinstance(value, list):
+            raise ConfigError(f"{where} must be a list, got {value!r}")
+        return [_coerce(item, item_kind, where) for item in value]
+    if origin in (types.UnionType, typing.Union):
+        raise ConfigError(f"{where}: unsupported optional type")  # pragma: no cover
+    if kind is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in {
+            "1",
+            "true",
+            "yes",
+            "on",
+            "0",
+            "false",
+            "no",
+            "off",
+        }:
+            return value.lower() in {"1", "true", "yes", "on"}
+        raise ConfigError(f"{where} must be true or false, got {value!r}")
+    if kind is int:
+        if isinstance(value, bool):
+            raise ConfigError(f"{where} must be an integer, got {value!r}")
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{where} must be an integer, got {value!r}") from None
+    if kind is float:
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{where} must be a number, got {value!r}") from None
+    if kind is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{where} must be a string, got {value!r}")
+        return value
+    raise ConfigError(f"{where}: unsupported type {kind!r}")  # pragma: no cover
+
+
+def _merge(target: dict[str, dict[str, Any]], updates: Mapping[str, Any], source: str) -> None:
+    sections = _sections()
+    unknown_sections = sorted(set(updates) - set(sections))
+    if unknown_sections:
+        raise ConfigError(
+            f"unknown config section(s) in {source}: {', '.join(unknown_sections)}; "
+            f"known: {', '.join(sections)}"
+        )
+    for section_name, values in updates.items():
+        if not isinstance(values, Mapping):
+            raise ConfigError(f"[{section_name}] in {source} must be a table of keys")
+        section_type = sections[section_name]
+        hints = typing.get_type_hints(section_type)
+        unknown = sorted(set(values) - set(hints))
+        if unknown:
+            raise ConfigError(
+                f"unknown key(s) in [{section_name}] of {source}: {', '.join(unknown)}; "
+                f"known: {', '.join(hints)}"
+            )
+        for key, raw in values.items():
+            where = f"{section_name}.{key} ({source})"
+            target.setdefault(section_name, {})[key] = _coerce(raw, hints[key], where)
+
+
+def _env_updates(environ: Mapping[str, str]) -> dict[str, dict[str, Any]]:
+    """Map LIVEASSIST_<SECTION>_<KEY> onto sections; unknown names are errors, not ignored."""
+    sections = _sections()
+    updates: dict[str, dict[str, Any]] = {}
+    for name, value in environ.items():
+        if not name.startswith(ENV_PREFIX) or name in NON_CONFIG_ENV:
+            continue
+        rest = name[len(ENV_PREFIX) :].lower()
+        match = next(
+            (s for s in sorted(sections, key=len, reverse=True) if rest.startswith(s + "_")), None
+        )
+        if match is None:
+            raise ConfigError(
+                f"unknown environment variable {name}: expected {ENV_PREFIX}<SECTION>_<KEY> with "
+                f"SECTION one of {', '.join(s.upper() for s in sections)}"
+            )
+        key = rest[len(match) + 1 :]
+        if key not in typing.get_type_hints(sections[match]):
+            raise ConfigError(f"unknown environment variable {name}: [{match}] has no key {key!r}")
+        updates.setdefault(match, {})[key] = value
+    return updates
+
+
+def load_config(
+    path: str | os.PathLike[str] | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Mapping[str, Any]] | None = None,
+) -> Config:
+    """Build the one Config: defaults, then the file, then the environment, then flags."""
+    environ = os.environ if environ is None else environ
+    layered: dict[str, dict[str, Any]] = {}
+    file_path = path or environ.get(CONFIG_FILE_ENV)
+    if file_path:
+        try:
+            with open(file_path, "rb") as handle:
+                parsed = tomllib.load(handle)
+        except FileNotFoundError:
+            raise ConfigError(f"config file not found: {file_path}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config file {file_path} is not valid TOML: {exc}") from None
+        _merge(layered, parsed, str(file_path))
+    _merge(layered, _env_updates(environ), "environment")
+    if overrides:
+        _merge(layered, overrides, "command line")
+    try:
+        built = {name: kind(**layered.get(name, {})) for name, kind in _sections().items()}
+    except TypeError as exc:  # pragma: no cover - keys were checked above
+        raise ConfigError(str(exc)) from None
+    return Config(**built)

@@ -1,0 +1,1 @@
+"""Records: one schema for SQLite (embedded) and PostgreSQL (scale), versioned by Alembic."""

@@ -1,0 +1,47 @@
+"""Schema upgrades with Alembic, run on an async connection so both SQLite and PostgreSQL work."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Connection
+
+from signaling.db.database import Database
+
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+
+
+def alembic_config() -> AlembicConfig:
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return cfg
+
+
+def head_revision() -> str:
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+async def current_revision(db: Database) -> str | None:
+    def read(conn: Connection) -> str | None:
+        return MigrationContext.configure(conn).get_current_revision()
+
+    async with db.read() as conn:
+        return await conn.run_sync(read)
+
+
+async def upgrade(db: Database, revision: str = "head") -> None:
+    """Bring the schema to `revision`; a no-op when it is already there."""
+    cfg = alembic_config()
+
+    def run(conn: Connection) -> None:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, revision)
+
+    async with db.write() as conn:
+        await conn.run_sync(run)

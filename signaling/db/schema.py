@@ -1,0 +1,237 @@
+"""Tables, as SQLAlchemy Core metadata. Migrations in `migrations/versions` must match this."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timestamps are always UTC-aware in Python, whatever the database keeps."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC)
+
+
+def _created() -> Column[datetime]:
+    return Column("created_at", UTCDateTime(), nullable=False, default=utcnow)
+
+
+organisations = Table(
+    "organisations",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("slug", String(64), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    # Per-organisation secret a host site uses to sign its customers' identities (HMAC-SHA256).
+    Column("identity_secret", String(128), nullable=False),
+    _created(),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("org_id", ForeignKey("organisations.id"), nullable=False, index=True),
+    Column("email", String(254), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("password_hash", String(255), nullable=False),
+    Column("skills", JSON, nullable=False, default=list),
+    Column("languages", JSON, nullable=False, default=list),
+    Column("max_chats", Integer, nullable=False, default=3),
+    Column("active", Boolean, nullable=False, default=True),
+    _created(),
+)
+
+groups = Table(
+    "groups",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("org_id", ForeignKey("organisations.id"), nullable=False, index=True),
+    Column("name", String(100), nullable=False),
+    # The chat topic (= agent skill) this group serves; NULL for the catch-all group.
+    Column("topic", String(64), nullable=True),
+    UniqueConstraint("org_id", "name"),
+)
+
+group_members = Table(
+    "group_members",
+    metadata,
+    Column("group_id", ForeignKey("groups.id"), primary_key=True),
+    Column("user_id", ForeignKey("users.id"), primary_key=True, index=True),
+)
+
+auth_sessions = Table(
+    "auth_sessions",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("user_id", ForeignKey("users.id"), nullable=False, index=True),
+    _created(),
+    Column("expires_at", UTCDateTime(), nullable=False),
+    Column("revoked_at", UTCDateTime(), nullable=True),
+    Column("ip", String(64), nullable=True),
+)
+
+customers = Table(
+    "customers",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("org_id", ForeignKey("organisations.id"), nullable=False, index=True),
+    Column("external_id", String(128), nullable=True),
+    Column("name", String(200), nullable=True),
+    Column("email", String(254), nullable=True),
+    Column("vip", Boolean, nullable=False, default=False),
+    Column("attributes", JSON, nullable=False, default=dict),
+    _created(),
+    UniqueConstraint("org_id", "external_id"),
+)
+
+tickets = Table(
+    "tickets",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("org_id", ForeignKey("organisations.id"), nullable=False, index=True),
+    Column("customer_id", ForeignKey("customers.id"), nullable=True, index=True),
+    Column("subject", String(300), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("priority", String(16), nullable=False),
+    Column("tags", JSON, nullable=False, default=list),
+    Column("assignee_id", ForeignKey("users.id"), nullable=True, index=True),
+    Column("group_id", ForeignKey("groups.id"), nullable=True, index=True),
+    Column("csat_score", SmallInteger, nullable=True),
+    Column("csat_comment", Text, nullable=True),
+    _created(),
+    Column("updated_at", UTCDateTime(), nullable=False, default=utcnow),
+    Column("solved_at", UTCDateTime(), nullable=True),
+)
+
+ticket_events = Table(
+    "ticket_events",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("ticket_id", ForeignKey("tickets.id"), nullable=False, index=True),
+    Column("actor_type", String(16), nullable=False),
+    Column("actor_id", Integer, nullable=True),
+    Column("field", String(32), nullable=False),
+    Column("old_value", JSON, nullable=True),
+    Column("new_value", JSON, nullable=True),
+    _created(),
+)
+
+chat_sessions = Table(
+    "chat_sessions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("org_id", ForeignKey("organisations.id"), nullable=False, index=True),
+    Column("customer_id", ForeignKey("customers.id"), nullable=False, index=True),
+    Column("ticket_id", ForeignKey("tickets.id"), nullable=False, index=True),
+    Column("group_id", ForeignKey("groups.id"), nullable=True, index=True),
+    Column("assignee_id", ForeignKey("users.id"), nullable=True, index=True),
+    Column("state", String(16), nullable=False),
+    Column("topic", String(64), nullable=False),
+    Column("language", String(16), nullable=False),
+    Column("priority", String(16), nullable=False),
+    Column("last_seq", Integer, nullable=False, default=0),
+    Column("customer_read_seq", Integer, nullable=False, default=0),
+    Column("agent_read_seq", Integer, nullable=False, default=0),
+    _created(),
+    Column("queued_at", UTCDateTime(), nullable=True),
+    Column("assigned_at", UTCDateTime(), nullable=True),
+    Column("first_response_at", UTCDateTime(), nullable=True),
+    Column("ended_at", UTCDateTime(), nullable=True),
+    Column("end_reason", String(32), nullable=True),
+    Index("ix_chat_sessions_state_queued_at", "state", "queued_at"),
+)
+
+attachments = Table(
+    "attachments",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("org_id", ForeignKey("organisations.id"), nullable=False),
+    Column("chat_id", ForeignKey("chat_sessions.id"), nullable=False, index=True),
+    Column("uploader_type", String(16), nullable=False),
+    Column("uploader_id", Integer, nullable=False),
+    Column("filename", String(255), nullable=False),
+    Column("content_type", String(100), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("storage_key", String(100), nullable=False, unique=True),
+    _created(),
+)
+
+messages = Table(
+    "messages",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("chat_id", ForeignKey("chat_sessions.id"), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("sender_type", String(16), nullable=False),
+    Column("sender_id", Integer, nullable=True),
+    Column("client_msg_id", String(64), nullable=True),
+    Column("kind", String(16), nullable=False),
+    Column("text", Text, nullable=False, default=""),
+    Column("attachment_id", ForeignKey("attachments.id"), nullable=True),
+    _created(),
+    UniqueConstraint("chat_id", "seq"),
+    UniqueConstraint("chat_id", "sender_type", "sender_id", "client_msg_id"),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("org_id", Integer, nullable=True, index=True),
+    Column("actor_type", String(16), nullable=False),
+    Column("actor_id", Integer, nullable=True),
+    Column("action", String(64), nullable=False),
+    Column("target_type", String(32), nullable=True),
+    Column("target_id", Integer, nullable=True),
+    Column("detail", JSON, nullable=False, default=dict),
+    Column("ip", String(64), nullable=True),
+    _created(),
+)

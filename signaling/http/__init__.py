@@ -1,0 +1,1 @@
+"""HTTP: pages, the REST API (described by /api/openapi.json), health."""

@@ -1,0 +1,227 @@
+"""REST routes declared once: method, path, roles, body and query types. The same
+declarations authorise each request, parse its input, and generate /api/openapi.json."""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from enum import Enum
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from signaling import jsonutil
+from signaling.auth.access import require_role
+from signaling.auth.tokens import Principal
+from signaling.errors import InvalidPayload, PayloadTooLarge, Unauthenticated
+from signaling.types import Role
+from signaling.wire import parse
+
+if TYPE_CHECKING:
+    from signaling.runtime import Runtime
+
+MAX_JSON_BODY = 64 * 1024
+
+
+@dataclass
+class ApiRequest:
+    request: web.Request
+    runtime: Runtime
+    principal: Principal | None
+    body: Any
+    query: Any
+
+    @property
+    def me(self) -> Principal:
+        if self.principal is None:  # pragma: no cover - public routes do not call this
+            raise Unauthenticated("sign in first")
+        return self.principal
+
+    def path_id(self, name: str) -> int:
+        raw = self.request.match_info[name]
+        if not raw.isdigit() or len(raw) > 10:
+            raise InvalidPayload(f"{name} must be a positive integer")
+        return int(raw)
+
+    @property
+    def ip(self) -> str:
+        return self.request.remote or "unknown"
+
+
+Handler = Callable[[ApiRequest], Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    method: str
+    path: str
+    handler: Handler
+    summary: str
+    roles: frozenset[Role] | None  # None: public (no token needed)
+    body: type[Any] | None
+    query: type[Any] | None
+    tag: str
+    status: int
+
+
+def json_response(data: Any, status: int = 200) -> web.Response:
+    return web.json_response(data, status=status, dumps=jsonutil.dumps)
+
+
+def bearer_token(request: web.Request) -> str | None:
+    header = request.headers.get("Authorization", "")
+    if header.lower().startswith("bearer "):
+        return header[7:].strip()
+    return None
+
+
+def _query_values(kind: type[Any], request: web.Request) -> dict[str, Any]:
+    """Query strings are text: convert each to its declared type before validation."""
+    hints = typing.get_type_hints(kind)
+    values: dict[str, Any] = {}
+    for key, raw in request.query.items():
+        declared = hints.get(key)
+        if declared is None:
+            values[key] = raw  # parse() rejects it by name
+            continue
+        base = next((a for a in typing.get_args(declared) if a is not type(None)), declared)
+        if base is int:
+            if not raw.lstrip("-").isdigit() or len(raw) > 10:
+                raise InvalidPayload(f"{key} must be an integer", details={"field": key})
+            values[key] = int(raw)
+        elif base is bool:
+            if raw not in ("true", "false"):
+                raise InvalidPayload(f"{key} must be true or false", details={"field": key})
+            values[key] = raw == "true"
+        else:
+            values[key] = raw
+    return values
+
+
+class Api:
+    def __init__(self) -> None:
+        self.endpoints: list[Endpoint] = []
+
+    def route(
+        self,
+        method: str,
+        path: str,
+        *,
+        summary: str,
+        roles: tuple[Role, ...] | None,
+        body: type[Any] | None = None,
+        query: type[Any] | None = None,
+        tag: str,
+        status: int = 200,
+    ) -> Callable[[Handler], Handler]:
+        def register(handler: Handler) -> Handler:
+            self.endpoints.append(
+                Endpoint(
+                    method,
+                    path,
+                    handler,
+                    summary,
+                    frozenset(roles) if roles is not None else None,
+                    body,
+                    query,
+                    tag,
+                    status,
+                )
+            )
+            return handler
+
+        return register
+
+    def install(self, app: web.Application, runtime: Runtime) -> None:
+        for endpoint in self.endpoints:
+            app.router.add_route(endpoint.method, endpoint.path, self._wrap(endpoint, runtime))
+
+    def _wrap(
+        self, endpoint: Endpoint, runtime: Runtime
+    ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+        async def handle(request: web.Request) -> web.StreamResponse:
+            principal = None
+            if endpoint.roles is not None:
+                principal = await runtime.authenticator.principal(bearer_token(request))
+                if principal.role not in endpoint.roles:
+                    require_role(principal, *sorted(endpoint.roles))
+            body = None
+            if endpoint.body is not None:
+                if request.content_length is not None and request.content_length > MAX_JSON_BODY:
+                    raise PayloadTooLarge(f"request body over {MAX_JSON_BODY} bytes")
+                raw = await request.content.read(MAX_JSON_BODY + 1)
+                if len(raw) > MAX_JSON_BODY:
+                    raise PayloadTooLarge(f"request body over {MAX_JSON_BODY} bytes")
+                try:
+                    decoded = jsonutil.loads(raw or b"{}")
+                except ValueError:
+                    raise InvalidPayload("request body is not valid JSON") from None
+                body = parse(endpoint.body, decoded)
+            query = (
+                parse(endpoint.query, _query_values(endpoint.query, request))
+                if endpoint.query
+                else None
+            )
+            result = await endpoint.handler(ApiRequest(request, runtime, principal, body, query))
+            if isinstance(result, web.StreamResponse):
+                return result
+            return json_response(result, status=endpoint.status)
+
+        return handle
+
+
+api = Api()
+
+
+def dataclass_schema(kind: type[Any]) -> dict[str, Any]:
+    """JSON Schema of a wire dataclass (for the OpenAPI document)."""
+    hints = typing.get_type_hints(kind)
+    properties: dict[str, Any] = {}
+    required: list[str] = []
+    for spec in dataclasses.fields(kind):
+        properties[spec.name] = _type_schema(hints[spec.name], spec.metadata)
+        if spec.default is dataclasses.MISSING and spec.default_factory is dataclasses.MISSING:
+            required.append(spec.name)
+    schema: dict[str, Any] = {
+        "type": "object",
+        "properties": properties,
+        "additionalProperties": False,
+    }
+    if required:
+        schema["required"] = required
+    return schema
+
+
+def _type_schema(kind: Any, meta: typing.Mapping[str, Any]) -> dict[str, Any]:
+    args = [a for a in typing.get_args(kind) if a is not type(None)]
+    if typing.get_origin(kind) in (typing.Union, types.UnionType):
+        return {**_type_schema(args[0], meta), "nullable": True}
+    if typing.get_origin(kind) is list:
+        return {
+            "type": "array",
+            "items": _type_schema(args[0], {**meta, "max_items": None}),
+            **({"maxItems": meta["max_items"]} if meta.get("max_items") else {}),
+        }
+    if typing.get_origin(kind) is dict:
+        return {"type": "object"}
+    if isinstance(kind, type) and issubclass(kind, Enum):
+        return {"type": "string", "enum": [m.value for m in kind]}
+    schema: dict[str, Any] = {
+        bool: {"type": "boolean"},
+        int: {"type": "integer"},
+        float: {"type": "number"},
+        str: {"type": "string"},
+    }.get(kind, {})
+    schema = dict(schema)
+    if "max_len" in meta:
+        schema["maxLength"] = meta["max_len"]
+    if "pattern" in meta:
+        schema["pattern"] = meta["pattern"]
+    if "min" in meta:
+        schema["minimum"] = meta["min"]
+    if "max" in meta:
+        schema["maximum"] = meta["max"]
+    return schema

@@ -1,0 +1,208 @@
+"""Directory and administration: users, groups, the audit log."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from signaling.auth.passwords import password_problem
+from signaling.errors import Conflict, InvalidPayload, NotFound
+from signaling.http.api import ApiRequest, api
+from signaling.store import orgs as org_store
+from signaling.store import users as user_store
+from signaling.store.audit import audit, list_audit
+from signaling.types import Presence, Role
+from signaling.wire import limit
+
+STAFF = (Role.AGENT, Role.QA, Role.ADMIN)
+SKILLS = {**limit(max_len=64, min_len=1, pattern=r"[\w.-]+"), "max_items": 50}
+LANGS = {**limit(max_len=16, pattern=r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})?"), "max_items": 20}
+
+
+@dataclass(frozen=True)
+class UserCreate:
+    email: str = field(metadata=limit(max_len=254, pattern=r"[^@\s]+@[^@\s]+"))
+    name: str = field(metadata=limit(max_len=200, min_len=1))
+    role: Role
+    password: str = field(metadata=limit(max_len=1024))
+    skills: list[str] = field(default_factory=list, metadata=SKILLS)
+    languages: list[str] = field(default_factory=lambda: ["en"], metadata=LANGS)
+    max_chats: int = field(default=3, metadata=limit(min=1, max=50))
+    group_ids: list[int] = field(default_factory=list, metadata={"min": 1, "max_items": 50})
+
+
+@dataclass(frozen=True)
+class UserUpdate:
+    name: str | None = field(default=None, metadata=limit(max_len=200, min_len=1))
+    skills: list[str] | None = field(default=None, metadata=SKILLS)
+    languages: list[str] | None = field(default=None, metadata=LANGS)
+    max_chats: int | None = field(default=None, metadata=limit(min=1, max=50))
+    active: bool | None = None
+
+
+@dataclass(frozen=True)
+class AuditQuery:
+    action: str | None = field(default=None, metadata=limit(max_len=64))
+    page: int = field(default=1, metadata=limit(min=1, max=100_000))
+    per_page: int = field(default=100, metadata=limit(min=1, max=500))
+
+
+@api.route(
+    "GET",
+    "/api/directory",
+    summary="Agents (with live presence) and groups, for transfers",
+    roles=STAFF,
+    tag="admin",
+)
+async def directory(call: ApiRequest) -> dict[str, Any]:
+    rt = call.runtime
+    async with rt.db.read() as conn:
+        users = await user_store.list_users(conn, call.me.org_id, role=Role.AGENT.value)
+        groups = await org_store.list_groups(conn, call.me.org_id)
+        members = await org_store.members_of(conn, call.me.org_id)
+    agents = []
+    for user in users:
+        live = rt.presence.get(user["id"])
+        agents.append(
+            {
+                "id": user["id"],
+                "name": user["name"],
+                "skills": user["skills"],
+                "languages": user["languages"],
+                "group_ids": members.get(user["id"], []),
+                "status": live.status.value if live else Presence.OFFLINE.value,
+                "load": live.load if live else 0,
+                "max_chats": user["max_chats"],
+                "active": user["active"],
+            }
+        )
+    return {"agents": agents, "groups": groups}
+
+
+@api.route("GET", "/api/users", summary="All staff accounts", roles=(Role.ADMIN,), tag="admin")
+async def list_users(call: ApiRequest) -> dict[str, Any]:
+    async with call.runtime.db.read() as conn:
+        users = await user_store.list_users(conn, call.me.org_id)
+    return {"items": [user_store.public_user(u) for u in users]}
+
+
+@api.route(
+    "POST",
+    "/api/users",
+    summary="Create a staff account",
+    roles=(Role.ADMIN,),
+    body=UserCreate,
+    tag="admin",
+    status=201,
+)
+async def create_user(call: ApiRequest) -> dict[str, Any]:
+    req: UserCreate = call.body
+    if req.role is Role.CUSTOMER:
+        raise InvalidPayload("customers are not staff accounts", details={"field": "role"})
+    problem = password_problem(req.password)
+    if problem:
+        raise InvalidPayload(problem, details={"field": "password"})
+    rt = call.runtime
+    password_hash = await rt.passwords.hash(req.password)
+    async with rt.db.write() as conn:
+        if await user_store.user_by_email(conn, req.email):
+            raise Conflict("an account with this email exists")
+        for group_id in req.group_ids:
+            group = await org_store.group_by_id(conn, group_id)
+            if group is None or group["org_id"] != call.me.org_id:
+                raise NotFound(f"no group {group_id}")
+        user = await user_store.create_user(
+            conn,
+            org_id=call.me.org_id,
+            email=req.email,
+            name=req.name,
+            role=req.role,
+            password_hash=password_hash,
+            skills=req.skills,
+            languages=req.languages,
+            max_chats=req.max_chats,
+        )
+        for group_id in sorted(set(req.group_ids)):
+            await org_store.add_member(conn, group_id=group_id, user_id=user["id"])
+        await audit(
+            conn,
+            org_id=call.me.org_id,
+            actor_type="admin",
+            actor_id=call.me.subject_id,
+            action="user.create",
+            target_type="user",
+            target_id=user["id"],
+            detail={"role": req.role.value},
+            ip=call.ip,
+        )
+    return user_store.public_user(user)
+
+
+@api.route(
+    "PATCH",
+    "/api/users/{user_id}",
+    summary="Change a staff account; deactivating signs it out",
+    roles=(Role.ADMIN,),
+    body=UserUpdate,
+    tag="admin",
+)
+async def update_user(call: ApiRequest) -> dict[str, Any]:
+    req: UserUpdate = call.body
+    rt = call.runtime
+    changes = {
+        k: getattr(req, k)
+        for k in ("name", "skills", "languages", "max_chats", "active")
+        if getattr(req, k) is not None
+    }
+    async with rt.db.write() as conn:
+        user = await user_store.user_by_id(conn, call.path_id("user_id"))
+        if user is None or user["org_id"] != call.me.org_id:
+            raise NotFound("no such user")
+        await user_store.update_user(conn, user["id"], changes)
+        if changes.get("active") is False:
+            await user_store.revoke_user_sessions(conn, user["id"])
+        await audit(
+            conn,
+            org_id=call.me.org_id,
+            actor_type="admin",
+            actor_id=call.me.subject_id,
+            action="user.update",
+            target_type="user",
+            target_id=user["id"],
+            detail={"fields": sorted(changes)},
+            ip=call.ip,
+        )
+        updated = await user_store.user_by_id(conn, user["id"])
+        if rt.presence.get(user["id"]) is not None:
+            await rt.dispatcher.load_agent(conn, user["id"])
+    assert updated is not None
+    return user_store.public_user(updated)
+
+
+@api.route(
+    "GET", "/api/groups", summary="Groups and the topic each serves", roles=STAFF, tag="admin"
+)
+async def list_groups(call: ApiRequest) -> dict[str, Any]:
+    async with call.runtime.db.read() as conn:
+        return {"items": await org_store.list_groups(conn, call.me.org_id)}
+
+
+@api.route(
+    "GET",
+    "/api/audit",
+    summary="Audit log, newest first",
+    roles=(Role.ADMIN,),
+    query=AuditQuery,
+    tag="admin",
+)
+async def audit_log(call: ApiRequest) -> dict[str, Any]:
+    q: AuditQuery = call.query
+    async with call.runtime.db.read() as conn:
+        items = await list_audit(
+            conn,
+            call.me.org_id,
+            action=q.action,
+            limit=q.per_page,
+            offset=(q.page - 1) * q.per_page,
+        )
+    return {"items": items, "page": q.page, "per_page": q.per_page}

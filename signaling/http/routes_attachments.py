@@ -1,0 +1,96 @@
+"""Attachments: upload into a chat (multipart), download only by those who may see the chat."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from aiohttp import BodyPartReader, web
+
+from signaling.auth import access
+from signaling.chat.service import sender_of
+from signaling.chat.views import attachment_view
+from signaling.errors import Conflict, InvalidPayload, NotFound
+from signaling.http.api import ApiRequest, api
+from signaling.store import messages as message_store
+from signaling.types import ChatState, Role
+
+ANYONE = (Role.CUSTOMER, Role.AGENT, Role.QA, Role.ADMIN)
+
+
+def _safe_name(name: str | None) -> str:
+    cleaned = re.sub(r"[^\w.\- ]+", "_", (name or "file").split("/")[-1].split("\\")[-1]).strip()
+    return (cleaned or "file")[:200]
+
+
+@api.route(
+    "POST",
+    "/api/chats/{chat_id}/attachments",
+    summary="Upload a screenshot, photo or short video (multipart field 'file')",
+    roles=(Role.CUSTOMER, Role.AGENT),
+    tag="attachments",
+    status=201,
+)
+async def upload(call: ApiRequest) -> dict[str, Any]:
+    rt = call.runtime
+    rt.limits.uploads_per_ip.hit(call.ip)
+    async with rt.db.read() as conn:
+        chat = await rt.chats.visible_chat(conn, call.me, call.path_id("chat_id"))
+    access.check_write_chat(call.me, chat)
+    if chat["state"] == ChatState.ENDED.value:
+        raise Conflict("this chat has ended")
+    if not call.request.content_type.startswith("multipart/"):
+        raise InvalidPayload("send the file as multipart/form-data in a field named 'file'")
+    reader = await call.request.multipart()
+    part = await reader.next()
+    if not isinstance(part, BodyPartReader) or part.name != "file":
+        raise InvalidPayload("send the file as multipart/form-data in a field named 'file'")
+    stored = await rt.attachments.save(part)
+    uploader_type, uploader_id = sender_of(call.me)
+    try:
+        async with rt.db.write() as conn:
+            row = await message_store.create_attachment(
+                conn,
+                org_id=chat["org_id"],
+                chat_id=chat["id"],
+                uploader_type=uploader_type,
+                uploader_id=uploader_id,
+                filename=_safe_name(part.filename),
+                content_type=stored.content_type,
+                size=stored.size,
+                sha256=stored.sha256,
+                storage_key=stored.key,
+            )
+    except BaseException:
+        rt.attachments.discard(stored.key)
+        raise
+    return attachment_view(row)
+
+
+@api.route(
+    "GET",
+    "/api/attachments/{attachment_id}",
+    summary="Download an attachment",
+    roles=ANYONE,
+    tag="attachments",
+)
+async def download(call: ApiRequest) -> web.StreamResponse:
+    rt = call.runtime
+    async with rt.db.read() as conn:
+        att = await message_store.attachment_by_id(conn, call.path_id("attachment_id"))
+        if att is None:
+            raise NotFound("no such attachment")
+        await rt.chats.visible_chat(conn, call.me, att["chat_id"])
+    path = rt.attachments.path_of(att["storage_key"])
+    if not path.exists():
+        raise NotFound("the attachment's file is missing")
+    response = web.FileResponse(
+        path,
+        headers={
+            "Content-Type": att["content_type"],
+            "Content-Disposition": f'inline; filename="{att["filename"]}"',
+            "Cache-Control": "private, max-age=3600",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+    return response

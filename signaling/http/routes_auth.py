@@ -1,0 +1,139 @@
+"""Staff sign-in: password → short-lived token; refresh while the session lives; logout."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from signaling.db.schema import utcnow
+from signaling.errors import Unauthenticated
+from signaling.http.api import ApiRequest, api
+from signaling.store import users as user_store
+from signaling.store.audit import audit
+from signaling.store.orgs import group_ids_of, org_by_id
+from signaling.types import STAFF_ROLES, OrgId, Role, UserId
+from signaling.wire import limit
+
+STAFF = tuple(STAFF_ROLES)
+
+
+@dataclass(frozen=True)
+class LoginRequest:
+    email: str = field(metadata=limit(max_len=254, min_len=3))
+    password: str = field(metadata=limit(max_len=1024, min_len=1))
+
+
+def _token_for(call: ApiRequest, user: dict[str, Any], session_id: str) -> dict[str, Any]:
+    auth = call.runtime.config.auth
+    token, expires = call.runtime.signer.issue_staff(
+        user_id=UserId(user["id"]),
+        org_id=OrgId(user["org_id"]),
+        role=Role(user["role"]),
+        session_id=session_id,
+        ttl=auth.staff_token_ttl_seconds,
+    )
+    return {"token": token, "expires_at": expires, "user": user_store.public_user(user)}
+
+
+@api.route(
+    "POST",
+    "/api/auth/login",
+    summary="Sign in with email and password",
+    roles=None,
+    body=LoginRequest,
+    tag="auth",
+)
+async def login(call: ApiRequest) -> dict[str, Any]:
+    req: LoginRequest = call.body
+    rt = call.runtime
+    rt.limits.login_per_ip.hit(call.ip)
+    email = req.email.strip().lower()
+    async with rt.db.read() as conn:
+        user = await user_store.user_by_email(conn, email)
+    ok = await rt.passwords.verify(user["password_hash"] if user else None, req.password)
+    if not ok or user is None or not user["active"]:
+        rt.limits.login_failures_per_account.hit(email)
+        async with rt.db.write() as conn:
+            await audit(
+                conn,
+                org_id=user["org_id"] if user else None,
+                actor_type="anonymous",
+                actor_id=None,
+                action="auth.login_failed",
+                detail={"email": email},
+                ip=call.ip,
+            )
+        raise Unauthenticated("wrong email or password")
+    async with rt.db.write() as conn:
+        session = await user_store.open_session(
+            conn,
+            user_id=user["id"],
+            max_seconds=rt.config.auth.staff_session_max_seconds,
+            ip=call.ip,
+        )
+        await audit(
+            conn,
+            org_id=user["org_id"],
+            actor_type=user["role"],
+            actor_id=user["id"],
+            action="auth.login",
+            ip=call.ip,
+        )
+    return _token_for(call, user, session["id"])
+
+
+@api.route(
+    "POST",
+    "/api/auth/refresh",
+    summary="Exchange a valid token for a fresh one",
+    roles=STAFF,
+    tag="auth",
+)
+async def refresh(call: ApiRequest) -> dict[str, Any]:
+    async with call.runtime.db.read() as conn:
+        user = await user_store.user_by_id(conn, call.me.subject_id)
+        session = await user_store.session_by_id(conn, call.me.session_id or "")
+    assert user is not None and session is not None
+    remaining = int((session["expires_at"] - utcnow()).total_seconds())
+    result = _token_for(call, user, session["id"])
+    result["expires_at"] = min(result["expires_at"], session["expires_at"].timestamp())
+    result["session_seconds_left"] = remaining
+    return result
+
+
+@api.route(
+    "POST",
+    "/api/auth/logout",
+    summary="End this sign-in session everywhere",
+    roles=STAFF,
+    tag="auth",
+)
+async def logout(call: ApiRequest) -> dict[str, Any]:
+    me = call.me
+    async with call.runtime.db.write() as conn:
+        await user_store.revoke_session(conn, me.session_id or "")
+        await audit(
+            conn,
+            org_id=me.org_id,
+            actor_type=me.role.value,
+            actor_id=me.subject_id,
+            action="auth.logout",
+            ip=call.ip,
+        )
+    await call.runtime.notifier.disconnect_session(me.subject_id, me.session_id or "")
+    return {"signed_out": True}
+
+
+@api.route("GET", "/api/me", summary="Who this token belongs to", roles=STAFF, tag="auth")
+async def me(call: ApiRequest) -> dict[str, Any]:
+    async with call.runtime.db.read() as conn:
+        user = await user_store.user_by_id(conn, call.me.subject_id)
+        org = await org_by_id(conn, call.me.org_id)
+        groups = sorted(await group_ids_of(conn, call.me.subject_id))
+    assert user is not None and org is not None
+    return {
+        "user": user_store.public_user(user),
+        "org": {"id": org["id"], "slug": org["slug"], "name": org["name"]},
+        "group_ids": groups,
+        "token_expires_at": call.me.expires_at,
+    }

@@ -1,0 +1,139 @@
+"""Customers over REST, and the context panel (CRM hook or LiveAssist's own history)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from signaling.auth import access
+from signaling.chat.views import chat_view
+from signaling.http.api import ApiRequest, api
+from signaling.http.paging import paged
+from signaling.store import chats as chat_store
+from signaling.store import customers as customer_store
+from signaling.store import tickets as ticket_store
+from signaling.store.audit import audit
+from signaling.types import Role
+from signaling.wire import limit
+
+STAFF = (Role.AGENT, Role.QA, Role.ADMIN)
+
+
+@dataclass(frozen=True)
+class CustomerListQuery:
+    q: str | None = field(default=None, metadata=limit(max_len=200))
+    vip: bool | None = None
+    page: int = field(default=1, metadata=limit(min=1, max=100_000))
+    per_page: int = field(default=50, metadata=limit(min=1, max=200))
+
+
+@dataclass(frozen=True)
+class CustomerUpdate:
+    name: str | None = field(default=None, metadata=limit(max_len=200))
+    email: str | None = field(default=None, metadata=limit(max_len=254, pattern=r"[^@\s]+@[^@\s]+"))
+    vip: bool | None = None
+    attributes: dict[str, Any] | None = None
+
+
+@api.route(
+    "GET",
+    "/api/customers",
+    summary="Search customers",
+    roles=STAFF,
+    query=CustomerListQuery,
+    tag="customers",
+)
+async def list_customers(call: ApiRequest) -> dict[str, Any]:
+    q: CustomerListQuery = call.query
+    async with call.runtime.db.read() as conn:
+        rows, total = await customer_store.list_customers(
+            conn,
+            call.me.org_id,
+            q=q.q,
+            vip=q.vip,
+            limit=q.per_page,
+            offset=(q.page - 1) * q.per_page,
+        )
+    return paged(rows, total, q.page, q.per_page)
+
+
+@api.route(
+    "GET", "/api/customers/{customer_id}", summary="One customer", roles=STAFF, tag="customers"
+)
+async def get_customer(call: ApiRequest) -> dict[str, Any]:
+    async with call.runtime.db.read() as conn:
+        customer = await customer_store.customer_by_id(conn, call.path_id("customer_id"))
+    return access.check_view_customer(call.me, customer)
+
+
+@api.route(
+    "PATCH",
+    "/api/customers/{customer_id}",
+    summary="Change a customer's details or VIP flag",
+    roles=(Role.AGENT, Role.ADMIN),
+    body=CustomerUpdate,
+    tag="customers",
+)
+async def update_customer(call: ApiRequest) -> dict[str, Any]:
+    req: CustomerUpdate = call.body
+    changes = {
+        k: getattr(req, k)
+        for k in ("name", "email", "vip", "attributes")
+        if getattr(req, k) is not None
+    }
+    async with call.runtime.db.write() as conn:
+        customer = access.check_view_customer(
+            call.me, await customer_store.customer_by_id(conn, call.path_id("customer_id"))
+        )
+        await customer_store.update_customer(conn, customer["id"], changes)
+        await audit(
+            conn,
+            org_id=call.me.org_id,
+            actor_type=call.me.role.value,
+            actor_id=call.me.subject_id,
+            action="customer.update",
+            target_type="customer",
+            target_id=customer["id"],
+            detail={"fields": sorted(changes)},
+            ip=call.ip,
+        )
+        updated = await customer_store.customer_by_id(conn, customer["id"])
+    if "name" in changes:
+        call.runtime.names.remember_customer(customer["id"], changes["name"])
+    assert updated is not None
+    return updated
+
+
+@api.route(
+    "GET",
+    "/api/customers/{customer_id}/context",
+    summary="Side-panel context: CRM data from the hook (if configured) and LiveAssist history",
+    roles=STAFF,
+    tag="customers",
+)
+async def customer_context(call: ApiRequest) -> dict[str, Any]:
+    rt = call.runtime
+    async with rt.db.read() as conn:
+        customer = access.check_view_customer(
+            call.me, await customer_store.customer_by_id(conn, call.path_id("customer_id"))
+        )
+        chats = [
+            await chat_view(conn, c, rt.names)
+            for c in await chat_store.chats_of_customer(conn, customer["id"])
+        ]
+        tickets, _ = await ticket_store.list_tickets(
+            conn,
+            call.me.org_id,
+            visible_to_groups=None,
+            visible_to_user=None,
+            filters={"customer_id": customer["id"]},
+            limit=20,
+            offset=0,
+        )
+    external = await rt.context.fetch(customer)
+    return {
+        "customer": customer,
+        "external": external,
+        # Calls join this history once calls exist (see the calls issue).
+        "history": {"chats": chats, "tickets": tickets, "calls": []},
+    }

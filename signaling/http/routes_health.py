@@ -1,0 +1,61 @@
+"""GET /healthz: one JSON answer with the state of each component, for probes and people."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from signaling.db.migrate import current_revision, head_revision
+from signaling.http.api import ApiRequest, api, json_response
+
+STARTED = time.time()
+
+
+def _connected(sio: Any, namespace: str) -> int:
+    return len(sio.manager.rooms.get(namespace, {}).get(None, {}))
+
+
+@api.route(
+    "GET",
+    "/healthz",
+    summary="State of each component (public; no records are shown)",
+    roles=None,
+    tag="health",
+)
+async def healthz(call: ApiRequest) -> Any:
+    rt = call.runtime
+    components: dict[str, Any] = {}
+    try:
+        latency = await rt.db.ping()
+        revision = await current_revision(rt.db)
+        head = head_revision()
+        components["database"] = {
+            "ok": revision == head,
+            "dialect": rt.db.dialect,
+            "latency_ms": round(latency, 2),
+            "schema": revision,
+            "expected_schema": head,
+        }
+    except Exception as exc:
+        components["database"] = {"ok": False, "error": type(exc).__name__}
+    components["socketio"] = {
+        "ok": True,
+        "customers": _connected(rt.sio, "/customer"),
+        "staff": _connected(rt.sio, "/agent"),
+    }
+    components["routing"] = {
+        "ok": True,
+        "queued_chats": len(rt.dispatcher.queue),
+        "agents_online": rt.presence.online_count(),
+    }
+    components["attachments"] = {"ok": rt.attachments.root.is_dir()}
+    components["context_hook"] = {"ok": True, "configured": rt.context.enabled}
+    healthy = all(c.get("ok") for c in components.values())
+    return json_response(
+        {
+            "status": "ok" if healthy else "degraded",
+            "uptime_seconds": round(time.time() - STARTED, 1),
+            "components": components,
+        },
+        status=200 if healthy else 503,
+    )

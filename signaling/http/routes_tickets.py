@@ -1,0 +1,165 @@
+"""Tickets over REST: filtered lists, one ticket with its history and transcripts, edits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from signaling.auth import access
+from signaling.chat.views import chat_view, message_views
+from signaling.errors import InvalidPayload, NotFound
+from signaling.http.api import ApiRequest, api
+from signaling.http.paging import paged
+from signaling.store import chats as chat_store
+from signaling.store import messages as message_store
+from signaling.store import orgs as org_store
+from signaling.store import tickets as ticket_store
+from signaling.store import users as user_store
+from signaling.store.audit import audit
+from signaling.types import Role, TicketPriority, TicketStatus
+from signaling.wire import limit
+
+STAFF = (Role.AGENT, Role.QA, Role.ADMIN)
+ID = limit(min=1)
+TAG = limit(max_len=40, min_len=1, pattern=r"[\w.-]+")
+
+
+@dataclass(frozen=True)
+class TicketListQuery:
+    status: TicketStatus | None = None
+    priority: TicketPriority | None = None
+    assignee_id: int | None = field(default=None, metadata=ID)
+    group_id: int | None = field(default=None, metadata=ID)
+    customer_id: int | None = field(default=None, metadata=ID)
+    tag: str | None = field(default=None, metadata=TAG)
+    q: str | None = field(default=None, metadata=limit(max_len=200))
+    page: int = field(default=1, metadata=limit(min=1, max=100_000))
+    per_page: int = field(default=50, metadata=limit(min=1, max=200))
+
+
+@dataclass(frozen=True)
+class TicketUpdate:
+    subject: str | None = field(default=None, metadata=limit(max_len=300, min_len=1))
+    status: TicketStatus | None = None
+    priority: TicketPriority | None = None
+    tags: list[str] | None = field(default=None, metadata={**TAG, "max_items": 30})
+    assignee_id: int | None = field(default=None, metadata=ID)
+    group_id: int | None = field(default=None, metadata=ID)
+    unassign: bool = False
+
+
+@api.route(
+    "GET",
+    "/api/tickets",
+    summary="List tickets you may see, filtered and paged",
+    roles=STAFF,
+    query=TicketListQuery,
+    tag="tickets",
+)
+async def list_tickets(call: ApiRequest) -> dict[str, Any]:
+    q: TicketListQuery = call.query
+    rt = call.runtime
+    narrow = call.me.role is Role.AGENT
+    async with rt.db.read() as conn:
+        groups = await rt.chats.group_ids(conn, call.me)
+        filters = {
+            "status": q.status.value if q.status else None,
+            "priority": q.priority.value if q.priority else None,
+            "assignee_id": q.assignee_id,
+            "group_id": q.group_id,
+            "customer_id": q.customer_id,
+            "tag": q.tag,
+            "q": q.q,
+        }
+        rows, total = await ticket_store.list_tickets(
+            conn,
+            call.me.org_id,
+            visible_to_groups=groups if narrow else None,
+            visible_to_user=call.me.subject_id if narrow else None,
+            filters=filters,
+            limit=q.per_page,
+            offset=(q.page - 1) * q.per_page,
+        )
+    return paged(rows, total, q.page, q.per_page)
+
+
+@api.route(
+    "GET",
+    "/api/tickets/{ticket_id}",
+    summary="One ticket with history and chat transcripts",
+    roles=STAFF,
+    tag="tickets",
+)
+async def get_ticket(call: ApiRequest) -> dict[str, Any]:
+    rt = call.runtime
+    async with rt.db.read() as conn:
+        ticket = await ticket_store.ticket_by_id(conn, call.path_id("ticket_id"))
+        access.check_view_ticket(call.me, ticket, await rt.chats.group_ids(conn, call.me))
+        assert ticket is not None
+        chats = []
+        for chat in await chat_store.chats_of_ticket(conn, ticket["id"]):
+            view = await chat_view(conn, chat, rt.names)
+            rows = await message_store.messages_after(
+                conn, chat["id"], 0, 10_000, include_notes=True
+            )
+            view["messages"] = await message_views(conn, chat, rows, rt.names)
+            chats.append(view)
+        history = await ticket_store.ticket_history(conn, ticket["id"])
+    return {**ticket, "history": history, "chats": chats}
+
+
+@api.route(
+    "PATCH",
+    "/api/tickets/{ticket_id}",
+    summary="Change a ticket's fields (kept in its history)",
+    roles=(Role.AGENT, Role.ADMIN),
+    body=TicketUpdate,
+    tag="tickets",
+)
+async def update_ticket(call: ApiRequest) -> dict[str, Any]:
+    req: TicketUpdate = call.body
+    rt = call.runtime
+    async with rt.db.write() as conn:
+        ticket = await ticket_store.ticket_by_id(conn, call.path_id("ticket_id"))
+        access.check_edit_ticket(
+            call.me, ticket or {"org_id": -1}, await rt.chats.group_ids(conn, call.me)
+        )
+        assert ticket is not None
+        changes: dict[str, Any] = {}
+        if req.subject is not None:
+            changes["subject"] = req.subject.strip()
+        if req.status is not None:
+            changes["status"] = req.status.value
+        if req.priority is not None:
+            changes["priority"] = req.priority.value
+        if req.tags is not None:
+            changes["tags"] = sorted(set(req.tags))
+        if req.unassign and req.assignee_id is not None:
+            raise InvalidPayload("give assignee_id or unassign, not both")
+        if req.unassign:
+            changes["assignee_id"] = None
+        if req.assignee_id is not None:
+            user = await user_store.user_by_id(conn, req.assignee_id)
+            if user is None or user["org_id"] != call.me.org_id or user["role"] == Role.QA.value:
+                raise NotFound("no such agent")
+            changes["assignee_id"] = user["id"]
+        if req.group_id is not None:
+            group = await org_store.group_by_id(conn, req.group_id)
+            if group is None or group["org_id"] != call.me.org_id:
+                raise NotFound("no such group")
+            changes["group_id"] = group["id"]
+        updated = await ticket_store.change_ticket(
+            conn, ticket, changes, actor_type=call.me.role.value, actor_id=call.me.subject_id
+        )
+        await audit(
+            conn,
+            org_id=call.me.org_id,
+            actor_type=call.me.role.value,
+            actor_id=call.me.subject_id,
+            action="ticket.update",
+            target_type="ticket",
+            target_id=ticket["id"],
+            detail={"fields": sorted(changes)},
+            ip=call.ip,
+        )
+    return updated

@@ -1,0 +1,58 @@
+"""Token-bucket rate limits, keyed by connection, IP or account; in memory, per process."""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from signaling.errors import RateLimited
+
+
+@dataclass
+class _Bucket:
+    tokens: float
+    updated: float
+
+
+class RateLimiter:
+    """`rate` tokens per second refill a bucket holding at most `burst`; each hit costs one.
+
+    Keys are kept in LRU order and capped, so a flood of distinct keys cannot grow memory."""
+
+    def __init__(self, *, rate: float, burst: int, what: str, max_keys: int = 100_000) -> None:
+        self.rate = rate
+        self.burst = burst
+        self.what = what
+        self.max_keys = max_keys
+        self._buckets: OrderedDict[str, _Bucket] = OrderedDict()
+
+    def hit(self, key: str, cost: float = 1.0) -> None:
+        now = time.monotonic()
+        bucket = self._buckets.pop(key, None) or _Bucket(tokens=float(self.burst), updated=now)
+        bucket.tokens = min(self.burst, bucket.tokens + (now - bucket.updated) * self.rate)
+        bucket.updated = now
+        self._buckets[key] = bucket
+        if len(self._buckets) > self.max_keys:
+            self._buckets.popitem(last=False)
+        if bucket.tokens < cost:
+            retry_after = (cost - bucket.tokens) / self.rate
+            raise RateLimited(
+                f"too many {self.what}; retry in {retry_after:.1f} s", retry_after=retry_after
+            )
+        bucket.tokens -= cost
+
+    def forget(self, key: str) -> None:
+        self._buckets.pop(key, None)
+
+
+@dataclass
+class RateLimits:
+    """The server's limiters, built from LimitsConfig."""
+
+    per_connection: RateLimiter
+    per_ip: RateLimiter
+    login_per_ip: RateLimiter
+    login_failures_per_account: RateLimiter
+    guest_sessions_per_ip: RateLimiter
+    uploads_per_ip: RateLimiter

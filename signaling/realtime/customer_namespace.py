@@ -1,0 +1,35 @@
+"""/customer: the widget's connection. A guest token opens exactly one chat's room."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from signaling.auth.tokens import Principal
+from signaling.chat.service import ChatService
+from signaling.realtime import events as ev
+from signaling.realtime.namespace import LiveAssistNamespace, typed
+from signaling.realtime.notifier import chat_room
+from signaling.types import Role
+
+
+class CustomerNamespace(LiveAssistNamespace):
+    roles = frozenset({Role.CUSTOMER})
+
+    def __init__(self, chats: ChatService, **kwargs: Any) -> None:
+        super().__init__("/customer", **kwargs)
+        self._chats = chats
+        self.events = {
+            "chat.start": typed(ev.ChatRef, lambda sid, p, r: chats.start(p, r)),
+            "chat.sync": typed(ev.ChatSync, lambda sid, p, r: chats.sync(p, r)),
+            "message.send": typed(ev.MessageSend, lambda sid, p, r: chats.send(p, r, sid)),
+            "typing": typed(ev.Typing, lambda sid, p, r: chats.typing(p, r, sid)),
+            "read": typed(ev.ReadReceipt, lambda sid, p, r: chats.read(p, r, sid)),
+            "chat.end": typed(ev.ChatRef, lambda sid, p, r: chats.end(p, r)),
+            "csat.submit": typed(ev.CsatSubmit, lambda sid, p, r: chats.rate(p, r)),
+        }
+
+    async def on_authenticated(self, sid: str, principal: Principal) -> None:
+        assert principal.chat_id is not None
+        await self.enter_room(sid, chat_room(principal.chat_id))
+        snapshot = await self._chats.snapshot(principal, principal.chat_id)
+        await self.emit("chat.updated", snapshot, to=sid)

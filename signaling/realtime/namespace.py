@@ -1,0 +1,146 @@
+"""The common Socket.IO namespace: authenticate at connect, then for every event check the
+rate limits and size, parse the payload into its dataclass, run the handler, and ack with
+{"ok": true, "data": ...} or {"ok": false, "error": {"code", "message"}}.
+
+Events of one connection run one at a time, in arrival order, so a client's messages are
+stored in the order it sent them. A failing event never closes the connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import socketio
+
+from signaling import jsonutil
+from signaling.auth.authenticator import Authenticator
+from signaling.auth.tokens import Principal
+from signaling.config import LimitsConfig
+from signaling.errors import InvalidPayload, LiveAssistError, PayloadTooLarge, UnknownEvent
+from signaling.ratelimit import RateLimits
+from signaling.types import Role
+from signaling.wire import parse
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[str, Principal, Any], Awaitable[Any]]
+
+
+def client_ip(environ: dict[str, Any]) -> str:
+    request = environ.get("aiohttp.request")
+    if request is not None and request.remote:
+        return str(request.remote)
+    return str(environ.get("REMOTE_ADDR") or "unknown")
+
+
+def typed(kind: type[Any], handler: Callable[[str, Principal, Any], Awaitable[Any]]) -> Handler:
+    """Wrap a handler so it receives the parsed dataclass instead of the raw payload."""
+
+    async def run(sid: str, principal: Principal, payload: Any) -> Any:
+        return await handler(sid, principal, parse(kind, payload))
+
+    return run
+
+
+class LiveAssistNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
+    roles: frozenset[Role] = frozenset()
+
+    def __init__(
+        self,
+        namespace: str,
+        *,
+        authenticator: Authenticator,
+        limits: RateLimits,
+        config: LimitsConfig,
+    ) -> None:
+        super().__init__(namespace)
+        self._auth = authenticator
+        self._limits = limits
+        self._config = config
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._ips: dict[str, str] = {}
+        self.events: dict[str, Handler] = {}
+
+    # ---- lifecycle ------------------------------------------------------------------------
+    async def trigger_event(self, event: str, *args: Any) -> Any:
+        if event == "connect":
+            sid, environ = args[0], args[1]
+            auth = args[2] if len(args) > 2 else None
+            return await self._connect(sid, environ, auth)
+        if event == "disconnect":
+            return await self._disconnect(args[0])
+        sid = args[0]
+        payload = args[1] if len(args) == 2 else (list(args[1:]) if len(args) > 2 else None)
+        lock = self._locks.setdefault(sid, asyncio.Lock())
+        async with lock:
+            return await self._event(sid, event, payload, many=len(args) > 2)
+
+    async def _connect(self, sid: str, environ: dict[str, Any], auth: Any) -> None:
+        ip = client_ip(environ)
+        try:
+            self._limits.per_ip.hit(ip)
+            token = auth.get("token") if isinstance(auth, dict) else None
+            principal = await self._auth.principal(token)
+            if principal.role not in self.roles:
+                allowed = ", ".join(sorted(r.value for r in self.roles))
+                raise LiveAssistError(
+                    f"{self.namespace} is for {allowed}; this token is {principal.role.value}"
+                )
+        except LiveAssistError as exc:
+            wire = (
+                exc.to_wire()
+                if exc.code != "internal"
+                else {"code": "forbidden", "message": exc.message}
+            )
+            raise socketio.exceptions.ConnectionRefusedError(exc.message, wire) from None
+        self._ips[sid] = ip
+        await self.save_session(sid, {"principal": principal, "ip": ip})
+        await self.on_authenticated(sid, principal)
+
+    async def _disconnect(self, sid: str) -> None:
+        self._locks.pop(sid, None)
+        self._ips.pop(sid, None)
+        self._limits.per_connection.forget(sid)
+        session = await self.get_session(sid)
+        principal = session.get("principal")
+        if principal is not None:
+            try:
+                await self.on_gone(sid, principal)
+            except Exception:
+                log.exception("disconnect handling failed for %s", sid)
+
+    async def on_authenticated(self, sid: str, principal: Principal) -> None:
+        """Join rooms and announce presence; subclasses extend."""
+
+    async def on_gone(self, sid: str, principal: Principal) -> None:
+        """Undo on_authenticated; subclasses extend."""
+
+    # ---- events ---------------------------------------------------------------------------
+    async def _event(self, sid: str, event: str, payload: Any, *, many: bool) -> dict[str, Any]:
+        try:
+            self._limits.per_connection.hit(sid)
+            self._limits.per_ip.hit(self._ips.get(sid, "unknown"))
+            if many:
+                raise InvalidPayload("send one payload object per event")
+            size = len(jsonutil.dumps(payload).encode())
+            if size > self._config.max_event_bytes:
+                raise PayloadTooLarge(
+                    f"event payload is {size} bytes; the limit is {self._config.max_event_bytes}"
+                )
+            handler = self.events.get(event)
+            if handler is None:
+                raise UnknownEvent(f"unknown event {event!r} on {self.namespace}")
+            principal = (await self.get_session(sid))["principal"]
+            data = await handler(sid, principal, payload)
+            return {"ok": True, "data": data}
+        except LiveAssistError as exc:
+            return {"ok": False, "error": exc.to_wire()}
+        except Exception:
+            log.exception("event %s on %s failed", event, self.namespace)
+            return {
+                "ok": False,
+                "error": {"code": "internal", "message": "internal error; it was logged"},
+            }

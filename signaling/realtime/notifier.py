@@ -1,0 +1,75 @@
+"""Server → client pushes, addressed by room, so services never handle socket ids directly.
+
+Rooms: `chat:<id>` (both sides of a chat, in /customer and /agent), `user:<id>` (every tab of
+one staff member), `admins:<org>` (supervisors watching the queue).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import socketio
+
+CUSTOMER_NS = "/customer"
+AGENT_NS = "/agent"
+
+
+def chat_room(chat_id: int) -> str:
+    return f"chat:{chat_id}"
+
+
+def user_room(user_id: int) -> str:
+    return f"user:{user_id}"
+
+
+def admins_room(org_id: int) -> str:
+    return f"admins:{org_id}"
+
+
+class Notifier:
+    def __init__(self, sio: socketio.AsyncServer) -> None:
+        self._sio = sio
+
+    async def to_chat(
+        self, chat_id: int, event: str, data: Any, skip_sid: str | None = None
+    ) -> None:
+        room = chat_room(chat_id)
+        await self._sio.emit(event, data, room=room, namespace=CUSTOMER_NS, skip_sid=skip_sid)
+        await self._sio.emit(event, data, room=room, namespace=AGENT_NS, skip_sid=skip_sid)
+
+    async def to_customer(self, chat_id: int, event: str, data: Any) -> None:
+        await self._sio.emit(event, data, room=chat_room(chat_id), namespace=CUSTOMER_NS)
+
+    async def to_user(
+        self, user_id: int, event: str, data: Any, skip_sid: str | None = None
+    ) -> None:
+        await self._sio.emit(
+            event, data, room=user_room(user_id), namespace=AGENT_NS, skip_sid=skip_sid
+        )
+
+    async def to_admins(self, org_id: int, event: str, data: Any) -> None:
+        await self._sio.emit(event, data, room=admins_room(org_id), namespace=AGENT_NS)
+
+    def _user_sids(self, user_id: int) -> list[str]:
+        return [
+            sid for sid, _eio in self._sio.manager.get_participants(AGENT_NS, user_room(user_id))
+        ]
+
+    async def join_chat(self, user_id: int, chat_id: int) -> None:
+        for sid in self._user_sids(user_id):
+            await self._sio.enter_room(sid, chat_room(chat_id), namespace=AGENT_NS)
+
+    async def leave_chat(self, user_id: int, chat_id: int) -> None:
+        for sid in self._user_sids(user_id):
+            await self._sio.leave_room(sid, chat_room(chat_id), namespace=AGENT_NS)
+
+    async def disconnect_session(self, user_id: int, session_id: str) -> None:
+        """Close every socket opened with a sign-in session that was just revoked."""
+        for sid in self._user_sids(user_id):
+            session = await self._sio.get_session(sid, namespace=AGENT_NS)
+            principal = session.get("principal")
+            if principal is not None and principal.session_id == session_id:
+                await self._sio.emit(
+                    "session.revoked", {"reason": "signed out"}, to=sid, namespace=AGENT_NS
+                )
+                await self._sio.disconnect(sid, namespace=AGENT_NS)

@@ -1,0 +1,1 @@
+"""Who answers which chat: agent presence and capacity, queues by topic and language."""

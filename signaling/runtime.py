@@ -1,0 +1,141 @@
+"""The running server's parts, built once from the Config and handed to every handler."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+import socketio
+
+from signaling import jsonutil
+from signaling.attachments import AttachmentStore
+from signaling.auth.authenticator import Authenticator
+from signaling.auth.passwords import Passwords
+from signaling.auth.tokens import TokenSigner
+from signaling.chat.guest import GuestSessions
+from signaling.chat.service import ChatService
+from signaling.chat.views import NameBook
+from signaling.config import Config
+from signaling.context_hook import CustomerContext
+from signaling.db.database import Database
+from signaling.http.origins import OriginPolicy
+from signaling.ratelimit import RateLimiter, RateLimits
+from signaling.realtime.agent_namespace import AgentNamespace
+from signaling.realtime.customer_namespace import CustomerNamespace
+from signaling.realtime.notifier import Notifier
+from signaling.routing.dispatcher import Dispatcher
+from signaling.routing.presence import PresenceRegistry
+
+log = logging.getLogger(__name__)
+
+# Engine.IO drops a connection whose single packet exceeds this; our own per-event limit
+# (limits.max_event_bytes) is far lower and answers with an error ack instead.
+TRANSPORT_MAX_BYTES = 1_000_000
+
+
+def load_or_create_secret(config: Config) -> str:
+    if config.auth.secret_key:
+        return config.auth.secret_key
+    path: Path = config.data_path / "secret.key"
+    if path.exists():
+        return path.read_text().strip()
+    secret = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secret)
+    return secret
+
+
+def build_limits(config: Config) -> RateLimits:
+    lim = config.limits
+    return RateLimits(
+        per_connection=RateLimiter(
+            rate=lim.events_per_second, burst=lim.event_burst, what="events on this connection"
+        ),
+        per_ip=RateLimiter(
+            rate=lim.ip_events_per_second,
+            burst=lim.ip_event_burst,
+            what="requests from your address",
+        ),
+        login_per_ip=RateLimiter(
+            rate=lim.logins_per_minute_per_ip / 60,
+            burst=lim.logins_per_minute_per_ip,
+            what="sign-in attempts from your address",
+        ),
+        login_failures_per_account=RateLimiter(
+            rate=lim.login_failures_per_minute_per_account / 60,
+            burst=lim.login_failures_per_minute_per_account,
+            what="failed sign-ins for this account",
+        ),
+        guest_sessions_per_ip=RateLimiter(rate=1.0, burst=30, what="new chats from your address"),
+        uploads_per_ip=RateLimiter(rate=1.0, burst=20, what="uploads from your address"),
+    )
+
+
+@dataclass
+class Runtime:
+    config: Config
+    db: Database
+    passwords: Passwords
+    signer: TokenSigner
+    authenticator: Authenticator
+    limits: RateLimits
+    origins: OriginPolicy
+    sio: socketio.AsyncServer
+    notifier: Notifier
+    presence: PresenceRegistry
+    names: NameBook
+    dispatcher: Dispatcher
+    chats: ChatService
+    guests: GuestSessions
+    attachments: AttachmentStore
+    context: CustomerContext
+
+    @classmethod
+    def build(cls, config: Config) -> Runtime:
+        config.data_path.mkdir(parents=True, exist_ok=True)
+        db = Database(config.database_url, echo=config.database.echo)
+        signer = TokenSigner(load_or_create_secret(config))
+        authenticator = Authenticator(db, signer)
+        limits = build_limits(config)
+        origins = OriginPolicy(config.server.allowed_origins)
+        sio = socketio.AsyncServer(
+            async_mode="aiohttp",
+            cors_allowed_origins=origins.for_socketio,
+            json=jsonutil,
+            max_http_buffer_size=TRANSPORT_MAX_BYTES,
+            logger=False,
+            engineio_logger=False,
+        )
+        notifier = Notifier(sio)
+        presence = PresenceRegistry()
+        names = NameBook()
+        dispatcher = Dispatcher(db, presence, notifier, names, config.routing)
+        chats = ChatService(db, dispatcher, notifier, names)
+        runtime = cls(
+            config=config,
+            db=db,
+            passwords=Passwords(
+                memory_kib=config.auth.password_memory_kib, time_cost=config.auth.password_time_cost
+            ),
+            signer=signer,
+            authenticator=authenticator,
+            limits=limits,
+            origins=origins,
+            sio=sio,
+            notifier=notifier,
+            presence=presence,
+            names=names,
+            dispatcher=dispatcher,
+            chats=chats,
+            guests=GuestSessions(db, signer, names, config.auth.guest_token_ttl_seconds),
+            attachments=AttachmentStore(config.data_path / "attachments", config.attachments),
+            context=CustomerContext(config.context_hook),
+        )
+        common = {"authenticator": authenticator, "limits": limits, "config": config.limits}
+        sio.register_namespace(CustomerNamespace(chats, **common))
+        sio.register_namespace(AgentNamespace(chats, dispatcher, presence, db, **common))
+        return runtime

@@ -1,0 +1,123 @@
+"""Chat messages: numbered per chat (seq), persisted before they are acknowledged, and
+idempotent on the sender's client message id so a resend never duplicates."""
+
+from __future__ import annotations
+
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from signaling.db.schema import attachments, messages, utcnow
+from signaling.store import Record, record, records
+from signaling.store.chats import next_seq
+from signaling.types import MessageKind, SenderType
+
+
+async def find_by_client_id(
+    conn: AsyncConnection,
+    *,
+    chat_id: int,
+    sender_type: SenderType,
+    sender_id: int | None,
+    client_msg_id: str,
+) -> Record | None:
+    query = select(messages).where(
+        messages.c.chat_id == chat_id,
+        messages.c.sender_type == sender_type.value,
+        messages.c.sender_id == sender_id,
+        messages.c.client_msg_id == client_msg_id,
+    )
+    return record((await conn.execute(query)).first())
+
+
+async def append_message(
+    conn: AsyncConnection,
+    *,
+    chat_id: int,
+    sender_type: SenderType,
+    sender_id: int | None,
+    kind: MessageKind,
+    text: str,
+    client_msg_id: str | None = None,
+    attachment_id: int | None = None,
+) -> Record:
+    seq = await next_seq(conn, chat_id)
+    result = await conn.execute(
+        insert(messages)
+        .values(
+            chat_id=chat_id,
+            seq=seq,
+            sender_type=sender_type.value,
+            sender_id=sender_id,
+            client_msg_id=client_msg_id,
+            kind=kind.value,
+            text=text,
+            attachment_id=attachment_id,
+            created_at=utcnow(),
+        )
+        .returning(*messages.c)
+    )
+    created = record(result.first())
+    assert created is not None
+    return created
+
+
+async def messages_after(
+    conn: AsyncConnection, chat_id: int, after_seq: int, limit: int, *, include_notes: bool
+) -> list[Record]:
+    query = (
+        select(messages)
+        .where(messages.c.chat_id == chat_id, messages.c.seq > after_seq)
+        .order_by(messages.c.seq)
+        .limit(limit)
+    )
+    if not include_notes:
+        query = query.where(messages.c.kind != MessageKind.NOTE.value)
+    rows = await conn.execute(query)
+    return records(rows)
+
+
+async def attachment_by_id(conn: AsyncConnection, attachment_id: int) -> Record | None:
+    return record(
+        (await conn.execute(select(attachments).where(attachments.c.id == attachment_id))).first()
+    )
+
+
+async def attachments_by_ids(conn: AsyncConnection, ids: set[int]) -> dict[int, Record]:
+    if not ids:
+        return {}
+    rows = await conn.execute(select(attachments).where(attachments.c.id.in_(ids)))
+    return {int(r.id): dict(r._mapping) for r in rows}
+
+
+async def create_attachment(
+    conn: AsyncConnection,
+    *,
+    org_id: int,
+    chat_id: int,
+    uploader_type: SenderType,
+    uploader_id: int,
+    filename: str,
+    content_type: str,
+    size: int,
+    sha256: str,
+    storage_key: str,
+) -> Record:
+    result = await conn.execute(
+        insert(attachments)
+        .values(
+            org_id=org_id,
+            chat_id=chat_id,
+            uploader_type=uploader_type.value,
+            uploader_id=uploader_id,
+            filename=filename,
+            content_type=content_type,
+            size=size,
+            sha256=sha256,
+            storage_key=storage_key,
+            created_at=utcnow(),
+        )
+        .returning(*attachments.c)
+    )
+    created = record(result.first())
+    assert created is not None
+    return created

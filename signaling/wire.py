@@ -1,0 +1,119 @@
+"""Typed wire messages: one frozen dataclass per payload, checked on the way in.
+
+`parse(Kind, payload)` rejects non-objects, unknown keys, missing keys, wrong types and
+out-of-range values with an InvalidPayload that names the field, so a client author reads
+what to fix. Limits ride on each field's metadata: max_len, min, max, max_items, pattern.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import types
+import typing
+from enum import Enum
+from functools import cache
+from typing import Any, TypeVar, cast
+
+from signaling.errors import InvalidPayload
+
+T = TypeVar("T")
+MISSING = dataclasses.MISSING
+
+
+def limit(**constraints: Any) -> dict[str, Any]:
+    """Field metadata helper: `x: str = field(metadata=limit(max_len=64))`."""
+    return constraints
+
+
+@cache
+def _hints(kind: Any) -> dict[str, Any]:
+    return typing.get_type_hints(kind)
+
+
+def parse(kind: type[T], payload: Any) -> T:
+    if payload is None:
+        payload = {}
+    if not isinstance(payload, dict):
+        raise InvalidPayload(f"payload must be a JSON object, got {type(payload).__name__}")
+    fields = {f.name: f for f in dataclasses.fields(kind)}  # type: ignore[arg-type]
+    unknown = sorted(str(k) for k in payload if k not in fields)
+    if unknown:
+        raise InvalidPayload(f"unknown field(s): {', '.join(unknown)}", details={"fields": unknown})
+    values: dict[str, Any] = {}
+    hints = _hints(cast(Any, kind))
+    for name, spec in fields.items():
+        if name not in payload:
+            if spec.default is MISSING and spec.default_factory is MISSING:
+                raise InvalidPayload(f"missing field: {name}", details={"field": name})
+            continue
+        values[name] = _check(payload[name], hints[name], name, spec.metadata)
+    return kind(**values)
+
+
+def _check(value: Any, kind: Any, name: str, meta: typing.Mapping[str, Any]) -> Any:
+    origin = typing.get_origin(kind)
+    if origin in (types.UnionType, typing.Union):
+        options = [arg for arg in typing.get_args(kind) if arg is not type(None)]
+        if value is None:
+            return None
+        return _check(value, options[0], name, meta)
+    if origin is list:
+        (item_kind,) = typing.get_args(kind)
+        if not isinstance(value, list):
+            raise InvalidPayload(f"{name} must be a list", details={"field": name})
+        max_items = meta.get("max_items")
+        if max_items is not None and len(value) > max_items:
+            raise InvalidPayload(f"{name} has more than {max_items} items", details={"field": name})
+        return [_check(item, item_kind, name, {**meta, "max_items": None}) for item in value]
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise InvalidPayload(f"{name} must be an object", details={"field": name})
+        return value
+    if isinstance(kind, type) and issubclass(kind, Enum):
+        try:
+            return kind(value)
+        except ValueError:
+            allowed = ", ".join(str(m.value) for m in kind)
+            raise InvalidPayload(
+                f"{name} must be one of: {allowed}", details={"field": name}
+            ) from None
+    if kind is bool:
+        if not isinstance(value, bool):
+            raise InvalidPayload(f"{name} must be true or false", details={"field": name})
+        return value
+    if kind is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise InvalidPayload(f"{name} must be an integer", details={"field": name})
+        _range(value, name, meta)
+        return value
+    if kind is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise InvalidPayload(f"{name} must be a number", details={"field": name})
+        _range(value, name, meta)
+        return float(value)
+    if kind is str:
+        if not isinstance(value, str):
+            raise InvalidPayload(f"{name} must be a string", details={"field": name})
+        max_len = meta.get("max_len", 1000)
+        if len(value) > max_len:
+            raise InvalidPayload(
+                f"{name} is longer than {max_len} characters", details={"field": name}
+            )
+        if meta.get("min_len") and len(value.strip()) < meta["min_len"]:
+            raise InvalidPayload(f"{name} must not be empty", details={"field": name})
+        pattern = meta.get("pattern")
+        if pattern and not re.fullmatch(pattern, value):
+            raise InvalidPayload(f"{name} has an invalid format", details={"field": name})
+        return value
+    if kind is Any:
+        return value
+    raise TypeError(f"unsupported wire type {kind!r} for {name}")  # pragma: no cover
+
+
+def _range(value: float, name: str, meta: typing.Mapping[str, Any]) -> None:
+    low, high = meta.get("min"), meta.get("max")
+    if low is not None and value < low:
+        raise InvalidPayload(f"{name} must be at least {low}", details={"field": name})
+    if high is not None and value > high:
+        raise InvalidPayload(f"{name} must be at most {high}", details={"field": name})

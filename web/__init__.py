@@ -1,0 +1,1 @@
+"""Browser pages served by signaling: customer widget, agent console, demo host page."""
