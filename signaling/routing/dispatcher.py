@@ -9,7 +9,7 @@ import time
 from typing import Any
 
 from signaling.chat.system_messages import add_system_message
-from signaling.chat.views import NameBook, chat_view
+from signaling.chat.views import NameBook, chat_view, message_views
 from signaling.config import RoutingConfig
 from signaling.db.database import Database
 from signaling.db.schema import utcnow
@@ -19,6 +19,7 @@ from signaling.routing.queue import ChatQueue, QueueEntry
 from signaling.store import Record
 from signaling.store import chats as chat_store
 from signaling.store import customers as customer_store
+from signaling.store import messages as message_store
 from signaling.store import orgs as org_store
 from signaling.store import tickets as ticket_store
 from signaling.store import users as user_store
@@ -135,10 +136,17 @@ class Dispatcher:
             system = await add_system_message(conn, chat, text, self._names)
             view = await chat_view(conn, chat, self._names)
             customer = await customer_store.customer_by_id(conn, chat["customer_id"])
+            history = await message_views(
+                conn, chat,
+                await message_store.messages_after(conn, chat_id, 0, 500, include_notes=True),
+                self._names,
+            )
         self._sent_estimates.pop(chat_id, None)
         await self._notifier.join_chat(agent.user_id, chat_id)
         await self._notifier.to_user(
-            agent.user_id, "chat.assigned", {"chat": view, "customer": customer, "ticket": ticket}
+            agent.user_id,
+            "chat.assigned",
+            {"chat": view, "customer": customer, "ticket": ticket, "messages": history},
         )
         await self._notifier.to_chat(chat_id, "message", system)
         await self._notifier.to_chat(chat_id, "chat.updated", view)

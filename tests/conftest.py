@@ -1,0 +1,83 @@
+"""A real LiveAssist server on loopback with a real SQLite file, one per test."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+
+from loadtest.clients import Customer, Staff
+from signaling.app import create_app
+from signaling.config import load_config
+from signaling.runtime import Runtime
+from signaling.seed import seed_demo
+
+# Cheap password hashing keeps tests fast; production defaults are checked in test_config.
+FAST_AUTH = {"password_memory_kib": 8192, "password_time_cost": 1}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Server:
+    url: str
+    runtime: Runtime
+    data_dir: Path
+    passwords: dict[str, str]  # email → password of the demo accounts
+
+    async def staff(self, email: str, *, online: bool = True) -> Staff:
+        member = Staff(self.url)
+        await member.sign_in(email, self.passwords[email])
+        await member.connect()
+        if online and member.user["role"] == "agent":
+            await member.go_online()
+        return member
+
+    async def customer(self, **fields: Any) -> Customer:
+        person = Customer(self.url)
+        await person.open_chat(**fields)
+        await person.connect()
+        return person
+
+
+async def start_server(data_dir: Path, **sections: dict[str, Any]) -> tuple[Server, web.AppRunner]:
+    port = free_port()
+    overrides: dict[str, dict[str, Any]] = {
+        "server": {"data_dir": str(data_dir), "port": port},
+        "auth": dict(FAST_AUTH),
+        "routing": {"agent_offline_grace_seconds": 2},
+    }
+    for name, values in sections.items():
+        overrides.setdefault(name, {}).update(values)
+    config = load_config(environ={}, overrides=overrides)
+    runtime = Runtime.build(config)
+    app = create_app(runtime)
+    runner = web.AppRunner(app, handle_signals=False)
+    await runner.setup()
+    created = await seed_demo(runtime.db, runtime.passwords, config.data_path) or []
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    passwords = {email: password for _role, email, password in created}
+    if not passwords:
+        for line in (config.data_path / "demo-accounts.txt").read_text().splitlines():
+            if not line.startswith("#"):
+                _role, email, password = line.split("\t")
+                passwords[email] = password
+    return Server(f"http://127.0.0.1:{port}", runtime, config.data_path, passwords), runner
+
+
+@pytest.fixture
+async def server(tmp_path: Path) -> AsyncIterator[Server]:
+    srv, runner = await start_server(tmp_path / "data")
+    try:
+        yield srv
+    finally:
+        await runner.cleanup()
