@@ -42,7 +42,9 @@ class Participant:
     async def _on_any(self, event: str, data: Any = None) -> None:
         self.events[event].put_nowait(data)
 
-    async def connect(self, *, token: str | None = None, transports: list[str] | None = None) -> None:
+    async def connect(
+        self, *, token: str | None = None, transports: list[str] | None = None
+    ) -> None:
         await self.sio.connect(
             self.base_url,
             namespaces=[self.namespace],
@@ -61,7 +63,9 @@ class Participant:
         return ack["data"]
 
     async def raw_ack(self, event: str, *args: Any, timeout: float = 10) -> Any:
-        return await self.sio.call(event, *args, namespace=self.namespace, timeout=timeout) if args else await self.sio.call(event, namespace=self.namespace, timeout=timeout)
+        """Emit with exactly these arguments (even malformed ones) and return the raw ack."""
+        data: Any = args[0] if len(args) == 1 else (tuple(args) if args else None)
+        return await self.sio.call(event, data, namespace=self.namespace, timeout=timeout)
 
     async def next(self, event: str, *, timeout: float = 10, where: Any = None) -> Any:
         """The next push of `event` (optionally the next one for which `where(data)` holds)."""
@@ -82,7 +86,9 @@ class Participant:
         return {"Authorization": f"Bearer {self.token}"} if self.token else {}
 
     async def rest(self, method: str, path: str, *, expect: int | None = 200, **kwargs: Any) -> Any:
-        async with self.http.request(method, self.base_url + path, headers=self.headers(), **kwargs) as resp:
+        async with self.http.request(
+            method, self.base_url + path, headers=self.headers(), **kwargs
+        ) as resp:
             body = await resp.json(content_type=None)
             if expect is not None and resp.status != expect:
                 raise AssertionError(f"{method} {path}: HTTP {resp.status} {body}")
@@ -104,15 +110,22 @@ class Customer(Participant):
         self.session: dict[str, Any] = {}
 
     async def open_chat(self, *, org: str = "demo", **fields: Any) -> dict[str, Any]:
-        self.session = await self.rest("POST", "/api/widget/session", json={"org": org, **fields}, expect=201)
+        self.session = await self.rest(
+            "POST", "/api/widget/session", json={"org": org, **fields}, expect=201
+        )
         self.token = self.session["token"]
         self.chat_id = self.session["chat"]["id"]
         return self.session
 
     async def say(self, text: str, *, client_msg_id: str | None = None) -> dict[str, Any]:
-        ack = await self.request("message.send", {
-            "chat_id": self.chat_id, "client_msg_id": client_msg_id or f"c{next(_ids)}", "text": text,
-        })
+        ack = await self.request(
+            "message.send",
+            {
+                "chat_id": self.chat_id,
+                "client_msg_id": client_msg_id or f"c{next(_ids)}",
+                "text": text,
+            },
+        )
         return dict(ack["message"])
 
 
@@ -124,7 +137,9 @@ class Staff(Participant):
         self.user: dict[str, Any] = {}
 
     async def sign_in(self, email: str, password: str) -> dict[str, Any]:
-        body = await self.rest("POST", "/api/auth/login", json={"email": email, "password": password})
+        body = await self.rest(
+            "POST", "/api/auth/login", json={"email": email, "password": password}
+        )
         self.token = body["token"]
         self.user = body["user"]
         return dict(body)
@@ -132,8 +147,15 @@ class Staff(Participant):
     async def go_online(self) -> dict[str, Any]:
         return dict(await self.request("presence.set", {"status": "online"}))
 
-    async def say(self, chat_id: int, text: str, *, client_msg_id: str | None = None) -> dict[str, Any]:
-        ack = await self.request("message.send", {
-            "chat_id": chat_id, "client_msg_id": client_msg_id or f"a{next(_ids)}", "text": text,
-        })
+    async def say(
+        self, chat_id: int, text: str, *, client_msg_id: str | None = None
+    ) -> dict[str, Any]:
+        ack = await self.request(
+            "message.send",
+            {
+                "chat_id": chat_id,
+                "client_msg_id": client_msg_id or f"a{next(_ids)}",
+                "text": text,
+            },
+        )
         return dict(ack["message"])

@@ -27,7 +27,11 @@ class RateLimiter:
         self.max_keys = max_keys
         self._buckets: OrderedDict[str, _Bucket] = OrderedDict()
 
-    def hit(self, key: str, cost: float = 1.0) -> None:
+    def check(self, key: str) -> None:
+        """Raise RateLimited if a hit now would be refused, without spending a token."""
+        self.hit(key, cost=1.0, spend=False)
+
+    def hit(self, key: str, cost: float = 1.0, *, spend: bool = True) -> None:
         now = time.monotonic()
         bucket = self._buckets.pop(key, None) or _Bucket(tokens=float(self.burst), updated=now)
         bucket.tokens = min(self.burst, bucket.tokens + (now - bucket.updated) * self.rate)
@@ -40,7 +44,8 @@ class RateLimiter:
             raise RateLimited(
                 f"too many {self.what}; retry in {retry_after:.1f} s", retry_after=retry_after
             )
-        bucket.tokens -= cost
+        if spend:
+            bucket.tokens -= cost
 
     def forget(self, key: str) -> None:
         self._buckets.pop(key, None)

@@ -15,7 +15,7 @@ async def test_customer_chat_reaches_agent_and_back(server: Server) -> None:
         assert sent["seq"] >= 1 and sent["sender"]["type"] == "customer"
         assigned = await agent.next("chat.assigned")
         assert assigned["chat"]["id"] == customer.chat_id
-        assert [m["text"] for m in assigned["messages"]][0] == "My invoice is wrong"
+        assert assigned["messages"][0]["text"] == "My invoice is wrong"
         assert assigned["customer"]["name"] == "Carla"
         assert assigned["ticket"]["id"] == customer.session["chat"]["ticket_id"]
         updated = await customer.next("chat.updated", where=lambda c: c["state"] == "active")
@@ -28,8 +28,15 @@ async def test_customer_chat_reaches_agent_and_back(server: Server) -> None:
         assert seen["id"] == reply["id"] and seen["sender"]["name"] == "Alex Agent"
         await customer.request("typing", {"chat_id": customer.chat_id, "typing": True})
         typing = await agent.next("typing")
-        assert typing == {"chat_id": customer.chat_id, "typing": True,
-                          "sender": {"type": "customer", "id": customer.session["customer"]["id"], "name": "Carla"}}
+        assert typing == {
+            "chat_id": customer.chat_id,
+            "typing": True,
+            "sender": {
+                "type": "customer",
+                "id": customer.session["customer"]["id"],
+                "name": "Carla",
+            },
+        }
         receipt = await customer.request("read", {"chat_id": customer.chat_id, "seq": seen["seq"]})
         assert receipt["seq"] == seen["seq"]
         assert (await agent.next("read"))["reader"] == "customer"
@@ -86,7 +93,9 @@ async def test_vip_customer_is_served_first(server: Server) -> None:
     regular = await server.customer(name="Regular", topic="billing")
     vip = await server.customer(name="Vip", topic="billing")
     try:
-        await admin.rest("PATCH", f"/api/customers/{vip.session['customer']['id']}", json={"vip": True})
+        await admin.rest(
+            "PATCH", f"/api/customers/{vip.session['customer']['id']}", json={"vip": True}
+        )
         await regular.say("first in line")
         await asyncio.sleep(0.05)
         await vip.say("second in line but VIP")
@@ -110,7 +119,10 @@ async def test_transfer_keeps_history_and_closing_solves_ticket(server: Server) 
         chat_id = (await a1.next("chat.assigned"))["chat"]["id"]
         await a1.say(chat_id, "transferring you to a specialist")
         a2 = await server.staff("agent2@demo.local")
-        await a1.request("chat.transfer", {"chat_id": chat_id, "to_user_id": a2.user["id"], "note": "router issue"})
+        await a1.request(
+            "chat.transfer",
+            {"chat_id": chat_id, "to_user_id": a2.user["id"], "note": "router issue"},
+        )
         assert (await a1.next("chat.removed"))["chat_id"] == chat_id
         assigned = await a2.next("chat.assigned")
         assert assigned["chat"]["assignee_id"] == a2.user["id"]

@@ -48,6 +48,8 @@ async def login(call: ApiRequest) -> dict[str, Any]:
     rt = call.runtime
     rt.limits.login_per_ip.hit(call.ip)
     email = req.email.strip().lower()
+    # A cooling-down account is refused before the password is even checked.
+    rt.limits.login_failures_per_account.check(email)
     async with rt.db.read() as conn:
         user = await user_store.user_by_email(conn, email)
     ok = await rt.passwords.verify(user["password_hash"] if user else None, req.password)

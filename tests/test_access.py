@@ -1,0 +1,262 @@
+"""Every role refused where it must be: tokens, namespaces, ownership, origins."""
+
+from __future__ import annotations
+
+import aiohttp
+import jwt
+import pytest
+import socketio
+
+from loadtest.clients import Customer, ProtocolError, Staff
+from signaling.auth.identity import sign_identity
+from signaling.types import OrgId, Role, UserId
+from tests.conftest import Server, start_server
+
+
+async def _status(url: str, path: str, token: str | None = None, **kw: object) -> tuple[int, dict]:  # type: ignore[type-arg]
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    headers.update(kw.pop("headers", {}))  # type: ignore[arg-type]
+    async with (
+        aiohttp.ClientSession() as http,
+        http.request(
+            str(kw.pop("method", "GET")),
+            url + path,
+            headers=headers,
+            **kw,  # type: ignore[arg-type]
+        ) as resp,
+    ):
+        return resp.status, await resp.json(content_type=None)
+
+
+async def test_rest_refuses_missing_forged_and_expired_tokens(server: Server) -> None:
+    status, body = await _status(server.url, "/api/tickets")
+    assert status == 401 and body["error"]["code"] == "unauthenticated"
+    forged = jwt.encode(
+        {
+            "sub": "1",
+            "role": "admin",
+            "org": 1,
+            "sid": "x",
+            "iss": "liveassist",
+            "iat": 1,
+            "exp": 9999999999,
+        },
+        "not-the-server-secret-at-all-0123456789",
+        algorithm="HS256",
+    )
+    status, body = await _status(server.url, "/api/tickets", forged)
+    assert status == 401 and "signature" in body["error"]["message"].lower()
+    expired, _ = server.runtime.signer.issue_staff(
+        user_id=UserId(1), org_id=OrgId(1), role=Role.ADMIN, session_id="s", ttl=-5
+    )
+    status, body = await _status(server.url, "/api/tickets", expired)
+    assert status == 401 and body["error"]["code"] == "token_expired"
+    status, body = await _status(server.url, "/api/tickets", "garbage")
+    assert status == 401 and body["error"]["code"] == "unauthenticated"
+
+
+async def test_socket_connect_refused_with_reason(server: Server) -> None:
+    customer = Customer(server.url)
+    await customer.open_chat(name="Guest")
+    staff = Staff(server.url)
+    await staff.sign_in("agent1@demo.local", server.passwords["agent1@demo.local"])
+    cases = [
+        ("/agent", None, "missing token"),
+        ("/agent", "nonsense", "invalid token"),
+        ("/agent", customer.token, "/agent is for"),
+        ("/customer", staff.token, "/customer is for"),
+    ]
+    for namespace, token, reason in cases:
+        client = socketio.AsyncClient(reconnection=False)
+        errors: list[object] = []
+        client.on("connect_error", errors.append, namespace=namespace)
+        with pytest.raises(socketio.exceptions.ConnectionError):
+            await client.connect(
+                server.url,
+                namespaces=[namespace],
+                auth={"token": token},
+                transports=["websocket"],
+                wait_timeout=5,
+            )
+        assert len(errors) == 1 and isinstance(errors[0], dict)
+        assert reason in errors[0]["message"], errors[0]
+        assert errors[0]["data"]["code"] in ("unauthenticated", "forbidden")
+        await client.disconnect()
+    qa = Staff(server.url)
+    await qa.sign_in("qa@demo.local", server.passwords["qa@demo.local"])
+    qa_errors: list[dict] = []  # type: ignore[type-arg]
+    qa.sio.on("connect_error", qa_errors.append, namespace="/agent")
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        await qa.connect()
+    assert "/agent is for admin, agent; this token is qa" in qa_errors[0]["message"]
+    for person in (customer, staff, qa):
+        await person.close()
+
+
+async def test_customers_see_only_their_own_chat(server: Server) -> None:
+    alice = await server.customer(name="Alice")
+    bob = await server.customer(name="Bob")
+    try:
+        await alice.say("private")
+        for event, payload in [
+            ("chat.sync", {"chat_id": alice.chat_id}),
+            ("message.send", {"chat_id": alice.chat_id, "client_msg_id": "x", "text": "hi"}),
+            ("typing", {"chat_id": alice.chat_id}),
+            ("chat.end", {"chat_id": alice.chat_id}),
+        ]:
+            with pytest.raises(ProtocolError) as refused:
+                await bob.request(event, payload)
+            assert refused.value.code == "not_found"
+        assert (await _status(server.url, f"/api/chats/{alice.chat_id}", bob.token))[0] == 404
+        assert (await _status(server.url, f"/api/chats/{bob.chat_id}", bob.token))[0] == 200
+        assert (await _status(server.url, "/api/tickets", bob.token))[0] == 403
+        assert (await _status(server.url, "/api/customers", bob.token))[0] == 403
+    finally:
+        await alice.close()
+        await bob.close()
+
+
+async def test_agents_see_their_groups_qa_reads_admin_manages(server: Server) -> None:
+    a1 = await server.staff("agent1@demo.local")  # Billing, Technical, General
+    customer = await server.customer(name="Bill", topic="billing")
+    a2 = Staff(server.url)  # Technical, General only
+    await a2.sign_in("agent2@demo.local", server.passwords["agent2@demo.local"])
+    qa = Staff(server.url)
+    await qa.sign_in("qa@demo.local", server.passwords["qa@demo.local"])
+    admin = Staff(server.url)
+    await admin.sign_in("admin@demo.local", server.passwords["admin@demo.local"])
+    try:
+        await customer.say("refund please")
+        await a1.next("chat.assigned")
+        chat_path = f"/api/chats/{customer.chat_id}"
+        ticket_path = f"/api/tickets/{customer.session['chat']['ticket_id']}"
+        assert (await _status(server.url, chat_path, a1.token))[0] == 200
+        assert (await _status(server.url, chat_path, a2.token))[0] == 404
+        assert (await _status(server.url, ticket_path, a2.token))[0] == 404
+        listed = (await _status(server.url, "/api/tickets", a2.token))[1]
+        assert customer.session["chat"]["ticket_id"] not in [t["id"] for t in listed["items"]]
+        assert (await _status(server.url, ticket_path, qa.token))[0] == 200
+        status, body = await _status(
+            server.url, ticket_path, qa.token, method="PATCH", json={"status": "pending"}
+        )
+        assert status == 403 and body["error"]["code"] == "forbidden"
+        assert (await _status(server.url, "/api/users", a1.token))[0] == 403
+        assert (await _status(server.url, "/api/audit", qa.token))[0] == 403
+        assert (await _status(server.url, "/api/users", admin.token))[0] == 200
+        with pytest.raises(ProtocolError) as refused:
+            await a2.connect()
+            await a2.request(
+                "message.send", {"chat_id": customer.chat_id, "client_msg_id": "z", "text": "hi"}
+            )
+        assert refused.value.code == "not_found"
+    finally:
+        for person in (customer, a1, a2, qa, admin):
+            await person.close()
+
+
+async def test_logout_and_deactivation_end_access(server: Server) -> None:
+    agent = await server.staff("agent2@demo.local")
+    admin = await server.staff("admin@demo.local")
+    try:
+        await agent.rest("POST", "/api/auth/logout")
+        assert (await agent.next("session.revoked"))["reason"] == "signed out"
+        status, body = await _status(server.url, "/api/me", agent.token)
+        assert status == 401 and body["error"]["message"] == "signed out"
+        again = Staff(server.url)
+        await again.sign_in("agent2@demo.local", server.passwords["agent2@demo.local"])
+        await admin.rest("PATCH", f"/api/users/{again.user['id']}", json={"active": False})
+        status, body = await _status(server.url, "/api/me", again.token)
+        assert status == 401
+        status, body = await _status(
+            server.url,
+            "/api/auth/login",
+            method="POST",
+            json={"email": "agent2@demo.local", "password": server.passwords["agent2@demo.local"]},
+        )
+        assert status == 401 and body["error"]["message"] == "wrong email or password"
+        audit = await admin.rest("GET", "/api/audit")
+        actions = [row["action"] for row in audit["items"]]
+        assert {"auth.logout", "user.update", "auth.login_failed", "auth.login"} <= set(actions)
+        await again.close()
+    finally:
+        await agent.close()
+        await admin.close()
+
+
+async def test_refresh_gives_a_new_token_for_the_same_session(server: Server) -> None:
+    agent = Staff(server.url)
+    await agent.sign_in("agent1@demo.local", server.passwords["agent1@demo.local"])
+    fresh = await agent.rest("POST", "/api/auth/refresh")
+    assert fresh["token"] != agent.token and fresh["session_seconds_left"] > 0
+    assert (await _status(server.url, "/api/me", fresh["token"]))[0] == 200
+    await agent.close()
+
+
+async def test_foreign_origins_are_refused_unless_configured(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    srv, runner = await start_server(
+        tmp_path / "d", server={"allowed_origins": ["https://shop.example"]}
+    )
+    try:
+        status, body = await _status(
+            srv.url, "/api/widget/config?org=demo", headers={"Origin": "https://evil.example"}
+        )
+        assert status == 403 and body["error"]["code"] == "origin_not_allowed"
+        async with (
+            aiohttp.ClientSession() as http,
+            http.get(
+                srv.url + "/api/widget/config?org=demo", headers={"Origin": "https://shop.example"}
+            ) as resp,
+        ):
+            assert resp.status == 200
+            assert resp.headers["Access-Control-Allow-Origin"] == "https://shop.example"
+        customer = Customer(srv.url)
+        await customer.open_chat(name="X")
+        evil = socketio.AsyncClient(reconnection=False)
+        with pytest.raises(socketio.exceptions.ConnectionError):
+            await evil.connect(
+                srv.url,
+                namespaces=["/customer"],
+                auth={"token": customer.token},
+                headers={"Origin": "https://evil.example"},
+                transports=["websocket"],
+                wait_timeout=5,
+            )
+        await evil.disconnect()
+        good = socketio.AsyncClient(reconnection=False)
+        await good.connect(
+            srv.url,
+            namespaces=["/customer"],
+            auth={"token": customer.token},
+            headers={"Origin": "https://shop.example"},
+            transports=["websocket"],
+            wait_timeout=5,
+        )
+        assert good.connected
+        await good.disconnect()
+        await customer.close()
+    finally:
+        await runner.cleanup()
+
+
+async def test_host_signed_identity_links_chats_and_forgeries_fail(server: Server) -> None:
+    async with server.runtime.db.read() as conn:
+        from signaling.store.orgs import org_by_slug
+
+        org = await org_by_slug(conn, "demo")
+    assert org is not None
+    signature = sign_identity(org["identity_secret"], "crm-42")
+    first = Customer(server.url)
+    await first.open_chat(name="Known", identity={"external_id": "crm-42", "signature": signature})
+    second = Customer(server.url)
+    await second.open_chat(identity={"external_id": "crm-42", "signature": signature})
+    assert first.session["customer"]["id"] == second.session["customer"]["id"]
+    assert first.session["customer"]["identified"] is True
+    status, body = await _status(
+        server.url,
+        "/api/widget/session",
+        method="POST",
+        json={"org": "demo", "identity": {"external_id": "crm-43", "signature": signature}},
+    )
+    assert status == 401 and "signature" in body["error"]["message"]
+    await first.close()
+    await second.close()

@@ -1,0 +1,106 @@
+"""Attachments: sniffed type, size limits, stored under the data dir, served only to those
+who may see the chat, and shown in the chat as a message."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import aiohttp
+
+from tests.conftest import Server, start_server
+from tests.media_samples import mp4_like, png
+
+
+async def _upload(
+    url: str, chat_id: int, token: str | None, data: bytes, name: str
+) -> tuple[int, dict]:  # type: ignore[type-arg]
+    form = aiohttp.FormData()
+    form.add_field("file", data, filename=name, content_type="application/octet-stream")
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(f"{url}/api/chats/{chat_id}/attachments", data=form, headers=headers) as resp,
+    ):
+        return resp.status, await resp.json()
+
+
+def _stored_files(data_dir: Path) -> list[Path]:
+    return [p for p in (data_dir / "attachments").rglob("*") if p.is_file()]
+
+
+async def test_screenshot_is_shared_inline_and_private(server: Server) -> None:
+    agent = await server.staff("agent1@demo.local")
+    customer = await server.customer(name="Shotty", topic="technical")
+    stranger = await server.customer(name="Stranger")
+    try:
+        await customer.say("see my screen")
+        await agent.next("chat.assigned")
+        image = png()
+        status, att = await _upload(
+            server.url, customer.chat_id, customer.token, image, "../../etc/screen shot.PNG"
+        )
+        assert status == 201 and att["content_type"] == "image/png" and att["size"] == len(image)
+        assert att["filename"].endswith("shot.PNG") and "/" not in att["filename"]
+        ack = await customer.request(
+            "message.send",
+            {"chat_id": customer.chat_id, "client_msg_id": "shot", "attachment_id": att["id"]},
+        )
+        assert (
+            ack["message"]["kind"] == "attachment"
+            and ack["message"]["attachment"]["id"] == att["id"]
+        )
+        pushed = await agent.next("message", where=lambda m: m["kind"] == "attachment")
+        async with aiohttp.ClientSession() as http:
+            async with http.get(
+                server.url + pushed["attachment"]["url"], headers=agent.headers()
+            ) as resp:
+                assert resp.status == 200 and resp.headers["Content-Type"] == "image/png"
+                assert await resp.read() == image
+            async with http.get(
+                server.url + pushed["attachment"]["url"], headers=stranger.headers()
+            ) as resp:
+                assert resp.status == 404
+            async with http.get(server.url + pushed["attachment"]["url"]) as resp:
+                assert resp.status == 401
+        # the stranger cannot upload into someone else's chat either
+        status, _ = await _upload(server.url, customer.chat_id, stranger.token, image, "x.png")
+        assert status == 404
+        # and an attachment of another chat cannot be posted here
+        _, other = await _upload(server.url, stranger.chat_id, stranger.token, image, "mine.png")
+        bad = await customer.raw_ack(
+            "message.send",
+            {"chat_id": customer.chat_id, "client_msg_id": "steal", "attachment_id": other["id"]},
+        )
+        assert bad["error"]["code"] == "not_found"
+        assert len(_stored_files(server.data_dir)) == 2
+    finally:
+        for person in (agent, customer, stranger):
+            await person.close()
+
+
+async def test_type_is_sniffed_and_sizes_are_limited(tmp_path: Path) -> None:
+    srv, runner = await start_server(
+        tmp_path / "d", attachments={"max_image_bytes": 2000, "max_video_bytes": 8000}
+    )
+    try:
+        customer = await srv.customer(name="Up")
+        status, body = await _upload(
+            srv.url, customer.chat_id, customer.token, b"<html><script>alert(1)</script>", "cat.png"
+        )
+        assert status == 415 and body["error"]["code"] == "unsupported_media_type"
+        status, body = await _upload(
+            srv.url, customer.chat_id, customer.token, png() + b"\x00" * 3000, "big.png"
+        )
+        assert status == 413 and "at most 2000 bytes" in body["error"]["message"]
+        status, body = await _upload(
+            srv.url, customer.chat_id, customer.token, mp4_like(6000), "clip.mov"
+        )
+        assert status == 201 and body["content_type"] == "video/mp4"
+        status, body = await _upload(
+            srv.url, customer.chat_id, customer.token, mp4_like(9000), "long.mp4"
+        )
+        assert status == 413
+        assert len(_stored_files(srv.data_dir)) == 1  # refused uploads leave nothing behind
+        await customer.close()
+    finally:
+        await runner.cleanup()
