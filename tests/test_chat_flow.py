@@ -145,3 +145,25 @@ async def test_transfer_keeps_history_and_closing_solves_ticket(server: Server) 
     finally:
         await customer.close()
         await a1.close()
+
+
+async def test_transfer_to_a_group_goes_to_someone_else(server: Server) -> None:
+    a2 = await server.staff("agent2@demo.local")
+    busy = await server.customer(name="Busy", topic="technical")
+    await busy.say("keeps agent2 busy")
+    await a2.next("chat.assigned")
+    a1 = await server.staff("agent1@demo.local")
+    customer = await server.customer(name="Gus", topic="billing")
+    try:
+        await customer.say("actually my modem is broken")
+        chat_id = (await a1.next("chat.assigned"))["chat"]["id"]
+        groups = {g["name"]: g["id"] for g in (await a1.rest("GET", "/api/groups"))["items"]}
+        await a1.request("chat.transfer", {"chat_id": chat_id, "to_group_id": groups["Technical"]})
+        # agent1 also has the technical skill and is less loaded, but handed it over
+        got = await a2.next("chat.assigned")
+        assert got["chat"]["id"] == chat_id and got["chat"]["topic"] == "technical"
+        ticket = await a2.rest("GET", f"/api/tickets/{got['ticket']['id']}")
+        assert ticket["group_id"] == groups["Technical"]
+    finally:
+        for person in (a1, a2, customer, busy):
+            await person.close()

@@ -308,7 +308,7 @@ class ChatService:
                     conn, chat, f"Transfer note: {req.note.strip()}", self._names, internal=True
                 )
         if target is None:
-            await self._dispatcher.release(chat, requeue=True, note=note)
+            await self._dispatcher.release(chat, requeue=True, note=note, avoid_agent=True)
         else:
             await self._dispatcher.release(chat, requeue=False, note="transferred")
             await self._dispatcher.assign_directly(chat["id"], target, note)

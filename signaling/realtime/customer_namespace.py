@@ -31,5 +31,10 @@ class CustomerNamespace(LiveAssistNamespace):
     async def on_authenticated(self, sid: str, principal: Principal) -> None:
         assert principal.chat_id is not None
         await self.enter_room(sid, chat_room(principal.chat_id))
+        # Sent after the connect handshake completes, so the client is listening.
+        self.server.start_background_task(self._greet, sid, principal)
+
+    async def _greet(self, sid: str, principal: Principal) -> None:
+        assert principal.chat_id is not None
         snapshot = await self._chats.snapshot(principal, principal.chat_id)
         await self.emit("chat.updated", snapshot, to=sid)

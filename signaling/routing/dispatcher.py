@@ -46,6 +46,7 @@ class Dispatcher:
         self._lock = asyncio.Lock()
         self._handle_seconds: dict[int, float] = {}
         self._sent_estimates: dict[int, dict[str, Any]] = {}
+        self._tasks: set[asyncio.Future[None]] = set()
 
     # ---- start-up -------------------------------------------------------------------------
     async def restore(self) -> None:
@@ -82,7 +83,7 @@ class Dispatcher:
         )
         return self._presence.put(state)
 
-    async def _entry(self, conn: Any, chat: Record) -> QueueEntry:
+    async def _entry(self, conn: Any, chat: Record, avoid_user_id: int | None = None) -> QueueEntry:
         customer = await customer_store.customer_by_id(conn, chat["customer_id"])
         queued_at = chat["queued_at"] or chat["created_at"]
         return QueueEntry(
@@ -95,6 +96,7 @@ class Dispatcher:
             queued_at=queued_at.timestamp(),
             customer_name=(customer and customer["name"]) or "Customer",
             group_id=chat["group_id"],
+            avoid_user_id=avoid_user_id,
         )
 
     # ---- queue ----------------------------------------------------------------------------
@@ -137,7 +139,8 @@ class Dispatcher:
             view = await chat_view(conn, chat, self._names)
             customer = await customer_store.customer_by_id(conn, chat["customer_id"])
             history = await message_views(
-                conn, chat,
+                conn,
+                chat,
                 await message_store.messages_after(conn, chat_id, 0, 500, include_notes=True),
                 self._names,
             )
@@ -156,8 +159,12 @@ class Dispatcher:
         async with self._lock:
             return await self._assign(chat_id, agent, note)
 
-    async def release(self, chat: Record, *, requeue: bool, note: str | None) -> None:
-        """Take a chat away from its agent; back in line when `requeue`, else it has ended."""
+    async def release(
+        self, chat: Record, *, requeue: bool, note: str | None, avoid_agent: bool = False
+    ) -> None:
+        """Take a chat away from its agent; back in line when `requeue`, else it has ended.
+        `avoid_agent`: the agent handing it back is not offered it again."""
+        previous = chat["assignee_id"]
         agent = self._presence.get(chat["assignee_id"]) if chat["assignee_id"] else None
         if agent is not None:
             agent.chats.discard(chat["id"])
@@ -175,7 +182,8 @@ class Dispatcher:
                 if note:
                     system = await add_system_message(conn, chat, note, self._names)
                 view = await chat_view(conn, chat, self._names)
-                self.queue.add(await self._entry(conn, chat))
+                avoid = previous if avoid_agent else None
+                self.queue.add(await self._entry(conn, chat, avoid_user_id=avoid))
             if note:
                 await self._notifier.to_chat(chat["id"], "message", system)
             await self._notifier.to_chat(chat["id"], "chat.updated", view)
@@ -197,9 +205,13 @@ class Dispatcher:
             agent.offline_timer.cancel()
         loop = asyncio.get_running_loop()
         agent.offline_timer = loop.call_later(
-            self._config.agent_offline_grace_seconds,
-            lambda: asyncio.ensure_future(self._went_away(agent)),
+            self._config.agent_offline_grace_seconds, self._spawn_went_away, agent
         )
+
+    def _spawn_went_away(self, agent: AgentState) -> None:
+        task = asyncio.ensure_future(self._went_away(agent))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _went_away(self, agent: AgentState) -> None:
         agent.offline_timer = None

@@ -20,6 +20,8 @@ class QueueEntry:
     queued_at: float
     customer_name: str
     group_id: int | None
+    # The agent who just handed this chat back (transfer to a group) does not get it again.
+    avoid_user_id: int | None = None
 
     @property
     def order(self) -> tuple[int, int, float, int]:
@@ -82,7 +84,7 @@ class ChatQueue:
         candidates = [
             a
             for a in self._presence.in_org(entry.org_id)
-            if a.can_take(entry.topic, entry.language)
+            if a.can_take(entry.topic, entry.language) and a.user_id != entry.avoid_user_id
         ]
         if not candidates:
             return None
