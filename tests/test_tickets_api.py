@@ -66,6 +66,15 @@ async def test_ticket_lifecycle_filters_and_history(server: Server) -> None:
             "GET", f"/api/tickets/{customers[2].session['chat']['ticket_id']}"
         )
         assert solved["status"] == "solved" and solved["solved_at"] is not None
+        admin = await server.staff("admin@demo.local")
+        actions = [
+            (r["action"], r["target_id"]) for r in (await admin.rest("GET", "/api/audit"))["items"]
+        ]
+        assert ("chat.escalate", second.chat_id) in actions and (
+            "chat.end",
+            second.chat_id,
+        ) in actions
+        await admin.close()
         chats = await agent.rest("GET", "/api/chats?state=ended")
         assert {c["id"] for c in chats["items"]} == {second.chat_id, customers[2].chat_id}
     finally:

@@ -23,6 +23,7 @@ from signaling.store import messages as message_store
 from signaling.store import orgs as org_store
 from signaling.store import tickets as ticket_store
 from signaling.store import users as user_store
+from signaling.store.audit import audit
 from signaling.types import (
     ChatEndReason,
     ChatState,
@@ -97,6 +98,8 @@ class ChatService:
         sender_type, sender_id = sender_of(principal)
         start_chat = False
         async with self._db.write() as conn:
+            # Locked first: a resend racing its original must find it, not hit the unique key.
+            await chat_store.lock_chat(conn, req.chat_id)
             chat = await self.visible_chat(conn, principal, req.chat_id)
             access.check_write_chat(principal, chat)
             existing = await message_store.find_by_client_id(
@@ -224,6 +227,7 @@ class ChatService:
                     actor_id=None,
                 )
             view = await chat_view(conn, chat, self._names)
+            await _audit(conn, principal, "chat.end", chat, {"reason": reason.value})
         handle = (now - chat["assigned_at"]).total_seconds() if chat["assigned_at"] else None
         self._dispatcher.chat_ended(chat["org_id"], handle)
         await self._notifier.to_chat(chat["id"], "message", system)
@@ -307,16 +311,14 @@ class ChatService:
                 await add_system_message(
                     conn, chat, f"Transfer note: {req.note.strip()}", self._names, internal=True
                 )
+            target_detail = {"to_user_id": req.to_user_id, "to_group_id": req.to_group_id}
+            await _audit(conn, principal, "chat.transfer", chat, target_detail)
         if target is None:
             await self._dispatcher.release(chat, requeue=True, note=note, avoid_agent=True)
         else:
             await self._dispatcher.release(chat, requeue=False, note="transferred")
             await self._dispatcher.assign_directly(chat["id"], target, note)
-        return (
-            await self.snapshot(principal, chat["id"])
-            if principal.role is Role.ADMIN
-            else {"chat_id": chat["id"]}
-        )
+        return {"chat_id": chat["id"]}
 
     async def escalate(self, principal: Principal, req: ev.ChatEscalate) -> dict[str, Any]:
         """Keep the chat's ticket open for follow-up after the chat ends."""
@@ -339,8 +341,13 @@ class ChatService:
                     raise NotFound("no such group")
                 changes["group_id"] = group["id"]
             ticket = await ticket_store.change_ticket(
-                conn, ticket, changes, actor_type="agent", actor_id=principal.subject_id
+                conn,
+                ticket,
+                changes,
+                actor_type=principal.role.value,
+                actor_id=principal.subject_id,
             )
+            await _audit(conn, principal, "chat.escalate", chat, {"ticket_id": ticket["id"]})
             system = await add_system_message(
                 conn, chat, f"Escalated to ticket #{ticket['id']} for follow-up", self._names
             )
@@ -350,3 +357,18 @@ class ChatService:
                 )
         await self._notifier.to_chat(chat["id"], "message", system)
         return {"ticket": ticket}
+
+
+async def _audit(
+    conn: AsyncConnection, principal: Principal, action: str, chat: Record, detail: dict[str, Any]
+) -> None:
+    await audit(
+        conn,
+        org_id=chat["org_id"],
+        actor_type=principal.role.value,
+        actor_id=principal.subject_id,
+        action=action,
+        target_type="chat",
+        target_id=chat["id"],
+        detail=detail,
+    )
