@@ -124,11 +124,14 @@ async def list_tickets(
     for key in ("status", "priority", "assignee_id", "group_id", "customer_id"):
         if filters.get(key) is not None:
             where.append(getattr(tickets.c, key) == filters[key])
+    # autoescape: "_" and "%" in a tag or search text are literal characters, not wildcards.
     if filters.get("tag"):
         # JSON arrays are stored as text on both dialects; match the quoted element.
-        where.append(cast(tickets.c.tags, String).like(f'%"{filters["tag"]}"%'))
+        tags_text = cast(tickets.c.tags, String)
+        where.append(tags_text.contains(f'"{filters["tag"]}"', autoescape=True))
     if filters.get("q"):
-        where.append(func.lower(tickets.c.subject).like(f"%{str(filters['q']).lower()}%"))
+        subject = func.lower(tickets.c.subject)
+        where.append(subject.contains(str(filters["q"]).lower(), autoescape=True))
     total = (
         await conn.execute(select(func.count()).select_from(tickets).where(*where))
     ).scalar_one()
