@@ -148,3 +148,18 @@ async def test_admin_creates_an_agent_who_gets_routed_chats(server: Server) -> N
             await person.close()
     finally:
         await admin.close()
+
+
+async def test_search_wildcards_are_literal(server: Server) -> None:
+    agent = await server.staff("agent1@demo.local", online=False)
+    plain = await server.customer(name="Ann Lee")
+    odd = await server.customer(name="100%_sure")
+    try:
+        assert [c["name"] for c in (await agent.rest("GET", "/api/customers?q=%25"))["items"]] == [
+            "100%_sure"
+        ]
+        assert (await agent.rest("GET", "/api/customers?q=_"))["total"] == 1
+        assert (await agent.rest("GET", "/api/customers?q=ann"))["items"][0]["name"] == "Ann Lee"
+    finally:
+        for person in (agent, plain, odd):
+            await person.close()

@@ -69,12 +69,12 @@ async def list_customers(
 ) -> tuple[list[Record], int]:
     where = [customers.c.org_id == org_id]
     if q:
-        pattern = f"%{q.lower()}%"
+        needle = q.lower()  # autoescape: "%" and "_" typed by a person are literal
         where.append(
             or_(
-                func.lower(customers.c.name).like(pattern),
-                func.lower(customers.c.email).like(pattern),
-                func.lower(customers.c.external_id).like(pattern),
+                func.lower(customers.c.name).contains(needle, autoescape=True),
+                func.lower(customers.c.email).contains(needle, autoescape=True),
+                func.lower(customers.c.external_id).contains(needle, autoescape=True),
             )
         )
     if vip is not None:
