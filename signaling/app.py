@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from aiohttp import web
 
@@ -28,13 +29,25 @@ from signaling.http.middleware import (
 )
 from signaling.http.routes_pages import install_pages
 from signaling.runtime import Runtime
+from signaling.seed import seed_demo
 
 log = logging.getLogger(__name__)
 RUNTIME = web.AppKey("runtime", Runtime)
 MAX_UPLOAD_BYTES = 60 * 1024 * 1024
 
 
-def create_app(runtime: Runtime, *, migrate: bool = True) -> web.Application:
+DemoAccounts = list[tuple[str, str, str]]
+
+
+def create_app(
+    runtime: Runtime,
+    *,
+    migrate: bool = True,
+    demo: bool = False,
+    on_started: Callable[[DemoAccounts | None], None] | None = None,
+) -> web.Application:
+    """`demo`: create the demo organisation and accounts if the database has no users;
+    `on_started` is told which were created (None when none were)."""
     app = web.Application(
         middlewares=[
             error_middleware(),
@@ -51,7 +64,12 @@ def create_app(runtime: Runtime, *, migrate: bool = True) -> web.Application:
     async def start(app: web.Application) -> None:
         if migrate:
             await upgrade(runtime.db)
+        created = None
+        if demo:
+            created = await seed_demo(runtime.db, runtime.passwords, runtime.config.data_path)
         await runtime.dispatcher.restore()
+        if on_started is not None:
+            on_started(created)
 
     async def stop(app: web.Application) -> None:
         await runtime.context.close()

@@ -3,52 +3,44 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 
 from signaling.auth.passwords import Passwords, password_problem
 from signaling.config import Config
 from signaling.db.database import Database
 from signaling.db.migrate import current_revision, head_revision, upgrade
 from signaling.errors import ConfigError
-from signaling.seed import ACCOUNTS_FILE, DEMO_ORG, seed_demo
+from signaling.seed import ACCOUNTS_FILE, DEMO_ORG
 from signaling.store import orgs as org_store
 from signaling.store import users as user_store
 from signaling.types import Role
 
 
 def serve(config: Config, *, demo: bool) -> int:
-    from signaling.app import create_app
+    from signaling.app import DemoAccounts, create_app
     from signaling.cli import run_app
     from signaling.runtime import Runtime
 
-    runtime = Runtime.build(config)
+    def announce(created: DemoAccounts | None) -> None:
+        url = config.server.own_url
+        print(f"LiveAssist is starting at {url}", flush=True)
+        print(f"  customer demo page : {url}/demo")
+        print(f"  agent console      : {url}/agent")
+        print(f"  REST API (OpenAPI) : {url}/api/openapi.json")
+        print(f"  health             : {url}/healthz")
+        print(f"  data directory     : {config.data_path}")
+        accounts = config.data_path / ACCOUNTS_FILE
+        if created:
+            print(
+                f"Demo accounts created on this first run (also in {accounts}, only you can read it):"
+            )
+            for role, email, password in created:
+                print(f"  {role:<6} {email:<22} password: {password}")
+        elif demo and accounts.exists():
+            print(f"Demo accounts: see {accounts}")
+        print("Press Ctrl+C to stop.", flush=True)
 
-    async def prepare() -> list[tuple[str, str, str]] | None:
-        await upgrade(runtime.db)
-        created = await seed_demo(runtime.db, runtime.passwords, config.data_path) if demo else None
-        await runtime.db.close()
-        return created
-
-    created = asyncio.run(prepare())
-    runtime = Runtime.build(config)  # fresh engine bound to the serving loop
-    url = config.server.own_url
-    print(f"LiveAssist is starting at {url}", flush=True)
-    print(f"  customer demo page : {url}/demo")
-    print(f"  agent console      : {url}/agent")
-    print(f"  REST API (OpenAPI) : {url}/api/openapi.json")
-    print(f"  health             : {url}/healthz")
-    print(f"  data directory     : {config.data_path}")
-    if created:
-        print(
-            "Demo accounts created on this first run (also in "
-            f"{config.data_path / ACCOUNTS_FILE}, readable only by you):"
-        )
-        for role, email, password in created:
-            print(f"  {role:<6} {email:<22} password: {password}")
-    elif demo and (config.data_path / ACCOUNTS_FILE).exists():
-        print(f"Demo accounts: see {config.data_path / ACCOUNTS_FILE}")
-    print("Press Ctrl+C to stop.", flush=True)
-    run_app(create_app(runtime, migrate=False), config.server.host, config.server.port)
+    app = create_app(Runtime.build(config), demo=demo, on_started=announce)
+    run_app(app, config.server.host, config.server.port)
     return 0
 
 
