@@ -30,9 +30,7 @@ def serve(config: Config, *, demo: bool) -> int:
         print(f"  data directory     : {config.data_path}")
         accounts = config.data_path / ACCOUNTS_FILE
         if created:
-            print(
-                f"Demo accounts created on this first run (also in {accounts}, only you can read it):"
-            )
+            print(f"Demo accounts created on this first run (kept in {accounts}, mode 600):")
             for role, email, password in created:
                 print(f"  {role:<6} {email:<22} password: {password}")
         elif demo and accounts.exists():
