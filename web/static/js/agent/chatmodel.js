@@ -1,0 +1,45 @@
+// One chat as the console knows it: the server's view of it, its messages (each seq once),
+// the customer and ticket when known, and what is still being sent.
+
+export class ChatModel {
+  constructor(view, { customer = null, ticket = null } = {}) {
+    this.id = view.id;
+    this.view = view;
+    this.customer = customer;
+    this.ticket = ticket;
+    this.messages = new Map();
+    this.readSent = view.agent_read_seq || 0;
+    this.ended = view.state === "ended";
+    this.removed = false;
+    this.outbox = null; // set by AgentLive
+  }
+
+  get maxSeq() {
+    let max = 0;
+    for (const seq of this.messages.keys()) max = Math.max(max, seq);
+    return max;
+  }
+
+  get customerName() {
+    return (this.customer && this.customer.name) || this.view.customer_name || "";
+  }
+
+  /** Seq of the newest message the customer wrote or the system added (what there is to read). */
+  get lastIncomingSeq() {
+    let max = 0;
+    for (const message of this.messages.values()) {
+      if (message.sender.type !== "agent") max = Math.max(max, message.seq);
+    }
+    return max;
+  }
+
+  add(message) {
+    if (this.messages.has(message.seq)) return false;
+    this.messages.set(message.seq, message);
+    return true;
+  }
+
+  history() {
+    return [...this.messages.values()].sort((a, b) => a.seq - b.seq);
+  }
+}

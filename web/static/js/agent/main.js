@@ -1,0 +1,159 @@
+// The agent console page: sign-in, then the console (top bar with views, presence, language
+// and sign-out; the Chats and Tickets views). Views follow the URL hash: #chats, #tickets,
+// #tickets/<id>.
+
+import { h } from "../dom.js";
+import { errorMessage } from "../errors.js";
+import { LANGUAGES, lang, onLangChange, setLang, t, watchRoot } from "../i18n.js";
+import { ChatsView } from "./chatsview.js";
+import { AgentLive } from "./live.js";
+import { StaffSession } from "./session.js";
+import { TicketsView } from "./tickets.js";
+import { toast } from "./toast.js";
+
+const $ = (id) => document.getElementById(id);
+
+const session = new StaffSession();
+let live = null;
+let chats = null;
+let tickets = null;
+
+function boot() {
+  watchRoot(document);
+  document.documentElement.lang = lang();
+  onLangChange((code) => {
+    document.documentElement.lang = code;
+  });
+  for (const select of document.querySelectorAll(".lang-select")) languagePicker(select);
+  $("signin-form").addEventListener("submit", signIn);
+  $("sign-out").addEventListener("click", () => session.signOut().catch(() => {}));
+  $("presence-select").addEventListener("change", changePresence);
+  window.addEventListener("hashchange", route);
+  session.on("changed", (user) => (user ? openConsole(user) : showSignIn()));
+  if (!session.restore()) showSignIn();
+}
+
+function languagePicker(select) {
+  for (const { code, label } of LANGUAGES) select.append(h("option", { value: code, text: label }));
+  select.value = lang();
+  select.addEventListener("change", () => setLang(select.value));
+  onLangChange((code) => {
+    select.value = code;
+  });
+}
+
+// ---- signing in and out ------------------------------------------------------------------
+
+async function signIn(event) {
+  event.preventDefault();
+  const form = event.currentTarget;
+  const error = $("signin-error");
+  const button = form.querySelector("button[type=submit]");
+  const email = form.email.value.trim();
+  const password = form.password.value;
+  if (!email || !password) {
+    (email ? form.password : form.email).focus();
+    return;
+  }
+  button.disabled = true;
+  error.hidden = true;
+  try {
+    await session.signIn(email, password);
+    form.password.value = "";
+  } catch (failure) {
+    error.textContent = failure.code === "unauthenticated"
+      ? t("signin.wrong")
+      : errorMessage(failure);
+    error.hidden = false;
+    form.password.select();
+  } finally {
+    button.disabled = false;
+  }
+}
+
+function showSignIn() {
+  closeConsole();
+  $("console").hidden = true;
+  $("signin").hidden = false;
+  $("signin-email").focus();
+}
+
+function openConsole(user) {
+  $("signin").hidden = true;
+  $("console").hidden = false;
+  $("me-name").textContent = user.name;
+  live = new AgentLive(session);
+  chats = new ChatsView({
+    live,
+    onOpenTicket: (id) => {
+      location.hash = `#tickets/${id}`;
+    },
+    onCount: (count) => {
+      $("chat-count").hidden = count === 0;
+      $("chat-count").textContent = String(count);
+    },
+  });
+  tickets = new TicketsView({ api: session.api });
+  $("view-chats").replaceChildren(chats.el);
+  $("view-tickets").replaceChildren(tickets.el);
+  $("presence").hidden = user.role !== "agent";
+  live.on("me", showPresence);
+  live.on("connection", (state) => {
+    $("connection").hidden = state === "online";
+  });
+  live.start();
+  route();
+}
+
+function closeConsole() {
+  if (live) live.stop();
+  live = null;
+  chats = null;
+  tickets = null;
+  $("view-chats").replaceChildren();
+  $("view-tickets").replaceChildren();
+}
+
+// ---- presence ----------------------------------------------------------------------------
+
+function showPresence(me) {
+  if (!me) return;
+  $("presence-select").value = me.status;
+  $("presence-dot").className = `presence-dot presence-dot--${me.status}`;
+}
+
+async function changePresence(event) {
+  const wanted = event.currentTarget.value;
+  try {
+    await live.setPresence(wanted);
+  } catch (error) {
+    toast(null, null, { tone: "error", text: errorMessage(error) });
+    showPresence(live.me);
+  }
+}
+
+// ---- views -------------------------------------------------------------------------------
+
+function route() {
+  if (!live) return;
+  const [view, id] = location.hash.replace(/^#/, "").split("/");
+  const showTickets = view === "tickets";
+  $("view-chats").hidden = showTickets;
+  $("view-tickets").hidden = !showTickets;
+  chats.el.hidden = showTickets;
+  current($("tab-chats"), !showTickets);
+  current($("tab-tickets"), showTickets);
+  if (showTickets) {
+    tickets.load();
+    if (id && Number(id) !== tickets.openId) tickets.open(Number(id));
+  } else {
+    chats.shown();
+  }
+}
+
+function current(tab, on) {
+  if (on) tab.setAttribute("aria-current", "page");
+  else tab.removeAttribute("aria-current");
+}
+
+boot();

@@ -1,0 +1,557 @@
+// Interface text in English and Simplified Chinese, in one dictionary.
+//
+// Elements carry their key (data-i18n, data-i18n-args, data-i18n-attrs — see dom.js h()), so a
+// language switch re-translates every watched root (the page, the widget's shadow root) in
+// place. The choice is remembered in localStorage; the default follows navigator.language.
+
+const STORAGE_KEY = "liveassist.lang";
+
+export const LANGUAGES = [
+  { code: "en", label: "English" },
+  { code: "zh-CN", label: "简体中文" },
+];
+
+const DICTIONARY = {
+  en: {
+    "common.cancel": "Cancel",
+    "common.retry": "Try again",
+    "common.save": "Save",
+    "common.saved": "Saved",
+    "common.close": "Close",
+    "common.loading": "Loading…",
+    "common.none": "None",
+    "common.language": "Language",
+
+    "error.network": "The server cannot be reached. Check your connection and try again.",
+    "error.disconnected": "Not connected right now. It will be sent when the connection is back.",
+    "error.timeout": "The server took too long to answer. Please try again.",
+    "error.rateLimited": "That was a lot at once. Please wait a moment and try again.",
+    "error.unsupportedFile": "Only screenshots, photos (PNG, JPEG, GIF, WebP) and short videos (MP4, WebM, MOV) can be attached.",
+    "error.tooLarge": "That file is too large.",
+    "error.unauthenticated": "Your session has expired. Please sign in again.",
+    "error.forbidden": "You are not allowed to do that.",
+    "error.internal": "Something went wrong on our side. Please try again.",
+
+    "topic.general": "General question",
+    "topic.billing": "Billing and payments",
+    "topic.technical": "Technical problem",
+
+    "msg.sending": "Sending…",
+    "msg.sent": "Sent",
+    "msg.read": "Read",
+    "msg.failed": "Not sent.",
+    "msg.retry": "Retry",
+    "msg.internalNote": "Internal note",
+    "attachment.loading": "Loading attachment…",
+    "attachment.failed": "The attachment could not be loaded.",
+
+    "composer.label": "Message",
+    "composer.placeholder": "Write a message…",
+    "composer.attach": "Attach a screenshot, photo or video",
+    "composer.send": "Send",
+    "composer.uploading": "Uploading {name}…",
+
+    "launcher.open": "Chat with us",
+    "launcher.close": "Hide chat",
+    "launcher.unread": "Chat with us ({n} unread)",
+
+    "widget.support": "Support",
+    "widget.title": "{org} support",
+    "widget.otherLanguage": "中文",
+    "widget.switchLanguage": "切换到中文 (Switch to Chinese)",
+    "widget.minimise": "Minimise chat",
+    "widget.unavailable": "Chat is not available right now.",
+
+    "header.online": "We usually reply within a few minutes",
+    "header.offline": "We are away — leave a message and we'll reply",
+    "header.new": "Tell us how we can help",
+    "header.queued": "Waiting for an agent…",
+    "header.active": "{name} is helping you",
+    "header.ended": "Chat ended",
+    "header.unavailable": "Unavailable",
+
+    "prechat.intro": "Hi! Tell us a little about yourself and we'll connect you with someone who can help.",
+    "prechat.online": "{n} agent(s) online now",
+    "prechat.offline": "No agent is online right now, but you can still leave a message.",
+    "prechat.name": "Your name",
+    "prechat.email": "Email",
+    "prechat.optional": " (optional)",
+    "prechat.topic": "What is it about?",
+    "prechat.language": "Chat language",
+    "prechat.start": "Start chat",
+    "prechat.nameMissing": "Please tell us your name.",
+    "prechat.emailInvalid": "That email address does not look right.",
+    "prechat.expired": "Your previous chat session has expired. Start a new chat below.",
+
+    "chat.transcript": "Conversation",
+    "chat.startHint": "Send a message to start — an agent will join shortly.",
+    "chat.waiting": "Waiting for an agent…",
+    "chat.agent": "Agent",
+    "chat.typing": "{name} is typing…",
+    "chat.reconnecting": "Connection lost. Reconnecting…",
+    "chat.end": "End chat",
+    "chat.endConfirm": "End this chat?",
+    "chat.endYes": "End chat",
+    "chat.ended": "This chat has ended.",
+    "chat.endedShort": "This chat has ended.",
+    "chat.newChat": "Start a new chat",
+
+    "queue.position": "You are #{n} in line.",
+    "queue.positionWait": "You are #{n} in line, about {min} min.",
+    "queue.noAgents": "You are #{n} in line. No agent is available right now — we'll answer as soon as someone is back.",
+
+    "csat.question": "How was your chat?",
+    "csat.score1": "1 star: very poor",
+    "csat.score2": "2 stars: poor",
+    "csat.score3": "3 stars: okay",
+    "csat.score4": "4 stars: good",
+    "csat.score5": "5 stars: excellent",
+    "csat.comment": "Anything to add?",
+    "csat.commentPlaceholder": "Optional comment",
+    "csat.submit": "Send rating",
+    "csat.skip": "Skip",
+    "csat.thanks": "Thank you for your feedback!",
+
+    "site.title": "Real-time support: chat now, calls next.",
+    "site.lead": "LiveAssist connects your customers with the right agent in seconds — from a widget on your site, routed by skill, language and priority.",
+    "site.demo": "Customer demo",
+    "site.demoText": "A pretend shop with the chat widget embedded by one script tag.",
+    "site.console": "Agent console",
+    "site.consoleText": "Sign in, go online, answer chats, and work tickets.",
+    "site.api": "REST API",
+    "site.apiText": "The OpenAPI description of every endpoint.",
+    "site.health": "Health",
+    "site.healthText": "The state of each component, for probes and people.",
+    "site.embed": "Add the widget to your site",
+    "site.embedText": "Paste this tag before </body> (and add your site's origin to server.allowed_origins):",
+
+    "signin.title": "Sign in to the agent console",
+    "signin.email": "Email",
+    "signin.password": "Password",
+    "signin.submit": "Sign in",
+    "signin.hint": "Demo accounts are listed in demo-accounts.txt in the server's data directory.",
+    "signin.wrong": "Wrong email or password.",
+
+    "console.skip": "Skip to content",
+    "console.views": "Views",
+    "console.chats": "Chats",
+    "console.tickets": "Tickets",
+    "console.signOut": "Sign out",
+    "console.reconnecting": "Connection lost. Reconnecting…",
+    "console.activeChats": "Active chats",
+    "console.noChats": "No active chats",
+    "console.noChatsHint": "New chats appear here while your status is Online.",
+    "console.customer": "Customer",
+    "console.vip": "VIP",
+    "console.ticketRef": "Ticket #{id}",
+    "console.replyPlaceholder": "Reply — Enter sends",
+    "console.transfer": "Transfer",
+    "console.escalate": "Escalate",
+    "console.close": "Close",
+    "console.closeConfirm": "Close this chat? The customer will be asked to rate it.",
+    "console.closeYes": "Close chat",
+    "console.ended": "This chat has ended.",
+    "console.dismiss": "Dismiss",
+    "console.escalated": "Ticket #{id} stays open for follow-up.",
+    "console.newChat": "New chat with {name}",
+    "console.transferred": "The chat with {name} was transferred.",
+    "console.chatLeft": "The chat with {name} went back to the line.",
+    "console.csat": "Ticket #{id} was rated {score}/5.",
+
+    "presence.label": "My status",
+    "presence.online": "Online",
+    "presence.busy": "Busy",
+    "presence.away": "Away",
+    "presence.offline": "Offline",
+
+    "line.title": "Waiting",
+    "line.empty": "Nobody is waiting.",
+    "team.title": "Team",
+    "team.load": "{load}/{max}",
+    "team.empty": "Nobody is signed in.",
+
+    "details.title": "Chat details",
+    "details.none": "Select a chat to see the customer and the ticket.",
+    "details.customer": "Customer",
+    "details.ticket": "Ticket #{id}",
+    "details.openTicket": "Open in Tickets",
+    "details.name": "Name",
+    "details.email": "Email",
+    "details.externalId": "Customer ID",
+    "details.since": "Customer since",
+    "details.crm": "From the CRM",
+    "details.history": "History with us",
+    "details.firstContact": "First contact — no earlier chats or tickets.",
+    "details.chatCount": "{n} earlier chat(s).",
+
+    "ticket.subject": "Subject",
+    "ticket.status": "Status",
+    "ticket.priority": "Priority",
+    "ticket.tags": "Tags",
+    "ticket.tagsPlaceholder": "comma, separated",
+    "ticket.assignee": "Assignee",
+    "ticket.group": "Group",
+    "ticket.csat": "Rating",
+    "ticket.csatComment": "Rating comment",
+    "status.open": "Open",
+    "status.pending": "Pending",
+    "status.solved": "Solved",
+    "status.closed": "Closed",
+    "priority.low": "Low",
+    "priority.normal": "Normal",
+    "priority.high": "High",
+    "priority.urgent": "Urgent",
+
+    "transfer.title": "Transfer the chat with {name}",
+    "transfer.agents": "To a colleague",
+    "transfer.groups": "Back to a group's line",
+    "transfer.noAgents": "No other agent is signed in.",
+    "transfer.load": "{load}/{max} chats",
+    "transfer.toQueue": "next free agent",
+    "transfer.note": "Note for the next agent (staff only)",
+    "transfer.notePlaceholder": "What has been tried, what is still open…",
+    "transfer.confirm": "Transfer",
+    "transfer.pick": "Choose an agent or a group.",
+
+    "escalate.title": "Escalate ticket #{id}",
+    "escalate.explain": "The ticket stays open for follow-up after this chat ends.",
+    "escalate.note": "Internal note",
+    "escalate.notePlaceholder": "Why it needs follow-up",
+    "escalate.confirm": "Escalate",
+
+    "tickets.title": "Tickets",
+    "tickets.all": "All",
+    "tickets.search": "Search subjects",
+    "tickets.searchPlaceholder": "e.g. invoice",
+    "tickets.apply": "Search",
+    "tickets.updated": "Updated",
+    "tickets.none": "No tickets match.",
+    "tickets.previous": "Previous",
+    "tickets.next": "Next",
+    "tickets.range": "{first}–{last} of {total}",
+    "tickets.pick": "Choose a ticket to read its conversation and history.",
+    "tickets.opened": "opened {when}",
+    "tickets.csat": "Rated {score}/5",
+    "tickets.fields": "Fields",
+    "tickets.transcripts": "Conversation",
+    "tickets.noChats": "No chats on this ticket.",
+    "tickets.chatHeading": "Chat of {when} · {agent}",
+    "tickets.history": "History",
+    "tickets.actorCustomer": "Customer",
+    "tickets.actorSystem": "System",
+    "tickets.eventCreated": "Ticket opened",
+  },
+
+  "zh-CN": {
+    "common.cancel": "取消",
+    "common.retry": "重试",
+    "common.save": "保存",
+    "common.saved": "已保存",
+    "common.close": "关闭",
+    "common.loading": "加载中…",
+    "common.none": "无",
+    "common.language": "语言",
+
+    "error.network": "无法连接服务器，请检查网络后重试。",
+    "error.disconnected": "当前未连接，连接恢复后会自动发送。",
+    "error.timeout": "服务器响应超时，请重试。",
+    "error.rateLimited": "操作过于频繁，请稍候再试。",
+    "error.unsupportedFile": "只能上传截图、照片（PNG、JPEG、GIF、WebP）和短视频（MP4、WebM、MOV）。",
+    "error.tooLarge": "文件太大。",
+    "error.unauthenticated": "登录已过期，请重新登录。",
+    "error.forbidden": "你没有权限执行此操作。",
+    "error.internal": "服务器出错了，请重试。",
+
+    "topic.general": "一般问题",
+    "topic.billing": "账单与付款",
+    "topic.technical": "技术问题",
+
+    "msg.sending": "发送中…",
+    "msg.sent": "已发送",
+    "msg.read": "已读",
+    "msg.failed": "发送失败。",
+    "msg.retry": "重试",
+    "msg.internalNote": "内部备注",
+    "attachment.loading": "正在加载附件…",
+    "attachment.failed": "附件加载失败。",
+
+    "composer.label": "消息",
+    "composer.placeholder": "输入消息…",
+    "composer.attach": "添加截图、照片或视频",
+    "composer.send": "发送",
+    "composer.uploading": "正在上传 {name}…",
+
+    "launcher.open": "在线咨询",
+    "launcher.close": "隐藏聊天窗口",
+    "launcher.unread": "在线咨询（{n} 条未读）",
+
+    "widget.support": "客服",
+    "widget.title": "{org} 客服",
+    "widget.otherLanguage": "EN",
+    "widget.switchLanguage": "Switch to English（切换到英文）",
+    "widget.minimise": "最小化聊天窗口",
+    "widget.unavailable": "在线咨询暂时不可用。",
+
+    "header.online": "我们通常几分钟内回复",
+    "header.offline": "客服暂时离开，请留言，我们会尽快回复",
+    "header.new": "请告诉我们需要什么帮助",
+    "header.queued": "正在等待客服…",
+    "header.active": "{name} 正在为你服务",
+    "header.ended": "对话已结束",
+    "header.unavailable": "暂不可用",
+
+    "prechat.intro": "你好！请简单介绍一下自己，我们会为你安排合适的客服。",
+    "prechat.online": "当前有 {n} 位客服在线",
+    "prechat.offline": "当前没有客服在线，你仍然可以留言。",
+    "prechat.name": "你的称呼",
+    "prechat.email": "电子邮箱",
+    "prechat.optional": "（选填）",
+    "prechat.topic": "咨询类型",
+    "prechat.language": "对话语言",
+    "prechat.start": "开始对话",
+    "prechat.nameMissing": "请填写你的称呼。",
+    "prechat.emailInvalid": "邮箱地址格式不正确。",
+    "prechat.expired": "之前的对话已过期，请重新开始对话。",
+
+    "chat.transcript": "对话记录",
+    "chat.startHint": "发送一条消息即可开始，客服很快会加入。",
+    "chat.waiting": "正在等待客服…",
+    "chat.agent": "客服",
+    "chat.typing": "{name} 正在输入…",
+    "chat.reconnecting": "连接已断开，正在重新连接…",
+    "chat.end": "结束对话",
+    "chat.endConfirm": "确定要结束本次对话吗？",
+    "chat.endYes": "结束对话",
+    "chat.ended": "本次对话已结束。",
+    "chat.endedShort": "本次对话已结束。",
+    "chat.newChat": "开始新的对话",
+
+    "queue.position": "你排在第 {n} 位。",
+    "queue.positionWait": "你排在第 {n} 位，预计等待约 {min} 分钟。",
+    "queue.noAgents": "你排在第 {n} 位。当前没有客服在线，客服上线后会尽快回复你。",
+
+    "csat.question": "你对本次服务满意吗？",
+    "csat.score1": "1 星：非常不满意",
+    "csat.score2": "2 星：不满意",
+    "csat.score3": "3 星：一般",
+    "csat.score4": "4 星：满意",
+    "csat.score5": "5 星：非常满意",
+    "csat.comment": "还有什么想告诉我们的吗？",
+    "csat.commentPlaceholder": "选填评价",
+    "csat.submit": "提交评价",
+    "csat.skip": "跳过",
+    "csat.thanks": "感谢你的反馈！",
+
+    "site.title": "实时客服：现在聊天，稍后通话。",
+    "site.lead": "LiveAssist 通过你网站上的小组件，按技能、语言和优先级，在几秒内为客户接通合适的客服。",
+    "site.demo": "客户端演示",
+    "site.demoText": "一个用一行 script 标签嵌入了聊天小组件的示例商店。",
+    "site.console": "客服工作台",
+    "site.consoleText": "登录、上线、回复会话、处理工单。",
+    "site.api": "REST API",
+    "site.apiText": "所有接口的 OpenAPI 描述。",
+    "site.health": "健康状态",
+    "site.healthText": "各组件的运行状态，供探针和运维人员查看。",
+    "site.embed": "把小组件加到你的网站",
+    "site.embedText": "把这个标签粘贴到 </body> 之前（并把你网站的来源加入 server.allowed_origins）：",
+
+    "signin.title": "登录客服工作台",
+    "signin.email": "邮箱",
+    "signin.password": "密码",
+    "signin.submit": "登录",
+    "signin.hint": "演示账号列在服务器数据目录下的 demo-accounts.txt 中。",
+    "signin.wrong": "邮箱或密码错误。",
+
+    "console.skip": "跳到主要内容",
+    "console.views": "视图",
+    "console.chats": "会话",
+    "console.tickets": "工单",
+    "console.signOut": "退出登录",
+    "console.reconnecting": "连接已断开，正在重新连接…",
+    "console.activeChats": "进行中的会话",
+    "console.noChats": "暂无进行中的会话",
+    "console.noChatsHint": "状态为“在线”时，新会话会显示在这里。",
+    "console.customer": "客户",
+    "console.vip": "VIP",
+    "console.ticketRef": "工单 #{id}",
+    "console.replyPlaceholder": "回复——按 Enter 发送",
+    "console.transfer": "转接",
+    "console.escalate": "升级",
+    "console.close": "结束",
+    "console.closeConfirm": "确定结束此会话吗？客户将被邀请评价。",
+    "console.closeYes": "结束会话",
+    "console.ended": "此会话已结束。",
+    "console.dismiss": "移除",
+    "console.escalated": "工单 #{id} 将保持打开以便跟进。",
+    "console.newChat": "来自 {name} 的新会话",
+    "console.transferred": "与 {name} 的会话已转接。",
+    "console.chatLeft": "与 {name} 的会话已回到排队中。",
+    "console.csat": "工单 #{id} 获得评分 {score}/5。",
+
+    "presence.label": "我的状态",
+    "presence.online": "在线",
+    "presence.busy": "忙碌",
+    "presence.away": "离开",
+    "presence.offline": "离线",
+
+    "line.title": "排队中",
+    "line.empty": "目前没有人在排队。",
+    "team.title": "团队",
+    "team.load": "{load}/{max}",
+    "team.empty": "目前没有人登录。",
+
+    "details.title": "会话详情",
+    "details.none": "选择一个会话以查看客户和工单。",
+    "details.customer": "客户",
+    "details.ticket": "工单 #{id}",
+    "details.openTicket": "在工单中打开",
+    "details.name": "姓名",
+    "details.email": "邮箱",
+    "details.externalId": "客户编号",
+    "details.since": "成为客户于",
+    "details.crm": "来自 CRM",
+    "details.history": "历史记录",
+    "details.firstContact": "首次联系——没有更早的会话或工单。",
+    "details.chatCount": "更早的会话 {n} 个。",
+
+    "ticket.subject": "主题",
+    "ticket.status": "状态",
+    "ticket.priority": "优先级",
+    "ticket.tags": "标签",
+    "ticket.tagsPlaceholder": "用逗号分隔",
+    "ticket.assignee": "处理人",
+    "ticket.group": "小组",
+    "ticket.csat": "评分",
+    "ticket.csatComment": "评价内容",
+    "status.open": "待处理",
+    "status.pending": "等待中",
+    "status.solved": "已解决",
+    "status.closed": "已关闭",
+    "priority.low": "低",
+    "priority.normal": "普通",
+    "priority.high": "高",
+    "priority.urgent": "紧急",
+
+    "transfer.title": "转接与 {name} 的会话",
+    "transfer.agents": "转给同事",
+    "transfer.groups": "转回小组排队",
+    "transfer.noAgents": "没有其他客服在线。",
+    "transfer.load": "{load}/{max} 个会话",
+    "transfer.toQueue": "下一位空闲客服",
+    "transfer.note": "给下一位客服的备注（仅员工可见）",
+    "transfer.notePlaceholder": "已经尝试了什么，还有什么没解决…",
+    "transfer.confirm": "转接",
+    "transfer.pick": "请选择一位客服或一个小组。",
+
+    "escalate.title": "升级工单 #{id}",
+    "escalate.explain": "会话结束后，该工单将保持打开以便跟进。",
+    "escalate.note": "内部备注",
+    "escalate.notePlaceholder": "为什么需要跟进",
+    "escalate.confirm": "升级",
+
+    "tickets.title": "工单",
+    "tickets.all": "全部",
+    "tickets.search": "搜索主题",
+    "tickets.searchPlaceholder": "例如：发票",
+    "tickets.apply": "搜索",
+    "tickets.updated": "更新时间",
+    "tickets.none": "没有符合条件的工单。",
+    "tickets.previous": "上一页",
+    "tickets.next": "下一页",
+    "tickets.range": "第 {first}–{last} 条，共 {total} 条",
+    "tickets.pick": "选择一个工单以查看对话和历史记录。",
+    "tickets.opened": "创建于 {when}",
+    "tickets.csat": "评分 {score}/5",
+    "tickets.fields": "字段",
+    "tickets.transcripts": "对话记录",
+    "tickets.noChats": "此工单没有会话。",
+    "tickets.chatHeading": "{when} 的会话 · {agent}",
+    "tickets.history": "历史记录",
+    "tickets.actorCustomer": "客户",
+    "tickets.actorSystem": "系统",
+    "tickets.eventCreated": "创建工单",
+  },
+};
+
+const CHAT_LANGUAGE_NAMES = { en: "English", zh: "中文" };
+
+let current = initialLanguage();
+const roots = new Set();
+const listeners = new Set();
+
+function initialLanguage() {
+  let saved = null;
+  try {
+    saved = localStorage.getItem(STORAGE_KEY);
+  } catch {
+    // storage disabled: fall back to the browser's language
+  }
+  if (saved && DICTIONARY[saved]) return saved;
+  const wanted = (navigator.languages && navigator.languages[0]) || navigator.language || "en";
+  return wanted.toLowerCase().startsWith("zh") ? "zh-CN" : "en";
+}
+
+export function lang() {
+  return current;
+}
+
+/** Switch the interface language everywhere, now and on the next visit. */
+export function setLang(code) {
+  if (!DICTIONARY[code] || code === current) return;
+  current = code;
+  try {
+    localStorage.setItem(STORAGE_KEY, code);
+  } catch {
+    // not remembered, but switched
+  }
+  for (const root of roots) translate(root);
+  for (const listener of listeners) listener(code);
+}
+
+export function onLangChange(listener) {
+  listeners.add(listener);
+  return () => listeners.delete(listener);
+}
+
+/** Keep `root` (a document or shadow root) translated when the language changes. */
+export function watchRoot(root) {
+  roots.add(root);
+  translate(root);
+}
+
+/** The text for `key` with {placeholders} filled in; args._ is the fallback for unknown keys. */
+export function t(key, args = null) {
+  let text = DICTIONARY[current][key] ?? DICTIONARY.en[key] ?? (args && args._) ?? key;
+  if (args) {
+    text = text.replace(/\{(\w+)\}/g, (whole, name) => (name in args ? String(args[name]) : whole));
+  }
+  return text;
+}
+
+export function translate(root) {
+  for (const el of root.querySelectorAll("[data-i18n], [data-i18n-attrs]")) translateNode(el);
+}
+
+export function translateNode(el) {
+  const args = el.dataset.i18nArgs ? JSON.parse(el.dataset.i18nArgs) : null;
+  if (el.dataset.i18n) el.textContent = t(el.dataset.i18n, args);
+  if (el.dataset.i18nAttrs) {
+    for (const [attr, key] of Object.entries(JSON.parse(el.dataset.i18nAttrs))) {
+      el.setAttribute(attr, t(key, args));
+    }
+  }
+}
+
+/** The chat language ("en", "zh") that matches the interface language. */
+export function chatLanguageFor(code) {
+  return code.toLowerCase().startsWith("zh") ? "zh" : "en";
+}
+
+export function chatLanguageName(code) {
+  if (CHAT_LANGUAGE_NAMES[code]) return CHAT_LANGUAGE_NAMES[code];
+  try {
+    return new Intl.DisplayNames([code], { type: "language" }).of(code) || code;
+  } catch {
+    return code;
+  }
+}

@@ -1,0 +1,186 @@
+// The customer's chat: a status line (place in line, connection), the transcript, who is
+// typing, and at the bottom the composer — or, once the chat has ended, the rating form and
+// "start a new chat".
+
+import { Composer } from "../composer.js";
+import { h, replace, setText } from "../dom.js";
+import { minutes } from "../format.js";
+import { t } from "../i18n.js";
+import { Transcript } from "../transcript.js";
+import { afterChat, csatForm } from "./csat.js";
+
+const TYPING_SHOWN_MS = 6000;
+
+export class ChatView {
+  /**
+   * @param {object} options
+   *   conversation: Conversation    onStatus(key, args): header subtitle
+   *   isVisible(): the panel is open and the page visible    onNewChat()
+   */
+  constructor({ conversation, onStatus, isVisible, onNewChat }) {
+    this.conversation = conversation;
+    this.onStatus = onStatus;
+    this.isVisible = isVisible;
+    this.onNewChat = onNewChat;
+    this.typingTimer = null;
+    this.skipped = false;
+
+    this.banner = h("p", { class: "la-banner", role: "status", hidden: true });
+    this.connection = h("p", { class: "la-banner la-banner--warn", role: "status", hidden: true,
+      i18n: "chat.reconnecting" });
+    this.transcript = new Transcript({
+      api: conversation.api,
+      isMine: (m) => m.sender.type === "customer" || m.sender.type === "self",
+      showName: (m) => m.sender.type === "agent",
+      label: t("chat.transcript"),
+    });
+    this.typing = h("p", { class: "la-typing", "aria-live": "polite" });
+    this.composer = new Composer({
+      id: "la-widget-composer",
+      onSend: async (text) => conversation.send(text),
+      onFile: (file) => conversation.upload(file),
+      onTyping: (on) => conversation.typing(on),
+    });
+    this.endButton = h("button", { type: "button", class: "la-link la-chat__end", i18n: "chat.end",
+      onclick: () => this.confirmEnd() });
+    this.footer = h("div", { class: "la-chat__footer" });
+    this.el = h("div", { class: "la-chat" },
+      h("div", { class: "la-chat__bar" }, this.banner, this.endButton),
+      this.connection,
+      this.transcript.el,
+      this.typing,
+      this.footer);
+
+    for (const message of conversation.history()) this.transcript.add(message);
+    for (const item of conversation.state.outbox) this.transcript.addPending(item);
+    this.transcript.setRead(conversation.state.agentReadSeq || 0);
+    this.subscriptions = [
+      conversation.on("message", (m) => this.received(m)),
+      conversation.on("pending", (item) => this.transcript.addPending(item)),
+      conversation.on("failed", (item, error) => {
+        this.transcript.failPending(item.client_msg_id, () => conversation.retry(item));
+        this.composer.status(error, null, { error: true });
+      }),
+      conversation.on("read", (seq) => this.transcript.setRead(seq)),
+      conversation.on("typing", (event) => this.showTyping(event)),
+      conversation.on("chat", () => this.refresh()),
+      conversation.on("queue", () => this.refresh()),
+      conversation.on("ended", () => this.refresh()),
+      conversation.on("connection", (state) => {
+        this.connection.hidden = state === "online";
+      }),
+    ];
+    this.refresh();
+  }
+
+  destroy() {
+    for (const unsubscribe of this.subscriptions) unsubscribe();
+    clearTimeout(this.typingTimer);
+  }
+
+  focus() {
+    if (!this.conversation.state.ended) this.composer.focus();
+    this.transcript.scrollToEnd();
+  }
+
+  received(message) {
+    this.transcript.add(message);
+    if (message.sender.type === "agent") this.showTyping({ typing: false });
+    if (this.isVisible()) this.conversation.markRead();
+  }
+
+  showTyping({ typing, sender }) {
+    clearTimeout(this.typingTimer);
+    if (!typing) {
+      this.typing.textContent = "";
+      return;
+    }
+    setText(this.typing, "chat.typing", { name: (sender && sender.name) || t("chat.agent") });
+    this.typingTimer = setTimeout(() => {
+      this.typing.textContent = "";
+    }, TYPING_SHOWN_MS);
+  }
+
+  /** Bring the status line, header and footer in line with the chat's state. */
+  refresh() {
+    const { chat, queue, ended, rated } = this.conversation.state;
+    const state = ended ? "ended" : chat.state;
+    this.endButton.hidden = ended;
+    this.banner.classList.toggle("la-banner--ended", ended);
+    if (state === "new") {
+      this.setBanner("chat.startHint");
+      this.onStatus("header.new");
+    } else if (state === "queued") {
+      this.setBanner(...queueText(queue));
+      this.onStatus("header.queued");
+    } else if (state === "active") {
+      this.setBanner(null);
+      this.onStatus("header.active", { name: chat.assignee_name || t("chat.agent") });
+    } else {
+      this.setBanner("chat.ended");
+      this.onStatus("header.ended");
+    }
+    this.renderFooter(ended, rated);
+  }
+
+  setBanner(key, args) {
+    this.banner.hidden = !key;
+    if (key) setText(this.banner, key, args);
+  }
+
+  renderFooter(ended, rated) {
+    const mode = !ended ? "compose" : rated || this.skipped ? "after" : "rate";
+    if (this.footer.dataset.mode === mode) return;
+    this.footer.dataset.mode = mode;
+    if (mode === "compose") {
+      replace(this.footer, this.composer.el);
+    } else if (mode === "rate") {
+      this.composer.stopTyping();
+      replace(this.footer, csatForm({
+        onSubmit: async (score, comment) => {
+          await this.conversation.rate(score, comment);
+          this.refresh();
+        },
+        onSkip: () => {
+          this.skipped = true;
+          this.refresh();
+        },
+      }));
+    } else {
+      replace(this.footer, afterChat({ rated, onNewChat: this.onNewChat }));
+    }
+  }
+
+  confirmEnd() {
+    const bar = h("div", { class: "la-confirm", role: "alertdialog",
+      "aria-labelledby": "la-confirm-text" },
+    h("p", { id: "la-confirm-text", i18n: "chat.endConfirm" }),
+    h("div", { class: "la-form__actions" },
+      h("button", { type: "button", class: "la-button la-button--quiet", i18n: "common.cancel",
+        onclick: () => {
+          bar.remove();
+          this.endButton.focus();
+        } }),
+      h("button", { type: "button", class: "la-button la-button--danger", i18n: "chat.endYes",
+        onclick: async () => {
+          try {
+            await this.conversation.end();
+            bar.remove();
+          } catch (error) {
+            this.composer.status(error, null, { error: true });
+            bar.remove();
+          }
+        } })));
+    this.footer.prepend(bar);
+    bar.querySelector("button").focus();
+  }
+}
+
+function queueText(queue) {
+  if (!queue) return ["chat.waiting"];
+  if (queue.agents_online === 0) return ["queue.noAgents", { n: queue.position }];
+  if (queue.expected_wait_seconds === null || queue.expected_wait_seconds === undefined) {
+    return ["queue.position", { n: queue.position }];
+  }
+  return ["queue.positionWait", { n: queue.position, min: minutes(queue.expected_wait_seconds) }];
+}
