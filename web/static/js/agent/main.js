@@ -97,6 +97,8 @@ function openConsole(user) {
   $("view-chats").replaceChildren(chats.el);
   $("view-tickets").replaceChildren(tickets.el);
   $("presence").hidden = user.role !== "agent";
+  $("presence-select").disabled = true;
+  $("presence-select").value = "offline";
   live.on("me", showPresence);
   live.on("connection", (state) => {
     $("connection").hidden = state === "online";
@@ -118,6 +120,7 @@ function closeConsole() {
 
 function showPresence(me) {
   if (!me) return;
+  $("presence-select").disabled = false;
   $("presence-select").value = me.status;
   $("presence-dot").className = `presence-dot presence-dot--${me.status}`;
 }

@@ -1,0 +1,288 @@
+"""The real pages in headless Chromium against a real server: the widget on /demo and the
+agent console on /agent, each in its own browser context (its own storage), talking through
+our own Socket.IO client. Screenshots land in test-artifacts/."""
+
+from __future__ import annotations
+
+import re
+import struct
+import zlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.async_api import Browser, Locator, Page, async_playwright, expect
+
+from tests.conftest import Server
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+    "--use-fake-ui-for-media-stream",
+    "--use-fake-device-for-media-stream",
+]
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+AGENT = "agent1@demo.local"
+AGENT_NAME = "Alex Agent"
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        chromium = await playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield chromium
+        finally:
+            await chromium.close()
+
+
+class Tab:
+    """One page in its own context, collecting uncaught script errors."""
+
+    def __init__(self, page: Page) -> None:
+        self.page = page
+        self.errors: list[str] = []
+        page.on("pageerror", lambda error: self.errors.append(str(error)))
+
+    @classmethod
+    async def open(
+        cls, browser: Browser, url: str, *, locale: str = "en-US", width: int = 1280
+    ) -> Tab:
+        context = await browser.new_context(
+            locale=locale, viewport={"width": width, "height": 820}
+        )
+        context.set_default_timeout(8000)
+        tab = cls(await context.new_page())
+        await tab.page.goto(url)
+        return tab
+
+    async def shot(self, name: str) -> None:
+        ARTIFACTS.mkdir(exist_ok=True)
+        await self.page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+
+    def assert_no_script_errors(self) -> None:
+        assert self.errors == [], self.errors
+
+
+# ---- the customer's side: the widget inside its shadow root ---------------------------------
+
+
+async def start_widget_chat(tab: Tab, *, name: str, topic: str = "general") -> None:
+    page = tab.page
+    await page.locator(".la-launcher").click()
+    await page.locator("#la-name").fill(name)
+    await page.locator("#la-email").fill(f"{name.lower()}@example.com")
+    await page.locator("#la-topic").select_option(topic)
+    await page.get_by_role("button", name="Start chat").click()
+    await expect(page.locator(".la-composer__text")).to_be_focused()
+
+
+async def customer_says(tab: Tab, text: str) -> None:
+    box = tab.page.locator(".la-composer__text")
+    await box.fill(text)
+    await box.press("Enter")
+    await expect(bubble(tab.page, text)).to_have_count(1)
+
+
+def bubble(page: Page, text: str) -> Locator:
+    return page.locator(".la-msg", has=page.locator(".la-msg__text", has_text=text))
+
+
+async def transcript(page: Page, scope: str) -> list[dict[str, Any]]:
+    """Every stored message shown in `scope`, as {seq, text} in display order."""
+    result: list[dict[str, Any]] = await page.eval_on_selector_all(
+        f"{scope} .la-msg[data-seq]",
+        """nodes => nodes.map(n => ({
+            seq: Number(n.dataset.seq),
+            text: (n.querySelector('.la-msg__text, .la-msg__event') || {}).textContent || '',
+        }))""",
+    )
+    return result
+
+
+# ---- the agent's side: the console -------------------------------------------------------------
+
+
+async def sign_in_and_go_online(tab: Tab, server: Server, email: str = AGENT) -> None:
+    page = tab.page
+    await page.locator("#signin-email").fill(email)
+    await page.locator("#signin-password").fill(server.passwords[email])
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page.locator("#me-name")).to_have_text(AGENT_NAME)
+    await expect(page.locator("#presence-select")).to_be_enabled()
+    await page.locator("#presence-select").select_option("online")
+    await expect(page.locator("#presence-dot")).to_have_class(re.compile("presence-dot--online"))
+
+
+def chat_card(page: Page, customer: str) -> Locator:
+    return page.locator(".chat-card", has=page.locator(".chat-card__title", has_text=customer))
+
+
+async def agent_says(card: Locator, text: str) -> None:
+    box = card.locator(".la-composer__text")
+    await box.fill(text)
+    await box.press("Enter")
+    await expect(card.locator(".la-msg--mine .la-msg__text", has_text=text)).to_have_count(1)
+
+
+def png(width: int = 48, height: int = 32, rgb: tuple[int, int, int] = (47, 91, 234)) -> bytes:
+    def chunk(tag: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
+        )
+
+    rows = b"".join(b"\x00" + bytes(rgb) * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+async def shows_image(image: Locator) -> None:
+    await expect(image).to_have_attribute("src", re.compile(r"^blob:"))
+    await expect(image).to_have_js_property("naturalWidth", 48)
+
+
+# ---- scenarios -------------------------------------------------------------------------------
+
+
+async def test_customer_and_agent_chat_then_reload_and_ticket(
+    server: Server, browser: Browser
+) -> None:
+    customer = await Tab.open(browser, f"{server.url}/demo")
+    await start_widget_chat(customer, name="Carla", topic="billing")
+    await customer_says(customer, "My invoice is wrong")
+    await expect(customer.page.locator(".la-banner").first).to_contain_text(
+        "No agent is available right now"
+    )
+
+    agent = await Tab.open(browser, f"{server.url}/agent", width=1440)
+    await sign_in_and_go_online(agent, server)
+    card = chat_card(agent.page, "Carla")
+    await expect(card.locator(".la-msg__text", has_text="My invoice is wrong")).to_be_visible()
+    await expect(card.locator(".la-msg--event")).to_contain_text(f"{AGENT_NAME} joined the chat")
+
+    await card.locator(".la-composer__text").fill("Let me")
+    await expect(customer.page.locator(".la-typing")).to_have_text(f"{AGENT_NAME} is typing…")
+    await agent_says(card, "Let me check that for you")
+    answer = bubble(customer.page, "Let me check that for you")
+    await expect(answer).to_have_class(re.compile("la-msg--theirs"))
+    await expect(answer.locator(".la-msg__name")).to_have_text(AGENT_NAME)
+    await expect(customer.page.locator(".la-panel__subtitle")).to_have_text(
+        f"{AGENT_NAME} is helping you"
+    )
+    # the agent's console had the chat in view, so the customer sees the message was read
+    mine = bubble(customer.page, "My invoice is wrong")
+    await expect(mine.locator(".la-msg__status")).to_have_text("Read")
+    await customer.shot("chat-customer")
+    await agent.shot("chat-agent")
+
+    before = await transcript(customer.page, ".la-transcript")
+    await customer.page.reload()
+    await expect(bubble(customer.page, "Let me check that for you")).to_have_count(1)
+    assert await transcript(customer.page, ".la-transcript") == before
+
+    # away from the page while the agent writes: coming back fetches only what was missed
+    await customer.page.goto("about:blank")
+    await agent_says(card, "Found it: you were charged twice, refund is on its way")
+    await customer.page.goto(f"{server.url}/demo")
+    await expect(bubble(customer.page, "refund is on its way")).to_have_count(1)
+    after = await transcript(customer.page, ".la-transcript")
+    seqs = [m["seq"] for m in after]
+    assert seqs == sorted(set(seqs)), "each message once, in order"
+    assert after[: len(before)] == before
+    assert [m["text"] for m in after[len(before) :]] == [
+        "Found it: you were charged twice, refund is on its way"
+    ]
+    await customer_says(customer, "Thanks!")
+    await expect(card.locator(".la-msg__text", has_text="Thanks!")).to_have_count(1)
+    await customer.shot("chat-customer-after-reload")
+
+    await agent.page.get_by_role("link", name="Tickets").click()
+    row = agent.page.locator(".tickets-list tbody tr", has_text="Chat with Carla (billing)")
+    await row.get_by_role("button").click()
+    detail = agent.page.locator(".ticket-detail")
+    await expect(detail.locator("h2")).to_contain_text("Chat with Carla (billing)")
+    texts = [m["text"] for m in await transcript(agent.page, ".ticket-detail")]
+    for line in ["My invoice is wrong", "Let me check that for you", "Thanks!"]:
+        assert texts.count(line) == 1, texts
+    await agent.shot("ticket-detail")
+    customer.assert_no_script_errors()
+    agent.assert_no_script_errors()
+
+
+async def test_chinese_switch_translates_and_is_remembered(
+    server: Server, browser: Browser
+) -> None:
+    agent = await Tab.open(browser, f"{server.url}/agent")
+    page = agent.page
+    await expect(page.locator("#signin-title")).to_have_text("Sign in to the agent console")
+    await page.locator("#signin-lang").select_option("zh-CN")
+    await expect(page.locator("#signin-title")).to_have_text("登录客服工作台")
+    await expect(page.get_by_role("button", name="登录")).to_be_visible()
+    await page.reload()
+    await expect(page.locator("#signin-title")).to_have_text("登录客服工作台")
+    assert await page.evaluate("document.documentElement.lang") == "zh-CN"
+    await agent.shot("signin-zh")
+
+    # a browser set to Chinese gets the widget in Chinese; the toggle switches it back
+    customer = await Tab.open(browser, f"{server.url}/demo", locale="zh-CN")
+    widget = customer.page
+    await widget.locator(".la-launcher").click()
+    await expect(widget.get_by_role("button", name="开始对话")).to_be_visible()
+    await expect(widget.locator("#la-topic option[value=billing]")).to_have_text("账单与付款")
+    await customer.shot("widget-zh")
+    await widget.locator(".la-panel__lang").click()
+    await expect(widget.get_by_role("button", name="Start chat")).to_be_visible()
+    await expect(widget.locator(".la-panel__title")).to_have_text("Demo Co support")
+    agent.assert_no_script_errors()
+    customer.assert_no_script_errors()
+
+
+async def test_attachments_show_inline_on_the_other_side(
+    server: Server, browser: Browser
+) -> None:
+    agent = await Tab.open(browser, f"{server.url}/agent", width=1440)
+    await sign_in_and_go_online(agent, server)
+    customer = await Tab.open(browser, f"{server.url}/demo")
+    await start_widget_chat(customer, name="Ivy", topic="technical")
+
+    await customer.page.locator(".la-composer__file").set_input_files(
+        {"name": "router.png", "mimeType": "image/png", "buffer": png()}
+    )
+    card = chat_card(agent.page, "Ivy")
+    await shows_image(card.locator(".la-attachment img"))
+    await expect(card.locator(".la-attachment figcaption")).to_contain_text("router.png")
+    await shows_image(customer.page.locator(".la-msg--mine .la-attachment img"))
+
+    await card.locator(".la-composer__file").set_input_files(
+        {"name": "steps.png", "mimeType": "image/png", "buffer": png(rgb=(31, 157, 90))}
+    )
+    theirs = customer.page.locator(".la-msg--theirs .la-attachment")
+    await expect(theirs.locator("figcaption")).to_contain_text("steps.png")
+    await shows_image(theirs.locator("img"))
+
+    # a file that is not a screenshot, photo or video is refused with a readable reason
+    await customer.page.locator(".la-composer__file").set_input_files(
+        {"name": "notes.txt", "mimeType": "text/plain", "buffer": b"just text"}
+    )
+    await expect(customer.page.locator(".la-composer__note")).to_contain_text(
+        "Only screenshots, photos"
+    )
+    await customer.shot("attachment-customer")
+    await agent.shot("attachment-agent")
+    agent.assert_no_script_errors()
+    customer.assert_no_script_errors()
