@@ -12,8 +12,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser, Locator, Page, async_playwright, expect
+from playwright.async_api import (
+    Browser,
+    Locator,
+    Page,
+    WebSocketRoute,
+    async_playwright,
+    expect,
+)
 
+from signaling.store.tickets import ticket_by_id
 from tests.conftest import Server
 
 pytestmark = pytest.mark.browser
@@ -165,7 +173,7 @@ async def test_customer_and_agent_chat_then_reload_and_ticket(
     customer = await Tab.open(browser, f"{server.url}/demo")
     await start_widget_chat(customer, name="Carla", topic="billing")
     await customer_says(customer, "My invoice is wrong")
-    await expect(customer.page.locator(".la-banner").first).to_contain_text(
+    await expect(customer.page.locator(".la-chat__bar .la-banner")).to_contain_text(
         "No agent is available right now"
     )
 
@@ -285,4 +293,159 @@ async def test_attachments_show_inline_on_the_other_side(
     await customer.shot("attachment-customer")
     await agent.shot("attachment-agent")
     agent.assert_no_script_errors()
+    customer.assert_no_script_errors()
+
+
+class SocketCutter:
+    """Routes the page's Socket.IO WebSockets through Playwright so a test can drop them and
+    refuse new ones for a while: a network outage, without waiting for ping timeouts."""
+
+    def __init__(self) -> None:
+        self.blocked = False
+        self.live: list[WebSocketRoute] = []
+
+    async def attach(self, page: Page) -> None:
+        await page.route_web_socket(re.compile(r"/socket\.io/"), self.handle)
+
+    async def handle(self, ws: WebSocketRoute) -> None:
+        if self.blocked:
+            await ws.close()
+            return
+        ws.connect_to_server()
+        self.live.append(ws)
+
+    async def cut(self) -> None:
+        self.blocked = True
+        for ws in self.live:
+            await ws.close()
+        self.live.clear()
+
+    async def restore(self, page: Page) -> None:
+        self.blocked = False
+        await page.evaluate("window.dispatchEvent(new Event('online'))")  # retry now
+
+
+async def test_widget_reconnects_resends_and_catches_up(server: Server, browser: Browser) -> None:
+    agent = await server.staff(AGENT)
+    customer = await Tab.open(browser, "about:blank")
+    cutter = SocketCutter()
+    await cutter.attach(customer.page)
+    await customer.page.goto(f"{server.url}/demo")
+    try:
+        await start_widget_chat(customer, name="Rita", topic="billing")
+        await customer_says(customer, "hello")
+        chat_id = (await agent.next("chat.assigned"))["chat"]["id"]
+        await expect(customer.page.locator(".la-panel__subtitle")).to_contain_text(AGENT_NAME)
+
+        await cutter.cut()
+        offline = customer.page.locator(".la-chat > .la-banner--warn")
+        await expect(offline).to_have_text("Connection lost. Reconnecting…")
+        for i in range(2):
+            await agent.say(chat_id, f"while you were away {i}")
+        box = customer.page.locator(".la-composer__text")
+        await box.fill("are you there?")
+        await box.press("Enter")
+        pending = customer.page.locator(".la-msg--pending")
+        await expect(pending.locator(".la-msg__status")).to_have_text("Sending…")
+
+        await cutter.restore(customer.page)
+        await expect(offline).to_be_hidden()
+        await expect(bubble(customer.page, "while you were away 1")).to_have_count(1)
+        await expect(pending).to_have_count(0)
+        await expect(bubble(customer.page, "are you there?")).to_have_count(1)
+        got = await agent.next("message", where=lambda m: m["sender"]["type"] == "customer"
+                               and m["text"] == "are you there?")
+        shown = await transcript(customer.page, ".la-transcript")
+        seqs = [m["seq"] for m in shown]
+        assert seqs == sorted(set(seqs)) and got["seq"] in seqs
+        texts = [m["text"] for m in shown]
+        for line in ["hello", "while you were away 0", "while you were away 1", "are you there?"]:
+            assert texts.count(line) == 1, texts
+        history = await agent.request("chat.sync", {"chat_id": chat_id})
+        assert [m["text"] for m in history["messages"]].count("are you there?") == 1
+        await customer.shot("widget-after-reconnect")
+        customer.assert_no_script_errors()
+    finally:
+        await agent.close()
+
+
+async def test_escalate_reload_transfer_close_rate_and_start_again(
+    server: Server, browser: Browser
+) -> None:
+    console = await Tab.open(browser, f"{server.url}/agent", width=1440)
+    await sign_in_and_go_online(console, server)
+    customer = await Tab.open(browser, f"{server.url}/demo")
+    await start_widget_chat(customer, name="Tess", topic="technical")
+    await customer_says(customer, "my router blinks red")
+    page = console.page
+    card = chat_card(page, "Tess")
+    await expect(card.locator(".la-msg__text", has_text="my router blinks red")).to_be_visible()
+
+    await card.get_by_role("button", name="Escalate").click()
+    dialog = page.get_by_role("dialog", name="Escalate ticket #1")
+    await dialog.get_by_label("Priority").select_option("urgent")
+    await dialog.get_by_label("Internal note").fill("needs a technician visit")
+    await dialog.get_by_role("button", name="Escalate").click()
+    await expect(dialog).to_be_hidden()
+    note = card.locator(".la-msg--note")
+    await expect(note).to_contain_text("Escalation note: needs a technician visit")
+    await expect(note.locator(".la-msg__note-label")).to_have_text("Internal note")
+    await expect(page.locator(".details #details-1-priority")).to_have_value("urgent")
+    event = customer.page.locator(".la-msg--event", has_text="Escalated to ticket #1")
+    await expect(event).to_be_visible()
+    assert await customer.page.locator(".la-msg", has_text="technician").count() == 0
+
+    # a reload keeps the sign-in (this tab's sessionStorage) and brings the chat back
+    await page.reload()
+    await expect(card.locator(".la-msg__text", has_text="my router blinks red")).to_have_count(1)
+    await expect(card.locator(".la-msg--note")).to_have_count(1)
+    await expect(page.locator("#presence-select")).to_have_value("online")
+
+    colleague = await server.staff("agent2@demo.local")
+    try:
+        await card.get_by_role("button", name="Transfer").click()
+        dialog = page.get_by_role("dialog", name="Transfer the chat with Tess")
+        await dialog.get_by_label(re.compile("Bo Agent")).check()
+        await dialog.get_by_label("Note for the next agent (staff only)").fill("router issue")
+        await console.shot("transfer-dialog")
+        await dialog.get_by_role("button", name="Transfer").click()
+        await expect(card).to_have_count(0)
+        await expect(page.locator(".toast", has_text="was transferred")).to_be_visible()
+        assigned = await colleague.next("chat.assigned")
+        chat_id = assigned["chat"]["id"]
+        assert any("router issue" in m["text"] for m in assigned["messages"])
+        await expect(customer.page.locator(".la-panel__subtitle")).to_have_text(
+            "Bo Agent is helping you"
+        )
+        await colleague.request("chat.close", {"chat_id": chat_id})
+    finally:
+        await colleague.close()
+
+    widget = customer.page
+    await expect(widget.locator(".la-chat__bar .la-banner")).to_have_text("This chat has ended.")
+    await widget.locator(".la-star").nth(3).click()
+    await widget.get_by_label("Anything to add?").fill("quick and friendly")
+    await customer.shot("csat")
+    await widget.get_by_role("button", name="Send rating").click()
+    await expect(widget.locator(".la-after__thanks")).to_have_text("Thank you for your feedback!")
+    async with server.runtime.db.read() as conn:  # the ticket now carries the rating
+        row = await ticket_by_id(conn, 1)
+    assert row is not None and row["csat_score"] == 4
+    assert row["csat_comment"] == "quick and friendly"
+    assert row["priority"] == "urgent" and "escalated" in row["tags"] and row["status"] == "open"
+
+    await widget.get_by_role("button", name="Start a new chat").click()
+    await expect(widget.locator("#la-name")).to_have_value("Tess")
+    await widget.get_by_role("button", name="Start chat").click()
+    await expect(widget.locator(".la-chat__bar .la-banner")).to_have_text(
+        "Send a message to start — an agent will join shortly."
+    )
+    assert await transcript(widget, ".la-transcript") == []
+    stored = await widget.evaluate("JSON.parse(localStorage.getItem('liveassist.widget.demo'))")
+    assert stored["chatId"] != chat_id and stored["customer"]["id"] == assigned["customer"]["id"]
+
+    await page.get_by_role("button", name="Sign out").click()
+    await expect(page.locator("#signin-title")).to_be_visible()
+    assert await page.evaluate("sessionStorage.getItem('liveassist.staff')") is None
+    console.assert_no_script_errors()
     customer.assert_no_script_errors()

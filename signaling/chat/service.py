@@ -351,11 +351,14 @@ class ChatService:
             system = await add_system_message(
                 conn, chat, f"Escalated to ticket #{ticket['id']} for follow-up", self._names
             )
+            note = None
             if req.note.strip():
-                await add_system_message(
+                note = await add_system_message(
                     conn, chat, f"Escalation note: {req.note.strip()}", self._names, internal=True
                 )
         await self._notifier.to_chat(chat["id"], "message", system)
+        if note is not None:
+            await self._notifier.to_chat_staff(chat["id"], "message", note)
         return {"ticket": ticket}
 
 

@@ -37,6 +37,10 @@ class Notifier:
         await self._sio.emit(event, data, room=room, namespace=CUSTOMER_NS, skip_sid=skip_sid)
         await self._sio.emit(event, data, room=room, namespace=AGENT_NS, skip_sid=skip_sid)
 
+    async def to_chat_staff(self, chat_id: int, event: str, data: Any) -> None:
+        """Staff in the chat only (internal notes): never the customer's namespace."""
+        await self._sio.emit(event, data, room=chat_room(chat_id), namespace=AGENT_NS)
+
     async def to_customer(self, chat_id: int, event: str, data: Any) -> None:
         await self._sio.emit(event, data, room=chat_room(chat_id), namespace=CUSTOMER_NS)
 
