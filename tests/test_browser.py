@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp import web
 from playwright.async_api import (
     Browser,
     Locator,
@@ -21,8 +22,11 @@ from playwright.async_api import (
     expect,
 )
 
+from signaling.auth.identity import sign_identity
+from signaling.store.customers import customer_by_external_id
+from signaling.store.orgs import org_by_slug
 from signaling.store.tickets import ticket_by_id
-from tests.conftest import Server
+from tests.conftest import Server, free_port, start_server
 
 pytestmark = pytest.mark.browser
 
@@ -449,3 +453,72 @@ async def test_escalate_reload_transfer_close_rate_and_start_again(
     assert await page.evaluate("sessionStorage.getItem('liveassist.staff')") is None
     console.assert_no_script_errors()
     customer.assert_no_script_errors()
+
+
+HOST_PAGE = """<!doctype html>
+<html><head><title>Shop</title><style>
+  * {{ font-family: serif !important; color: red !important; letter-spacing: 3px !important; }}
+  button {{ background: lime !important; border: 4px solid black !important; }}
+</style></head>
+<body><h1>Another company's shop</h1>
+<script src="{server}/widget.js" data-org="demo" data-external-id="crm-42"
+  data-signature="{signature}" data-name="Pat Host" data-email="pat@shop.example" async></script>
+</body></html>"""
+
+
+async def serve_host_page(html: str, port: int) -> web.AppRunner:
+    """Another company's site: a second server on loopback, so a different origin."""
+
+    async def page(request: web.Request) -> web.Response:
+        return web.Response(text=html, content_type="text/html")
+
+    app = web.Application()
+    app.router.add_get("/checkout", page)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    return runner
+
+
+async def test_widget_on_a_foreign_site_with_signed_identity(
+    tmp_path: Path, browser: Browser
+) -> None:
+    """One script tag on another origin (allowed in server.allowed_origins): CORS for the
+    modules and the REST calls, the WebSocket origin check, a host page whose CSS tries hard to
+    leak in, and a customer the host vouches for with an HMAC signature."""
+    host_port = free_port()
+    host = f"http://127.0.0.1:{host_port}"
+    server, runner = await start_server(tmp_path / "data", server={"allowed_origins": [host]})
+    async with server.runtime.db.read() as conn:
+        org = await org_by_slug(conn, "demo")
+    assert org is not None
+    html = HOST_PAGE.format(
+        server=server.url, signature=sign_identity(org["identity_secret"], "crm-42")
+    )
+    host_runner = await serve_host_page(html, host_port)
+    customer = await Tab.open(browser, f"{host}/checkout")
+    try:
+        page = customer.page
+        launcher = page.locator(".la-launcher")
+        await launcher.click()
+        await expect(page.locator("#la-name")).to_have_value("Pat Host")
+        await expect(page.locator("#la-name")).to_have_attribute("readonly", "")
+        await expect(launcher).to_have_css("border-top-width", "0px")  # not the host's 4px
+        title = page.locator(".la-panel__title")
+        await expect(title).to_have_css("color", "rgb(255, 255, 255)")
+        await expect(title).to_have_css("letter-spacing", "normal")
+        await expect(title).to_have_css("font-family", re.compile(r"^system-ui"))
+        await page.get_by_role("button", name="Start chat").click()
+        await customer_says(customer, "is my order shipped?")
+        mine = bubble(page, "is my order shipped?")
+        await expect(mine.locator(".la-msg__status")).to_have_text("Sent")
+        await customer.shot("widget-foreign-site")
+        async with server.runtime.db.read() as conn:
+            known = await customer_by_external_id(conn, org["id"], "crm-42")
+        assert known is not None and known["name"] == "Pat Host"
+        assert known["email"] == "pat@shop.example"
+        customer.assert_no_script_errors()
+    finally:
+        await customer.page.context.close()  # no open socket left to wait for at shutdown
+        await host_runner.cleanup()
+        await runner.cleanup()
