@@ -48,15 +48,22 @@ export const ICONS = {
   close: ["M18 6 6 18", "M6 6l12 12"],
   minus: ["M5 12h14"],
   send: ["M22 2 11 13", "M22 2 15 22 11 13 2 9 22 2"],
-  clip: ["M21.44 11.05l-9.19 9.19a6 6 0 0 1-8.49-8.49l9.19-9.19a4 4 0 0 1 5.66 5.66l-9.2 9.19a2 2 0 0 1-2.83-2.83l8.49-8.48"],
-  globe: ["M12 2a10 10 0 1 0 0 20 10 10 0 0 0 0-20z", "M2 12h20", "M12 2a15 15 0 0 1 0 20 15 15 0 0 1 0-20z"],
-  star: ["M12 2l3.09 6.26L22 9.27l-5 4.87 1.18 6.88L12 17.77l-6.18 3.25L7 14.14 2 9.27l6.91-1.01L12 2z"],
+  clip: [
+    "M21.44 11.05l-9.19 9.19a6 6 0 0 1-8.49-8.49l9.19-9.19a4 4 0 0 1 5.66 5.66"
+    + "l-9.2 9.19a2 2 0 0 1-2.83-2.83l8.49-8.48",
+  ],
+  star: [
+    "M12 2l3.09 6.26L22 9.27l-5 4.87 1.18 6.88L12 17.77l-6.18 3.25L7 14.14 2 9.27"
+    + "l6.91-1.01L12 2z",
+  ],
 };
 
 function applyProps(el, props) {
   for (const [key, value] of Object.entries(props || {})) {
     if (value === undefined || value === null || value === false) continue;
-    if (key === "class") el.className = Array.isArray(value) ? value.filter(Boolean).join(" ") : value;
+    if (key === "class") {
+      el.className = Array.isArray(value) ? value.filter(Boolean).join(" ") : value;
+    }
     else if (key === "text") el.textContent = String(value);
     else if (key === "i18n") el.dataset.i18n = value;
     else if (key === "i18nArgs") el.dataset.i18nArgs = JSON.stringify(value);

@@ -23,7 +23,8 @@ export function attachmentView(attachment, api) {
       ? h("video", { src: url, controls: true, preload: "metadata", playsInline: true })
       : h("img", { src: url, alt: attachment.filename, decoding: "async" });
     const link = attachment.content_type.startsWith("image/")
-      ? h("a", { href: url, target: "_blank", rel: "noopener", class: "la-attachment__open" }, media)
+      ? h("a", { href: url, target: "_blank", rel: "noopener", class: "la-attachment__open" },
+        media)
       : media;
     status.replaceWith(link);
     figure.dataset.state = "loaded";

@@ -12,9 +12,11 @@ export async function call(socket, event, payload, timeout) {
   }
   if (ack && ack.ok === true) return ack.data;
   const error = (ack && ack.error) || {};
-  throw new LiveAssistError(error.code || "bad_ack", error.message || `malformed ack for ${event}`, {
-    details: error.details || null,
-  });
+  throw new LiveAssistError(
+    error.code || "bad_ack",
+    error.message || `malformed ack for ${event}`,
+    { details: error.details || null },
+  );
 }
 
 /** A client-side message id: random, URL-safe, valid for the server's pattern. */

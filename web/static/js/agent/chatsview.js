@@ -24,7 +24,7 @@ export class ChatsView {
     this.el = h("div", { class: "chats-view" }, this.queue.el, this.area, this.details.el);
 
     live.on("queue", (snapshot) => this.queue.update(snapshot));
-    live.on("chat.added", (chat) => this.add(chat));
+    live.on("chat.added", (chat, { restored }) => this.add(chat, restored));
     live.on("chat.updated", (chat) => this.withCard(chat, (card) => {
       card.update();
       if (this.selected === chat.id) this.details.refresh(chat);
@@ -36,7 +36,9 @@ export class ChatsView {
       this.markRead(chat);
     }));
     live.on("pending", (chat, item) => this.withCard(chat, (card) => card.pending(item)));
-    live.on("failed", (chat, item, error) => this.withCard(chat, (card) => card.failed(item, error)));
+    live.on("failed", (chat, item, error) => {
+      this.withCard(chat, (card) => card.failed(item, error));
+    });
     live.on("typing", (chat, event) => this.withCard(chat, (card) => card.showTyping(event)));
     live.on("read", (chat, seq) => this.withCard(chat, (card) => card.read(seq)));
     live.on("csat", (event) => toast("console.csat", { score: event.score, id: event.ticket_id }));
@@ -48,7 +50,7 @@ export class ChatsView {
     this.markAllRead();
   }
 
-  add(chat) {
+  add(chat, restored) {
     if (this.cards.has(chat.id)) return;
     const card = new ChatCard({ chat, live: this.live, onSelect: (id) => this.select(id) });
     this.cards.set(chat.id, card);
@@ -57,7 +59,7 @@ export class ChatsView {
     if (this.selected === null) this.select(chat.id);
     this.markRead(chat);
     this.onCount(this.cards.size);
-    if (chat.view.state !== "ended") toast("console.newChat", { name: chat.customerName });
+    if (!restored) toast("console.newChat", { name: chat.customerName });
   }
 
   remove(chat, reason) {

@@ -5,6 +5,7 @@ import { h, replace } from "../dom.js";
 import { errorMessage } from "../errors.js";
 import { clock, dateTime } from "../format.js";
 import { t } from "../i18n.js";
+import { statusBadge } from "./badges.js";
 import { ticketForm } from "./ticketform.js";
 
 export class DetailsPanel {
@@ -55,7 +56,7 @@ export class DetailsPanel {
     try {
       context = await this.contexts.get(id);
     } catch (error) {
-      replace(section, section.firstChild, h("p", { class: "form-error", text: errorMessage(error) }));
+      replace(section, section.firstChild, failure(error));
       return;
     }
     replace(section, section.firstChild, ...customerFacts(context.customer),
@@ -67,7 +68,7 @@ export class DetailsPanel {
     try {
       if (!chat.ticket) chat.ticket = await this.api.get(`/api/tickets/${chat.view.ticket_id}`);
     } catch (error) {
-      replace(section, section.firstChild, h("p", { class: "form-error", text: errorMessage(error) }));
+      replace(section, section.firstChild, failure(error));
       return;
     }
     replace(section, section.firstChild,
@@ -85,10 +86,11 @@ export class DetailsPanel {
         ? h("p", { class: "muted", i18n: "details.firstContact" })
         : null,
       tickets.length ? h("ul", { class: "history__list" }, tickets.map((ticket) => h("li", {},
-        h("button", { type: "button", class: "link", onclick: () => this.onOpenTicket(ticket.id) },
-          `#${ticket.id} ${ticket.subject}`),
-        h("span", { class: ["status", `status--${ticket.status}`], i18n: `status.${ticket.status}` }),
-        h("span", { class: "muted", text: clock(ticket.updated_at || ticket.created_at) })))) : null,
+        h("button", { type: "button", class: "link",
+          onclick: () => this.onOpenTicket(ticket.id) }, `#${ticket.id} ${ticket.subject}`),
+        statusBadge(ticket.status),
+        h("span", { class: "muted", text: clock(ticket.updated_at || ticket.created_at) }))))
+        : null,
       chats.length ? h("p", { class: "muted", i18n: "details.chatCount",
         i18nArgs: { n: chats.length } }) : null);
   }
@@ -108,6 +110,10 @@ function customerFacts(customer) {
       h("dt", { i18n: key }), h("dd", { text: value })]),
     attributes.map(([key, value]) => [h("dt", { text: key }), h("dd", { text: show(value) })])),
   ];
+}
+
+function failure(error) {
+  return h("p", { class: "form-error", text: errorMessage(error) });
 }
 
 function crmBlock(external) {

@@ -26,8 +26,9 @@ export function openEscalate({ live, chat, onEscalated }) {
         h("label", { for: "escalate-note", i18n: "escalate.note" }), note),
     ],
     onConfirm: async () => {
-      const ticket = await live.escalate(chat, { priority: priority.value, note: note.value.trim() });
-      onEscalated(ticket);
+      onEscalated(await live.escalate(chat, {
+        priority: priority.value, note: note.value.trim(),
+      }));
     },
   });
 }

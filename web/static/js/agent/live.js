@@ -3,7 +3,7 @@
 // which chats are ours, and chat.sync fetches what each of them missed.
 //
 // Events: "connection" (online|offline), "me" (agent or null), "queue" ({queue, agents}),
-// "chat.added" (model), "chat.updated" (model), "chat.ended" (model, reason),
+// "chat.added" (model, {restored}), "chat.updated" (model), "chat.ended" (model, reason),
 // "chat.removed" (model, reason), "message" (model, message), "typing" (model, event),
 // "read" (model, seq), "csat" (event), "pending" (model, item), "failed" (model, item, error).
 
@@ -87,7 +87,7 @@ export class AgentLive extends Emitter {
         if (!current.has(chat.id) && !chat.ended) this.removed(chat.id, "reassigned");
       }
       for (const view of state.chats) {
-        const chat = this.addChat(view, {}, []);
+        const chat = this.addChat(view, {}, [], { restored: true });
         await this.sync(chat);
         chat.outbox.flush();
       }
@@ -115,14 +115,14 @@ export class AgentLive extends Emitter {
     this.emit("me", me);
   }
 
-  addChat(view, extra, messages) {
+  addChat(view, extra, messages, { restored = false } = {}) {
     let chat = this.chats.get(view.id);
     if (!chat) {
       chat = new ChatModel(view, extra);
       chat.outbox = this.outboxFor(chat);
       this.chats.set(chat.id, chat);
       for (const message of messages) chat.add(message);
-      this.emit("chat.added", chat);
+      this.emit("chat.added", chat, { restored });
     } else {
       chat.view = view;
       chat.removed = false;
@@ -189,8 +189,9 @@ export class AgentLive extends Emitter {
   }
 
   send(chat, text, attachment = null) {
-    const item = { client_msg_id: newClientId("a"), text, attachment_id: attachment && attachment.id,
-      attachment };
+    const item = {
+      client_msg_id: newClientId("a"), text, attachment_id: attachment && attachment.id, attachment,
+    };
     this.emit("pending", chat, item);
     chat.outbox.add(item);
   }

@@ -3,6 +3,7 @@
 
 import { h, replace, setText } from "../dom.js";
 import { duration, secondsSince } from "../format.js";
+import { presenceDot, priorityBadge } from "./badges.js";
 
 const TICK_MS = 5000;
 
@@ -32,7 +33,7 @@ export class QueuePanel {
   render() {
     this.renderQueue();
     replace(this.teamList, this.snapshot.agents.map((agent) => h("li", { class: "team__member" },
-      h("span", { class: ["presence-dot", `presence-dot--${agent.status}`], "aria-hidden": "true" }),
+      presenceDot(agent.status),
       h("span", { class: "team__name", text: agent.name }),
       h("span", { class: "visually-hidden", i18n: `presence.${agent.status}` }),
       h("span", { class: "team__load", i18n: "team.load",
@@ -54,10 +55,7 @@ export class QueuePanel {
       h("div", { class: "queue__meta" },
         h("span", { i18n: `topic.${entry.topic}`, i18nArgs: { _: entry.topic } }),
         h("span", { text: entry.language }),
-        entry.priority !== "normal"
-          ? h("span", { class: `priority priority--${entry.priority}`,
-            i18n: `priority.${entry.priority}` })
-          : null))));
+        entry.priority !== "normal" ? priorityBadge(entry.priority) : null))));
     if (queue.length === 0) {
       const empty = h("li", { class: "muted" });
       setText(empty, "line.empty");

@@ -5,6 +5,7 @@ import { h } from "../dom.js";
 import { dateTime } from "../format.js";
 import { t } from "../i18n.js";
 import { Transcript } from "../transcript.js";
+import { priorityBadge, statusBadge } from "./badges.js";
 import { ticketForm } from "./ticketform.js";
 
 /**
@@ -18,12 +19,17 @@ export function ticketDetail({ api, ticket, directory, onSaved, saved = false })
       h("h2", { id: "ticket-detail-title", tabindex: -1 },
         h("span", { class: "muted", text: `#${ticket.id} ` }), ticket.subject),
       h("p", { class: "ticket-detail__meta" },
-        h("span", { class: ["status", `status--${ticket.status}`], i18n: `status.${ticket.status}` }),
-        h("span", { class: `priority priority--${ticket.priority}`, i18n: `priority.${ticket.priority}` }),
-        h("span", { class: "muted", i18n: "tickets.opened", i18nArgs: { when: dateTime(ticket.created_at) } }),
-        ticket.csat_score ? h("span", { class: "csat-score", i18n: "tickets.csat",
-          i18nArgs: { score: ticket.csat_score } }) : null),
-      ticket.csat_comment ? h("blockquote", { class: "csat-comment", text: ticket.csat_comment }) : null),
+        statusBadge(ticket.status),
+        priorityBadge(ticket.priority),
+        h("span", { class: "muted", i18n: "tickets.opened",
+          i18nArgs: { when: dateTime(ticket.created_at) } }),
+        ticket.csat_score
+          ? h("span", { class: "csat-score", i18n: "tickets.csat",
+            i18nArgs: { score: ticket.csat_score } })
+          : null),
+      ticket.csat_comment
+        ? h("blockquote", { class: "csat-comment", text: ticket.csat_comment })
+        : null),
     h("section", { class: "panel", "aria-labelledby": "ticket-fields-title" },
       h("h3", { id: "ticket-fields-title", i18n: "tickets.fields" }),
       ticketForm({ api, ticket, idPrefix: `ticket-${ticket.id}`, onSaved, saved })),
@@ -71,7 +77,9 @@ function actorName(event, names) {
 function describe(event, names) {
   if (event.field === "created") return t("tickets.eventCreated");
   const label = t(`ticket.${fieldKey(event.field)}`, { _: event.field });
-  return `${label}: ${value(event.field, event.old_value, names)} → ${value(event.field, event.new_value, names)}`;
+  const before = value(event.field, event.old_value, names);
+  const after = value(event.field, event.new_value, names);
+  return `${label}: ${before} → ${after}`;
 }
 
 function fieldKey(field) {

@@ -18,8 +18,10 @@ export function ticketForm({ api, ticket, idPrefix, onSaved = () => {}, saved = 
   const priority = select(id("priority"), "priority", PRIORITIES, ticket.priority, "priority");
   const tags = h("input", { id: id("tags"), name: "tags", value: (ticket.tags || []).join(", "),
     i18nAttrs: { placeholder: "ticket.tagsPlaceholder" } });
-  const note = h("span", { class: "form-note", role: "status", i18n: saved ? "common.saved" : null });
-  const save = h("button", { type: "submit", class: "button button--primary", i18n: "common.save" });
+  const note = h("span", { class: "form-note", role: "status",
+    i18n: saved ? "common.saved" : null });
+  const save = h("button", { type: "submit", class: "button button--primary",
+    i18n: "common.save" });
   const form = h("form", { class: "ticket-form" },
     field(id("subject"), "ticket.subject", subject),
     h("div", { class: "field-row" },

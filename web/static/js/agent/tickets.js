@@ -4,6 +4,7 @@ import { h, replace } from "../dom.js";
 import { errorMessage } from "../errors.js";
 import { clock } from "../format.js";
 import { onLangChange } from "../i18n.js";
+import { priorityBadge, statusBadge } from "./badges.js";
 import { ticketDetail } from "./ticketdetail.js";
 import { STATUSES } from "./ticketform.js";
 
@@ -77,14 +78,13 @@ export class TicketsView {
   }
 
   row(ticket) {
-    return h("tr", { class: ticket.id === this.openId ? "is-open" : "", dataset: { id: ticket.id } },
+    const open = ticket.id === this.openId ? "is-open" : "";
+    return h("tr", { class: open, dataset: { id: ticket.id } },
       h("td", { class: "muted", text: ticket.id }),
       h("td", {}, h("button", { type: "button", class: "link", text: ticket.subject,
         onclick: () => this.open(ticket.id) })),
-      h("td", {}, h("span", { class: ["status", `status--${ticket.status}`],
-        i18n: `status.${ticket.status}` })),
-      h("td", {}, h("span", { class: `priority priority--${ticket.priority}`,
-        i18n: `priority.${ticket.priority}` })),
+      h("td", {}, statusBadge(ticket.status)),
+      h("td", {}, priorityBadge(ticket.priority)),
       h("td", { class: "muted", text: clock(ticket.updated_at) }));
   }
 

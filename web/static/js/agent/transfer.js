@@ -4,6 +4,7 @@
 import { h } from "../dom.js";
 import { LiveAssistError } from "../errors.js";
 import { t } from "../i18n.js";
+import { presenceDot } from "./badges.js";
 import { openDialog } from "./dialog.js";
 
 export async function openTransfer({ live, chat, me }) {
@@ -14,7 +15,7 @@ export async function openTransfer({ live, chat, me }) {
     const free = agent.status !== "offline" && agent.load < agent.max_chats;
     return option(`user:${agent.id}`, !free,
       h("span", { class: "option__name", text: agent.name }),
-      h("span", { class: ["presence-dot", `presence-dot--${agent.status}`], "aria-hidden": "true" }),
+      presenceDot(agent.status),
       h("span", { class: "option__meta", i18n: `presence.${agent.status}` }),
       h("span", { class: "option__meta", i18n: "transfer.load",
         i18nArgs: { load: agent.load, max: agent.max_chats } }));

@@ -46,7 +46,9 @@ export class Conversation extends Emitter {
       items: this.state.outbox,
       ready: () => this.connected,
       deliver: async (item) => {
-        const payload = { chat_id: this.chatId, client_msg_id: item.client_msg_id, text: item.text };
+        const payload = {
+          chat_id: this.chatId, client_msg_id: item.client_msg_id, text: item.text,
+        };
         if (item.attachment_id) payload.attachment_id = item.attachment_id;
         return (await call(this.socket, "message.send", payload)).message;
       },

@@ -14,7 +14,8 @@ export function prechatForm({ config, defaults, lockedIdentity, notice, onSubmit
   const error = h("p", { class: "la-form__error", role: "alert", hidden: true });
   const name = field("la-name", "prechat.name",
     h("input", { id: "la-name", name: "name", required: true, maxLength: 200,
-      autocomplete: "name", value: defaults.name || "", readOnly: Boolean(lockedIdentity && defaults.name) }));
+      autocomplete: "name", value: defaults.name || "",
+      readOnly: Boolean(lockedIdentity && defaults.name) }));
   const email = field("la-email", "prechat.email",
     h("input", { id: "la-email", name: "email", type: "email", maxLength: 254,
       autocomplete: "email", value: defaults.email || "",
@@ -26,15 +27,19 @@ export function prechatForm({ config, defaults, lockedIdentity, notice, onSubmit
   const languages = [...new Set([...config.languages, defaults.language].filter(Boolean))];
   const language = field("la-language", "prechat.language",
     h("select", { id: "la-language", name: "language" }, languages.map((value) =>
-      h("option", { value, selected: value === defaults.language, text: chatLanguageName(value) }))));
+      h("option", { value, selected: value === defaults.language,
+        text: chatLanguageName(value) }))));
   const submit = h("button", { type: "submit", class: "la-button la-button--primary",
     i18n: "prechat.start" });
   const available = config.agents_online > 0;
   const form = h("form", { class: "la-form la-prechat", novalidate: true },
     notice ? h("p", { class: "la-notice", i18n: notice }) : null,
     h("p", { class: "la-prechat__intro", i18n: "prechat.intro" }),
-    h("p", { class: ["la-availability", available ? "la-availability--on" : "la-availability--off"],
-      i18n: available ? "prechat.online" : "prechat.offline", i18nArgs: { n: config.agents_online } }),
+    h("p", {
+      class: ["la-availability", available ? "la-availability--on" : "la-availability--off"],
+      i18n: available ? "prechat.online" : "prechat.offline",
+      i18nArgs: { n: config.agents_online },
+    }),
     name, email, topic, language, error, submit);
 
   form.addEventListener("submit", async (event) => {
@@ -46,8 +51,9 @@ export function prechatForm({ config, defaults, lockedIdentity, notice, onSubmit
       topic: String(data.get("topic")),
       language: String(data.get("language")),
     };
+    const badEmail = profile.email && !/^[^@\s]+@[^@\s]+$/.test(profile.email);
     const problem = !profile.name ? ["prechat.nameMissing", "la-name"]
-      : profile.email && !/^[^@\s]+@[^@\s]+$/.test(profile.email) ? ["prechat.emailInvalid", "la-email"]
+      : badEmail ? ["prechat.emailInvalid", "la-email"]
         : null;
     if (problem) {
       showError(t(problem[0]));
