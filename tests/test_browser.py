@@ -196,9 +196,16 @@ async def test_customer_and_agent_chat_then_reload_and_ticket(
     await expect(customer.page.locator(".la-panel__subtitle")).to_have_text(
         f"{AGENT_NAME} is helping you"
     )
-    # the agent's console had the chat in view, so the customer sees the message was read
+    # each side had the chat in view, so each sees its message was read
     mine = bubble(customer.page, "My invoice is wrong")
     await expect(mine.locator(".la-msg__status")).to_have_text("Read")
+    sent = card.locator(".la-msg--mine", has_text="Let me check that for you")
+    await expect(sent.locator(".la-msg__status")).to_have_text("Read")
+    customer_box = customer.page.locator(".la-composer__text")
+    await customer_box.fill("It charged me")
+    await expect(card.locator(".typing")).to_have_text("Carla is typing…")
+    await customer_box.fill("")
+    await expect(card.locator(".typing")).to_have_text("")
     await customer.shot("chat-customer")
     await agent.shot("chat-agent")
 
@@ -287,6 +294,15 @@ async def test_attachments_show_inline_on_the_other_side(
     await expect(theirs.locator("figcaption")).to_contain_text("steps.png")
     await shows_image(theirs.locator("img"))
 
+    # a short video plays inline too (the server sniffs WebM from its EBML header)
+    webm = b"\x1a\x45\xdf\xa3" + bytes(60)
+    await customer.page.locator(".la-composer__file").set_input_files(
+        {"name": "blinking.webm", "mimeType": "video/webm", "buffer": webm}
+    )
+    video = card.locator(".la-attachment video")
+    await expect(video).to_have_attribute("src", re.compile(r"^blob:"))
+    await expect(video).to_have_attribute("controls", "")
+
     # a file that is not a screenshot, photo or video is refused with a readable reason
     await customer.page.locator(".la-composer__file").set_input_files(
         {"name": "notes.txt", "mimeType": "text/plain", "buffer": b"just text"}
@@ -298,6 +314,58 @@ async def test_attachments_show_inline_on_the_other_side(
     await agent.shot("attachment-agent")
     agent.assert_no_script_errors()
     customer.assert_no_script_errors()
+
+
+async def test_queue_position_and_expected_wait(server: Server, browser: Browser) -> None:
+    agent = await server.staff(AGENT)  # online, three chats at most
+    busy = [await server.customer(name=f"Busy {i}", topic="billing") for i in range(3)]
+    try:
+        for person in busy:
+            await person.say("help")
+            await agent.next("chat.assigned")
+        customer = await Tab.open(browser, f"{server.url}/demo")
+        await start_widget_chat(customer, name="Wendy", topic="billing")
+        await customer_says(customer, "anyone there?")
+        # one agent serving billing with 3 slots and the default 300 s per chat: 100 s
+        await expect(customer.page.locator(".la-chat__bar .la-banner")).to_have_text(
+            "You are #1 in line, about 2 min."
+        )
+        await expect(customer.page.locator(".la-panel__subtitle")).to_have_text(
+            "Waiting for an agent…"
+        )
+        await agent.request("chat.close", {"chat_id": busy[0].chat_id})
+        await expect(customer.page.locator(".la-panel__subtitle")).to_have_text(
+            f"{AGENT_NAME} is helping you"
+        )
+        customer.assert_no_script_errors()
+    finally:
+        for person in busy:
+            await person.close()
+        await agent.close()
+
+
+async def test_console_renews_its_token_before_it_expires(
+    server: Server, browser: Browser
+) -> None:
+    context = await browser.new_context(viewport={"width": 1440, "height": 820})
+    console = Tab(await context.new_page())
+    await console.page.clock.install()
+    await console.page.goto(f"{server.url}/agent")
+    await sign_in_and_go_online(console, server)
+    read_token = "JSON.parse(sessionStorage.getItem('liveassist.staff')).token"
+    first = await console.page.evaluate(read_token)
+    await console.page.clock.fast_forward("14:10")  # the 15-minute token is renewed at 14:00
+    await console.page.wait_for_function(f"{read_token} !== {first!r}")
+    renewed = await console.page.evaluate(read_token)
+    me = await server.runtime.authenticator.principal(renewed)
+    assert me.subject_id == (await server.runtime.authenticator.principal(first)).subject_id
+    # the jump also outran the socket's heartbeat: it reconnects, with the renewed token
+    await expect(console.page.locator("#connection")).to_be_hidden()
+    await console.page.locator("#presence-select").select_option("away")
+    await expect(console.page.locator("#presence-dot")).to_have_class(
+        re.compile("presence-dot--away")
+    )
+    console.assert_no_script_errors()
 
 
 class SocketCutter:

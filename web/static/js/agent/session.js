@@ -7,7 +7,8 @@ import { Api } from "../api.js";
 import { Emitter } from "../emitter.js";
 
 const STORAGE_KEY = "liveassist.staff";
-const REFRESH_MARGIN_S = 60;
+const REFRESH_MARGIN_S = 60; // renew a minute early (a quarter of the lifetime if shorter)
+const VALID_FOR_S = 10; // a token about to expire is renewed before it is used
 const RETRY_S = 15;
 
 export class StaffSession extends Emitter {
@@ -57,7 +58,7 @@ export class StaffSession extends Emitter {
   /** A token that is good for at least a little while (refreshing first if it is not). */
   async validToken() {
     if (!this.record) throw new Error("signed out");
-    if (this.record.expiresAt - Date.now() / 1000 < REFRESH_MARGIN_S) await this.refresh();
+    if (this.record.expiresAt - Date.now() / 1000 < VALID_FOR_S) await this.refresh();
     return this.token;
   }
 
@@ -97,7 +98,8 @@ export class StaffSession extends Emitter {
     } catch {
       // the sign-in will not survive a reload
     }
-    this.schedule(record.expiresAt - Date.now() / 1000 - REFRESH_MARGIN_S);
+    const left = record.expiresAt - Date.now() / 1000;
+    this.schedule(left - Math.min(REFRESH_MARGIN_S, left / 4));
     if (first) this.emit("changed", record.user);
   }
 
