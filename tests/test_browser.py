@@ -249,6 +249,12 @@ async def test_chinese_switch_translates_and_is_remembered(
     agent = await Tab.open(browser, f"{server.url}/agent")
     page = agent.page
     await expect(page.locator("#signin-title")).to_have_text("Sign in to the agent console")
+    # a QA reviewer's account is not for this console: told so, and signed out again
+    await page.locator("#signin-email").fill("qa@demo.local")
+    await page.locator("#signin-password").fill(server.passwords["qa@demo.local"])
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page.locator("#signin-error")).to_contain_text("for agents and admins")
+    assert await page.evaluate("sessionStorage.getItem('liveassist.staff')") is None
     await page.locator("#signin-lang").select_option("zh-CN")
     await expect(page.locator("#signin-title")).to_have_text("登录客服工作台")
     await expect(page.get_by_role("button", name="登录")).to_be_visible()

@@ -43,10 +43,10 @@ export class AgentLive extends Emitter {
     socket.on("connect_error", (error) => {
       const code = error && error.data && error.data.code;
       if (code === "token_expired") this.session.refresh().catch(() => {});
-      else if (SIGNED_OUT.has(code)) this.session.clear();
+      else if (SIGNED_OUT.has(code)) this.session.clear("expired");
       this.emit("connection", "offline");
     });
-    socket.on("session.revoked", () => this.session.clear());
+    socket.on("session.revoked", () => this.session.clear("revoked"));
     socket.on("presence", (me) => this.setMe(me));
     socket.on("queue.updated", (snapshot) => this.emit("queue", snapshot));
     socket.on("chat.assigned", (event) => {

@@ -12,6 +12,7 @@ import { TicketsView } from "./tickets.js";
 import { toast } from "./toast.js";
 
 const $ = (id) => document.getElementById(id);
+const CONSOLE_ROLES = new Set(["agent", "admin"]);
 
 const session = new StaffSession();
 let live = null;
@@ -29,7 +30,11 @@ function boot() {
   $("sign-out").addEventListener("click", () => session.signOut().catch(() => {}));
   $("presence-select").addEventListener("change", changePresence);
   window.addEventListener("hashchange", route);
-  session.on("changed", (user) => (user ? openConsole(user) : showSignIn()));
+  session.on("changed", (user, reason) => {
+    if (!user) showSignIn(reason);
+    else if (CONSOLE_ROLES.has(user.role)) openConsole(user);
+    else session.signOut().finally(() => showSignIn("notAgent"));
+  });
   if (!session.restore()) showSignIn();
 }
 
@@ -71,10 +76,14 @@ async function signIn(event) {
   }
 }
 
-function showSignIn() {
+/** The sign-in page, saying why when the console was left without signing out. */
+function showSignIn(reason = null) {
   closeConsole();
   $("console").hidden = true;
   $("signin").hidden = false;
+  const error = $("signin-error");
+  error.hidden = !reason;
+  if (reason) error.textContent = t(`signin.${reason}`);
   $("signin-email").focus();
 }
 

@@ -1,7 +1,8 @@
 // The staff member's sign-in: the token lives in sessionStorage (this tab only, gone when it
 // closes), is renewed a minute before it expires, and sign-out revokes it on the server.
 //
-// Events: "changed" (user or null). A refresh refused by the server signs out.
+// Events: "changed" (user, or null and why: "expired" | "revoked" | null for a sign-out).
+// A refresh refused by the server signs out.
 
 import { Api } from "../api.js";
 import { Emitter } from "../emitter.js";
@@ -67,7 +68,7 @@ export class StaffSession extends Emitter {
       this.refreshing = this.api.post("/api/auth/refresh", {}).then((body) => {
         this.set({ token: body.token, expiresAt: body.expires_at, user: body.user });
       }, (error) => {
-        if (error.status === 401 || error.status === 403) this.clear();
+        if (error.status === 401 || error.status === 403) this.clear("expired");
         else this.schedule(RETRY_S);
         throw error;
       }).finally(() => {
@@ -78,7 +79,7 @@ export class StaffSession extends Emitter {
   }
 
   /** Forget the sign-in locally (the server already refused it, or after logout). */
-  clear() {
+  clear(reason = null) {
     clearTimeout(this.timer);
     const had = this.record !== null;
     this.record = null;
@@ -87,7 +88,7 @@ export class StaffSession extends Emitter {
     } catch {
       // nothing stored
     }
-    if (had) this.emit("changed", null);
+    if (had) this.emit("changed", null, reason);
   }
 
   set(record) {
