@@ -5,6 +5,7 @@
 import { h, setText } from "./dom.js";
 import { clock } from "./format.js";
 import { attachmentView } from "./media.js";
+import { systemText } from "./systemtext.js";
 
 export class Transcript {
   /**
@@ -116,14 +117,14 @@ export class Transcript {
   render(message) {
     if (message.kind === "event") {
       return h("li", { class: "la-msg la-msg--event", dataset: { seq: message.seq } },
-        h("span", { class: "la-msg__event", text: message.text }),
+        systemLine("la-msg__event", message.text),
         h("time", { class: "la-msg__time", datetime: message.created_at,
           text: clock(message.created_at) }));
     }
     if (message.kind === "note") {
       return h("li", { class: "la-msg la-msg--note", dataset: { seq: message.seq } },
         h("span", { class: "la-msg__note-label", i18n: "msg.internalNote" }),
-        h("p", { class: "la-msg__text", text: message.text }),
+        systemLine("la-msg__text", message.text, "p"),
         h("time", { class: "la-msg__time", datetime: message.created_at,
           text: clock(message.created_at) }));
     }
@@ -166,4 +167,12 @@ export class Transcript {
   nearBottom() {
     return this.el.scrollHeight - this.el.scrollTop - this.el.clientHeight < 80;
   }
+}
+
+/** A server-written line, translated when it is one of the sentences the server writes. */
+function systemLine(className, text, tag = "span") {
+  const known = systemText(text);
+  return known
+    ? h(tag, { class: className, i18n: known.key, i18nArgs: known.args })
+    : h(tag, { class: className, text });
 }
