@@ -239,6 +239,14 @@ async def test_customer_and_agent_chat_then_reload_and_ticket(
     for line in ["My invoice is wrong", "Let me check that for you", "Thanks!"]:
         assert texts.count(line) == 1, texts
     await agent.shot("ticket-detail")
+
+    await agent.page.locator("#console-lang").select_option("zh-CN")
+    await expect(agent.page.locator("#tab-tickets")).to_have_text("工单")
+    await expect(detail.locator("#ticket-chats-title")).to_have_text("对话记录")
+    await expect(detail.locator(".la-msg--event").first).to_contain_text(
+        f"{AGENT_NAME} 加入了对话"
+    )
+    await expect(detail.get_by_text("My invoice is wrong")).to_have_count(1)  # never translated
     customer.assert_no_script_errors()
     agent.assert_no_script_errors()
 
