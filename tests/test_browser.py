@@ -168,6 +168,63 @@ async def shows_image(image: Locator) -> None:
     await expect(image).to_have_js_property("naturalWidth", 48)
 
 
+# ---- outages and other sites --------------------------------------------------------------
+
+
+class SocketCutter:
+    """Routes the page's Socket.IO WebSockets through Playwright so a test can drop them and
+    refuse new ones for a while: a network outage, without waiting for ping timeouts."""
+
+    def __init__(self) -> None:
+        self.blocked = False
+        self.live: list[WebSocketRoute] = []
+
+    async def attach(self, page: Page) -> None:
+        await page.route_web_socket(re.compile(r"/socket\.io/"), self.handle)
+
+    async def handle(self, ws: WebSocketRoute) -> None:
+        if self.blocked:
+            await ws.close()
+            return
+        ws.connect_to_server()
+        self.live.append(ws)
+
+    async def cut(self) -> None:
+        self.blocked = True
+        for ws in self.live:
+            await ws.close()
+        self.live.clear()
+
+    async def restore(self, page: Page) -> None:
+        self.blocked = False
+        await page.evaluate("window.dispatchEvent(new Event('online'))")  # retry now
+
+
+HOST_PAGE = """<!doctype html>
+<html><head><title>Shop</title><style>
+  * {{ font-family: serif !important; color: red !important; letter-spacing: 3px !important; }}
+  button {{ background: lime !important; border: 4px solid black !important; }}
+</style></head>
+<body><h1>Another company's shop</h1>
+<script src="{server}/widget.js" data-org="demo" data-external-id="crm-42"
+  data-signature="{signature}" data-name="Pat Host" data-email="pat@shop.example" async></script>
+</body></html>"""
+
+
+async def serve_host_page(html: str, port: int) -> web.AppRunner:
+    """Another company's site: a second server on loopback, so a different origin."""
+
+    async def page(request: web.Request) -> web.Response:
+        return web.Response(text=html, content_type="text/html")
+
+    app = web.Application()
+    app.router.add_get("/checkout", page)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    return runner
+
+
 # ---- scenarios -------------------------------------------------------------------------------
 
 
@@ -382,35 +439,6 @@ async def test_console_renews_its_token_before_it_expires(
     console.assert_no_script_errors()
 
 
-class SocketCutter:
-    """Routes the page's Socket.IO WebSockets through Playwright so a test can drop them and
-    refuse new ones for a while: a network outage, without waiting for ping timeouts."""
-
-    def __init__(self) -> None:
-        self.blocked = False
-        self.live: list[WebSocketRoute] = []
-
-    async def attach(self, page: Page) -> None:
-        await page.route_web_socket(re.compile(r"/socket\.io/"), self.handle)
-
-    async def handle(self, ws: WebSocketRoute) -> None:
-        if self.blocked:
-            await ws.close()
-            return
-        ws.connect_to_server()
-        self.live.append(ws)
-
-    async def cut(self) -> None:
-        self.blocked = True
-        for ws in self.live:
-            await ws.close()
-        self.live.clear()
-
-    async def restore(self, page: Page) -> None:
-        self.blocked = False
-        await page.evaluate("window.dispatchEvent(new Event('online'))")  # retry now
-
-
 async def test_widget_reconnects_resends_and_catches_up(server: Server, browser: Browser) -> None:
     agent = await server.staff(AGENT)
     customer = await Tab.open(browser, "about:blank")
@@ -535,31 +563,6 @@ async def test_escalate_reload_transfer_close_rate_and_start_again(
     assert await page.evaluate("sessionStorage.getItem('liveassist.staff')") is None
     console.assert_no_script_errors()
     customer.assert_no_script_errors()
-
-
-HOST_PAGE = """<!doctype html>
-<html><head><title>Shop</title><style>
-  * {{ font-family: serif !important; color: red !important; letter-spacing: 3px !important; }}
-  button {{ background: lime !important; border: 4px solid black !important; }}
-</style></head>
-<body><h1>Another company's shop</h1>
-<script src="{server}/widget.js" data-org="demo" data-external-id="crm-42"
-  data-signature="{signature}" data-name="Pat Host" data-email="pat@shop.example" async></script>
-</body></html>"""
-
-
-async def serve_host_page(html: str, port: int) -> web.AppRunner:
-    """Another company's site: a second server on loopback, so a different origin."""
-
-    async def page(request: web.Request) -> web.Response:
-        return web.Response(text=html, content_type="text/html")
-
-    app = web.Application()
-    app.router.add_get("/checkout", page)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    return runner
 
 
 async def test_widget_on_a_foreign_site_with_signed_identity(
