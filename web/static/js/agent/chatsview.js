@@ -19,7 +19,7 @@ export class ChatsView {
     this.empty = h("div", { class: "empty-chats" },
       h("p", { class: "empty-chats__title", i18n: "console.noChats" }),
       h("p", { class: "muted", i18n: "console.noChatsHint" }));
-    this.area = h("div", { class: "chat-area", "aria-label": "", role: "region",
+    this.area = h("div", { class: "chat-area", role: "region",
       i18nAttrs: { "aria-label": "console.activeChats" } }, this.empty);
     this.el = h("div", { class: "chats-view" }, this.queue.el, this.area, this.details.el);
 

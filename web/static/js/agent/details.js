@@ -14,6 +14,8 @@ export class DetailsPanel {
     this.api = api;
     this.onOpenTicket = onOpenTicket;
     this.chat = null;
+    this.ticketSection = null;
+    this.shownTicket = null;
     this.contexts = new Map(); // customer id → Promise<context>
     this.body = h("div", { class: "details__body" });
     this.el = h("aside", { class: "details", "aria-labelledby": "details-title" },
@@ -36,13 +38,17 @@ export class DetailsPanel {
         i18nArgs: { id: chat.view.ticket_id } }),
       h("p", { class: "muted", i18n: "common.loading" }));
     replace(this.body, customer, ticket);
+    this.ticketSection = ticket;
     this.fillCustomer(customer, chat);
     this.fillTicket(ticket, chat);
   }
 
-  /** The chat's ticket changed elsewhere (escalated): redraw if it is the one shown. */
+  /** The chat changed; redraw its ticket only if the ticket itself was replaced (escalated),
+   * so a resync does not throw away fields being edited. */
   refresh(chat) {
-    if (this.chat && this.chat.id === chat.id) this.show(chat);
+    if (this.chat && this.chat.id === chat.id && chat.ticket && chat.ticket !== this.shownTicket) {
+      this.fillTicket(this.ticketSection, chat);
+    }
   }
 
   async fillCustomer(section, chat) {
@@ -71,6 +77,7 @@ export class DetailsPanel {
       replace(section, section.firstChild, failure(error));
       return;
     }
+    this.shownTicket = chat.ticket;
     replace(section, section.firstChild,
       ticketForm({ api: this.api, ticket: chat.ticket, idPrefix: `details-${chat.id}` }),
       h("button", { type: "button", class: "link", i18n: "details.openTicket",
