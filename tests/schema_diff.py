@@ -5,13 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import Connection
 
 from signaling.db.database import Database
-from signaling.db.migrate import alembic_config
 from signaling.db.schema import metadata
 
 
@@ -30,15 +28,3 @@ async def table_names(db: Database) -> set[str]:
 
     async with db.read() as conn:
         return await conn.run_sync(names)
-
-
-async def downgrade(db: Database, revision: str = "base") -> None:
-    """Migrations only go up in production; tests check that each one can be undone."""
-    cfg = alembic_config()
-
-    def run(conn: Connection) -> None:
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, revision)
-
-    async with db.write() as conn:
-        await conn.run_sync(run)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from signaling.db.database import Database
-from signaling.db.migrate import current_revision, head_revision, upgrade
+from signaling.db.migrate import current_revision, downgrade, head_revision, upgrade
 from signaling.db.schema import metadata
-from tests.schema_diff import downgrade, schema_differences, table_names
+from tests.schema_diff import schema_differences, table_names
 
 
 async def test_sqlite_migrations_from_empty_match_the_schema(tmp_path: Path) -> None:

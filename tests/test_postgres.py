@@ -13,10 +13,10 @@ import pytest
 from loadtest.clients import Customer, Participant
 from signaling.config import load_config
 from signaling.db.database import Database
-from signaling.db.migrate import current_revision, head_revision, upgrade
+from signaling.db.migrate import current_revision, downgrade, head_revision, upgrade
 from signaling.db.schema import metadata
 from tests.conftest import Server, start_server
-from tests.schema_diff import downgrade, schema_differences, table_names
+from tests.schema_diff import schema_differences, table_names
 
 pytestmark = pytest.mark.postgres
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from alembic import command
@@ -37,11 +38,20 @@ async def current_revision(db: Database) -> str | None:
 
 async def upgrade(db: Database, revision: str = "head") -> None:
     """Bring the schema to `revision`; a no-op when it is already there."""
+    await _run(db, command.upgrade, revision)
+
+
+async def downgrade(db: Database, revision: str = "base") -> None:
+    """Undo migrations down to `revision` (production only goes up; tests check each can)."""
+    await _run(db, command.downgrade, revision)
+
+
+async def _run(db: Database, step: Callable[[AlembicConfig, str], None], revision: str) -> None:
     cfg = alembic_config()
 
     def run(conn: Connection) -> None:
         cfg.attributes["connection"] = conn
-        command.upgrade(cfg, revision)
+        step(cfg, revision)
 
     async with db.write() as conn:
         await conn.run_sync(run)
