@@ -1,0 +1,98 @@
+"""One subscriber's copy of one published stream: rewrite, remember for NACKs, send."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Protocol
+
+from relay.packet_history import PacketHistory
+from relay.rtp_header import RtpHeader
+from relay.stream_rewriter import StreamRewriter
+
+
+class RtpSink(Protocol):
+    """Where a down track's packets go: an SRTP session and an ICE transport, or a test list."""
+
+    async def send_rtp(self, packet: bytes) -> None: ...
+
+
+class DownTrack:
+    """Lifecycle: waiting for a keyframe → forwarding → closed (never reused).
+
+    A video down track forwards nothing until a keyframe starts, so a subscriber that
+    joins (or whose source changed) never gets a frame it cannot decode.
+    """
+
+    __slots__ = (
+        "_closed",
+        "_history",
+        "_rewriter",
+        "_sink",
+        "dropped_waiting",
+        "retransmitted",
+        "sent",
+        "waiting_for_keyframe",
+    )
+
+    def __init__(
+        self,
+        sink: RtpSink,
+        rewriter: StreamRewriter,
+        *,
+        wait_for_keyframe: bool,
+        history_size: int = 1024,
+    ) -> None:
+        self._sink = sink
+        self._rewriter = rewriter
+        self._history = PacketHistory(history_size)
+        self._closed = False
+        self.waiting_for_keyframe = wait_for_keyframe
+        self.sent = 0
+        self.dropped_waiting = 0
+        self.retransmitted = 0
+
+    @property
+    def ssrc(self) -> int:
+        return self._rewriter.out_ssrc
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def source_changed(self, *, wait_for_keyframe: bool) -> None:
+        """The published stream restarted: rebase offsets and wait for its next keyframe."""
+        self._rewriter.switch_source()
+        self.waiting_for_keyframe = wait_for_keyframe
+
+    async def forward(self, data: bytes, header: RtpHeader, keyframe_start: bool) -> None:
+        if self._closed:
+            return
+        if self.waiting_for_keyframe:
+            if not keyframe_start:
+                self.dropped_waiting += 1
+                return
+            self.waiting_for_keyframe = False
+        out = self._rewriter.rewrite(data, header)
+        packet = bytes(out)
+        self._history.put((out[2] << 8) | out[3], packet)
+        await self._sink.send_rtp(packet)
+        self.sent += 1
+
+    async def handle_nack(self, lost: Iterable[int]) -> int:
+        """Resend what the history still holds; returns how many were resent."""
+        count = 0
+        for seq in lost:
+            if self._closed:
+                break
+            packet = self._history.get(seq)
+            if packet is not None:
+                await self._sink.send_rtp(packet)
+                count += 1
+        self.retransmitted += count
+        return count
+
+    def close(self) -> None:
+        """Stop forwarding and drop the history; idempotent."""
+        if not self._closed:
+            self._closed = True
+            self._history.close()

@@ -1,0 +1,119 @@
+"""Fan one published stream's encoded packets out to N down tracks and taps, never decoding."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from relay.down_track import DownTrack
+from relay.keyframe_requests import KeyframeRequester
+from relay.rtp_header import RtpHeader, RtpHeaderError, is_vp8_keyframe_start, parse_header
+
+logger = logging.getLogger(__name__)
+
+PacketTap = Callable[[bytes, RtpHeader], None]
+"""Receives every incoming packet (decrypted, unmodified), e.g. the recorder; must not block."""
+KeyframeDetector = Callable[[bytes, RtpHeader], bool]
+
+
+class Forwarder:
+    """One published stream → N subscribers' down tracks, plus taps.
+
+    Lifecycle: open → closed; close() closes every down track and the keyframe requester.
+    The hot path is on_rtp(): one header parse, at most one keyframe check, then per
+    down track a header rewrite and a send.
+    """
+
+    def __init__(
+        self,
+        *,
+        keyframe_requester: KeyframeRequester | None,
+        keyframe_detector: KeyframeDetector | None = is_vp8_keyframe_start,
+    ) -> None:
+        self._requester = keyframe_requester
+        self._detector = keyframe_detector
+        self._down_tracks: list[DownTrack] = []
+        self._taps: list[PacketTap] = []
+        self._source_ssrc: int | None = None
+        self._closed = False
+        self.received = 0
+        self.malformed = 0
+
+    @property
+    def down_tracks(self) -> tuple[DownTrack, ...]:
+        return tuple(self._down_tracks)
+
+    @property
+    def video(self) -> bool:
+        return self._detector is not None
+
+    def add_down_track(self, down_track: DownTrack) -> None:
+        if self._closed:
+            raise RuntimeError("forwarder is closed")
+        self._down_tracks.append(down_track)
+        if down_track.waiting_for_keyframe:
+            self.request_keyframe()
+
+    def remove_down_track(self, down_track: DownTrack) -> None:
+        if down_track in self._down_tracks:
+            self._down_tracks.remove(down_track)
+        down_track.close()
+
+    def add_tap(self, tap: PacketTap) -> None:
+        self._taps.append(tap)
+
+    def remove_tap(self, tap: PacketTap) -> None:
+        if tap in self._taps:
+            self._taps.remove(tap)
+
+    def request_keyframe(self) -> None:
+        if self._requester is not None and self.video and not self._closed:
+            self._requester.request()
+
+    async def on_rtp(self, data: bytes) -> None:
+        """Forward one decrypted RTP packet from the publisher."""
+        if self._closed:
+            return
+        try:
+            header = parse_header(data)
+        except RtpHeaderError:
+            self.malformed += 1
+            return
+        self.received += 1
+        if header.ssrc != self._source_ssrc:
+            self._new_source(header.ssrc)
+        for tap in self._taps:
+            try:
+                tap(data, header)
+            except Exception:
+                logger.exception("packet tap failed; removing it")
+                self._taps = [t for t in self._taps if t is not tap]
+        keyframe_start = False
+        if self._detector is not None:
+            for down_track in self._down_tracks:
+                if down_track.waiting_for_keyframe:
+                    keyframe_start = self._detector(data, header)
+                    break
+        for down_track in self._down_tracks:
+            await down_track.forward(data, header, keyframe_start)
+
+    def _new_source(self, ssrc: int) -> None:
+        first = self._source_ssrc is None
+        self._source_ssrc = ssrc
+        if first:
+            return
+        for down_track in self._down_tracks:
+            down_track.source_changed(wait_for_keyframe=self.video)
+        self.request_keyframe()
+
+    async def close(self) -> None:
+        """Close every down track and the keyframe requester; idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        for down_track in self._down_tracks:
+            down_track.close()
+        self._down_tracks.clear()
+        self._taps.clear()
+        if self._requester is not None:
+            await self._requester.close()

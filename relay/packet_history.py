@@ -1,0 +1,36 @@
+"""Recent outgoing packets by sequence number, so a subscriber's NACK is answered locally."""
+
+from __future__ import annotations
+
+
+class PacketHistory:
+    """A fixed ring indexed by seq % size: O(1) put and get, old entries overwritten.
+
+    Stores the packet as sent before SRTP protection (it is re-protected on retransmit).
+    """
+
+    __slots__ = ("_mask", "_packets", "_seqs")
+
+    def __init__(self, size: int = 1024) -> None:
+        if size <= 0 or size & (size - 1) or size > 0x8000:
+            raise ValueError(f"history size must be a power of two <= 32768, got {size}")
+        self._mask = size - 1
+        self._seqs: list[int] = [-1] * size
+        self._packets: list[bytes | None] = [None] * size
+
+    def put(self, sequence_number: int, packet: bytes) -> None:
+        slot = sequence_number & self._mask
+        self._seqs[slot] = sequence_number
+        self._packets[slot] = packet
+
+    def get(self, sequence_number: int) -> bytes | None:
+        slot = sequence_number & self._mask
+        if self._seqs[slot] != sequence_number:
+            return None
+        return self._packets[slot]
+
+    def close(self) -> None:
+        """Drop every stored packet; idempotent."""
+        size = self._mask + 1
+        self._seqs = [-1] * size
+        self._packets = [None] * size

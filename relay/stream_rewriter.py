@@ -1,0 +1,98 @@
+"""Map one incoming stream onto one subscriber's SSRC so seq and timestamps never jump back."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from relay.rtp_header import RtpHeader, replace_extension_block, rewrite_header
+
+_SEQ_MASK = 0xFFFF
+_TS_MASK = 0xFFFFFFFF
+
+
+def seq_newer(a: int, b: int) -> bool:
+    """True if 16-bit sequence number `a` comes after `b` (RFC 3550 wrap-around)."""
+    return a != b and ((a - b) & _SEQ_MASK) < 0x8000
+
+
+class StreamRewriter:
+    """Per subscriber per stream: rewrite SSRC, payload type, seq, timestamp and extensions.
+
+    Offsets are chosen when the first packet of a source (an incoming SSRC) arrives: the
+    output continues at last seq + 1 and last timestamp + the wall-clock gap, so a source
+    switch or a publisher reconnect looks like a pause to the subscriber, not a new stream.
+    """
+
+    __slots__ = (
+        "_clock",
+        "_clock_rate",
+        "_ext_block",
+        "_last_out_seq",
+        "_last_out_ts",
+        "_last_sent_at",
+        "_seq_offset",
+        "_source_ssrc",
+        "_ts_offset",
+        "out_payload_type",
+        "out_ssrc",
+    )
+
+    def __init__(
+        self,
+        *,
+        out_ssrc: int,
+        out_payload_type: int,
+        clock_rate: int,
+        extension_block: bytes = b"",
+        first_sequence_number: int = 0,
+        first_timestamp: int = 0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.out_ssrc = out_ssrc
+        self.out_payload_type = out_payload_type
+        self._clock_rate = clock_rate
+        self._ext_block = extension_block
+        self._clock = clock
+        self._source_ssrc: int | None = None
+        self._seq_offset = 0
+        self._ts_offset = 0
+        # The output "before" the first packet, so the first one gets first_*.
+        self._last_out_seq = (first_sequence_number - 1) & _SEQ_MASK
+        self._last_out_ts = first_timestamp
+        self._last_sent_at: float | None = None
+
+    def switch_source(self) -> None:
+        """Recompute offsets on the next packet even if its SSRC is unchanged (reconnect)."""
+        self._source_ssrc = None
+
+    def rewrite(self, data: bytes, header: RtpHeader) -> bytearray:
+        """Return a rewritten copy of `data` (its header already parsed as `header`)."""
+        if header.ssrc != self._source_ssrc:
+            self._rebase(header)
+        out_seq = (header.sequence_number + self._seq_offset) & _SEQ_MASK
+        out_ts = (header.timestamp + self._ts_offset) & _TS_MASK
+        if seq_newer(out_seq, self._last_out_seq):
+            self._last_out_seq = out_seq
+            self._last_out_ts = out_ts
+            self._last_sent_at = self._clock()
+        buf = replace_extension_block(data, header, self._ext_block)
+        rewrite_header(
+            buf,
+            payload_type=self.out_payload_type,
+            sequence_number=out_seq,
+            timestamp=out_ts,
+            ssrc=self.out_ssrc,
+        )
+        return buf
+
+    def _rebase(self, header: RtpHeader) -> None:
+        next_seq = (self._last_out_seq + 1) & _SEQ_MASK
+        if self._last_sent_at is None:
+            next_ts = self._last_out_ts
+        else:
+            elapsed = max(self._clock() - self._last_sent_at, 0.0)
+            next_ts = self._last_out_ts + max(int(elapsed * self._clock_rate), 1)
+        self._seq_offset = (next_seq - header.sequence_number) & _SEQ_MASK
+        self._ts_offset = (next_ts - header.timestamp) & _TS_MASK
+        self._source_ssrc = header.ssrc
