@@ -28,8 +28,10 @@ class DownTrack:
         "_history",
         "_rewriter",
         "_sink",
+        "_wait_after_failure",
         "dropped_waiting",
         "retransmitted",
+        "send_failed",
         "sent",
         "waiting_for_keyframe",
     )
@@ -50,6 +52,8 @@ class DownTrack:
         self.sent = 0
         self.dropped_waiting = 0
         self.retransmitted = 0
+        self.send_failed = 0
+        self._wait_after_failure = wait_for_keyframe
 
     @property
     def ssrc(self) -> int:
@@ -75,7 +79,14 @@ class DownTrack:
         out = self._rewriter.rewrite(data, header)
         packet = bytes(out)
         self._history.put((out[2] << 8) | out[3], packet)
-        await self._sink.send_rtp(packet)
+        try:
+            await self._sink.send_rtp(packet)
+        except ConnectionError:
+            # The subscriber's transport is not (or no longer) connected: never let this
+            # reach the publisher's receive loop; resume cleanly at a keyframe.
+            self.send_failed += 1
+            self.waiting_for_keyframe = self._wait_after_failure
+            return
         self.sent += 1
 
     async def handle_nack(self, lost: Iterable[int]) -> int:
@@ -86,7 +97,10 @@ class DownTrack:
                 break
             packet = self._history.get(seq)
             if packet is not None:
-                await self._sink.send_rtp(packet)
+                try:
+                    await self._sink.send_rtp(packet)
+                except ConnectionError:
+                    break
                 count += 1
         self.retransmitted += count
         return count

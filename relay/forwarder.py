@@ -44,6 +44,11 @@ class Forwarder:
         return tuple(self._down_tracks)
 
     @property
+    def source_ssrc(self) -> int | None:
+        """The publisher's current SSRC, once a packet has arrived."""
+        return self._source_ssrc
+
+    @property
     def video(self) -> bool:
         return self._detector is not None
 

@@ -1,81 +1,107 @@
 """Hooks on an aiortc RTCDtlsTransport: decrypted RTP/RTCP go to the relay, not the jitter buffer.
 
-This is the only module (with dtls_sink.py) that relies on aiortc internals:
+This module and dtls_sink.py are the only ones relying on aiortc internals:
 RTCDtlsTransport._recv_next() unprotects SRTP and then awaits
-self._handle_rtp_data(data, arrival_time_ms=...) / self._handle_rtcp_data(data).
+self._handle_rtp_data(data, arrival_time_ms=...) or self._handle_rtcp_data(data).
 We shadow those two bound methods on the instance; aiortc keeps doing ICE, DTLS, SRTP
-keys and SDP. close() removes the shadowing, restoring aiortc's own routing.
+keys and SDP. close() removes the shadowing, giving routing back to aiortc.
+An exception escaping into _recv_next() would end the transport's receive loop, so
+handlers' errors are logged here and never propagate.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Collection
+import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiortc.rtp import AnyRtcpPacket, RtcpPacket
+from aiortc.rtp import AnyRtcpPacket, RtcpPacket, RtcpPsfbPacket, RtcpRtpfbPacket
+
+logger = logging.getLogger(__name__)
 
 RtpHandler = Callable[[bytes], Awaitable[None]]
-RtcpHandler = Callable[[list[AnyRtcpPacket]], Awaitable[None]]
+FeedbackHandler = Callable[[RtcpPsfbPacket | RtcpRtpfbPacket], Awaitable[None]]
 
 
 class RtpTap:
-    """Takes a publisher's RTP with the given payload types before aiortc parses it.
+    """Takes a transport's RTP by payload type before aiortc parses it (one per transport).
 
-    Packets of other payload types (e.g. RTX, unless tapped) still go to aiortc's receiver.
+    Payload types without a route (e.g. RTX) still go to aiortc's receiver.
     """
 
-    def __init__(
-        self, dtls_transport: Any, payload_types: Collection[int], handler: RtpHandler
-    ) -> None:
+    def __init__(self, dtls_transport: Any) -> None:
         if "_handle_rtp_data" in vars(dtls_transport):
             raise RuntimeError("this transport already has an RTP tap")
         self._transport = dtls_transport
         self._original: Callable[..., Awaitable[None]] = dtls_transport._handle_rtp_data
-        self._payload_types = frozenset(payload_types)
-        self._handler = handler
+        self._routes: dict[int, RtpHandler] = {}
         self._closed = False
         dtls_transport._handle_rtp_data = self._handle_rtp_data
 
+    def route(self, payload_type: int, handler: RtpHandler) -> None:
+        if payload_type in self._routes:
+            raise ValueError(f"payload type {payload_type} is already routed")
+        self._routes[payload_type] = handler
+
+    def unroute(self, payload_type: int) -> None:
+        self._routes.pop(payload_type, None)
+
     async def _handle_rtp_data(self, data: bytes, arrival_time_ms: int) -> None:
-        if len(data) >= 12 and (data[1] & 0x7F) in self._payload_types:
-            await self._handler(data)
-        else:
+        handler = self._routes.get(data[1] & 0x7F) if len(data) >= 12 else None
+        if handler is None:
             await self._original(data, arrival_time_ms=arrival_time_ms)
+            return
+        try:
+            await handler(data)
+        except Exception:
+            logger.exception("relay RTP handler failed")
 
     def close(self) -> None:
         """Give the transport back to aiortc's own handler; idempotent."""
         if not self._closed:
             self._closed = True
+            self._routes.clear()
             vars(self._transport).pop("_handle_rtp_data", None)
 
 
 class RtcpTap:
-    """Shows every decrypted RTCP compound packet to the relay, then to aiortc as before.
+    """Routes feedback (PLI/FIR/NACK/...) about the SSRCs the relay sends, then lets aiortc see
+    the compound packet as before (it keeps RTT/loss statistics from receiver reports)."""
 
-    aiortc keeps its RTT/loss statistics from receiver reports; the relay acts on
-    PLI/FIR/NACK (and later REMB/transport-cc) for the SSRCs it sends.
-    """
-
-    def __init__(self, dtls_transport: Any, handler: RtcpHandler) -> None:
+    def __init__(self, dtls_transport: Any) -> None:
         if "_handle_rtcp_data" in vars(dtls_transport):
             raise RuntimeError("this transport already has an RTCP tap")
         self._transport = dtls_transport
         self._original: Callable[[bytes], Awaitable[None]] = dtls_transport._handle_rtcp_data
-        self._handler = handler
+        self._routes: dict[int, FeedbackHandler] = {}
         self._closed = False
         dtls_transport._handle_rtcp_data = self._handle_rtcp_data
 
+    def route(self, media_ssrc: int, handler: FeedbackHandler) -> None:
+        self._routes[media_ssrc] = handler
+
+    def unroute(self, media_ssrc: int) -> None:
+        self._routes.pop(media_ssrc, None)
+
     async def _handle_rtcp_data(self, data: bytes) -> None:
-        try:
-            packets = RtcpPacket.parse(data)
-        except ValueError:
-            packets = []
-        if packets:
-            await self._handler(packets)
+        if self._routes:
+            try:
+                packets: list[AnyRtcpPacket] = RtcpPacket.parse(data)
+            except ValueError:
+                packets = []
+            for packet in packets:
+                if isinstance(packet, RtcpPsfbPacket | RtcpRtpfbPacket):
+                    handler = self._routes.get(packet.media_ssrc)
+                    if handler is not None:
+                        try:
+                            await handler(packet)
+                        except Exception:
+                            logger.exception("relay RTCP handler failed")
         await self._original(data)
 
     def close(self) -> None:
         """Give the transport back to aiortc's own handler; idempotent."""
         if not self._closed:
             self._closed = True
+            self._routes.clear()
             vars(self._transport).pop("_handle_rtcp_data", None)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from aiortc.rtp import HeaderExtensionsMap, RtpPacket
 from aiortc.rtcrtpparameters import RTCRtpHeaderExtensionParameters, RTCRtpParameters
+from aiortc.rtp import HeaderExtensionsMap, RtpPacket
 
 from relay.down_track import DownTrack
 from relay.forwarder import Forwarder

@@ -1,0 +1,87 @@
+"""One publication sent to one subscriber through the relay's sendonly transceiver for it."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from aiortc.rtp import (
+    RTCP_PSFB_FIR,
+    RTCP_PSFB_PLI,
+    RTCP_RTPFB_NACK,
+    RtcpPsfbPacket,
+    RtcpRtpfbPacket,
+)
+
+from relay.down_track import DownTrack
+from relay.dtls_sink import DtlsRtpSink
+from relay.negotiated import NegotiatedStream, negotiated_stream
+from relay.publication import Publication
+from relay.stream_rewriter import StreamRewriter
+from relay.transport_tap import RtcpTap
+
+
+class Subscription:
+    """Lifecycle: created after negotiation → attached when DTLS connects → closed.
+
+    The transceiver's sender must hold a SilentTrack: aiortc's sender then only sends its
+    RTCP, and our packets carry its negotiated SSRC, payload type and MID.
+    """
+
+    def __init__(self, transceiver: Any, publication: Publication, rtcp_tap: RtcpTap) -> None:
+        self.stream: NegotiatedStream = negotiated_stream(transceiver)
+        source = publication.stream
+        if self.stream.mime_type.lower() != source.mime_type.lower():
+            raise ValueError(f"subscriber has {self.stream.mime_type}, source {source.mime_type}")
+        self._publication = publication
+        self._rtcp_tap = rtcp_tap
+        self._dtls = transceiver.sender.transport
+        self._sink = DtlsRtpSink(self._dtls)
+        rewriter = StreamRewriter(
+            out_ssrc=self.stream.local_ssrc,
+            out_payload_type=self.stream.payload_type,
+            clock_rate=self.stream.clock_rate,
+            extension_block=self.stream.mid_extension_block(),
+            first_sequence_number=random.randrange(0x8000),
+            first_timestamp=random.randrange(1 << 32),
+        )
+        self.down_track = DownTrack(
+            self._sink, rewriter, wait_for_keyframe=publication.forwarder.video
+        )
+        self.keyframe_requests = 0
+        self._attached = False
+        self._closed = False
+        rtcp_tap.route(self.stream.local_ssrc, self._on_feedback)
+        if self._dtls.state == "connected":
+            self._attach()
+        else:
+            self._dtls.on("statechange", self._on_dtls_state)
+
+    def _on_dtls_state(self) -> None:
+        if self._dtls.state == "connected":
+            self._attach()
+
+    def _attach(self) -> None:
+        if self._attached or self._closed:
+            return
+        self._attached = True
+        self._dtls.remove_listener("statechange", self._on_dtls_state)
+        self._publication.forwarder.add_down_track(self.down_track)
+
+    async def _on_feedback(self, packet: RtcpPsfbPacket | RtcpRtpfbPacket) -> None:
+        if isinstance(packet, RtcpPsfbPacket) and packet.fmt in (RTCP_PSFB_PLI, RTCP_PSFB_FIR):
+            self.keyframe_requests += 1
+            self._publication.forwarder.request_keyframe()
+        elif isinstance(packet, RtcpRtpfbPacket) and packet.fmt == RTCP_RTPFB_NACK:
+            await self.down_track.handle_nack(packet.lost)
+
+    def close(self) -> None:
+        """Stop forwarding to this subscriber; idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        if not self._attached:
+            self._dtls.remove_listener("statechange", self._on_dtls_state)
+        self._rtcp_tap.unroute(self.stream.local_ssrc)
+        self._publication.forwarder.remove_down_track(self.down_track)
+        self._sink.close()

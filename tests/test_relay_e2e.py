@@ -1,0 +1,113 @@
+"""Real aiortc peers on loopback: publisher → relay (tap, forward, no decode) → subscriber."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from aiortc import (
+    RTCConfiguration,
+    RTCPeerConnection,
+    RTCRtpSender,
+    RTCRtpTransceiver,
+    VideoStreamTrack,
+)
+from av import VideoFrame
+
+from relay.publication import Publication
+from relay.silent_track import SilentTrack
+from relay.subscription import Subscription
+from relay.transport_tap import RtcpTap, RtpTap
+
+NO_STUN = RTCConfiguration(iceServers=[])
+
+
+def prefer_vp8(transceiver: RTCRtpTransceiver) -> None:
+    codecs = RTCRtpSender.getCapabilities("video").codecs
+    transceiver.setCodecPreferences([c for c in codecs if c.mimeType in ("video/VP8", "video/rtx")])
+
+
+async def negotiate(offerer: RTCPeerConnection, answerer: RTCPeerConnection) -> None:
+    await offerer.setLocalDescription(await offerer.createOffer())
+    await answerer.setRemoteDescription(offerer.localDescription)
+    await answerer.setLocalDescription(await answerer.createAnswer())
+    await offerer.setRemoteDescription(answerer.localDescription)
+
+
+async def until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    """Poll aiortc state that has no single event to wait on (four peers' states)."""
+    async with asyncio.timeout(timeout):
+        while not condition():  # noqa: ASYNC110
+            await asyncio.sleep(0.02)
+
+
+async def test_subscriber_decodes_forwarded_video_and_pli_reaches_publisher() -> None:
+    publisher = RTCPeerConnection(NO_STUN)
+    relay_in = RTCPeerConnection(NO_STUN)
+    relay_out = RTCPeerConnection(NO_STUN)
+    subscriber = RTCPeerConnection(NO_STUN)
+    peers = [publisher, relay_in, relay_out, subscriber]
+    rtp_tap: RtpTap | None = None
+    rtcp_tap: RtcpTap | None = None
+    publication: Publication | None = None
+    subscription: Subscription | None = None
+    try:
+        # Publisher → relay: the relay side answers recvonly.
+        source = VideoStreamTrack()
+        prefer_vp8(publisher.addTransceiver(source, direction="sendonly"))
+        await negotiate(publisher, relay_in)
+        (inbound,) = relay_in.getTransceivers()
+        rtp_tap = RtpTap(inbound.receiver.transport)
+        publication = Publication(inbound, rtp_tap)
+
+        # Relay → subscriber: the relay side offers sendonly with a track that never yields.
+        prefer_vp8(relay_out.addTransceiver(SilentTrack("video"), direction="sendonly"))
+        received: list[object] = []
+        subscriber.on("track", received.append)
+        await negotiate(relay_out, subscriber)
+        (outbound,) = relay_out.getTransceivers()
+        rtcp_tap = RtcpTap(outbound.sender.transport)
+        subscription = Subscription(outbound, publication, rtcp_tap)
+
+        await until(lambda: all(pc.connectionState == "connected" for pc in peers))
+        await until(lambda: bool(received))
+        track = received[0]
+        for _ in range(5):
+            frame = await asyncio.wait_for(track.recv(), 5)  # type: ignore[attr-defined]
+            assert isinstance(frame, VideoFrame)
+            assert (frame.width, frame.height) == (640, 480)
+        down = subscription.down_track
+        assert down.sent > 0 and publication.forwarder.received >= down.sent
+        # The relay's aiortc receiver never saw the tapped packets (no jitter buffer, no decode).
+        stats = await inbound.receiver.getStats()
+        assert not [s for s in stats.values() if s.type == "inbound-rtp"]
+
+        # A PLI from the subscriber reaches the publisher's sender (it forces a keyframe).
+        (pub_sender,) = publisher.getSenders()
+        keyframes_forced: list[int] = []
+        original = pub_sender._send_keyframe
+
+        def spy() -> None:
+            keyframes_forced.append(1)
+            original()
+
+        pub_sender._send_keyframe = spy  # type: ignore[method-assign]
+        (sub_receiver,) = subscriber.getReceivers()
+        await sub_receiver._send_rtcp_pli(outbound.sender._ssrc)
+        await until(lambda: bool(keyframes_forced), timeout=5)
+        assert subscription.keyframe_requests == 1
+        assert publication.pli_sent >= 1
+        frame = await asyncio.wait_for(track.recv(), 5)  # type: ignore[attr-defined]
+        assert (frame.width, frame.height) == (640, 480)
+    finally:
+        if subscription is not None:
+            subscription.close()
+            subscription.close()
+        if publication is not None:
+            await publication.close()
+            await publication.close()
+        for tap in (rtp_tap, rtcp_tap):
+            if tap is not None:
+                tap.close()
+        for pc in peers:
+            await pc.close()
