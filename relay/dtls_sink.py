@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+
+import pylibsrtp
 from aiortc import RTCDtlsTransport
+
+logger = logging.getLogger(__name__)
 
 
 class DtlsRtpSink:
@@ -12,18 +17,26 @@ class DtlsRtpSink:
     Sending before DTLS is connected, or after it closed, raises ConnectionError.
     """
 
-    __slots__ = ("_closed", "_dtls", "_ice_send")
+    __slots__ = ("_closed", "_dtls", "_ice_send", "protect_errors")
 
     def __init__(self, dtls_transport: RTCDtlsTransport) -> None:
         self._dtls = dtls_transport
         self._ice_send = dtls_transport.transport._send
         self._closed = False
+        self.protect_errors = 0
 
     async def send_rtp(self, packet: bytes) -> None:
         srtp = self._dtls._tx_srtp
         if srtp is None or self._closed:
             raise ConnectionError("SRTP is not set up on this transport")
-        await self._ice_send(srtp.protect(packet))
+        try:
+            protected = srtp.protect(packet)
+        except pylibsrtp.Error as exc:
+            # e.g. "index too old": a sequence number far behind what this SSRC already sent.
+            self.protect_errors += 1
+            logger.debug("SRTP protect failed: %s", exc)
+            return
+        await self._ice_send(protected)
 
     async def send_rtcp(self, packet: bytes) -> None:
         srtp = self._dtls._tx_srtp
