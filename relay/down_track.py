@@ -60,6 +60,10 @@ class DownTrack:
         return self._rewriter.out_ssrc
 
     @property
+    def last_sequence_number(self) -> int:
+        return self._rewriter.last_sequence_number
+
+    @property
     def closed(self) -> bool:
         return self._closed
 

@@ -62,6 +62,11 @@ class StreamRewriter:
         self._last_out_ts = first_timestamp
         self._last_sent_at: float | None = None
 
+    @property
+    def last_sequence_number(self) -> int:
+        """The newest output sequence number so far."""
+        return self._last_out_seq
+
     def switch_source(self) -> None:
         """Recompute offsets on the next packet even if its SSRC is unchanged (reconnect)."""
         self._source_ssrc = None

@@ -99,6 +99,10 @@ async def test_subscriber_decodes_forwarded_video_and_pli_reaches_publisher() ->
         assert publication.pli_sent >= 1
         frame = await asyncio.wait_for(track.recv(), 5)  # type: ignore[attr-defined]
         assert (frame.width, frame.height) == (640, 480)
+
+        # A NACK from the subscriber is answered from the relay's history.
+        await sub_receiver._send_rtcp_nack(outbound.sender._ssrc, [down.last_sequence_number])
+        await until(lambda: down.retransmitted == 1, timeout=5)
     finally:
         if subscription is not None:
             subscription.close()
@@ -109,5 +113,9 @@ async def test_subscriber_decodes_forwarded_video_and_pli_reaches_publisher() ->
         for tap in (rtp_tap, rtcp_tap):
             if tap is not None:
                 tap.close()
+                tap.close()
         for pc in peers:
             await pc.close()
+    # The taps gave the transports back to aiortc's own handlers.
+    assert "_handle_rtp_data" not in vars(inbound.receiver.transport)
+    assert "_handle_rtcp_data" not in vars(outbound.sender.transport)
