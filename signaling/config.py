@@ -81,6 +81,9 @@ class LimitsConfig:
     ip_events_per_second: float = 200.0
     ip_event_burst: int = 400
     logins_per_minute_per_ip: int = 20
+    # Chats a guest may open from one address (widget sessions): steady rate, then burst.
+    ip_guest_sessions_per_second: float = 1.0
+    ip_guest_session_burst: int = 30
     login_failures_per_minute_per_account: int = 5
     max_event_bytes: int = 16384
     max_message_chars: int = 4000

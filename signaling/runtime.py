@@ -70,7 +70,11 @@ def build_limits(config: Config) -> RateLimits:
             burst=lim.login_failures_per_minute_per_account,
             what="failed sign-ins for this account",
         ),
-        guest_sessions_per_ip=RateLimiter(rate=1.0, burst=30, what="new chats from your address"),
+        guest_sessions_per_ip=RateLimiter(
+            rate=lim.ip_guest_sessions_per_second,
+            burst=lim.ip_guest_session_burst,
+            what="new chats from your address",
+        ),
         uploads_per_ip=RateLimiter(rate=1.0, burst=20, what="uploads from your address"),
     )
 
