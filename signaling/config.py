@@ -32,7 +32,8 @@ class ServerConfig:
     # Origins (scheme://host[:port]) allowed to open Socket.IO connections and call the REST API
     # from a browser, besides the server's own address. Host sites embedding the widget go here.
     allowed_origins: list[str] = field(default_factory=list)
-    # The address people use to reach this server; shown in logs and used for same-origin checks.
+    # The address people use to reach this server (behind a proxy); printed at start.
+    # Same-origin checks use the request's own Host, so a proxy must pass it through.
     public_url: str = ""
 
     def __post_init__(self) -> None:
@@ -86,7 +87,6 @@ class LimitsConfig:
     ip_guest_session_burst: int = 30
     login_failures_per_minute_per_account: int = 5
     max_event_bytes: int = 16384
-    max_message_chars: int = 4000
 
 
 @dataclass
