@@ -4,12 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-MAX_PER_PAGE = 200
-
-
-def page_window(page: int, per_page: int) -> tuple[int, int]:
-    return per_page, (page - 1) * per_page
-
 
 def paged(items: list[Any], total: int, page: int, per_page: int) -> dict[str, Any]:
     return {"items": items, "page": page, "per_page": per_page, "total": total}
