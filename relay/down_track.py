@@ -5,8 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Protocol
 
+from aiortc.rtp import RtcpSrPacket
+
 from relay.packet_history import PacketHistory
 from relay.rtp_header import RtpHeader
+from relay.sender_reports import rewrite_sender_report
 from relay.stream_rewriter import StreamRewriter
 
 
@@ -33,6 +36,7 @@ class DownTrack:
         "retransmitted",
         "send_failed",
         "sent",
+        "sent_octets",
         "waiting_for_keyframe",
     )
 
@@ -50,6 +54,8 @@ class DownTrack:
         self._closed = False
         self.waiting_for_keyframe = wait_for_keyframe
         self.sent = 0
+        self.sent_octets = 0
+        """Payload octets forwarded (not counting retransmissions), for sender reports."""
         self.dropped_waiting = 0
         self.retransmitted = 0
         self.send_failed = 0
@@ -92,6 +98,27 @@ class DownTrack:
             self.waiting_for_keyframe = self._wait_after_failure
             return
         self.sent += 1
+        self.sent_octets += len(data) - header.payload_offset
+
+    def rewrite_sender_report(self, report: RtcpSrPacket) -> bytes | None:
+        """The publisher's SR as this subscriber must see it, or None if not mappable yet.
+
+        NTP time is kept; SSRC, RTP timestamp (through our offset) and the packet/octet
+        counts become this down track's; the publisher's report blocks are dropped (they
+        describe what the publisher receives, not this stream).
+        """
+        if self._closed or self.waiting_for_keyframe:
+            return None
+        rtp_timestamp = self._rewriter.map_timestamp(report.ssrc, report.sender_info.rtp_timestamp)
+        if rtp_timestamp is None:
+            return None
+        return rewrite_sender_report(
+            report,
+            ssrc=self._rewriter.out_ssrc,
+            rtp_timestamp=rtp_timestamp,
+            packet_count=self.sent,
+            octet_count=self.sent_octets,
+        )
 
     async def handle_nack(self, lost: Iterable[int]) -> int:
         """Resend what the history still holds; returns how many were resent."""

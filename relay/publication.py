@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Awaitable, Callable, Hashable
 from typing import Any
 
-from aiortc.rtp import RTCP_PSFB_PLI, RtcpPsfbPacket
+from aiortc.rtp import RTCP_PSFB_PLI, RtcpPsfbPacket, RtcpSrPacket
 
+from relay.bandwidth import RembAggregator, remb_packet
 from relay.dtls_sink import DtlsRtpSink
 from relay.forwarder import Forwarder
 from relay.keyframe_requests import KeyframeRequester
 from relay.negotiated import NegotiatedStream, negotiated_stream
 from relay.rtp_header import is_vp8_keyframe_start
-from relay.transport_tap import RtpTap
+from relay.transport_tap import RtcpTap, RtpTap
+
+logger = logging.getLogger(__name__)
+
+SenderReportListener = Callable[[RtcpSrPacket], Awaitable[None]]
 
 
 class Publication:
@@ -19,11 +26,20 @@ class Publication:
 
     The publisher's packets of the negotiated payload type go from the RtpTap straight to
     the Forwarder; aiortc's receiver and jitter buffer never see them. Keyframe requests
-    go back as PLI over the same transport.
+    go back as PLI over the same transport, and subscribers' bandwidth estimates as one
+    REMB (their minimum, at most one per `remb_interval`). With an RtcpTap on the
+    publisher's transport, its sender reports for this stream go to every listener
+    (each Subscription rewrites them for its subscriber).
     """
 
     def __init__(
-        self, transceiver: Any, rtp_tap: RtpTap, *, keyframe_interval: float = 0.5
+        self,
+        transceiver: Any,
+        rtp_tap: RtpTap,
+        rtcp_tap: RtcpTap | None = None,
+        *,
+        keyframe_interval: float = 0.5,
+        remb_interval: float = 0.2,
     ) -> None:
         self.stream: NegotiatedStream = negotiated_stream(transceiver)
         self._rtp_tap = rtp_tap
@@ -37,9 +53,51 @@ class Publication:
             else None,
             keyframe_detector=is_vp8_keyframe_start if video else None,
         )
+        self.bandwidth = RembAggregator(self._send_remb, min_interval=remb_interval)
         self.pli_sent = 0
+        self.remb_sent = 0
+        self.sender_reports = 0
+        self._sr_listeners: list[SenderReportListener] = []
+        self._rtcp_tap = rtcp_tap
         self._closed = False
         rtp_tap.route(self.stream.payload_type, self.forwarder.on_rtp)
+        if rtcp_tap is not None:
+            rtcp_tap.add_sender_report_handler(self._on_sender_report)
+
+    def report_bandwidth(self, subscriber: Hashable, bitrate: int) -> None:
+        """One subscriber's estimate for this stream (bits per second)."""
+        self.bandwidth.report(subscriber, bitrate)
+
+    def forget_bandwidth(self, subscriber: Hashable) -> None:
+        self.bandwidth.remove(subscriber)
+
+    def add_sender_report_listener(self, listener: SenderReportListener) -> None:
+        self._sr_listeners.append(listener)
+
+    def remove_sender_report_listener(self, listener: SenderReportListener) -> None:
+        if listener in self._sr_listeners:
+            self._sr_listeners.remove(listener)
+
+    async def _on_sender_report(self, report: RtcpSrPacket) -> None:
+        if self._closed or report.ssrc != self.forwarder.source_ssrc:
+            return
+        self.sender_reports += 1
+        for listener in list(self._sr_listeners):
+            try:
+                await listener(report)
+            except Exception:
+                logger.exception("sender report listener failed")
+
+    async def _send_remb(self, bitrate: int) -> None:
+        media_ssrc = self.forwarder.source_ssrc
+        if media_ssrc is None:
+            return
+        await self._sink.send_rtcp(
+            remb_packet(
+                sender_ssrc=self.stream.local_ssrc, media_ssrcs=[media_ssrc], bitrate=bitrate
+            )
+        )
+        self.remb_sent += 1
 
     async def _send_pli(self) -> None:
         media_ssrc = self.forwarder.source_ssrc
@@ -55,5 +113,9 @@ class Publication:
             return
         self._closed = True
         self._rtp_tap.unroute(self.stream.payload_type)
+        if self._rtcp_tap is not None:
+            self._rtcp_tap.remove_sender_report_handler(self._on_sender_report)
+        self._sr_listeners.clear()
+        await self.bandwidth.close()
         self._sink.close()
         await self.forwarder.close()

@@ -67,6 +67,13 @@ class StreamRewriter:
         """The newest output sequence number so far."""
         return self._last_out_seq
 
+    def map_timestamp(self, source_ssrc: int, timestamp: int) -> int | None:
+        """`timestamp` of `source_ssrc` on our output clock, or None if that source's offset is
+        not set (nothing of it forwarded yet, or the source changed since)."""
+        if source_ssrc != self._source_ssrc:
+            return None
+        return (timestamp + self._ts_offset) & _TS_MASK
+
     def switch_source(self) -> None:
         """Recompute offsets on the next packet even if its SSRC is unchanged (reconnect)."""
         self._source_ssrc = None

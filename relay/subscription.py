@@ -11,8 +11,10 @@ from aiortc.rtp import (
     RTCP_RTPFB_NACK,
     RtcpPsfbPacket,
     RtcpRtpfbPacket,
+    RtcpSrPacket,
 )
 
+from relay.bandwidth import remb_share
 from relay.down_track import DownTrack
 from relay.dtls_sink import DtlsRtpSink
 from relay.negotiated import NegotiatedStream, negotiated_stream
@@ -49,9 +51,12 @@ class Subscription:
             self._sink, rewriter, wait_for_keyframe=publication.forwarder.video
         )
         self.keyframe_requests = 0
+        self.remb_received = 0
+        self.sender_reports_sent = 0
         self._attached = False
         self._closed = False
         rtcp_tap.route(self.stream.local_ssrc, self._on_feedback)
+        publication.add_sender_report_listener(self._on_sender_report)
         if self._dtls.state == "connected":
             self._attach()
         else:
@@ -74,6 +79,23 @@ class Subscription:
             self._publication.forwarder.request_keyframe()
         elif isinstance(packet, RtcpRtpfbPacket) and packet.fmt == RTCP_RTPFB_NACK:
             await self.down_track.handle_nack(packet.lost)
+        elif isinstance(packet, RtcpPsfbPacket):
+            share = remb_share(packet)
+            if share is not None:
+                self.remb_received += 1
+                self._publication.report_bandwidth(self, share[0])
+
+    async def _on_sender_report(self, report: RtcpSrPacket) -> None:
+        if not self._attached or self._closed:
+            return
+        packet = self.down_track.rewrite_sender_report(report)
+        if packet is None:
+            return
+        try:
+            await self._sink.send_rtcp(packet)
+        except ConnectionError:
+            return
+        self.sender_reports_sent += 1
 
     def close(self) -> None:
         """Stop forwarding to this subscriber; idempotent."""
@@ -83,5 +105,7 @@ class Subscription:
         if not self._attached:
             self._dtls.remove_listener("statechange", self._on_dtls_state)
         self._rtcp_tap.unroute(self.stream.local_ssrc)
+        self._publication.remove_sender_report_listener(self._on_sender_report)
+        self._publication.forget_bandwidth(self)
         self._publication.forwarder.remove_down_track(self.down_track)
         self._sink.close()

@@ -15,12 +15,21 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiortc.rtp import AnyRtcpPacket, RtcpPacket, RtcpPsfbPacket, RtcpRtpfbPacket
+from aiortc.rtp import (
+    RTCP_PSFB_APP,
+    AnyRtcpPacket,
+    RtcpPacket,
+    RtcpPsfbPacket,
+    RtcpRtpfbPacket,
+    RtcpSrPacket,
+    unpack_remb_fci,
+)
 
 logger = logging.getLogger(__name__)
 
 RtpHandler = Callable[[bytes], Awaitable[None]]
 FeedbackHandler = Callable[[RtcpPsfbPacket | RtcpRtpfbPacket], Awaitable[None]]
+SenderReportHandler = Callable[[RtcpSrPacket], Awaitable[None]]
 
 
 class RtpTap:
@@ -65,8 +74,13 @@ class RtpTap:
 
 
 class RtcpTap:
-    """Routes feedback (PLI/FIR/NACK/...) about the SSRCs the relay sends, then lets aiortc see
-    the compound packet as before (it keeps RTT/loss statistics from receiver reports)."""
+    """Routes feedback (PLI/FIR/NACK/REMB...) about the SSRCs the relay sends, and the remote's
+    sender reports, then lets aiortc see the compound packet as before (it keeps RTT/loss
+    statistics from receiver reports).
+
+    Feedback is routed by `media_ssrc`, except REMB (PSFB fmt 15): its media_ssrc is 0 and
+    the SSRCs it is about are in the FCI, so it goes once to each routed SSRC listed there.
+    """
 
     def __init__(self, dtls_transport: Any) -> None:
         if "_handle_rtcp_data" in vars(dtls_transport):
@@ -74,6 +88,7 @@ class RtcpTap:
         self._transport = dtls_transport
         self._original: Callable[[bytes], Awaitable[None]] = dtls_transport._handle_rtcp_data
         self._routes: dict[int, FeedbackHandler] = {}
+        self._sr_handlers: list[SenderReportHandler] = []
         self._closed = False
         dtls_transport._handle_rtcp_data = self._handle_rtcp_data
 
@@ -83,25 +98,51 @@ class RtcpTap:
     def unroute(self, media_ssrc: int) -> None:
         self._routes.pop(media_ssrc, None)
 
+    def add_sender_report_handler(self, handler: SenderReportHandler) -> None:
+        """Every SR the remote sends (any SSRC) goes to `handler`; it filters by `packet.ssrc`."""
+        self._sr_handlers.append(handler)
+
+    def remove_sender_report_handler(self, handler: SenderReportHandler) -> None:
+        if handler in self._sr_handlers:
+            self._sr_handlers.remove(handler)
+
     async def _handle_rtcp_data(self, data: bytes) -> None:
-        if self._routes:
+        if self._routes or self._sr_handlers:
             try:
                 packets: list[AnyRtcpPacket] = RtcpPacket.parse(data)
             except ValueError:
                 packets = []
             for packet in packets:
                 if isinstance(packet, RtcpPsfbPacket | RtcpRtpfbPacket):
-                    handler = self._routes.get(packet.media_ssrc)
-                    if handler is not None:
-                        try:
-                            await handler(packet)
-                        except Exception:
-                            logger.exception("relay RTCP handler failed")
+                    for handler in self._feedback_handlers(packet):
+                        await self._call(handler, packet)
+                elif isinstance(packet, RtcpSrPacket):
+                    for sr_handler in list(self._sr_handlers):
+                        await self._call(sr_handler, packet)
         await self._original(data)
+
+    def _feedback_handlers(self, packet: RtcpPsfbPacket | RtcpRtpfbPacket) -> list[FeedbackHandler]:
+        if isinstance(packet, RtcpPsfbPacket) and packet.fmt == RTCP_PSFB_APP:
+            try:
+                _, ssrcs = unpack_remb_fci(packet.fci)
+            except ValueError:
+                return []
+            handlers = (self._routes.get(ssrc) for ssrc in dict.fromkeys(ssrcs))
+            return [h for h in handlers if h is not None]
+        handler = self._routes.get(packet.media_ssrc)
+        return [] if handler is None else [handler]
+
+    @staticmethod
+    async def _call(handler: Callable[[Any], Awaitable[None]], packet: object) -> None:
+        try:
+            await handler(packet)
+        except Exception:
+            logger.exception("relay RTCP handler failed")
 
     def close(self) -> None:
         """Give the transport back to aiortc's own handler; idempotent."""
         if not self._closed:
             self._closed = True
             self._routes.clear()
+            self._sr_handlers.clear()
             vars(self._transport).pop("_handle_rtcp_data", None)

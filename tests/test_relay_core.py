@@ -3,11 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 
 import pytest
 from aiortc.rtcrtpparameters import RTCRtpHeaderExtensionParameters, RTCRtpParameters
-from aiortc.rtp import HeaderExtensionsMap, RtpPacket
+from aiortc.rtp import (
+    RTCP_PSFB_APP,
+    RTCP_PSFB_PLI,
+    HeaderExtensionsMap,
+    RtcpPacket,
+    RtcpPsfbPacket,
+    RtcpReceiverInfo,
+    RtcpSenderInfo,
+    RtcpSrPacket,
+    RtpPacket,
+    pack_remb_fci,
+    unpack_remb_fci,
+)
 
+from relay.bandwidth import RembAggregator, remb_packet, remb_share
 from relay.down_track import DownTrack
 from relay.forwarder import Forwarder
 from relay.keyframe_requests import KeyframeRequester
@@ -21,7 +35,9 @@ from relay.rtp_header import (
     parse_header,
     rewrite_header,
 )
+from relay.sender_reports import rewrite_sender_report
 from relay.stream_rewriter import StreamRewriter, seq_newer
+from relay.transport_tap import RtcpTap
 
 MID_ID = 3
 EXT_MAP = HeaderExtensionsMap()
@@ -321,3 +337,160 @@ async def test_audio_forwarder_needs_no_keyframe() -> None:
     await forwarder.on_rtp(rtp(1, 0, pt=111, payload=b"opus"))
     assert reparse(sink.packets[0]).payload == b"opus"
     await forwarder.close()
+
+
+# --- bandwidth feedback (REMB) ------------------------------------------------------------
+
+
+def remb_bytes(bitrate: int, ssrcs: list[int], *, sender: int = 0x5EED) -> bytes:
+    return bytes(
+        RtcpPsfbPacket(
+            fmt=RTCP_PSFB_APP, ssrc=sender, media_ssrc=0, fci=pack_remb_fci(bitrate, ssrcs)
+        )
+    )
+
+
+def test_remb_packet_and_share_on_real_bytes() -> None:
+    (packet,) = RtcpPacket.parse(remb_packet(sender_ssrc=7, media_ssrcs=[0xABC], bitrate=640_000))
+    assert isinstance(packet, RtcpPsfbPacket)
+    assert (packet.fmt, packet.ssrc, packet.media_ssrc) == (RTCP_PSFB_APP, 7, 0)
+    bitrate, ssrcs = unpack_remb_fci(packet.fci)
+    assert ssrcs == [0xABC] and abs(bitrate - 640_000) <= 640_000 >> 17  # mantissa rounding
+
+    # A browser's REMB covers every stream it receives on the transport: equal shares.
+    (two,) = RtcpPacket.parse(remb_bytes(1_000_000, [0xA, 0xB]))
+    assert isinstance(two, RtcpPsfbPacket)
+    assert remb_share(two) == (500_000, [0xA, 0xB])
+    assert remb_share(RtcpPsfbPacket(fmt=RTCP_PSFB_PLI, ssrc=1, media_ssrc=0xA)) is None
+    assert remb_share(RtcpPsfbPacket(fmt=RTCP_PSFB_APP, ssrc=1, media_ssrc=0, fci=b"XXXX")) is None
+
+
+async def test_remb_forwards_minimum_rate_limited() -> None:
+    sent: list[int] = []
+
+    async def send(bitrate: int) -> None:
+        sent.append(bitrate)
+
+    agg = RembAggregator(send, min_interval=0.05)
+    assert agg.report("a", 900_000) is True
+    assert agg.report("b", 300_000) is False
+    assert agg.report("a", 800_000) is False
+    await asyncio.sleep(0)
+    assert sent == [900_000]
+    await asyncio.sleep(0.1)
+    assert sent == [900_000, 300_000]  # one deferred REMB carrying the minimum
+    agg.remove("b")
+    assert agg.report("a", 850_000) is True
+    await asyncio.sleep(0)
+    assert sent[-1] == 850_000 and agg.sent == 3
+    await agg.close()
+    await agg.close()
+    assert agg.report("a", 1) is False
+
+
+async def test_remb_estimates_go_stale() -> None:
+    now = [0.0]
+    sent: list[int] = []
+
+    async def send(bitrate: int) -> None:
+        sent.append(bitrate)
+
+    agg = RembAggregator(send, min_interval=0.2, stale_after=5.0, clock=lambda: now[0])
+    agg.report("slow", 100_000)
+    now[0] = 4.0
+    agg.report("fast", 2_000_000)  # sent now, but the minimum is still "slow"'s
+    assert agg.current() == 100_000
+    now[0] = 6.0  # "slow" stopped reporting 6 s ago
+    assert agg.current() == 2_000_000
+    await asyncio.sleep(0)
+    assert sent == [100_000, 100_000]
+    await agg.close()
+
+
+class FakeTransport:
+    def __init__(self) -> None:
+        self.seen: list[bytes] = []
+
+    async def _handle_rtcp_data(self, data: bytes) -> None:
+        self.seen.append(data)
+
+
+async def test_rtcp_tap_routes_remb_by_fci_ssrcs_and_sender_reports() -> None:
+    transport = FakeTransport()
+    tap = RtcpTap(transport)
+    got: dict[str, list[object]] = {"a": [], "b": [], "sr": []}
+
+    def collect(key: str) -> Callable[[object], Awaitable[None]]:
+        async def handler(packet: object) -> None:
+            got[key].append(packet)
+
+        return handler
+
+    tap.route(0xA, collect("a"))
+    tap.route(0xB, collect("b"))
+    tap.add_sender_report_handler(collect("sr"))
+    sr = RtcpSrPacket(ssrc=0x77, sender_info=RtcpSenderInfo(1 << 40, 1234, 5, 600))
+    compound = bytes(sr) + remb_bytes(400_000, [0xA, 0xC, 0xA])
+    await tap._handle_rtcp_data(compound)
+    assert len(got["a"]) == 1 and got["b"] == []  # listed once per routed SSRC, 0xC unrouted
+    assert isinstance(got["sr"][0], RtcpSrPacket) and got["sr"][0].ssrc == 0x77
+    assert transport.seen == [compound]  # aiortc still sees everything
+    tap.close()
+    assert "_handle_rtcp_data" not in vars(transport)
+
+
+# --- sender reports ----------------------------------------------------------------------
+
+
+def test_rewrite_sender_report_keeps_ntp() -> None:
+    block = RtcpReceiverInfo(0x99, 0, 0, 0, 0, 0, 0)
+    report = RtcpSrPacket(
+        ssrc=0x11, sender_info=RtcpSenderInfo(0xE000000012345678, 1000, 50, 5000), reports=[block]
+    )
+    (parsed,) = RtcpPacket.parse(
+        rewrite_sender_report(
+            report, ssrc=0xB0B, rtp_timestamp=(1 << 32) + 7, packet_count=3, octet_count=30
+        )
+    )
+    assert parsed == RtcpSrPacket(
+        ssrc=0xB0B, sender_info=RtcpSenderInfo(0xE000000012345678, 7, 3, 30), reports=[]
+    )
+
+
+async def test_down_track_rewrites_publisher_sr_through_its_offsets() -> None:
+    sink = ListSink()
+    rw = StreamRewriter(
+        out_ssrc=0xB0B, out_payload_type=96, clock_rate=90000, first_timestamp=0xFFFFFF00
+    )
+    track = DownTrack(sink, rw, wait_for_keyframe=True, history_size=64)
+    ntp = 0xE1000000_80000000
+    sr_bytes = bytes(
+        RtcpSrPacket(ssrc=0x11223344, sender_info=RtcpSenderInfo(ntp, 90_500, 99, 99_999))
+    )
+    (sr,) = RtcpPacket.parse(sr_bytes)
+    assert isinstance(sr, RtcpSrPacket)
+    assert track.rewrite_sender_report(sr) is None  # nothing forwarded: no offset yet
+
+    key = rtp(10, 90_000, payload=VP8_KEY)
+    rest = rtp(11, 90_000, payload=VP8_CONTINUATION, marker=1)
+    await track.forward(key, parse_header(key), True)
+    await track.forward(rest, parse_header(rest), False)
+    out_ts = reparse(sink.packets[0]).timestamp
+    assert out_ts == 0xFFFFFF00
+
+    rewritten = track.rewrite_sender_report(sr)
+    assert rewritten is not None
+    (parsed,) = RtcpPacket.parse(rewritten)
+    assert isinstance(parsed, RtcpSrPacket)
+    assert parsed.ssrc == 0xB0B and parsed.reports == []
+    assert parsed.sender_info.ntp_timestamp == ntp
+    assert parsed.sender_info.rtp_timestamp == (out_ts + 500) & 0xFFFFFFFF  # wraps like RTP
+    assert parsed.sender_info.packet_count == 2
+    assert parsed.sender_info.octet_count == len(VP8_KEY) + len(VP8_CONTINUATION)
+
+    other = RtcpSrPacket(ssrc=0x999, sender_info=RtcpSenderInfo(ntp, 1, 1, 1))
+    assert track.rewrite_sender_report(other) is None  # not the stream we forward
+    track.source_changed(wait_for_keyframe=True)
+    assert track.rewrite_sender_report(sr) is None  # offsets are rebased at the next keyframe
+    track.close()
+    assert track.rewrite_sender_report(sr) is None
