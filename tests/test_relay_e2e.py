@@ -12,8 +12,10 @@ from aiortc import (
     RTCRtpTransceiver,
     VideoStreamTrack,
 )
+from aiortc.rtp import AnyRtcpPacket, RtcpSrPacket
 from av import VideoFrame
 
+from relay.bandwidth import remb_packet
 from relay.publication import Publication
 from relay.silent_track import SilentTrack
 from relay.subscription import Subscription
@@ -49,6 +51,7 @@ async def test_subscriber_decodes_forwarded_video_and_pli_reaches_publisher() ->
     peers = [publisher, relay_in, relay_out, subscriber]
     rtp_tap: RtpTap | None = None
     rtcp_tap: RtcpTap | None = None
+    rtcp_tap_in: RtcpTap | None = None
     publication: Publication | None = None
     subscription: Subscription | None = None
     try:
@@ -58,7 +61,8 @@ async def test_subscriber_decodes_forwarded_video_and_pli_reaches_publisher() ->
         await negotiate(publisher, relay_in)
         (inbound,) = relay_in.getTransceivers()
         rtp_tap = RtpTap(inbound.receiver.transport)
-        publication = Publication(inbound, rtp_tap)
+        rtcp_tap_in = RtcpTap(inbound.receiver.transport)
+        publication = Publication(inbound, rtp_tap, rtcp_tap_in)
 
         # Relay → subscriber: the relay side offers sendonly with a track that never yields.
         prefer_vp8(relay_out.addTransceiver(SilentTrack("video"), direction="sendonly"))
@@ -103,6 +107,29 @@ async def test_subscriber_decodes_forwarded_video_and_pli_reaches_publisher() ->
         # A NACK from the subscriber is answered from the relay's history.
         await sub_receiver._send_rtcp_nack(outbound.sender._ssrc, [down.last_sequence_number])
         await until(lambda: down.retransmitted == 1, timeout=5)
+
+        # A REMB from the subscriber (media_ssrc 0, our SSRC in the FCI) reaches the
+        # publisher's sender as a REMB for its own SSRC: its VP8 encoder takes the bitrate.
+        encoder = pub_sender._RTCRtpSender__encoder  # type: ignore[attr-defined]
+        assert encoder.target_bitrate != 300_000
+        remb = remb_packet(sender_ssrc=1, media_ssrcs=[outbound.sender._ssrc], bitrate=300_000)
+        await sub_receiver.transport._send_rtp(remb)
+        await until(lambda: encoder.target_bitrate == 300_000, timeout=5)
+        assert subscription.remb_received == 1 and publication.remb_sent == 1
+
+        # The publisher's SR reaches the subscriber under our SSRC, with its NTP time.
+        srs: list[RtcpSrPacket] = []
+        original_rtcp = sub_receiver._handle_rtcp_packet
+
+        async def spy_rtcp(packet: AnyRtcpPacket) -> None:
+            if isinstance(packet, RtcpSrPacket) and packet.sender_info.packet_count:
+                srs.append(packet)
+            await original_rtcp(packet)
+
+        sub_receiver._handle_rtcp_packet = spy_rtcp  # type: ignore[method-assign]
+        await until(lambda: bool(srs), timeout=4)
+        assert srs[0].ssrc == outbound.sender._ssrc and srs[0].sender_info.ntp_timestamp
+        assert subscription.sender_reports_sent >= 1 and publication.sender_reports >= 1
     finally:
         if subscription is not None:
             subscription.close()
@@ -110,7 +137,7 @@ async def test_subscriber_decodes_forwarded_video_and_pli_reaches_publisher() ->
         if publication is not None:
             await publication.close()
             await publication.close()
-        for tap in (rtp_tap, rtcp_tap):
+        for tap in (rtp_tap, rtcp_tap, rtcp_tap_in):
             if tap is not None:
                 tap.close()
                 tap.close()
@@ -118,4 +145,5 @@ async def test_subscriber_decodes_forwarded_video_and_pli_reaches_publisher() ->
             await pc.close()
     # The taps gave the transports back to aiortc's own handlers.
     assert "_handle_rtp_data" not in vars(inbound.receiver.transport)
+    assert "_handle_rtcp_data" not in vars(inbound.receiver.transport)
     assert "_handle_rtcp_data" not in vars(outbound.sender.transport)
