@@ -20,7 +20,7 @@ from relay.dtls_sink import DtlsRtpSink
 from relay.negotiated import NegotiatedStream, negotiated_stream
 from relay.publication import Publication
 from relay.stream_rewriter import StreamRewriter
-from relay.transport_tap import RtcpTap
+from relay.transport_tap import RtcpTap, SenderReportFilter
 
 
 class Subscription:
@@ -38,6 +38,8 @@ class Subscription:
         self._publication = publication
         self._rtcp_tap = rtcp_tap
         self._dtls = transceiver.sender.transport
+        # Only the publisher's SRs, rewritten, may reach the subscriber for this SSRC.
+        self._sr_filter = SenderReportFilter(transceiver.sender)
         self._sink = DtlsRtpSink(self._dtls)
         rewriter = StreamRewriter(
             out_ssrc=self.stream.local_ssrc,
@@ -107,5 +109,6 @@ class Subscription:
         self._rtcp_tap.unroute(self.stream.local_ssrc)
         self._publication.remove_sender_report_listener(self._on_sender_report)
         self._publication.forget_bandwidth(self)
+        self._sr_filter.close()
         self._publication.forwarder.remove_down_track(self.down_track)
         self._sink.close()

@@ -3,8 +3,9 @@
 This module and dtls_sink.py are the only ones relying on aiortc internals:
 RTCDtlsTransport._recv_next() unprotects SRTP and then awaits
 self._handle_rtp_data(data, arrival_time_ms=...) or self._handle_rtcp_data(data).
-We shadow those two bound methods on the instance; aiortc keeps doing ICE, DTLS, SRTP
-keys and SDP. close() removes the shadowing, giving routing back to aiortc.
+We shadow those two bound methods on the instance (and RTCRtpSender._send_rtcp, see
+SenderReportFilter); aiortc keeps doing ICE, DTLS, SRTP keys and SDP. close() removes
+the shadowing, giving routing back to aiortc.
 An exception escaping into _recv_next() would end the transport's receive loop, so
 handlers' errors are logged here and never propagate.
 """
@@ -20,6 +21,7 @@ from aiortc.rtp import (
     AnyRtcpPacket,
     RtcpPacket,
     RtcpPsfbPacket,
+    RtcpRrPacket,
     RtcpRtpfbPacket,
     RtcpSrPacket,
     unpack_remb_fci,
@@ -146,3 +148,39 @@ class RtcpTap:
             self._routes.clear()
             self._sr_handlers.clear()
             vars(self._transport).pop("_handle_rtcp_data", None)
+
+
+class SenderReportFilter:
+    """Stops a silent aiortc sender's own SRs: the relay sends the publisher's, rewritten.
+
+    RTCRtpSender._run_rtcp() sends SR (NTP 0, RTP 0, counts 0 when its track never yields)
+    + SDES every 0.5 to 1.5 s through self._send_rtcp(packets). We shadow that bound method on
+    the sender *instance* and turn each SR into an RR from the same SSRC with the same report
+    blocks, so the compound stays valid (RR + SDES, BYE at the end) and the subscriber's
+    only SRs for this SSRC are ours. close() gives the sender its own method back.
+    """
+
+    def __init__(self, sender: Any) -> None:
+        if "_send_rtcp" in vars(sender):
+            raise RuntimeError("this sender already has an RTCP filter")
+        self._sender = sender
+        self._original: Callable[[list[AnyRtcpPacket]], Awaitable[None]] = sender._send_rtcp
+        self._closed = False
+        self.replaced = 0
+        sender._send_rtcp = self._send_rtcp
+
+    async def _send_rtcp(self, packets: list[AnyRtcpPacket]) -> None:
+        out: list[AnyRtcpPacket] = []
+        for packet in packets:
+            if isinstance(packet, RtcpSrPacket):
+                self.replaced += 1
+                out.append(RtcpRrPacket(ssrc=packet.ssrc, reports=packet.reports))
+            else:
+                out.append(packet)
+        await self._original(out)
+
+    def close(self) -> None:
+        """Give the sender its own _send_rtcp back; idempotent."""
+        if not self._closed:
+            self._closed = True
+            vars(self._sender).pop("_send_rtcp", None)

@@ -14,7 +14,10 @@ from aiortc.rtp import (
     RtcpPacket,
     RtcpPsfbPacket,
     RtcpReceiverInfo,
+    RtcpRrPacket,
+    RtcpSdesPacket,
     RtcpSenderInfo,
+    RtcpSourceInfo,
     RtcpSrPacket,
     RtpPacket,
     pack_remb_fci,
@@ -37,7 +40,7 @@ from relay.rtp_header import (
 )
 from relay.sender_reports import rewrite_sender_report
 from relay.stream_rewriter import StreamRewriter, seq_newer
-from relay.transport_tap import RtcpTap
+from relay.transport_tap import RtcpTap, SenderReportFilter
 
 MID_ID = 3
 EXT_MAP = HeaderExtensionsMap()
@@ -494,3 +497,28 @@ async def test_down_track_rewrites_publisher_sr_through_its_offsets() -> None:
     assert track.rewrite_sender_report(sr) is None  # offsets are rebased at the next keyframe
     track.close()
     assert track.rewrite_sender_report(sr) is None
+
+
+class FakeSender:
+    def __init__(self) -> None:
+        self.sent: list[bytes] = []
+
+    async def _send_rtcp(self, packets: list[object]) -> None:
+        self.sent.append(b"".join(bytes(p) for p in packets))  # type: ignore[call-overload]
+
+
+async def test_sender_report_filter_turns_silent_sender_sr_into_rr() -> None:
+    sender = FakeSender()
+    filt = SenderReportFilter(sender)
+    block = RtcpReceiverInfo(0x99, 0, 0, 0, 0, 0, 0)
+    sr = RtcpSrPacket(ssrc=0xB0B, sender_info=RtcpSenderInfo(0, 0, 0, 0), reports=[block])
+    sdes = RtcpSdesPacket(chunks=[RtcpSourceInfo(ssrc=0xB0B, items=[(1, b"cname")])])
+    await sender._send_rtcp([sr, sdes])
+    parsed = RtcpPacket.parse(sender.sent[0])
+    assert parsed[0] == RtcpRrPacket(ssrc=0xB0B, reports=[block])
+    assert isinstance(parsed[1], RtcpSdesPacket) and filt.replaced == 1
+    filt.close()
+    filt.close()
+    assert "_send_rtcp" not in vars(sender)
+    await sender._send_rtcp([sr])
+    assert isinstance(RtcpPacket.parse(sender.sent[1])[0], RtcpSrPacket)

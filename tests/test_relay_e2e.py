@@ -122,13 +122,16 @@ async def test_subscriber_decodes_forwarded_video_and_pli_reaches_publisher() ->
         original_rtcp = sub_receiver._handle_rtcp_packet
 
         async def spy_rtcp(packet: AnyRtcpPacket) -> None:
-            if isinstance(packet, RtcpSrPacket) and packet.sender_info.packet_count:
+            if isinstance(packet, RtcpSrPacket):
                 srs.append(packet)
             await original_rtcp(packet)
 
         sub_receiver._handle_rtcp_packet = spy_rtcp  # type: ignore[method-assign]
         await until(lambda: bool(srs), timeout=4)
-        assert srs[0].ssrc == outbound.sender._ssrc and srs[0].sender_info.ntp_timestamp
+        # Only ours: the relay's silent sender's own SRs (NTP 0, no packets) are turned into RRs.
+        for sr in srs:
+            assert sr.ssrc == outbound.sender._ssrc
+            assert sr.sender_info.ntp_timestamp and sr.sender_info.packet_count
         assert subscription.sender_reports_sent >= 1 and publication.sender_reports >= 1
     finally:
         if subscription is not None:
@@ -146,4 +149,5 @@ async def test_subscriber_decodes_forwarded_video_and_pli_reaches_publisher() ->
     # The taps gave the transports back to aiortc's own handlers.
     assert "_handle_rtp_data" not in vars(inbound.receiver.transport)
     assert "_handle_rtcp_data" not in vars(inbound.receiver.transport)
+    assert "_send_rtcp" not in vars(outbound.sender)
     assert "_handle_rtcp_data" not in vars(outbound.sender.transport)
