@@ -1,6 +1,6 @@
 """Hooks on an aiortc RTCDtlsTransport: decrypted RTP/RTCP go to the relay, not the jitter buffer.
 
-This module and dtls_sink.py are the only ones relying on aiortc internals:
+This module and dtls_sink.py hold the hooks into aiortc internals (negotiated.py only reads):
 RTCDtlsTransport._recv_next() unprotects SRTP and then awaits
 self._handle_rtp_data(data, arrival_time_ms=...) or self._handle_rtcp_data(data).
 We shadow those two bound methods on the instance (and RTCRtpSender._send_rtcp, see
