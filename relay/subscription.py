@@ -26,11 +26,21 @@ from relay.transport_tap import RtcpTap, SenderReportFilter
 class Subscription:
     """Lifecycle: created after negotiation → attached when DTLS connects → closed.
 
+    A later subscription on the same transceiver passes the previous one's `rewriter`, so
+    the subscriber sees one continuous stream (a pause, then the next source's keyframe).
+
     The transceiver's sender must hold a SilentTrack: aiortc's sender then only sends its
     RTCP, and our packets carry its negotiated SSRC, payload type and MID.
     """
 
-    def __init__(self, transceiver: Any, publication: Publication, rtcp_tap: RtcpTap) -> None:
+    def __init__(
+        self,
+        transceiver: Any,
+        publication: Publication,
+        rtcp_tap: RtcpTap,
+        *,
+        rewriter: StreamRewriter | None = None,
+    ) -> None:
         self.stream: NegotiatedStream = negotiated_stream(transceiver)
         source = publication.stream
         if self.stream.mime_type.lower() != source.mime_type.lower():
@@ -41,14 +51,22 @@ class Subscription:
         # Only the publisher's SRs, rewritten, may reach the subscriber for this SSRC.
         self._sr_filter = SenderReportFilter(transceiver.sender)
         self._sink = DtlsRtpSink(self._dtls)
-        rewriter = StreamRewriter(
-            out_ssrc=self.stream.local_ssrc,
-            out_payload_type=self.stream.payload_type,
-            clock_rate=self.stream.clock_rate,
-            extension_block=self.stream.mid_extension_block(),
-            first_sequence_number=random.randrange(0x8000),
-            first_timestamp=random.randrange(1 << 32),
-        )
+        if rewriter is None:
+            rewriter = StreamRewriter(
+                out_ssrc=self.stream.local_ssrc,
+                out_payload_type=self.stream.payload_type,
+                clock_rate=self.stream.clock_rate,
+                extension_block=self.stream.mid_extension_block(),
+                first_sequence_number=random.randrange(0x8000),
+                first_timestamp=random.randrange(1 << 32),
+            )
+        else:
+            # The previous subscription's rewriter on this transceiver: the output carries
+            # on from its last seq/ts (a new random start could trip SRTP's "index too old").
+            if rewriter.out_ssrc != self.stream.local_ssrc:
+                raise ValueError("a reused rewriter must belong to the same transceiver")
+            rewriter.switch_source()
+        self.rewriter = rewriter
         self.down_track = DownTrack(
             self._sink, rewriter, wait_for_keyframe=publication.forwarder.video
         )
@@ -56,6 +74,7 @@ class Subscription:
         self.remb_received = 0
         self.sender_reports_sent = 0
         self._attached = False
+        self._listening = False
         self._closed = False
         rtcp_tap.route(self.stream.local_ssrc, self._on_feedback)
         publication.add_sender_report_listener(self._on_sender_report)
@@ -63,6 +82,7 @@ class Subscription:
             self._attach()
         else:
             self._dtls.on("statechange", self._on_dtls_state)
+            self._listening = True
 
     def _on_dtls_state(self) -> None:
         if self._dtls.state == "connected":
@@ -72,8 +92,15 @@ class Subscription:
         if self._attached or self._closed:
             return
         self._attached = True
-        self._dtls.remove_listener("statechange", self._on_dtls_state)
+        self._stop_listening()
         self._publication.forwarder.add_down_track(self.down_track)
+
+    def _stop_listening(self) -> None:
+        # Only if registered: pyee raises KeyError for a listener it does not hold (the
+        # transport may already have been connected when this subscription was created).
+        if self._listening:
+            self._listening = False
+            self._dtls.remove_listener("statechange", self._on_dtls_state)
 
     async def _on_feedback(self, packet: RtcpPsfbPacket | RtcpRtpfbPacket) -> None:
         if isinstance(packet, RtcpPsfbPacket) and packet.fmt in (RTCP_PSFB_PLI, RTCP_PSFB_FIR):
@@ -104,8 +131,7 @@ class Subscription:
         if self._closed:
             return
         self._closed = True
-        if not self._attached:
-            self._dtls.remove_listener("statechange", self._on_dtls_state)
+        self._stop_listening()
         self._rtcp_tap.unroute(self.stream.local_ssrc)
         self._publication.remove_sender_report_listener(self._on_sender_report)
         self._publication.forget_bandwidth(self)

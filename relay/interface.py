@@ -1,0 +1,223 @@
+"""The typed boundary between signaling and relay workers (embedded and, later, Redis).
+
+Signaling places each call in one relay room (the room id is the call id) and carries
+SDP between client and relay; it never touches media. Everything that crosses the
+boundary is one of the dataclasses below, validated on construction, so a bad value
+fails at the caller and never inside a worker.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import NewType, Protocol
+
+RoomId = NewType("RoomId", str)
+"""One room per call: signaling uses the call's id."""
+ParticipantId = NewType("ParticipantId", str)
+"""One participant of one room; the relay terminates one peer connection for it."""
+WorkerId = NewType("WorkerId", int)
+
+_ID = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
+MAX_SDP_BYTES = 64 * 1024
+
+
+class CloseReason(enum.Enum):
+    """Why a room ended; the value is the wire string."""
+
+    CALL_ENDED = "call_ended"
+    """Signaling closed it: the call is over."""
+    RELAY_LOST = "relay_lost"
+    """The worker hosting it exited or stopped answering."""
+    RELAY_SHUTDOWN = "relay_shutdown"
+    """The relay was stopped in an orderly way."""
+    ERROR = "error"
+    """Something failed inside the relay; its log has the traceback."""
+
+
+class RelayError(Exception):
+    """Base of every relay-boundary error; `code` is the client-facing string."""
+
+    code = "relay_error"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(code={self.code!r}, detail={self.detail!r})"
+
+
+class UnknownRoom(RelayError):
+    code = "unknown_room"
+
+
+class RoomExists(RelayError):
+    code = "room_exists"
+
+
+class UnknownParticipant(RelayError):
+    code = "unknown_participant"
+
+
+class ParticipantExists(RelayError):
+    code = "participant_exists"
+
+
+class NoCapacity(RelayError):
+    code = "no_capacity"
+
+
+class RelayLost(RelayError):
+    code = "relay_lost"
+
+
+class BadOffer(RelayError):
+    code = "bad_offer"
+
+
+ERRORS: dict[str, type[RelayError]] = {
+    cls.code: cls
+    for cls in (
+        RelayError,
+        UnknownRoom,
+        RoomExists,
+        UnknownParticipant,
+        ParticipantExists,
+        NoCapacity,
+        RelayLost,
+        BadOffer,
+    )
+}
+
+
+def _check_id(kind: str, value: str) -> None:
+    if not isinstance(value, str) or not _ID.fullmatch(value):
+        raise ValueError(f"{kind} must be 1-128 characters of [A-Za-z0-9_.:-], got {value!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class OpenRoom:
+    room_id: RoomId
+
+    def __post_init__(self) -> None:
+        _check_id("room_id", self.room_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Join:
+    room_id: RoomId
+    participant_id: ParticipantId
+    offer_sdp: str
+
+    def __post_init__(self) -> None:
+        _check_id("room_id", self.room_id)
+        _check_id("participant_id", self.participant_id)
+        if not isinstance(self.offer_sdp, str) or not self.offer_sdp.startswith("v=0"):
+            raise ValueError("offer_sdp must be an SDP offer (starting with 'v=0')")
+        if len(self.offer_sdp.encode()) > MAX_SDP_BYTES:
+            raise ValueError(f"offer_sdp is longer than {MAX_SDP_BYTES} bytes")
+
+
+@dataclass(frozen=True, slots=True)
+class Leave:
+    room_id: RoomId
+    participant_id: ParticipantId
+
+    def __post_init__(self) -> None:
+        _check_id("room_id", self.room_id)
+        _check_id("participant_id", self.participant_id)
+
+
+@dataclass(frozen=True, slots=True)
+class CloseRoom:
+    room_id: RoomId
+    reason: CloseReason
+
+    def __post_init__(self) -> None:
+        _check_id("room_id", self.room_id)
+        if not isinstance(self.reason, CloseReason):
+            raise ValueError(f"reason must be a CloseReason, got {self.reason!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class RoomClosed:
+    """Event: a room ended, by request or because its worker was lost."""
+
+    room_id: RoomId
+    reason: CloseReason
+
+    def __post_init__(self) -> None:
+        _check_id("room_id", self.room_id)
+        if not isinstance(self.reason, CloseReason):
+            raise ValueError(f"reason must be a CloseReason, got {self.reason!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerStats:
+    """One worker as it reports itself; `capacity` is how many participants it takes."""
+
+    worker_id: WorkerId
+    pid: int
+    alive: bool
+    capacity: int
+    rooms: int
+    participants: int
+    peer_connections: int
+
+    def __post_init__(self) -> None:
+        for name in ("capacity", "rooms", "participants", "peer_connections"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must not be negative")
+
+    @property
+    def load(self) -> float:
+        return self.participants / self.capacity if self.capacity else 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class RelayStats:
+    workers: tuple[WorkerStats, ...]
+
+    @property
+    def capacity(self) -> int:
+        return sum(w.capacity for w in self.workers if w.alive)
+
+    @property
+    def rooms(self) -> int:
+        return sum(w.rooms for w in self.workers)
+
+    @property
+    def peer_connections(self) -> int:
+        return sum(w.peer_connections for w in self.workers)
+
+
+RoomClosedListener = Callable[[RoomClosed], None]
+
+
+class RelayControl(Protocol):
+    """What signaling asks of the relay. Implementations: relay.pool.RelayPool (embedded).
+
+    Room lifecycle: open_room → join/leave any number of times → closed (close_room, or
+    the hosting worker lost) → never reused. Errors are RelayError subclasses.
+    """
+
+    async def open_room(self, room_id: RoomId) -> None: ...
+
+    async def join(self, room_id: RoomId, participant_id: ParticipantId, offer_sdp: str) -> str:
+        """Terminate the participant's peer connection; return the relay's SDP answer.
+
+        The offer's sending m-lines become publications forwarded to the others; its
+        receiving m-lines are slots the others' publications are forwarded into.
+        """
+        ...
+
+    async def leave(self, room_id: RoomId, participant_id: ParticipantId) -> None: ...
+
+    async def close_room(self, room_id: RoomId, reason: CloseReason) -> None: ...
+
+    async def stats(self) -> RelayStats: ...
+
+    def add_room_closed_listener(self, listener: RoomClosedListener) -> None: ...

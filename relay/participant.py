@@ -1,0 +1,145 @@
+"""One participant's peer connection on the relay: its publications and receive slots."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+
+from relay.interface import BadOffer, ParticipantId
+from relay.publication import Publication
+from relay.silent_track import SilentTrack
+from relay.stream_rewriter import StreamRewriter
+from relay.subscription import Subscription
+from relay.transport_tap import RtcpTap, RtpTap
+
+logger = logging.getLogger(__name__)
+
+
+class Slot:
+    """A receiving m-line of the participant: holds at most one subscription at a time."""
+
+    def __init__(self, transceiver: Any) -> None:
+        self.transceiver = transceiver
+        self.kind: str = transceiver.kind
+        self.subscription: Subscription | None = None
+        self.source: ParticipantId | None = None
+        self.rewriter: StreamRewriter | None = None
+        """Kept across subscriptions so the output seq/ts carry on."""
+
+
+class RelayParticipant:
+    """Lifecycle: new → answered (answer()) → closed (close(), idempotent, never reused).
+
+    Sending m-lines of the client's offer become Publications (the relay side receives);
+    receiving m-lines become Slots whose relay-side sender holds a SilentTrack, filled by
+    the room with other participants' publications.
+    """
+
+    def __init__(self, participant_id: ParticipantId, configuration: RTCConfiguration) -> None:
+        self.participant_id = participant_id
+        self.pc = RTCPeerConnection(configuration)
+        self.publications: list[Publication] = []
+        self.slots: list[Slot] = []
+        self._rtp_taps: dict[int, RtpTap] = {}
+        self._rtcp_taps: dict[int, RtcpTap] = {}
+        self._silent: list[SilentTrack] = []
+        self.closed = False
+
+    async def answer(self, offer_sdp: str) -> str:
+        try:
+            await self.pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
+        except Exception as error:  # aiortc asserts or raises on SDP it cannot take
+            raise BadOffer(f"{type(error).__name__}: {error}") from error
+        receiving: list[Any] = []
+        for transceiver in self.pc.getTransceivers():
+            # _offerDirection is the client's direction seen from our side.
+            offered = transceiver._offerDirection
+            relay_sends = offered in ("sendonly", "sendrecv")
+            relay_receives = offered in ("recvonly", "sendrecv")
+            if relay_sends:
+                track = SilentTrack(transceiver.kind)
+                self._silent.append(track)
+                transceiver.sender.replaceTrack(track)
+            transceiver.direction = (
+                "sendrecv"
+                if relay_sends and relay_receives
+                else "sendonly"
+                if relay_sends
+                else "recvonly"
+                if relay_receives
+                else "inactive"
+            )
+            if relay_receives:
+                receiving.append(transceiver)
+            if relay_sends:
+                self.slots.append(Slot(transceiver))
+        await self.pc.setLocalDescription(await self.pc.createAnswer())
+        for transceiver in receiving:
+            transport = transceiver.receiver.transport
+            try:
+                publication = Publication(
+                    transceiver, self._rtp_tap(transport), self._rtcp_tap(transport)
+                )
+            except ValueError as error:  # e.g. a video codec other than VP8
+                raise BadOffer(str(error)) from error
+            self.publications.append(publication)
+        return str(self.pc.localDescription.sdp)
+
+    def _rtp_tap(self, transport: Any) -> RtpTap:
+        tap = self._rtp_taps.get(id(transport))
+        if tap is None:
+            tap = self._rtp_taps[id(transport)] = RtpTap(transport)
+        return tap
+
+    def _rtcp_tap(self, transport: Any) -> RtcpTap:
+        tap = self._rtcp_taps.get(id(transport))
+        if tap is None:
+            tap = self._rtcp_taps[id(transport)] = RtcpTap(transport)
+        return tap
+
+    def subscribe(self, source: ParticipantId, publication: Publication) -> bool:
+        """Forward `publication` into a free slot of its kind; False if there is none."""
+        if self.closed:
+            return False
+        for slot in self.slots:
+            if slot.subscription is None and slot.kind == publication.stream.kind:
+                transport = slot.transceiver.sender.transport
+                slot.subscription = Subscription(
+                    slot.transceiver, publication, self._rtcp_tap(transport), rewriter=slot.rewriter
+                )
+                slot.rewriter = slot.subscription.rewriter
+                slot.source = source
+                return True
+        return False
+
+    def unsubscribe_from(self, source: ParticipantId) -> None:
+        """Free every slot fed by `source`'s publications."""
+        for slot in self.slots:
+            if slot.source == source and slot.subscription is not None:
+                slot.subscription.close()
+                slot.subscription = None
+                slot.source = None
+
+    async def close(self) -> None:
+        """Close subscriptions, publications, taps and the peer connection; idempotent."""
+        if self.closed:
+            return
+        self.closed = True
+        for slot in self.slots:
+            if slot.subscription is not None:
+                slot.subscription.close()
+                slot.subscription = None
+        for publication in self.publications:
+            try:
+                await publication.close()
+            except Exception:
+                logger.exception("closing a publication of %s failed", self.participant_id)
+        for rtp_tap in self._rtp_taps.values():
+            rtp_tap.close()
+        for rtcp_tap in self._rtcp_taps.values():
+            rtcp_tap.close()
+        for track in self._silent:
+            track.stop()
+        await self.pc.close()

@@ -1,0 +1,155 @@
+"""Embedded RelayControl: N relay worker processes on this machine, rooms placed by load."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+
+from relay.interface import (
+    CloseReason,
+    CloseRoom,
+    Join,
+    Leave,
+    NoCapacity,
+    OpenRoom,
+    ParticipantId,
+    RelayLost,
+    RelayStats,
+    RoomClosed,
+    RoomClosedListener,
+    RoomExists,
+    RoomId,
+    UnknownRoom,
+    WorkerId,
+)
+from relay.worker import RelayWorker
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_CAPACITY = 100
+"""Participants per worker; one forwarded packet costs about 7-8 µs (docs/relay-notes.md)."""
+
+
+class RelayPool:
+    """Lifecycle: new → started (start(): every worker up and registered) → stopped.
+
+    A room lives on one worker, chosen at open_room as the one with the lowest
+    participants/capacity (then fewest rooms). A lost worker ends its rooms with
+    RELAY_LOST, reported to every room-closed listener; the other workers carry on.
+    """
+
+    def __init__(self, workers: int | None = None, capacity: int = DEFAULT_CAPACITY) -> None:
+        count = workers if workers is not None else (os.cpu_count() or 1)
+        if count < 1:
+            raise ValueError("a relay pool needs at least one worker")
+        self.workers = [
+            RelayWorker(WorkerId(i), capacity, on_lost=self._on_worker_lost) for i in range(count)
+        ]
+        self._rooms: dict[RoomId, RelayWorker] = {}
+        self._participants: dict[WorkerId, int] = {w.worker_id: 0 for w in self.workers}
+        self._room_participants: dict[RoomId, set[ParticipantId]] = {}
+        self._listeners: list[RoomClosedListener] = []
+
+    async def start(self) -> None:
+        try:
+            await asyncio.gather(*(worker.start() for worker in self.workers))
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def stop(self) -> None:
+        """Close every room (RELAY_SHUTDOWN) and stop every worker; idempotent."""
+        rooms = list(self._rooms)
+        await asyncio.gather(*(worker.stop() for worker in self.workers))
+        for room_id in rooms:
+            self._forget(room_id, CloseReason.RELAY_SHUTDOWN)
+
+    def add_room_closed_listener(self, listener: RoomClosedListener) -> None:
+        self._listeners.append(listener)
+
+    def _place(self) -> RelayWorker:
+        alive = [w for w in self.workers if w.alive]
+        if not alive:
+            raise RelayLost("no relay worker is running")
+        rooms = {w.worker_id: 0 for w in alive}
+        for worker in self._rooms.values():
+            if worker.worker_id in rooms:
+                rooms[worker.worker_id] += 1
+        best = min(
+            alive,
+            key=lambda w: (self._participants[w.worker_id] / w.capacity, rooms[w.worker_id]),
+        )
+        if self._participants[best.worker_id] >= best.capacity:
+            raise NoCapacity("every relay worker is at capacity")
+        return best
+
+    def _worker(self, room_id: RoomId) -> RelayWorker:
+        worker = self._rooms.get(room_id)
+        if worker is None:
+            raise UnknownRoom(f"no open room {room_id}")
+        return worker
+
+    async def open_room(self, room_id: RoomId) -> None:
+        command = OpenRoom(room_id)
+        if room_id in self._rooms:
+            raise RoomExists(f"room {room_id} is already open")
+        worker = self._place()
+        self._rooms[room_id] = worker
+        self._room_participants[room_id] = set()
+        try:
+            await worker.execute(command)
+        except BaseException:
+            if self._rooms.get(room_id) is worker:
+                del self._rooms[room_id]
+                self._room_participants.pop(room_id, None)
+            raise
+
+    async def join(self, room_id: RoomId, participant_id: ParticipantId, offer_sdp: str) -> str:
+        command = Join(room_id, participant_id, offer_sdp)
+        worker = self._worker(room_id)
+        if self._participants[worker.worker_id] >= worker.capacity:
+            raise NoCapacity(f"relay worker {worker.worker_id} is at capacity")
+        answer = await worker.execute(command)
+        members = self._room_participants.get(room_id)
+        if members is not None and participant_id not in members:
+            members.add(participant_id)
+            self._participants[worker.worker_id] += 1
+        return str(answer)
+
+    async def leave(self, room_id: RoomId, participant_id: ParticipantId) -> None:
+        command = Leave(room_id, participant_id)
+        worker = self._worker(room_id)
+        await worker.execute(command)
+        members = self._room_participants.get(room_id)
+        if members is not None and participant_id in members:
+            members.discard(participant_id)
+            self._participants[worker.worker_id] -= 1
+
+    async def close_room(self, room_id: RoomId, reason: CloseReason) -> None:
+        command = CloseRoom(room_id, reason)
+        worker = self._worker(room_id)
+        try:
+            await worker.execute(command)
+        finally:
+            if self._rooms.get(room_id) is worker:
+                self._forget(room_id, reason)
+
+    async def stats(self) -> RelayStats:
+        return RelayStats(tuple(await asyncio.gather(*(w.stats() for w in self.workers))))
+
+    def _forget(self, room_id: RoomId, reason: CloseReason) -> None:
+        worker = self._rooms.pop(room_id)
+        members = self._room_participants.pop(room_id, set())
+        self._participants[worker.worker_id] -= len(members)
+        event = RoomClosed(room_id, reason)
+        for listener in list(self._listeners):
+            try:
+                listener(event)
+            except Exception:
+                logger.exception("room-closed listener failed")
+
+    def _on_worker_lost(self, worker: RelayWorker) -> None:
+        for room_id, host in list(self._rooms.items()):
+            if host is worker:
+                self._forget(room_id, CloseReason.RELAY_LOST)

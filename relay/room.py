@@ -1,0 +1,69 @@
+"""A room on one relay worker: its participants and who is forwarded to whom."""
+
+from __future__ import annotations
+
+from aiortc import RTCConfiguration
+
+from relay.interface import (
+    CloseReason,
+    ParticipantExists,
+    ParticipantId,
+    RoomId,
+    UnknownParticipant,
+)
+from relay.participant import RelayParticipant
+
+
+class Room:
+    """Lifecycle: open → closed (close(reason), idempotent, never reused).
+
+    Every publication of one participant is forwarded into a free slot of its kind of
+    every other participant, whichever joined first.
+    """
+
+    def __init__(self, room_id: RoomId, configuration: RTCConfiguration) -> None:
+        self.room_id = room_id
+        self._configuration = configuration
+        self.participants: dict[ParticipantId, RelayParticipant] = {}
+        self.close_reason: CloseReason | None = None
+
+    @property
+    def peer_connections(self) -> int:
+        return sum(1 for p in self.participants.values() if p.pc.connectionState != "closed")
+
+    async def join(self, participant_id: ParticipantId, offer_sdp: str) -> str:
+        if participant_id in self.participants:
+            raise ParticipantExists(f"{participant_id} is already in room {self.room_id}")
+        participant = RelayParticipant(participant_id, self._configuration)
+        self.participants[participant_id] = participant
+        try:
+            answer = await participant.answer(offer_sdp)
+            for other in self.participants.values():
+                if other is participant:
+                    continue
+                for publication in other.publications:
+                    participant.subscribe(other.participant_id, publication)
+                for publication in participant.publications:
+                    other.subscribe(participant_id, publication)
+        except BaseException:
+            if self.participants.get(participant_id) is participant:
+                await self.leave(participant_id)
+            else:
+                await participant.close()
+            raise
+        return answer
+
+    async def leave(self, participant_id: ParticipantId) -> None:
+        participant = self.participants.pop(participant_id, None)
+        if participant is None:
+            raise UnknownParticipant(f"{participant_id} is not in room {self.room_id}")
+        for other in self.participants.values():
+            other.unsubscribe_from(participant_id)
+        await participant.close()
+
+    async def close(self, reason: CloseReason) -> None:
+        if self.close_reason is not None:
+            return
+        self.close_reason = reason
+        for participant_id in list(self.participants):
+            await self.leave(participant_id)

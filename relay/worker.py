@@ -1,0 +1,175 @@
+"""The pool's handle on one relay worker process (spawned, own asyncio loop, JSON over a Pipe)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import multiprocessing
+from collections.abc import Callable
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+from typing import Any
+
+from relay import wire, worker_host
+from relay.interface import RelayLost, WorkerId, WorkerStats
+
+logger = logging.getLogger(__name__)
+
+
+class RelayWorker:
+    """Lifecycle: new → started (start(): process up, capacity registered) → stopped or lost.
+
+    stop() asks the worker to close its rooms and peer connections, then waits for the
+    process to exit (killing it after `timeout`). A worker whose pipe reaches EOF without
+    stop() is lost: pending requests fail with RelayLost and `on_lost` is called once.
+    """
+
+    def __init__(
+        self,
+        worker_id: WorkerId,
+        capacity: int,
+        on_lost: Callable[[RelayWorker], None] | None = None,
+    ) -> None:
+        if capacity < 1:
+            raise ValueError("a worker's capacity must be at least 1 participant")
+        self.worker_id = worker_id
+        self.capacity = capacity
+        self.pid: int | None = None
+        self.exitcode: int | None = None
+        """The process's exit code once stopped (0: it shut down cleanly)."""
+        self.alive = False
+        self._on_lost = on_lost
+        self._conn: Connection | None = None
+        self._process: BaseProcess | None = None
+        self._ids = itertools.count(1)
+        self._pending: dict[int, asyncio.Future[Any]] = {}
+        self._hello: asyncio.Future[dict[str, Any]] | None = None
+        self._stopping = False
+
+    async def start(self, timeout: float = 30.0) -> None:
+        loop = asyncio.get_running_loop()
+        context = multiprocessing.get_context("spawn")
+        parent, child = context.Pipe()
+        process = context.Process(
+            target=worker_host.main,
+            args=(child, int(self.worker_id), self.capacity),
+            name=f"relay-worker-{self.worker_id}",
+            daemon=True,
+        )
+        process.start()
+        child.close()  # so the worker's exit is an EOF on our end
+        self._conn, self._process = parent, process
+        self._hello = loop.create_future()
+        self.alive = True
+        loop.add_reader(parent.fileno(), self._readable)
+        try:
+            hello = await asyncio.wait_for(self._hello, timeout)
+        except BaseException:
+            await self.stop()
+            raise
+        self.pid = int(hello["pid"])
+        self.capacity = int(hello["capacity"])
+
+    def _readable(self) -> None:
+        assert self._conn is not None
+        try:
+            message = wire.decode(self._conn.recv_bytes())
+        except (EOFError, OSError):
+            self._lost()
+            return
+        except ValueError:
+            logger.exception("undecodable message from worker %s", self.worker_id)
+            return
+        if message.get("event") == "hello":
+            if self._hello is not None and not self._hello.done():
+                self._hello.set_result(message)
+            return
+        future = self._pending.pop(int(message.get("id", -1)), None)
+        if future is None or future.done():
+            return
+        if message.get("ok"):
+            future.set_result(message.get("result"))
+        else:
+            future.set_exception(wire.error_from_reply(message))
+
+    def _lost(self) -> None:
+        if not self.alive:
+            return
+        self.alive = False
+        if self._conn is not None:
+            asyncio.get_running_loop().remove_reader(self._conn.fileno())
+        error = RelayLost(f"relay worker {self.worker_id} (pid {self.pid}) exited")
+        for future in self._pending.values():
+            if not future.done():
+                future.set_exception(error)
+        self._pending.clear()
+        if self._hello is not None and not self._hello.done():
+            self._hello.set_exception(error)
+        if not self._stopping:
+            logger.error("relay worker %s (pid %s) lost", self.worker_id, self.pid)
+            if self._on_lost is not None:
+                self._on_lost(self)
+
+    async def request(self, op: str, args: dict[str, Any], timeout: float = 30.0) -> Any:
+        if not self.alive or self._conn is None:
+            raise RelayLost(f"relay worker {self.worker_id} is not running")
+        request_id = next(self._ids)
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._pending[request_id] = future
+        try:
+            self._conn.send_bytes(wire.encode({"id": request_id, "op": op, "args": args}))
+        except OSError as error:
+            self._pending.pop(request_id, None)
+            self._lost()
+            raise RelayLost(f"relay worker {self.worker_id}: {error}") from error
+        try:
+            return await asyncio.wait_for(future, timeout)
+        finally:
+            self._pending.pop(request_id, None)
+
+    async def execute(self, command: wire.Command) -> Any:
+        return await self.request(wire.OP_NAMES[type(command)], wire.command_args(command))
+
+    async def stats(self) -> WorkerStats:
+        if not self.alive:
+            return WorkerStats(self.worker_id, self.pid or 0, False, self.capacity, 0, 0, 0)
+        result = await self.request("stats", {})
+        return WorkerStats(
+            worker_id=self.worker_id,
+            pid=int(result["pid"]),
+            alive=True,
+            capacity=int(result["capacity"]),
+            rooms=int(result["rooms"]),
+            participants=int(result["participants"]),
+            peer_connections=int(result["peer_connections"]),
+        )
+
+    def kill(self) -> None:
+        """Terminate the process abruptly (tests, or a worker that stopped answering)."""
+        if self._process is not None and self._process.is_alive():
+            self._process.kill()
+
+    async def stop(self, timeout: float = 10.0) -> None:
+        """Close the worker's rooms and wait for its process to exit; idempotent."""
+        self._stopping = True
+        if self.alive:
+            with contextlib.suppress(RelayLost, TimeoutError):
+                await self.request("shutdown", {}, timeout=timeout)
+        process = self._process
+        if process is not None:
+            await asyncio.to_thread(process.join, timeout)
+            if process.is_alive():
+                logger.error("relay worker %s did not exit; killing it", self.worker_id)
+                process.kill()
+                await asyncio.to_thread(process.join, timeout)
+            self.exitcode = process.exitcode
+            process.close()
+            self._process = None
+        if self._conn is not None:
+            if self.alive:
+                asyncio.get_running_loop().remove_reader(self._conn.fileno())
+            self.alive = False
+            self._conn.close()
+            self._conn = None

@@ -1,0 +1,152 @@
+"""Inside a relay worker process: an asyncio loop hosting rooms, driven over a Pipe."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from multiprocessing.connection import Connection
+from typing import Any
+
+from aiortc import RTCConfiguration
+
+from relay import wire
+from relay.interface import (
+    CloseReason,
+    CloseRoom,
+    Join,
+    Leave,
+    OpenRoom,
+    RelayError,
+    RoomExists,
+    RoomId,
+    UnknownRoom,
+)
+from relay.room import Room
+
+logger = logging.getLogger(__name__)
+
+
+class WorkerHost:
+    """Lifecycle: run() until a shutdown command or the pool's end of the pipe closes.
+
+    Commands run as tasks (a slow join does not block stats); on exit every task is
+    cancelled and every room closed with RELAY_SHUTDOWN.
+    """
+
+    def __init__(self, conn: Connection, worker_id: int, capacity: int) -> None:
+        self._conn = conn
+        self._worker_id = worker_id
+        self._capacity = capacity
+        self._configuration = RTCConfiguration(iceServers=[])
+        self.rooms: dict[RoomId, Room] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._done = asyncio.Event()
+        self._shutdown_id: int | None = None
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        loop.add_reader(self._conn.fileno(), self._readable)
+        self._send(
+            {
+                "event": "hello",
+                "worker_id": self._worker_id,
+                "pid": os.getpid(),
+                "capacity": self._capacity,
+            }
+        )
+        try:
+            await self._done.wait()
+        finally:
+            loop.remove_reader(self._conn.fileno())
+            for task in list(self._tasks):
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+            for room in list(self.rooms.values()):
+                await room.close(CloseReason.RELAY_SHUTDOWN)
+            self.rooms.clear()
+
+    def _readable(self) -> None:
+        try:
+            message = wire.decode(self._conn.recv_bytes())
+        except (EOFError, OSError):
+            self._done.set()  # the pool is gone
+            return
+        except ValueError:
+            logger.exception("undecodable message from the pool")
+            return
+        if message.get("op") == "shutdown":
+            self._done.set()
+            self._shutdown_id = int(message.get("id", -1))
+            return
+        task = asyncio.create_task(self._handle(message))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _handle(self, message: dict[str, Any]) -> None:
+        request_id = int(message.get("id", -1))
+        try:
+            op = str(message.get("op"))
+            if op == "stats":
+                result: Any = self.stats()
+            else:
+                result = await self._execute(wire.parse_command(op, dict(message["args"])))
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            if not isinstance(error, (ValueError, TypeError)) and not isinstance(error, RelayError):
+                logger.exception("command %s failed", message.get("op"))
+            self._send(wire.error_reply(request_id, error))
+            return
+        self._send({"id": request_id, "ok": True, "result": result})
+
+    async def _execute(self, command: wire.Command) -> Any:
+        if isinstance(command, OpenRoom):
+            if command.room_id in self.rooms:
+                raise RoomExists(f"room {command.room_id} is already open")
+            self.rooms[command.room_id] = Room(command.room_id, self._configuration)
+            return None
+        room = self.rooms.get(command.room_id)
+        if room is None:
+            raise UnknownRoom(f"no room {command.room_id} on worker {self._worker_id}")
+        if isinstance(command, Join):
+            return await room.join(command.participant_id, command.offer_sdp)
+        if isinstance(command, Leave):
+            await room.leave(command.participant_id)
+            return None
+        assert isinstance(command, CloseRoom)
+        del self.rooms[command.room_id]
+        await room.close(command.reason)
+        return None
+
+    def stats(self) -> dict[str, int]:
+        return {
+            "worker_id": self._worker_id,
+            "pid": os.getpid(),
+            "capacity": self._capacity,
+            "rooms": len(self.rooms),
+            "participants": sum(len(r.participants) for r in self.rooms.values()),
+            "peer_connections": sum(r.peer_connections for r in self.rooms.values()),
+        }
+
+    def _send(self, message: dict[str, Any]) -> None:
+        with contextlib.suppress(OSError):  # the pool is gone; run() ends on EOF
+            self._conn.send_bytes(wire.encode(message))
+
+    def acknowledge_shutdown(self) -> None:
+        if self._shutdown_id is not None:
+            self._send({"id": self._shutdown_id, "ok": True, "result": None})
+
+
+def main(conn: Connection, worker_id: int, capacity: int) -> None:
+    """Process entry point (multiprocessing spawn target)."""
+    logging.basicConfig(level=logging.WARNING)
+
+    async def serve() -> None:
+        host = WorkerHost(conn, worker_id, capacity)
+        await host.run()
+        host.acknowledge_shutdown()
+
+    asyncio.run(serve())
+    conn.close()
