@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import time
 from collections.abc import Awaitable, Callable, Hashable
 
 from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, pack_remb_fci, unpack_remb_fci
 
-logger = logging.getLogger(__name__)
+from relay.throttle import Throttle
 
 SendBitrate = Callable[[int], Awaitable[None]]
 
@@ -61,16 +59,17 @@ class RembAggregator:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._send = send
-        self._min_interval = min_interval
         self._stale_after = stale_after
         self._clock = clock
         self._estimates: dict[Hashable, tuple[int, float]] = {}
-        self._last_sent: float | None = None
-        self._deferred: asyncio.TimerHandle | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._closed = False
-        self.sent = 0
+        self._throttle = Throttle(
+            self._next_send, min_interval=min_interval, what="REMB to the publisher", clock=clock
+        )
         self.last_bitrate: int | None = None
+
+    @property
+    def sent(self) -> int:
+        return self._throttle.sent
 
     def current(self) -> int | None:
         """The lowest estimate still fresh, or None."""
@@ -84,55 +83,23 @@ class RembAggregator:
 
     def report(self, subscriber: Hashable, bitrate: int) -> bool:
         """Record one subscriber's estimate; returns True if a REMB was sent now."""
-        if self._closed:
+        if self._throttle.closed:
             return False
-        now = self._clock()
-        self._estimates[subscriber] = (bitrate, now)
-        if self._last_sent is None or now - self._last_sent >= self._min_interval:
-            self._fire()
-            return True
-        if self._deferred is None:
-            delay = self._min_interval - (now - self._last_sent)
-            self._deferred = asyncio.get_running_loop().call_later(delay, self._fire_deferred)
-        return False
+        self._estimates[subscriber] = (bitrate, self._clock())
+        return self._throttle.trigger()
 
     def remove(self, subscriber: Hashable) -> None:
         """Forget a subscriber's estimate (it left); the next report sends the new minimum."""
         self._estimates.pop(subscriber, None)
 
-    def _fire_deferred(self) -> None:
-        self._deferred = None
-        if not self._closed:
-            self._fire()
-
-    def _fire(self) -> None:
+    def _next_send(self) -> Callable[[], Awaitable[None]] | None:
         bitrate = self.current()
         if bitrate is None:
-            return
-        self._last_sent = self._clock()
-        self.sent += 1
+            return None
         self.last_bitrate = bitrate
-        task = asyncio.ensure_future(self._send_quietly(bitrate))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _send_quietly(self, bitrate: int) -> None:
-        try:
-            await self._send(bitrate)
-        except ConnectionError:
-            pass
-        except Exception:
-            logger.exception("REMB to the publisher failed")
+        return lambda: self._send(bitrate)
 
     async def close(self) -> None:
         """Cancel a deferred send and wait for in-flight sends; idempotent."""
-        self._closed = True
         self._estimates.clear()
-        if self._deferred is not None:
-            self._deferred.cancel()
-            self._deferred = None
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        if tasks:
-            await asyncio.gather(*tasks, return_exceptions=True)
+        await self._throttle.close()
