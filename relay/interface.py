@@ -98,6 +98,11 @@ def _check_id(kind: str, value: str) -> None:
         raise ValueError(f"{kind} must be 1-128 characters of [A-Za-z0-9_.:-], got {value!r}")
 
 
+def _check_reason(value: object) -> None:
+    if not isinstance(value, CloseReason):
+        raise ValueError(f"reason must be a CloseReason, got {value!r}")
+
+
 @dataclass(frozen=True, slots=True)
 class OpenRoom:
     room_id: RoomId
@@ -138,8 +143,7 @@ class CloseRoom:
 
     def __post_init__(self) -> None:
         _check_id("room_id", self.room_id)
-        if not isinstance(self.reason, CloseReason):
-            raise ValueError(f"reason must be a CloseReason, got {self.reason!r}")
+        _check_reason(self.reason)
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,8 +155,7 @@ class RoomClosed:
 
     def __post_init__(self) -> None:
         _check_id("room_id", self.room_id)
-        if not isinstance(self.reason, CloseReason):
-            raise ValueError(f"reason must be a CloseReason, got {self.reason!r}")
+        _check_reason(self.reason)
 
 
 @dataclass(frozen=True, slots=True)
