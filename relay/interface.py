@@ -10,15 +10,25 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import NewType, Protocol
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Literal, NewType, Protocol, get_args
 
 RoomId = NewType("RoomId", str)
 """One room per call: signaling uses the call's id."""
 ParticipantId = NewType("ParticipantId", str)
 """One participant of one room; the relay terminates one peer connection for it."""
 WorkerId = NewType("WorkerId", int)
+
+TrackRole = Literal["audio", "camera", "screen"]
+"""What an m-line carries; a participant's camera goes into the others' camera m-lines."""
+TRACK_ROLES: frozenset[str] = frozenset(get_args(TrackRole))
+_MID = re.compile(r"[A-Za-z0-9_.-]{1,32}")
+
+
+def default_role(kind: str) -> TrackRole:
+    return "audio" if kind == "audio" else "camera"
+
 
 _ID = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
 MAX_SDP_BYTES = 64 * 1024
@@ -111,15 +121,32 @@ class OpenRoom:
         _check_id("room_id", self.room_id)
 
 
+def _check_tracks(tracks: object) -> None:
+    if not isinstance(tracks, Mapping) or len(tracks) > 16:
+        raise ValueError("tracks must map at most 16 mids to roles")
+    for mid, role in tracks.items():
+        if not isinstance(mid, str) or not _MID.fullmatch(mid):
+            raise ValueError(f"tracks: {mid!r} is not a mid")
+        if role not in TRACK_ROLES:
+            raise ValueError(f"tracks: role of mid {mid} must be one of {sorted(TRACK_ROLES)}")
+
+
 @dataclass(frozen=True, slots=True)
 class Join:
+    """Join a room, or rejoin it with a fresh peer connection (`replace`: a reconnect)."""
+
     room_id: RoomId
     participant_id: ParticipantId
     offer_sdp: str
+    tracks: Mapping[str, TrackRole] = field(default_factory=dict)
+    replace: bool = False
 
     def __post_init__(self) -> None:
         _check_id("room_id", self.room_id)
         _check_id("participant_id", self.participant_id)
+        _check_tracks(self.tracks)
+        if not isinstance(self.replace, bool):
+            raise ValueError("replace must be true or false")
         if not isinstance(self.offer_sdp, str) or not self.offer_sdp.startswith("v=0"):
             raise ValueError("offer_sdp must be an SDP offer (starting with 'v=0')")
         if len(self.offer_sdp.encode()) > MAX_SDP_BYTES:
@@ -169,9 +196,14 @@ class WorkerStats:
     rooms: int
     participants: int
     peer_connections: int
+    tasks: int = 0
+    """asyncio tasks alive in the worker (a leak shows here first)."""
+    open_files: int = 0
+    """File descriptors the worker holds: sockets of every peer connection, the pipe, …"""
+    rss_bytes: int = 0
 
     def __post_init__(self) -> None:
-        for name in ("capacity", "rooms", "participants", "peer_connections"):
+        for name in ("capacity", "rooms", "participants", "peer_connections", "tasks"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must not be negative")
 
@@ -207,13 +239,25 @@ class RelayControl(Protocol):
     the hosting worker lost) → never reused. Errors are RelayError subclasses.
     """
 
-    async def open_room(self, room_id: RoomId) -> None: ...
+    async def open_room(self, room_id: RoomId) -> WorkerId:
+        """Place a new room on the least-loaded worker; return that worker's id."""
+        ...
 
-    async def join(self, room_id: RoomId, participant_id: ParticipantId, offer_sdp: str) -> str:
+    async def join(
+        self,
+        room_id: RoomId,
+        participant_id: ParticipantId,
+        offer_sdp: str,
+        tracks: Mapping[str, TrackRole] | None = None,
+        *,
+        replace: bool = False,
+    ) -> str:
         """Terminate the participant's peer connection; return the relay's SDP answer.
 
         The offer's sending m-lines become publications forwarded to the others; its
-        receiving m-lines are slots the others' publications are forwarded into.
+        receiving m-lines are slots the others' publications are forwarded into, matched
+        by role (`tracks`: mid → audio/camera/screen). With `replace`, an existing
+        participant of that id is swapped for the new peer connection (reconnect).
         """
         ...
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 
-from relay.interface import BadOffer, ParticipantId
+from relay.interface import BadOffer, ParticipantId, TrackRole, default_role
 from relay.publication import Publication
 from relay.silent_track import SilentTrack
 from relay.stream_rewriter import StreamRewriter
@@ -20,9 +21,10 @@ logger = logging.getLogger(__name__)
 class Slot:
     """A receiving m-line of the participant: holds at most one subscription at a time."""
 
-    def __init__(self, transceiver: Any) -> None:
+    def __init__(self, transceiver: Any, role: TrackRole) -> None:
         self.transceiver = transceiver
         self.kind: str = transceiver.kind
+        self.role = role
         self.subscription: Subscription | None = None
         self.source: ParticipantId | None = None
         self.rewriter: StreamRewriter | None = None
@@ -34,26 +36,32 @@ class RelayParticipant:
 
     Sending m-lines of the client's offer become Publications (the relay side receives);
     receiving m-lines become Slots whose relay-side sender holds a SilentTrack, filled by
-    the room with other participants' publications.
+    the room with other participants' publications of the same role (audio, camera,
+    screen). The role of each m-line comes from the client, by mid; without one, audio
+    is "audio" and video is "camera".
     """
 
     def __init__(self, participant_id: ParticipantId, configuration: RTCConfiguration) -> None:
         self.participant_id = participant_id
         self.pc = RTCPeerConnection(configuration)
         self.publications: list[Publication] = []
+        self.publication_roles: dict[int, TrackRole] = {}
         self.slots: list[Slot] = []
         self._rtp_taps: dict[int, RtpTap] = {}
         self._rtcp_taps: dict[int, RtcpTap] = {}
         self._silent: list[SilentTrack] = []
         self.closed = False
 
-    async def answer(self, offer_sdp: str) -> str:
+    async def answer(self, offer_sdp: str, roles: Mapping[str, TrackRole] | None = None) -> str:
         try:
             await self.pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
         except Exception as error:  # aiortc asserts or raises on SDP it cannot take
             raise BadOffer(f"{type(error).__name__}: {error}") from error
-        receiving: list[Any] = []
+        receiving: list[tuple[Any, TrackRole]] = []
         for transceiver in self.pc.getTransceivers():
+            role = (roles or {}).get(str(transceiver.mid)) or default_role(transceiver.kind)
+            if (role == "audio") != (transceiver.kind == "audio"):
+                raise BadOffer(f"m-line {transceiver.mid} is {transceiver.kind}, not {role}")
             # _offerDirection is the client's direction seen from our side.
             offered = transceiver._offerDirection
             relay_sends = offered in ("sendonly", "sendrecv")
@@ -72,11 +80,11 @@ class RelayParticipant:
                 else "inactive"
             )
             if relay_receives:
-                receiving.append(transceiver)
+                receiving.append((transceiver, role))
             if relay_sends:
-                self.slots.append(Slot(transceiver))
+                self.slots.append(Slot(transceiver, role))
         await self.pc.setLocalDescription(await self.pc.createAnswer())
-        for transceiver in receiving:
+        for transceiver, role in receiving:
             transport = transceiver.receiver.transport
             try:
                 publication = Publication(
@@ -85,6 +93,7 @@ class RelayParticipant:
             except ValueError as error:  # e.g. a video codec other than VP8
                 raise BadOffer(str(error)) from error
             self.publications.append(publication)
+            self.publication_roles[id(publication)] = role
         return str(self.pc.localDescription.sdp)
 
     def _rtp_tap(self, transport: Any) -> RtpTap:
@@ -99,12 +108,12 @@ class RelayParticipant:
             tap = self._rtcp_taps[id(transport)] = RtcpTap(transport)
         return tap
 
-    def subscribe(self, source: ParticipantId, publication: Publication) -> bool:
-        """Forward `publication` into a free slot of its kind; False if there is none."""
+    def subscribe(self, source: ParticipantId, publication: Publication, role: TrackRole) -> bool:
+        """Forward `publication` into a free slot of its role; False if there is none."""
         if self.closed:
             return False
         for slot in self.slots:
-            if slot.subscription is None and slot.kind == publication.stream.kind:
+            if slot.subscription is None and slot.role == role:
                 transport = slot.transceiver.sender.transport
                 slot.subscription = Subscription(
                     slot.transceiver, publication, self._rtcp_tap(transport), rewriter=slot.rewriter

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from collections.abc import Mapping
 
 from relay.interface import (
     CloseReason,
@@ -20,6 +21,7 @@ from relay.interface import (
     RoomClosedListener,
     RoomExists,
     RoomId,
+    TrackRole,
     UnknownRoom,
     WorkerId,
 )
@@ -90,7 +92,7 @@ class RelayPool:
             raise UnknownRoom(f"no open room {room_id}")
         return worker
 
-    async def open_room(self, room_id: RoomId) -> None:
+    async def open_room(self, room_id: RoomId) -> WorkerId:
         command = OpenRoom(room_id)
         if room_id in self._rooms:
             raise RoomExists(f"room {room_id} is already open")
@@ -104,11 +106,22 @@ class RelayPool:
                 del self._rooms[room_id]
                 self._room_participants.pop(room_id, None)
             raise
+        return worker.worker_id
 
-    async def join(self, room_id: RoomId, participant_id: ParticipantId, offer_sdp: str) -> str:
-        command = Join(room_id, participant_id, offer_sdp)
+    async def join(
+        self,
+        room_id: RoomId,
+        participant_id: ParticipantId,
+        offer_sdp: str,
+        tracks: Mapping[str, TrackRole] | None = None,
+        *,
+        replace: bool = False,
+    ) -> str:
+        command = Join(room_id, participant_id, offer_sdp, dict(tracks or {}), replace)
         worker = self._worker(room_id)
-        if self._participants[worker.worker_id] >= worker.capacity:
+        members = self._room_participants.get(room_id)
+        rejoin = members is not None and participant_id in members
+        if not rejoin and self._participants[worker.worker_id] >= worker.capacity:
             raise NoCapacity(f"relay worker {worker.worker_id} is at capacity")
         answer = await worker.execute(command)
         members = self._room_participants.get(room_id)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from aiortc import RTCConfiguration
 
 from relay.interface import (
@@ -9,6 +11,7 @@ from relay.interface import (
     ParticipantExists,
     ParticipantId,
     RoomId,
+    TrackRole,
     UnknownParticipant,
 )
 from relay.participant import RelayParticipant
@@ -17,8 +20,10 @@ from relay.participant import RelayParticipant
 class Room:
     """Lifecycle: open → closed (close(reason), idempotent, never reused).
 
-    Every publication of one participant is forwarded into a free slot of its kind of
-    every other participant, whichever joined first.
+    Every publication of one participant is forwarded into a free slot of its role
+    (audio, camera, screen) of every other participant, whichever joined first. Joining
+    again under the same id replaces the old peer connection (a reconnect: aiortc has no
+    ICE restart); the others' slots keep their sequence numbering across it.
     """
 
     def __init__(self, room_id: RoomId, configuration: RTCConfiguration) -> None:
@@ -31,20 +36,31 @@ class Room:
     def peer_connections(self) -> int:
         return sum(1 for p in self.participants.values() if p.pc.connectionState != "closed")
 
-    async def join(self, participant_id: ParticipantId, offer_sdp: str) -> str:
+    async def join(
+        self,
+        participant_id: ParticipantId,
+        offer_sdp: str,
+        roles: Mapping[str, TrackRole] | None = None,
+        *,
+        replace: bool = False,
+    ) -> str:
         if participant_id in self.participants:
-            raise ParticipantExists(f"{participant_id} is already in room {self.room_id}")
+            if not replace:
+                raise ParticipantExists(f"{participant_id} is already in room {self.room_id}")
+            await self.leave(participant_id)
         participant = RelayParticipant(participant_id, self._configuration)
         self.participants[participant_id] = participant
         try:
-            answer = await participant.answer(offer_sdp)
+            answer = await participant.answer(offer_sdp, roles)
             for other in self.participants.values():
                 if other is participant:
                     continue
                 for publication in other.publications:
-                    participant.subscribe(other.participant_id, publication)
+                    role = other.publication_roles[id(publication)]
+                    participant.subscribe(other.participant_id, publication, role)
                 for publication in participant.publications:
-                    other.subscribe(participant_id, publication)
+                    role = participant.publication_roles[id(publication)]
+                    other.subscribe(participant_id, publication, role)
         except BaseException:
             if self.participants.get(participant_id) is participant:
                 await self.leave(participant_id)

@@ -144,6 +144,9 @@ class RelayWorker:
             rooms=int(result["rooms"]),
             participants=int(result["participants"]),
             peer_connections=int(result["peer_connections"]),
+            tasks=int(result["tasks"]),
+            open_files=int(result["open_files"]),
+            rss_bytes=int(result["rss_bytes"]),
         )
 
     def kill(self) -> None:

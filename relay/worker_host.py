@@ -111,7 +111,12 @@ class WorkerHost:
         if room is None:
             raise UnknownRoom(f"no room {command.room_id} on worker {self._worker_id}")
         if isinstance(command, Join):
-            return await room.join(command.participant_id, command.offer_sdp)
+            return await room.join(
+                command.participant_id,
+                command.offer_sdp,
+                command.tracks,
+                replace=command.replace,
+            )
         if isinstance(command, Leave):
             await room.leave(command.participant_id)
             return None
@@ -128,6 +133,9 @@ class WorkerHost:
             "rooms": len(self.rooms),
             "participants": sum(len(r.participants) for r in self.rooms.values()),
             "peer_connections": sum(r.peer_connections for r in self.rooms.values()),
+            "tasks": len(asyncio.all_tasks()),
+            "open_files": _open_files(),
+            "rss_bytes": _rss_bytes(),
         }
 
     def _send(self, message: dict[str, Any]) -> None:
@@ -137,6 +145,21 @@ class WorkerHost:
     def acknowledge_shutdown(self) -> None:
         if self._shutdown_id is not None:
             self._send({"id": self._shutdown_id, "ok": True, "result": None})
+
+
+def _open_files() -> int:
+    try:
+        return len(os.listdir("/proc/self/fd"))
+    except OSError:  # not Linux
+        return 0
+
+
+def _rss_bytes() -> int:
+    try:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except OSError:
+        return 0
 
 
 def main(conn: Connection, worker_id: int, capacity: int) -> None:
