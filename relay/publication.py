@@ -12,7 +12,7 @@ from relay.bandwidth import RembAggregator, remb_packet
 from relay.dtls_sink import DtlsRtpSink
 from relay.forwarder import Forwarder
 from relay.keyframe_requests import KeyframeRequester
-from relay.negotiated import NegotiatedStream, negotiated_stream
+from relay.negotiated import MID_URI, NegotiatedStream, negotiated_stream
 from relay.rtp_header import is_vp8_keyframe_start
 from relay.transport_tap import RtcpTap, RtpTap
 
@@ -60,7 +60,13 @@ class Publication:
         self._sr_listeners: list[SenderReportListener] = []
         self._rtcp_tap = rtcp_tap
         self._closed = False
-        rtp_tap.route(self.stream.payload_type, self.forwarder.on_rtp)
+        rtp_tap.route(
+            self.stream.payload_type,
+            self.forwarder.on_rtp,
+            mid=self.stream.mid,
+            receiver=transceiver.receiver,
+            mid_extension_id=self.stream.extension_ids.get(MID_URI),
+        )
         if rtcp_tap is not None:
             rtcp_tap.add_sender_report_handler(self._on_sender_report)
 
@@ -112,7 +118,7 @@ class Publication:
         if self._closed:
             return
         self._closed = True
-        self._rtp_tap.unroute(self.stream.payload_type)
+        self._rtp_tap.unroute(self.stream.payload_type, self.stream.mid)
         if self._rtcp_tap is not None:
             self._rtcp_tap.remove_sender_report_handler(self._on_sender_report)
         self._sr_listeners.clear()

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from aiortc.rtp import (
@@ -27,6 +28,8 @@ from aiortc.rtp import (
     unpack_remb_fci,
 )
 
+from relay.rtp_header import RtpHeaderError, one_byte_extension_elements, parse_header
+
 logger = logging.getLogger(__name__)
 
 RtpHandler = Callable[[bytes], Awaitable[None]]
@@ -35,9 +38,14 @@ SenderReportHandler = Callable[[RtcpSrPacket], Awaitable[None]]
 
 
 class RtpTap:
-    """Takes a transport's RTP by payload type before aiortc parses it (one per transport).
+    """Takes a transport's RTP before aiortc parses it (one tap per transport).
 
-    Payload types without a route (e.g. RTX) still go to aiortc's receiver.
+    With BUNDLE several m-lines share one transport and often one payload type (a camera
+    and a screen, both VP8), so a packet is routed by its SSRC once that is known. An
+    unknown SSRC is resolved once: by the packet's MID header extension (RFC 8843; browsers
+    and aiortc send it), else by the SSRCs the remote SDP announced for each m-line
+    (aiortc's router table), else — when only one m-line uses that payload type — to that
+    one. Packets of unrouted payload types (e.g. RTX) still go to aiortc's receiver.
     """
 
     def __init__(self, dtls_transport: Any) -> None:
@@ -45,34 +53,104 @@ class RtpTap:
             raise RuntimeError("this transport already has an RTP tap")
         self._transport = dtls_transport
         self._original: Callable[..., Awaitable[None]] = dtls_transport._handle_rtp_data
-        self._routes: dict[int, RtpHandler] = {}
+        self._by_ssrc: dict[int, RtpHandler] = {}
+        self._by_pt: dict[int, list[_Route]] = {}
+        self._mid_ext_id: int | None = None
         self._closed = False
         dtls_transport._handle_rtp_data = self._handle_rtp_data
 
-    def route(self, payload_type: int, handler: RtpHandler) -> None:
-        if payload_type in self._routes:
-            raise ValueError(f"payload type {payload_type} is already routed")
-        self._routes[payload_type] = handler
+    def route(
+        self,
+        payload_type: int,
+        handler: RtpHandler,
+        *,
+        mid: str | None = None,
+        receiver: Any = None,
+        mid_extension_id: int | None = None,
+    ) -> None:
+        """Send packets of `payload_type` for m-line `mid` to `handler`.
 
-    def unroute(self, payload_type: int) -> None:
-        self._routes.pop(payload_type, None)
+        `receiver` is aiortc's RTCRtpReceiver of that m-line (its announced SSRCs);
+        `mid_extension_id` the negotiated one-byte id of the MID header extension.
+        """
+        routes = self._by_pt.setdefault(payload_type, [])
+        if any(r.mid == mid for r in routes):
+            raise ValueError(f"payload type {payload_type} of mid {mid} is already routed")
+        routes.append(_Route(mid, handler, receiver))
+        if mid_extension_id is not None:
+            self._mid_ext_id = mid_extension_id
+
+    def unroute(self, payload_type: int, mid: str | None = None) -> None:
+        routes = self._by_pt.get(payload_type, [])
+        gone = [r for r in routes if r.mid == mid]
+        self._by_pt[payload_type] = [r for r in routes if r.mid != mid]
+        for route in gone:
+            for ssrc in [s for s, h in self._by_ssrc.items() if h is route.handler]:
+                del self._by_ssrc[ssrc]
 
     async def _handle_rtp_data(self, data: bytes, arrival_time_ms: int) -> None:
-        handler = self._routes.get(data[1] & 0x7F) if len(data) >= 12 else None
-        if handler is None:
-            await self._original(data, arrival_time_ms=arrival_time_ms)
+        if len(data) < 12:
             return
+        handler = self._by_ssrc.get(int.from_bytes(data[8:12], "big"))
+        if handler is None:
+            handler = self._resolve(data)
+            if handler is None:
+                await self._original(data, arrival_time_ms=arrival_time_ms)
+                return
         try:
             await handler(data)
         except Exception:
             logger.exception("relay RTP handler failed")
 
+    def _resolve(self, data: bytes) -> RtpHandler | None:
+        """First packet of a new SSRC: find its m-line and remember it."""
+        routes = self._by_pt.get(data[1] & 0x7F)
+        if not routes:
+            return None
+        ssrc = int.from_bytes(data[8:12], "big")
+        chosen = None
+        mid = self._packet_mid(data)
+        if mid is not None:
+            chosen = next((r for r in routes if r.mid == mid), None)
+        if chosen is None:
+            table = getattr(getattr(self._transport, "_rtp_router", None), "ssrc_table", {})
+            receiver = table.get(ssrc)
+            chosen = next(
+                (r for r in routes if r.receiver is not None and r.receiver is receiver), None
+            )
+        if chosen is None and len(routes) == 1:
+            chosen = routes[0]
+        if chosen is None:
+            return None  # ambiguous and unlabelled: aiortc's router decides (or drops) it
+        self._by_ssrc[ssrc] = chosen.handler
+        return chosen.handler
+
+    def _packet_mid(self, data: bytes) -> str | None:
+        if self._mid_ext_id is None:
+            return None
+        try:
+            header = parse_header(data)
+        except RtpHeaderError:
+            return None
+        for ext_id, value in one_byte_extension_elements(data, header):
+            if ext_id == self._mid_ext_id:
+                return value.decode("ascii", "replace")
+        return None
+
     def close(self) -> None:
         """Give the transport back to aiortc's own handler; idempotent."""
         if not self._closed:
             self._closed = True
-            self._routes.clear()
+            self._by_ssrc.clear()
+            self._by_pt.clear()
             vars(self._transport).pop("_handle_rtp_data", None)
+
+
+@dataclass(frozen=True, slots=True)
+class _Route:
+    mid: str | None
+    handler: RtpHandler
+    receiver: Any
 
 
 class RtcpTap:

@@ -9,7 +9,7 @@ import os
 from multiprocessing.connection import Connection
 from typing import Any
 
-from aiortc import RTCConfiguration
+from aiortc import RTCBundlePolicy, RTCConfiguration
 
 from relay import wire
 from relay.interface import (
@@ -39,7 +39,11 @@ class WorkerHost:
         self._conn = conn
         self._worker_id = worker_id
         self._capacity = capacity
-        self._configuration = RTCConfiguration(iceServers=[])
+        # max-bundle: aiortc's balanced policy leaves a third m-line (our screen) on an
+        # orphaned transport when the offer bundles audio + two videos.
+        self._configuration = RTCConfiguration(
+            iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE
+        )
         self.rooms: dict[RoomId, Room] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._done = asyncio.Event()

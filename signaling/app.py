@@ -15,6 +15,7 @@ from signaling.http import (  # noqa: F401
     routes_admin,
     routes_attachments,
     routes_auth,
+    routes_calls,
     routes_chats,
     routes_customers,
     routes_health,
@@ -68,10 +69,14 @@ def create_app(
         if demo:
             created = await seed_demo(runtime.db, runtime.passwords, runtime.config.data_path)
         await runtime.dispatcher.restore()
+        await runtime.calls.restore()
+        if runtime.config.relay.preload:
+            runtime.relay.start_soon()
         if on_started is not None:
             on_started(created)
 
     async def stop(app: web.Application) -> None:
+        await runtime.calls.close()
         await runtime.context.close()
         await runtime.db.close()
 

@@ -115,6 +115,36 @@ class ContextHookConfig:
 class RelayConfig:
     # Relay worker processes for calls; 0 means one per core.
     workers: int = 0
+    # Participants (peer connections) one worker takes before calls go elsewhere.
+    worker_capacity: int = 100
+    # Start the workers with the server (false: at the first call; chat-only setups, tests).
+    preload: bool = True
+
+    def __post_init__(self) -> None:
+        if self.workers < 0:
+            raise ConfigError("relay.workers must be 0 (one per core) or more")
+        if self.worker_capacity < 2:
+            raise ConfigError("relay.worker_capacity must be at least 2 (one call)")
+
+
+@dataclass
+class CallsConfig:
+    # An unanswered call becomes a missed call after this long.
+    ring_seconds: float = 30.0
+    # A participant who dropped (network, page reload) may rejoin for this long.
+    reconnect_seconds: float = 20.0
+    # How often clients send call.stats (they are told in the protocol; the server checks).
+    stats_interval_seconds: float = 5.0
+    # Samples in a row at "poor" before a step down (video, screen only, audio, chat) is offered.
+    poor_samples: int = 3
+    # Apply the step down at once instead of offering it to the agent.
+    auto_downgrade: bool = False
+
+    def __post_init__(self) -> None:
+        if self.ring_seconds <= 0 or self.reconnect_seconds <= 0:
+            raise ConfigError("calls.ring_seconds and calls.reconnect_seconds must be positive")
+        if self.poor_samples < 1:
+            raise ConfigError("calls.poor_samples must be at least 1")
 
 
 @dataclass
@@ -127,6 +157,7 @@ class Config:
     attachments: AttachmentsConfig = field(default_factory=AttachmentsConfig)
     context_hook: ContextHookConfig = field(default_factory=ContextHookConfig)
     relay: RelayConfig = field(default_factory=RelayConfig)
+    calls: CallsConfig = field(default_factory=CallsConfig)
 
     @property
     def data_path(self) -> Path:

@@ -15,6 +15,10 @@ from signaling.attachments import AttachmentStore
 from signaling.auth.authenticator import Authenticator
 from signaling.auth.passwords import Passwords
 from signaling.auth.tokens import TokenSigner
+from signaling.calls.guidance import CallGuidance
+from signaling.calls.quality import CallQuality
+from signaling.calls.relay_launcher import RelayLauncher
+from signaling.calls.service import CallService
 from signaling.chat.guest import GuestSessions
 from signaling.chat.service import ChatService
 from signaling.chat.views import NameBook
@@ -24,6 +28,7 @@ from signaling.db.database import Database
 from signaling.http.origins import OriginPolicy
 from signaling.ratelimit import RateLimiter, RateLimits
 from signaling.realtime.agent_namespace import AgentNamespace
+from signaling.realtime.call_events import call_handlers
 from signaling.realtime.customer_namespace import CustomerNamespace
 from signaling.realtime.notifier import Notifier
 from signaling.routing.dispatcher import Dispatcher
@@ -97,6 +102,9 @@ class Runtime:
     guests: GuestSessions
     attachments: AttachmentStore
     context: CustomerContext
+    relay: RelayLauncher
+    calls: CallService
+    call_quality: CallQuality
 
     @classmethod
     def build(cls, config: Config) -> Runtime:
@@ -119,6 +127,11 @@ class Runtime:
         names = NameBook()
         dispatcher = Dispatcher(db, presence, notifier, names, config.routing)
         chats = ChatService(db, dispatcher, notifier, names)
+        relay = RelayLauncher(config.relay.workers, config.relay.worker_capacity)
+        calls = CallService(db, notifier, names, relay, config.calls)
+        chats.ended_listeners.append(calls.chat_ended)
+        quality = CallQuality(calls, notifier)
+        handlers = call_handlers(calls, quality, CallGuidance(calls, notifier))
         runtime = cls(
             config=config,
             db=db,
@@ -138,8 +151,13 @@ class Runtime:
             guests=GuestSessions(db, signer, names, config.auth.guest_token_ttl_seconds),
             attachments=AttachmentStore(config.data_path / "attachments", config.attachments),
             context=CustomerContext(config.context_hook),
+            relay=relay,
+            calls=calls,
+            call_quality=quality,
         )
         common = {"authenticator": authenticator, "limits": limits, "config": config.limits}
-        sio.register_namespace(CustomerNamespace(chats, **common))
-        sio.register_namespace(AgentNamespace(chats, dispatcher, presence, db, **common))
+        sio.register_namespace(CustomerNamespace(chats, calls, handlers, **common))
+        sio.register_namespace(
+            AgentNamespace(chats, dispatcher, presence, db, calls, handlers, **common)
+        )
         return runtime

@@ -81,3 +81,94 @@ PRIORITY_RANK = {
     TicketPriority.HIGH: 2,
     TicketPriority.URGENT: 3,
 }
+
+
+CallId = NewType("CallId", int)
+
+
+class CallMedia(StrEnum):
+    """What the caller asked for; either side may still add camera or screen later."""
+
+    AUDIO = "audio"
+    VIDEO = "video"
+
+
+class CallState(StrEnum):
+    """ringing → active → ended, or ringing → ended (declined, missed, cancelled)."""
+
+    RINGING = "ringing"
+    ACTIVE = "active"
+    ENDED = "ended"
+
+
+class CallParty(StrEnum):
+    """The two sides of a support call; also the relay participant ids."""
+
+    CUSTOMER = "customer"
+    AGENT = "agent"
+
+    @property
+    def other(self) -> CallParty:
+        return CallParty.AGENT if self is CallParty.CUSTOMER else CallParty.CUSTOMER
+
+
+class CallEndReason(StrEnum):
+    HUNG_UP = "hung_up"
+    DECLINED = "declined"
+    MISSED = "missed"
+    CANCELLED = "cancelled"
+    NETWORK_LOST = "network_lost"
+    RELAY_LOST = "relay_lost"
+    RELAY_UNAVAILABLE = "relay_unavailable"
+    POOR_QUALITY = "poor_quality"
+    CHAT_ENDED = "chat_ended"
+    ERROR = "error"
+
+    @property
+    def text(self) -> str:
+        return CALL_END_TEXT[self]
+
+
+CALL_END_TEXT = {
+    CallEndReason.HUNG_UP: "Hung up",
+    CallEndReason.DECLINED: "Declined",
+    CallEndReason.MISSED: "Missed (not answered)",
+    CallEndReason.CANCELLED: "Cancelled by the caller",
+    CallEndReason.NETWORK_LOST: "Network lost",
+    CallEndReason.RELAY_LOST: "Media relay lost",
+    CallEndReason.RELAY_UNAVAILABLE: "No media relay available",
+    CallEndReason.POOR_QUALITY: "Back to chat (poor connection)",
+    CallEndReason.CHAT_ENDED: "Chat ended",
+    CallEndReason.ERROR: "Failed",
+}
+
+
+class LinkState(StrEnum):
+    """A participant's connection to the call, as the other side sees it."""
+
+    INVITED = "invited"
+    CONNECTING = "connecting"
+    CONNECTED = "connected"
+    RECONNECTING = "reconnecting"
+    LEFT = "left"
+
+
+class Downgrade(StrEnum):
+    """Steps down when quality stays poor, in order: video → screen only → audio → chat."""
+
+    SCREEN_ONLY = "screen_only"
+    AUDIO = "audio"
+    CHAT = "chat"
+
+
+class AnnotationKind(StrEnum):
+    POINTER = "pointer"
+    ARROW = "arrow"
+    CIRCLE = "circle"
+    FREEHAND = "freehand"
+    CLEAR = "clear"
+
+
+class AnnotationSurface(StrEnum):
+    CUSTOMER_SCREEN = "customer_screen"
+    AGENT_SCREEN = "agent_screen"

@@ -56,6 +56,8 @@ async def start_server(data_dir: Path, **sections: dict[str, Any]) -> tuple[Serv
         "server": {"data_dir": str(data_dir), "port": port},
         "auth": dict(FAST_AUTH),
         "routing": {"agent_offline_grace_seconds": 2},
+        # One relay worker, started at the first call: most tests never call.
+        "relay": {"workers": 1, "preload": False},
     }
     for name, values in sections.items():
         overrides.setdefault(name, {}).update(values)

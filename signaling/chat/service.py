@@ -3,6 +3,7 @@ escalate. Every action checks access first and persists before anyone is told.""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -51,6 +52,8 @@ class ChatService:
         self._dispatcher = dispatcher
         self._notifier = notifier
         self._names = names
+        self.ended_listeners: list[Callable[[int], Awaitable[None]]] = []
+        """Told the id of every chat that ends (its call, if any, ends with it)."""
 
     async def group_ids(self, conn: AsyncConnection, principal: Principal) -> set[int]:
         if principal.role is not Role.AGENT:
@@ -235,6 +238,8 @@ class ChatService:
             chat["id"], "chat.ended", {"chat_id": chat["id"], "reason": reason.value}
         )
         await self._dispatcher.release(chat, requeue=False, note=reason.value)
+        for listener in self.ended_listeners:
+            await listener(chat["id"])
         return view
 
     async def rate(self, principal: Principal, req: ev.CsatSubmit) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -233,5 +234,57 @@ audit_log = Table(
     Column("target_id", Integer, nullable=True),
     Column("detail", JSON, nullable=False, default=dict),
     Column("ip", String(64), nullable=True),
+    _created(),
+)
+
+calls = Table(
+    "calls",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("org_id", ForeignKey("organisations.id"), nullable=False, index=True),
+    Column("chat_id", ForeignKey("chat_sessions.id"), nullable=False, index=True),
+    Column("ticket_id", ForeignKey("tickets.id"), nullable=False, index=True),
+    Column("customer_id", ForeignKey("customers.id"), nullable=False),
+    Column("agent_id", ForeignKey("users.id"), nullable=False, index=True),
+    Column("media", String(8), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("started_by", String(16), nullable=False),
+    Column("relay_worker", Integer, nullable=True),
+    _created(),
+    Column("answered_at", UTCDateTime(), nullable=True),
+    Column("ended_at", UTCDateTime(), nullable=True),
+    Column("end_reason", String(32), nullable=True),
+    Column("ended_by", String(16), nullable=True),
+    # {"audio": bool, "camera": bool, "screen": bool}: what was ever sent during the call.
+    Column("media_used", JSON, nullable=False),
+)
+
+call_events = Table(
+    "call_events",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("call_id", ForeignKey("calls.id"), nullable=False, index=True),
+    # ringing, accepted, joined, reconnecting, reconnected, media, annotation, downgrade, ended
+    Column("kind", String(32), nullable=False),
+    Column("actor", String(16), nullable=True),
+    Column("detail", JSON, nullable=False),
+    _created(),
+)
+
+call_quality = Table(
+    "call_quality",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("call_id", ForeignKey("calls.id"), nullable=False, index=True),
+    Column("participant", String(16), nullable=False),
+    Column("rtt_ms", Float, nullable=False),
+    Column("jitter_ms", Float, nullable=False),
+    Column("loss_pct", Float, nullable=False),
+    Column("bitrate_kbps", Float, nullable=False),
+    Column("fps", Float, nullable=True),
+    Column("width", Integer, nullable=True),
+    Column("height", Integer, nullable=True),
+    Column("mos", Float, nullable=False),
+    Column("level", String(8), nullable=False),
     _created(),
 )

@@ -6,10 +6,12 @@ from typing import Any
 
 from signaling.auth import access
 from signaling.auth.tokens import Principal
+from signaling.calls.service import CallService
 from signaling.chat.service import ChatService
 from signaling.db.database import Database
 from signaling.realtime import events as ev
-from signaling.realtime.namespace import LiveAssistNamespace, typed
+from signaling.realtime.call_events import CALL_EVENT_MAX_BYTES
+from signaling.realtime.namespace import Handler, LiveAssistNamespace, typed
 from signaling.realtime.notifier import admins_room, chat_room, user_room
 from signaling.routing.dispatcher import Dispatcher
 from signaling.routing.presence import PresenceRegistry
@@ -26,10 +28,13 @@ class AgentNamespace(LiveAssistNamespace):
         dispatcher: Dispatcher,
         presence: PresenceRegistry,
         db: Database,
+        calls: CallService,
+        call_handlers: dict[str, Handler],
         **kwargs: Any,
     ) -> None:
         super().__init__("/agent", **kwargs)
         self._chats = chats
+        self._calls = calls
         self._dispatcher = dispatcher
         self._presence = presence
         self._db = db
@@ -43,7 +48,9 @@ class AgentNamespace(LiveAssistNamespace):
             "chat.close": typed(ev.ChatRef, lambda sid, p, r: chats.end(p, r)),
             "chat.transfer": typed(ev.ChatTransfer, lambda sid, p, r: chats.transfer(p, r)),
             "chat.escalate": typed(ev.ChatEscalate, lambda sid, p, r: chats.escalate(p, r)),
+            **call_handlers,
         }
+        self.event_max_bytes = dict(CALL_EVENT_MAX_BYTES)
 
     async def on_authenticated(self, sid: str, principal: Principal) -> None:
         await self.enter_room(sid, user_room(principal.subject_id))
@@ -57,12 +64,20 @@ class AgentNamespace(LiveAssistNamespace):
         agent.chats.update(chat["id"] for chat in active)
         for chat in active:
             await self.enter_room(sid, chat_room(chat["id"]))
+        self.server.start_background_task(self._resend_calls, sid, [c["id"] for c in active])
         agent.sids.add(sid)
         if agent.offline_timer is not None:
             agent.offline_timer.cancel()
             agent.offline_timer = None
 
+    async def _resend_calls(self, sid: str, chat_ids: list[int]) -> None:
+        for chat_id in chat_ids:
+            await self._calls.resend_state(
+                chat_id, lambda call: self.emit("call.updated", call, to=sid)
+            )
+
     async def on_gone(self, sid: str, principal: Principal) -> None:
+        await self._calls.socket_gone(sid)
         agent = self._presence.get(principal.subject_id)
         if agent is None:
             return

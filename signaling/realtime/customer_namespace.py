@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from signaling.auth.tokens import Principal
+from signaling.calls.service import CallService
 from signaling.chat.service import ChatService
 from signaling.realtime import events as ev
-from signaling.realtime.namespace import LiveAssistNamespace, typed
+from signaling.realtime.call_events import CALL_EVENT_MAX_BYTES
+from signaling.realtime.namespace import Handler, LiveAssistNamespace, typed
 from signaling.realtime.notifier import chat_room
 from signaling.types import Role
 
@@ -15,9 +17,16 @@ from signaling.types import Role
 class CustomerNamespace(LiveAssistNamespace):
     roles = frozenset({Role.CUSTOMER})
 
-    def __init__(self, chats: ChatService, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        chats: ChatService,
+        calls: CallService,
+        call_handlers: dict[str, Handler],
+        **kwargs: Any,
+    ) -> None:
         super().__init__("/customer", **kwargs)
         self._chats = chats
+        self._calls = calls
         self.events = {
             "chat.start": typed(ev.ChatRef, lambda sid, p, r: chats.start(p, r)),
             "chat.sync": typed(ev.ChatSync, lambda sid, p, r: chats.sync(p, r)),
@@ -26,7 +35,9 @@ class CustomerNamespace(LiveAssistNamespace):
             "read": typed(ev.ReadReceipt, lambda sid, p, r: chats.read(p, r, sid)),
             "chat.end": typed(ev.ChatRef, lambda sid, p, r: chats.end(p, r)),
             "csat.submit": typed(ev.CsatSubmit, lambda sid, p, r: chats.rate(p, r)),
+            **call_handlers,
         }
+        self.event_max_bytes = dict(CALL_EVENT_MAX_BYTES)
 
     async def on_authenticated(self, sid: str, principal: Principal) -> None:
         assert principal.chat_id is not None
@@ -38,3 +49,9 @@ class CustomerNamespace(LiveAssistNamespace):
         assert principal.chat_id is not None
         snapshot = await self._chats.snapshot(principal, principal.chat_id)
         await self.emit("chat.updated", snapshot, to=sid)
+        await self._calls.resend_state(
+            principal.chat_id, lambda call: self.emit("call.updated", call, to=sid)
+        )
+
+    async def on_gone(self, sid: str, principal: Principal) -> None:
+        await self._calls.socket_gone(sid)

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from signaling.types import Presence, TicketPriority
+from signaling.types import (
+    AnnotationKind,
+    AnnotationSurface,
+    CallMedia,
+    Downgrade,
+    Presence,
+    TicketPriority,
+)
 from signaling.wire import limit
 
 CLIENT_ID = limit(max_len=64, min_len=1, pattern=r"[A-Za-z0-9_.:-]+")
@@ -73,3 +80,67 @@ class ChatEscalate:
     group_id: int | None = field(default=None, metadata=ID)
     subject: str | None = field(default=None, metadata=limit(max_len=300, min_len=1))
     note: str = field(default="", metadata=limit(max_len=2000))
+
+
+# ---- calls (docs/protocol.md §8) -------------------------------------------------------------
+MAX_SDP_CHARS = 60_000
+"""A browser offer with three m-lines is 6-15 KB; aiortc's is smaller."""
+COLOR = limit(max_len=9, pattern=r"#[0-9a-fA-F]{6}([0-9a-fA-F]{2})?")
+
+
+@dataclass(frozen=True)
+class CallStart:
+    chat_id: int = field(metadata=ID)
+    media: CallMedia = CallMedia.VIDEO
+
+
+@dataclass(frozen=True)
+class CallRef:
+    """call.accept, call.decline, call.hangup, call.get: name the call."""
+
+    call_id: int = field(metadata=ID)
+
+
+@dataclass(frozen=True)
+class CallJoin:
+    call_id: int = field(metadata=ID)
+    offer: str = field(metadata=limit(max_len=MAX_SDP_CHARS, min_len=1))
+    tracks: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CallMediaState:
+    call_id: int = field(metadata=ID)
+    audio: bool = True
+    camera: bool = False
+    screen: bool = False
+
+
+@dataclass(frozen=True)
+class CallStats:
+    call_id: int = field(metadata=ID)
+    rtt_ms: float = field(metadata=limit(min=0, max=60_000))
+    jitter_ms: float = field(metadata=limit(min=0, max=60_000))
+    loss_pct: float = field(metadata=limit(min=0, max=100))
+    bitrate_kbps: float = field(metadata=limit(min=0, max=1_000_000))
+    fps: float | None = field(default=None, metadata=limit(min=0, max=1000))
+    width: int | None = field(default=None, metadata=limit(min=0, max=16384))
+    height: int | None = field(default=None, metadata=limit(min=0, max=16384))
+
+
+@dataclass(frozen=True)
+class CallAnnotate:
+    call_id: int = field(metadata=ID)
+    kind: AnnotationKind
+    surface: AnnotationSurface
+    points: list[list[float]] = field(
+        default_factory=list, metadata=limit(max_items=500, min=0.0, max=1.0)
+    )
+    color: str = field(default="#e5484d", metadata=COLOR)
+    ttl_ms: int = field(default=4000, metadata=limit(min=250, max=60_000))
+
+
+@dataclass(frozen=True)
+class CallDowngrade:
+    call_id: int = field(metadata=ID)
+    to: Downgrade

@@ -63,6 +63,8 @@ class LiveAssistNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         self._locks: dict[str, asyncio.Lock] = {}
         self._ips: dict[str, str] = {}
         self.events: dict[str, Handler] = {}
+        self.event_max_bytes: dict[str, int] = {}
+        """Per-event size limits above limits.max_event_bytes (SDP offers)."""
 
     # ---- lifecycle ------------------------------------------------------------------------
     async def trigger_event(self, event: str, *args: Any) -> Any:
@@ -126,10 +128,9 @@ class LiveAssistNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             if many:
                 raise InvalidPayload("send one payload object per event")
             size = len(jsonutil.dumps(payload).encode())
-            if size > self._config.max_event_bytes:
-                raise PayloadTooLarge(
-                    f"event payload is {size} bytes; the limit is {self._config.max_event_bytes}"
-                )
+            max_bytes = self.event_max_bytes.get(event, self._config.max_event_bytes)
+            if size > max_bytes:
+                raise PayloadTooLarge(f"event payload is {size} bytes; the limit is {max_bytes}")
             handler = self.events.get(event)
             if handler is None:
                 raise UnknownEvent(f"unknown event {event!r} on {self.namespace}")

@@ -1,0 +1,217 @@
+"""A headless call participant: one aiortc peer connection to the relay with the protocol's
+three m-lines (audio, camera, screen), joined through a customer's or agent's socket.
+
+What arrives is read as it would be by a person: video frames are decoded and their
+stamps (media/stamps.py) read, so tests and load runs see frame numbers and end-to-end
+delay; audio frames are kept for a tone check.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+from aiortc import (
+    MediaStreamTrack,
+    RTCBundlePolicy,
+    RTCConfiguration,
+    RTCPeerConnection,
+    RTCRtpSender,
+    RTCRtpTransceiver,
+    RTCSessionDescription,
+)
+from aiortc.mediastreams import MediaStreamError
+from av import AudioFrame, VideoFrame
+
+from loadtest.clients import Participant
+from media.stamps import now_ms, read_stamp
+from media.tone import frame_samples
+
+Role = Literal["audio", "camera", "screen"]
+ROLES: tuple[Role, ...] = ("audio", "camera", "screen")
+# max-bundle: with aiortc's default (balanced) a third m-line keeps an orphaned transport.
+NO_STUN = RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
+
+
+@dataclass
+class Received:
+    """What one remote m-line delivered."""
+
+    frames: int = 0
+    stamps: list[tuple[int, float]] = field(default_factory=list)
+    """(frame number, delay ms from the stamp's send time to decode here)."""
+    first_frame_at: float | None = None
+    audio: list[np.ndarray] = field(default_factory=list)
+    size: tuple[int, int] | None = None
+
+    @property
+    def numbers(self) -> list[int]:
+        return [number for number, _delay in self.stamps]
+
+
+def prefer_codec(transceiver: RTCRtpTransceiver, mime_type: str) -> None:
+    codecs = RTCRtpSender.getCapabilities("video").codecs
+    transceiver.setCodecPreferences([c for c in codecs if c.mimeType in (mime_type, "video/rtx")])
+
+
+class CallPeer:
+    """Lifecycle: new → joined (join(); again after a drop: a fresh peer connection) → closed.
+
+    `tracks` are what this side sends per role (None: the m-line stays empty until
+    set_track). Received media is consumed continuously into `received[role]`.
+    """
+
+    def __init__(
+        self,
+        participant: Participant,
+        call_id: int,
+        tracks: dict[Role, MediaStreamTrack | None] | None = None,
+        *,
+        video_codec: str = "video/VP8",
+        keep_audio: bool = False,
+        on_first_frame: Callable[[Role], None] | None = None,
+    ) -> None:
+        self.participant = participant
+        self.call_id = call_id
+        self.tracks: dict[Role, MediaStreamTrack | None] = {r: None for r in ROLES}
+        self.tracks.update(tracks or {})
+        self.video_codec = video_codec
+        self.keep_audio = keep_audio
+        self.on_first_frame = on_first_frame
+        self.pc: RTCPeerConnection | None = None
+        self.transceivers: dict[Role, RTCRtpTransceiver] = {}
+        self.received: dict[Role, Received] = {r: Received() for r in ROLES}
+        self._readers: set[asyncio.Task[None]] = set()
+        self.joins = 0
+
+    async def join(self) -> dict[str, Any]:
+        """(Re)join with a fresh peer connection; returns the call.join ack data."""
+        await self._close_pc()
+        pc = self.pc = RTCPeerConnection(NO_STUN)
+        roles_by_mid: dict[str, Role] = {}
+        for role in ROLES:
+            kind = "audio" if role == "audio" else "video"
+            transceiver = pc.addTransceiver(kind, direction="sendrecv")
+            if kind == "video":
+                prefer_codec(transceiver, self.video_codec)
+            track = self.tracks[role]
+            if track is not None:
+                transceiver.sender.replaceTrack(track)
+            self.transceivers[role] = transceiver
+
+        @pc.on("track")
+        def on_track(track: MediaStreamTrack) -> None:
+            for role, transceiver in self.transceivers.items():
+                if transceiver.receiver.track is track:
+                    task = asyncio.create_task(self._read(role, track))
+                    self._readers.add(task)
+                    task.add_done_callback(self._readers.discard)
+
+        await pc.setLocalDescription(await pc.createOffer())  # aiortc gathers before returning
+        for role, transceiver in self.transceivers.items():
+            roles_by_mid[str(transceiver.mid)] = role
+        ack = await self.participant.request(
+            "call.join",
+            {"call_id": self.call_id, "offer": pc.localDescription.sdp, "tracks": roles_by_mid},
+            timeout=30,
+        )
+        await pc.setRemoteDescription(RTCSessionDescription(sdp=ack["answer"], type="answer"))
+        self.joins += 1
+        await self.send_media_state()
+        return dict(ack)
+
+    async def send_media_state(self) -> dict[str, Any]:
+        sending = {role: self.tracks[role] is not None for role in ROLES}
+        ack = await self.participant.request("call.media", {"call_id": self.call_id, **sending})
+        return dict(ack)
+
+    async def set_track(self, role: Role, track: MediaStreamTrack | None) -> None:
+        """Start or stop sending on an m-line without renegotiating (replaceTrack)."""
+        old = self.tracks[role]
+        self.tracks[role] = track
+        if role in self.transceivers:
+            self.transceivers[role].sender.replaceTrack(track)
+        if old is not None and old is not track:
+            old.stop()
+        await self.send_media_state()
+
+    async def _read(self, role: Role, track: MediaStreamTrack) -> None:
+        got = self.received[role]
+        loop = asyncio.get_running_loop()
+        with contextlib.suppress(MediaStreamError, asyncio.CancelledError):
+            while True:
+                frame = await track.recv()
+                got.frames += 1
+                if got.first_frame_at is None:
+                    got.first_frame_at = loop.time()
+                    if self.on_first_frame is not None:
+                        self.on_first_frame(role)
+                if isinstance(frame, AudioFrame):
+                    if self.keep_audio:
+                        got.audio.append(frame_samples(frame))
+                    continue
+                if not isinstance(frame, VideoFrame):
+                    continue
+                got.size = (frame.width, frame.height)
+                stamp = read_stamp(frame)
+                if stamp is not None:
+                    got.stamps.append((stamp.number, now_ms() - stamp.sent_at_ms))
+
+    async def wait_frames(self, role: Role, count: int, timeout: float = 15.0) -> Received:
+        got = self.received[role]
+        async with asyncio.timeout(timeout):
+            while got.frames < count:  # noqa: ASYNC110  (frames arrive from reader tasks)
+                await asyncio.sleep(0.02)
+        return got
+
+    def reset_received(self, role: Role) -> None:
+        self.received[role] = Received()
+
+    async def stats(self) -> dict[str, Any]:
+        """A call.stats payload from this peer connection's getStats()."""
+        assert self.pc is not None
+        report = await self.pc.getStats()
+        rtt = jitter = 0.0
+        lost = packets = 0
+        for stat in report.values():
+            if stat.type == "remote-inbound-rtp" and stat.roundTripTime is not None:
+                rtt = max(rtt, float(stat.roundTripTime) * 1000)
+            if stat.type == "inbound-rtp":
+                jitter = max(jitter, float(stat.jitter or 0) * 1000)
+                lost += int(stat.packetsLost or 0)
+                packets += int(stat.packetsReceived or 0)
+        loss = 100.0 * lost / (lost + packets) if lost + packets else 0.0
+        size = self.received["camera"].size
+        return {
+            "call_id": self.call_id,
+            "rtt_ms": rtt,
+            "jitter_ms": jitter,
+            "loss_pct": max(0.0, loss),
+            "bitrate_kbps": 0.0,
+            "width": size[0] if size else None,
+            "height": size[1] if size else None,
+        }
+
+    async def _close_pc(self) -> None:
+        for task in list(self._readers):
+            task.cancel()
+        await asyncio.gather(*self._readers, return_exceptions=True)
+        if self.pc is not None:
+            await self.pc.close()
+            self.pc = None
+        self.transceivers.clear()
+
+    async def drop(self) -> None:
+        """Lose the peer connection without telling anyone (a network cut)."""
+        await self._close_pc()
+
+    async def close(self) -> None:
+        await self._close_pc()
+        for role in ROLES:
+            track = self.tracks[role]
+            if track is not None:
+                track.stop()

@@ -1,0 +1,1 @@
+"""Calls: the state machine, negotiation with the relay, quality and guidance events."""

@@ -1,0 +1,65 @@
+"""What signaling keeps in memory about a call while it rings or runs (the record is in the
+database; this is the part that changes many times a second or needs timers)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from relay.interface import RoomId
+from signaling.types import CallParty, Downgrade, LinkState
+
+
+@dataclass
+class PartyLive:
+    link: LinkState = LinkState.INVITED
+    audio: bool = False
+    camera: bool = False
+    screen: bool = False
+    sid: str | None = None
+    """The socket that last joined the media; its disconnect means "reconnecting"."""
+    joined: bool = False
+    """Has a peer connection on the relay (so the next join replaces it)."""
+    dropped_at: float | None = None
+    quality: dict[str, Any] | None = None
+    poor_in_a_row: int = 0
+    last_pointer_stored: float = 0.0
+
+    def media_wire(self) -> dict[str, Any]:
+        return {
+            "state": self.link.value,
+            "audio": self.audio,
+            "camera": self.camera,
+            "screen": self.screen,
+        }
+
+
+@dataclass
+class LiveCall:
+    call_id: int
+    chat_id: int
+    org_id: int
+    agent_id: int
+    room_id: RoomId | None = None
+    parties: dict[CallParty, PartyLive] = field(
+        default_factory=lambda: {party: PartyLive() for party in CallParty}
+    )
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    timers: dict[str, asyncio.Task[None]] = field(default_factory=dict)
+    downgraded_to: Downgrade | None = None
+    ended: bool = False
+
+    def cancel_timer(self, name: str) -> None:
+        task = self.timers.pop(name, None)
+        if task is not None and task is not asyncio.current_task():
+            task.cancel()
+
+    def cancel_timers(self) -> None:
+        for name in list(self.timers):
+            self.cancel_timer(name)
+
+
+def monotonic() -> float:
+    return time.monotonic()

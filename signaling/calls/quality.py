@@ -1,0 +1,140 @@
+"""call.stats: store each participant's connection sample, grade it (MOS), tell both sides,
+and offer (or apply) a step down when quality stays poor: video → screen only → audio → chat."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from media.quality import QualityLevel, QualitySample, assess
+from signaling.auth.tokens import Principal
+from signaling.calls.service import CallService
+from signaling.calls.views import call_view
+from signaling.errors import Conflict, InvalidPayload
+from signaling.realtime import events as ev
+from signaling.realtime.notifier import Notifier
+from signaling.store import calls as call_store
+from signaling.types import CallEndReason, CallParty, CallState, Downgrade
+
+STEPS = (Downgrade.SCREEN_ONLY, Downgrade.AUDIO, Downgrade.CHAT)
+
+
+class CallQuality:
+    def __init__(self, calls: CallService, notifier: Notifier) -> None:
+        self._calls = calls
+        self._notifier = notifier
+
+    async def report(self, principal: Principal, req: ev.CallStats) -> dict[str, Any]:
+        call = await self._calls.load(principal, req.call_id)
+        party = CallParty.CUSTOMER if principal.is_customer else CallParty.AGENT
+        live = self._calls.live.get(call["id"])
+        if call["state"] != CallState.ACTIVE.value or live is None or live.ended:
+            raise Conflict(f"the call is {call['state']}")
+        try:
+            sample = QualitySample(
+                req.rtt_ms,
+                req.jitter_ms,
+                req.loss_pct,
+                req.bitrate_kbps,
+                req.fps,
+                req.width,
+                req.height,
+            )
+        except ValueError as error:
+            raise InvalidPayload(str(error)) from None
+        grade = assess(sample)
+        async with self._calls.db.write() as conn:
+            row = await call_store.add_quality(
+                conn,
+                call["id"],
+                {
+                    "participant": party.value,
+                    "rtt_ms": sample.rtt_ms,
+                    "jitter_ms": sample.jitter_ms,
+                    "loss_pct": sample.loss_pct,
+                    "bitrate_kbps": sample.bitrate_kbps,
+                    "fps": sample.fps,
+                    "width": sample.width,
+                    "height": sample.height,
+                    "mos": round(grade.mos, 2),
+                    "level": grade.level.value,
+                },
+            )
+        quality = {
+            "call_id": call["id"],
+            "participant": party.value,
+            "at": row["created_at"],
+            "rtt_ms": sample.rtt_ms,
+            "jitter_ms": sample.jitter_ms,
+            "loss_pct": sample.loss_pct,
+            "bitrate_kbps": sample.bitrate_kbps,
+            "fps": sample.fps,
+            "width": sample.width,
+            "height": sample.height,
+            "mos": round(grade.mos, 2),
+            "level": grade.level.value,
+        }
+        me = live.parties[party]
+        me.quality = quality
+        await self._notifier.to_chat(call["chat_id"], "call.quality", quality)
+        me.poor_in_a_row = me.poor_in_a_row + 1 if grade.level is QualityLevel.POOR else 0
+        if me.poor_in_a_row >= self._calls.config.poor_samples:
+            me.poor_in_a_row = 0
+            step = _next_step(live.downgraded_to)
+            if step is not None:
+                reason = f"{party.value} connection poor (MOS {grade.mos:.1f})"
+                if self._calls.config.auto_downgrade:
+                    await self.apply(call["id"], step, reason, by=None)
+                else:
+                    await self._notifier.to_chat_staff(
+                        call["chat_id"],
+                        "call.downgrade",
+                        {
+                            "call_id": call["id"],
+                            "to": step.value,
+                            "applied": False,
+                            "reason": reason,
+                        },
+                    )
+        return quality
+
+    async def choose(self, principal: Principal, req: ev.CallDowngrade) -> dict[str, Any]:
+        """The agent takes a step down (offered or not)."""
+        call = await self._calls.load(principal, req.call_id)
+        if principal.is_customer:
+            raise Conflict("the agent chooses a step down")
+        live = self._calls.live.get(call["id"])
+        if call["state"] != CallState.ACTIVE.value or live is None or live.ended:
+            raise Conflict(f"the call is {call['state']}")
+        return await self.apply(call["id"], req.to, "chosen by the agent", by=CallParty.AGENT)
+
+    async def apply(
+        self, call_id: int, step: Downgrade, reason: str, by: CallParty | None
+    ) -> dict[str, Any]:
+        live = self._calls.live.get(call_id)
+        if live is None:
+            raise Conflict("the call has ended")
+        live.downgraded_to = step
+        async with self._calls.db.write() as conn:
+            await call_store.add_event(
+                conn, call_id, "downgrade", by, {"to": step.value, "reason": reason}
+            )
+            call = await call_store.call_by_id(conn, call_id)
+        assert call is not None
+        await self._notifier.to_chat(
+            call["chat_id"],
+            "call.downgrade",
+            {"call_id": call_id, "to": step.value, "applied": True, "reason": reason},
+        )
+        if step is Downgrade.CHAT:
+            await self._calls.end(call_id, CallEndReason.POOR_QUALITY, by)
+            async with self._calls.db.read() as conn:
+                call = await call_store.call_by_id(conn, call_id)
+            assert call is not None
+        return call_view(call, self._calls.live.get(call_id))
+
+
+def _next_step(current: Downgrade | None) -> Downgrade | None:
+    if current is None:
+        return STEPS[0]
+    index = STEPS.index(current) + 1
+    return STEPS[index] if index < len(STEPS) else None

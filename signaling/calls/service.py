@@ -1,0 +1,480 @@
+"""The call state machine: start, ring, accept or decline or miss, join the relay, drop and
+rejoin, hang up. Every transition is written to the call's record and event log before
+either side is told, and each call's transitions run one at a time (its lock)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from relay.interface import (
+    BadOffer,
+    CloseReason,
+    ParticipantId,
+    RelayError,
+    RoomClosed,
+    RoomId,
+    TrackRole,
+)
+from signaling.auth import access
+from signaling.auth.tokens import Principal
+from signaling.calls.live import LiveCall, monotonic
+from signaling.calls.relay_launcher import RelayLauncher
+from signaling.calls.views import call_view
+from signaling.chat.system_messages import add_system_message
+from signaling.chat.views import NameBook
+from signaling.config import CallsConfig
+from signaling.db.database import Database
+from signaling.db.schema import utcnow
+from signaling.errors import Conflict, Forbidden, InvalidPayload, LiveAssistError, NotFound
+from signaling.realtime import events as ev
+from signaling.realtime.notifier import Notifier
+from signaling.store import Record
+from signaling.store import calls as call_store
+from signaling.store import chats as chat_store
+from signaling.types import (
+    CallEndReason,
+    CallMedia,
+    CallParty,
+    CallState,
+    ChatState,
+    LinkState,
+    Role,
+)
+
+log = logging.getLogger(__name__)
+
+_ROLES: frozenset[str] = frozenset({"audio", "camera", "screen"})
+
+
+class RelayUnavailable(LiveAssistError):
+    code = "relay_unavailable"
+
+
+class OfferRefused(LiveAssistError):
+    code = "bad_offer"
+
+
+def party_of(principal: Principal) -> CallParty:
+    return CallParty.CUSTOMER if principal.is_customer else CallParty.AGENT
+
+
+def room_of(call_id: int) -> RoomId:
+    return RoomId(f"call-{call_id}")
+
+
+CallEndedListener = Callable[[Record], Awaitable[None]]
+
+
+class CallService:
+    def __init__(
+        self,
+        db: Database,
+        notifier: Notifier,
+        names: NameBook,
+        relay: RelayLauncher,
+        config: CallsConfig,
+    ) -> None:
+        self.db = db
+        self._db = db
+        self._notifier = notifier
+        self._names = names
+        self._relay = relay
+        self.config = config
+        self.live: dict[int, LiveCall] = {}
+        self._listening = False
+        self.ended_listeners: list[CallEndedListener] = []
+        self._closing: set[asyncio.Task[None]] = set()
+
+    # ---- access ---------------------------------------------------------------------------
+    async def load(self, principal: Principal, call_id: int) -> Record:
+        """The call, if `principal` is one of its two parties (admins: any of their org)."""
+        async with self._db.read() as conn:
+            call = await call_store.call_by_id(conn, call_id)
+        if call is None or call["org_id"] != principal.org_id:
+            raise NotFound(f"no call {call_id}")
+        if principal.is_customer:
+            if principal.chat_id != call["chat_id"]:
+                raise NotFound(f"no call {call_id}")
+        elif principal.role is Role.AGENT and call["agent_id"] != principal.subject_id:
+            raise NotFound(f"no call {call_id}")
+        elif principal.role not in (Role.AGENT, Role.ADMIN):
+            raise Forbidden("calls are for the chat's customer and agent")
+        return call
+
+    def _require_party(self, principal: Principal, call: Record) -> CallParty:
+        if principal.role is Role.ADMIN and call["agent_id"] != principal.subject_id:
+            raise Forbidden("only the call's customer and agent may do this")
+        return party_of(principal)
+
+    async def view(self, principal: Principal, req: ev.CallRef) -> dict[str, Any]:
+        call = await self.load(principal, req.call_id)
+        return call_view(call, self.live.get(call["id"]))
+
+    async def _publish(self, call: Record, event: str = "call.updated") -> dict[str, Any]:
+        view = call_view(call, self.live.get(call["id"]))
+        await self._notifier.to_chat(call["chat_id"], event, view)
+        return view
+
+    async def _record(self, call_id: int) -> Record:
+        async with self._db.read() as conn:
+            call = await call_store.call_by_id(conn, call_id)
+        assert call is not None
+        return call
+
+    # ---- ringing --------------------------------------------------------------------------
+    async def start(self, principal: Principal, req: ev.CallStart) -> dict[str, Any]:
+        party = party_of(principal)
+        async with self._db.write() as conn:
+            chat = await chat_store.chat_by_id(conn, req.chat_id)
+            if chat is None or chat["org_id"] != principal.org_id:
+                raise NotFound(f"no chat {req.chat_id}")
+            if principal.is_customer:
+                access.check_write_chat(principal, chat)
+            elif chat["assignee_id"] != principal.subject_id:
+                raise Forbidden("only the chat's assigned agent may call its customer")
+            if chat["state"] != ChatState.ACTIVE.value or chat["assignee_id"] is None:
+                raise Conflict("a call needs an agent in the chat; wait until one has joined")
+            if await call_store.unfinished_call_of_chat(conn, chat["id"]):
+                raise Conflict("this chat already has a call ringing or running")
+            call = await call_store.create_call(
+                conn,
+                org_id=chat["org_id"],
+                chat_id=chat["id"],
+                ticket_id=chat["ticket_id"],
+                customer_id=chat["customer_id"],
+                agent_id=chat["assignee_id"],
+                media=req.media,
+                started_by=party,
+            )
+            await call_store.add_event(conn, call["id"], "ringing", party, {"media": req.media})
+        live = self.live[call["id"]] = LiveCall(
+            call["id"], call["chat_id"], call["org_id"], call["agent_id"]
+        )
+        async with live.lock:
+            live.parties[party].link = LinkState.CONNECTING
+            try:
+                relay = await self._relay.ready()
+                self._listen(relay)
+                worker = await relay.open_room(room_of(call["id"]))
+            except (RelayError, OSError, RuntimeError, TimeoutError) as error:
+                log.warning("call %s: no relay: %s", call["id"], error)
+                await self._finish(live, CallEndReason.RELAY_UNAVAILABLE, None)
+                raise RelayUnavailable("no media relay could take the call; try again") from None
+            live.room_id = room_of(call["id"])
+            async with self._db.write() as conn:
+                call = await call_store.update_call(conn, call["id"], {"relay_worker": worker})
+            live.timers["ring"] = asyncio.create_task(self._ring_timeout(live))
+            return await self._publish(call, "call.ringing")
+
+    async def _ring_timeout(self, live: LiveCall) -> None:
+        await asyncio.sleep(self.config.ring_seconds)
+        async with live.lock:
+            call = await self._record(live.call_id)
+            if call["state"] == CallState.RINGING.value and not live.ended:
+                await self._finish(live, CallEndReason.MISSED, None)
+
+    async def _ringing_for_callee(
+        self, principal: Principal, call_id: int
+    ) -> tuple[Record, LiveCall]:
+        call = await self.load(principal, call_id)
+        party = self._require_party(principal, call)
+        live = self.live.get(call["id"])
+        if call["state"] != CallState.RINGING.value or live is None or live.ended:
+            raise Conflict(f"the call is {call['state']}, not ringing")
+        if call["started_by"] == party.value:
+            raise Conflict("the caller cannot answer their own call")
+        return call, live
+
+    async def accept(self, principal: Principal, req: ev.CallRef) -> dict[str, Any]:
+        call, live = await self._ringing_for_callee(principal, req.call_id)
+        party = party_of(principal)
+        async with live.lock:
+            call = await self._record(call["id"])
+            if call["state"] != CallState.RINGING.value or live.ended:
+                raise Conflict(f"the call is {call['state']}, not ringing")
+            live.cancel_timer("ring")
+            live.parties[party].link = LinkState.CONNECTING
+            async with self._db.write() as conn:
+                call = await call_store.update_call(
+                    conn, call["id"], {"state": CallState.ACTIVE.value, "answered_at": utcnow()}
+                )
+                await call_store.add_event(conn, call["id"], "accepted", party)
+            return await self._publish(call)
+
+    async def decline(self, principal: Principal, req: ev.CallRef) -> dict[str, Any]:
+        _call, live = await self._ringing_for_callee(principal, req.call_id)
+        async with live.lock:
+            return await self._finish(live, CallEndReason.DECLINED, party_of(principal))
+
+    async def hangup(self, principal: Principal, req: ev.CallRef) -> dict[str, Any]:
+        call = await self.load(principal, req.call_id)
+        party = self._require_party(principal, call)
+        live = self.live.get(call["id"])
+        if call["state"] == CallState.ENDED.value or live is None:
+            return call_view(call, None)
+        async with live.lock:
+            call = await self._record(call["id"])
+            if call["state"] == CallState.ENDED.value or live.ended:
+                return call_view(call, None)
+            if call["state"] == CallState.RINGING.value:
+                reason = (
+                    CallEndReason.CANCELLED
+                    if call["started_by"] == party.value
+                    else CallEndReason.DECLINED
+                )
+            else:
+                reason = CallEndReason.HUNG_UP
+            return await self._finish(live, reason, party)
+
+    # ---- media ----------------------------------------------------------------------------
+    async def join(self, principal: Principal, req: ev.CallJoin, sid: str) -> dict[str, Any]:
+        """Give the participant's (fresh) peer connection to the relay; answer its offer."""
+        tracks = _check_tracks(req.tracks)
+        if not req.offer.startswith("v=0"):
+            raise InvalidPayload("offer must be an SDP offer (starting with 'v=0')")
+        call = await self.load(principal, req.call_id)
+        party = self._require_party(principal, call)
+        live = self.live.get(call["id"])
+        if call["state"] != CallState.ACTIVE.value or live is None or live.ended:
+            raise Conflict(f"the call is {call['state']}; join after it is accepted")
+        async with live.lock:
+            if live.ended or live.room_id is None:
+                raise Conflict("the call has ended")
+            me = live.parties[party]
+            rejoin = me.joined
+            relay = await self._relay.ready()
+            try:
+                answer = await relay.join(
+                    live.room_id, ParticipantId(party.value), req.offer, tracks, replace=rejoin
+                )
+            except BadOffer as error:
+                raise OfferRefused(f"the relay refused the offer: {error.detail}") from None
+            except (ValueError, TypeError) as error:
+                raise InvalidPayload(str(error)) from None
+            except RelayError as error:
+                log.warning("call %s: relay failed on join: %s", call["id"], error)
+                reason = (
+                    CallEndReason.RELAY_LOST
+                    if error.code in ("relay_lost", "unknown_room")
+                    else CallEndReason.ERROR
+                )
+                await self._finish(live, reason, None)
+                raise RelayUnavailable(f"the call's media relay failed: {error.detail}") from None
+            me.joined = True
+            me.sid = sid
+            gap_ms = (
+                round((monotonic() - me.dropped_at) * 1000) if me.dropped_at is not None else None
+            )
+            was = me.link
+            me.link = LinkState.CONNECTED
+            me.dropped_at = None
+            live.cancel_timer(f"reconnect:{party.value}")
+            kind = "reconnected" if rejoin else "joined"
+            detail: dict[str, Any] = {"tracks": dict(tracks)}
+            if rejoin:
+                detail.update(gap_ms=gap_ms, was=was.value)
+            async with self._db.write() as conn:
+                await call_store.add_event(conn, call["id"], kind, party, detail)
+            view = await self._publish(call)
+            return {"answer": answer, "call": view}
+
+    async def set_media(self, principal: Principal, req: ev.CallMediaState) -> dict[str, Any]:
+        call = await self.load(principal, req.call_id)
+        party = self._require_party(principal, call)
+        live = self.live.get(call["id"])
+        if call["state"] != CallState.ACTIVE.value or live is None or live.ended:
+            raise Conflict(f"the call is {call['state']}")
+        async with live.lock:
+            me = live.parties[party]
+            me.audio, me.camera, me.screen = req.audio, req.camera, req.screen
+            used = dict(call["media_used"])
+            for key in ("audio", "camera", "screen"):
+                used[key] = used.get(key, False) or bool(getattr(req, key))
+            async with self._db.write() as conn:
+                if used != call["media_used"]:
+                    call = await call_store.update_call(conn, call["id"], {"media_used": used})
+                await call_store.add_event(
+                    conn,
+                    call["id"],
+                    "media",
+                    party,
+                    {"audio": req.audio, "camera": req.camera, "screen": req.screen},
+                )
+            await self._publish(call)
+            return me.media_wire()
+
+    # ---- drops and reconnects -------------------------------------------------------------
+    async def socket_gone(self, sid: str) -> None:
+        """A socket closed: a participant whose media it carried is now reconnecting."""
+        for live in list(self.live.values()):
+            for party, state in live.parties.items():
+                if state.sid == sid and state.link is LinkState.CONNECTED:
+                    await self._dropped(live, party, "socket closed")
+
+    async def _dropped(self, live: LiveCall, party: CallParty, why: str) -> None:
+        async with live.lock:
+            state = live.parties[party]
+            if live.ended or state.link is not LinkState.CONNECTED:
+                return
+            state.link = LinkState.RECONNECTING
+            state.dropped_at = monotonic()
+            state.sid = None
+            async with self._db.write() as conn:
+                await call_store.add_event(conn, live.call_id, "reconnecting", party, {"why": why})
+            live.timers[f"reconnect:{party.value}"] = asyncio.create_task(
+                self._reconnect_timeout(live, party)
+            )
+            await self._publish(await self._record(live.call_id))
+
+    async def _reconnect_timeout(self, live: LiveCall, party: CallParty) -> None:
+        await asyncio.sleep(self.config.reconnect_seconds)
+        async with live.lock:
+            if not live.ended and live.parties[party].link is LinkState.RECONNECTING:
+                await self._finish(live, CallEndReason.NETWORK_LOST, None)
+
+    async def resend_state(
+        self, chat_id: int, emit: Callable[[dict[str, Any]], Awaitable[None]]
+    ) -> None:
+        """After a (re)connect: the chat's unfinished call, so a reloaded page can rejoin."""
+        async with self._db.read() as conn:
+            call = await call_store.unfinished_call_of_chat(conn, chat_id)
+        if call is not None:
+            await emit(call_view(call, self.live.get(call["id"])))
+
+    # ---- ending ---------------------------------------------------------------------------
+    async def end(self, call_id: int, reason: CallEndReason, by: CallParty | None = None) -> None:
+        """End a call from outside its events (chat ended, quality, relay lost)."""
+        live = self.live.get(call_id)
+        if live is None:
+            return
+        async with live.lock:
+            if not live.ended:
+                await self._finish(live, reason, by)
+
+    async def chat_ended(self, chat_id: int) -> None:
+        for live in list(self.live.values()):
+            if live.chat_id == chat_id:
+                await self.end(live.call_id, CallEndReason.CHAT_ENDED)
+
+    async def _finish(
+        self, live: LiveCall, reason: CallEndReason, by: CallParty | None
+    ) -> dict[str, Any]:
+        """Record the end, tell both sides, close the relay room. Caller holds live.lock."""
+        live.ended = True
+        live.cancel_timers()
+        self.live.pop(live.call_id, None)
+        async with self._db.write() as conn:
+            call = await call_store.update_call(
+                conn,
+                live.call_id,
+                {
+                    "state": CallState.ENDED.value,
+                    "ended_at": utcnow(),
+                    "end_reason": reason.value,
+                    "ended_by": by.value if by else None,
+                },
+            )
+            await call_store.add_event(conn, live.call_id, "ended", by, {"reason": reason.value})
+            chat = await chat_store.chat_by_id(conn, call["chat_id"])
+            assert chat is not None
+            line = await add_system_message(conn, chat, _summary(call, reason), self._names)
+        view = call_view(call, None)
+        await self._notifier.to_chat(call["chat_id"], "message", line)
+        await self._notifier.to_chat(call["chat_id"], "call.updated", view)
+        if live.room_id is not None:
+            room, live.room_id = live.room_id, None
+            task = asyncio.create_task(self._close_room(room, live.call_id))
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
+        for listener in self.ended_listeners:
+            try:
+                await listener(call)
+            except Exception:
+                log.exception("call-ended listener failed")
+        return view
+
+    async def _close_room(self, room: RoomId, call_id: int) -> None:
+        pool = self._relay.pool
+        if pool is None:
+            return
+        try:
+            await pool.close_room(room, CloseReason.CALL_ENDED)
+        except RelayError as error:
+            log.info("call %s: closing its relay room: %s", call_id, error)
+
+    def _listen(self, relay: Any) -> None:
+        if not self._listening:
+            relay.add_room_closed_listener(self._room_closed)
+            self._listening = True
+
+    def _room_closed(self, event: RoomClosed) -> None:
+        if event.reason is CloseReason.CALL_ENDED:
+            return
+        for live in list(self.live.values()):
+            if live.room_id == event.room_id:
+                reason = (
+                    CallEndReason.ERROR
+                    if event.reason is CloseReason.ERROR
+                    else CallEndReason.RELAY_LOST
+                )
+                live.room_id = None  # nothing left to close
+                task = asyncio.get_running_loop().create_task(self.end(live.call_id, reason))
+                self._closing.add(task)
+                task.add_done_callback(self._closing.discard)
+
+    async def restore(self) -> None:
+        """At startup: calls a previous run left open lost their relay with it."""
+        async with self._db.write() as conn:
+            for call in await call_store.unfinished_calls(conn):
+                await call_store.update_call(
+                    conn,
+                    call["id"],
+                    {
+                        "state": CallState.ENDED.value,
+                        "ended_at": utcnow(),
+                        "end_reason": CallEndReason.RELAY_LOST.value,
+                    },
+                )
+                await call_store.add_event(
+                    conn, call["id"], "ended", None, {"reason": "relay_lost", "restart": True}
+                )
+
+    async def close(self) -> None:
+        """Server shutdown: cancel every timer (the relay closes its rooms itself)."""
+        for live in list(self.live.values()):
+            live.cancel_timers()
+        with contextlib.suppress(Exception):
+            await self._relay.stop()
+
+
+def _check_tracks(tracks: dict[str, Any]) -> dict[str, TrackRole]:
+    if len(tracks) > 16:
+        raise InvalidPayload("tracks may name at most 16 m-lines", details={"field": "tracks"})
+    checked: dict[str, TrackRole] = {}
+    for mid, role in tracks.items():
+        if not isinstance(role, str) or role not in _ROLES or not 0 < len(mid) <= 32:
+            raise InvalidPayload(
+                f"tracks: mid {mid[:32]!r} must map to audio, camera or screen",
+                details={"field": "tracks"},
+            )
+        checked[mid] = role  # type: ignore[assignment]  # checked against _ROLES above
+    return checked
+
+
+def _summary(call: Record, reason: CallEndReason) -> str:
+    """The transcript line for a finished call (the pages translate these sentences)."""
+    kind = "Video call" if call["media"] == CallMedia.VIDEO.value else "Audio call"
+    if reason is CallEndReason.MISSED:
+        return f"Missed {kind.lower()}"
+    if reason is CallEndReason.DECLINED:
+        return f"{kind} declined"
+    if reason is CallEndReason.CANCELLED:
+        return f"{kind} cancelled"
+    if call["answered_at"] is None:
+        return f"{kind} failed: {reason.text}"
+    seconds = int((call["ended_at"] - call["answered_at"]).total_seconds())
+    return f"{kind} ended ({seconds // 60}:{seconds % 60:02d}): {reason.text}"

@@ -1,0 +1,89 @@
+"""Calls over REST: lists for the console and QA, one call with its event log and quality
+samples. Customers never read call records here; agents see only their own calls."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from signaling.calls.views import call_view, event_view, quality_view
+from signaling.errors import NotFound
+from signaling.http.api import ApiRequest, api
+from signaling.http.paging import paged
+from signaling.store import calls as call_store
+from signaling.types import CallEndReason, CallState, Role
+from signaling.wire import limit
+
+STAFF = (Role.AGENT, Role.QA, Role.ADMIN)
+ID = limit(min=1)
+
+
+@dataclass(frozen=True)
+class CallListQuery:
+    chat_id: int | None = field(default=None, metadata=ID)
+    ticket_id: int | None = field(default=None, metadata=ID)
+    agent_id: int | None = field(default=None, metadata=ID)
+    customer_id: int | None = field(default=None, metadata=ID)
+    state: CallState | None = None
+    end_reason: CallEndReason | None = None
+    page: int = field(default=1, metadata=limit(min=1, max=100_000))
+    per_page: int = field(default=50, metadata=limit(min=1, max=200))
+
+
+@api.route(
+    "GET",
+    "/api/calls",
+    summary="List calls (agents: their own), filtered and paged",
+    roles=STAFF,
+    query=CallListQuery,
+    tag="calls",
+)
+async def list_calls(call: ApiRequest) -> dict[str, Any]:
+    q: CallListQuery = call.query
+    rt = call.runtime
+    filters = {
+        "chat_id": q.chat_id,
+        "ticket_id": q.ticket_id,
+        "agent_id": q.agent_id,
+        "customer_id": q.customer_id,
+        "state": q.state.value if q.state else None,
+        "end_reason": q.end_reason.value if q.end_reason else None,
+    }
+    async with rt.db.read() as conn:
+        rows, total = await call_store.list_calls(
+            conn,
+            call.me.org_id,
+            agent_id=call.me.subject_id if call.me.role is Role.AGENT else None,
+            filters=filters,
+            limit=q.per_page,
+            offset=(q.page - 1) * q.per_page,
+        )
+    items = [call_view(row, rt.calls.live.get(row["id"])) for row in rows]
+    return paged(items, total, q.page, q.per_page)
+
+
+@api.route(
+    "GET",
+    "/api/calls/{call_id}",
+    summary="One call with its event log (joins, drops, media, annotations) and quality samples",
+    roles=STAFF,
+    tag="calls",
+)
+async def get_call(call: ApiRequest) -> dict[str, Any]:
+    rt = call.runtime
+    call_id = call.path_id("call_id")
+    async with rt.db.read() as conn:
+        row = await call_store.call_by_id(conn, call_id)
+        if (
+            row is None
+            or row["org_id"] != call.me.org_id
+            or (call.me.role is Role.AGENT and row["agent_id"] != call.me.subject_id)
+        ):
+            raise NotFound(f"no call {call_id}")
+        events = await call_store.events_of(conn, call_id)
+        samples = await call_store.quality_of(conn, call_id)
+    return {
+        **call_view(row, rt.calls.live.get(call_id)),
+        "events": [event_view(e) for e in events],
+        "quality_samples": [quality_view(s) for s in samples],
+    }

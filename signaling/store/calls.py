@@ -1,0 +1,145 @@
+"""Calls: one audio/video call in a chat, its event log and its quality samples."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from signaling.db.schema import call_events, call_quality, calls
+from signaling.store import Record, record, records
+from signaling.types import CallMedia, CallParty, CallState
+
+NO_MEDIA = {"audio": False, "camera": False, "screen": False}
+
+
+async def create_call(
+    conn: AsyncConnection,
+    *,
+    org_id: int,
+    chat_id: int,
+    ticket_id: int,
+    customer_id: int,
+    agent_id: int,
+    media: CallMedia,
+    started_by: CallParty,
+) -> Record:
+    result = await conn.execute(
+        insert(calls)
+        .values(
+            org_id=org_id,
+            chat_id=chat_id,
+            ticket_id=ticket_id,
+            customer_id=customer_id,
+            agent_id=agent_id,
+            media=media.value,
+            state=CallState.RINGING.value,
+            started_by=started_by.value,
+            media_used=dict(NO_MEDIA),
+        )
+        .returning(*calls.c)
+    )
+    created = record(result.first())
+    assert created is not None
+    return created
+
+
+async def call_by_id(conn: AsyncConnection, call_id: int) -> Record | None:
+    return record((await conn.execute(select(calls).where(calls.c.id == call_id))).first())
+
+
+async def update_call(conn: AsyncConnection, call_id: int, changes: dict[str, Any]) -> Record:
+    await conn.execute(update(calls).where(calls.c.id == call_id).values(**changes))
+    updated = await call_by_id(conn, call_id)
+    assert updated is not None
+    return updated
+
+
+async def unfinished_call_of_chat(conn: AsyncConnection, chat_id: int) -> Record | None:
+    rows = await conn.execute(
+        select(calls).where(calls.c.chat_id == chat_id, calls.c.state != CallState.ENDED.value)
+    )
+    return record(rows.first())
+
+
+async def unfinished_calls(conn: AsyncConnection) -> list[Record]:
+    """Calls a previous run left ringing or active (its relay workers are gone)."""
+    return records(await conn.execute(select(calls).where(calls.c.state != CallState.ENDED.value)))
+
+
+async def add_event(
+    conn: AsyncConnection,
+    call_id: int,
+    kind: str,
+    actor: CallParty | None = None,
+    detail: dict[str, Any] | None = None,
+) -> Record:
+    result = await conn.execute(
+        insert(call_events)
+        .values(
+            call_id=call_id, kind=kind, actor=actor.value if actor else None, detail=detail or {}
+        )
+        .returning(*call_events.c)
+    )
+    created = record(result.first())
+    assert created is not None
+    return created
+
+
+async def events_of(conn: AsyncConnection, call_id: int) -> list[Record]:
+    rows = await conn.execute(
+        select(call_events).where(call_events.c.call_id == call_id).order_by(call_events.c.id)
+    )
+    return records(rows)
+
+
+async def add_quality(conn: AsyncConnection, call_id: int, sample: dict[str, Any]) -> Record:
+    result = await conn.execute(
+        insert(call_quality).values(call_id=call_id, **sample).returning(*call_quality.c)
+    )
+    created = record(result.first())
+    assert created is not None
+    return created
+
+
+async def quality_of(conn: AsyncConnection, call_id: int) -> list[Record]:
+    rows = await conn.execute(
+        select(call_quality).where(call_quality.c.call_id == call_id).order_by(call_quality.c.id)
+    )
+    return records(rows)
+
+
+async def calls_of_customer(
+    conn: AsyncConnection, customer_id: int, limit: int = 20
+) -> list[Record]:
+    rows = await conn.execute(
+        select(calls)
+        .where(calls.c.customer_id == customer_id)
+        .order_by(calls.c.id.desc())
+        .limit(limit)
+    )
+    return records(rows)
+
+
+async def list_calls(
+    conn: AsyncConnection,
+    org_id: int,
+    *,
+    agent_id: int | None,
+    filters: dict[str, Any],
+    limit: int,
+    offset: int,
+) -> tuple[list[Record], int]:
+    """Filtered page of calls, newest first; `agent_id` narrows an agent to their own calls."""
+    where: list[Any] = [calls.c.org_id == org_id]
+    if agent_id is not None:
+        where.append(calls.c.agent_id == agent_id)
+    for key in ("chat_id", "ticket_id", "agent_id", "customer_id", "state", "end_reason"):
+        if filters.get(key) is not None:
+            where.append(getattr(calls.c, key) == filters[key])
+    total = (await conn.execute(select(func.count()).select_from(calls).where(*where))).scalar_one()
+    rows = await conn.execute(
+        select(calls).where(*where).order_by(calls.c.id.desc()).limit(limit).offset(offset)
+    )
+    return records(rows), int(total)
