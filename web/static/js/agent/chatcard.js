@@ -1,7 +1,9 @@
 // One active chat in the console: who it is with, the transcript (internal notes and system
 // lines set apart), the customer's typing, and the composer; actions to transfer, escalate
-// and close. An ended chat stays until the agent dismisses it.
+// and close; audio and video calls with the customer. An ended chat stays until the agent
+// dismisses it.
 
+import { CallSlot } from "../call/slot.js";
 import { Composer } from "../composer.js";
 import { h, replace, setText } from "../dom.js";
 import { errorMessage } from "../errors.js";
@@ -37,7 +39,26 @@ export class ChatCard {
       onFile: (file) => live.upload(chat, file),
       onTyping: (on) => live.typing(chat, on),
     });
+    this.calls = new CallSlot({
+      calls: live.calls,
+      chatId: chat.id,
+      otherName: () => chat.customerName,
+      canCall: () => !chat.ended && !chat.removed && chat.view.state === "active",
+      onRing: () => {
+        toast("call.ringingToast", { name: chat.customerName || t("console.customer") });
+        onSelect(chat.id);
+        this.el.scrollIntoView({ block: "nearest", inline: "nearest" });
+      },
+      onLayout: (video) => this.el.classList.toggle("chat-card--video", video),
+      onError: (error) => toast(null, null, { tone: "error", text: errorMessage(error) }),
+      onEnded: (call) => {
+        if (call.end_reason === "missed" && call.started_by !== "agent") {
+          toast("call.log.missed." + (call.media === "video" ? "video" : "audio"));
+        }
+      },
+    });
     this.actions = h("div", { class: "chat-card__actions" },
+      this.calls.buttons,
       h("button", { type: "button", class: "button button--small", i18n: "console.transfer",
         onclick: () => this.transfer() }),
       h("button", { type: "button", class: "button button--small", i18n: "console.escalate",
@@ -55,7 +76,9 @@ export class ChatCard {
       h("div", { class: "chat-card__who" }, h("div", { class: "chat-card__line" }, this.title,
         this.badge), this.meta),
       this.actions),
+    this.calls.area,
     this.transcript.el,
+    this.calls.log,
     this.typing,
     this.footer);
 
@@ -83,6 +106,7 @@ export class ChatCard {
     const vip = this.chat.customer && this.chat.customer.vip;
     this.badge.hidden = !vip;
     if (vip) setText(this.badge, "console.vip");
+    if (this.calls) this.calls.refresh();
   }
 
   message(message) {
@@ -120,6 +144,7 @@ export class ChatCard {
     this.composer.stopTyping();
     this.el.classList.add("chat-card--ended");
     for (const button of this.actions.querySelectorAll("button")) button.disabled = true;
+    this.calls.refresh();
     replace(this.footer, h("div", { class: "chat-card__ended" },
       h("p", { i18n: "console.ended" }),
       h("button", { type: "button", class: "button button--primary", i18n: "console.dismiss",
@@ -159,6 +184,7 @@ export class ChatCard {
   }
 
   destroy() {
+    this.calls.destroy();
     clearTimeout(this.typingTimer);
     this.composer.stopTyping();
   }

@@ -6,7 +6,9 @@
 // "chat.added" (model, {restored}), "chat.updated" (model), "chat.ended" (model, reason),
 // "chat.removed" (model, reason), "message" (model, message), "typing" (model, event),
 // "read" (model, seq), "csat" (event), "pending" (model, item), "failed" (model, item, error).
+// Calls go through `calls` (a CallManager on the same socket).
 
+import { CallManager } from "../call/calls.js";
 import { Emitter } from "../emitter.js";
 import { Outbox } from "../outbox.js";
 import { call, newClientId } from "../rpc.js";
@@ -23,6 +25,7 @@ export class AgentLive extends Emitter {
     this.chats = new Map();
     this.me = null;
     this.socket = null;
+    this.calls = new CallManager({ role: "agent" });
   }
 
   get connected() {
@@ -66,10 +69,12 @@ export class AgentLive extends Emitter {
       }
     }));
     socket.on("csat", (event) => this.emit("csat", event));
+    this.calls.attach(socket);
     socket.connect();
   }
 
   stop() {
+    this.calls.close();
     if (this.socket) this.socket.close();
     this.socket = null;
     this.chats.clear();

@@ -2,6 +2,7 @@
 // typing, and at the bottom the composer — or, once the chat has ended, the rating form and
 // "start a new chat".
 
+import { CallSlot } from "../call/slot.js";
 import { Composer } from "../composer.js";
 import { h, replace, setText } from "../dom.js";
 import { minutes } from "../format.js";
@@ -16,8 +17,10 @@ export class ChatView {
    * @param {object} options
    *   conversation: Conversation    onStatus(key, args): header subtitle
    *   isVisible(): the panel is open and the page visible    onNewChat()
+   *   onAttention(): a call is ringing (open the panel)    onWide(on): videos are shown
    */
-  constructor({ conversation, onStatus, isVisible, onNewChat }) {
+  constructor({ conversation, onStatus, isVisible, onNewChat, onAttention = () => {},
+    onWide = () => {} }) {
     this.conversation = conversation;
     this.onStatus = onStatus;
     this.isVisible = isVisible;
@@ -44,10 +47,21 @@ export class ChatView {
     this.endButton = h("button", { type: "button", class: "la-link la-chat__end", i18n: "chat.end",
       onclick: () => this.confirmEnd() });
     this.footer = h("div", { class: "la-chat__footer" });
+    this.calls = new CallSlot({
+      calls: conversation.calls,
+      chatId: conversation.chatId,
+      otherName: () => (conversation.state.chat && conversation.state.chat.assignee_name) || "",
+      canCall: () => !conversation.state.ended && conversation.state.chat.state === "active",
+      onRing: () => onAttention(),
+      onLayout: (video) => onWide(video),
+      onError: (error) => this.composer.status(error, null, { error: true }),
+    });
     this.el = h("div", { class: "la-chat" },
-      h("div", { class: "la-chat__bar" }, this.banner, this.endButton),
+      h("div", { class: "la-chat__bar" }, this.banner, this.calls.buttons, this.endButton),
       this.connection,
+      this.calls.area,
       this.transcript.el,
+      this.calls.log,
       this.typing,
       this.footer);
 
@@ -75,6 +89,7 @@ export class ChatView {
 
   destroy() {
     for (const unsubscribe of this.subscriptions) unsubscribe();
+    this.calls.destroy();
     clearTimeout(this.typingTimer);
   }
 
@@ -121,6 +136,7 @@ export class ChatView {
       this.onStatus("header.ended");
     }
     this.renderFooter(ended, rated);
+    this.calls.refresh();
   }
 
   setBanner(key, args) {

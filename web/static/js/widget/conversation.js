@@ -6,12 +6,14 @@
 // Events: "connection" (online|offline), "chat" (chat view), "message" (stored message),
 // "pending" (outbox item), "failed" (item, error), "typing" ({typing, sender}), "read" (seq),
 // "queue" (estimate or null), "ended", "refused" (the token is no longer accepted).
+// Calls in this chat go through `calls` (a CallManager on the same socket).
 
 import { Api } from "../api.js";
 import { Emitter } from "../emitter.js";
 import { Outbox } from "../outbox.js";
 import { call, newClientId } from "../rpc.js";
 import { SocketIOClient } from "../sio.js";
+import { CallManager } from "../call/calls.js";
 
 const REFUSED = new Set(["unauthenticated", "token_expired", "forbidden", "not_found"]);
 const SYNC_PAGE = 200;
@@ -42,6 +44,7 @@ export class Conversation extends Emitter {
     this.api = new Api(base, () => this.state.token);
     this.messages = new Map(this.state.messages.map((m) => [m.seq, m]));
     this.socket = null;
+    this.calls = new CallManager({ role: "customer" });
     this.outbox = new Outbox({
       items: this.state.outbox,
       ready: () => this.connected,
@@ -101,10 +104,12 @@ export class Conversation extends Emitter {
     });
     socket.on("queue.position", (estimate) => this.setQueue(estimate));
     socket.on("chat.ended", () => this.markEnded());
+    this.calls.attach(socket);
     socket.connect();
   }
 
   close() {
+    this.calls.close();
     if (this.socket) this.socket.close();
     this.socket = null;
   }

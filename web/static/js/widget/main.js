@@ -24,11 +24,16 @@ export function mount(options) {
   host.setAttribute("data-liveassist", "widget");
   const shadow = host.attachShadow({ mode: "open" });
   const root = h("div", { class: "la-widget", lang: lang(), hidden: true });
-  const style = h("link", { rel: "stylesheet", href: `${options.base}/static/css/widget.css` });
-  style.addEventListener("load", () => {
-    root.hidden = false;
-  });
-  shadow.append(style, root);
+  const sheets = ["widget.css", "call.css"].map((name) => h("link",
+    { rel: "stylesheet", href: `${options.base}/static/css/${name}` }));
+  let waiting = sheets.length;
+  for (const sheet of sheets) {
+    sheet.addEventListener("load", () => {
+      waiting -= 1;
+      if (waiting === 0) root.hidden = false;
+    });
+  }
+  shadow.append(...sheets, root);
   watchRoot(shadow);
   onLangChange(() => {
     root.lang = lang();
@@ -119,6 +124,10 @@ class Widget {
       onStatus: (key, args) => this.panel.status(key, args),
       isVisible: () => this.panel.isOpen && document.visibilityState === "visible",
       onNewChat: () => this.newChat(),
+      onAttention: () => {
+        if (!this.panel.isOpen) this.setOpen(true);
+      },
+      onWide: (on) => this.panel.setWide(on),
     });
     this.panel.show(this.view.el);
     conversation.connect();
@@ -131,6 +140,7 @@ class Widget {
   }
 
   endConversation() {
+    this.panel.setWide(false);
     if (this.view) this.view.destroy();
     if (this.conversation) this.conversation.close();
     this.view = null;

@@ -34,6 +34,11 @@ export class Panel {
     this.el.hidden = !open;
   }
 
+  /** Room for videos during a call. */
+  setWide(wide) {
+    this.el.classList.toggle("la-panel--call", wide);
+  }
+
   setOrgName(name) {
     setText(this.title, "widget.title", { org: name });
   }

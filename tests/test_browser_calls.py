@@ -1,0 +1,418 @@
+"""Calls in the real pages, in headless Chromium with a fake camera, microphone and screen:
+the widget on /demo and the agent console on /agent ring, answer, see each other's camera,
+share a screen, point and draw on it, mute, and hang up — through the real server and a real
+relay worker. What each side decodes is read from its own RTCPeerConnection.getStats()."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from playwright.async_api import (
+    Browser,
+    ConsoleMessage,
+    Locator,
+    Page,
+    async_playwright,
+    expect,
+)
+
+from tests.conftest import Server
+from tests.test_browser import (
+    ARTIFACTS,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    Tab,
+    chat_card,
+    customer_says,
+    sign_in_and_go_online,
+    start_widget_chat,
+)
+
+pytestmark = pytest.mark.browser
+
+CALL_ARGS = [
+    *CHROMIUM_ARGS,
+    "--auto-select-desktop-capture-source=Entire screen",
+    "--autoplay-policy=no-user-gesture-required",
+]
+CALL_TIMEOUT_MS = 20_000
+
+# Test-side instrumentation (not part of the pages): remember every RTCPeerConnection a page
+# makes, so the test can read getStats() of the receiver of one m-line.
+TRACK_PEER_CONNECTIONS = """
+(() => {
+  const Native = window.RTCPeerConnection;
+  const made = [];
+  window.RTCPeerConnection = class extends Native {
+    constructor(...args) { super(...args); made.push(this); }
+  };
+  window.__testPeerConnections = made;
+})();
+"""
+
+# framesDecoded of the receiver of m-line `index` (0 audio, 1 camera, 2 screen) of the page's
+# newest open peer connection.
+FRAMES_DECODED = """
+async (index) => {
+  const open = window.__testPeerConnections.filter((pc) => pc.connectionState !== 'closed');
+  const pc = open[open.length - 1];
+  if (!pc) return -1;
+  const transceiver = pc.getTransceivers()[index];
+  if (!transceiver) return -2;
+  const report = await transceiver.receiver.getStats();
+  for (const stat of report.values()) {
+    if (stat.type === 'inbound-rtp') return stat.framesDecoded || 0;
+  }
+  return 0;
+}
+"""
+CAMERA, SCREEN = 1, 2
+
+# A screen source for pages that cannot (or should not) capture the real screen: a canvas
+# with a moving bar, captured at 15 fps. The pages use window.__liveassistScreenSource when
+# it is defined instead of getDisplayMedia().
+CANVAS_SCREEN_SOURCE = """
+() => {
+  window.__liveassistScreenSource = () => {
+    const canvas = Object.assign(document.createElement('canvas'), {width: 960, height: 540});
+    const ctx = canvas.getContext('2d');
+    let x = 0;
+    setInterval(() => {
+      ctx.fillStyle = '#f4f6f9';
+      ctx.fillRect(0, 0, 960, 540);
+      ctx.fillStyle = '#2f5bea';
+      ctx.fillRect(x, 200, 160, 140);
+      x = (x + 12) % 800;
+    }, 66);
+    return canvas.captureStream(15);
+  };
+}
+"""
+
+# How much of an overlay canvas is painted (alpha > 0), in pixels.
+PAINTED_PIXELS = """
+(canvas) => {
+  const ctx = canvas.getContext('2d');
+  const data = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
+  let painted = 0;
+  for (let i = 3; i < data.length; i += 4) if (data[i] > 0) painted += 1;
+  return painted;
+}
+"""
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        chromium = await playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CALL_ARGS
+        )
+        try:
+            yield chromium
+        finally:
+            await chromium.close()
+
+
+async def open_tab(browser: Browser, url: str, *, width: int = 1280) -> Tab:
+    context = await browser.new_context(locale="en-US", viewport={"width": width, "height": 900})
+    context.set_default_timeout(CALL_TIMEOUT_MS)
+    await context.add_init_script(TRACK_PEER_CONNECTIONS)
+    tab = Tab(await context.new_page())
+
+    # Warnings and errors from the page show up in the output of a failing test.
+    def report(message: ConsoleMessage) -> None:
+        if message.type in ("warning", "error"):
+            print(f"[{url}] {message.type}: {message.text}")
+
+    tab.page.on("console", report)
+    await tab.page.goto(url)
+    return tab
+
+
+async def frames_decoded(page: Page, index: int) -> int:
+    return int(await page.evaluate(FRAMES_DECODED, index))
+
+
+async def wait_frames(page: Page, index: int, *, more_than: int = 0, timeout: float = 20) -> int:
+    """Poll getStats until the m-line's receiver has decoded more than `more_than` frames."""
+    deadline = time.monotonic() + timeout
+    frames = await frames_decoded(page, index)
+    while frames <= more_than and time.monotonic() < deadline:
+        await page.wait_for_timeout(250)
+        frames = await frames_decoded(page, index)
+    assert frames > more_than, f"m-line {index}: {frames} frames decoded"
+    return frames
+
+
+async def wait_painted(canvas: Locator, timeout: float = 10) -> int:
+    deadline = time.monotonic() + timeout
+    painted = int(await canvas.evaluate(PAINTED_PIXELS))
+    while painted == 0 and time.monotonic() < deadline:
+        await canvas.page.wait_for_timeout(100)
+        painted = int(await canvas.evaluate(PAINTED_PIXELS))
+    return painted
+
+
+async def staff_get(page: Page, path: str) -> Any:
+    """A REST GET with the signed-in agent's bearer token (from this tab's sign-in)."""
+    return await page.evaluate(
+        """async (path) => {
+            const token = JSON.parse(sessionStorage.getItem('liveassist.staff')).token;
+            const response = await fetch(path, {headers: {Authorization: `Bearer ${token}`}});
+            return {status: response.status, body: await response.json()};
+        }""",
+        path,
+    )
+
+
+async def drag(
+    page: Page, target: Locator, start: tuple[float, float], end: tuple[float, float]
+) -> None:
+    """Press at `start`, move to `end`, release; points are fractions of the element's box."""
+    box = await target.bounding_box()
+    assert box is not None
+    x0, y0 = box["x"] + box["width"] * start[0], box["y"] + box["height"] * start[1]
+    x1, y1 = box["x"] + box["width"] * end[0], box["y"] + box["height"] * end[1]
+    await page.mouse.move(x0, y0)
+    await page.mouse.down()
+    for step in range(1, 9):
+        await page.mouse.move(x0 + (x1 - x0) * step / 8, y0 + (y1 - y0) * step / 8)
+    await page.mouse.up()
+
+
+async def chat_with_agent(server: Server, browser: Browser, name: str) -> tuple[Tab, Tab, Locator]:
+    """A customer on /demo whose chat the agent on /agent has taken."""
+    customer = await open_tab(browser, f"{server.url}/demo")
+    await start_widget_chat(customer, name=name)
+    await customer_says(customer, "Can I show you my screen?")
+    agent = await open_tab(browser, f"{server.url}/agent", width=1600)
+    await sign_in_and_go_online(agent, server)
+    card = chat_card(agent.page, name)
+    await expect(
+        card.locator(".la-msg__text", has_text="Can I show you my screen?")
+    ).to_be_visible()
+    return customer, agent, card
+
+
+# ---- scenarios -------------------------------------------------------------------------------
+
+
+async def test_video_call_screen_share_annotations_and_hang_up(
+    server: Server, browser: Browser
+) -> None:
+    began = time.monotonic()
+    marks: dict[str, float] = {}
+    customer, agent, card = await chat_with_agent(server, browser, "Carla")
+    cpage, apage = customer.page, agent.page
+    widget_call = cpage.locator(".la-call")
+    agent_call = card.locator(".la-call")
+    marks["chat ready"] = time.monotonic() - began
+
+    # The customer calls with one click; the agent's console rings with Accept focused.
+    await cpage.locator("[data-call-start=video]").click()
+    await expect(widget_call).to_have_attribute("data-call-state", "ringing")
+    await expect(widget_call.locator("[data-call-action=cancel]")).to_be_visible()
+    accept = agent_call.locator("[data-call-action=accept]")
+    await expect(accept).to_be_focused()
+    await expect(agent_call.locator("[data-call-action=decline]")).to_be_visible()
+    call_id = int(await agent_call.get_attribute("data-call-id") or 0)
+    await apage.keyboard.press("Enter")  # answered from the keyboard
+    marks["answered"] = time.monotonic() - began
+
+    await expect(widget_call).to_have_attribute("data-link", "connected")
+    await expect(agent_call).to_have_attribute("data-link", "connected")
+    marks["connected"] = time.monotonic() - began
+    # Both see the other's camera: frames decoded on the camera m-line, on both sides.
+    await wait_frames(apage, CAMERA)
+    await wait_frames(cpage, CAMERA)
+    marks["camera frames both ways"] = time.monotonic() - began
+    for call in (widget_call, agent_call):
+        tile = call.locator("[data-tile=remote-camera]")
+        await expect(tile).to_be_visible()
+        await expect(tile).to_have_attribute("data-main", "true")
+        await expect(tile).not_to_have_attribute("data-frames", "0")
+        await expect(call.locator("[data-tile=local-camera]")).to_be_visible()
+    await expect(agent_call.locator("[data-tile=remote-screen]")).to_be_hidden()
+    # Escape in the widget minimises it at most; it never hangs up.
+    await cpage.locator("[data-call-action=mute]").focus()
+    await cpage.keyboard.press("Escape")
+    await cpage.locator(".la-launcher").click()
+    await expect(widget_call).to_have_attribute("data-call-state", "active")
+
+    # The customer shares the screen: the agent decodes it on the screen m-line and shows it
+    # large, with the camera as a small picture-in-picture.
+    share = cpage.locator("[data-call-action=screen]")
+    await share.click()
+    await expect(share).to_have_attribute("aria-pressed", "true")
+    remote_screen = agent_call.locator("[data-tile=remote-screen]")
+    await expect(remote_screen).to_be_visible()
+    await expect(remote_screen).to_have_attribute("data-main", "true")
+    await expect(agent_call.locator("[data-tile=remote-camera]")).to_have_attribute(
+        "data-main", "false"
+    )
+    await wait_frames(apage, SCREEN)
+    marks["screen frames at the agent"] = time.monotonic() - began
+    await expect(remote_screen).not_to_have_attribute("data-frames", "0")
+    await apage.wait_for_function(
+        "el => el.videoWidth > 0", arg=await remote_screen.locator("video").element_handle()
+    )
+    screen_box = await remote_screen.bounding_box()
+    camera_box = await agent_call.locator("[data-tile=remote-camera]").bounding_box()
+    assert screen_box and camera_box
+    assert screen_box["width"] > 2.5 * camera_box["width"], (screen_box, camera_box)
+    await customer.shot("call-customer-sharing")
+    await agent.shot("call-agent-sees-screen")
+
+    # The agent draws an arrow, then points; the customer's page draws both over its own
+    # screen preview.
+    await agent_call.locator("[data-call-tool=arrow]").click()
+    await expect(agent_call.locator("[data-call-tool=arrow]")).to_have_attribute(
+        "aria-pressed", "true"
+    )
+    overlay = remote_screen.locator("canvas.la-call__overlay")
+    await drag(apage, overlay, (0.3, 0.3), (0.6, 0.55))
+    await agent_call.locator("[data-call-tool=pointer]").click()
+    box = await overlay.bounding_box()
+    assert box is not None
+    for step in range(12):
+        await apage.mouse.move(
+            box["x"] + box["width"] * (0.4 + step / 60), box["y"] + box["height"] * 0.5
+        )
+        await apage.wait_for_timeout(40)
+    seen = cpage.locator("[data-tile=local-screen] canvas.la-call__overlay")
+    await expect(cpage.locator("[data-tile=local-screen]")).to_be_visible()
+    await expect(seen).to_have_attribute("data-kinds", re.compile(r"\barrow\b"))
+    await expect(seen).to_have_attribute("data-kinds", re.compile(r"\bpointer\b"))
+    assert await wait_painted(seen) > 50, "the arrow and pointer are painted"
+    total = int(await seen.get_attribute("data-total") or 0)
+    assert 2 <= total <= 13, f"{total} annotations received (arrow + throttled pointer moves)"
+    await customer.shot("call-customer-annotated")
+    # Customers only see marks: no drawing tools in the widget.
+    await expect(widget_call.locator("[data-call-tool]")).to_have_count(0)
+
+    # Mute and camera toggles: aria-pressed flips, and the other side hears of it (call.media).
+    mute = cpage.locator("[data-call-action=mute]")
+    await mute.click()
+    await expect(mute).to_have_attribute("aria-pressed", "true")
+    await expect(agent_call).to_have_attribute("data-their-audio", "false")
+    await mute.click()
+    await expect(mute).to_have_attribute("aria-pressed", "false")
+    await expect(agent_call).to_have_attribute("data-their-audio", "true")
+    camera = agent_call.locator("[data-call-action=camera]")
+    await expect(camera).to_have_attribute("aria-pressed", "true")
+    await camera.click()
+    await expect(camera).to_have_attribute("aria-pressed", "false")
+    await expect(widget_call.locator("[data-tile=remote-camera]")).to_be_hidden()
+    await expect(widget_call).to_have_attribute("data-their-camera", "false")
+
+    # Both sides report stats every 5 s and show the quality the server graded (MOS).
+    for call in (widget_call, agent_call):
+        badge = call.locator(".la-call__quality")
+        await expect(badge).to_have_attribute("data-level", re.compile("^(good|fair|poor)$"))
+        await expect(badge).to_contain_text("MOS")
+    marks["quality shown"] = time.monotonic() - began
+
+    # The agent hangs up: it ends for both, and the call's record says so.
+    await agent_call.locator("[data-call-action=hangup]").click()
+    await expect(card.locator(".la-call")).to_have_count(0)
+    await expect(cpage.locator(".la-call")).to_have_count(0)
+    await expect(cpage.locator(".la-msg--event", has_text="Video call ended")).to_have_count(1)
+    await expect(card.locator(".la-msg--event", has_text="Video call ended")).to_have_count(1)
+    marks["hung up"] = time.monotonic() - began
+    got = await staff_get(apage, f"/api/calls/{call_id}")
+    assert got["status"] == 200, got
+    record = got["body"]
+    assert record["state"] == "ended" and record["end_reason"] == "hung_up"
+    assert record["ended_by"] == "agent"
+    assert record["media_used"] == {"audio": True, "camera": True, "screen": True}
+    kinds = [event["kind"] for event in record["events"]]
+    annotations = [e["detail"] for e in record["events"] if e["kind"] == "annotation"]
+    assert {a["kind"] for a in annotations} >= {"arrow", "pointer"}, kinds
+    arrow = next(a for a in annotations if a["kind"] == "arrow")
+    assert arrow["surface"] == "customer_screen"
+    assert record["quality_samples"], "call.stats samples are stored"
+    (x0, y0), (x1, y1) = arrow["points"]
+    assert x0 < x1 and y0 < y1 and all(0 <= v <= 1 for v in (x0, y0, x1, y1))
+    # Stopped devices: no camera or screen left capturing on either page.
+    for page in (cpage, apage):
+        live = await page.evaluate(
+            "window.__testPeerConnections.filter(pc => pc.connectionState !== 'closed').length"
+        )
+        assert live == 0
+    print("\ntimings (s since start): " + ", ".join(f"{k} {v:.1f}" for k, v in marks.items()))
+    customer.assert_no_script_errors()
+    agent.assert_no_script_errors()
+
+
+async def test_agent_calls_customer_declines_then_reload_rejoins(
+    server: Server, browser: Browser
+) -> None:
+    customer, agent, card = await chat_with_agent(server, browser, "Dana")
+    cpage, apage = customer.page, agent.page
+    agent_call = card.locator(".la-call")
+    widget_call = cpage.locator(".la-call")
+
+    # An audio call from the agent, declined by the customer from the keyboard.
+    await card.locator("[data-call-start=audio]").click()
+    await expect(agent_call).to_have_attribute("data-call-state", "ringing")
+    await expect(cpage.locator("[data-call-action=accept]")).to_be_focused()
+    await cpage.keyboard.press("Tab")
+    await expect(cpage.locator("[data-call-action=decline]")).to_be_focused()
+    await cpage.keyboard.press("Enter")
+    await expect(agent_call).to_have_count(0)
+    await expect(widget_call).to_have_count(0)
+    await expect(card.locator(".la-msg--event", has_text="Audio call declined")).to_have_count(1)
+    await expect(card.locator(".la-call-log__item")).to_have_attribute(
+        "data-end-reason", "declined"
+    )
+
+    # A video call from the agent, accepted; then the customer's page reloads mid-call.
+    await card.locator("[data-call-start=video]").click()
+    await cpage.locator("[data-call-action=accept]").click()
+    await expect(agent_call).to_have_attribute("data-link", "connected")
+    await expect(widget_call).to_have_attribute("data-link", "connected")
+    await wait_frames(apage, CAMERA)
+    await cpage.reload()
+    await expect(agent_call.locator(".la-call__notice--them")).to_contain_text(
+        re.compile("Dana is reconnecting|Waiting for Dana")
+    )
+    await expect(cpage.locator(".la-call")).to_have_attribute("data-link", "connected")
+    await expect(agent_call.locator(".la-call__notice--them")).to_be_hidden()
+    await wait_frames(cpage, CAMERA)
+    # the agent's receiver is fresh from the relay's point of view: frames keep coming
+    before = await frames_decoded(apage, CAMERA)
+    await wait_frames(apage, CAMERA, more_than=before)
+
+    # The agent shares their own screen (a canvas here) and draws a circle on their preview
+    # of it; the customer sees the screen and the circle.
+    await apage.evaluate(CANVAS_SCREEN_SOURCE)
+    await agent_call.locator("[data-call-action=screen]").click()
+    own = agent_call.locator("[data-tile=local-screen]")
+    await expect(own).to_be_visible()
+    await expect(own).to_have_attribute("data-main", "true")
+    theirs = widget_call.locator("[data-tile=remote-screen]")
+    await expect(theirs).to_be_visible()
+    await wait_frames(cpage, SCREEN)
+    await agent_call.locator("[data-call-tool=circle]").click()
+    await drag(apage, own.locator("canvas"), (0.5, 0.5), (0.6, 0.5))
+    await expect(theirs.locator("canvas")).to_have_attribute(
+        "data-kinds", re.compile(r"\bcircle\b")
+    )
+    assert await wait_painted(theirs.locator("canvas")) > 50
+    await customer.shot("call-customer-sees-agent-screen")
+    await agent_call.locator("[data-call-tool=clear]").click()
+    await expect(theirs.locator("canvas")).to_have_attribute("data-count", "0")
+    await agent_call.locator("[data-call-action=screen]").click()
+    await expect(theirs).to_be_hidden()
+
+    # The customer hangs up this time.
+    await cpage.locator("[data-call-action=hangup]").click()
+    await expect(agent_call).to_have_count(0)
+    await expect(cpage.locator(".la-msg--event", has_text="Video call ended")).to_have_count(1)
+    ARTIFACTS.mkdir(exist_ok=True)
+    customer.assert_no_script_errors()
+    agent.assert_no_script_errors()

@@ -1,0 +1,131 @@
+// One participant's RTCPeerConnection to the relay (protocol §8): exactly three sendrecv
+// transceivers in the order audio, camera, screen; the offer is sent only once ICE gathering
+// is complete (no trickle), with the role of each m-line by its mid. Nothing is renegotiated:
+// starting or stopping a source is replaceTrack() on that role's sender.
+//
+// A CallPeer is used once: a reconnect builds a fresh one (aiortc has no ICE restart).
+
+export const ROLES = ["audio", "camera", "screen"];
+const KIND = { audio: "audio", camera: "video", screen: "video" };
+const GATHER_TIMEOUT_MS = 8000;
+
+export class CallPeer {
+  /**
+   * @param {object} options
+   *   onConnectionState(state): the RTCPeerConnection's connectionState changed
+   */
+  constructor({ onConnectionState = () => {} } = {}) {
+    this.pc = new RTCPeerConnection({ bundlePolicy: "max-bundle", rtcpMuxPolicy: "require" });
+    this.closed = false;
+    this.transceivers = {};
+    this.pc.addEventListener("connectionstatechange", () => {
+      if (!this.closed) onConnectionState(this.pc.connectionState);
+    });
+  }
+
+  get connectionState() {
+    return this.closed ? "closed" : this.pc.connectionState;
+  }
+
+  /**
+   * Add the three transceivers with the tracks we send now ({audio, camera, screen}, each a
+   * track or null), gather, and return {offer: SDP string, tracks: {mid: role}}.
+   */
+  async createOffer(tracks) {
+    for (const role of ROLES) {
+      const transceiver = this.pc.addTransceiver(tracks[role] || KIND[role],
+        { direction: "sendrecv" });
+      preferCodecs(transceiver, KIND[role]);
+      this.transceivers[role] = transceiver;
+    }
+    await this.pc.setLocalDescription(await this.pc.createOffer());
+    await gathered(this.pc);
+    const map = {};
+    for (const role of ROLES) map[this.transceivers[role].mid] = role;
+    return { offer: this.pc.localDescription.sdp, tracks: map };
+  }
+
+  /** The relay's answer: an SDP string (or {type, sdp}). */
+  async acceptAnswer(answer) {
+    const sdp = typeof answer === "string" ? answer : answer && answer.sdp;
+    await this.pc.setRemoteDescription({ type: "answer", sdp });
+  }
+
+  /** Start, change or stop what we send for one role (null stops it). */
+  async send(role, track) {
+    const transceiver = this.transceivers[role];
+    if (!transceiver || this.closed) return;
+    if (transceiver.sender.track !== track) await transceiver.sender.replaceTrack(track);
+  }
+
+  /** The track the relay forwards to us for `role` (the other participant's audio/camera/screen). */
+  remoteTrack(role) {
+    const transceiver = this.transceivers[role];
+    return transceiver ? transceiver.receiver.track : null;
+  }
+
+  /** getStats() of the receiver of one role (inbound-rtp for that m-line). */
+  receiverStats(role) {
+    const transceiver = this.transceivers[role];
+    return transceiver ? transceiver.receiver.getStats() : Promise.resolve(new Map());
+  }
+
+  getStats() {
+    return this.pc.getStats();
+  }
+
+  close() {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      this.pc.close();
+    } catch {
+      // already closed
+    }
+  }
+}
+
+/** VP8 first (the relay forwards without transcoding, so both sides must agree), H.264 next. */
+function preferCodecs(transceiver, kind) {
+  if (typeof transceiver.setCodecPreferences !== "function" || !RTCRtpReceiver.getCapabilities) {
+    return;
+  }
+  const capabilities = RTCRtpReceiver.getCapabilities(kind);
+  if (!capabilities) return;
+  const rank = kind === "audio"
+    ? (c) => (/\/opus$/i.test(c.mimeType) ? 0 : null)
+    : (c) => {
+      if (/\/VP8$/i.test(c.mimeType)) return 0;
+      if (/\/H264$/i.test(c.mimeType)) return 1;
+      if (/\/rtx$/i.test(c.mimeType)) return 2;
+      return null;
+    };
+  const chosen = capabilities.codecs
+    .map((codec, index) => ({ codec, index, rank: rank(codec) }))
+    .filter((entry) => entry.rank !== null)
+    .sort((a, b) => a.rank - b.rank || a.index - b.index)
+    .map((entry) => entry.codec);
+  if (chosen.length === 0) return;
+  try {
+    transceiver.setCodecPreferences(chosen);
+  } catch (error) {
+    console.warn("LiveAssist: codec preferences refused", error);
+  }
+}
+
+function gathered(pc) {
+  if (pc.iceGatheringState === "complete") return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      pc.removeEventListener("icegatheringstatechange", check);
+      resolve();
+    };
+    const check = () => {
+      if (pc.iceGatheringState === "complete") done();
+    };
+    // Whatever was gathered by then goes in the offer.
+    const timer = setTimeout(done, GATHER_TIMEOUT_MS);
+    pc.addEventListener("icegatheringstatechange", check);
+  });
+}
