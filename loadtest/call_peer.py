@@ -140,11 +140,11 @@ class CallPeer:
         await self.send_media_state()
 
     async def _read(self, role: Role, track: MediaStreamTrack) -> None:
-        got = self.received[role]
         loop = asyncio.get_running_loop()
         with contextlib.suppress(MediaStreamError, asyncio.CancelledError):
             while True:
                 frame = await track.recv()
+                got = self.received[role]  # reset_received() may have swapped it
                 got.frames += 1
                 if got.first_frame_at is None:
                     got.first_frame_at = loop.time()

@@ -229,7 +229,25 @@ class RelayStats:
         return sum(w.peer_connections for w in self.workers)
 
 
+@dataclass(frozen=True, slots=True)
+class ParticipantLink:
+    """Event: a participant's peer connection on the relay changed state.
+
+    `state` is aiortc's connectionState: connecting, connected, failed or closed (closed
+    only when the client closed it; the relay's own leave or replace is not reported).
+    """
+
+    room_id: RoomId
+    participant_id: ParticipantId
+    state: str
+
+    def __post_init__(self) -> None:
+        _check_id("room_id", self.room_id)
+        _check_id("participant_id", self.participant_id)
+
+
 RoomClosedListener = Callable[[RoomClosed], None]
+ParticipantListener = Callable[[ParticipantLink], None]
 
 
 class RelayControl(Protocol):
@@ -268,3 +286,5 @@ class RelayControl(Protocol):
     async def stats(self) -> RelayStats: ...
 
     def add_room_closed_listener(self, listener: RoomClosedListener) -> None: ...
+
+    def add_participant_listener(self, listener: ParticipantListener) -> None: ...

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
@@ -41,9 +41,21 @@ class RelayParticipant:
     is "audio" and video is "camera".
     """
 
-    def __init__(self, participant_id: ParticipantId, configuration: RTCConfiguration) -> None:
+    def __init__(
+        self,
+        participant_id: ParticipantId,
+        configuration: RTCConfiguration,
+        on_state: Callable[[str], None] | None = None,
+    ) -> None:
         self.participant_id = participant_id
         self.pc = RTCPeerConnection(configuration)
+        if on_state is not None:
+
+            @self.pc.on("connectionstatechange")
+            def report() -> None:
+                if not self.closed:  # our own close is not news
+                    on_state(str(self.pc.connectionState))
+
         self.publications: list[Publication] = []
         self.publication_roles: dict[int, TrackRole] = {}
         self.slots: list[Slot] = []

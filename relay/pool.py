@@ -6,6 +6,7 @@ import asyncio
 import logging
 import os
 from collections.abc import Mapping
+from typing import Any
 
 from relay.interface import (
     CloseReason,
@@ -15,6 +16,8 @@ from relay.interface import (
     NoCapacity,
     OpenRoom,
     ParticipantId,
+    ParticipantLink,
+    ParticipantListener,
     RelayLost,
     RelayStats,
     RoomClosed,
@@ -46,12 +49,16 @@ class RelayPool:
         if count < 1:
             raise ValueError("a relay pool needs at least one worker")
         self.workers = [
-            RelayWorker(WorkerId(i), capacity, on_lost=self._on_worker_lost) for i in range(count)
+            RelayWorker(
+                WorkerId(i), capacity, on_lost=self._on_worker_lost, on_event=self._on_worker_event
+            )
+            for i in range(count)
         ]
         self._rooms: dict[RoomId, RelayWorker] = {}
         self._participants: dict[WorkerId, int] = {w.worker_id: 0 for w in self.workers}
         self._room_participants: dict[RoomId, set[ParticipantId]] = {}
         self._listeners: list[RoomClosedListener] = []
+        self._participant_listeners: list[ParticipantListener] = []
 
     async def start(self) -> None:
         try:
@@ -69,6 +76,27 @@ class RelayPool:
 
     def add_room_closed_listener(self, listener: RoomClosedListener) -> None:
         self._listeners.append(listener)
+
+    def add_participant_listener(self, listener: ParticipantListener) -> None:
+        self._participant_listeners.append(listener)
+
+    def _on_worker_event(self, message: dict[str, Any]) -> None:
+        if message.get("event") != "participant":
+            return
+        try:
+            event = ParticipantLink(
+                RoomId(str(message["room_id"])),
+                ParticipantId(str(message["participant_id"])),
+                str(message["state"]),
+            )
+        except (KeyError, ValueError):
+            logger.exception("malformed participant event from a worker: %r", message)
+            return
+        for listener in list(self._participant_listeners):
+            try:
+                listener(event)
+            except Exception:
+                logger.exception("participant listener failed")
 
     def _place(self) -> RelayWorker:
         alive = [w for w in self.workers if w.alive]

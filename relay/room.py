@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from aiortc import RTCConfiguration
 
@@ -26,9 +26,15 @@ class Room:
     ICE restart); the others' slots keep their sequence numbering across it.
     """
 
-    def __init__(self, room_id: RoomId, configuration: RTCConfiguration) -> None:
+    def __init__(
+        self,
+        room_id: RoomId,
+        configuration: RTCConfiguration,
+        on_participant_state: Callable[[ParticipantId, str], None] | None = None,
+    ) -> None:
         self.room_id = room_id
         self._configuration = configuration
+        self._on_participant_state = on_participant_state
         self.participants: dict[ParticipantId, RelayParticipant] = {}
         self.close_reason: CloseReason | None = None
 
@@ -48,7 +54,12 @@ class Room:
             if not replace:
                 raise ParticipantExists(f"{participant_id} is already in room {self.room_id}")
             await self.leave(participant_id)
-        participant = RelayParticipant(participant_id, self._configuration)
+        report = self._on_participant_state
+        participant = RelayParticipant(
+            participant_id,
+            self._configuration,
+            (lambda state: report(participant_id, state)) if report is not None else None,
+        )
         self.participants[participant_id] = participant
         try:
             answer = await participant.answer(offer_sdp, roles)

@@ -31,6 +31,7 @@ class RelayWorker:
         worker_id: WorkerId,
         capacity: int,
         on_lost: Callable[[RelayWorker], None] | None = None,
+        on_event: Callable[[dict[str, Any]], None] | None = None,
     ) -> None:
         if capacity < 1:
             raise ValueError("a worker's capacity must be at least 1 participant")
@@ -41,6 +42,7 @@ class RelayWorker:
         """The process's exit code once stopped (0: it shut down cleanly)."""
         self.alive = False
         self._on_lost = on_lost
+        self._on_event = on_event
         self._conn: Connection | None = None
         self._process: BaseProcess | None = None
         self._ids = itertools.count(1)
@@ -85,6 +87,10 @@ class RelayWorker:
         if message.get("event") == "hello":
             if self._hello is not None and not self._hello.done():
                 self._hello.set_result(message)
+            return
+        if "event" in message:
+            if self._on_event is not None:
+                self._on_event(message)
             return
         future = self._pending.pop(int(message.get("id", -1)), None)
         if future is None or future.done():

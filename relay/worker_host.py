@@ -109,7 +109,19 @@ class WorkerHost:
         if isinstance(command, OpenRoom):
             if command.room_id in self.rooms:
                 raise RoomExists(f"room {command.room_id} is already open")
-            self.rooms[command.room_id] = Room(command.room_id, self._configuration)
+            room_id = command.room_id
+            self.rooms[room_id] = Room(
+                room_id,
+                self._configuration,
+                lambda participant_id, state: self._send(
+                    {
+                        "event": "participant",
+                        "room_id": room_id,
+                        "participant_id": participant_id,
+                        "state": state,
+                    }
+                ),
+            )
             return None
         room = self.rooms.get(command.room_id)
         if room is None:

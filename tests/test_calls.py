@@ -31,6 +31,8 @@ async def chat_pair(server: Server) -> AsyncIterator[tuple[Customer, Staff]]:
         await agent.next("chat.assigned")
         yield customer, agent
     finally:
+        if customer.sio.connected:  # end the chat so the agent's capacity frees up
+            await customer.request("chat.end", {"chat_id": customer.chat_id})
         await customer.close()
         await agent.close()
 

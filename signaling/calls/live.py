@@ -22,6 +22,7 @@ class PartyLive:
     """The socket that last joined the media; its disconnect means "reconnecting"."""
     joined: bool = False
     """Has a peer connection on the relay (so the next join replaces it)."""
+    joined_at: float = 0.0
     dropped_at: float | None = None
     quality: dict[str, Any] | None = None
     poor_in_a_row: int = 0

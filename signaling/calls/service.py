@@ -7,13 +7,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from relay.interface import (
     BadOffer,
     CloseReason,
     ParticipantId,
+    ParticipantLink,
+    RelayControl,
     RelayError,
     RoomClosed,
     RoomId,
@@ -246,6 +248,12 @@ class CallService:
                 raise Conflict("the call has ended")
             me = live.parties[party]
             rejoin = me.joined
+            if rejoin and me.link is LinkState.CONNECTED:
+                # The client found its connection broken before we did: the others see
+                # "reconnecting" while the new peer connection is set up.
+                me.link = LinkState.RECONNECTING
+                me.dropped_at = monotonic()
+                await self._publish(await self._record(call["id"]))
             relay = await self._relay.ready()
             try:
                 answer = await relay.join(
@@ -265,6 +273,7 @@ class CallService:
                 await self._finish(live, reason, None)
                 raise RelayUnavailable(f"the call's media relay failed: {error.detail}") from None
             me.joined = True
+            me.joined_at = monotonic()
             me.sid = sid
             gap_ms = (
                 round((monotonic() - me.dropped_at) * 1000) if me.dropped_at is not None else None
@@ -315,11 +324,16 @@ class CallService:
                 if state.sid == sid and state.link is LinkState.CONNECTED:
                     await self._dropped(live, party, "socket closed")
 
-    async def _dropped(self, live: LiveCall, party: CallParty, why: str) -> None:
+    async def _dropped(
+        self, live: LiveCall, party: CallParty, why: str, *, seen_at: float | None = None
+    ) -> None:
         async with live.lock:
             state = live.parties[party]
+
             if live.ended or state.link is not LinkState.CONNECTED:
                 return
+            if seen_at is not None and state.joined_at > seen_at:
+                return  # about a peer connection that a rejoin has already replaced
             state.link = LinkState.RECONNECTING
             state.dropped_at = monotonic()
             state.sid = None
@@ -387,9 +401,7 @@ class CallService:
         await self._notifier.to_chat(call["chat_id"], "call.updated", view)
         if live.room_id is not None:
             room, live.room_id = live.room_id, None
-            task = asyncio.create_task(self._close_room(room, live.call_id))
-            self._closing.add(task)
-            task.add_done_callback(self._closing.discard)
+            self._spawn(self._close_room(room, live.call_id))
         for listener in self.ended_listeners:
             try:
                 await listener(call)
@@ -406,10 +418,34 @@ class CallService:
         except RelayError as error:
             log.info("call %s: closing its relay room: %s", call_id, error)
 
-    def _listen(self, relay: Any) -> None:
+    def _listen(self, relay: RelayControl) -> None:
         if not self._listening:
             relay.add_room_closed_listener(self._room_closed)
+            relay.add_participant_listener(self._participant_link)
             self._listening = True
+
+    def _participant_link(self, event: ParticipantLink) -> None:
+        """The relay saw a participant's peer connection fail or close: reconnecting."""
+        if event.state not in ("failed", "closed"):
+            return
+        for live in list(self.live.values()):
+            if live.room_id == event.room_id:
+                try:
+                    party = CallParty(event.participant_id)
+                except ValueError:
+                    return
+                why = f"media connection {event.state}"
+                self._spawn(self._dropped(live, party, why, seen_at=monotonic()))
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._closing.add(task)
+        task.add_done_callback(self._background_done)
+
+    def _background_done(self, task: asyncio.Task[None]) -> None:
+        self._closing.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("call background work failed", exc_info=task.exception())
 
     def _room_closed(self, event: RoomClosed) -> None:
         if event.reason is CloseReason.CALL_ENDED:
@@ -422,9 +458,7 @@ class CallService:
                     else CallEndReason.RELAY_LOST
                 )
                 live.room_id = None  # nothing left to close
-                task = asyncio.get_running_loop().create_task(self.end(live.call_id, reason))
-                self._closing.add(task)
-                task.add_done_callback(self._closing.discard)
+                self._spawn(self.end(live.call_id, reason))
 
     async def restore(self) -> None:
         """At startup: calls a previous run left open lost their relay with it."""

@@ -1,0 +1,154 @@
+"""Calls that break: a reloaded page, a dropped media path, a participant who never comes
+back, a relay worker that dies; and a run of calls after which the relay holds nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+
+from loadtest.call_peer import CallPeer
+from loadtest.clients import Staff
+from media.stamps import StampedVideoTrack
+from tests.conftest import Server
+from tests.test_calls import SMALL, chat_pair, ring_and_accept
+
+
+def link_of(party: str, state: str):  # type: ignore[no-untyped-def]
+    return lambda c: c["participants"][party]["state"] == state
+
+
+async def test_page_reload_rejoins_the_same_call_and_media_resumes(server: Server) -> None:
+    async with chat_pair(server) as (customer, agent):
+        call_id = await ring_and_accept(customer, agent, customer.chat_id)
+        them = CallPeer(customer, call_id, {"camera": StampedVideoTrack(**SMALL)})
+        us = CallPeer(agent, call_id, {"camera": StampedVideoTrack(**SMALL)})
+        again = Staff(server.url)
+        try:
+            await asyncio.gather(them.join(), us.join())
+            await them.wait_frames("camera", 10)
+            # The agent's page reloads: socket and peer connection gone at once.
+            await us.drop()
+            await agent.sio.disconnect()
+            await customer.next("call.updated", where=link_of("agent", "reconnecting"))
+            # The new page signs in with the same session and finds the call running.
+            again.token = agent.token
+            await again.connect()
+            resent = await again.next("call.updated", where=lambda c: c["id"] == call_id)
+            assert resent["state"] == "active"
+            rejoined = CallPeer(again, call_id, {"camera": StampedVideoTrack(**SMALL)})
+            them.reset_received("camera")
+            await rejoined.join()
+            await customer.next("call.updated", where=link_of("agent", "connected"))
+            got = await them.wait_frames("camera", 10)  # the agent's camera again
+            assert got.numbers, "frames after the rejoin carry readable stamps"
+            await rejoined.wait_frames("camera", 10)  # and the customer's reaches the new page
+            await rejoined.close()
+        finally:
+            await them.close()
+            await us.close()
+            await again.close()
+        record = await customer_record(server, call_id)
+        kinds = [e["kind"] for e in record["events"]]
+        assert kinds.count("joined") == 2 and "reconnecting" in kinds and "reconnected" in kinds
+        gap = next(e for e in record["events"] if e["kind"] == "reconnected")["detail"]["gap_ms"]
+        assert 0 < gap < 10_000
+
+
+async def test_dropped_media_path_is_seen_by_the_relay_and_rejoined(server: Server) -> None:
+    async with chat_pair(server) as (customer, agent):
+        call_id = await ring_and_accept(agent, customer, customer.chat_id)
+        them = CallPeer(customer, call_id, {"camera": StampedVideoTrack(**SMALL)})
+        us = CallPeer(agent, call_id)
+        try:
+            await asyncio.gather(them.join(), us.join())
+            await us.wait_frames("camera", 5)
+            await them.drop()  # the peer connection closes; the socket stays
+            update = await agent.next("call.updated", where=link_of("customer", "reconnecting"))
+            assert update["state"] == "active"
+            us.reset_received("camera")
+            # A fresh source: aiortc cancels a closed sender's pending recv() on the track.
+            them.tracks["camera"] = StampedVideoTrack(**SMALL)
+            await them.join()
+            await agent.next("call.updated", where=link_of("customer", "connected"))
+            await us.wait_frames("camera", 5)
+        finally:
+            await them.close()
+            await us.close()
+
+
+async def test_participant_who_does_not_return_ends_the_call_as_network_lost(
+    server: Server,
+) -> None:
+    server.runtime.config.calls.reconnect_seconds = 1.0
+    async with chat_pair(server) as (customer, agent):
+        call_id = await ring_and_accept(customer, agent, customer.chat_id, "audio")
+        them, us = CallPeer(customer, call_id), CallPeer(agent, call_id)
+        try:
+            await asyncio.gather(them.join(), us.join())
+            await them.drop()
+            await customer.sio.disconnect()
+            ended = await agent.next("call.updated", where=lambda c: c["state"] == "ended")
+            assert ended["end_reason"] == "network_lost" and ended["ended_by"] is None
+        finally:
+            await them.close()
+            await us.close()
+
+
+async def test_relay_worker_death_ends_its_calls_as_relay_lost(server: Server) -> None:
+    async with chat_pair(server) as (customer, agent):
+        call_id = await ring_and_accept(customer, agent, customer.chat_id, "audio")
+        them, us = CallPeer(customer, call_id), CallPeer(agent, call_id)
+        try:
+            await asyncio.gather(them.join(), us.join())
+            pool = server.runtime.relay.pool
+            assert pool is not None
+            pool.workers[0].kill()
+            ended = await customer.next("call.updated", where=lambda c: c["state"] == "ended")
+            assert ended["end_reason"] == "relay_lost"
+            assert ended["end_reason_text"] == "Media relay lost"
+        finally:
+            await them.close()
+            await us.close()
+
+
+async def test_nothing_leaks_after_many_calls(server: Server) -> None:
+    """19 calls, 3 at a time (the agent's chat capacity), each with camera frames flowing both ways, then hung up: the
+    worker is back to no rooms, no peer connections, and its tasks and file descriptors
+    where they were after the first call (aiortc's own module state warms up once)."""
+
+    async def one_call() -> None:
+        async with chat_pair(server) as (customer, agent):
+            call_id = await ring_and_accept(customer, agent, customer.chat_id)
+            tracks = {"camera": StampedVideoTrack(160 * 2, 120 * 2, 10)}
+            them, us = CallPeer(customer, call_id, tracks), CallPeer(agent, call_id)
+            try:
+                await asyncio.gather(them.join(), us.join())
+                await us.wait_frames("camera", 3)
+                await agent.request("call.hangup", {"call_id": call_id})
+            finally:
+                await them.close()
+                await us.close()
+
+    await one_call()
+    await asyncio.sleep(0.5)
+    pool = server.runtime.relay.pool
+    assert pool is not None
+    baseline = await pool.workers[0].stats()
+    for _round in range(6):
+        await asyncio.gather(*(one_call() for _ in range(3)))
+    await asyncio.sleep(1.0)
+    after = await pool.workers[0].stats()
+    assert after.rooms == 0 and after.participants == 0 and after.peer_connections == 0
+    assert after.tasks <= baseline.tasks, (baseline, after)
+    assert after.open_files <= baseline.open_files, (baseline, after)
+    assert after.rss_bytes < baseline.rss_bytes + 64 * 1024 * 1024, (baseline, after)
+    assert server.runtime.calls.live == {}
+    assert os.getpid() != after.pid  # the media really ran in the worker process
+
+
+async def customer_record(server: Server, call_id: int) -> dict:  # type: ignore[type-arg]
+    admin = await server.staff("admin@demo.local")
+    try:
+        return dict(await admin.rest("GET", f"/api/calls/{call_id}"))
+    finally:
+        await admin.close()
