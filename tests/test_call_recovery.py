@@ -112,9 +112,9 @@ async def test_relay_worker_death_ends_its_calls_as_relay_lost(server: Server) -
 
 
 async def test_nothing_leaks_after_many_calls(server: Server) -> None:
-    """19 calls, 3 at a time (the agent's chat capacity), each with camera frames flowing both ways, then hung up: the
-    worker is back to no rooms, no peer connections, and its tasks and file descriptors
-    where they were after the first call (aiortc's own module state warms up once)."""
+    """19 calls, 3 at a time (the agent's chat capacity), each with camera frames flowing,
+    then hung up: the worker is back to no rooms and no peer connections, and its tasks
+    and file descriptors are where they were after the first call (aiortc warms up once)."""
 
     async def one_call() -> None:
         async with chat_pair(server) as (customer, agent):
