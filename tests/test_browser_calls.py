@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,7 +21,7 @@ from playwright.async_api import (
     expect,
 )
 
-from tests.conftest import Server
+from tests.conftest import Server, start_server
 from tests.test_browser import (
     ARTIFACTS,
     CHROMIUM,
@@ -416,3 +417,84 @@ async def test_agent_calls_customer_declines_then_reload_rejoins(
     ARTIFACTS.mkdir(exist_ok=True)
     customer.assert_no_script_errors()
     agent.assert_no_script_errors()
+
+
+async def test_poor_quality_steps_down_to_audio_then_chat_and_chinese_labels(
+    server: Server, browser: Browser
+) -> None:
+    customer, agent, card = await chat_with_agent(server, browser, "Erin")
+    cpage, apage = customer.page, agent.page
+    agent_call = card.locator(".la-call")
+    widget_call = cpage.locator(".la-call")
+    await cpage.locator("[data-call-start=video]").click()
+    await card.locator("[data-call-action=accept]").click()
+    await expect(agent_call).to_have_attribute("data-link", "connected")
+    await expect(widget_call).to_have_attribute("data-link", "connected")
+    await expect(widget_call).to_have_attribute("data-their-camera", "true")
+    call_id = int(await agent_call.get_attribute("data-call-id") or 0)
+    chat_id = int(await card.get_attribute("data-chat-id") or 0)
+
+    # The server suggests a step down (as after calls.poor_samples poor samples in a row): the
+    # agent is offered screen only / audio / chat; the customer is not asked.
+    suggestion = {"call_id": call_id, "to": "screen_only", "applied": False, "reason": "poor"}
+    await server.runtime.notifier.to_chat_staff(chat_id, "call.downgrade", suggestion)
+    prompt = agent_call.locator(".la-call__downgrade")
+    await expect(prompt).to_be_visible()
+    await expect(prompt.locator("[data-downgrade]")).to_have_count(3)
+    await expect(widget_call.locator(".la-call__downgrade")).to_be_hidden()
+    await prompt.locator("[data-downgrade=audio]").click()
+    # Applied on both sides: cameras off, each side hears of the other's (call.media).
+    for call in (agent_call, widget_call):
+        await expect(call.locator("[data-call-action=camera]")).to_have_attribute(
+            "aria-pressed", "false"
+        )
+        await expect(call).to_have_attribute("data-their-camera", "false")
+        await expect(call.locator("[data-tile=remote-camera]")).to_be_hidden()
+        await expect(call.locator(".la-call__notice--info")).to_contain_text("audio only")
+
+    # The interface language switches mid-call, call labels included.
+    await cpage.locator(".la-panel__lang").click()
+    await expect(widget_call.locator(".la-call__title")).to_have_text("与 Alex Agent 视频通话")
+    await expect(widget_call.locator("[data-call-action=hangup]")).to_have_attribute(
+        "aria-label", "挂断"
+    )
+    await cpage.locator(".la-panel__lang").click()
+
+    # Next step: back to chat. The call ends with poor_quality; the chat goes on.
+    await server.runtime.notifier.to_chat_staff(
+        chat_id, "call.downgrade", {**suggestion, "to": "chat"}
+    )
+    await prompt.locator("[data-downgrade=chat]").click()
+    await expect(agent_call).to_have_count(0)
+    await expect(widget_call).to_have_count(0)
+    await expect(
+        cpage.locator(".la-msg--event", has_text="Back to chat (poor connection)")
+    ).to_have_count(1)
+    got = await staff_get(apage, f"/api/calls/{call_id}")
+    assert got["body"]["end_reason"] == "poor_quality", got
+    await customer_says(customer, "Chat is fine, thanks")
+    await expect(card.locator(".la-msg__text", has_text="Chat is fine, thanks")).to_have_count(1)
+    customer.assert_no_script_errors()
+    agent.assert_no_script_errors()
+
+
+async def test_unanswered_call_is_missed(browser: Browser, tmp_path: Path) -> None:
+    server, runner = await start_server(tmp_path / "data", calls={"ring_seconds": 1.5})
+    try:
+        customer, agent, card = await chat_with_agent(server, browser, "Finn")
+        await customer.page.locator("[data-call-start=audio]").click()
+        await expect(card.locator("[data-call-action=accept]")).to_be_focused()
+        await expect(card.locator(".la-call")).to_have_count(0)
+        await expect(customer.page.locator(".la-call")).to_have_count(0)
+        await expect(card.locator(".la-msg--event", has_text="Missed audio call")).to_have_count(1)
+        await expect(customer.page.locator(".la-call-log__item")).to_have_attribute(
+            "data-end-reason", "missed"
+        )
+        await expect(customer.page.locator(".la-call-log__item")).to_contain_text("No answer")
+        await expect(agent.page.locator(".toast", has_text="Missed audio call")).to_be_visible()
+        customer.assert_no_script_errors()
+        agent.assert_no_script_errors()
+    finally:
+        for context in browser.contexts:  # pages first, so no socket holds the server open
+            await context.close()
+        await runner.cleanup()
