@@ -69,6 +69,8 @@ class RelayParticipant:
             await self.pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
         except Exception as error:  # aiortc asserts or raises on SDP it cannot take
             raise BadOffer(f"{type(error).__name__}: {error}") from error
+        if not self.pc.getTransceivers():
+            raise BadOffer("the offer has no audio or video m-line")
         receiving: list[tuple[Any, TrackRole]] = []
         for transceiver in self.pc.getTransceivers():
             role = (roles or {}).get(str(transceiver.mid)) or default_role(transceiver.kind)

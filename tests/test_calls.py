@@ -171,3 +171,115 @@ async def test_decline_missed_and_cancelled_calls(server: Server) -> None:
         assert "Audio call declined" in lines and "Missed video call" in lines
         calls = await agent.rest("GET", f"/api/calls?chat_id={customer.chat_id}")
         assert [c["end_reason"] for c in calls["items"]] == ["cancelled", "missed", "declined"]
+
+
+async def test_quality_samples_grade_the_call_and_offer_a_step_down(server: Server) -> None:
+    server.runtime.config.calls.poor_samples = 2
+    async with chat_pair(server) as (customer, agent):
+        call_id = await ring_and_accept(customer, agent, customer.chat_id)
+        them, us = CallPeer(customer, call_id), CallPeer(agent, call_id)
+        try:
+            await asyncio.gather(them.join(), us.join())
+            good = await customer.request("call.stats", await them.stats())
+            assert good["level"] == "good" and good["mos"] > 4.0
+            seen = await agent.next("call.quality")
+            assert seen["participant"] == "customer" and seen["mos"] == good["mos"]
+            bad = {"call_id": call_id, "rtt_ms": 900, "jitter_ms": 80, "loss_pct": 12}
+            for _ in range(2):
+                poor = await customer.request("call.stats", {**bad, "bitrate_kbps": 90})
+                assert poor["level"] == "poor"
+            offer = await agent.next("call.downgrade")
+            assert offer == {
+                "call_id": call_id,
+                "to": "screen_only",
+                "applied": False,
+                "reason": offer["reason"],
+            }
+            assert "customer" in offer["reason"]
+            with pytest.raises(ProtocolError) as nope:
+                await customer.request("call.downgrade", {"call_id": call_id, "to": "audio"})
+            assert nope.value.code == "conflict"
+            await agent.request("call.downgrade", {"call_id": call_id, "to": "audio"})
+            applied = await customer.next("call.downgrade")
+            assert applied["to"] == "audio" and applied["applied"] is True
+            with pytest.raises(ProtocolError) as negative:
+                await customer.request("call.stats", {**bad, "bitrate_kbps": -1})
+            assert negative.value.code == "invalid_payload"
+            ended = await agent.request("call.downgrade", {"call_id": call_id, "to": "chat"})
+            assert ended["state"] == "ended" and ended["end_reason"] == "poor_quality"
+        finally:
+            await them.close()
+            await us.close()
+        record = await agent.rest("GET", f"/api/calls/{call_id}")
+        levels = [(s["participant"], s["level"]) for s in record["quality_samples"]]
+        assert levels == [("customer", "good"), ("customer", "poor"), ("customer", "poor")]
+        steps = [e["detail"]["to"] for e in record["events"] if e["kind"] == "downgrade"]
+        assert steps == ["audio", "chat"]
+
+
+async def test_annotations_reach_the_customer_and_are_stored(server: Server) -> None:
+    async with chat_pair(server) as (customer, agent):
+        call_id = await ring_and_accept(customer, agent, customer.chat_id)
+        base = {"call_id": call_id, "surface": "customer_screen"}
+        arrow = await agent.request(
+            "call.annotate", {**base, "kind": "arrow", "points": [[0.1, 0.2], [0.5, 0.5]]}
+        )
+        got = await customer.next("call.annotation")
+        assert got["id"] == arrow["id"] and got["points"] == [[0.1, 0.2], [0.5, 0.5]]
+        assert got["by"] == "agent" and got["ttl_ms"] == 4000
+        for i in range(10):  # a burst of pointer moves: all forwarded, few stored
+            await agent.request(
+                "call.annotate", {**base, "kind": "pointer", "points": [[i / 10, 0.5]]}
+            )
+        moves = [await customer.next("call.annotation") for _ in range(10)]
+        assert [m["points"][0][0] for m in moves] == [i / 10 for i in range(10)]
+        with pytest.raises(ProtocolError) as customer_draws:
+            await customer.request("call.annotate", {**base, "kind": "pointer", "points": [[0, 0]]})
+        assert customer_draws.value.code == "forbidden"
+        for wrong in ([[0.1, 0.2]], [[0.1, 0.2, 0.3], [0.4, 0.5]], [[1.5, 0.2], [0, 0]]):
+            with pytest.raises(ProtocolError) as bad:
+                await agent.request("call.annotate", {**base, "kind": "circle", "points": wrong})
+            assert bad.value.code == "invalid_payload"
+        await agent.request("call.hangup", {"call_id": call_id})
+        record = await agent.rest("GET", f"/api/calls/{call_id}")
+        marks = [e["detail"] for e in record["events"] if e["kind"] == "annotation"]
+        assert marks[0]["kind"] == "arrow" and marks[0]["surface"] == "customer_screen"
+        assert 1 <= sum(1 for m in marks if m["kind"] == "pointer") < 10
+
+
+async def test_bad_offers_and_strangers_are_refused_and_the_call_goes_on(server: Server) -> None:
+    async with chat_pair(server) as (customer, agent):
+        call_id = await ring_and_accept(customer, agent, customer.chat_id)
+        for offer, code in (
+            ("hello", "invalid_payload"),
+            ("v=0\r\nthis is not sdp\r\n", "bad_offer"),
+            ("v=0\r\n" + "a=x\r\n" * 20_000, "payload_too_large"),
+        ):
+            with pytest.raises(ProtocolError) as refused:
+                await customer.request("call.join", {"call_id": call_id, "offer": offer})
+            assert refused.value.code == code, refused.value
+            assert refused.value.error["message"]
+        with pytest.raises(ProtocolError) as bad_role:
+            await customer.request(
+                "call.join", {"call_id": call_id, "offer": "v=0\r\n", "tracks": {"0": "movie"}}
+            )
+        assert bad_role.value.code == "invalid_payload"
+        stranger = await server.customer(name="Mallory")
+        other_agent = await server.staff("agent2@demo.local")
+        try:
+            for person in (stranger, other_agent):
+                with pytest.raises(ProtocolError) as hidden:
+                    await person.request("call.hangup", {"call_id": call_id})
+                assert hidden.value.code == "not_found"
+            # ...and the call still works for its own two parties.
+            them, us = CallPeer(customer, call_id), CallPeer(agent, call_id)
+            try:
+                await asyncio.gather(them.join(), us.join())
+                state = await agent.request("call.get", {"call_id": call_id})
+                assert state["participants"]["customer"]["state"] == "connected"
+            finally:
+                await them.close()
+                await us.close()
+        finally:
+            await stranger.close()
+            await other_agent.close()

@@ -64,10 +64,10 @@ class CallGuidance:
         await self._notifier.to_chat(call["chat_id"], "call.annotation", annotation, skip_sid=sid)
         now = monotonic()
         state = live.parties[CallParty.AGENT]
-        if req.kind is not AnnotationKind.POINTER or now - state.last_pointer_stored >= (
-            POINTER_STORE_INTERVAL
-        ):
-            state.last_pointer_stored = now
+        pointer = req.kind is AnnotationKind.POINTER
+        if not pointer or now - state.last_pointer_stored >= POINTER_STORE_INTERVAL:
+            if pointer:
+                state.last_pointer_stored = now
             detail = {
                 k: annotation[k] for k in ("id", "kind", "surface", "points", "color", "ttl_ms")
             }
