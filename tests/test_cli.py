@@ -171,17 +171,23 @@ def test_user_add_creates_an_account_that_can_sign_in(tmp_path: Path) -> None:
 
 def test_serve_prints_pages_and_demo_accounts_once(tmp_path: Path) -> None:
     data = tmp_path / "data"
-    with serving(data) as (url, printed):
+    with serving(data, "--workers", "2") as (url, printed):
         for page in ("/demo", "/agent", "/api/openapi.json", "/healthz"):
             assert url + page in printed
+        deadline = time.monotonic() + 60  # serve starts its relay worker processes
+        while not http(url + "/healthz")[1]["components"]["relay"]["started"]:
+            assert time.monotonic() < deadline, "relay workers did not start"
+            time.sleep(0.2)
         assert "Demo accounts created" in printed
         accounts = re.findall(r"(admin|agent|qa)\s+(\S+@demo\.local)\s+password: (\S+)", printed)
         assert {role for role, _email, _password in accounts} == {"admin", "agent", "qa"}
         status, health = http(url + "/healthz")
         assert status == 200 and health["status"] == "ok"
-        assert {"database", "socketio", "routing"} <= set(health["components"])
+        assert {"database", "socketio", "routing", "relay"} <= set(health["components"])
         assert all(part["ok"] for part in health["components"].values())
         assert health["components"]["database"]["schema"] == head_revision()
+        relay = health["components"]["relay"]
+        assert relay["workers"] == relay["workers_alive"] == 2 and relay["capacity"] == 200
         admin = next((email, password) for role, email, password in accounts if role == "admin")
         status, login = http(url + "/api/auth/login", {"email": admin[0], "password": admin[1]})
         assert status == 200

@@ -6,9 +6,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from signaling.auth import access
+from signaling.calls.views import call_view
 from signaling.chat.views import chat_view
 from signaling.http.api import ApiRequest, api
 from signaling.http.paging import paged
+from signaling.store import calls as call_store
 from signaling.store import chats as chat_store
 from signaling.store import customers as customer_store
 from signaling.store import tickets as ticket_store
@@ -130,10 +132,13 @@ async def customer_context(call: ApiRequest) -> dict[str, Any]:
             limit=20,
             offset=0,
         )
+        calls = [
+            call_view(c, rt.calls.live.get(c["id"]))
+            for c in await call_store.calls_of_customer(conn, customer["id"])
+        ]
     external = await rt.context.fetch(customer)
     return {
         "customer": customer,
         "external": external,
-        # Calls join this history once calls exist (see the calls issue).
-        "history": {"chats": chats, "tickets": tickets, "calls": []},
+        "history": {"chats": chats, "tickets": tickets, "calls": calls},
     }

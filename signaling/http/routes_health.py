@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -50,6 +51,7 @@ async def healthz(call: ApiRequest) -> Any:
     }
     components["attachments"] = {"ok": rt.attachments.root.is_dir()}
     components["context_hook"] = {"ok": True, "configured": rt.context.enabled}
+    components["relay"] = await _relay_health(rt)
     healthy = all(c.get("ok") for c in components.values())
     return json_response(
         {
@@ -59,3 +61,25 @@ async def healthz(call: ApiRequest) -> Any:
         },
         status=200 if healthy else 503,
     )
+
+
+async def _relay_health(rt: Any) -> dict[str, Any]:
+    """Relay workers: not started yet is fine (preload off); started but none alive is not."""
+    pool = rt.relay.pool
+    if pool is None:
+        return {"ok": not rt.relay.stopped, "started": False, "calls": len(rt.calls.live)}
+    try:
+        stats = await asyncio.wait_for(pool.stats(), 2.0)
+    except Exception as exc:
+        return {"ok": False, "started": True, "error": type(exc).__name__}
+    alive = [w for w in stats.workers if w.alive]
+    return {
+        "ok": bool(alive),
+        "started": True,
+        "workers": len(stats.workers),
+        "workers_alive": len(alive),
+        "capacity": stats.capacity,
+        "rooms": stats.rooms,
+        "peer_connections": stats.peer_connections,
+        "calls": len(rt.calls.live),
+    }
