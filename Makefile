@@ -74,3 +74,9 @@ lock: | $(BIN)/python
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache liveassist.egg-info
+
+# Debian packages benchmarks/call_compare.py uses: Janus (the C baseline) and iproute2 (the
+# veth pair Janus gathers ICE candidates on). Separate from `make test`: nothing else needs them.
+.PHONY: bench-deps
+bench-deps:
+	@tools/system-packages.sh janus iproute2
