@@ -255,6 +255,7 @@ class CallService:
                 me.dropped_at = monotonic()
                 await self._publish(await self._record(call["id"]))
             relay = await self._relay.ready()
+            asked = monotonic()
             try:
                 answer = await relay.join(
                     live.room_id, ParticipantId(party.value), req.offer, tracks, replace=rejoin
@@ -274,6 +275,12 @@ class CallService:
                 raise RelayUnavailable(f"the call's media relay failed: {error.detail}") from None
             me.joined = True
             me.joined_at = monotonic()
+            log.debug(
+                "call %s: relay answered %s in %.0f ms",
+                call["id"],
+                party,
+                (me.joined_at - asked) * 1000,
+            )
             me.sid = sid
             gap_ms = (
                 round((monotonic() - me.dropped_at) * 1000) if me.dropped_at is not None else None
