@@ -269,7 +269,11 @@ def _clip_facts(clip: Clip) -> dict[str, Any]:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="1, 2, 4 streams, 3 s windows")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="1, 2, 4 streams, 3 s windows, no re-measuring (< 2 min)",
+    )
     parser.add_argument("--paths", default=",".join(PATHS))
     parser.add_argument("--max-streams", type=int, default=64)
     parser.add_argument("--window", type=float, default=10.0, help="measured seconds per step")
@@ -289,7 +293,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         if name not in PATHS:
             parser.error(f"unknown path {name}; choose from {', '.join(PATHS)}")
     if options.quick:
-        options.max_streams, options.window, options.settle = 4, 3.0, 0.5
+        options.max_streams, options.window, options.settle, options.retries = 4, 3.0, 0.5, 0
     return options
 
 

@@ -73,6 +73,7 @@ def plot(results: dict[str, Any], out: Path) -> None:
     loss.set_ylabel("loss % (worse of frames and packets)")
     loss.axhline(LOSS_LIMIT_PCT, color="black", linestyle=":", label=f"{LOSS_LIMIT_PCT} % limit")
     loss.set_yscale("symlog", linthresh=0.1)
+    loss.set_ylim(bottom=0)
     loss.set_title("Loss")
     for ax in (cpu, per_packet, latency, loss):
         _streams_axis(ax, ticks)
