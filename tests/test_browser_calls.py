@@ -26,6 +26,7 @@ from tests.test_browser import (
     ARTIFACTS,
     CHROMIUM,
     CHROMIUM_ARGS,
+    SocketCutter,
     Tab,
     chat_card,
     customer_says,
@@ -72,6 +73,27 @@ async (index) => {
 }
 """
 CAMERA, SCREEN = 1, 2
+
+# What a page's newest peer connection sends and receives, for failure messages.
+RTP_REPORT = """
+async () => {
+  const open = window.__testPeerConnections.filter((pc) => pc.connectionState !== 'closed');
+  const pc = open[open.length - 1];
+  if (!pc) return 'no peer connection';
+  const report = await pc.getStats();
+  const codecs = {};
+  for (const s of report.values()) if (s.type === 'codec') codecs[s.id] = s.mimeType;
+  const keep = ['mid', 'packetsReceived', 'bytesReceived', 'framesDecoded', 'keyFramesDecoded',
+    'pliCount', 'nackCount', 'firCount', 'packetsSent', 'framesEncoded', 'keyFramesEncoded'];
+  const lines = [pc.connectionState];
+  for (const s of report.values()) {
+    if (s.type !== 'inbound-rtp' && s.type !== 'outbound-rtp') continue;
+    const fields = keep.filter((k) => k in s).map((k) => `${k}=${s[k]}`).join(' ');
+    lines.push(`${s.type} ${s.kind} ${codecs[s.codecId] || '?'} ${fields}`);
+  }
+  return lines.join(' | ');
+}
+"""
 
 # A screen source for pages that cannot (or should not) capture the real screen: a canvas
 # with a moving bar, captured at 15 fps. The pages use window.__liveassistScreenSource when
@@ -145,7 +167,9 @@ async def wait_frames(page: Page, index: int, *, more_than: int = 0, timeout: fl
     while frames <= more_than and time.monotonic() < deadline:
         await page.wait_for_timeout(250)
         frames = await frames_decoded(page, index)
-    assert frames > more_than, f"m-line {index}: {frames} frames decoded"
+    if frames <= more_than:
+        report = await page.evaluate(RTP_REPORT)
+        raise AssertionError(f"m-line {index}: {frames} frames decoded; rtp: {report}")
     return frames
 
 
@@ -276,6 +300,8 @@ async def test_video_call_screen_share_annotations_and_hang_up(
     )
     overlay = remote_screen.locator("canvas.la-call__overlay")
     await drag(apage, overlay, (0.3, 0.3), (0.6, 0.55))
+    await agent_call.locator("[data-call-tool=freehand]").click()
+    await drag(apage, overlay, (0.2, 0.7), (0.45, 0.8))
     await agent_call.locator("[data-call-tool=pointer]").click()
     box = await overlay.bounding_box()
     assert box is not None
@@ -287,10 +313,11 @@ async def test_video_call_screen_share_annotations_and_hang_up(
     seen = cpage.locator("[data-tile=local-screen] canvas.la-call__overlay")
     await expect(cpage.locator("[data-tile=local-screen]")).to_be_visible()
     await expect(seen).to_have_attribute("data-kinds", re.compile(r"\barrow\b"))
+    await expect(seen).to_have_attribute("data-kinds", re.compile(r"\bfreehand\b"))
     await expect(seen).to_have_attribute("data-kinds", re.compile(r"\bpointer\b"))
     assert await wait_painted(seen) > 50, "the arrow and pointer are painted"
     total = int(await seen.get_attribute("data-total") or 0)
-    assert 2 <= total <= 13, f"{total} annotations received (arrow + throttled pointer moves)"
+    assert 3 <= total <= 14, f"{total} annotations received (2 shapes + throttled pointer moves)"
     await customer.shot("call-customer-annotated")
     # Customers only see marks: no drawing tools in the widget.
     await expect(widget_call.locator("[data-call-tool]")).to_have_count(0)
@@ -332,7 +359,7 @@ async def test_video_call_screen_share_annotations_and_hang_up(
     assert record["media_used"] == {"audio": True, "camera": True, "screen": True}
     kinds = [event["kind"] for event in record["events"]]
     annotations = [e["detail"] for e in record["events"] if e["kind"] == "annotation"]
-    assert {a["kind"] for a in annotations} >= {"arrow", "pointer"}, kinds
+    assert {a["kind"] for a in annotations} >= {"arrow", "freehand", "pointer"}, kinds
     arrow = next(a for a in annotations if a["kind"] == "arrow")
     assert arrow["surface"] == "customer_screen"
     assert record["quality_samples"], "call.stats samples are stored"
@@ -377,6 +404,8 @@ async def test_agent_calls_customer_declines_then_reload_rejoins(
     await expect(agent_call).to_have_attribute("data-link", "connected")
     await expect(widget_call).to_have_attribute("data-link", "connected")
     await wait_frames(apage, CAMERA)
+    cutter = SocketCutter()
+    await cutter.attach(cpage)  # from the reload on, the customer's socket can be cut
     await cpage.reload()
     await expect(agent_call.locator(".la-call__notice--them")).to_contain_text(
         re.compile("Dana is reconnecting|Waiting for Dana")
@@ -385,6 +414,22 @@ async def test_agent_calls_customer_declines_then_reload_rejoins(
     await expect(agent_call.locator(".la-call__notice--them")).to_be_hidden()
     await wait_frames(cpage, CAMERA)
     # the agent's receiver is fresh from the relay's point of view: frames keep coming
+    before = await frames_decoded(apage, CAMERA)
+    await wait_frames(apage, CAMERA, more_than=before)
+
+    # The customer's signaling socket drops (media keeps flowing meanwhile): the agent sees
+    # them reconnecting; when the socket is back the page joins again with a fresh connection.
+    peer_connections = "window.__testPeerConnections.length"
+    made = await cpage.evaluate(peer_connections)
+    await cutter.cut()
+    await expect(agent_call.locator(".la-call__notice--them")).to_contain_text(
+        "Dana is reconnecting"
+    )
+    await cutter.restore(cpage)
+    await cpage.wait_for_function(f"{peer_connections} === {made + 1}")  # a fresh one
+    await expect(agent_call.locator(".la-call__notice--them")).to_be_hidden()
+    await expect(widget_call).to_have_attribute("data-link", "connected")
+    await wait_frames(cpage, CAMERA)
     before = await frames_decoded(apage, CAMERA)
     await wait_frames(apage, CAMERA, more_than=before)
 

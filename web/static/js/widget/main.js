@@ -26,12 +26,16 @@ export function mount(options) {
   const root = h("div", { class: "la-widget", lang: lang(), hidden: true });
   const sheets = ["widget.css", "call.css"].map((name) => h("link",
     { rel: "stylesheet", href: `${options.base}/static/css/${name}` }));
+  // Shown once its styles are in (or failed: better plain than never), so it never flashes
+  // unstyled on the host page.
   let waiting = sheets.length;
+  const settled = () => {
+    waiting -= 1;
+    if (waiting === 0) root.hidden = false;
+  };
   for (const sheet of sheets) {
-    sheet.addEventListener("load", () => {
-      waiting -= 1;
-      if (waiting === 0) root.hidden = false;
-    });
+    sheet.addEventListener("load", settled, { once: true });
+    sheet.addEventListener("error", settled, { once: true });
   }
   shadow.append(...sheets, root);
   watchRoot(shadow);
