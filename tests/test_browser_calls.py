@@ -111,7 +111,9 @@ CANVAS_SCREEN_SOURCE = """
       ctx.fillRect(x, 200, 160, 140);
       x = (x + 12) % 800;
     }, 66);
-    return canvas.captureStream(15);
+    const stream = canvas.captureStream(15);
+    window.__testScreenTrack = stream.getVideoTracks()[0];  // for the test's "stop sharing"
+    return stream;
   };
 }
 """
@@ -452,7 +454,15 @@ async def test_agent_calls_customer_declines_then_reload_rejoins(
     await customer.shot("call-customer-sees-agent-screen")
     await agent_call.locator("[data-call-tool=clear]").click()
     await expect(theirs.locator("canvas")).to_have_attribute("data-count", "0")
-    await agent_call.locator("[data-call-action=screen]").click()
+    # Sharing ends from outside the page (the browser's own "Stop sharing" ends the track).
+    await apage.evaluate(
+        "() => { const t = window.__testScreenTrack; t.stop();"
+        " t.dispatchEvent(new Event('ended')); }"
+    )
+    await expect(agent_call.locator("[data-call-action=screen]")).to_have_attribute(
+        "aria-pressed", "false"
+    )
+    await expect(own).to_be_hidden()
     await expect(theirs).to_be_hidden()
 
     # The customer hangs up this time.
