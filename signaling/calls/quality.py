@@ -42,27 +42,8 @@ class CallQuality:
         except ValueError as error:
             raise InvalidPayload(str(error)) from None
         grade = assess(sample)
-        async with self._calls.db.write() as conn:
-            row = await call_store.add_quality(
-                conn,
-                call["id"],
-                {
-                    "participant": party.value,
-                    "rtt_ms": sample.rtt_ms,
-                    "jitter_ms": sample.jitter_ms,
-                    "loss_pct": sample.loss_pct,
-                    "bitrate_kbps": sample.bitrate_kbps,
-                    "fps": sample.fps,
-                    "width": sample.width,
-                    "height": sample.height,
-                    "mos": round(grade.mos, 2),
-                    "level": grade.level.value,
-                },
-            )
-        quality = {
-            "call_id": call["id"],
+        fields = {
             "participant": party.value,
-            "at": row["created_at"],
             "rtt_ms": sample.rtt_ms,
             "jitter_ms": sample.jitter_ms,
             "loss_pct": sample.loss_pct,
@@ -73,6 +54,9 @@ class CallQuality:
             "mos": round(grade.mos, 2),
             "level": grade.level.value,
         }
+        async with self._calls.db.write() as conn:
+            row = await call_store.add_quality(conn, call["id"], fields)
+        quality = {"call_id": call["id"], "at": row["created_at"], **fields}
         me = live.parties[party]
         me.quality = quality
         await self._notifier.to_chat(call["chat_id"], "call.quality", quality)
