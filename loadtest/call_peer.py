@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 from aiortc import (
@@ -30,9 +30,10 @@ from av import AudioFrame, VideoFrame
 from loadtest.clients import Participant
 from media.stamps import now_ms, read_stamp
 from media.tone import frame_samples
+from relay.interface import TrackRole as Role
 
-Role = Literal["audio", "camera", "screen"]
 ROLES: tuple[Role, ...] = ("audio", "camera", "screen")
+"""The protocol's m-line order."""
 # max-bundle: with aiortc's default (balanced) a third m-line keeps an orphaned transport.
 NO_STUN = RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
 

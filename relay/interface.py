@@ -121,14 +121,18 @@ class OpenRoom:
         _check_id("room_id", self.room_id)
 
 
-def _check_tracks(tracks: object) -> None:
+def check_tracks(tracks: object) -> dict[str, TrackRole]:
+    """A client's mid → role map, checked (ValueError says what is wrong)."""
     if not isinstance(tracks, Mapping) or len(tracks) > 16:
         raise ValueError("tracks must map at most 16 mids to roles")
+    checked: dict[str, TrackRole] = {}
     for mid, role in tracks.items():
         if not isinstance(mid, str) or not _MID.fullmatch(mid):
-            raise ValueError(f"tracks: {mid!r} is not a mid")
+            raise ValueError(f"tracks: {str(mid)[:32]!r} is not a mid")
         if role not in TRACK_ROLES:
             raise ValueError(f"tracks: role of mid {mid} must be one of {sorted(TRACK_ROLES)}")
+        checked[mid] = role
+    return checked
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,7 +148,7 @@ class Join:
     def __post_init__(self) -> None:
         _check_id("room_id", self.room_id)
         _check_id("participant_id", self.participant_id)
-        _check_tracks(self.tracks)
+        check_tracks(self.tracks)
         if not isinstance(self.replace, bool):
             raise ValueError("replace must be true or false")
         if not isinstance(self.offer_sdp, str) or not self.offer_sdp.startswith("v=0"):

@@ -13,6 +13,7 @@ handlers' errors are logged here and never propagate.
 from __future__ import annotations
 
 import logging
+import struct
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +32,7 @@ from aiortc.rtp import (
 from relay.rtp_header import RtpHeaderError, one_byte_extension_elements, parse_header
 
 logger = logging.getLogger(__name__)
+_SSRC = struct.Struct("!I")  # at offset 8 of every RTP header; read without slicing
 
 RtpHandler = Callable[[bytes], Awaitable[None]]
 FeedbackHandler = Callable[[RtcpPsfbPacket | RtcpRtpfbPacket], Awaitable[None]]
@@ -91,7 +93,7 @@ class RtpTap:
     async def _handle_rtp_data(self, data: bytes, arrival_time_ms: int) -> None:
         if len(data) < 12:
             return
-        handler = self._by_ssrc.get(int.from_bytes(data[8:12], "big"))
+        handler = self._by_ssrc.get(_SSRC.unpack_from(data, 8)[0])
         if handler is None:
             handler = self._resolve(data)
             if handler is None:
@@ -107,7 +109,7 @@ class RtpTap:
         routes = self._by_pt.get(data[1] & 0x7F)
         if not routes:
             return None
-        ssrc = int.from_bytes(data[8:12], "big")
+        ssrc: int = _SSRC.unpack_from(data, 8)[0]
         chosen = None
         mid = self._packet_mid(data)
         if mid is not None:

@@ -8,6 +8,7 @@ import re
 import struct
 import zlib
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -46,16 +47,23 @@ AGENT = "agent1@demo.local"
 AGENT_NAME = "Alex Agent"
 
 
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
+@asynccontextmanager
+async def launched_chromium(args: list[str]) -> AsyncIterator[Browser]:
+    """Debian's Chromium, headless, with fake devices; closed on the way out."""
     async with async_playwright() as playwright:
         chromium = await playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+            executable_path=CHROMIUM, headless=True, args=args
         )
         try:
             yield chromium
         finally:
             await chromium.close()
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with launched_chromium(CHROMIUM_ARGS) as chromium:
+        yield chromium
 
 
 class Tab:
@@ -70,9 +78,7 @@ class Tab:
     async def open(
         cls, browser: Browser, url: str, *, locale: str = "en-US", width: int = 1280
     ) -> Tab:
-        context = await browser.new_context(
-            locale=locale, viewport={"width": width, "height": 820}
-        )
+        context = await browser.new_context(locale=locale, viewport={"width": width, "height": 820})
         context.set_default_timeout(8000)
         tab = cls(await context.new_page())
         await tab.page.goto(url)
@@ -149,9 +155,7 @@ async def agent_says(card: Locator, text: str) -> None:
 
 def png(width: int = 48, height: int = 32, rgb: tuple[int, int, int] = (47, 91, 234)) -> bytes:
     def chunk(tag: bytes, data: bytes) -> bytes:
-        return (
-            struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
-        )
+        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
 
     rows = b"".join(b"\x00" + bytes(rgb) * width for _ in range(height))
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
@@ -300,9 +304,7 @@ async def test_customer_and_agent_chat_then_reload_and_ticket(
     await agent.page.locator("#console-lang").select_option("zh-CN")
     await expect(agent.page.locator("#tab-tickets")).to_have_text("工单")
     await expect(detail.locator("#ticket-chats-title")).to_have_text("对话记录")
-    await expect(detail.locator(".la-msg--event").first).to_contain_text(
-        f"{AGENT_NAME} 加入了对话"
-    )
+    await expect(detail.locator(".la-msg--event").first).to_contain_text(f"{AGENT_NAME} 加入了对话")
     await expect(detail.get_by_text("My invoice is wrong")).to_have_count(1)  # never translated
     customer.assert_no_script_errors()
     agent.assert_no_script_errors()
@@ -342,9 +344,7 @@ async def test_chinese_switch_translates_and_is_remembered(
     customer.assert_no_script_errors()
 
 
-async def test_attachments_show_inline_on_the_other_side(
-    server: Server, browser: Browser
-) -> None:
+async def test_attachments_show_inline_on_the_other_side(server: Server, browser: Browser) -> None:
     agent = await Tab.open(browser, f"{server.url}/agent", width=1440)
     await sign_in_and_go_online(agent, server)
     customer = await Tab.open(browser, f"{server.url}/demo")
@@ -415,9 +415,7 @@ async def test_queue_position_and_expected_wait(server: Server, browser: Browser
         await agent.close()
 
 
-async def test_console_renews_its_token_before_it_expires(
-    server: Server, browser: Browser
-) -> None:
+async def test_console_renews_its_token_before_it_expires(server: Server, browser: Browser) -> None:
     context = await browser.new_context(viewport={"width": 1440, "height": 820})
     console = Tab(await context.new_page())
     await console.page.clock.install()
@@ -467,8 +465,10 @@ async def test_widget_reconnects_resends_and_catches_up(server: Server, browser:
         await expect(bubble(customer.page, "while you were away 1")).to_have_count(1)
         await expect(pending).to_have_count(0)
         await expect(bubble(customer.page, "are you there?")).to_have_count(1)
-        got = await agent.next("message", where=lambda m: m["sender"]["type"] == "customer"
-                               and m["text"] == "are you there?")
+        got = await agent.next(
+            "message",
+            where=lambda m: m["sender"]["type"] == "customer" and m["text"] == "are you there?",
+        )
         shown = await transcript(customer.page, ".la-transcript")
         seqs = [m["seq"] for m in shown]
         assert seqs == sorted(set(seqs)) and got["seq"] in seqs

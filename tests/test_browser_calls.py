@@ -17,19 +17,18 @@ from playwright.async_api import (
     ConsoleMessage,
     Locator,
     Page,
-    async_playwright,
     expect,
 )
 
 from tests.conftest import Server, start_server
 from tests.test_browser import (
     ARTIFACTS,
-    CHROMIUM,
     CHROMIUM_ARGS,
     SocketCutter,
     Tab,
     chat_card,
     customer_says,
+    launched_chromium,
     sign_in_and_go_online,
     start_widget_chat,
 )
@@ -132,14 +131,8 @@ PAINTED_PIXELS = """
 
 @pytest.fixture
 async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CALL_ARGS
-        )
-        try:
-            yield chromium
-        finally:
-            await chromium.close()
+    async with launched_chromium(CALL_ARGS) as chromium:
+        yield chromium
 
 
 async def open_tab(browser: Browser, url: str, *, width: int = 1280) -> Tab:

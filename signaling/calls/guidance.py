@@ -4,17 +4,17 @@ the other side at once and kept in the call's event log (pointer moves at most 4
 from __future__ import annotations
 
 import itertools
+from time import monotonic
 from typing import Any
 
 from signaling.auth.tokens import Principal
-from signaling.calls.live import monotonic
 from signaling.calls.service import CallService
 from signaling.db.schema import utcnow
-from signaling.errors import Conflict, Forbidden, InvalidPayload
+from signaling.errors import Forbidden, InvalidPayload
 from signaling.realtime import events as ev
 from signaling.realtime.notifier import Notifier
 from signaling.store import calls as call_store
-from signaling.types import AnnotationKind, CallParty, CallState
+from signaling.types import AnnotationKind, CallParty
 
 POINTER_STORE_INTERVAL = 0.25
 POINTS_NEEDED = {
@@ -36,12 +36,9 @@ class CallGuidance:
     async def annotate(
         self, principal: Principal, req: ev.CallAnnotate, sid: str
     ) -> dict[str, Any]:
-        call = await self._calls.load(principal, req.call_id)
-        if principal.is_customer:
+        call, live, party = await self._calls.active(principal, req.call_id)
+        if party is not CallParty.AGENT:
             raise Forbidden("only the agent points and draws; customers see the marks")
-        live = self._calls.live.get(call["id"])
-        if call["state"] != CallState.ACTIVE.value or live is None or live.ended:
-            raise Conflict(f"the call is {call['state']}")
         low, high = POINTS_NEEDED[req.kind]
         if not low <= len(req.points) <= high:
             raise InvalidPayload(

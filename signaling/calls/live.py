@@ -4,10 +4,10 @@ database; this is the part that changes many times a second or needs timers)."""
 from __future__ import annotations
 
 import asyncio
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from media.quality import PoorStreak
 from relay.interface import RoomId
 from signaling.types import CallParty, Downgrade, LinkState
 
@@ -25,7 +25,8 @@ class PartyLive:
     joined_at: float = 0.0
     dropped_at: float | None = None
     quality: dict[str, Any] | None = None
-    poor_in_a_row: int = 0
+    poor: PoorStreak = field(default_factory=PoorStreak)
+    """Set from calls.poor_samples when the call starts."""
     last_pointer_stored: float = 0.0
 
     def media_wire(self) -> dict[str, Any]:
@@ -60,7 +61,3 @@ class LiveCall:
     def cancel_timers(self) -> None:
         for name in list(self.timers):
             self.cancel_timer(name)
-
-
-def monotonic() -> float:
-    return time.monotonic()

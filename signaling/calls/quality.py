@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from media.quality import QualityLevel, QualitySample, assess
+from media.quality import QualitySample, assess
 from signaling.auth.tokens import Principal
 from signaling.calls.service import CallService
 from signaling.calls.views import call_view
@@ -13,7 +13,7 @@ from signaling.errors import Conflict, InvalidPayload
 from signaling.realtime import events as ev
 from signaling.realtime.notifier import Notifier
 from signaling.store import calls as call_store
-from signaling.types import CallEndReason, CallParty, CallState, Downgrade
+from signaling.types import CallEndReason, CallParty, Downgrade
 
 STEPS = (Downgrade.SCREEN_ONLY, Downgrade.AUDIO, Downgrade.CHAT)
 
@@ -24,11 +24,7 @@ class CallQuality:
         self._notifier = notifier
 
     async def report(self, principal: Principal, req: ev.CallStats) -> dict[str, Any]:
-        call = await self._calls.load(principal, req.call_id)
-        party = CallParty.CUSTOMER if principal.is_customer else CallParty.AGENT
-        live = self._calls.live.get(call["id"])
-        if call["state"] != CallState.ACTIVE.value or live is None or live.ended:
-            raise Conflict(f"the call is {call['state']}")
+        call, live, party = await self._calls.active(principal, req.call_id)
         try:
             sample = QualitySample(
                 req.rtt_ms,
@@ -60,9 +56,7 @@ class CallQuality:
         me = live.parties[party]
         me.quality = quality
         await self._notifier.to_chat(call["chat_id"], "call.quality", quality)
-        me.poor_in_a_row = me.poor_in_a_row + 1 if grade.level is QualityLevel.POOR else 0
-        if me.poor_in_a_row >= self._calls.config.poor_samples:
-            me.poor_in_a_row = 0
+        if me.poor.observe(grade.level):
             step = _next_step(live.downgraded_to)
             if step is not None:
                 reason = f"{party.value} connection poor (MOS {grade.mos:.1f})"
@@ -83,12 +77,9 @@ class CallQuality:
 
     async def choose(self, principal: Principal, req: ev.CallDowngrade) -> dict[str, Any]:
         """The agent takes a step down (offered or not)."""
-        call = await self._calls.load(principal, req.call_id)
-        if principal.is_customer:
+        call, _live, party = await self._calls.active(principal, req.call_id)
+        if party is not CallParty.AGENT:
             raise Conflict("the agent chooses a step down")
-        live = self._calls.live.get(call["id"])
-        if call["state"] != CallState.ACTIVE.value or live is None or live.ended:
-            raise Conflict(f"the call is {call['state']}")
         return await self.apply(call["id"], req.to, "chosen by the agent", by=CallParty.AGENT)
 
     async def apply(

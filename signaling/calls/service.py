@@ -8,8 +8,10 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
+from time import monotonic
 from typing import Any
 
+from media.quality import PoorStreak
 from relay.interface import (
     BadOffer,
     CloseReason,
@@ -19,11 +21,11 @@ from relay.interface import (
     RelayError,
     RoomClosed,
     RoomId,
-    TrackRole,
+    check_tracks,
 )
 from signaling.auth import access
 from signaling.auth.tokens import Principal
-from signaling.calls.live import LiveCall, monotonic
+from signaling.calls.live import LiveCall
 from signaling.calls.relay_launcher import RelayLauncher
 from signaling.calls.views import call_view
 from signaling.chat.system_messages import add_system_message
@@ -48,8 +50,6 @@ from signaling.types import (
 )
 
 log = logging.getLogger(__name__)
-
-_ROLES: frozenset[str] = frozenset({"audio", "camera", "screen"})
 
 
 class RelayUnavailable(LiveAssistError):
@@ -81,7 +81,6 @@ class CallService:
         config: CallsConfig,
     ) -> None:
         self.db = db
-        self._db = db
         self._notifier = notifier
         self._names = names
         self._relay = relay
@@ -94,7 +93,7 @@ class CallService:
     # ---- access ---------------------------------------------------------------------------
     async def load(self, principal: Principal, call_id: int) -> Record:
         """The call, if `principal` is one of its two parties (admins: any of their org)."""
-        async with self._db.read() as conn:
+        async with self.db.read() as conn:
             call = await call_store.call_by_id(conn, call_id)
         if call is None or call["org_id"] != principal.org_id:
             raise NotFound(f"no call {call_id}")
@@ -112,6 +111,17 @@ class CallService:
             raise Forbidden("only the call's customer and agent may do this")
         return party_of(principal)
 
+    async def active(
+        self, principal: Principal, call_id: int
+    ) -> tuple[Record, LiveCall, CallParty]:
+        """The running call `principal` is a party to, their side, and its live state."""
+        call = await self.load(principal, call_id)
+        party = self._require_party(principal, call)
+        live = self.live.get(call["id"])
+        if call["state"] != CallState.ACTIVE.value or live is None or live.ended:
+            raise Conflict(f"the call is {call['state']}, not active")
+        return call, live, party
+
     async def view(self, principal: Principal, req: ev.CallRef) -> dict[str, Any]:
         call = await self.load(principal, req.call_id)
         return call_view(call, self.live.get(call["id"]))
@@ -122,7 +132,7 @@ class CallService:
         return view
 
     async def _record(self, call_id: int) -> Record:
-        async with self._db.read() as conn:
+        async with self.db.read() as conn:
             call = await call_store.call_by_id(conn, call_id)
         assert call is not None
         return call
@@ -130,7 +140,7 @@ class CallService:
     # ---- ringing --------------------------------------------------------------------------
     async def start(self, principal: Principal, req: ev.CallStart) -> dict[str, Any]:
         party = party_of(principal)
-        async with self._db.write() as conn:
+        async with self.db.write() as conn:
             chat = await chat_store.chat_by_id(conn, req.chat_id)
             if chat is None or chat["org_id"] != principal.org_id:
                 raise NotFound(f"no chat {req.chat_id}")
@@ -156,6 +166,8 @@ class CallService:
         live = self.live[call["id"]] = LiveCall(
             call["id"], call["chat_id"], call["org_id"], call["agent_id"]
         )
+        for side in live.parties.values():
+            side.poor = PoorStreak(self.config.poor_samples)
         async with live.lock:
             live.parties[party].link = LinkState.CONNECTING
             try:
@@ -167,7 +179,7 @@ class CallService:
                 await self._finish(live, CallEndReason.RELAY_UNAVAILABLE, None)
                 raise RelayUnavailable("no media relay could take the call; try again") from None
             live.room_id = room_of(call["id"])
-            async with self._db.write() as conn:
+            async with self.db.write() as conn:
                 call = await call_store.update_call(conn, call["id"], {"relay_worker": worker})
             live.timers["ring"] = asyncio.create_task(self._ring_timeout(live))
             return await self._publish(call, "call.ringing")
@@ -200,7 +212,7 @@ class CallService:
                 raise Conflict(f"the call is {call['state']}, not ringing")
             live.cancel_timer("ring")
             live.parties[party].link = LinkState.CONNECTING
-            async with self._db.write() as conn:
+            async with self.db.write() as conn:
                 call = await call_store.update_call(
                     conn, call["id"], {"state": CallState.ACTIVE.value, "answered_at": utcnow()}
                 )
@@ -235,14 +247,13 @@ class CallService:
     # ---- media ----------------------------------------------------------------------------
     async def join(self, principal: Principal, req: ev.CallJoin, sid: str) -> dict[str, Any]:
         """Give the participant's (fresh) peer connection to the relay; answer its offer."""
-        tracks = _check_tracks(req.tracks)
+        try:
+            tracks = check_tracks(req.tracks)
+        except ValueError as error:
+            raise InvalidPayload(str(error), details={"field": "tracks"}) from None
         if not req.offer.startswith("v=0"):
             raise InvalidPayload("offer must be an SDP offer (starting with 'v=0')")
-        call = await self.load(principal, req.call_id)
-        party = self._require_party(principal, call)
-        live = self.live.get(call["id"])
-        if call["state"] != CallState.ACTIVE.value or live is None or live.ended:
-            raise Conflict(f"the call is {call['state']}; join after it is accepted")
+        call, live, party = await self.active(principal, req.call_id)
         async with live.lock:
             if live.ended or live.room_id is None:
                 raise Conflict("the call has ended")
@@ -293,24 +304,20 @@ class CallService:
             detail: dict[str, Any] = {"tracks": dict(tracks)}
             if rejoin:
                 detail.update(gap_ms=gap_ms, was=was.value)
-            async with self._db.write() as conn:
+            async with self.db.write() as conn:
                 await call_store.add_event(conn, call["id"], kind, party, detail)
             view = await self._publish(call)
             return {"answer": answer, "call": view}
 
     async def set_media(self, principal: Principal, req: ev.CallMediaState) -> dict[str, Any]:
-        call = await self.load(principal, req.call_id)
-        party = self._require_party(principal, call)
-        live = self.live.get(call["id"])
-        if call["state"] != CallState.ACTIVE.value or live is None or live.ended:
-            raise Conflict(f"the call is {call['state']}")
+        call, live, party = await self.active(principal, req.call_id)
         async with live.lock:
             me = live.parties[party]
             me.audio, me.camera, me.screen = req.audio, req.camera, req.screen
             used = dict(call["media_used"])
             for key in ("audio", "camera", "screen"):
                 used[key] = used.get(key, False) or bool(getattr(req, key))
-            async with self._db.write() as conn:
+            async with self.db.write() as conn:
                 if used != call["media_used"]:
                     call = await call_store.update_call(conn, call["id"], {"media_used": used})
                 await call_store.add_event(
@@ -344,7 +351,7 @@ class CallService:
             state.link = LinkState.RECONNECTING
             state.dropped_at = monotonic()
             state.sid = None
-            async with self._db.write() as conn:
+            async with self.db.write() as conn:
                 await call_store.add_event(conn, live.call_id, "reconnecting", party, {"why": why})
             live.timers[f"reconnect:{party.value}"] = asyncio.create_task(
                 self._reconnect_timeout(live, party)
@@ -361,7 +368,7 @@ class CallService:
         self, chat_id: int, emit: Callable[[dict[str, Any]], Awaitable[None]]
     ) -> None:
         """After a (re)connect: the chat's unfinished call, so a reloaded page can rejoin."""
-        async with self._db.read() as conn:
+        async with self.db.read() as conn:
             call = await call_store.unfinished_call_of_chat(conn, chat_id)
         if call is not None:
             await emit(call_view(call, self.live.get(call["id"])))
@@ -388,7 +395,7 @@ class CallService:
         live.ended = True
         live.cancel_timers()
         self.live.pop(live.call_id, None)
-        async with self._db.write() as conn:
+        async with self.db.write() as conn:
             call = await call_store.update_call(
                 conn,
                 live.call_id,
@@ -469,7 +476,7 @@ class CallService:
 
     async def restore(self) -> None:
         """At startup: calls a previous run left open lost their relay with it."""
-        async with self._db.write() as conn:
+        async with self.db.write() as conn:
             for call in await call_store.unfinished_calls(conn):
                 await call_store.update_call(
                     conn,
@@ -490,20 +497,6 @@ class CallService:
             live.cancel_timers()
         with contextlib.suppress(Exception):
             await self._relay.stop()
-
-
-def _check_tracks(tracks: dict[str, Any]) -> dict[str, TrackRole]:
-    if len(tracks) > 16:
-        raise InvalidPayload("tracks may name at most 16 m-lines", details={"field": "tracks"})
-    checked: dict[str, TrackRole] = {}
-    for mid, role in tracks.items():
-        if not isinstance(role, str) or role not in _ROLES or not 0 < len(mid) <= 32:
-            raise InvalidPayload(
-                f"tracks: mid {mid[:32]!r} must map to audio, camera or screen",
-                details={"field": "tracks"},
-            )
-        checked[mid] = role  # type: ignore[assignment]  # checked against _ROLES above
-    return checked
 
 
 def _summary(call: Record, reason: CallEndReason) -> str:
