@@ -88,6 +88,8 @@ class CallPeer:
         self.received: dict[Role, Received] = {r: Received() for r in ROLES}
         self._readers: set[asyncio.Task[None]] = set()
         self.joins = 0
+        self.connected_at: float | None = None
+        """Loop time the first peer connection reached "connected" (ICE + DTLS done)."""
 
     async def join(self) -> dict[str, Any]:
         """(Re)join with a fresh peer connection; returns the call.join ack data."""
@@ -103,6 +105,11 @@ class CallPeer:
             if track is not None:
                 transceiver.sender.replaceTrack(track)
             self.transceivers[role] = transceiver
+
+        @pc.on("connectionstatechange")
+        def on_state() -> None:
+            if pc.connectionState == "connected" and self.connected_at is None:
+                self.connected_at = asyncio.get_running_loop().time()
 
         @pc.on("track")
         def on_track(track: MediaStreamTrack) -> None:

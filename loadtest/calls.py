@@ -38,6 +38,8 @@ class CallTiming:
     ringing_ms: float | None = None
     active_ms: float | None = None
     answered_ms: float | None = None
+    connected_ms: float | None = None
+    """Both peer connections up (ICE + DTLS), from the click."""
     first_frame_ms: float | None = None
     error: str | None = None
 
@@ -52,6 +54,9 @@ class Report:
     first_frame_max_ms: float | None
     active_p95_ms: float | None
     answer_p95_ms: float | None
+    connected_p95_ms: float | None
+    generator_lag_p95_ms: float | None
+    generator_lag_max_ms: float | None
     errors: list[str] = field(default_factory=list)
 
 
@@ -175,6 +180,9 @@ async def one_call(customer: Customer, agent: Staff, clicked: float, fps: float)
         async with asyncio.timeout(30):
             while viewer.received["camera"].first_frame_at is None:  # noqa: ASYNC110
                 await asyncio.sleep(0.005)
+        if viewer.connected_at is not None and caller.connected_at is not None:
+            up = max(viewer.connected_at, caller.connected_at)
+            timing.connected_ms = round((up - clicked) * 1000, 1)
         arrived = viewer.received["camera"].first_frame_at
         assert arrived is not None
         timing.first_frame_ms = round((arrived - clicked) * 1000, 1)
@@ -186,6 +194,15 @@ async def one_call(customer: Customer, agent: Staff, clicked: float, fps: float)
             if peer is not None:
                 await peer.close()
     return timing
+
+
+async def watch_loop_lag(lags: list[float], every: float = 0.05) -> None:
+    """How late this process's event loop wakes up: the generator's own share of delays."""
+    loop = asyncio.get_running_loop()
+    while True:
+        due = loop.time() + every
+        await asyncio.sleep(every)
+        lags.append((loop.time() - due) * 1000)
 
 
 async def run(calls: int, workers: int, fps: float) -> Report:
@@ -200,9 +217,12 @@ async def run(calls: int, workers: int, fps: float) -> Report:
                 relay = (await resp.json())["components"]["relay"]
         print(f"server up at {url} with {relay['workers']} relay worker(s)", flush=True)
         pairs = await prepare(url, data_dir, calls)
+        lags: list[float] = []
+        lag = asyncio.create_task(watch_loop_lag(lags))
         clicked = asyncio.get_running_loop().time()
         print(f"  {calls} customers click 'video call' together", flush=True)
         timings = await asyncio.gather(*(one_call(c, a, clicked, fps) for c, a in pairs))
+        lag.cancel()
         for customer, agent in pairs:
             await customer.close()
             await agent.close()
@@ -219,7 +239,10 @@ async def run(calls: int, workers: int, fps: float) -> Report:
         first_frame_max_ms=max(frames) if frames else None,
         active_p95_ms=percentile([t.active_ms for t in timings if t.active_ms], 0.95),
         answer_p95_ms=percentile([t.answered_ms for t in timings if t.answered_ms], 0.95),
+        connected_p95_ms=percentile([t.connected_ms for t in timings if t.connected_ms], 0.95),
         errors=sorted({t.error for t in timings if t.error}),
+        generator_lag_p95_ms=percentile(lags, 0.95),
+        generator_lag_max_ms=max(lags) if lags else None,
     )
     return report
 

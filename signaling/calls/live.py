@@ -45,6 +45,7 @@ class LiveCall:
     org_id: int
     agent_id: int
     room_id: RoomId | None = None
+    relay_worker: int | None = None
     parties: dict[CallParty, PartyLive] = field(
         default_factory=lambda: {party: PartyLive() for party in CallParty}
     )

@@ -179,8 +179,7 @@ class CallService:
                 await self._finish(live, CallEndReason.RELAY_UNAVAILABLE, None)
                 raise RelayUnavailable("no media relay could take the call; try again") from None
             live.room_id = room_of(call["id"])
-            async with self.db.write() as conn:
-                call = await call_store.update_call(conn, call["id"], {"relay_worker": worker})
+            live.relay_worker = worker  # written with the answer or the end: one write fewer
             live.timers["ring"] = asyncio.create_task(self._ring_timeout(live))
             return await self._publish(call, "call.ringing")
 
@@ -214,7 +213,13 @@ class CallService:
             live.parties[party].link = LinkState.CONNECTING
             async with self.db.write() as conn:
                 call = await call_store.update_call(
-                    conn, call["id"], {"state": CallState.ACTIVE.value, "answered_at": utcnow()}
+                    conn,
+                    call["id"],
+                    {
+                        "state": CallState.ACTIVE.value,
+                        "answered_at": utcnow(),
+                        "relay_worker": live.relay_worker,
+                    },
                 )
                 await call_store.add_event(conn, call["id"], "accepted", party)
             return await self._publish(call)
@@ -253,6 +258,7 @@ class CallService:
             raise InvalidPayload(str(error), details={"field": "tracks"}) from None
         if not req.offer.startswith("v=0"):
             raise InvalidPayload("offer must be an SDP offer (starting with 'v=0')")
+        received = monotonic()
         call, live, party = await self.active(principal, req.call_id)
         async with live.lock:
             if live.ended or live.room_id is None:
@@ -307,6 +313,12 @@ class CallService:
             async with self.db.write() as conn:
                 await call_store.add_event(conn, call["id"], kind, party, detail)
             view = await self._publish(call)
+            log.debug(
+                "call %s: join by %s took %.0f ms",
+                call["id"],
+                party,
+                (monotonic() - received) * 1000,
+            )
             return {"answer": answer, "call": view}
 
     async def set_media(self, principal: Principal, req: ev.CallMediaState) -> dict[str, Any]:
@@ -404,6 +416,7 @@ class CallService:
                     "ended_at": utcnow(),
                     "end_reason": reason.value,
                     "ended_by": by.value if by else None,
+                    "relay_worker": live.relay_worker,
                 },
             )
             await call_store.add_event(conn, live.call_id, "ended", by, {"reason": reason.value})

@@ -26,7 +26,7 @@ def call_view(call: Record, live: LiveCall | None) -> dict[str, Any]:
         "state": call["state"],
         "started_by": call["started_by"],
         "agent_id": call["agent_id"],
-        "relay_worker": call["relay_worker"],
+        "relay_worker": live.relay_worker if live is not None else call["relay_worker"],
         "created_at": call["created_at"],
         "answered_at": call["answered_at"],
         "ended_at": call["ended_at"],
