@@ -54,9 +54,13 @@ class Received:
         return [number for number, _delay in self.stamps]
 
 
-def prefer_codec(transceiver: RTCRtpTransceiver, mime_type: str) -> None:
+def prefer_codecs(transceiver: RTCRtpTransceiver, mime_types: tuple[str, ...]) -> None:
+    """Offer only these video codecs (and RTX), in this order of preference."""
     codecs = RTCRtpSender.getCapabilities("video").codecs
-    transceiver.setCodecPreferences([c for c in codecs if c.mimeType in (mime_type, "video/rtx")])
+    rtx = [c for c in codecs if c.mimeType == "video/rtx"]
+    transceiver.setCodecPreferences(
+        [c for mime in mime_types for c in codecs if c.mimeType == mime] + rtx
+    )
 
 
 class CallPeer:
@@ -72,7 +76,7 @@ class CallPeer:
         call_id: int,
         tracks: dict[Role, MediaStreamTrack | None] | None = None,
         *,
-        video_codec: str = "video/VP8",
+        video_codecs: tuple[str, ...] = ("video/VP8",),
         keep_audio: bool = False,
         on_first_frame: Callable[[Role], None] | None = None,
     ) -> None:
@@ -80,7 +84,7 @@ class CallPeer:
         self.call_id = call_id
         self.tracks: dict[Role, MediaStreamTrack | None] = {r: None for r in ROLES}
         self.tracks.update(tracks or {})
-        self.video_codec = video_codec
+        self.video_codecs = video_codecs
         self.keep_audio = keep_audio
         self.on_first_frame = on_first_frame
         self.pc: RTCPeerConnection | None = None
@@ -90,17 +94,21 @@ class CallPeer:
         self.joins = 0
         self.connected_at: float | None = None
         """Loop time the first peer connection reached "connected" (ICE + DTLS done)."""
+        self._prepared = False
 
-    async def join(self) -> dict[str, Any]:
-        """(Re)join with a fresh peer connection; returns the call.join ack data."""
+    async def prepare(self) -> None:
+        """Build a fresh peer connection and its gathered offer, without telling the server.
+
+        A client does this while it waits for the other side (the caller right after its
+        click, the callee while it rings), so the next join() only has to send the offer.
+        """
         await self._close_pc()
         pc = self.pc = RTCPeerConnection(NO_STUN)
-        roles_by_mid: dict[str, Role] = {}
         for role in ROLES:
             kind = "audio" if role == "audio" else "video"
             transceiver = pc.addTransceiver(kind, direction="sendrecv")
             if kind == "video":
-                prefer_codec(transceiver, self.video_codec)
+                prefer_codecs(transceiver, self.video_codecs)
             track = self.tracks[role]
             if track is not None:
                 transceiver.sender.replaceTrack(track)
@@ -120,21 +128,38 @@ class CallPeer:
                     task.add_done_callback(self._readers.discard)
 
         await pc.setLocalDescription(await pc.createOffer())  # aiortc gathers before returning
-        for role, transceiver in self.transceivers.items():
-            roles_by_mid[str(transceiver.mid)] = role
+        self._prepared = True
+
+    async def join(self) -> dict[str, Any]:
+        """(Re)join with a fresh peer connection (the prepared one if any); returns the
+        call.join ack data. The media flags ride along (docs/protocol.md §8)."""
+        if not self._prepared:
+            await self.prepare()
+        self._prepared = False
+        pc = self.pc
+        assert pc is not None
+        roles_by_mid = {str(t.mid): role for role, t in self.transceivers.items()}
         ack = await self.participant.request(
             "call.join",
-            {"call_id": self.call_id, "offer": pc.localDescription.sdp, "tracks": roles_by_mid},
+            {
+                "call_id": self.call_id,
+                "offer": pc.localDescription.sdp,
+                "tracks": roles_by_mid,
+                "media": self.media_flags(),
+            },
             timeout=30,
         )
         await pc.setRemoteDescription(RTCSessionDescription(sdp=ack["answer"], type="answer"))
         self.joins += 1
-        await self.send_media_state()
         return dict(ack)
 
+    def media_flags(self) -> dict[str, bool]:
+        return {role: self.tracks[role] is not None for role in ROLES}
+
     async def send_media_state(self) -> dict[str, Any]:
-        sending = {role: self.tracks[role] is not None for role in ROLES}
-        ack = await self.participant.request("call.media", {"call_id": self.call_id, **sending})
+        ack = await self.participant.request(
+            "call.media", {"call_id": self.call_id, **self.media_flags()}
+        )
         return dict(ack)
 
     async def set_track(self, role: Role, track: MediaStreamTrack | None) -> None:
@@ -212,6 +237,7 @@ class CallPeer:
             await self.pc.close()
             self.pc = None
         self.transceivers.clear()
+        self._prepared = False
 
     async def drop(self) -> None:
         """Lose the peer connection without telling anyone (a network cut)."""

@@ -8,7 +8,7 @@ from typing import Protocol
 from aiortc.rtp import RtcpSrPacket
 
 from relay.packet_history import PacketHistory
-from relay.rtp_header import RtpHeader
+from relay.rtp_header import RtpHeader, parse_header, rtx_packet
 from relay.sender_reports import rewrite_sender_report
 from relay.stream_rewriter import StreamRewriter
 
@@ -19,17 +19,41 @@ class RtpSink(Protocol):
     async def send_rtp(self, packet: bytes) -> None: ...
 
 
+class RtxStream:
+    """The subscriber's RTX stream (RFC 4588): its own SSRC, payload type and numbering."""
+
+    __slots__ = ("payload_type", "sequence_number", "ssrc")
+
+    def __init__(self, *, ssrc: int, payload_type: int, first_sequence_number: int) -> None:
+        self.ssrc = ssrc
+        self.payload_type = payload_type
+        self.sequence_number = first_sequence_number & 0xFFFF
+
+    def wrap(self, packet: bytes) -> bytes:
+        out = rtx_packet(
+            packet,
+            parse_header(packet),
+            payload_type=self.payload_type,
+            sequence_number=self.sequence_number,
+            ssrc=self.ssrc,
+        )
+        self.sequence_number = (self.sequence_number + 1) & 0xFFFF
+        return out
+
+
 class DownTrack:
     """Lifecycle: waiting for a keyframe → forwarding → closed (never reused).
 
     A video down track forwards nothing until a keyframe starts, so a subscriber that
-    joins (or whose source changed) never gets a frame it cannot decode.
+    joins (or whose source changed) never gets a frame it cannot decode. A NACKed packet
+    is resent from the history, wrapped as RTX when the subscriber negotiated RTX.
     """
 
     __slots__ = (
         "_closed",
         "_history",
         "_rewriter",
+        "_rtx",
         "_sink",
         "_wait_after_failure",
         "dropped_waiting",
@@ -47,8 +71,10 @@ class DownTrack:
         *,
         wait_for_keyframe: bool,
         history_size: int = 1024,
+        rtx: RtxStream | None = None,
     ) -> None:
         self._sink = sink
+        self._rtx = rtx
         self._rewriter = rewriter
         self._history = PacketHistory(history_size)
         self._closed = False
@@ -128,6 +154,8 @@ class DownTrack:
                 break
             packet = self._history.get(seq)
             if packet is not None:
+                if self._rtx is not None:
+                    packet = self._rtx.wrap(packet)
                 try:
                     await self._sink.send_rtp(packet)
                 except ConnectionError:

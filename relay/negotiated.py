@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from relay.codecs import CodecChoice
 from relay.rtp_header import build_one_byte_extension_block
 
 MID_URI = "urn:ietf:params:rtp-hdrext:sdes:mid"
@@ -22,8 +23,16 @@ class NegotiatedStream:
     rtx_payload_type: int | None
     local_ssrc: int
     """The SSRC our side sends with (for a recvonly m-line: the RTCP sender SSRC)."""
+    local_rtx_ssrc: int
+    """Our SSRC for retransmissions (RFC 4588), announced in the SDP when RTX is negotiated."""
     extension_ids: dict[str, int]
     """Header-extension URI → negotiated one-byte id."""
+    codecs: tuple[CodecChoice, ...]
+    """Every negotiated media codec, preferred first (the first is the one we send/receive)."""
+
+    @property
+    def primary(self) -> CodecChoice:
+        return self.codecs[0]
 
     def mid_extension_block(self) -> bytes:
         """The extension block a forwarded packet carries: our MID only, if negotiated."""
@@ -35,26 +44,48 @@ class NegotiatedStream:
 
 def negotiated_stream(transceiver: Any) -> NegotiatedStream:
     """Read a transceiver after setLocalDescription/setRemoteDescription have both run."""
-    codecs = list(transceiver._codecs)
-    if not codecs or transceiver.mid is None:
+    raw = list(transceiver._codecs)
+    if not raw or transceiver.mid is None:
         raise ValueError("transceiver is not negotiated yet")
+    codecs = codec_choices(raw)
+    if not codecs:
+        raise ValueError("transceiver negotiated no media codec")
     primary = codecs[0]
-    rtx = next(
-        (
-            c.payloadType
-            for c in codecs
-            if c.mimeType.lower().endswith("/rtx")
-            and str(c.parameters.get("apt")) == str(primary.payloadType)
-        ),
-        None,
-    )
     return NegotiatedStream(
         mid=str(transceiver.mid),
         kind=str(transceiver.kind),
-        mime_type=str(primary.mimeType),
-        payload_type=int(primary.payloadType),
-        clock_rate=int(primary.clockRate),
-        rtx_payload_type=rtx,
+        mime_type=primary.mime_type,
+        payload_type=primary.payload_type,
+        clock_rate=primary.clock_rate,
+        rtx_payload_type=primary.rtx_payload_type,
         local_ssrc=int(transceiver.sender._ssrc),
+        local_rtx_ssrc=int(transceiver.sender._rtx_ssrc),
         extension_ids={str(e.uri): int(e.id) for e in transceiver._headerExtensions},
+        codecs=codecs,
     )
+
+
+def codec_choices(raw: list[Any]) -> tuple[CodecChoice, ...]:
+    """aiortc's negotiated codec list (RTCRtpCodecParameters) → media codecs with their RTX."""
+    return tuple(
+        CodecChoice(
+            payload_type=int(c.payloadType),
+            mime_type=str(c.mimeType),
+            clock_rate=int(c.clockRate),
+            parameters={str(k): str(v) for k, v in (c.parameters or {}).items()},
+            rtx_payload_type=next(
+                (
+                    int(r.payloadType)
+                    for r in raw
+                    if _is_rtx(r) and str(r.parameters.get("apt")) == str(c.payloadType)
+                ),
+                None,
+            ),
+        )
+        for c in raw
+        if not _is_rtx(c)
+    )
+
+
+def _is_rtx(codec: Any) -> bool:
+    return str(codec.mimeType).lower().endswith("/rtx")

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 
+from relay.codecs import FORWARDABLE_VIDEO, CodecChoice, matching_codec
+from relay.down_track import RtxStream
 from relay.interface import BadOffer, ParticipantId, TrackRole, default_role
+from relay.negotiated import codec_choices
 from relay.publication import Publication
 from relay.silent_track import SilentTrack
 from relay.stream_rewriter import StreamRewriter
@@ -29,6 +32,13 @@ class Slot:
         self.source: ParticipantId | None = None
         self.rewriter: StreamRewriter | None = None
         """Kept across subscriptions so the output seq/ts carry on."""
+        self.rtx: RtxStream | None = None
+        """Likewise for the retransmission stream's numbering."""
+
+    @property
+    def codecs(self) -> tuple[CodecChoice, ...]:
+        """What this m-line can receive, as negotiated."""
+        return codec_choices(list(self.transceiver._codecs))
 
 
 class RelayParticipant:
@@ -64,7 +74,15 @@ class RelayParticipant:
         self._silent: list[SilentTrack] = []
         self.closed = False
 
-    async def answer(self, offer_sdp: str, roles: Mapping[str, TrackRole] | None = None) -> str:
+    async def answer(
+        self,
+        offer_sdp: str,
+        roles: Mapping[str, TrackRole] | None = None,
+        receivers: Mapping[TrackRole, Sequence[Sequence[CodecChoice]]] | None = None,
+    ) -> str:
+        """Answer the client's offer. `receivers` lists, per role, what each other
+        participant's receiving m-line accepts: the client may send only codecs all of
+        them can take."""
         try:
             await self.pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
         except Exception as error:  # aiortc asserts or raises on SDP it cannot take
@@ -95,6 +113,8 @@ class RelayParticipant:
             )
             if relay_receives:
                 receiving.append((transceiver, role))
+                if transceiver.kind == "video":
+                    _offer_only_what_receivers_accept(transceiver, (receivers or {}).get(role, ()))
             if relay_sends:
                 self.slots.append(Slot(transceiver, role))
         await self.pc.setLocalDescription(await self.pc.createAnswer())
@@ -104,7 +124,7 @@ class RelayParticipant:
                 publication = Publication(
                     transceiver, self._rtp_tap(transport), self._rtcp_tap(transport)
                 )
-            except ValueError as error:  # e.g. a video codec other than VP8
+            except ValueError as error:  # a video codec the relay cannot forward
                 raise BadOffer(str(error)) from error
             self.publications.append(publication)
             self.publication_roles[id(publication)] = role
@@ -123,16 +143,27 @@ class RelayParticipant:
         return tap
 
     def subscribe(self, source: ParticipantId, publication: Publication, role: TrackRole) -> bool:
-        """Forward `publication` into a free slot of its role; False if there is none."""
+        """Forward `publication` into a free slot of its role; False if there is none.
+
+        BadOffer if that slot cannot receive the publication's codec."""
         if self.closed:
             return False
         for slot in self.slots:
             if slot.subscription is None and slot.role == role:
                 transport = slot.transceiver.sender.transport
-                slot.subscription = Subscription(
-                    slot.transceiver, publication, self._rtcp_tap(transport), rewriter=slot.rewriter
-                )
+                try:
+                    slot.subscription = Subscription(
+                        slot.transceiver,
+                        publication,
+                        self._rtcp_tap(transport),
+                        rewriter=slot.rewriter,
+                        rtx=slot.rtx,
+                    )
+                except ValueError as error:
+                    detail = f"{role} of {source} to {self.participant_id}: {error}"
+                    raise BadOffer(detail) from error
                 slot.rewriter = slot.subscription.rewriter
+                slot.rtx = slot.subscription.rtx
                 slot.source = source
                 return True
         return False
@@ -166,3 +197,31 @@ class RelayParticipant:
         for track in self._silent:
             track.stop()
         await self.pc.close()
+
+
+def _offer_only_what_receivers_accept(
+    transceiver: Any, receivers: Sequence[Sequence[CodecChoice]]
+) -> None:
+    """Answer with only the offered codecs every receiver accepts (in the client's order),
+    so the client sends one of them whoever picks among the rest (aiortc as offerer keeps
+    its own order, a browser takes the answer's first). If none fits, nothing changes and
+    the subscription refuses it with the reason."""
+    raw = list(transceiver._codecs)
+    media = [c for c in raw if not str(c.mimeType).lower().endswith("/rtx")]
+    accepted = {
+        choice.payload_type
+        for codec, choice in zip(media, codec_choices(raw), strict=True)
+        if choice.mime_type.lower() in FORWARDABLE_VIDEO
+        and all(matching_codec(accepts, choice) is not None for accepts in receivers)
+    }
+    if not accepted:
+        return
+    transceiver._codecs = [
+        c
+        for c in raw
+        if int(c.payloadType) in accepted
+        or (
+            str(c.mimeType).lower().endswith("/rtx")
+            and int(c.parameters.get("apt", -1)) in accepted
+        )
+    ]

@@ -9,11 +9,11 @@ from typing import Any
 from aiortc.rtp import RTCP_PSFB_PLI, RtcpPsfbPacket, RtcpSrPacket
 
 from relay.bandwidth import RembAggregator, remb_packet
+from relay.codecs import keyframe_detector
 from relay.dtls_sink import DtlsRtpSink
 from relay.forwarder import Forwarder
 from relay.keyframe_requests import KeyframeRequester
 from relay.negotiated import MID_URI, NegotiatedStream, negotiated_stream
-from relay.rtp_header import is_vp8_keyframe_start
 from relay.transport_tap import RtcpTap, RtpTap
 
 logger = logging.getLogger(__name__)
@@ -45,13 +45,11 @@ class Publication:
         self._rtp_tap = rtp_tap
         self._sink = DtlsRtpSink(transceiver.receiver.transport)
         video = self.stream.kind == "video"
-        if video and self.stream.mime_type.lower() != "video/vp8":
-            raise ValueError(f"{self.stream.mime_type}: only VP8 keyframes are recognised yet")
         self.forwarder = Forwarder(
             keyframe_requester=KeyframeRequester(self._send_pli, min_interval=keyframe_interval)
             if video
             else None,
-            keyframe_detector=is_vp8_keyframe_start if video else None,
+            keyframe_detector=keyframe_detector(self.stream.mime_type) if video else None,
         )
         self.bandwidth = RembAggregator(self._send_remb, min_interval=remb_interval)
         self.pli_sent = 0

@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 
 from aiortc import RTCConfiguration
 
+from relay.codecs import CodecChoice
 from relay.interface import (
     CloseReason,
     ParticipantExists,
@@ -62,7 +63,7 @@ class Room:
         )
         self.participants[participant_id] = participant
         try:
-            answer = await participant.answer(offer_sdp, roles)
+            answer = await participant.answer(offer_sdp, roles, self._receivers(participant_id))
             for other in self.participants.values():
                 if other is participant:
                     continue
@@ -79,6 +80,16 @@ class Room:
                 await participant.close()
             raise
         return answer
+
+    def _receivers(self, joining: ParticipantId) -> dict[TrackRole, list[tuple[CodecChoice, ...]]]:
+        """Per role, what the others' receiving m-lines accept (a joiner should send that)."""
+        receivers: dict[TrackRole, list[tuple[CodecChoice, ...]]] = {}
+        for other in self.participants.values():
+            if other.participant_id == joining:
+                continue
+            for slot in other.slots:
+                receivers.setdefault(slot.role, []).append(slot.codecs)
+        return receivers
 
     async def leave(self, participant_id: ParticipantId) -> None:
         participant = self.participants.pop(participant_id, None)

@@ -155,3 +155,21 @@ def is_vp8_keyframe_start(data: bytes | bytearray | memoryview, header: RtpHeade
         return False
     # VP8 payload header: P bit (bit 0) is 0 for a keyframe.
     return not data[pos] & 0x01
+
+
+def rtx_packet(
+    packet: bytes, header: RtpHeader, *, payload_type: int, sequence_number: int, ssrc: int
+) -> bytes:
+    """Wrap a sent packet as its RFC 4588 retransmission: the RTX stream's PT, seq and SSRC,
+    and the original sequence number (OSN) in front of the payload."""
+    out = bytearray(packet[: header.payload_offset])
+    out += packet[2:4]  # OSN: the original packet's sequence number
+    out += packet[header.payload_offset :]
+    rewrite_header(
+        out,
+        payload_type=payload_type,
+        sequence_number=sequence_number,
+        timestamp=header.timestamp,
+        ssrc=ssrc,
+    )
+    return bytes(out)

@@ -15,7 +15,8 @@ from aiortc.rtp import (
 )
 
 from relay.bandwidth import remb_share
-from relay.down_track import DownTrack
+from relay.codecs import matching_codec
+from relay.down_track import DownTrack, RtxStream
 from relay.dtls_sink import DtlsRtpSink
 from relay.negotiated import NegotiatedStream, negotiated_stream
 from relay.publication import Publication
@@ -26,8 +27,10 @@ from relay.transport_tap import RtcpTap, SenderReportFilter
 class Subscription:
     """Lifecycle: created after negotiation → attached when DTLS connects → closed.
 
-    A later subscription on the same transceiver passes the previous one's `rewriter`, so
-    the subscriber sees one continuous stream (a pause, then the next source's keyframe).
+    A later subscription on the same transceiver passes the previous one's `rewriter` and
+    `rtx`, so the subscriber sees one continuous stream (a pause, then the next source's
+    keyframe). Packets go out under the subscriber's payload type for the publisher's
+    codec (VP8 to VP8, H.264 to H.264 of the same profile and packetization mode).
 
     The transceiver's sender must hold a SilentTrack: aiortc's sender then only sends its
     RTCP, and our packets carry its negotiated SSRC, payload type and MID.
@@ -40,11 +43,15 @@ class Subscription:
         rtcp_tap: RtcpTap,
         *,
         rewriter: StreamRewriter | None = None,
+        rtx: RtxStream | None = None,
     ) -> None:
         self.stream: NegotiatedStream = negotiated_stream(transceiver)
-        source = publication.stream
-        if self.stream.mime_type.lower() != source.mime_type.lower():
-            raise ValueError(f"subscriber has {self.stream.mime_type}, source {source.mime_type}")
+        source = publication.stream.primary
+        codec = matching_codec(self.stream.codecs, source)
+        if codec is None:
+            offered = ", ".join(c.mime_type for c in self.stream.codecs)
+            raise ValueError(f"receiver accepts {offered}, not the source's {source.mime_type}")
+        self.codec = codec
         self._publication = publication
         self._rtcp_tap = rtcp_tap
         self._dtls = transceiver.sender.transport
@@ -54,7 +61,7 @@ class Subscription:
         if rewriter is None:
             rewriter = StreamRewriter(
                 out_ssrc=self.stream.local_ssrc,
-                out_payload_type=self.stream.payload_type,
+                out_payload_type=codec.payload_type,
                 clock_rate=self.stream.clock_rate,
                 extension_block=self.stream.mid_extension_block(),
                 first_sequence_number=random.randrange(0x8000),
@@ -66,9 +73,21 @@ class Subscription:
             if rewriter.out_ssrc != self.stream.local_ssrc:
                 raise ValueError("a reused rewriter must belong to the same transceiver")
             rewriter.switch_source()
+            rewriter.out_payload_type = codec.payload_type
         self.rewriter = rewriter
+        if codec.rtx_payload_type is None:
+            rtx = None
+        elif rtx is None:
+            rtx = RtxStream(
+                ssrc=self.stream.local_rtx_ssrc,
+                payload_type=codec.rtx_payload_type,
+                first_sequence_number=random.randrange(0x8000),
+            )
+        else:
+            rtx.payload_type = codec.rtx_payload_type
+        self.rtx = rtx
         self.down_track = DownTrack(
-            self._sink, rewriter, wait_for_keyframe=publication.forwarder.video
+            self._sink, rewriter, wait_for_keyframe=publication.forwarder.video, rtx=rtx
         )
         self.keyframe_requests = 0
         self.remb_received = 0

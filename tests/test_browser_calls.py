@@ -73,6 +73,35 @@ async (index) => {
 """
 CAMERA, SCREEN = 1, 2
 
+# The codec of what the m-line `index` receives and sends, from the newest peer connection.
+CODECS_IN_USE = """
+async (index) => {
+  const open = window.__testPeerConnections.filter((pc) => pc.connectionState !== 'closed');
+  const transceiver = open[open.length - 1].getTransceivers()[index];
+  const used = {};
+  for (const [side, type, part] of [['received', 'inbound-rtp', transceiver.receiver],
+                                     ['sent', 'outbound-rtp', transceiver.sender]]) {
+    const report = await part.getStats();
+    const codecs = {};
+    for (const s of report.values()) if (s.type === 'codec') codecs[s.id] = s.mimeType;
+    for (const s of report.values()) if (s.type === type) used[side] = codecs[s.codecId] || null;
+  }
+  return used;
+}
+"""
+
+# A client that prefers H.264 (as Safari does): whatever codec order a page asks for,
+# H.264 goes first.
+PREFER_H264 = """
+(() => {
+  const native = RTCRtpTransceiver.prototype.setCodecPreferences;
+  const isH264 = (codec) => /\\/H264$/i.test(codec.mimeType);
+  RTCRtpTransceiver.prototype.setCodecPreferences = function (codecs) {
+    return native.call(this, [...codecs.filter(isH264), ...codecs.filter((c) => !isH264(c))]);
+  };
+})();
+"""
+
 # What a page's newest peer connection sends and receives, for failure messages.
 RTP_REPORT = """
 async () => {
@@ -135,10 +164,11 @@ async def browser() -> AsyncIterator[Browser]:
         yield chromium
 
 
-async def open_tab(browser: Browser, url: str, *, width: int = 1280) -> Tab:
+async def open_tab(browser: Browser, url: str, *, width: int = 1280, init: str = "") -> Tab:
+    """A page in its own context; `init` is more test-side script to run before the page's."""
     context = await browser.new_context(locale="en-US", viewport={"width": width, "height": 900})
     context.set_default_timeout(CALL_TIMEOUT_MS)
-    await context.add_init_script(TRACK_PEER_CONNECTIONS)
+    await context.add_init_script(TRACK_PEER_CONNECTIONS + init)
     tab = Tab(await context.new_page())
 
     # Warnings and errors from the page show up in the output of a failing test.
@@ -204,9 +234,11 @@ async def drag(
     await page.mouse.up()
 
 
-async def chat_with_agent(server: Server, browser: Browser, name: str) -> tuple[Tab, Tab, Locator]:
+async def chat_with_agent(
+    server: Server, browser: Browser, name: str, *, customer_init: str = ""
+) -> tuple[Tab, Tab, Locator]:
     """A customer on /demo whose chat the agent on /agent has taken."""
-    customer = await open_tab(browser, f"{server.url}/demo")
+    customer = await open_tab(browser, f"{server.url}/demo", init=customer_init)
     await start_widget_chat(customer, name=name)
     await customer_says(customer, "Can I show you my screen?")
     agent = await open_tab(browser, f"{server.url}/agent", width=1600)
@@ -522,6 +554,34 @@ async def test_poor_quality_steps_down_to_audio_then_chat_and_chinese_labels(
     assert got["body"]["end_reason"] == "poor_quality", got
     await customer_says(customer, "Chat is fine, thanks")
     await expect(card.locator(".la-msg__text", has_text="Chat is fine, thanks")).to_have_count(1)
+    customer.assert_no_script_errors()
+    agent.assert_no_script_errors()
+
+
+async def test_a_client_preferring_h264_sends_h264_and_receives_vp8(
+    server: Server, browser: Browser
+) -> None:
+    customer, agent, card = await chat_with_agent(
+        server, browser, "Hiro", customer_init=PREFER_H264
+    )
+    await customer.page.locator("[data-call-start=video]").click()
+    await card.locator("[data-call-action=accept]").click()
+    await wait_frames(agent.page, CAMERA)
+    await wait_frames(customer.page, CAMERA)
+    # The relay forwards each direction in the codec its sender chose, without transcoding:
+    # H.264 from the customer (offered first), VP8 from the agent's console (its first).
+    assert await customer.page.evaluate(CODECS_IN_USE, CAMERA) == {
+        "sent": "video/H264",
+        "received": "video/VP8",
+    }
+    assert await agent.page.evaluate(CODECS_IN_USE, CAMERA) == {
+        "sent": "video/VP8",
+        "received": "video/H264",
+    }
+    frames = await frames_decoded(agent.page, CAMERA)
+    await wait_frames(agent.page, CAMERA, more_than=frames + 10)
+    await customer.page.locator("[data-call-action=hangup]").click()
+    await expect(card.locator(".la-call")).to_have_count(0)
     customer.assert_no_script_errors()
     agent.assert_no_script_errors()
 

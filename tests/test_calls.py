@@ -283,3 +283,63 @@ async def test_bad_offers_and_strangers_are_refused_and_the_call_goes_on(server:
         finally:
             await stranger.close()
             await other_agent.close()
+
+
+H264_FIRST = ("video/H264", "video/VP8")
+
+
+def sending_codec(peer: CallPeer, role: str = "camera") -> str:
+    """The encoder aiortc picked for what this peer sends (the relay's answer decides)."""
+    encoder = peer.transceivers[role].sender._RTCRtpSender__encoder  # type: ignore[attr-defined]
+    return type(encoder).__name__
+
+
+async def test_h264_is_forwarded_when_both_offer_it_and_the_room_agrees_on_a_codec(
+    server: Server,
+) -> None:
+    async with chat_pair(server) as (customer, agent):
+        # Both prefer H.264: camera and screen travel as H.264, decodable, numbered as sent.
+        call_id = await ring_and_accept(customer, agent, customer.chat_id)
+        screen = StampedVideoTrack(640, 360, 5, pattern="screen")
+        sending = {"camera": stamped_camera(), "screen": screen}
+        them = CallPeer(customer, call_id, sending, video_codecs=H264_FIRST)
+        us = CallPeer(agent, call_id, {"camera": stamped_camera()}, video_codecs=H264_FIRST)
+        try:
+            await asyncio.gather(them.join(), us.join())
+            camera = await us.wait_frames("camera", 20)
+            assert camera.numbers[:1] and camera.numbers == sorted(camera.numbers)
+            assert (await us.wait_frames("screen", 3)).size == (640, 360)
+            await them.wait_frames("camera", 10)
+            assert sending_codec(them) == sending_codec(us) == "H264Encoder"
+            assert sending_codec(them, "screen") == "H264Encoder"
+
+            # Rejoining with VP8 only cannot receive the customer's H.264: refused with the
+            # reason; the call goes on, and a rejoin that offers H.264 again gets media.
+            vp8_only = CallPeer(agent, call_id, video_codecs=("video/VP8",))
+            with pytest.raises(ProtocolError) as refused:
+                await vp8_only.join()
+            assert refused.value.code == "bad_offer"
+            assert "H264" in refused.value.error["message"], refused.value.error
+            await vp8_only.close()
+            us.reset_received("camera")
+            await us.join()
+            await us.wait_frames("camera", 5)
+            await agent.request("call.hangup", {"call_id": call_id})
+        finally:
+            await them.close()
+            await us.close()
+
+        # The agent is in first and takes VP8 only: the customer, who prefers H.264, is
+        # asked to send VP8, so the call works.
+        call_id = await ring_and_accept(customer, agent, customer.chat_id)
+        us = CallPeer(agent, call_id, video_codecs=("video/VP8",))
+        them = CallPeer(customer, call_id, {"camera": stamped_camera()}, video_codecs=H264_FIRST)
+        try:
+            await us.join()
+            await them.join()
+            camera = await us.wait_frames("camera", 10)
+            assert camera.numbers[:1] and camera.numbers == sorted(camera.numbers)
+            assert sending_codec(them) == "Vp8Encoder"
+        finally:
+            await them.close()
+            await us.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
+import pytest
 from aiortc import (
     RTCConfiguration,
     RTCPeerConnection,
@@ -12,7 +13,7 @@ from aiortc import (
     RTCRtpTransceiver,
     VideoStreamTrack,
 )
-from aiortc.rtp import AnyRtcpPacket, RtcpSrPacket
+from aiortc.rtp import AnyRtcpPacket, RtcpSrPacket, RtpPacket
 from av import VideoFrame
 
 from relay.bandwidth import remb_packet
@@ -25,8 +26,13 @@ NO_STUN = RTCConfiguration(iceServers=[])
 
 
 def prefer_vp8(transceiver: RTCRtpTransceiver) -> None:
+    prefer(transceiver, "video/VP8")
+
+
+def prefer(transceiver: RTCRtpTransceiver, mime_type: str) -> None:
+    """Offer only `mime_type` (and RTX): aiortc's default order puts VP8 first."""
     codecs = RTCRtpSender.getCapabilities("video").codecs
-    transceiver.setCodecPreferences([c for c in codecs if c.mimeType in ("video/VP8", "video/rtx")])
+    transceiver.setCodecPreferences([c for c in codecs if c.mimeType in (mime_type, "video/rtx")])
 
 
 async def negotiate(offerer: RTCPeerConnection, answerer: RTCPeerConnection) -> None:
@@ -43,7 +49,8 @@ async def until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
             await asyncio.sleep(0.02)
 
 
-async def test_subscriber_decodes_forwarded_video_and_pli_reaches_publisher() -> None:
+@pytest.mark.parametrize("mime_type", ["video/VP8", "video/H264"])
+async def test_subscriber_decodes_forwarded_video_and_pli_reaches_publisher(mime_type: str) -> None:
     publisher = RTCPeerConnection(NO_STUN)
     relay_in = RTCPeerConnection(NO_STUN)
     relay_out = RTCPeerConnection(NO_STUN)
@@ -57,7 +64,7 @@ async def test_subscriber_decodes_forwarded_video_and_pli_reaches_publisher() ->
     try:
         # Publisher → relay: the relay side answers recvonly.
         source = VideoStreamTrack()
-        prefer_vp8(publisher.addTransceiver(source, direction="sendonly"))
+        prefer(publisher.addTransceiver(source, direction="sendonly"), mime_type)
         await negotiate(publisher, relay_in)
         (inbound,) = relay_in.getTransceivers()
         rtp_tap = RtpTap(inbound.receiver.transport)
@@ -65,13 +72,15 @@ async def test_subscriber_decodes_forwarded_video_and_pli_reaches_publisher() ->
         publication = Publication(inbound, rtp_tap, rtcp_tap_in)
 
         # Relay → subscriber: the relay side offers sendonly with a track that never yields.
-        prefer_vp8(relay_out.addTransceiver(SilentTrack("video"), direction="sendonly"))
+        prefer(relay_out.addTransceiver(SilentTrack("video"), direction="sendonly"), mime_type)
         received: list[object] = []
         subscriber.on("track", received.append)
         await negotiate(relay_out, subscriber)
         (outbound,) = relay_out.getTransceivers()
         rtcp_tap = RtcpTap(outbound.sender.transport)
         subscription = Subscription(outbound, publication, rtcp_tap)
+        assert publication.stream.mime_type == subscription.codec.mime_type == mime_type
+        assert subscription.rtx is not None
 
         await until(lambda: all(pc.connectionState == "connected" for pc in peers))
         await until(lambda: bool(received))
@@ -104,17 +113,30 @@ async def test_subscriber_decodes_forwarded_video_and_pli_reaches_publisher() ->
         frame = await asyncio.wait_for(track.recv(), 5)  # type: ignore[attr-defined]
         assert (frame.width, frame.height) == (640, 480)
 
-        # A NACK from the subscriber is answered from the relay's history.
-        await sub_receiver._send_rtcp_nack(outbound.sender._ssrc, [down.last_sequence_number])
-        await until(lambda: down.retransmitted == 1, timeout=5)
+        # A NACK from the subscriber is answered from the relay's history, as RTX (negotiated).
+        rtx_seen: list[RtpPacket] = []
+        original_rtp = sub_receiver._handle_rtp_packet
+
+        async def spy_rtp(packet: RtpPacket, arrival_time_ms: int) -> None:
+            if packet.payload_type == subscription.codec.rtx_payload_type:
+                rtx_seen.append(packet)
+            await original_rtp(packet, arrival_time_ms)
+
+        sub_receiver._handle_rtp_packet = spy_rtp  # type: ignore[method-assign]
+        nacked = down.last_sequence_number
+        await sub_receiver._send_rtcp_nack(outbound.sender._ssrc, [nacked])
+        await until(lambda: down.retransmitted == 1 and bool(rtx_seen), timeout=5)
+        assert rtx_seen[0].ssrc == outbound.sender._rtx_ssrc
+        assert rtx_seen[0].payload[:2] == nacked.to_bytes(2, "big")  # the original seq
+        sub_receiver._handle_rtp_packet = original_rtp  # type: ignore[method-assign]
 
         # A REMB from the subscriber (media_ssrc 0, our SSRC in the FCI) reaches the
-        # publisher's sender as a REMB for its own SSRC: its VP8 encoder takes the bitrate.
+        # publisher's sender as a REMB for its own SSRC: its encoder takes the bitrate.
         encoder = pub_sender._RTCRtpSender__encoder  # type: ignore[attr-defined]
-        assert encoder.target_bitrate != 300_000
-        remb = remb_packet(sender_ssrc=1, media_ssrcs=[outbound.sender._ssrc], bitrate=300_000)
+        assert encoder.target_bitrate != 600_000
+        remb = remb_packet(sender_ssrc=1, media_ssrcs=[outbound.sender._ssrc], bitrate=600_000)
         await sub_receiver.transport._send_rtp(remb)
-        await until(lambda: encoder.target_bitrate == 300_000, timeout=5)
+        await until(lambda: encoder.target_bitrate == 600_000, timeout=5)
         assert subscription.remb_received == 1 and publication.remb_sent == 1
 
         # The publisher's SR reaches the subscriber under our SSRC, with its NTP time.
