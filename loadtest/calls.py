@@ -8,6 +8,12 @@ online and every customer into a chat, then all customers click "video call" at 
 instant. Each agent accepts as soon as it rings; both sides join the relay; the customer
 sends stamped 320x240 camera frames. Measured per call, from the click: ringing at the
 agent, call active, relay answer, and the first decoded camera frame at the agent.
+
+Nothing is built before the click: the customer builds its peer connection right after
+it (while call.start travels), the agent while its phone rings (while call.accept
+travels), as the pages could. A line a second shows how far the calls have got. The
+server runs with debug logging (its serve.err, in the data directory printed at the
+start, times every join) and its /healthz counts database write transactions.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import argparse
 import asyncio
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -38,10 +45,16 @@ class CallTiming:
     ringing_ms: float | None = None
     active_ms: float | None = None
     answered_ms: float | None = None
+    """Both sides have the relay's answer (call.join acked), from the click."""
     connected_ms: float | None = None
     """Both peer connections up (ICE + DTLS), from the click."""
     first_frame_ms: float | None = None
     error: str | None = None
+    peers: list[CallPeer] = field(default_factory=list, repr=False)
+
+    @property
+    def connected(self) -> bool:
+        return len(self.peers) == 2 and all(p.connected_at is not None for p in self.peers)
 
 
 @dataclass
@@ -57,6 +70,15 @@ class Report:
     connected_p95_ms: float | None
     generator_lag_p95_ms: float | None
     generator_lag_max_ms: float | None
+    server_join_p50_ms: float | None = None
+    """A call.join's time inside the server (from its debug log), relay answer included."""
+    server_join_p95_ms: float | None = None
+    relay_answer_p50_ms: float | None = None
+    relay_answer_p95_ms: float | None = None
+    db_write_transactions: int | None = None
+    """Write transactions between the click and the last first frame (all calls' work)."""
+    db_write_held_s: float | None = None
+    db_write_waited_s: float | None = None
     errors: list[str] = field(default_factory=list)
 
 
@@ -84,6 +106,7 @@ def start_server(data_dir: Path, port: int, workers: int) -> subprocess.Popen[by
         "LIVEASSIST_LIMITS_IP_GUEST_SESSION_BURST": "100000",
         "LIVEASSIST_LIMITS_IP_EVENT_BURST": "100000",
         "LIVEASSIST_LIMITS_IP_EVENTS_PER_SECOND": "100000",
+        "LIVEASSIST_LOG_LEVEL": os.environ.get("LIVEASSIST_LOG_LEVEL", "DEBUG"),
     }
     executable = Path(sys.executable).with_name("liveassist")
     command = [str(executable), "--data-dir", str(data_dir), "serve", "--port", str(port)]
@@ -156,30 +179,36 @@ async def prepare(url: str, data_dir: Path, calls: int) -> list[tuple[Customer, 
     return pairs
 
 
-async def one_call(customer: Customer, agent: Staff, clicked: float, fps: float) -> CallTiming:
-    timing = CallTiming()
+async def one_call(
+    customer: Customer, agent: Staff, clicked: float, fps: float, timing: CallTiming
+) -> None:
     loop = asyncio.get_running_loop()
 
     def since_click() -> float:
         return round((loop.time() - clicked) * 1000, 1)
 
-    viewer: CallPeer | None = None
-    caller: CallPeer | None = None
+    first = asyncio.Event()
+    # The call id is known only once call.start acks; the peer connections do not need it.
+    caller = CallPeer(customer, 0, {"camera": StampedVideoTrack(320, 240, fps)})
+    viewer = CallPeer(
+        agent, 0, on_first_frame=lambda role: first.set() if role == "camera" else None
+    )
+    timing.peers = [viewer, caller]
     try:
-        call = await customer.request("call.start", {"chat_id": customer.chat_id})
+        call, _ = await asyncio.gather(
+            customer.request("call.start", {"chat_id": customer.chat_id}), caller.prepare()
+        )
+        caller.call_id = viewer.call_id = call["id"]
         await agent.next("call.ringing", where=lambda c: c["id"] == call["id"], timeout=30)
         timing.ringing_ms = since_click()
-        await agent.request("call.accept", {"call_id": call["id"]}, timeout=30)
+        await asyncio.gather(
+            agent.request("call.accept", {"call_id": call["id"]}, timeout=30), viewer.prepare()
+        )
         timing.active_ms = since_click()
-        first = asyncio.Event()
-        viewer = CallPeer(agent, call["id"], on_first_frame=lambda role: first.set())
-        camera = StampedVideoTrack(320, 240, fps)
-        caller = CallPeer(customer, call["id"], {"camera": camera})
         await asyncio.gather(viewer.join(), caller.join())
         timing.answered_ms = since_click()
         async with asyncio.timeout(30):
-            while viewer.received["camera"].first_frame_at is None:  # noqa: ASYNC110
-                await asyncio.sleep(0.005)
+            await first.wait()
         if viewer.connected_at is not None and caller.connected_at is not None:
             up = max(viewer.connected_at, caller.connected_at)
             timing.connected_ms = round((up - clicked) * 1000, 1)
@@ -188,12 +217,23 @@ async def one_call(customer: Customer, agent: Staff, clicked: float, fps: float)
         timing.first_frame_ms = round((arrived - clicked) * 1000, 1)
     except Exception as error:  # one failed call is a result, not the end of the run
         timing.error = f"{type(error).__name__}: {error}"
-    finally:
-        await asyncio.sleep(1.0)
-        for peer in (viewer, caller):
-            if peer is not None:
-                await peer.close()
-    return timing
+
+
+async def show_progress(timings: list[CallTiming], clicked: float, every: float = 1.0) -> None:
+    """A line a second: how many calls have reached each step so far."""
+    loop = asyncio.get_running_loop()
+    while True:
+        await asyncio.sleep(every)
+        counts = {
+            "ringing": sum(t.ringing_ms is not None for t in timings),
+            "active": sum(t.active_ms is not None for t in timings),
+            "answered": sum(t.answered_ms is not None for t in timings),
+            "connected": sum(t.connected for t in timings),
+            "first frame": sum(t.first_frame_ms is not None for t in timings),
+            "failed": sum(t.error is not None for t in timings),
+        }
+        line = "  ".join(f"{name} {count}" for name, count in counts.items())
+        print(f"  {loop.time() - clicked:5.1f} s  {line}", flush=True)
 
 
 async def watch_loop_lag(lags: list[float], every: float = 0.05) -> None:
@@ -203,6 +243,19 @@ async def watch_loop_lag(lags: list[float], every: float = 0.05) -> None:
         due = loop.time() + every
         await asyncio.sleep(every)
         lags.append((loop.time() - due) * 1000)
+
+
+async def write_stats(url: str) -> dict[str, float]:
+    async with aiohttp.ClientSession() as http, http.get(url + "/healthz") as resp:
+        return dict((await resp.json())["components"]["database"]["writes"])
+
+
+def server_timings(log: Path) -> tuple[list[float], list[float]]:
+    """(call.join time in the server, relay answer time) per join, from its debug log."""
+    text = log.read_text(errors="replace")
+    joins = [float(m) for m in re.findall(r"join by \w+ took (\d+) ms", text)]
+    answers = [float(m) for m in re.findall(r"relay answered \w+ in (\d+) ms", text)]
+    return joins, answers
 
 
 async def run(calls: int, workers: int, fps: float) -> Report:
@@ -215,20 +268,35 @@ async def run(calls: int, workers: int, fps: float) -> Report:
             await wait_ready(url, http)
             async with http.get(url + "/healthz") as resp:
                 relay = (await resp.json())["components"]["relay"]
-        print(f"server up at {url} with {relay['workers']} relay worker(s)", flush=True)
+        print(
+            f"server up at {url} with {relay['workers']} relay worker(s); data in {data_dir}",
+            flush=True,
+        )
         pairs = await prepare(url, data_dir, calls)
         lags: list[float] = []
         lag = asyncio.create_task(watch_loop_lag(lags))
+        timings = [CallTiming() for _ in pairs]
+        writes_before = await write_stats(url)
         clicked = asyncio.get_running_loop().time()
         print(f"  {calls} customers click 'video call' together", flush=True)
-        timings = await asyncio.gather(*(one_call(c, a, clicked, fps) for c, a in pairs))
+        progress = asyncio.create_task(show_progress(timings, clicked))
+        await asyncio.gather(
+            *(one_call(c, a, clicked, fps, t) for (c, a), t in zip(pairs, timings, strict=True))
+        )
+        progress.cancel()
         lag.cancel()
+        writes_after = await write_stats(url)
+        await asyncio.sleep(1.0)
+        for timing in timings:
+            for peer in timing.peers:
+                await peer.close()
         for customer, agent in pairs:
             await customer.close()
             await agent.close()
     finally:
         server.terminate()
         server.wait(timeout=30)
+    joins, answers = server_timings(data_dir / "serve.err")
     frames = [t.first_frame_ms for t in timings if t.first_frame_ms is not None]
     report = Report(
         calls=calls,
@@ -243,6 +311,15 @@ async def run(calls: int, workers: int, fps: float) -> Report:
         errors=sorted({t.error for t in timings if t.error}),
         generator_lag_p95_ms=percentile(lags, 0.95),
         generator_lag_max_ms=max(lags) if lags else None,
+        server_join_p50_ms=percentile(joins, 0.5),
+        server_join_p95_ms=percentile(joins, 0.95),
+        relay_answer_p50_ms=percentile(answers, 0.5),
+        relay_answer_p95_ms=percentile(answers, 0.95),
+        db_write_transactions=int(writes_after["transactions"] - writes_before["transactions"]),
+        db_write_held_s=round(writes_after["held_seconds"] - writes_before["held_seconds"], 3),
+        db_write_waited_s=round(
+            writes_after["waited_seconds"] - writes_before["waited_seconds"], 3
+        ),
     )
     return report
 

@@ -111,6 +111,9 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    # aiosqlite logs every statement at DEBUG: that would drown (and slow) a debug run.
+    if logging.getLogger().level < logging.INFO:
+        logging.getLogger("aiosqlite").setLevel(logging.INFO)
     try:
         config = _config(args)
     except ConfigError as exc:

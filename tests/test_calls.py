@@ -16,6 +16,7 @@ from loadtest.call_peer import CallPeer
 from loadtest.clients import Customer, ProtocolError, Staff
 from media.stamps import StampedVideoTrack
 from media.tone import ToneAudioTrack, dominant_frequency
+from signaling.types import CallParty
 from tests.conftest import Server
 
 SMALL = {"width": 320, "height": 240, "fps": 15}
@@ -264,6 +265,12 @@ async def test_bad_offers_and_strangers_are_refused_and_the_call_goes_on(server:
                 "call.join", {"call_id": call_id, "offer": "v=0\r\n", "tracks": {"0": "movie"}}
             )
         assert bad_role.value.code == "invalid_payload"
+        for media in ({"camera": "yes"}, {"microphone": True}, ["audio"]):
+            with pytest.raises(ProtocolError) as bad_media:
+                await customer.request(
+                    "call.join", {"call_id": call_id, "offer": "v=0\r\n", "media": media}
+                )
+            assert bad_media.value.code == "invalid_payload", media
         stranger = await server.customer(name="Mallory")
         other_agent = await server.staff("agent2@demo.local")
         try:
@@ -283,6 +290,43 @@ async def test_bad_offers_and_strangers_are_refused_and_the_call_goes_on(server:
         finally:
             await stranger.close()
             await other_agent.close()
+
+
+async def test_join_carries_the_media_flags_and_event_appends_share_transactions(
+    server: Server,
+) -> None:
+    """call.join's `media` replaces the first call.media; the events of joins that arrive
+    together are committed together, and media_used is written when the call ends."""
+    async with chat_pair(server) as (customer, agent):
+        call_id = await ring_and_accept(customer, agent, customer.chat_id)
+        them = CallPeer(customer, call_id, {"camera": stamped_camera()})
+        us = CallPeer(agent, call_id)
+        log = server.runtime.calls.events
+        before = log.batches
+        try:
+            joined = await asyncio.gather(them.join(), us.join())
+            flags = joined[0]["call"]["participants"]["customer"]
+            assert (flags["audio"], flags["camera"], flags["screen"]) == (False, True, False)
+            seen = await agent.request("call.get", {"call_id": call_id})
+            assert seen["participants"]["customer"]["camera"] is True
+            assert seen["media_used"] == {"audio": False, "camera": True, "screen": False}
+            assert 1 <= log.batches - before <= 2  # two joins, four events
+            before = log.batches
+            flips = [{"audio": False, "camera": i % 2 == 0, "screen": False} for i in range(20)]
+            await asyncio.gather(
+                *(log.append(call_id, [("media", CallParty.CUSTOMER, f)]) for f in flips)
+            )
+            assert log.batches - before <= 2  # the first alone, the other 19 together
+            await us.wait_frames("camera", 2)
+        finally:
+            await them.close()
+            await us.close()
+        await agent.request("call.hangup", {"call_id": call_id})
+        record = await agent.rest("GET", f"/api/calls/{call_id}")
+        assert record["media_used"] == {"audio": False, "camera": True, "screen": False}
+        kinds = [(e["kind"], e["actor"]) for e in record["events"]]
+        for party in ("customer", "agent"):
+            assert kinds.index(("joined", party)) < kinds.index(("media", party)), kinds
 
 
 H264_FIRST = ("video/H264", "video/VP8")

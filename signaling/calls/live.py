@@ -9,6 +9,7 @@ from typing import Any
 
 from media.quality import PoorStreak
 from relay.interface import RoomId
+from signaling.store import Record
 from signaling.types import CallParty, Downgrade, LinkState
 
 
@@ -53,6 +54,11 @@ class LiveCall:
     timers: dict[str, asyncio.Task[None]] = field(default_factory=dict)
     downgraded_to: Downgrade | None = None
     ended: bool = False
+    media_used: dict[str, bool] = field(default_factory=dict)
+    """What was ever sent so far; written to the record when the call ends."""
+    record: Record | None = None
+    """The call's row as this process last wrote it. A live call's row changes only through
+    its CallService, under `lock`, so reading it here saves a database round trip per event."""
 
     def cancel_timer(self, name: str) -> None:
         task = self.timers.pop(name, None)

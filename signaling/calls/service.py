@@ -1,6 +1,10 @@
 """The call state machine: start, ring, accept or decline or miss, join the relay, drop and
 rejoin, hang up. Every transition is written to the call's record and event log before
-either side is told, and each call's transitions run one at a time (its lock)."""
+either side is told, and each call's transitions run one at a time (its lock).
+
+Joins, media flags and drops only append to the event log, through CallEventLog's shared
+transactions; `media_used` is kept in memory while the call runs and written with its
+end (after a crash it is derived from the "media" events)."""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import fields
 from time import monotonic
 from typing import Any
 
@@ -25,6 +30,7 @@ from relay.interface import (
 )
 from signaling.auth import access
 from signaling.auth.tokens import Principal
+from signaling.calls.event_log import CallEvent, CallEventLog
 from signaling.calls.live import LiveCall
 from signaling.calls.relay_launcher import RelayLauncher
 from signaling.calls.views import call_view
@@ -60,6 +66,14 @@ class OfferRefused(LiveAssistError):
     code = "bad_offer"
 
 
+MEDIA_DEFAULTS = {
+    field.name: bool(field.default)
+    for field in fields(ev.CallMediaState)
+    if field.name != "call_id"
+}
+"""What a participant sends when it says nothing (call.media's defaults: audio only)."""
+
+
 def party_of(principal: Principal) -> CallParty:
     return CallParty.CUSTOMER if principal.is_customer else CallParty.AGENT
 
@@ -89,12 +103,16 @@ class CallService:
         self._listening = False
         self.ended_listeners: list[CallEndedListener] = []
         self._closing: set[asyncio.Task[None]] = set()
+        self.events = CallEventLog(db)
 
     # ---- access ---------------------------------------------------------------------------
     async def load(self, principal: Principal, call_id: int) -> Record:
         """The call, if `principal` is one of its two parties (admins: any of their org)."""
-        async with self.db.read() as conn:
-            call = await call_store.call_by_id(conn, call_id)
+        live = self.live.get(call_id)
+        call = live.record if live is not None else None
+        if call is None:
+            async with self.db.read() as conn:
+                call = await call_store.call_by_id(conn, call_id)
         if call is None or call["org_id"] != principal.org_id:
             raise NotFound(f"no call {call_id}")
         if principal.is_customer:
@@ -132,6 +150,9 @@ class CallService:
         return view
 
     async def _record(self, call_id: int) -> Record:
+        live = self.live.get(call_id)
+        if live is not None and live.record is not None:
+            return live.record
         async with self.db.read() as conn:
             call = await call_store.call_by_id(conn, call_id)
         assert call is not None
@@ -164,7 +185,12 @@ class CallService:
             )
             await call_store.add_event(conn, call["id"], "ringing", party, {"media": req.media})
         live = self.live[call["id"]] = LiveCall(
-            call["id"], call["chat_id"], call["org_id"], call["agent_id"]
+            call["id"],
+            call["chat_id"],
+            call["org_id"],
+            call["agent_id"],
+            record=call,
+            media_used=dict(call["media_used"]),
         )
         for side in live.parties.values():
             side.poor = PoorStreak(self.config.poor_samples)
@@ -222,6 +248,7 @@ class CallService:
                     },
                 )
                 await call_store.add_event(conn, call["id"], "accepted", party)
+            live.record = call
             return await self._publish(call)
 
     async def decline(self, principal: Principal, req: ev.CallRef) -> dict[str, Any]:
@@ -258,6 +285,7 @@ class CallService:
             raise InvalidPayload(str(error), details={"field": "tracks"}) from None
         if not req.offer.startswith("v=0"):
             raise InvalidPayload("offer must be an SDP offer (starting with 'v=0')")
+        flags = media_flags(req.media) if req.media is not None else None
         received = monotonic()
         call, live, party = await self.active(principal, req.call_id)
         async with live.lock:
@@ -310,9 +338,12 @@ class CallService:
             detail: dict[str, Any] = {"tracks": dict(tracks)}
             if rejoin:
                 detail.update(gap_ms=gap_ms, was=was.value)
-            async with self.db.write() as conn:
-                await call_store.add_event(conn, call["id"], kind, party, detail)
-            view = await self._publish(call)
+            # The join and the client's first media flags are one transition: one append.
+            events: list[CallEvent] = [(kind, party, detail)]
+            if flags is not None:
+                events.append(self._media_changed(live, party, flags))
+            await self.events.append(call["id"], events)
+            view = await self._publish(await self._record(call["id"]))
             log.debug(
                 "call %s: join by %s took %.0f ms",
                 call["id"],
@@ -323,24 +354,21 @@ class CallService:
 
     async def set_media(self, principal: Principal, req: ev.CallMediaState) -> dict[str, Any]:
         call, live, party = await self.active(principal, req.call_id)
+        flags = {"audio": req.audio, "camera": req.camera, "screen": req.screen}
         async with live.lock:
-            me = live.parties[party]
-            me.audio, me.camera, me.screen = req.audio, req.camera, req.screen
-            used = dict(call["media_used"])
-            for key in ("audio", "camera", "screen"):
-                used[key] = used.get(key, False) or bool(getattr(req, key))
-            async with self.db.write() as conn:
-                if used != call["media_used"]:
-                    call = await call_store.update_call(conn, call["id"], {"media_used": used})
-                await call_store.add_event(
-                    conn,
-                    call["id"],
-                    "media",
-                    party,
-                    {"audio": req.audio, "camera": req.camera, "screen": req.screen},
-                )
-            await self._publish(call)
-            return me.media_wire()
+            await self.events.append(call["id"], [self._media_changed(live, party, flags)])
+            await self._publish(await self._record(call["id"]))
+            return live.parties[party].media_wire()
+
+    def _media_changed(self, live: LiveCall, party: CallParty, flags: dict[str, bool]) -> CallEvent:
+        """Apply a participant's media flags in memory; the "media" event that records them.
+
+        Caller holds live.lock and appends the event before telling anyone."""
+        for key, on in flags.items():
+            live.media_used[key] = live.media_used.get(key, False) or on
+        me = live.parties[party]
+        me.audio, me.camera, me.screen = flags["audio"], flags["camera"], flags["screen"]
+        return ("media", party, dict(flags))
 
     # ---- drops and reconnects -------------------------------------------------------------
     async def socket_gone(self, sid: str) -> None:
@@ -363,8 +391,7 @@ class CallService:
             state.link = LinkState.RECONNECTING
             state.dropped_at = monotonic()
             state.sid = None
-            async with self.db.write() as conn:
-                await call_store.add_event(conn, live.call_id, "reconnecting", party, {"why": why})
+            await self.events.append(live.call_id, [("reconnecting", party, {"why": why})])
             live.timers[f"reconnect:{party.value}"] = asyncio.create_task(
                 self._reconnect_timeout(live, party)
             )
@@ -417,6 +444,7 @@ class CallService:
                     "end_reason": reason.value,
                     "ended_by": by.value if by else None,
                     "relay_worker": live.relay_worker,
+                    "media_used": live.media_used,
                 },
             )
             await call_store.add_event(conn, live.call_id, "ended", by, {"reason": reason.value})
@@ -491,6 +519,7 @@ class CallService:
         """At startup: calls a previous run left open lost their relay with it."""
         async with self.db.write() as conn:
             for call in await call_store.unfinished_calls(conn):
+                events = await call_store.events_of(conn, call["id"])
                 await call_store.update_call(
                     conn,
                     call["id"],
@@ -498,6 +527,7 @@ class CallService:
                         "state": CallState.ENDED.value,
                         "ended_at": utcnow(),
                         "end_reason": CallEndReason.RELAY_LOST.value,
+                        "media_used": call_store.media_used_of(events),
                     },
                 )
                 await call_store.add_event(
@@ -510,6 +540,19 @@ class CallService:
             live.cancel_timers()
         with contextlib.suppress(Exception):
             await self._relay.stop()
+
+
+def media_flags(media: dict[str, Any]) -> dict[str, bool]:
+    """call.join's optional `media` object: call.media's flags and defaults, checked."""
+    unknown = sorted(str(key) for key in media if key not in MEDIA_DEFAULTS)
+    if unknown:
+        raise InvalidPayload(
+            f"media: unknown field(s): {', '.join(unknown)}", details={"field": "media"}
+        )
+    flags = {**MEDIA_DEFAULTS, **media}
+    if not all(isinstance(value, bool) for value in flags.values()):
+        raise InvalidPayload("media flags must be true or false", details={"field": "media"})
+    return flags
 
 
 def _summary(call: Record, reason: CallEndReason) -> str:

@@ -33,7 +33,12 @@ def call_view(call: Record, live: LiveCall | None) -> dict[str, Any]:
         "end_reason": reason.value if reason else None,
         "end_reason_text": reason.text if reason else None,
         "ended_by": call["ended_by"],
-        "media_used": call["media_used"],
+        # While a call runs its media_used lives in memory (written when it ends).
+        "media_used": (
+            dict(live.media_used)
+            if live is not None and not live.ended and live.media_used
+            else call["media_used"]
+        ),
         "participants": participants,
         "quality": quality,
     }

@@ -36,6 +36,7 @@ async def healthz(call: ApiRequest) -> Any:
             "latency_ms": round(latency, 2),
             "schema": revision,
             "expected_schema": head,
+            "writes": rt.db.write_stats.to_wire(),
         }
     except Exception as exc:
         components["database"] = {"ok": False, "error": type(exc).__name__}

@@ -106,6 +106,8 @@ class CallJoin:
     call_id: int = field(metadata=ID)
     offer: str = field(metadata=limit(max_len=MAX_SDP_CHARS, min_len=1))
     tracks: dict[str, str] = field(default_factory=dict)
+    media: dict[str, bool] | None = None
+    """What the participant sends from the start (call.media's flags), saving that request."""
 
 
 @dataclass(frozen=True)

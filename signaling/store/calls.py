@@ -50,8 +50,11 @@ async def call_by_id(conn: AsyncConnection, call_id: int) -> Record | None:
 
 
 async def update_call(conn: AsyncConnection, call_id: int, changes: dict[str, Any]) -> Record:
-    await conn.execute(update(calls).where(calls.c.id == call_id).values(**changes))
-    updated = await call_by_id(conn, call_id)
+    """Change a call and return its new row (one statement: UPDATE … RETURNING)."""
+    result = await conn.execute(
+        update(calls).where(calls.c.id == call_id).values(**changes).returning(*calls.c)
+    )
+    updated = record(result.first())
     assert updated is not None
     return updated
 
@@ -85,6 +88,35 @@ async def add_event(
     created = record(result.first())
     assert created is not None
     return created
+
+
+async def add_events(
+    conn: AsyncConnection, events: list[tuple[int, str, CallParty | None, dict[str, Any]]]
+) -> None:
+    """Append (call_id, kind, actor, detail) events, of one call or many, in one statement."""
+    if events:
+        await conn.execute(
+            insert(call_events),
+            [
+                {
+                    "call_id": call_id,
+                    "kind": kind,
+                    "actor": actor.value if actor else None,
+                    "detail": detail,
+                }
+                for call_id, kind, actor, detail in events
+            ],
+        )
+
+
+def media_used_of(events: list[Record]) -> dict[str, bool]:
+    """What was ever sent during a call, derived from its "media" events."""
+    used = dict(NO_MEDIA)
+    for event in events:
+        if event["kind"] == "media":
+            for key in used:
+                used[key] = used[key] or bool(event["detail"].get(key))
+    return used
 
 
 async def events_of(conn: AsyncConnection, call_id: int) -> list[Record]:
