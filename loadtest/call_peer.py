@@ -78,6 +78,7 @@ class CallPeer:
         *,
         video_codecs: tuple[str, ...] = ("video/VP8",),
         keep_audio: bool = False,
+        read_stamps: bool = True,
         on_first_frame: Callable[[Role], None] | None = None,
     ) -> None:
         self.participant = participant
@@ -86,6 +87,8 @@ class CallPeer:
         self.tracks.update(tracks or {})
         self.video_codecs = video_codecs
         self.keep_audio = keep_audio
+        self.read_stamps = read_stamps
+        """Read every video frame's stamp (its number and delay); off, frames are only counted."""
         self.on_first_frame = on_first_frame
         self.pc: RTCPeerConnection | None = None
         self.transceivers: dict[Role, RTCRtpTransceiver] = {}
@@ -129,6 +132,11 @@ class CallPeer:
 
         await pc.setLocalDescription(await pc.createOffer())  # aiortc gathers before returning
         self._prepared = True
+
+    @property
+    def prepared(self) -> bool:
+        """A peer connection is built and its offer gathered, not yet sent."""
+        return self._prepared
 
     async def join(self) -> dict[str, Any]:
         """(Re)join with a fresh peer connection (the prepared one if any); returns the
@@ -190,6 +198,8 @@ class CallPeer:
                 if not isinstance(frame, VideoFrame):
                     continue
                 got.size = (frame.width, frame.height)
+                if not self.read_stamps:
+                    continue
                 stamp = read_stamp(frame)
                 if stamp is not None:
                     got.stamps.append((stamp.number, now_ms() - stamp.sent_at_ms))

@@ -1,6 +1,6 @@
 """Many calls starting together: click-to-first-frame through a real `liveassist serve`.
 
-    .venv/bin/python -m loadtest.calls [--calls 50] [--workers 0] [--fps 5]
+    .venv/bin/python -m loadtest.calls [--calls 50] [--workers 0] [--fps 5] [--prewarm]
 
 Starts the server (its own relay worker processes; --workers 0 = one per core) on a free
 port with a throwaway data directory, creates one agent per call, brings every agent
@@ -11,9 +11,11 @@ agent, call active, relay answer, and the first decoded camera frame at the agen
 
 Nothing is built before the click: the customer builds its peer connection right after
 it (while call.start travels), the agent while its phone rings (while call.accept
-travels), as the pages could. A line a second shows how far the calls have got. The
-server runs with debug logging (its serve.err, in the data directory printed at the
-start, times every join) and its /healthz counts database write transactions.
+travels), as the pages could. With --prewarm every peer connection is built and gathered
+before the click instead, as a client that keeps one ready would. A line a second shows
+how far the calls have got. The server runs with debug logging (its serve.err, in the
+data directory printed at the start, times every join) and its /healthz counts database
+write transactions.
 """
 
 from __future__ import annotations
@@ -30,12 +32,16 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 import aiohttp
+import av
+from aiortc.mediastreams import MediaStreamError
 
 from loadtest.call_peer import CallPeer
 from loadtest.clients import Customer, Staff
-from media.stamps import StampedVideoTrack
+from media.stamps import VIDEO_CLOCK_RATE, VIDEO_TIME_BASE, StampedVideoTrack, now_ms, stamp_frame
+from media.synthetic import Luma, Pattern, pattern_luma
 
 PASSWORD = "load-test-pass-1"
 
@@ -51,6 +57,9 @@ class CallTiming:
     first_frame_ms: float | None = None
     error: str | None = None
     peers: list[CallPeer] = field(default_factory=list, repr=False)
+    """The agent's (viewer) and the customer's (caller)."""
+    first: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
+    """Set when the agent decodes the first camera frame."""
 
     @property
     def connected(self) -> bool:
@@ -61,6 +70,7 @@ class CallTiming:
 class Report:
     calls: int
     workers: int
+    prewarmed: bool
     completed: int
     first_frame_p50_ms: float | None
     first_frame_p95_ms: float | None
@@ -80,6 +90,34 @@ class Report:
     db_write_held_s: float | None = None
     db_write_waited_s: float | None = None
     errors: list[str] = field(default_factory=list)
+
+
+class LoopedCamera(StampedVideoTrack):
+    """A stamped camera whose moving picture cycles through a few pictures drawn once and
+    shared by every call. The encoder, the relay and the viewer's decoder get the same
+    work as with StampedVideoTrack; the generator skips drawing 250 pictures a second,
+    which a real caller's own device would do, not this machine."""
+
+    LOOP = 16
+    _pictures: ClassVar[dict[tuple[int, int], list[Luma]]] = {}
+
+    async def recv(self) -> av.VideoFrame:
+        if self.readyState != "live":
+            raise MediaStreamError
+        number = self._count
+        if self._start is None:
+            self._start = time.time()
+        else:
+            await asyncio.sleep(self._start + number / self.fps - time.time())
+        size = (self.width, self.height)
+        pictures = self._pictures.setdefault(
+            size, [pattern_luma(Pattern.CAMERA, i, *size) for i in range(self.LOOP)]
+        )
+        frame = stamp_frame(number, now_ms(), *size, background=pictures[number % self.LOOP])
+        frame.pts = round(number * VIDEO_CLOCK_RATE / self.fps)
+        frame.time_base = VIDEO_TIME_BASE
+        self._count += 1
+        return frame
 
 
 def free_port() -> int:
@@ -179,36 +217,45 @@ async def prepare(url: str, data_dir: Path, calls: int) -> list[tuple[Customer, 
     return pairs
 
 
-async def one_call(
-    customer: Customer, agent: Staff, clicked: float, fps: float, timing: CallTiming
-) -> None:
+def make_peers(customer: Customer, agent: Staff, fps: float, timing: CallTiming) -> None:
+    """The call's two headless participants (no peer connection yet). The call id is
+    known only once call.start acks; the peer connections do not need it."""
+    caller = CallPeer(customer, 0, {"camera": LoopedCamera(320, 240, fps)})
+    viewer = CallPeer(
+        agent,
+        0,
+        read_stamps=False,
+        on_first_frame=lambda role: timing.first.set() if role == "camera" else None,
+    )
+    timing.peers = [viewer, caller]
+
+
+async def one_call(customer: Customer, agent: Staff, clicked: float, timing: CallTiming) -> None:
     loop = asyncio.get_running_loop()
 
     def since_click() -> float:
         return round((loop.time() - clicked) * 1000, 1)
 
-    first = asyncio.Event()
-    # The call id is known only once call.start acks; the peer connections do not need it.
-    caller = CallPeer(customer, 0, {"camera": StampedVideoTrack(320, 240, fps)})
-    viewer = CallPeer(
-        agent, 0, on_first_frame=lambda role: first.set() if role == "camera" else None
-    )
-    timing.peers = [viewer, caller]
+    viewer, caller = timing.peers
     try:
+        # A caller that was not pre-warmed builds its peer connection while call.start
+        # travels, the callee while it rings (while call.accept travels).
         call, _ = await asyncio.gather(
-            customer.request("call.start", {"chat_id": customer.chat_id}), caller.prepare()
+            customer.request("call.start", {"chat_id": customer.chat_id}),
+            asyncio.sleep(0) if caller.prepared else caller.prepare(),
         )
         caller.call_id = viewer.call_id = call["id"]
         await agent.next("call.ringing", where=lambda c: c["id"] == call["id"], timeout=30)
         timing.ringing_ms = since_click()
         await asyncio.gather(
-            agent.request("call.accept", {"call_id": call["id"]}, timeout=30), viewer.prepare()
+            agent.request("call.accept", {"call_id": call["id"]}, timeout=30),
+            asyncio.sleep(0) if viewer.prepared else viewer.prepare(),
         )
         timing.active_ms = since_click()
         await asyncio.gather(viewer.join(), caller.join())
         timing.answered_ms = since_click()
         async with asyncio.timeout(30):
-            await first.wait()
+            await timing.first.wait()
         if viewer.connected_at is not None and caller.connected_at is not None:
             up = max(viewer.connected_at, caller.connected_at)
             timing.connected_ms = round((up - clicked) * 1000, 1)
@@ -258,7 +305,7 @@ def server_timings(log: Path) -> tuple[list[float], list[float]]:
     return joins, answers
 
 
-async def run(calls: int, workers: int, fps: float) -> Report:
+async def run(calls: int, workers: int, fps: float, prewarm: bool) -> Report:
     data_dir = Path(tempfile.mkdtemp(prefix="liveassist-load-"))
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -276,12 +323,17 @@ async def run(calls: int, workers: int, fps: float) -> Report:
         lags: list[float] = []
         lag = asyncio.create_task(watch_loop_lag(lags))
         timings = [CallTiming() for _ in pairs]
+        for (customer, agent), timing in zip(pairs, timings, strict=True):
+            make_peers(customer, agent, fps, timing)
+        if prewarm:
+            await asyncio.gather(*(peer.prepare() for t in timings for peer in t.peers))
+            print(f"  {2 * calls} peer connections pre-warmed (built and gathered)", flush=True)
         writes_before = await write_stats(url)
         clicked = asyncio.get_running_loop().time()
         print(f"  {calls} customers click 'video call' together", flush=True)
         progress = asyncio.create_task(show_progress(timings, clicked))
         await asyncio.gather(
-            *(one_call(c, a, clicked, fps, t) for (c, a), t in zip(pairs, timings, strict=True))
+            *(one_call(c, a, clicked, t) for (c, a), t in zip(pairs, timings, strict=True))
         )
         progress.cancel()
         lag.cancel()
@@ -301,6 +353,7 @@ async def run(calls: int, workers: int, fps: float) -> Report:
     report = Report(
         calls=calls,
         workers=int(relay["workers"]),
+        prewarmed=prewarm,
         completed=len(frames),
         first_frame_p50_ms=percentile(frames, 0.5),
         first_frame_p95_ms=percentile(frames, 0.95),
@@ -329,9 +382,15 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=50)
     parser.add_argument("--workers", type=int, default=0, help="relay workers (0: one per core)")
     parser.add_argument("--fps", type=float, default=5.0, help="customer camera frame rate")
+    parser.add_argument(
+        "--prewarm",
+        action="store_true",
+        help="build and gather every peer connection before the click, as a client that keeps "
+        "one ready would (off: built after the click, measured)",
+    )
     parser.add_argument("--json", type=Path, help="also write the report here")
     args = parser.parse_args()
-    report = asyncio.run(run(args.calls, args.workers, args.fps))
+    report = asyncio.run(run(args.calls, args.workers, args.fps, args.prewarm))
     print(json.dumps(asdict(report), indent=2))
     target = report.first_frame_p95_ms is not None and report.first_frame_p95_ms <= 1000
     print(
