@@ -110,9 +110,10 @@ class LoopedCamera(StampedVideoTrack):
         else:
             await asyncio.sleep(self._start + number / self.fps - time.time())
         size = (self.width, self.height)
-        pictures = self._pictures.setdefault(
-            size, [pattern_luma(Pattern.CAMERA, i, *size) for i in range(self.LOOP)]
-        )
+        pictures = self._pictures.get(size)
+        if pictures is None:
+            pictures = [pattern_luma(Pattern.CAMERA, i, *size) for i in range(self.LOOP)]
+            self._pictures[size] = pictures
         frame = stamp_frame(number, now_ms(), *size, background=pictures[number % self.LOOP])
         frame.pts = round(number * VIDEO_CLOCK_RATE / self.fps)
         frame.time_base = VIDEO_TIME_BASE
