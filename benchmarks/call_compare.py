@@ -36,7 +36,7 @@ from benchmarks.procstat import ProcSample, cpu_percent, sample
 from benchmarks.report import write_json
 
 RESULTS = Path(__file__).parent / "results"
-PATHS = ["p2p", "relay", "mediarelay", "janus"]
+PATHS = ["p2p", "relay", "mediarelay", "janus", "relay_asyncio"]
 LATENCY_LIMIT_MS = 200
 OUTSIDE_LIMIT_PCT = 20
 """A failed step is measured again when other work took more than this share of the machine
@@ -145,7 +145,9 @@ def _verdict(step: dict[str, Any], path: CallPath) -> str:
     p95 = step["latency_ms"]["p95"]
     if p95 is not None and p95 > LATENCY_LIMIT_MS:
         return f"p95 {p95:,.0f} ms > {LATENCY_LIMIT_MS} ms (frames queue up)"
-    cores = 1 if path.name in ("relay", "mediarelay") else len(os.sched_getaffinity(0))
+    cores = (
+        1 if path.name in ("relay", "relay_asyncio", "mediarelay") else len(os.sched_getaffinity(0))
+    )
     if (step["relay_cpu_pct"] or 0) >= 95 * cores:
         return "relay process CPU saturated"
     return "ok"
@@ -154,6 +156,8 @@ def _verdict(step: dict[str, Any], path: CallPath) -> str:
 def _make_path(name: str, workdir: Path, bitrate: int) -> CallPath:
     if name == "relay":
         return OurRelay()
+    if name == "relay_asyncio":
+        return OurRelay(event_loop="asyncio")
     if name == "mediarelay":
         return DecodedRelay(bitrate)
     if name == "p2p":

@@ -14,7 +14,7 @@ from benchmarks import call_decoded_relay
 from benchmarks.call_rpc import Child
 from benchmarks.janus_client import JanusSession
 from benchmarks.janus_server import JanusServer
-from relay.interface import ParticipantId, RoomId
+from relay.interface import EventLoopKind, ParticipantId, RoomId
 from relay.pool import RelayPool
 
 
@@ -39,8 +39,11 @@ class OurRelay:
 
     name, label, decode = "relay", "our relay (relay/, 1 worker)", False
 
-    def __init__(self) -> None:
-        self._pool = RelayPool(workers=1, capacity=10_000)
+    def __init__(self, event_loop: EventLoopKind = "uvloop") -> None:
+        if event_loop != "uvloop":  # the default is "relay"; the other loop is a variant
+            self.name = f"relay_{event_loop}"
+            self.label = f"our relay on the {event_loop} loop (1 worker)"
+        self._pool = RelayPool(workers=1, capacity=10_000, event_loop=event_loop)
 
     @property
     def relay_pid(self) -> int | None:

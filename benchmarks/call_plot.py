@@ -17,7 +17,13 @@ from matplotlib.ticker import FixedLocator, NullFormatter, ScalarFormatter
 
 from benchmarks.call_metrics import LOSS_LIMIT_PCT
 
-COLOURS = {"relay": "tab:blue", "mediarelay": "tab:red", "p2p": "tab:gray", "janus": "tab:green"}
+COLOURS = {
+    "relay": "tab:blue",
+    "relay_asyncio": "tab:cyan",
+    "mediarelay": "tab:red",
+    "p2p": "tab:gray",
+    "janus": "tab:green",
+}
 
 
 def _streams_axis(ax: Axes, ticks: list[int]) -> None:

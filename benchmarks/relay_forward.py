@@ -109,7 +109,7 @@ async def connect_pair() -> tuple[RTCPeerConnection, RTCPeerConnection, RTCRtpTr
     (sub_transceiver,) = subscriber.getTransceivers()
     drop = RtpTap(sub_transceiver.receiver.transport)
 
-    async def discard(data: bytes) -> None:
+    def discard(data: bytes) -> None:
         return None
 
     drop.route(negotiated_stream(sub_transceiver).payload_type, discard)
@@ -129,7 +129,7 @@ async def timed_loop(forwarder: Forwarder, rx: Session, packets: list[bytes]) ->
         batch = packets[start : start + BATCH]
         t0 = time.thread_time()
         for data in batch:
-            await forwarder.on_rtp(rx.unprotect(data))
+            forwarder.on_rtp(rx.unprotect(data))
         cpu += time.thread_time() - t0
         await asyncio.sleep(0.005)  # let subscribers drain their sockets (not timed)
     return cpu
@@ -189,11 +189,8 @@ class BlackholeSink:
         self._transport = transport
         self.sent = 0
 
-    async def _send(self, data: bytes) -> None:
-        self._transport.sendto(data)
-
-    async def send_rtp(self, packet: bytes) -> None:
-        await self._send(self._srtp.protect(packet))
+    def send_rtp(self, packet: bytes) -> None:
+        self._transport.sendto(self._srtp.protect(packet))
         self.sent += 1
 
 

@@ -16,7 +16,7 @@ from relay.stream_rewriter import StreamRewriter
 class RtpSink(Protocol):
     """Where a down track's packets go: an SRTP session and an ICE transport, or a test list."""
 
-    async def send_rtp(self, packet: bytes) -> None: ...
+    def send_rtp(self, packet: bytes) -> None: ...
 
 
 class RtxStream:
@@ -104,7 +104,7 @@ class DownTrack:
         self._rewriter.switch_source()
         self.waiting_for_keyframe = wait_for_keyframe
 
-    async def forward(self, data: bytes, header: RtpHeader, keyframe_start: bool) -> None:
+    def forward(self, data: bytes, header: RtpHeader, keyframe_start: bool) -> None:
         if self._closed:
             return
         if self.waiting_for_keyframe:
@@ -116,7 +116,7 @@ class DownTrack:
         packet = bytes(out)
         self._history.put((out[2] << 8) | out[3], packet)
         try:
-            await self._sink.send_rtp(packet)
+            self._sink.send_rtp(packet)
         except ConnectionError:
             # The subscriber's transport is not (or no longer) connected: never let this
             # reach the publisher's receive loop; resume cleanly at a keyframe.
@@ -146,7 +146,7 @@ class DownTrack:
             octet_count=self.sent_octets,
         )
 
-    async def handle_nack(self, lost: Iterable[int]) -> int:
+    def handle_nack(self, lost: Iterable[int]) -> int:
         """Resend what the history still holds; returns how many were resent."""
         count = 0
         for seq in lost:
@@ -157,7 +157,7 @@ class DownTrack:
                 if self._rtx is not None:
                     packet = self._rtx.wrap(packet)
                 try:
-                    await self._sink.send_rtp(packet)
+                    self._sink.send_rtp(packet)
                 except ConnectionError:
                     break
                 count += 1

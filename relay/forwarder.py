@@ -75,7 +75,7 @@ class Forwarder:
         if self._requester is not None and self.video and not self._closed:
             self._requester.request()
 
-    async def on_rtp(self, data: bytes) -> None:
+    def on_rtp(self, data: bytes) -> None:
         """Forward one decrypted RTP packet from the publisher."""
         if self._closed:
             return
@@ -100,7 +100,7 @@ class Forwarder:
                     keyframe_start = self._detector(data, header)
                     break
         for down_track in self._down_tracks:
-            await down_track.forward(data, header, keyframe_start)
+            down_track.forward(data, header, keyframe_start)
 
     def _new_source(self, ssrc: int) -> None:
         first = self._source_ssrc is None

@@ -20,6 +20,10 @@ ParticipantId = NewType("ParticipantId", str)
 """One participant of one room; the relay terminates one peer connection for it."""
 WorkerId = NewType("WorkerId", int)
 
+EventLoopKind = Literal["uvloop", "asyncio"]
+"""The event loop a relay worker runs its media on."""
+EVENT_LOOP_KINDS: frozenset[str] = frozenset(get_args(EventLoopKind))
+
 TrackRole = Literal["audio", "camera", "screen"]
 """What an m-line carries; a participant's camera goes into the others' camera m-lines."""
 TRACK_ROLES: frozenset[str] = frozenset(get_args(TrackRole))

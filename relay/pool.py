@@ -11,6 +11,7 @@ from typing import Any
 from relay.interface import (
     CloseReason,
     CloseRoom,
+    EventLoopKind,
     Join,
     Leave,
     NoCapacity,
@@ -44,13 +45,22 @@ class RelayPool:
     RELAY_LOST, reported to every room-closed listener; the other workers carry on.
     """
 
-    def __init__(self, workers: int | None = None, capacity: int = DEFAULT_CAPACITY) -> None:
+    def __init__(
+        self,
+        workers: int | None = None,
+        capacity: int = DEFAULT_CAPACITY,
+        event_loop: EventLoopKind = "uvloop",
+    ) -> None:
         count = workers if workers is not None else (os.cpu_count() or 1)
         if count < 1:
             raise ValueError("a relay pool needs at least one worker")
         self.workers = [
             RelayWorker(
-                WorkerId(i), capacity, on_lost=self._on_worker_lost, on_event=self._on_worker_event
+                WorkerId(i),
+                capacity,
+                on_lost=self._on_worker_lost,
+                on_event=self._on_worker_event,
+                event_loop=event_loop,
             )
             for i in range(count)
         ]

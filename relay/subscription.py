@@ -126,7 +126,7 @@ class Subscription:
             self.keyframe_requests += 1
             self._publication.forwarder.request_keyframe()
         elif isinstance(packet, RtcpRtpfbPacket) and packet.fmt == RTCP_RTPFB_NACK:
-            await self.down_track.handle_nack(packet.lost)
+            self.down_track.handle_nack(packet.lost)
         elif isinstance(packet, RtcpPsfbPacket):
             share = remb_share(packet)
             if share is not None:

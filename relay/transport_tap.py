@@ -6,18 +6,26 @@ self._handle_rtp_data(data, arrival_time_ms=...) or self._handle_rtcp_data(data)
 We shadow those two bound methods on the instance (and RTCRtpSender._send_rtcp, see
 SenderReportFilter); aiortc keeps doing ICE, DTLS, SRTP keys and SDP. close() removes
 the shadowing, giving routing back to aiortc.
+
+RTP takes a shorter way still: aioice's Connection.data_received() (every datagram that
+is not STUN) is shadowed too, so an SRTP packet is unprotected and forwarded right there,
+synchronously, instead of being queued for _recv_next()'s task (a queue, a future and a
+task switch per packet). RTCP, DTLS and anything we do not route go the usual way.
 An exception escaping into _recv_next() would end the transport's receive loop, so
 handlers' errors are logged here and never propagate.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import struct
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+import pylibsrtp
+from aiortc import clock
 from aiortc.rtp import (
     RTCP_PSFB_APP,
     AnyRtcpPacket,
@@ -26,6 +34,7 @@ from aiortc.rtp import (
     RtcpRrPacket,
     RtcpRtpfbPacket,
     RtcpSrPacket,
+    is_rtcp,
     unpack_remb_fci,
 )
 
@@ -34,7 +43,8 @@ from relay.rtp_header import RtpHeaderError, one_byte_extension_elements, parse_
 logger = logging.getLogger(__name__)
 _SSRC = struct.Struct("!I")  # at offset 8 of every RTP header; read without slicing
 
-RtpHandler = Callable[[bytes], Awaitable[None]]
+RtpHandler = Callable[[bytes], None]
+"""Takes one decrypted RTP packet; synchronous (it runs inside the datagram callback)."""
 FeedbackHandler = Callable[[RtcpPsfbPacket | RtcpRtpfbPacket], Awaitable[None]]
 SenderReportHandler = Callable[[RtcpSrPacket], Awaitable[None]]
 
@@ -59,7 +69,15 @@ class RtpTap:
         self._by_pt: dict[int, list[_Route]] = {}
         self._mid_ext_id: int | None = None
         self._closed = False
+        self._handed_back: set[asyncio.Task[None]] = set()
+        self.unprotect_failed = 0
         dtls_transport._handle_rtp_data = self._handle_rtp_data
+        # The ICE connection under the DTLS transport (absent in tests without ICE).
+        self._ice: Any = getattr(getattr(dtls_transport, "transport", None), "_connection", None)
+        self._ice_data_received: Callable[[bytes, int], None] | None = None
+        if self._ice is not None and "data_received" not in vars(self._ice):
+            self._ice_data_received = self._ice.data_received
+            self._ice.data_received = self._datagram
 
     def route(
         self,
@@ -90,19 +108,53 @@ class RtpTap:
             for ssrc in [s for s, h in self._by_ssrc.items() if h is route.handler]:
                 del self._by_ssrc[ssrc]
 
-    async def _handle_rtp_data(self, data: bytes, arrival_time_ms: int) -> None:
-        if len(data) < 12:
-            return
+    def dispatch(self, data: bytes) -> bool:
+        """Hand one decrypted RTP packet to its route; False if it has none (aiortc's then)."""
+        if len(data) < 12 or self._closed:
+            return False
         handler = self._by_ssrc.get(_SSRC.unpack_from(data, 8)[0])
         if handler is None:
             handler = self._resolve(data)
             if handler is None:
-                await self._original(data, arrival_time_ms=arrival_time_ms)
-                return
+                return False
         try:
-            await handler(data)
+            handler(data)
         except Exception:
             logger.exception("relay RTP handler failed")
+        return True
+
+    async def _handle_rtp_data(self, data: bytes, arrival_time_ms: int) -> None:
+        """What aiortc's _recv_next() calls for RTP it unprotected itself."""
+        if len(data) < 12:
+            return
+        if not self.dispatch(data):
+            await self._original(data, arrival_time_ms=arrival_time_ms)
+
+    def _datagram(self, data: bytes, component: int) -> None:
+        """aioice hands us each non-STUN datagram: SRTP is unprotected and forwarded here."""
+        srtp = self._transport._rx_srtp
+        if (
+            srtp is None
+            or self._closed
+            or len(data) < 12
+            or not 127 < data[0] < 192
+            or is_rtcp(data)
+        ):
+            assert self._ice_data_received is not None
+            self._ice_data_received(data, component)
+            return
+        try:
+            plain = srtp.unprotect(data)
+        except pylibsrtp.Error as exc:
+            self.unprotect_failed += 1
+            logger.debug("SRTP unprotect failed: %s", exc)
+            return
+        if not self.dispatch(plain):
+            # Already unprotected (a second unprotect would be a replay): aiortc's receiver
+            # gets it through the handler _recv_next() would have called.
+            task = asyncio.ensure_future(self._original(plain, arrival_time_ms=clock.current_ms()))
+            self._handed_back.add(task)
+            task.add_done_callback(self._handed_back.discard)
 
     def _resolve(self, data: bytes) -> RtpHandler | None:
         """First packet of a new SSRC: find its m-line and remember it."""
@@ -146,6 +198,8 @@ class RtpTap:
             self._by_ssrc.clear()
             self._by_pt.clear()
             vars(self._transport).pop("_handle_rtp_data", None)
+            if self._ice_data_received is not None:
+                vars(self._ice).pop("data_received", None)
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ from multiprocessing.process import BaseProcess
 from typing import Any
 
 from relay import wire, worker_host
-from relay.interface import RelayLost, WorkerId, WorkerStats
+from relay.interface import EventLoopKind, RelayLost, WorkerId, WorkerStats
 
 logger = logging.getLogger(__name__)
 
@@ -32,11 +32,14 @@ class RelayWorker:
         capacity: int,
         on_lost: Callable[[RelayWorker], None] | None = None,
         on_event: Callable[[dict[str, Any]], None] | None = None,
+        event_loop: EventLoopKind = "uvloop",
     ) -> None:
         if capacity < 1:
             raise ValueError("a worker's capacity must be at least 1 participant")
         self.worker_id = worker_id
         self.capacity = capacity
+        self.event_loop: EventLoopKind = event_loop
+        """Asked for at start; after start, the loop the worker really runs (its hello)."""
         self.pid: int | None = None
         self.exitcode: int | None = None
         """The process's exit code once stopped (0: it shut down cleanly)."""
@@ -56,7 +59,7 @@ class RelayWorker:
         parent, child = context.Pipe()
         process = context.Process(
             target=worker_host.main,
-            args=(child, int(self.worker_id), self.capacity),
+            args=(child, int(self.worker_id), self.capacity, self.event_loop),
             name=f"relay-worker-{self.worker_id}",
             daemon=True,
         )
@@ -73,6 +76,7 @@ class RelayWorker:
             raise
         self.pid = int(hello["pid"])
         self.capacity = int(hello["capacity"])
+        self.event_loop = "uvloop" if hello.get("event_loop") == "uvloop" else "asyncio"
 
     def _readable(self) -> None:
         assert self._conn is not None

@@ -7,9 +7,11 @@ import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import socketio
 
+from relay.interface import EventLoopKind
 from signaling import jsonutil
 from signaling.attachments import AttachmentStore
 from signaling.auth.authenticator import Authenticator
@@ -127,7 +129,11 @@ class Runtime:
         names = NameBook()
         dispatcher = Dispatcher(db, presence, notifier, names, config.routing)
         chats = ChatService(db, dispatcher, notifier, names)
-        relay = RelayLauncher(config.relay.workers, config.relay.worker_capacity)
+        relay = RelayLauncher(
+            config.relay.workers,
+            config.relay.worker_capacity,
+            cast(EventLoopKind, config.relay.event_loop),  # validated by RelayConfig
+        )
         calls = CallService(db, notifier, names, relay, config.calls)
         chats.ended_listeners.append(calls.chat_ended)
         quality = CallQuality(calls, notifier)

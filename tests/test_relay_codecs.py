@@ -105,7 +105,7 @@ class ListSink:
     def __init__(self) -> None:
         self.packets: list[bytes] = []
 
-    async def send_rtp(self, data: bytes) -> None:
+    def send_rtp(self, data: bytes) -> None:
         self.packets.append(data)
 
 
@@ -116,9 +116,9 @@ async def test_nacked_packets_go_out_as_rtx_when_negotiated() -> None:
     track = DownTrack(sink, rewriter, wait_for_keyframe=False, rtx=rtx)
     originals = [packet(seq, bytes([0x10, seq, 0xEE])) for seq in (7, 8, 9)]
     for data in originals:
-        await track.forward(data, parse_header(data), keyframe_start=False)
+        track.forward(data, parse_header(data), keyframe_start=False)
     sent = [RtpPacket.parse(p) for p in sink.packets]
-    assert await track.handle_nack([sent[0].sequence_number, sent[2].sequence_number, 4]) == 2
+    assert track.handle_nack([sent[0].sequence_number, sent[2].sequence_number, 4]) == 2
     resent = [RtpPacket.parse(p) for p in sink.packets[3:]]
     assert [(p.ssrc, p.payload_type) for p in resent] == [(0xBBBB, 97)] * 2
     assert [p.sequence_number for p in resent] == [65535, 0]  # its own numbering, wrapping

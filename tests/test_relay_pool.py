@@ -23,6 +23,7 @@ from relay.interface import (
     BadOffer,
     CloseReason,
     CloseRoom,
+    EventLoopKind,
     Join,
     ParticipantId,
     RelayControl,
@@ -77,11 +78,11 @@ def test_messages_validate_on_construction_and_round_trip() -> None:
     assert isinstance(error, UnknownRoom) and error.code == "unknown_room"
 
 
-@pytest.mark.parametrize("publisher_first", [True, False])
+@pytest.mark.parametrize(("publisher_first", "event_loop"), [(True, "uvloop"), (False, "asyncio")])
 async def test_two_clients_through_a_worker_process_then_everything_is_freed(
-    publisher_first: bool,
+    publisher_first: bool, event_loop: EventLoopKind
 ) -> None:
-    pool = RelayPool(workers=2, capacity=4)
+    pool = RelayPool(workers=2, capacity=4, event_loop=event_loop)
     alice = RTCPeerConnection(NO_STUN)
     bob = RTCPeerConnection(NO_STUN)
     closed: list[RoomClosed] = []
@@ -91,6 +92,7 @@ async def test_two_clients_through_a_worker_process_then_everything_is_freed(
         stats = await pool.stats()
         pids = {w.pid for w in stats.workers}
         assert len(pids) == 2 and os.getpid() not in pids and stats.capacity == 8
+        assert [w.event_loop for w in pool.workers] == [event_loop] * 2  # what each runs
         await pool.open_room(ROOM)
         # The least-loaded worker takes the next room.
         await pool.open_room(RoomId("call-2"))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from relay.interface import RelayControl
+from relay.interface import EventLoopKind, RelayControl
 from relay.pool import RelayPool
 
 log = logging.getLogger(__name__)
@@ -15,9 +15,10 @@ log = logging.getLogger(__name__)
 class RelayLauncher:
     """Lifecycle: idle → starting (start_soon/ready) → running → stopped (stop, idempotent)."""
 
-    def __init__(self, workers: int, capacity: int) -> None:
+    def __init__(self, workers: int, capacity: int, event_loop: EventLoopKind = "uvloop") -> None:
         self._workers = workers or None  # 0: one per core
         self._capacity = capacity
+        self._event_loop: EventLoopKind = event_loop
         self._pool: RelayPool | None = None
         self._starting: asyncio.Task[RelayPool] | None = None
         self.stopped = False
@@ -47,7 +48,7 @@ class RelayLauncher:
             raise
 
     async def _start(self) -> RelayPool:
-        pool = RelayPool(self._workers, self._capacity)
+        pool = RelayPool(self._workers, self._capacity, self._event_loop)
         self._pool = pool
         await pool.start()
         log.info("relay: %d worker process(es) up", len(pool.workers))
