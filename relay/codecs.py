@@ -74,6 +74,8 @@ class CodecChoice:
     clock_rate: int
     parameters: Mapping[str, str]
     rtx_payload_type: int | None
+    nack: bool = False
+    """The receiver asks for retransmissions (a=rtcp-fb nack): only then is history kept."""
 
     @property
     def h264_mode(self) -> str:

@@ -70,13 +70,14 @@ class DownTrack:
         rewriter: StreamRewriter,
         *,
         wait_for_keyframe: bool,
-        history_size: int = 1024,
+        history_size: int = 512,
         rtx: RtxStream | None = None,
     ) -> None:
         self._sink = sink
         self._rtx = rtx
         self._rewriter = rewriter
-        self._history = PacketHistory(history_size)
+        # 0: the subscriber negotiated no NACK (aiortc's audio), so nothing is kept.
+        self._history = PacketHistory(history_size) if history_size else None
         self._closed = False
         self.waiting_for_keyframe = wait_for_keyframe
         self.sent = 0
@@ -114,7 +115,8 @@ class DownTrack:
             self.waiting_for_keyframe = False
         out = self._rewriter.rewrite(data, header)
         packet = bytes(out)
-        self._history.put((out[2] << 8) | out[3], packet)
+        if self._history is not None:
+            self._history.put((out[2] << 8) | out[3], packet)
         try:
             self._sink.send_rtp(packet)
         except ConnectionError:
@@ -149,6 +151,8 @@ class DownTrack:
     def handle_nack(self, lost: Iterable[int]) -> int:
         """Resend what the history still holds; returns how many were resent."""
         count = 0
+        if self._history is None:
+            return 0
         for seq in lost:
             if self._closed:
                 break
@@ -168,4 +172,5 @@ class DownTrack:
         """Stop forwarding and drop the history; idempotent."""
         if not self._closed:
             self._closed = True
-            self._history.close()
+            if self._history is not None:
+                self._history.close()

@@ -81,6 +81,7 @@ def codec_choices(raw: list[Any]) -> tuple[CodecChoice, ...]:
                 ),
                 None,
             ),
+            nack=any(f.type == "nack" and not f.parameter for f in c.rtcpFeedback or ()),
         )
         for c in raw
         if not _is_rtx(c)

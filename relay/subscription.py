@@ -87,7 +87,12 @@ class Subscription:
             rtx.payload_type = codec.rtx_payload_type
         self.rtx = rtx
         self.down_track = DownTrack(
-            self._sink, rewriter, wait_for_keyframe=publication.forwarder.video, rtx=rtx
+            self._sink,
+            rewriter,
+            wait_for_keyframe=publication.forwarder.video,
+            rtx=rtx,
+            # ~4 s of 1 Mbit/s video: a NACK later than that is for a frame long gone.
+            history_size=512 if codec.nack else 0,
         )
         self.keyframe_requests = 0
         self.remb_received = 0

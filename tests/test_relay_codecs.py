@@ -128,3 +128,14 @@ async def test_nacked_packets_go_out_as_rtx_when_negotiated() -> None:
         assert recovered.timestamp == original.timestamp
         assert recovered.payload == original.payload
     assert track.retransmitted == 2 and track.sent == 3
+
+
+def test_no_history_is_kept_for_a_receiver_that_never_nacks() -> None:
+    sink = ListSink()
+    rewriter = StreamRewriter(out_ssrc=0xAAAA, out_payload_type=111, clock_rate=48000)
+    track = DownTrack(sink, rewriter, wait_for_keyframe=False, history_size=0)
+    data = packet(1, b"opus", pt=111)
+    track.forward(data, parse_header(data), keyframe_start=False)
+    sent = RtpPacket.parse(sink.packets[0])
+    assert track.handle_nack([sent.sequence_number]) == 0 and len(sink.packets) == 1
+    track.close()

@@ -80,7 +80,7 @@ async def test_subscriber_decodes_forwarded_video_and_pli_reaches_publisher(mime
         rtcp_tap = RtcpTap(outbound.sender.transport)
         subscription = Subscription(outbound, publication, rtcp_tap)
         assert publication.stream.mime_type == subscription.codec.mime_type == mime_type
-        assert subscription.rtx is not None
+        assert subscription.rtx is not None and subscription.codec.nack  # so history is kept
 
         await until(lambda: all(pc.connectionState == "connected" for pc in peers))
         await until(lambda: bool(received))
