@@ -56,11 +56,9 @@ class CallEventLog:
                     await self._write([entry])
 
     async def _write(self, batch: list[tuple[int, list[CallEvent], asyncio.Future[None]]]) -> None:
+        rows = [(call_id, *event) for call_id, events, _ in batch for event in events]
         try:
-            async with self._db.write() as conn:
-                await call_store.add_events(
-                    conn, [(call_id, *event) for call_id, events, _ in batch for event in events]
-                )
+            await self._db.write_in_thread(lambda conn: call_store.add_events_sync(conn, rows))
         except Exception as error:
             if len(batch) > 1:
                 raise

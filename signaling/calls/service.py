@@ -16,6 +16,8 @@ from dataclasses import fields
 from time import monotonic
 from typing import Any
 
+from sqlalchemy import Connection
+
 from media.quality import PoorStreak
 from relay.interface import (
     BadOffer,
@@ -161,8 +163,9 @@ class CallService:
     # ---- ringing --------------------------------------------------------------------------
     async def start(self, principal: Principal, req: ev.CallStart) -> dict[str, Any]:
         party = party_of(principal)
-        async with self.db.write() as conn:
-            chat = await chat_store.chat_by_id(conn, req.chat_id)
+
+        def create(conn: Connection) -> Record:
+            chat = chat_store.chat_by_id_sync(conn, req.chat_id)
             if chat is None or chat["org_id"] != principal.org_id:
                 raise NotFound(f"no chat {req.chat_id}")
             if principal.is_customer:
@@ -171,9 +174,9 @@ class CallService:
                 raise Forbidden("only the chat's assigned agent may call its customer")
             if chat["state"] != ChatState.ACTIVE.value or chat["assignee_id"] is None:
                 raise Conflict("a call needs an agent in the chat; wait until one has joined")
-            if await call_store.unfinished_call_of_chat(conn, chat["id"]):
+            if call_store.unfinished_call_of_chat_sync(conn, chat["id"]):
                 raise Conflict("this chat already has a call ringing or running")
-            call = await call_store.create_call(
+            call = call_store.create_call_sync(
                 conn,
                 org_id=chat["org_id"],
                 chat_id=chat["id"],
@@ -183,7 +186,10 @@ class CallService:
                 media=req.media,
                 started_by=party,
             )
-            await call_store.add_event(conn, call["id"], "ringing", party, {"media": req.media})
+            call_store.add_event_sync(conn, call["id"], "ringing", party, {"media": req.media})
+            return call
+
+        call = await self.db.write_in_thread(create)
         live = self.live[call["id"]] = LiveCall(
             call["id"],
             call["chat_id"],
@@ -237,18 +243,18 @@ class CallService:
                 raise Conflict(f"the call is {call['state']}, not ringing")
             live.cancel_timer("ring")
             live.parties[party].link = LinkState.CONNECTING
-            async with self.db.write() as conn:
-                call = await call_store.update_call(
-                    conn,
-                    call["id"],
-                    {
-                        "state": CallState.ACTIVE.value,
-                        "answered_at": utcnow(),
-                        "relay_worker": live.relay_worker,
-                    },
-                )
-                await call_store.add_event(conn, call["id"], "accepted", party)
-            live.record = call
+            changes = {
+                "state": CallState.ACTIVE.value,
+                "answered_at": utcnow(),
+                "relay_worker": live.relay_worker,
+            }
+
+            def answer(conn: Connection) -> Record:
+                answered = call_store.update_call_sync(conn, live.call_id, changes)
+                call_store.add_event_sync(conn, live.call_id, "accepted", party)
+                return answered
+
+            call = live.record = await self.db.write_in_thread(answer)
             return await self._publish(call)
 
     async def decline(self, principal: Principal, req: ev.CallRef) -> dict[str, Any]:

@@ -5,12 +5,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import event, text
+from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -45,8 +48,15 @@ class Database:
         self.engine: AsyncEngine = create_async_engine(url, **options)
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
         self.write_stats = WriteStats()
+        self._thread_engine: Engine | None = None
+        self._writer: ThreadPoolExecutor | None = None
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+            file_url = make_url(url)
+            if file_url.database not in (None, "", ":memory:"):
+                self._thread_engine = create_engine(file_url.set(drivername="sqlite"))
+                event.listen(self._thread_engine, "connect", _sqlite_pragmas)
+                self._writer = ThreadPoolExecutor(1, thread_name_prefix="sqlite-writer")
 
     @property
     def dialect(self) -> str:
@@ -73,6 +83,39 @@ class Database:
                 stats.waited_seconds += began - asked
                 stats.held_seconds += time.perf_counter() - began
 
+    async def write_in_thread(self, work: Callable[[Connection], T]) -> T:
+        """Run `work(conn)` as one write transaction, committed on return.
+
+        Through aiosqlite every statement is several hand-offs between the event loop and
+        its thread, each waiting for a busy loop, while SQLite's one writer is held; a burst
+        of short transactions then queues for seconds. On SQLite the whole transaction runs
+        in one writer thread instead (one hand-off); on PostgreSQL through the async engine.
+        """
+        if self._thread_engine is None or self._writer is None:
+            async with self.write() as conn:
+                return await conn.run_sync(work)
+        assert self._write_lock is not None
+        engine = self._thread_engine
+
+        def transaction() -> T:
+            with engine.begin() as conn:
+                return work(conn)
+
+        asked = time.perf_counter()
+        async with self._write_lock:
+            began = time.perf_counter()
+            running = asyncio.get_running_loop().run_in_executor(self._writer, transaction)
+            try:
+                return await asyncio.shield(running)
+            except asyncio.CancelledError:
+                await asyncio.wait([running])  # keep the writer held until it is done
+                raise
+            finally:
+                stats = self.write_stats
+                stats.transactions += 1
+                stats.waited_seconds += began - asked
+                stats.held_seconds += time.perf_counter() - began
+
     async def ping(self) -> float:
         """Round-trip time of a trivial query, in milliseconds."""
         started = time.perf_counter()
@@ -82,6 +125,10 @@ class Database:
 
     async def close(self) -> None:
         await self.engine.dispose()
+        if self._writer is not None:
+            self._writer.shutdown(wait=True)
+        if self._thread_engine is not None:
+            self._thread_engine.dispose()
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

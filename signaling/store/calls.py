@@ -1,10 +1,14 @@
-"""Calls: one audio/video call in a chat, its event log and its quality samples."""
+"""Calls: one audio/video call in a chat, its event log and its quality samples.
+
+The functions on the call-start-to-join path have a `_sync` form taking a sync Connection,
+for Database.write_in_thread (a whole transaction in SQLite's writer thread); their async
+form runs the same code through AsyncConnection.run_sync."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from signaling.db.schema import call_events, call_quality, calls
@@ -25,7 +29,32 @@ async def create_call(
     media: CallMedia,
     started_by: CallParty,
 ) -> Record:
-    result = await conn.execute(
+    return await conn.run_sync(
+        lambda sync: create_call_sync(
+            sync,
+            org_id=org_id,
+            chat_id=chat_id,
+            ticket_id=ticket_id,
+            customer_id=customer_id,
+            agent_id=agent_id,
+            media=media,
+            started_by=started_by,
+        )
+    )
+
+
+def create_call_sync(
+    conn: Connection,
+    *,
+    org_id: int,
+    chat_id: int,
+    ticket_id: int,
+    customer_id: int,
+    agent_id: int,
+    media: CallMedia,
+    started_by: CallParty,
+) -> Record:
+    result = conn.execute(
         insert(calls)
         .values(
             org_id=org_id,
@@ -50,8 +79,12 @@ async def call_by_id(conn: AsyncConnection, call_id: int) -> Record | None:
 
 
 async def update_call(conn: AsyncConnection, call_id: int, changes: dict[str, Any]) -> Record:
+    return await conn.run_sync(update_call_sync, call_id, changes)
+
+
+def update_call_sync(conn: Connection, call_id: int, changes: dict[str, Any]) -> Record:
     """Change a call and return its new row (one statement: UPDATE … RETURNING)."""
-    result = await conn.execute(
+    result = conn.execute(
         update(calls).where(calls.c.id == call_id).values(**changes).returning(*calls.c)
     )
     updated = record(result.first())
@@ -60,7 +93,11 @@ async def update_call(conn: AsyncConnection, call_id: int, changes: dict[str, An
 
 
 async def unfinished_call_of_chat(conn: AsyncConnection, chat_id: int) -> Record | None:
-    rows = await conn.execute(
+    return await conn.run_sync(unfinished_call_of_chat_sync, chat_id)
+
+
+def unfinished_call_of_chat_sync(conn: Connection, chat_id: int) -> Record | None:
+    rows = conn.execute(
         select(calls).where(calls.c.chat_id == chat_id, calls.c.state != CallState.ENDED.value)
     )
     return record(rows.first())
@@ -78,7 +115,17 @@ async def add_event(
     actor: CallParty | None = None,
     detail: dict[str, Any] | None = None,
 ) -> Record:
-    result = await conn.execute(
+    return await conn.run_sync(add_event_sync, call_id, kind, actor, detail)
+
+
+def add_event_sync(
+    conn: Connection,
+    call_id: int,
+    kind: str,
+    actor: CallParty | None = None,
+    detail: dict[str, Any] | None = None,
+) -> Record:
+    result = conn.execute(
         insert(call_events)
         .values(
             call_id=call_id, kind=kind, actor=actor.value if actor else None, detail=detail or {}
@@ -93,9 +140,15 @@ async def add_event(
 async def add_events(
     conn: AsyncConnection, events: list[tuple[int, str, CallParty | None, dict[str, Any]]]
 ) -> None:
+    await conn.run_sync(add_events_sync, events)
+
+
+def add_events_sync(
+    conn: Connection, events: list[tuple[int, str, CallParty | None, dict[str, Any]]]
+) -> None:
     """Append (call_id, kind, actor, detail) events, of one call or many, in one statement."""
     if events:
-        await conn.execute(
+        conn.execute(
             insert(call_events),
             [
                 {

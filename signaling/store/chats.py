@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import Connection, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from signaling.db.schema import chat_sessions
@@ -46,9 +46,12 @@ async def create_chat(
 
 
 async def chat_by_id(conn: AsyncConnection, chat_id: int) -> Record | None:
-    return record(
-        (await conn.execute(select(chat_sessions).where(chat_sessions.c.id == chat_id))).first()
-    )
+    return await conn.run_sync(chat_by_id_sync, chat_id)
+
+
+def chat_by_id_sync(conn: Connection, chat_id: int) -> Record | None:
+    """chat_by_id inside Database.write_in_thread."""
+    return record(conn.execute(select(chat_sessions).where(chat_sessions.c.id == chat_id)).first())
 
 
 async def update_chat(conn: AsyncConnection, chat_id: int, changes: dict[str, Any]) -> Record:
