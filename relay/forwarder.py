@@ -8,6 +8,7 @@ from collections.abc import Callable
 from relay.down_track import DownTrack
 from relay.keyframe_requests import KeyframeRequester
 from relay.rtp_header import RtpHeader, RtpHeaderError, is_vp8_keyframe_start, parse_header
+from relay.upstream_repair import UpstreamRepair
 
 logger = logging.getLogger(__name__)
 
@@ -29,9 +30,11 @@ class Forwarder:
         *,
         keyframe_requester: KeyframeRequester | None,
         keyframe_detector: KeyframeDetector | None = is_vp8_keyframe_start,
+        repair: UpstreamRepair | None = None,
     ) -> None:
         self._requester = keyframe_requester
         self._detector = keyframe_detector
+        self._repair = repair
         self._down_tracks: list[DownTrack] = []
         self._taps: list[PacketTap] = []
         self._source_ssrc: int | None = None
@@ -87,6 +90,8 @@ class Forwarder:
         self.received += 1
         if header.ssrc != self._source_ssrc:
             self._new_source(header.ssrc)
+        if self._repair is not None:
+            self._repair.on_sequence(header.sequence_number)
         for tap in self._taps:
             try:
                 tap(data, header)
@@ -105,6 +110,8 @@ class Forwarder:
     def _new_source(self, ssrc: int) -> None:
         first = self._source_ssrc is None
         self._source_ssrc = ssrc
+        if self._repair is not None:
+            self._repair.reset()
         if first:
             return
         for down_track in self._down_tracks:
@@ -122,3 +129,5 @@ class Forwarder:
         self._taps.clear()
         if self._requester is not None:
             await self._requester.close()
+        if self._repair is not None:
+            await self._repair.close()

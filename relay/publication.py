@@ -6,7 +6,7 @@ import logging
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Any
 
-from aiortc.rtp import RTCP_PSFB_PLI, RtcpPsfbPacket, RtcpSrPacket
+from aiortc.rtp import RTCP_PSFB_PLI, RTCP_RTPFB_NACK, RtcpPsfbPacket, RtcpRtpfbPacket, RtcpSrPacket
 
 from relay.bandwidth import RembAggregator, remb_packet
 from relay.codecs import keyframe_detector
@@ -14,7 +14,9 @@ from relay.dtls_sink import DtlsRtpSink
 from relay.forwarder import Forwarder
 from relay.keyframe_requests import KeyframeRequester
 from relay.negotiated import MID_URI, NegotiatedStream, negotiated_stream
+from relay.rtp_header import RtpHeaderError, parse_header, rtx_original
 from relay.transport_tap import RtcpTap, RtpTap
+from relay.upstream_repair import UpstreamRepair
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +31,9 @@ class Publication:
     go back as PLI over the same transport, and subscribers' bandwidth estimates as one
     REMB (their minimum, at most one per `remb_interval`). With an RtcpTap on the
     publisher's transport, its sender reports for this stream go to every listener
-    (each Subscription rewrites them for its subscriber).
+    (each Subscription rewrites them for its subscriber). When the publisher takes NACKs,
+    packets lost on its way here are asked for again (UpstreamRepair), and its RTX
+    retransmissions are unwrapped and forwarded like the originals.
     """
 
     def __init__(
@@ -45,11 +49,14 @@ class Publication:
         self._rtp_tap = rtp_tap
         self._sink = DtlsRtpSink(transceiver.receiver.transport)
         video = self.stream.kind == "video"
+        self.repair = UpstreamRepair(self._send_nack) if self.stream.primary.nack else None
+        self.rtx_received = 0
         self.forwarder = Forwarder(
             keyframe_requester=KeyframeRequester(self._send_pli, min_interval=keyframe_interval)
             if video
             else None,
             keyframe_detector=keyframe_detector(self.stream.mime_type) if video else None,
+            repair=self.repair,
         )
         self.bandwidth = RembAggregator(self._send_remb, min_interval=remb_interval)
         self.pli_sent = 0
@@ -65,8 +72,34 @@ class Publication:
             receiver=transceiver.receiver,
             mid_extension_id=self.stream.extension_ids.get(MID_URI),
         )
+        if self.stream.rtx_payload_type is not None:
+            rtp_tap.route(
+                self.stream.rtx_payload_type,
+                self._on_rtx,
+                mid=self.stream.mid,
+                receiver=transceiver.receiver,
+                mid_extension_id=self.stream.extension_ids.get(MID_URI),
+            )
         if rtcp_tap is not None:
             rtcp_tap.add_sender_report_handler(self._on_sender_report)
+
+    def _on_rtx(self, data: bytes) -> None:
+        """A retransmission from the publisher: forward the packet it carries."""
+        source_ssrc = self.forwarder.source_ssrc
+        if source_ssrc is None:
+            return
+        try:
+            original = rtx_original(
+                data,
+                parse_header(data),
+                payload_type=self.stream.payload_type,
+                ssrc=source_ssrc,
+            )
+        except RtpHeaderError:
+            return
+        if original is not None:  # None: padding only (the publisher probing bandwidth)
+            self.rtx_received += 1
+            self.forwarder.on_rtp(original)
 
     def report_bandwidth(self, subscriber: Hashable, bitrate: int) -> None:
         """One subscriber's estimate for this stream (bits per second)."""
@@ -103,6 +136,16 @@ class Publication:
         )
         self.remb_sent += 1
 
+    async def _send_nack(self, lost: list[int]) -> None:
+        media_ssrc = self.forwarder.source_ssrc
+        if media_ssrc is None:
+            return
+        nack = RtcpRtpfbPacket(
+            fmt=RTCP_RTPFB_NACK, ssrc=self.stream.local_ssrc, media_ssrc=media_ssrc
+        )
+        nack.lost = sorted(lost)
+        await self._sink.send_rtcp(bytes(nack))
+
     async def _send_pli(self) -> None:
         media_ssrc = self.forwarder.source_ssrc
         if media_ssrc is None:
@@ -117,6 +160,8 @@ class Publication:
             return
         self._closed = True
         self._rtp_tap.unroute(self.stream.payload_type, self.stream.mid)
+        if self.stream.rtx_payload_type is not None:
+            self._rtp_tap.unroute(self.stream.rtx_payload_type, self.stream.mid)
         if self._rtcp_tap is not None:
             self._rtcp_tap.remove_sender_report_handler(self._on_sender_report)
         self._sr_listeners.clear()

@@ -173,3 +173,21 @@ def rtx_packet(
         ssrc=ssrc,
     )
     return bytes(out)
+
+
+def rtx_original(data: bytes, header: RtpHeader, *, payload_type: int, ssrc: int) -> bytes | None:
+    """The packet an RFC 4588 retransmission carries (its seq from the OSN, the media
+    stream's PT and SSRC), or None for a padding-only RTX packet (bandwidth probing)."""
+    end = len(data)
+    if header.padding and end > header.payload_offset:
+        end -= data[end - 1]
+    if end - header.payload_offset < 2:
+        return None
+    osn = (data[header.payload_offset] << 8) | data[header.payload_offset + 1]
+    out = bytearray(data[: header.payload_offset])
+    out[0] &= 0xDF  # the padding (if any) is not carried over
+    out += data[header.payload_offset + 2 : end]
+    rewrite_header(
+        out, payload_type=payload_type, sequence_number=osn, timestamp=header.timestamp, ssrc=ssrc
+    )
+    return bytes(out)

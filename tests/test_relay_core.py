@@ -41,6 +41,7 @@ from relay.rtp_header import (
 from relay.sender_reports import rewrite_sender_report
 from relay.stream_rewriter import StreamRewriter, seq_newer
 from relay.transport_tap import RtcpTap, SenderReportFilter
+from relay.upstream_repair import UpstreamRepair
 
 MID_ID = 3
 EXT_MAP = HeaderExtensionsMap()
@@ -280,6 +281,31 @@ async def test_keyframe_close_cancels_deferred() -> None:
     await requester.close()
     await asyncio.sleep(0.08)
     assert len(sent) <= 1
+
+
+async def test_upstream_repair_nacks_a_gap_once_more_then_gives_up() -> None:
+    sent: list[list[int]] = []
+
+    async def send(lost: list[int]) -> None:
+        sent.append(lost)
+
+    repair = UpstreamRepair(send, retry_after=0.03, min_interval=0.0)
+    for seq in (65533, 65534, 1, 2):  # 65535 and 0 are lost, across the wrap
+        repair.on_sequence(seq)
+    await asyncio.sleep(0)
+    assert sent == [[65535, 0]] and repair.lost == 2
+    repair.on_sequence(0)  # one arrives late (retransmitted)
+    assert repair.recovered == 1 and repair.missing == {65535}
+    await asyncio.sleep(0.05)
+    assert sent[-1] == [65535]  # asked once more
+    await asyncio.sleep(0.05)
+    assert repair.given_up == 1 and not repair.missing and len(sent) == 2
+    repair.on_sequence(600)  # a jump: the stream restarted, nothing to ask for
+    repair.on_sequence(600)  # a duplicate
+    await asyncio.sleep(0)
+    assert len(sent) == 2 and repair.lost == 2
+    await repair.close()
+    await repair.close()
 
 
 # --- down_track + forwarder ---------------------------------------------------------------

@@ -178,3 +178,52 @@ async def test_subscriber_decodes_forwarded_video_and_pli_reaches_publisher(mime
     assert "_handle_rtcp_data" not in vars(inbound.receiver.transport)
     assert "_send_rtcp" not in vars(outbound.sender)
     assert "_handle_rtcp_data" not in vars(outbound.sender.transport)
+
+
+async def test_packets_lost_on_the_publishers_leg_are_asked_for_again_and_forwarded() -> None:
+    publisher = RTCPeerConnection(NO_STUN)
+    relay_in = RTCPeerConnection(NO_STUN)
+    rtp_tap: RtpTap | None = None
+    rtcp_tap: RtcpTap | None = None
+    publication: Publication | None = None
+    try:
+        prefer_vp8(publisher.addTransceiver(VideoStreamTrack(), direction="sendonly"))
+        await negotiate(publisher, relay_in)
+        (inbound,) = relay_in.getTransceivers()
+        rtp_tap = RtpTap(inbound.receiver.transport)
+        rtcp_tap = RtcpTap(inbound.receiver.transport)
+        publication = Publication(inbound, rtp_tap, rtcp_tap)
+        repair = publication.repair
+        assert repair is not None and publication.stream.rtx_payload_type is not None
+        arrived: list[int] = []
+        publication.forwarder.add_tap(lambda data, header: arrived.append(header.sequence_number))
+
+        # The network between publisher and relay drops three media packets, once each.
+        media_pt = publication.stream.payload_type
+        dropped: list[int] = []
+        dispatch = rtp_tap.dispatch
+
+        def lossy_dispatch(data: bytes) -> bool:
+            seq = int.from_bytes(data[2:4], "big")
+            media = (data[1] & 0x7F) == media_pt and seq not in dropped
+            if media and len(arrived) > 20 and len(dropped) < 3 and seq % 5 == 2:
+                dropped.append(seq)
+                return True  # swallowed
+            return dispatch(data)
+
+        rtp_tap.dispatch = lossy_dispatch  # type: ignore[method-assign]
+        await until(lambda: publisher.connectionState == relay_in.connectionState == "connected")
+        await until(lambda: len(dropped) == 3, timeout=15)
+        # The relay NACKs them; the publisher resends them as RTX; the forwarder gets them.
+        await until(lambda: all(seq in arrived for seq in dropped), timeout=10)
+        assert repair.nacks_sent >= 1 and repair.recovered >= 3 and repair.lost >= 3
+        assert publication.rtx_received >= 3
+        assert not repair.missing & set(dropped)
+    finally:
+        if publication is not None:
+            await publication.close()
+        for tap in (rtp_tap, rtcp_tap):
+            if tap is not None:
+                tap.close()
+        await publisher.close()
+        await relay_in.close()

@@ -1,0 +1,124 @@
+"""Ask the publisher again (NACK) for packets lost on its way to the relay.
+
+A subscriber's NACK can only be answered from what reached the relay, so a packet lost on
+the publisher's leg would be lost for everyone; the relay NACKs it upstream itself and
+forwards the retransmission (plain, or RTX unwrapped by the Publication) when it comes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+
+from relay.throttle import Send, Throttle
+
+SendNack = Callable[[list[int]], Awaitable[None]]
+
+_SEQ_MASK = 0xFFFF
+
+
+class UpstreamRepair:
+    """Lifecycle: open → closed. Fed every incoming sequence number of one source SSRC.
+
+    A gap of up to `max_gap` packets is asked for at once (at most one NACK per
+    `min_interval`), and once more after `retry_after` if still missing; a larger jump is
+    a restart, not loss. Packets that arrive late (reordered or retransmitted) count as
+    recovered.
+    """
+
+    def __init__(
+        self,
+        send_nack: SendNack,
+        *,
+        max_gap: int = 64,
+        attempts: int = 2,
+        retry_after: float = 0.08,
+        min_interval: float = 0.02,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._send_nack = send_nack
+        self._max_gap = max_gap
+        self._attempts = attempts
+        self._retry_after = retry_after
+        self._highest: int | None = None
+        self._missing: dict[int, int] = {}  # seq → NACKs sent for it
+        self._retry: asyncio.TimerHandle | None = None
+        self._throttle = Throttle(
+            self._next_send, min_interval=min_interval, what="upstream NACK", clock=clock
+        )
+        self.lost = 0
+        self.recovered = 0
+        self.given_up = 0
+
+    @property
+    def nacks_sent(self) -> int:
+        return self._throttle.sent
+
+    @property
+    def missing(self) -> frozenset[int]:
+        return frozenset(self._missing)
+
+    def on_sequence(self, seq: int) -> None:
+        """One packet of the current source arrived (hot path: no allocation when in order)."""
+        highest = self._highest
+        if highest is None:
+            self._highest = seq
+            return
+        delta = (seq - highest) & _SEQ_MASK
+        if delta == 1:
+            self._highest = seq
+        elif delta == 0:
+            return
+        elif delta < 0x8000:
+            self._highest = seq
+            if delta > self._max_gap:
+                self._forget()
+                return
+            for lost in range(highest + 1, highest + delta):
+                self._missing[lost & _SEQ_MASK] = 0
+            self.lost += delta - 1
+            self._throttle.trigger()
+        elif self._missing.pop(seq, None) is not None:
+            self.recovered += 1
+
+    def reset(self) -> None:
+        """The publisher's stream restarted (a new SSRC): old gaps are nobody's to fill."""
+        self._highest = None
+        self._forget()
+
+    def _forget(self) -> None:
+        self.given_up += len(self._missing)
+        self._missing.clear()
+
+    def _next_send(self) -> Send | None:
+        self._drop_exhausted()
+        due = list(self._missing)
+        if not due:
+            return None
+        for seq in due:
+            self._missing[seq] += 1
+        if self._retry is None:  # ask again, or give up, once a retransmission is overdue
+            self._retry = asyncio.get_running_loop().call_later(self._retry_after, self._again)
+        send = self._send_nack
+        return lambda: send(due)
+
+    def _drop_exhausted(self) -> None:
+        for seq, sent in list(self._missing.items()):
+            if sent >= self._attempts:
+                del self._missing[seq]
+                self.given_up += 1
+
+    def _again(self) -> None:
+        self._retry = None
+        self._drop_exhausted()
+        if self._missing:
+            self._throttle.trigger()
+
+    async def close(self) -> None:
+        """Cancel the retry and pending sends; idempotent."""
+        if self._retry is not None:
+            self._retry.cancel()
+            self._retry = None
+        self._missing.clear()
+        await self._throttle.close()
