@@ -12,7 +12,7 @@ from typing import Any
 
 from aiortc import RTCBundlePolicy, RTCConfiguration
 
-from relay import wire
+from relay import lazy_estimator, wire
 from relay.interface import (
     CloseReason,
     CloseRoom,
@@ -197,6 +197,7 @@ def loop_factory(kind: EventLoopKind) -> Callable[[], asyncio.AbstractEventLoop]
 def main(conn: Connection, worker_id: int, capacity: int, event_loop: EventLoopKind) -> None:
     """Process entry point (multiprocessing spawn target)."""
     logging.basicConfig(level=logging.WARNING)
+    lazy_estimator.install()
 
     async def serve() -> None:
         host = WorkerHost(conn, worker_id, capacity)

@@ -1,4 +1,5 @@
-"""Codec-aware forwarding on real encoder output: H.264 keyframes, codec matching, RTX."""
+"""Codec-aware forwarding on real encoder output: H.264 keyframes, codec matching, RTX;
+and the lazy estimator relay workers give aiortc's receivers."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import fractions
 import pytest
 from aiortc.codecs.h264 import H264Encoder
 from aiortc.codecs.vpx import Vp8Encoder
+from aiortc.rate import RemoteBitrateEstimator
 from aiortc.rtp import RtpPacket, unwrap_rtx
 from av import VideoFrame
 
@@ -17,6 +19,7 @@ from relay.codecs import (
     matching_codec,
 )
 from relay.down_track import DownTrack, RtxStream
+from relay.lazy_estimator import LazyRemoteBitrateEstimator
 from relay.rtp_header import is_vp8_keyframe_start, parse_header
 from relay.stream_rewriter import StreamRewriter
 
@@ -139,3 +142,17 @@ def test_no_history_is_kept_for_a_receiver_that_never_nacks() -> None:
     sent = RtpPacket.parse(sink.packets[0])
     assert track.handle_nack([sent.sequence_number]) == 0 and len(sink.packets) == 1
     track.close()
+
+
+def test_lazy_estimator_builds_the_real_one_only_when_a_packet_comes() -> None:
+    lazy = LazyRemoteBitrateEstimator()
+    real = RemoteBitrateEstimator()
+    assert lazy._real is None  # nothing allocated for a receiver the relay bypasses
+    for i in range(60):  # the same packets give the same estimates as aiortc's own
+        args = {"arrival_time_ms": 1000 + i * 33, "abs_send_time": (i * 33 << 18) // 1000}
+        assert lazy.add(**args, payload_size=1200, ssrc=7) == real.add(
+            **args, payload_size=1200, ssrc=7
+        )
+    assert lazy._real is not None
+    now_ms = 1000 + 59 * 33
+    assert lazy._real.incoming_bitrate.rate(now_ms) == real.incoming_bitrate.rate(now_ms) > 0
