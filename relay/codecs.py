@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
-from relay.rtp_header import RtpHeader, is_vp8_keyframe_start
+from relay.rtp_header import RtpHeader, is_vp8_keyframe_start, payload_end
 
 KeyframeDetector = Callable[[bytes, RtpHeader], bool]
 
@@ -24,9 +24,7 @@ def is_h264_keyframe_start(data: bytes | bytearray | memoryview, header: RtpHead
     """True if this packet starts an H.264 keyframe (RFC 6184): an SPS or the first part of
     an IDR slice, alone, aggregated (STAP-A) or fragmented (FU-A)."""
     pos = header.payload_offset
-    end = len(data)
-    if header.padding and end > pos:
-        end -= data[end - 1]
+    end = payload_end(data, header)
     if pos >= end:
         return False
     nal_type = data[pos] & 0x1F

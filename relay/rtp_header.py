@@ -125,12 +125,18 @@ def replace_extension_block(
     return out
 
 
+def payload_end(data: bytes | bytearray | memoryview, header: RtpHeader) -> int:
+    """Offset just past the payload: the packet's end minus its padding (P bit)."""
+    end = len(data)
+    if header.padding and end > header.payload_offset:
+        end -= data[end - 1]
+    return end
+
+
 def is_vp8_keyframe_start(data: bytes | bytearray | memoryview, header: RtpHeader) -> bool:
     """True if this packet starts a VP8 keyframe (RFC 7741 payload descriptor + header)."""
     pos = header.payload_offset
-    end = len(data)
-    if header.padding and end > pos:
-        end -= data[end - 1]
+    end = payload_end(data, header)
     if pos >= end:
         return False
     first = data[pos]
@@ -178,9 +184,7 @@ def rtx_packet(
 def rtx_original(data: bytes, header: RtpHeader, *, payload_type: int, ssrc: int) -> bytes | None:
     """The packet an RFC 4588 retransmission carries (its seq from the OSN, the media
     stream's PT and SSRC), or None for a padding-only RTX packet (bandwidth probing)."""
-    end = len(data)
-    if header.padding and end > header.payload_offset:
-        end -= data[end - 1]
+    end = payload_end(data, header)
     if end - header.payload_offset < 2:
         return None
     osn = (data[header.payload_offset] << 8) | data[header.payload_offset + 1]
