@@ -163,6 +163,7 @@ class CallService:
     # ---- ringing --------------------------------------------------------------------------
     async def start(self, principal: Principal, req: ev.CallStart) -> dict[str, Any]:
         party = party_of(principal)
+        received = monotonic()
 
         def create(conn: Connection) -> Record:
             chat = chat_store.chat_by_id_sync(conn, req.chat_id)
@@ -213,7 +214,9 @@ class CallService:
             live.room_id = room_of(call["id"])
             live.relay_worker = worker  # written with the answer or the end: one write fewer
             live.timers["ring"] = asyncio.create_task(self._ring_timeout(live))
-            return await self._publish(call, "call.ringing")
+            view = await self._publish(call, "call.ringing")
+            log.debug("call %s: start took %.0f ms", call["id"], (monotonic() - received) * 1000)
+            return view
 
     async def _ring_timeout(self, live: LiveCall) -> None:
         await asyncio.sleep(self.config.ring_seconds)
@@ -235,6 +238,7 @@ class CallService:
         return call, live
 
     async def accept(self, principal: Principal, req: ev.CallRef) -> dict[str, Any]:
+        received = monotonic()
         call, live = await self._ringing_for_callee(principal, req.call_id)
         party = party_of(principal)
         async with live.lock:
@@ -255,7 +259,9 @@ class CallService:
                 return answered
 
             call = live.record = await self.db.write_in_thread(answer)
-            return await self._publish(call)
+            view = await self._publish(call)
+            log.debug("call %s: accept took %.0f ms", call["id"], (monotonic() - received) * 1000)
+            return view
 
     async def decline(self, principal: Principal, req: ev.CallRef) -> dict[str, Any]:
         _call, live = await self._ringing_for_callee(principal, req.call_id)
