@@ -44,6 +44,7 @@ export class CallSession extends Emitter {
     this.joining = null;
     this.rejoinWanted = false;
     this.joinedOnce = false;
+    this.updates = 0;  // Call states applied so far (see joinOnce)
     this.opened = false;
     this.closed = false;
     this.quality = { customer: null, agent: null };
@@ -104,6 +105,7 @@ export class CallSession extends Emitter {
   /** A newer Call snapshot (ack, call.updated, call.ringing, call.get). */
   update(call) {
     if (this.closed || !call || call.id !== this.id) return;
+    this.updates += 1;
     this.call = call;
     if (call.answered_at && !this.answeredAt) this.answeredAt = Date.parse(call.answered_at);
     if (call.state === "ended") {
@@ -330,25 +332,33 @@ export class CallSession extends Emitter {
       camera: this.flags.camera ? this.media.camera : null,
       screen: this.flags.screen ? this.media.screen : null,
     };
+    // The flags ride with the offer (protocol §8), saving a call.media after every join.
+    const sent = { ...this.flags };
+    const updates = this.updates;
     let offer;
     try {
       offer = await peer.createOffer(tracks);
       const result = await request(this.socket(), "call.join",
-        { call_id: this.id, offer: offer.offer, tracks: offer.tracks }, JOIN_TIMEOUT_MS);
+        { call_id: this.id, offer: offer.offer, tracks: offer.tracks, media: sent },
+        JOIN_TIMEOUT_MS);
       if (this.closed) throw new Error("closed");
       await peer.acceptAnswer(result.answer);
       this.peer = peer;
       this.mids = offer.tracks;
       this.sampler.reset();
       this.joinedOnce = true;
-      if (result.call) this.update(result.call);
+      // A call.updated that came in meanwhile may be newer than the ack's snapshot (the
+      // other side joining right after us); our own join was pushed to us as well.
+      if (result.call && this.updates === updates) this.update(result.call);
     } catch (error) {
       peer.close();
       throw error;
     }
     this.emit("tracks");
     this.startStats();
-    await this.sendFlags();
+    const changed = ["audio", "camera", "screen"].some((key) => sent[key] !== this.flags[key]);
+    if (changed) await this.sendFlags();  // toggled while joining
+    else this.emit("changed", this.call);
   }
 
   linkChanged(peer, state) {
