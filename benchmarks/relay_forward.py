@@ -196,7 +196,7 @@ class BlackholeSink:
 
 async def run_full(subscribers: int, count: int) -> tuple[float, float, int]:
     """Real ingress: a publisher peer sends SRTP over loopback to the relay's peer connection,
-    whose aiortc receive path (aioice, _recv_next, unprotect) feeds our RtpTap → Forwarder.
+    whose receive path (datagram callback → RtpTap: unprotect, dispatch) feeds the Forwarder.
     Returns (relay CPU µs per received packet, publisher send µs per packet, received)."""
     loop = asyncio.get_running_loop()
     publisher = RTCPeerConnection(NO_STUN)
@@ -265,7 +265,7 @@ async def main_async(counts: list[int], packets: int) -> None:
             f"{r.subscribers:>4}  {r.cpu_per_packet_us:>15.1f}  {r.ingress_us:>10.1f}"
             f"  {r.per_forwarded_us:>10.1f}"
         )
-    print("\nfull receive path (publisher peer → aiortc _recv_next → tap → N blackhole sinks)")
+    print("\nfull receive path (publisher peer → datagram callback → tap → N blackhole sinks)")
     print("subs  relay µs/received pkt  µs per forwarded pkt  received  (publisher send µs)")
     base: float | None = None
     for n in [0, *counts]:
