@@ -36,11 +36,10 @@ from typing import ClassVar
 
 import aiohttp
 import av
-from aiortc.mediastreams import MediaStreamError
 
 from loadtest.call_peer import CallPeer
 from loadtest.clients import Customer, Staff
-from media.stamps import VIDEO_CLOCK_RATE, VIDEO_TIME_BASE, StampedVideoTrack, now_ms, stamp_frame
+from media.stamps import StampedVideoTrack, now_ms, stamp_frame
 from media.synthetic import Luma, Pattern, pattern_luma
 
 PASSWORD = "load-test-pass-1"
@@ -101,24 +100,13 @@ class LoopedCamera(StampedVideoTrack):
     LOOP = 16
     _pictures: ClassVar[dict[tuple[int, int], list[Luma]]] = {}
 
-    async def recv(self) -> av.VideoFrame:
-        if self.readyState != "live":
-            raise MediaStreamError
-        number = self._count
-        if self._start is None:
-            self._start = time.time()
-        else:
-            await asyncio.sleep(self._start + number / self.fps - time.time())
+    def draw(self, number: int) -> av.VideoFrame:
         size = (self.width, self.height)
         pictures = self._pictures.get(size)
         if pictures is None:
             pictures = [pattern_luma(Pattern.CAMERA, i, *size) for i in range(self.LOOP)]
             self._pictures[size] = pictures
-        frame = stamp_frame(number, now_ms(), *size, background=pictures[number % self.LOOP])
-        frame.pts = round(number * VIDEO_CLOCK_RATE / self.fps)
-        frame.time_base = VIDEO_TIME_BASE
-        self._count += 1
-        return frame
+        return stamp_frame(number, now_ms(), *size, background=pictures[number % self.LOOP])
 
 
 def free_port() -> int:

@@ -209,8 +209,12 @@ class StampedVideoTrack(MediaStreamTrack):
             self._start = time.time()
         else:
             await asyncio.sleep(self._start + number / self.fps - time.time())
-        frame = stamp_frame(number, now_ms(), self.width, self.height, self.pattern)
+        frame = self.draw(number)
         frame.pts = round(number * VIDEO_CLOCK_RATE / self.fps)
         frame.time_base = VIDEO_TIME_BASE
         self._count += 1
         return frame
+
+    def draw(self, number: int) -> av.VideoFrame:
+        """Frame `number`, stamped now (a subclass may draw the picture differently)."""
+        return stamp_frame(number, now_ms(), self.width, self.height, self.pattern)
