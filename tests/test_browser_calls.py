@@ -272,12 +272,20 @@ async def test_video_call_screen_share_annotations_and_hang_up(
     await expect(accept).to_be_focused()
     await expect(agent_call.locator("[data-call-action=decline]")).to_be_visible()
     call_id = int(await agent_call.get_attribute("data-call-id") or 0)
+    # While it rings, the caller's peer connection and offer are built (ICE gathered), so
+    # joining once answered is one round trip; that same connection then carries the call.
+    await cpage.wait_for_function(
+        "window.__testPeerConnections.length === 1"
+        " && window.__testPeerConnections[0].iceGatheringState === 'complete'"
+    )
     await apage.keyboard.press("Enter")  # answered from the keyboard
     marks["answered"] = time.monotonic() - began
 
     await expect(widget_call).to_have_attribute("data-link", "connected")
     await expect(agent_call).to_have_attribute("data-link", "connected")
     marks["connected"] = time.monotonic() - began
+    assert await cpage.evaluate("window.__testPeerConnections.length") == 1
+    assert await apage.evaluate("window.__testPeerConnections.length") == 1
     # Both see the other's camera: frames decoded on the camera m-line, on both sides.
     await wait_frames(apage, CAMERA)
     await wait_frames(cpage, CAMERA)

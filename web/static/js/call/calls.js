@@ -72,7 +72,7 @@ export class CallManager extends Emitter {
   async start(chatId, media) {
     const call = await request(this.socket, "call.start", { chat_id: chatId, media });
     const session = this.adopt(call, true);
-    session.openMedia().catch(() => {});
+    session.prepare();  // devices, peer connection and offer get ready while it rings
     return session;
   }
 

@@ -45,7 +45,8 @@ export class CallSession extends Emitter {
     this.rejoinWanted = false;
     this.joinedOnce = false;
     this.updates = 0;  // Call states applied so far (see joinOnce)
-    this.opened = false;
+    this.opening = null;  // the one openMedia() everybody waits for
+    this.prepared = null;  // Promise<{peer, offer}> built while the call rings (prepare())
     this.closed = false;
     this.quality = { customer: null, agent: null };
     this.downgradeOffer = null;
@@ -151,6 +152,7 @@ export class CallSession extends Emitter {
 
   async accept() {
     this.takeOwnership();
+    this.prepare();  // the offer is built while call.accept travels
     await this.openMedia();
     const call = await request(this.socket(), "call.accept", { call_id: this.id });
     this.update(call);
@@ -184,9 +186,13 @@ export class CallSession extends Emitter {
 
   // ---- media -------------------------------------------------------------------------------
 
-  async openMedia() {
-    if (this.opened) return;
-    this.opened = true;
+  /** Open the microphone (and camera) once; every caller waits for that one opening. */
+  openMedia() {
+    if (!this.opening) this.opening = this.openMediaOnce();
+    return this.opening;
+  }
+
+  async openMediaOnce() {
     await this.media.open({ video: this.video });
     this.flags = { audio: Boolean(this.media.mic), camera: Boolean(this.media.camera),
       screen: false };
@@ -319,6 +325,49 @@ export class CallSession extends Emitter {
     return this.joining;
   }
 
+  /**
+   * Build the peer connection and its offer (certificate, ICE gathering) while the call
+   * rings, so that joining once it is answered is a single round trip. Only the first
+   * join uses it; a failed preparation just means that join builds its own.
+   */
+  prepare() {
+    if (this.prepared || this.peer || this.joinedOnce || this.closed || this.ended) return;
+    this.prepared = (async () => {
+      await this.openMedia();
+      const peer = new CallPeer({ onConnectionState: (state) => this.linkChanged(peer, state) });
+      try {
+        return { peer, offer: await peer.createOffer(this.currentTracks()) };
+      } catch (error) {
+        peer.close();
+        throw error;
+      }
+    })();
+    this.prepared.catch(() => {});
+  }
+
+  /** The prepared {peer, offer} if it is still unused, else null (and it is closed). */
+  async takePrepared() {
+    const prepared = this.prepared;
+    this.prepared = null;
+    if (!prepared) return null;
+    try {
+      const ready = await prepared;
+      if (ready.peer.connectionState === "new" && !this.closed) return ready;
+      ready.peer.close();
+    } catch {
+      // built afresh below
+    }
+    return null;
+  }
+
+  currentTracks() {
+    return {
+      audio: this.flags.audio ? this.media.mic : null,
+      camera: this.flags.camera ? this.media.camera : null,
+      screen: this.flags.screen ? this.media.screen : null,
+    };
+  }
+
   async joinOnce() {
     await this.openMedia();
     if (this.closed) return;
@@ -326,18 +375,21 @@ export class CallSession extends Emitter {
     this.peer = null;
     if (old) old.close();
     clearTimeout(this.disconnectTimer);
-    const peer = new CallPeer({ onConnectionState: (state) => this.linkChanged(peer, state) });
-    const tracks = {
-      audio: this.flags.audio ? this.media.mic : null,
-      camera: this.flags.camera ? this.media.camera : null,
-      screen: this.flags.screen ? this.media.screen : null,
-    };
+    const ready = await this.takePrepared();
+    const peer = ready ? ready.peer
+      : new CallPeer({ onConnectionState: (state) => this.linkChanged(peer, state) });
+    const tracks = this.currentTracks();
     // The flags ride with the offer (protocol §8), saving a call.media after every join.
     const sent = { ...this.flags };
     const updates = this.updates;
     let offer;
     try {
-      offer = await peer.createOffer(tracks);
+      if (ready) {
+        offer = ready.offer;
+        for (const role of ROLES) await peer.send(role, tracks[role]);  // toggled meanwhile
+      } else {
+        offer = await peer.createOffer(tracks);
+      }
       const result = await request(this.socket(), "call.join",
         { call_id: this.id, offer: offer.offer, tracks: offer.tracks, media: sent },
         JOIN_TIMEOUT_MS);
@@ -420,6 +472,8 @@ export class CallSession extends Emitter {
     this.statsTimer = null;
     if (this.peer) this.peer.close();
     this.peer = null;
+    if (this.prepared) this.prepared.then((ready) => ready.peer.close(), () => {});
+    this.prepared = null;
     this.media.stop();
     this.flags = { audio: false, camera: false, screen: false };
   }
