@@ -156,7 +156,7 @@ async def run(subscribers: int, count: int) -> Result:
                     out_ssrc=stream.local_ssrc,
                     out_payload_type=stream.payload_type,
                     clock_rate=stream.clock_rate,
-                    extension_block=stream.mid_extension_block(),
+                    extension_block=stream.outgoing_extensions().block,
                     # Continue after the last round: SRTP rejects an index far behind.
                     first_sequence_number=(round_no * count) & 0xFFFF,
                 )

@@ -9,6 +9,16 @@ from relay.codecs import CodecChoice
 from relay.rtp_header import build_one_byte_extension_block
 
 MID_URI = "urn:ietf:params:rtp-hdrext:sdes:mid"
+ABS_SEND_TIME_URI = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingExtensions:
+    """The header-extension block every forwarded packet carries on one m-line."""
+
+    block: bytes
+    abs_send_time_at: int | None
+    """Offset of the 3-byte abs-send-time value within `block`, stamped at each send."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,12 +44,22 @@ class NegotiatedStream:
     def primary(self) -> CodecChoice:
         return self.codecs[0]
 
-    def mid_extension_block(self) -> bytes:
-        """The extension block a forwarded packet carries: our MID only, if negotiated."""
-        ext_id = self.extension_ids.get(MID_URI)
-        if ext_id is None:
-            return b""
-        return build_one_byte_extension_block([(ext_id, self.mid.encode())])
+    def outgoing_extensions(self) -> OutgoingExtensions:
+        """Our MID (browsers demultiplex by it) and, when negotiated, an abs-send-time the
+        relay stamps as it sends, so the subscriber's delay-based bandwidth estimate (its
+        REMB) measures the relay→subscriber path. The publisher's own values describe
+        another peer connection and are dropped."""
+        elements: list[tuple[int, bytes]] = []
+        mid_id = self.extension_ids.get(MID_URI)
+        if mid_id is not None:
+            elements.append((mid_id, self.mid.encode()))
+        ast_id = self.extension_ids.get(ABS_SEND_TIME_URI)
+        abs_send_time_at = None
+        if ast_id is not None:
+            # 4 bytes of block header, the elements before it, then its own id/length byte.
+            abs_send_time_at = 4 + sum(1 + len(value) for _id, value in elements) + 1
+            elements.append((ast_id, b"\x00\x00\x00"))
+        return OutgoingExtensions(build_one_byte_extension_block(elements), abs_send_time_at)
 
 
 def negotiated_stream(transceiver: Any) -> NegotiatedStream:

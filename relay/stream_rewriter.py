@@ -25,6 +25,7 @@ class StreamRewriter:
     """
 
     __slots__ = (
+        "_abs_send_time_at",
         "_clock",
         "_clock_rate",
         "_ext_block",
@@ -45,6 +46,7 @@ class StreamRewriter:
         out_payload_type: int,
         clock_rate: int,
         extension_block: bytes = b"",
+        abs_send_time_at: int | None = None,
         first_sequence_number: int = 0,
         first_timestamp: int = 0,
         clock: Callable[[], float] = time.monotonic,
@@ -53,6 +55,7 @@ class StreamRewriter:
         self.out_payload_type = out_payload_type
         self._clock_rate = clock_rate
         self._ext_block = extension_block
+        self._abs_send_time_at = abs_send_time_at
         self._clock = clock
         self._source_ssrc: int | None = None
         self._seq_offset = 0
@@ -89,6 +92,10 @@ class StreamRewriter:
             self._last_out_ts = out_ts
             self._last_sent_at = self._clock()
         buf = replace_extension_block(data, header, self._ext_block)
+        if self._abs_send_time_at is not None:
+            # abs-send-time: seconds in 6.18 fixed point, 24 bits (any epoch).
+            at = header.csrc_end + self._abs_send_time_at
+            buf[at : at + 3] = (int(self._clock() * 262144) & 0xFFFFFF).to_bytes(3, "big")
         rewrite_header(
             buf,
             payload_type=self.out_payload_type,

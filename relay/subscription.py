@@ -59,11 +59,13 @@ class Subscription:
         self._sr_filter = SenderReportFilter(transceiver.sender)
         self._sink = DtlsRtpSink(self._dtls)
         if rewriter is None:
+            extensions = self.stream.outgoing_extensions()
             rewriter = StreamRewriter(
                 out_ssrc=self.stream.local_ssrc,
                 out_payload_type=codec.payload_type,
                 clock_rate=self.stream.clock_rate,
-                extension_block=self.stream.mid_extension_block(),
+                extension_block=extensions.block,
+                abs_send_time_at=extensions.abs_send_time_at,
                 first_sequence_number=random.randrange(0x8000),
                 first_timestamp=random.randrange(1 << 32),
             )

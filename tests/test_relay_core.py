@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 
 import pytest
 from aiortc.rtcrtpparameters import RTCRtpHeaderExtensionParameters, RTCRtpParameters
@@ -25,9 +26,11 @@ from aiortc.rtp import (
 )
 
 from relay.bandwidth import RembAggregator, remb_packet, remb_share
+from relay.codecs import CodecChoice
 from relay.down_track import DownTrack
 from relay.forwarder import Forwarder
 from relay.keyframe_requests import KeyframeRequester
+from relay.negotiated import ABS_SEND_TIME_URI, MID_URI, NegotiatedStream
 from relay.packet_history import PacketHistory
 from relay.rtp_header import (
     RtpHeader,
@@ -182,6 +185,43 @@ def test_rewriter_maps_ssrc_pt_and_replaces_extensions() -> None:
     # The publisher's MID (and abs-send-time) are replaced by our own block.
     header = parse_header(rw.rewrite(data, parse_header(data)))
     assert one_byte_extension_elements(rw.rewrite(data, parse_header(data)), header) == [(9, b"v1")]
+
+
+def test_rewriter_stamps_abs_send_time_as_it_sends() -> None:
+    codec = CodecChoice(96, "video/VP8", 90000, {}, None)
+    stream = NegotiatedStream(
+        mid="1",
+        kind="video",
+        mime_type="video/VP8",
+        payload_type=96,
+        clock_rate=90000,
+        rtx_payload_type=None,
+        local_ssrc=0xCAFE,
+        local_rtx_ssrc=0xCAFF,
+        extension_ids={MID_URI: MID_ID, ABS_SEND_TIME_URI: 5},
+        codecs=(codec,),
+    )
+    extensions = stream.outgoing_extensions()
+    now = [10.5]
+    rw = StreamRewriter(
+        out_ssrc=0xCAFE,
+        out_payload_type=96,
+        clock_rate=90000,
+        extension_block=extensions.block,
+        abs_send_time_at=extensions.abs_send_time_at,
+        clock=lambda: now[0],
+    )
+    sent = []
+    for seq, at in ((1, 10.5), (2, 64.25)):  # 64 s: the 6-bit seconds field wraps
+        now[0] = at
+        data = rtp(seq, 0)
+        sent.append(reparse(bytes(rw.rewrite(data, parse_header(data)))))
+    assert [p.extensions.mid for p in sent] == ["1", "1"]  # ours, not the publisher's "0"
+    assert [p.extensions.abs_send_time for p in sent] == [int(10.5 * 2**18), int(0.25 * 2**18)]
+    no_ast = replace(stream, extension_ids={MID_URI: MID_ID}).outgoing_extensions()
+    assert no_ast.abs_send_time_at is None and no_ast.block == build_one_byte_extension_block(
+        [(MID_ID, b"1")]
+    )
 
 
 def test_rewriter_keeps_continuity_across_wrap_and_source_switch() -> None:

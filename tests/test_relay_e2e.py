@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 import pytest
 from aiortc import (
+    MediaStreamTrack,
     RTCConfiguration,
     RTCPeerConnection,
     RTCRtpSender,
@@ -76,6 +77,9 @@ async def test_subscriber_decodes_forwarded_video_and_pli_reaches_publisher(mime
         received: list[object] = []
         subscriber.on("track", received.append)
         await negotiate(relay_out, subscriber)
+        # This test sends its own REMB below: the subscriber's estimator stays out of it
+        # (test_subscribers_own_bandwidth_estimate_reaches_the_publisher covers that one).
+        subscriber.getReceivers()[0]._RTCRtpReceiver__remote_bitrate_estimator = None  # type: ignore[attr-defined]
         (outbound,) = relay_out.getTransceivers()
         rtcp_tap = RtcpTap(outbound.sender.transport)
         subscription = Subscription(outbound, publication, rtcp_tap)
@@ -227,3 +231,63 @@ async def test_packets_lost_on_the_publishers_leg_are_asked_for_again_and_forwar
                 tap.close()
         await publisher.close()
         await relay_in.close()
+
+
+async def test_subscribers_own_bandwidth_estimate_reaches_the_publisher() -> None:
+    """Forwarded packets carry an abs-send-time stamped by the relay, so an aiortc (or
+    browser) subscriber's delay-based estimator runs and its REMB goes upstream."""
+    publisher = RTCPeerConnection(NO_STUN)
+    relay_in = RTCPeerConnection(NO_STUN)
+    relay_out = RTCPeerConnection(NO_STUN)
+    subscriber = RTCPeerConnection(NO_STUN)
+    taps: list[RtpTap | RtcpTap] = []
+    drains: list[asyncio.Task[None]] = []
+    publication: Publication | None = None
+    subscription: Subscription | None = None
+    try:
+        prefer_vp8(publisher.addTransceiver(VideoStreamTrack(), direction="sendonly"))
+        await negotiate(publisher, relay_in)
+        (inbound,) = relay_in.getTransceivers()
+        rtp_tap, rtcp_in = RtpTap(inbound.receiver.transport), RtcpTap(inbound.receiver.transport)
+        taps += [rtp_tap, rtcp_in]
+        publication = Publication(inbound, rtp_tap, rtcp_in)
+        prefer_vp8(relay_out.addTransceiver(SilentTrack("video"), direction="sendonly"))
+        stamps: list[int] = []
+
+        def on_track(track: MediaStreamTrack) -> None:
+            async def drain() -> None:
+                while True:
+                    await track.recv()
+
+            drains.append(asyncio.ensure_future(drain()))
+
+        subscriber.on("track", on_track)
+        await negotiate(relay_out, subscriber)
+        (sub_receiver,) = subscriber.getReceivers()
+        original = sub_receiver._handle_rtp_packet
+
+        async def spy(packet: RtpPacket, arrival_time_ms: int) -> None:
+            if packet.extensions.abs_send_time is not None:
+                stamps.append(packet.extensions.abs_send_time)
+            await original(packet, arrival_time_ms)
+
+        sub_receiver._handle_rtp_packet = spy  # type: ignore[method-assign]
+        (outbound,) = relay_out.getTransceivers()
+        rtcp_out = RtcpTap(outbound.sender.transport)
+        taps.append(rtcp_out)
+        subscription = Subscription(outbound, publication, rtcp_out)
+        await until(lambda: len(stamps) >= 20)
+        assert stamps[-1] != stamps[0]  # stamped as sent, by the relay's clock
+        await until(lambda: subscription.remb_received >= 1, timeout=15)
+        await until(lambda: publication.remb_sent >= 1, timeout=5)
+    finally:
+        if subscription is not None:
+            subscription.close()
+        if publication is not None:
+            await publication.close()
+        for tap in taps:
+            tap.close()
+        for pc in (publisher, relay_in, relay_out, subscriber):
+            await pc.close()
+        for task in drains:
+            task.cancel()
