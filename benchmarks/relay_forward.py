@@ -152,11 +152,13 @@ async def run(subscribers: int, count: int) -> Result:
             forwarder = Forwarder(keyframe_requester=None, keyframe_detector=is_vp8_keyframe_start)
             for _, _, transceiver, _ in pairs:
                 stream = negotiated_stream(transceiver)
+                extensions = stream.outgoing_extensions()
                 rewriter = StreamRewriter(
                     out_ssrc=stream.local_ssrc,
                     out_payload_type=stream.payload_type,
                     clock_rate=stream.clock_rate,
-                    extension_block=stream.outgoing_extensions().block,
+                    extension_block=extensions.block,
+                    abs_send_time_at=extensions.abs_send_time_at,
                     # Continue after the last round: SRTP rejects an index far behind.
                     first_sequence_number=(round_no * count) & 0xFFFF,
                 )
