@@ -18,31 +18,6 @@ from signaling.types import CallMedia, CallParty, CallState
 NO_MEDIA = {"audio": False, "camera": False, "screen": False}
 
 
-async def create_call(
-    conn: AsyncConnection,
-    *,
-    org_id: int,
-    chat_id: int,
-    ticket_id: int,
-    customer_id: int,
-    agent_id: int,
-    media: CallMedia,
-    started_by: CallParty,
-) -> Record:
-    return await conn.run_sync(
-        lambda sync: create_call_sync(
-            sync,
-            org_id=org_id,
-            chat_id=chat_id,
-            ticket_id=ticket_id,
-            customer_id=customer_id,
-            agent_id=agent_id,
-            media=media,
-            started_by=started_by,
-        )
-    )
-
-
 def create_call_sync(
     conn: Connection,
     *,
@@ -135,12 +110,6 @@ def add_event_sync(
     created = record(result.first())
     assert created is not None
     return created
-
-
-async def add_events(
-    conn: AsyncConnection, events: list[tuple[int, str, CallParty | None, dict[str, Any]]]
-) -> None:
-    await conn.run_sync(add_events_sync, events)
 
 
 def add_events_sync(
