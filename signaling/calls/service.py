@@ -37,6 +37,7 @@ from signaling.auth import access
 from signaling.auth.tokens import Principal
 from signaling.calls.event_log import CallEvent, CallEventLog
 from signaling.calls.live import LiveCall
+from signaling.calls.offer import OfferRefused, check_offer
 from signaling.calls.relay_launcher import RelayLauncher
 from signaling.calls.revision import next_rev
 from signaling.calls.views import call_view
@@ -66,10 +67,6 @@ log = logging.getLogger(__name__)
 
 class RelayUnavailable(LiveAssistError):
     code = "relay_unavailable"
-
-
-class OfferRefused(LiveAssistError):
-    code = "bad_offer"
 
 
 class RelayMoving(LiveAssistError):
@@ -322,6 +319,7 @@ class CallService:
         if not req.offer.startswith("v=0"):
             raise InvalidPayload("offer must be an SDP offer (starting with 'v=0')")
         flags = media_flags(req.media) if req.media is not None else None
+        check_offer(req.offer, tracks)
         received = monotonic()
         call, live, party = await self.active(principal, req.call_id)
         async with live.lock:
