@@ -31,13 +31,22 @@ log = logging.getLogger(__name__)
 Handler = Callable[[str, Principal, Any], Awaitable[Any]]
 
 
-def typed(kind: type[Any], handler: Callable[[str, Principal, Any], Awaitable[Any]]) -> Handler:
-    """Wrap a handler so it receives the parsed dataclass instead of the raw payload."""
+class TypedHandler:
+    """A handler that receives the parsed dataclass instead of the raw payload; `payload`
+    names that dataclass, so tests and documents can list what each event takes."""
 
-    async def run(sid: str, principal: Principal, payload: Any) -> Any:
-        return await handler(sid, principal, parse(kind, payload))
+    def __init__(
+        self, payload: type[Any], handler: Callable[[str, Principal, Any], Awaitable[Any]]
+    ) -> None:
+        self.payload = payload
+        self._handler = handler
 
-    return run
+    async def __call__(self, sid: str, principal: Principal, payload: Any) -> Any:
+        return await self._handler(sid, principal, parse(self.payload, payload))
+
+
+def typed(payload: type[Any], handler: Callable[[str, Principal, Any], Awaitable[Any]]) -> Handler:
+    return TypedHandler(payload, handler)
 
 
 class LiveAssistNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
