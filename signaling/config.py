@@ -86,6 +86,9 @@ class LimitsConfig:
     # Chats a guest may open from one address (widget sessions): steady rate, then burst.
     ip_guest_sessions_per_second: float = 1.0
     ip_guest_session_burst: int = 30
+    # New Socket.IO connections from one IP address per second, and the burst above that.
+    ip_connects_per_second: float = 10.0
+    ip_connect_burst: int = 60
     login_failures_per_minute_per_account: int = 5
     max_event_bytes: int = 16384
 

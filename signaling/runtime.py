@@ -82,6 +82,14 @@ def build_limits(config: Config) -> RateLimits:
             what="new chats from your address",
         ),
         uploads_per_ip=RateLimiter(rate=1.0, burst=20, what="uploads from your address"),
+        connects_per_ip=RateLimiter(
+            rate=lim.ip_connects_per_second,
+            burst=lim.ip_connect_burst,
+            what="new connections from your address",
+        ),
+        connects_per_principal=RateLimiter(
+            rate=1.0, burst=10, what="connections with this sign-in"
+        ),
     )
 
 
@@ -161,7 +169,7 @@ class Runtime:
             calls=calls,
             call_quality=quality,
         )
-        common = {"authenticator": authenticator}
+        common = {"authenticator": authenticator, "connects": limits.connects_per_principal}
         sio.register_namespace(CustomerNamespace(chats, calls, handlers, **common))
         sio.register_namespace(
             AgentNamespace(chats, dispatcher, presence, db, calls, handlers, **common)

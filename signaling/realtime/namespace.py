@@ -22,6 +22,7 @@ import socketio
 from signaling.auth.authenticator import Authenticator
 from signaling.auth.tokens import Principal
 from signaling.errors import InvalidPayload, LiveAssistError, UnknownEvent
+from signaling.ratelimit import RateLimiter
 from signaling.realtime.server import client_ip
 from signaling.types import Role
 from signaling.wire import parse
@@ -57,9 +58,12 @@ class LiveAssistNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         namespace: str,
         *,
         authenticator: Authenticator,
+        connects: RateLimiter,
     ) -> None:
         super().__init__(namespace)
         self._auth = authenticator
+        self._connects = connects
+        """Namespace connects per token holder (limits.connects_per_principal)."""
         self._locks: dict[str, asyncio.Lock] = {}
         self.events: dict[str, Handler] = {}
         """The protocol's events of this namespace; the server's gate lets no other through."""
@@ -85,6 +89,7 @@ class LiveAssistNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         try:
             token = auth.get("token") if isinstance(auth, dict) else None
             principal = await self._auth.principal(token)
+            self._connects.hit(f"{principal.role.value}:{principal.subject_id}")
             if principal.role not in self.roles:
                 allowed = ", ".join(sorted(r.value for r in self.roles))
                 raise LiveAssistError(

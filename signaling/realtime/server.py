@@ -35,12 +35,18 @@ from signaling.errors import (
     UnknownEvent,
 )
 from signaling.log_throttle import ThrottledLog
-from signaling.ratelimit import RateLimits
+from signaling.ratelimit import RateLimiter, RateLimits
 
 log = logging.getLogger(__name__)
 
 RESERVED_EVENTS = frozenset({"connect", "disconnect", "connect_error"})
 """Socket.IO's own event names: never dispatched from the wire."""
+STRIKES = 50
+"""Frames refused `rate_limited` (beyond a refill at the connection's rate) after which a
+connection is closed; at least twice the connection's burst."""
+FLOOD_PENALTY = 0.25
+"""Share of its address's burst that a connection closed for flooding costs that address,
+so a client that reconnects to flood again soon finds its address refused."""
 _HEADER = re.compile(r"(?P<type>\d)(?:\d+-)?(?P<nsp>/[^,]*,)?(?P<id>\d{1,15})?")
 
 
@@ -64,6 +70,14 @@ class GuardedServer(socketio.AsyncServer):  # type: ignore[misc]
         self._limits = limits
         self._max_event_bytes = max_event_bytes
         """For events without a limit of their own (limits.max_event_bytes)."""
+        self._largest_frame = max_event_bytes
+        """The largest frame any event may have; larger ones are refused undecoded."""
+        self._strikes = RateLimiter(
+            rate=limits.per_connection.rate,
+            burst=max(STRIKES, 2 * limits.per_connection.burst),
+            what="frames past the rate limit",
+        )
+        """Refused frames per connection; running out closes the connection."""
         self._log = ThrottledLog(log)
         self.refused: dict[str, int] = {}
         """Frames refused at the gate so far, by reason (for tests and /healthz)."""
@@ -74,6 +88,16 @@ class GuardedServer(socketio.AsyncServer):  # type: ignore[misc]
         self.eio.handle_request = self._handle_engineio_request
 
     async def _handle_engineio_request(self, request: web.Request) -> web.StreamResponse:
+        if "sid" not in request.query:  # a new connection: refused before Engine.IO's work
+            try:
+                self._limits.connects_per_ip.hit(request.remote or "unknown")
+            except RateLimited as limited:
+                self._count("rate_limited_connection")
+                return web.json_response(
+                    {"error": limited.to_wire()},
+                    status=429,
+                    headers={"Retry-After": str(max(1, round(limited.retry_after)))},
+                )
         try:
             response: web.StreamResponse = await self._eio_handle_request(request)
         except Exception as error:
@@ -87,29 +111,50 @@ class GuardedServer(socketio.AsyncServer):  # type: ignore[misc]
             return web.Response(status=400)
         return response
 
+    def register_namespace(self, namespace_handler: Any) -> None:
+        super().register_namespace(namespace_handler)
+        limits: dict[str, int] = getattr(namespace_handler, "event_max_bytes", {})
+        self._largest_frame = max([self._largest_frame, *limits.values()])
+
     # ---- python-socketio hooks ------------------------------------------------------------
     async def _handle_eio_message(self, eio_sid: str, data: Any) -> None:
-        if not isinstance(data, str):
-            await self._bad_frame(eio_sid, None, "binary frames are not part of the protocol")
+        # What a refusal needs (type, namespace, ack id) comes from the frame's header, so
+        # a frame over the limits is answered without decoding its JSON.
+        header = _HEADER.match(data) if isinstance(data, str) else None
+        kind = int(header["type"]) if header else None
+        try:
+            self._admit(eio_sid, kind)
+        except RateLimited as limited:
+            self._count("rate_limited")
+            await self._refuse(eio_sid, header, limited)
+            await self._strike(eio_sid)
+            return
+        if header is None:
+            why = (
+                "binary frames are not part of the protocol"
+                if isinstance(data, bytes)
+                else ("not a Socket.IO packet")
+            )
+            await self._bad_frame(eio_sid, None, why)
+            return
+        if len(data) > self._largest_frame:  # characters: each is at least one byte
+            self._count("payload_too_large")
+            too_large = PayloadTooLarge(
+                f"event frame is over {self._largest_frame} bytes; see the limits per event"
+            )
+            await self._refuse(eio_sid, header, too_large)
             return
         try:
             pkt = self.packet_class(encoded_packet=data)
         except (ValueError, TypeError, IndexError, RecursionError) as error:
-            await self._bad_frame(eio_sid, data, _why(error))
+            await self._bad_frame(eio_sid, header, _why(error))
             return
-        try:
-            self._admit(eio_sid, pkt.packet_type)
-        except RateLimited as limited:
-            self._count("rate_limited")
-            await self._refuse(eio_sid, pkt, limited)
-            return
-        kind = pkt.packet_type
         if kind == packet.EVENT:
             try:
                 self._check_event(pkt, len(data.encode("utf-8", "surrogatepass")))
             except LiveAssistError as refused:
                 self._count(refused.code)
-                await self._refuse(eio_sid, pkt, refused)
+                await self._refuse(eio_sid, header, refused)
                 return
             await self._handle_event(eio_sid, pkt.namespace, pkt.id, pkt.data)
         elif kind == packet.CONNECT:
@@ -119,18 +164,42 @@ class GuardedServer(socketio.AsyncServer):  # type: ignore[misc]
         elif kind == packet.ACK:
             await self._handle_ack(eio_sid, pkt.namespace, pkt.id, pkt.data)
         else:
-            await self._bad_frame(eio_sid, data, f"packet type {kind} is not accepted")
+            await self._bad_frame(eio_sid, header, f"packet type {kind} is not accepted")
 
     async def _handle_eio_disconnect(self, eio_sid: str, reason: Any) -> None:
         self._limits.per_connection.forget(eio_sid)
+        self._strikes.forget(eio_sid)
         await super()._handle_eio_disconnect(eio_sid, reason)
 
     # ---- the gate -------------------------------------------------------------------------
-    def _admit(self, eio_sid: str, kind: int) -> None:
-        """Events and acks spend the connection's budget; every packet the address's."""
-        if kind in (packet.EVENT, packet.ACK):
+    def _admit(self, eio_sid: str, kind: int | None) -> None:
+        """Events, acks and unreadable frames spend the connection's budget; every frame
+        spends the address's."""
+        if kind not in (packet.CONNECT, packet.DISCONNECT):
             self._limits.per_connection.hit(eio_sid)
         self._limits.per_ip.hit(self.ip_of(eio_sid))
+
+    async def _strike(self, eio_sid: str) -> None:
+        """A client told `rate_limited` that keeps sending anyway is closed: answering
+        each frame it sends costs the server more than it costs the client."""
+        try:
+            self._strikes.hit(eio_sid)
+        except RateLimited:
+            self._strikes.forget(eio_sid)
+            self._count("closed_for_flooding")
+            ip = self.ip_of(eio_sid)
+            self._log.warning(
+                "flood_close", "closed a Socket.IO connection from %s: it kept flooding", ip
+            )
+            self._limits.per_ip.penalize(ip, FLOOD_PENALTY * self._limits.per_ip.burst)
+            connects = self._limits.connects_per_ip
+            connects.penalize(ip, FLOOD_PENALTY * connects.burst)
+            request = self.environ.get(eio_sid, {}).get("aiohttp.request")
+            await self.eio.disconnect(eio_sid)
+            # Engine.IO would go on reading (and dispatching) what the client still sends.
+            transport = getattr(request, "transport", None)
+            if transport is not None:
+                transport.abort()
 
     def ip_of(self, eio_sid: str) -> str:
         """The peer address as aiohttp saw it (never anything a client wrote)."""
@@ -152,18 +221,24 @@ class GuardedServer(socketio.AsyncServer):  # type: ignore[misc]
             raise PayloadTooLarge(f"event frame is {frame_bytes} bytes; the limit is {max_bytes}")
 
     # ---- refusing -------------------------------------------------------------------------
-    async def _refuse(self, eio_sid: str, pkt: Any, error: LiveAssistError) -> None:
-        """Answer a refused packet: an error ack for an event with an ack id, a connect
+    async def _refuse(
+        self, eio_sid: str, header: re.Match[str] | None, error: LiveAssistError
+    ) -> None:
+        """Answer a refused frame: an error ack for an event with an ack id, a connect
         error for a namespace connect; nothing else has anyone waiting for an answer."""
-        if pkt.packet_type == packet.EVENT and pkt.id is not None:
-            await self._send_ack_error(eio_sid, pkt.namespace, pkt.id, error)
-        elif pkt.packet_type == packet.CONNECT:
+        if header is None:
+            return
+        kind = int(header["type"])
+        namespace = header["nsp"][:-1] if header["nsp"] else None
+        if kind == packet.EVENT and header["id"]:
+            await self._send_ack_error(eio_sid, namespace, int(header["id"]), error)
+        elif kind == packet.CONNECT:
             await self._send_packet(
                 eio_sid,
                 self.packet_class(
                     packet.CONNECT_ERROR,
                     data={"message": error.message, "data": error.to_wire()},
-                    namespace=pkt.namespace,
+                    namespace=namespace,
                 ),
             )
 
@@ -180,24 +255,14 @@ class GuardedServer(socketio.AsyncServer):  # type: ignore[misc]
             ),
         )
 
-    async def _bad_frame(self, eio_sid: str, data: str | None, why: str) -> None:
-        """Refuse a frame we cannot read as a packet: it costs what an event costs, is
-        logged as one throttled line, and is answered when its ack id can be read."""
+    async def _bad_frame(self, eio_sid: str, header: re.Match[str] | None, why: str) -> None:
+        """Refuse a frame we cannot read as a packet (it has already spent its rate-limit
+        token): one throttled log line, and an answer when its ack id can be read."""
         self._count("bad_frame")
-        header = _HEADER.match(data or "")
-        ack_id = header["id"] if header and header["type"] == str(packet.EVENT) else None
-        namespace = header["nsp"][:-1] if header and header["nsp"] else None
-        error: LiveAssistError = InvalidPayload(f"malformed event: {why}")
-        try:
-            self._admit(eio_sid, packet.EVENT)
-        except RateLimited as limited:
-            error = limited
-        else:
-            self._log.warning(
-                "bad_frame", "refused a malformed frame from %s: %s", self.ip_of(eio_sid), why
-            )
-        if ack_id:
-            await self._send_ack_error(eio_sid, namespace, int(ack_id), error)
+        self._log.warning(
+            "bad_frame", "refused a malformed frame from %s: %s", self.ip_of(eio_sid), why
+        )
+        await self._refuse(eio_sid, header, InvalidPayload(f"malformed event: {why}"))
 
     def _count(self, reason: str) -> None:
         self.refused[reason] = self.refused.get(reason, 0) + 1
