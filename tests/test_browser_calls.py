@@ -5,7 +5,9 @@ relay worker. What each side decodes is read from its own RTCPeerConnection.getS
 
 from __future__ import annotations
 
+import os
 import re
+import signal
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -614,5 +616,43 @@ async def test_unanswered_call_is_missed(browser: Browser, tmp_path: Path) -> No
         agent.assert_no_script_errors()
     finally:
         for context in browser.contexts:  # pages first, so no socket holds the server open
+            await context.close()
+        await runner.cleanup()
+
+
+async def test_pages_follow_their_call_to_another_relay_worker(
+    browser: Browser, tmp_path: Path
+) -> None:
+    """kill -9 of the relay worker hosting a call: both pages are told (a new relay_session),
+    each makes a fresh peer connection to the call's new room, and decodes the other's
+    camera again within 5 s."""
+    server, runner = await start_server(tmp_path / "data", relay={"workers": 2, "preload": True})
+    try:
+        customer, agent, card = await chat_with_agent(server, browser, "Mona")
+        await customer.page.locator("[data-call-start=video]").click()
+        await card.locator("[data-call-action=accept]").click()
+        await wait_frames(agent.page, CAMERA)
+        await wait_frames(customer.page, CAMERA)
+        pool = server.runtime.relay.pool
+        assert pool is not None
+        live = next(iter(server.runtime.calls.live.values()))
+        doomed = next(w for w in pool.workers if w.worker_id == live.relay_worker)
+        assert doomed.pid is not None
+        killed_at = time.monotonic()
+        os.kill(doomed.pid, signal.SIGKILL)
+        for page in (customer.page, agent.page):
+            await page.wait_for_function(
+                "window.__testPeerConnections.length === 2", timeout=10_000
+            )
+        await wait_frames(agent.page, CAMERA, timeout=10)
+        await wait_frames(customer.page, CAMERA, timeout=10)
+        took = time.monotonic() - killed_at
+        assert took < 5.0, f"camera decoded again {took:.1f} s after the kill"
+        await expect(customer.page.locator(".la-call")).to_have_attribute("data-link", "connected")
+        await expect(card.locator(".la-call")).to_have_attribute("data-link", "connected")
+        customer.assert_no_script_errors()
+        agent.assert_no_script_errors()
+    finally:
+        for context in browser.contexts:
             await context.close()
         await runner.cleanup()

@@ -42,13 +42,12 @@ async def frames_in(peers: list[CallPeer], seconds: float) -> list[float]:
     return [(p.received["camera"].frames - b) / seconds for p, b in zip(peers, before, strict=True)]
 
 
-async def refused_offers(attacker: Customer, call_id: int, until: float) -> int:
-    """Offers of the right shape that the relay itself must refuse (no codec it knows)."""
-    offer = (
-        (await three_line_offer())
-        .replace("VP8/90000", "XV9/90000")
-        .replace("opus/48000", "xopus/48000")
-    )
+async def refused_offers(
+    attacker: Customer, call_id: int, until: float, refusals: dict[str, int]
+) -> int:
+    """Offers of the right shape that the relay itself must refuse (no ICE credentials)."""
+    good = await three_line_offer()
+    offer = "\r\n".join(line for line in good.split("\r\n") if not line.startswith("a=ice-"))
     tracks = {"0": "audio", "1": "camera", "2": "screen"}
     count = 0
     while time.monotonic() < until:
@@ -58,6 +57,7 @@ async def refused_offers(attacker: Customer, call_id: int, until: float) -> int:
             )
         except ProtocolError as refused:
             assert refused.code in ("bad_offer", "rate_limited"), refused
+            refusals[refused.code] = refusals.get(refused.code, 0) + 1
         count += 1
         await asyncio.sleep(0.05)
     return count
@@ -97,7 +97,13 @@ async def test_control_call_and_chat_keep_their_quality_under_attack(tmp_path: P
         for guest in guests:
             await guest.open_chat(name="Flood")
         args = [arg for g in guests for arg in (str(g.token), str(g.chat_id))]
+        # The flooding process runs at the lowest priority: on these 2 shared cores its own
+        # CPU would otherwise be counted against the server (an attacker has a machine of
+        # its own); it still sends whatever the cores leave it.
         flood = await asyncio.create_subprocess_exec(
+            "nice",
+            "-n",
+            "19",
             sys.executable,
             "-m",
             "tests.attackers",
@@ -107,7 +113,8 @@ async def test_control_call_and_chat_keep_their_quality_under_attack(tmp_path: P
             stdout=asyncio.subprocess.PIPE,
         )
         until = time.monotonic() + ATTACK_SECONDS
-        offers = asyncio.create_task(refused_offers(offerer, bad_call, until))
+        refusals: dict[str, int] = {}
+        offers = asyncio.create_task(refused_offers(offerer, bad_call, until, refusals))
         await asyncio.sleep(1.0)  # the flood is under way
         attacked_chat = await chat_latencies(customer, agent, 30)
         attacked_fps = await frames_in([them, us], 2.0)
@@ -117,7 +124,7 @@ async def test_control_call_and_chat_keep_their_quality_under_attack(tmp_path: P
         print(
             f"\nbaseline chat p90 {p90(baseline_chat):.1f} ms, fps {baseline_fps}; "
             f"under attack chat p90 {p90(attacked_chat):.1f} ms, fps {attacked_fps}; "
-            f"flood {out.decode().strip()}, refused offers {offers_sent}, "
+            f"flood {out.decode().strip()}, offers {offers_sent} {refusals}, "
             f"gate {server.runtime.sio.refused}"
         )
         for before, during in zip(baseline_fps, attacked_fps, strict=True):
@@ -129,7 +136,7 @@ async def test_control_call_and_chat_keep_their_quality_under_attack(tmp_path: P
             baseline_chat,
             attacked_chat,
         )
-        assert offers_sent >= 20
+        assert offers_sent >= 20 and refusals["bad_offer"] >= 5 and refusals["rate_limited"] >= 5
         state = await agent.request("call.get", {"call_id": call_id})
         assert state["participants"]["customer"]["state"] == "connected"
     finally:
