@@ -212,7 +212,7 @@ async def test_quality_samples_grade_the_call_and_offer_a_step_down(server: Serv
             assert "customer" in offer["reason"]
             with pytest.raises(ProtocolError) as nope:
                 await customer.request("call.downgrade", {"call_id": call_id, "to": "audio"})
-            assert nope.value.code == "conflict"
+            assert nope.value.code == "forbidden"
             await agent.request("call.downgrade", {"call_id": call_id, "to": "audio"})
             applied = await customer.next("call.downgrade")
             assert applied["to"] == "audio" and applied["applied"] is True

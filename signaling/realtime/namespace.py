@@ -21,7 +21,7 @@ import socketio
 
 from signaling.auth.authenticator import Authenticator
 from signaling.auth.tokens import Principal
-from signaling.errors import InvalidPayload, LiveAssistError, UnknownEvent
+from signaling.errors import InvalidPayload, LiveAssistError, Unauthenticated, UnknownEvent
 from signaling.ratelimit import RateLimiter
 from signaling.realtime.server import client_ip
 from signaling.types import Role
@@ -129,7 +129,10 @@ class LiveAssistNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             handler = self.events.get(event)
             if handler is None:
                 raise UnknownEvent(f"unknown event {event!r} on {self.namespace}")
-            principal = (await self.get_session(sid))["principal"]
+            try:
+                principal = (await self.get_session(sid))["principal"]
+            except KeyError:  # closed meanwhile (e.g. for flooding): nobody waits for this
+                raise Unauthenticated("this connection has closed") from None
             data = await handler(sid, principal, payload)
             return {"ok": True, "data": data}
         except LiveAssistError as exc:
