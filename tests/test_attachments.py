@@ -104,3 +104,60 @@ async def test_type_is_sniffed_and_sizes_are_limited(tmp_path: Path) -> None:
         await customer.close()
     finally:
         await runner.cleanup()
+
+
+def _part(boundary: str, name: str, filename: str, data: bytes) -> bytes:
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; '
+        f'filename="{filename}"\r\nContent-Type: image/png\r\n\r\n'
+    )
+    return head.encode() + data + b"\r\n"
+
+
+async def test_malformed_multipart_bodies_get_invalid_payload_with_a_reason(
+    server: Server,
+) -> None:
+    """A body aiohttp's multipart reader cannot read answered 500; a truncated one or one with
+    two files stored a (cut or partial) file. Each is a 400 naming the problem, nothing kept."""
+    customer = await server.customer(name="Multi")
+    b = "XyZ"
+    image = png()
+    end = f"--{b}--\r\n".encode()
+    whole = _part(b, "file", "a.png", image)
+    cases = {
+        "no boundary": ("multipart/form-data", whole + end, "has no boundary"),
+        "empty boundary": ('multipart/form-data; boundary=""', whole + end, "has no boundary"),
+        "no parts": (f"multipart/form-data; boundary={b}", end, "no part named 'file'"),
+        "empty body": (f"multipart/form-data; boundary={b}", b"", "malformed"),
+        "not multipart": (f"multipart/form-data; boundary={b}", b"garbage", "malformed"),
+        "wrong field": (
+            f"multipart/form-data; boundary={b}",
+            _part(b, "photo", "a.png", image) + end,
+            "no part named 'file'",
+        ),
+        "two files": (
+            f"multipart/form-data; boundary={b}",
+            whole + _part(b, "file", "b.png", image) + end,
+            "more than one part",
+        ),
+        "truncated": (f"multipart/form-data; boundary={b}", whole[:-30], "does not end properly"),
+        "no closing boundary": (f"multipart/form-data; boundary={b}", whole, "does not end"),
+        "mixed": (f"multipart/mixed; boundary={b}", whole + end, "multipart/form-data"),
+    }
+    try:
+        async with aiohttp.ClientSession(headers=customer.headers()) as http:
+            url = f"{server.url}/api/chats/{customer.chat_id}/attachments"
+            for label, (content_type, body, reason) in cases.items():
+                async with http.post(
+                    url, data=body, headers={"Content-Type": content_type}
+                ) as resp:
+                    answer = await resp.json()
+                    assert resp.status == 400, (label, answer)
+                    assert answer["error"]["code"] == "invalid_payload", label
+                    assert reason in answer["error"]["message"], (label, answer)
+            assert _stored_files(server.data_dir) == []
+            form_data = {"Content-Type": f"multipart/form-data; boundary={b}"}
+            async with http.post(url, data=whole + end, headers=form_data) as resp:
+                assert resp.status == 201 and (await resp.json())["size"] == len(image)
+    finally:
+        await customer.close()

@@ -5,13 +5,14 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from aiohttp import BodyPartReader, web
+from aiohttp import web
 
 from signaling.auth import access
 from signaling.chat.service import sender_of
 from signaling.chat.views import attachment_view
-from signaling.errors import Conflict, InvalidPayload, NotFound
+from signaling.errors import Conflict, NotFound
 from signaling.http.api import ApiRequest, api
+from signaling.http.multipart_upload import read_one_file
 from signaling.store import messages as message_store
 from signaling.types import ChatState, Role
 
@@ -39,13 +40,9 @@ async def upload(call: ApiRequest) -> dict[str, Any]:
     access.check_write_chat(call.me, chat)
     if chat["state"] == ChatState.ENDED.value:
         raise Conflict("this chat has ended")
-    if not call.request.content_type.startswith("multipart/"):
-        raise InvalidPayload("send the file as multipart/form-data in a field named 'file'")
-    reader = await call.request.multipart()
-    part = await reader.next()
-    if not isinstance(part, BodyPartReader) or part.name != "file":
-        raise InvalidPayload("send the file as multipart/form-data in a field named 'file'")
-    stored = await rt.attachments.save(part)
+    stored, filename = await read_one_file(
+        call.request, rt.attachments.save, lambda done: rt.attachments.discard(done.key)
+    )
     uploader_type, uploader_id = sender_of(call.me)
     try:
         async with rt.db.write() as conn:
@@ -55,7 +52,7 @@ async def upload(call: ApiRequest) -> dict[str, Any]:
                 chat_id=chat["id"],
                 uploader_type=uploader_type,
                 uploader_id=uploader_id,
-                filename=_safe_name(part.filename),
+                filename=_safe_name(filename),
                 content_type=stored.content_type,
                 size=stored.size,
                 sha256=stored.sha256,
