@@ -6,7 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import aiohttp
+from sqlalchemy import update
 
+from signaling.db.schema import attachments
 from tests.conftest import Server, start_server
 from tests.media_samples import mp4_like, png
 
@@ -159,5 +161,63 @@ async def test_malformed_multipart_bodies_get_invalid_payload_with_a_reason(
             form_data = {"Content-Type": f"multipart/form-data; boundary={b}"}
             async with http.post(url, data=whole + end, headers=form_data) as resp:
                 assert resp.status == 201 and (await resp.json())["size"] == len(image)
+    finally:
+        await customer.close()
+
+
+async def test_file_names_lose_control_and_bidi_characters(server: Server) -> None:
+    """`invoice\u202egnp.exe` reads as `invoiceexe.png`: bidi and control characters are
+    stripped on upload and again whenever a stored name is served (JSON and the download's
+    Content-Disposition, which carries non-ASCII names as RFC 6266 filename*)."""
+    customer = await server.customer(name="Names")
+    image = png()
+    try:
+        for sent, kept in [
+            ("invoice\u202egnp.exe", "invoicegnp.exe"),
+            ("a\u2066b\u2069c\u200e\u200f\u061cd\u202a.png", "abcd.png"),
+            ("tab\there\x85.png", "tabhere.png"),
+            ("发票.png", "发票.png"),
+        ]:
+            # as browsers send it: the name raw in UTF-8 (aiohttp's client would percent-encode)
+            body = _part("B", "file", sent, image) + b"--B--\r\n"
+            async with (
+                aiohttp.ClientSession(headers=customer.headers()) as http,
+                http.post(
+                    f"{server.url}/api/chats/{customer.chat_id}/attachments",
+                    data=body,
+                    headers={"Content-Type": "multipart/form-data; boundary=B"},
+                ) as resp,
+            ):
+                att = await resp.json()
+                assert resp.status == 201 and att["filename"] == kept, (sent, att)
+        # a name stored before the cleaning existed is cleaned where it is served
+        first = att["id"] - 3
+        async with server.runtime.db.write() as conn:
+            await conn.execute(
+                update(attachments)
+                .where(attachments.c.id == first)
+                .values(filename="old\u202egnp.exe\r\nX-Evil: 1")
+            )
+        ack = await customer.request(
+            "message.send",
+            {"chat_id": customer.chat_id, "client_msg_id": "old", "attachment_id": first},
+        )
+        assert ack["message"]["attachment"]["filename"] == "oldgnp.exeX-Evil_ 1"
+        async with (
+            aiohttp.ClientSession(headers=customer.headers()) as http,
+            http.get(f"{server.url}/api/attachments/{first}") as resp,
+        ):
+            assert resp.status == 200
+            assert resp.headers["Content-Disposition"] == (
+                "inline; filename=\"oldgnp.exeX-Evil_ 1\"; filename*=UTF-8''oldgnp.exeX-Evil_%201"
+            )
+            assert "X-Evil" not in resp.headers
+        async with (
+            aiohttp.ClientSession(headers=customer.headers()) as http,
+            http.get(f"{server.url}{att['url']}") as resp,
+        ):
+            assert resp.headers["Content-Disposition"] == (
+                "inline; filename=\"__.png\"; filename*=UTF-8''%E5%8F%91%E7%A5%A8.png"
+            )
     finally:
         await customer.close()

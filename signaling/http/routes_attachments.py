@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from aiohttp import web
@@ -11,17 +10,13 @@ from signaling.auth import access
 from signaling.chat.service import sender_of
 from signaling.chat.views import attachment_view
 from signaling.errors import Conflict, NotFound
+from signaling.filenames import clean_filename, content_disposition
 from signaling.http.api import ApiRequest, api
 from signaling.http.multipart_upload import read_one_file
 from signaling.store import messages as message_store
 from signaling.types import ChatState, Role
 
 ANYONE = (Role.CUSTOMER, Role.AGENT, Role.QA, Role.ADMIN)
-
-
-def _safe_name(name: str | None) -> str:
-    cleaned = re.sub(r"[^\w.\- ]+", "_", (name or "file").split("/")[-1].split("\\")[-1]).strip()
-    return (cleaned or "file")[:200]
 
 
 @api.route(
@@ -52,7 +47,7 @@ async def upload(call: ApiRequest) -> dict[str, Any]:
                 chat_id=chat["id"],
                 uploader_type=uploader_type,
                 uploader_id=uploader_id,
-                filename=_safe_name(filename),
+                filename=clean_filename(filename),
                 content_type=stored.content_type,
                 size=stored.size,
                 sha256=stored.sha256,
@@ -85,7 +80,7 @@ async def download(call: ApiRequest) -> web.StreamResponse:
         path,
         headers={
             "Content-Type": att["content_type"],
-            "Content-Disposition": f'inline; filename="{att["filename"]}"',
+            "Content-Disposition": content_disposition(att["filename"]),
             "Cache-Control": "private, max-age=3600",
             "X-Content-Type-Options": "nosniff",
         },
