@@ -5,9 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from signaling.auth.passwords import password_problem
 from signaling.errors import Conflict, InvalidPayload, NotFound
 from signaling.http.api import ApiRequest, api
+from signaling.store import Record
 from signaling.store import orgs as org_store
 from signaling.store import users as user_store
 from signaling.store.audit import audit, list_audit
@@ -38,6 +41,7 @@ class UserUpdate:
     languages: list[str] | None = field(default=None, metadata=LANGS)
     max_chats: int | None = field(default=None, metadata=limit(min=1, max=50))
     active: bool | None = None
+    role: Role | None = None
 
 
 @dataclass(frozen=True)
@@ -149,17 +153,22 @@ async def create_user(call: ApiRequest) -> dict[str, Any]:
 async def update_user(call: ApiRequest) -> dict[str, Any]:
     req: UserUpdate = call.body
     rt = call.runtime
+    if req.role is Role.CUSTOMER:
+        raise InvalidPayload("customers are not staff accounts", details={"field": "role"})
     changes = {
         k: getattr(req, k)
-        for k in ("name", "skills", "languages", "max_chats", "active")
+        for k in ("name", "skills", "languages", "max_chats", "active", "role")
         if getattr(req, k) is not None
     }
+    if req.role is not None:
+        changes["role"] = req.role.value
     async with rt.db.write() as conn:
         user = await user_store.user_by_id(conn, call.path_id("user_id"))
         if user is None or user["org_id"] != call.me.org_id:
             raise NotFound("no such user")
+        await _keep_an_admin(conn, user, changes)
         await user_store.update_user(conn, user["id"], changes)
-        if changes.get("active") is False:
+        if changes.get("active") is False or changes.get("role", user["role"]) != user["role"]:
             await user_store.revoke_user_sessions(conn, user["id"])
         await audit(
             conn,
@@ -177,6 +186,22 @@ async def update_user(call: ApiRequest) -> dict[str, Any]:
             await rt.dispatcher.load_agent(conn, user["id"])
     assert updated is not None
     return user_store.public_user(updated)
+
+
+async def _keep_an_admin(conn: AsyncConnection, user: Record, changes: dict[str, Any]) -> None:
+    """Nobody could administer an organisation whose last active admin was deactivated or
+    demoted (their own click included), so that change is refused."""
+    leaves = (
+        changes.get("active") is False or changes.get("role", Role.ADMIN.value) != Role.ADMIN.value
+    )
+    if user["role"] != Role.ADMIN.value or not user["active"] or not leaves:
+        return
+    others = [i for i in await user_store.active_admin_ids(conn, user["org_id"]) if i != user["id"]]
+    if not others:
+        raise Conflict(
+            f"{user['email']} is the last active admin of the organisation; "
+            "make another account admin first"
+        )
 
 
 @api.route(
