@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import aiohttp
 import jwt
 import pytest
@@ -260,3 +262,84 @@ async def test_host_signed_identity_links_chats_and_forgeries_fail(server: Serve
     assert status == 401 and "signature" in body["error"]["message"]
     await first.close()
     await second.close()
+
+
+async def _call_in(server: Server, chat: dict) -> int:  # type: ignore[type-arg]
+    """A call record of `chat` (ended), written through the store as the call service would."""
+    from signaling.store.calls import create_call_sync, update_call_sync
+    from signaling.types import CallMedia, CallParty
+
+    def write(conn: Any) -> int:
+        row = create_call_sync(
+            conn,
+            org_id=1,
+            chat_id=chat["id"],
+            ticket_id=chat["ticket_id"],
+            customer_id=chat["customer_id"],
+            agent_id=chat["assignee_id"],
+            media=CallMedia.VIDEO,
+            started_by=CallParty.CUSTOMER,
+        )
+        update_call_sync(conn, row["id"], {"state": "ended", "end_reason": "hung_up"})
+        return int(row["id"])
+
+    return await server.runtime.db.write_in_thread(write)
+
+
+async def test_customer_context_shows_only_what_each_staff_member_may_see(server: Server) -> None:
+    """agent2 got 404 for agent1's chat, ticket and call directly, yet the customer's context
+    panel listed all three (CSAT comment included). One policy now decides both."""
+    a1 = await server.staff("agent1@demo.local")  # Billing, Technical, General
+    customer = await server.customer(name="Priv", topic="billing")
+    a2 = await server.staff("agent2@demo.local", online=False)  # Technical, General
+    qa = Staff(server.url)  # REST only: QA has no Socket.IO namespace
+    await qa.sign_in("qa@demo.local", server.passwords["qa@demo.local"])
+    admin = await server.staff("admin@demo.local", online=False)
+    later = Customer(server.url)
+    try:
+        await customer.say("refund please")
+        assigned = (await a1.next("chat.assigned"))["chat"]
+        await a1.request("chat.close", {"chat_id": customer.chat_id})
+        await customer.request(
+            "csat.submit", {"chat_id": customer.chat_id, "score": 2, "comment": "secret comment"}
+        )
+        call_id = await _call_in(server, assigned)
+        # the same customer's next chat waits in the Technical group, which agent2 serves
+        await later.open_chat(topic="technical", previous_token=customer.token)
+        cid = customer.session["customer"]["id"]
+        assert later.session["customer"]["id"] == cid
+        ticket_id = assigned["ticket_id"]
+        for path in (f"/api/chats/{customer.chat_id}", f"/api/tickets/{ticket_id}"):
+            assert (await _status(server.url, path, a2.token))[0] == 404
+        assert (await _status(server.url, f"/api/calls/{call_id}", a2.token))[0] == 404
+
+        def seen(panel: dict) -> tuple[set, set, set]:  # type: ignore[type-arg]
+            history = panel["history"]
+            return (
+                {c["id"] for c in history["chats"]},
+                {t["id"] for t in history["tickets"]},
+                {c["id"] for c in history["calls"]},
+            )
+
+        panel = await a2.rest("GET", f"/api/customers/{cid}/context")
+        assert seen(panel) == ({later.chat_id}, {later.session["chat"]["ticket_id"]}, set())
+        assert "secret comment" not in str(panel)
+        everything = (
+            {customer.chat_id, later.chat_id},
+            {ticket_id, later.session["chat"]["ticket_id"]},
+            {call_id},
+        )
+        for reader in (a1, qa, admin):
+            assert seen(await reader.rest("GET", f"/api/customers/{cid}/context")) == everything
+        # the list routes agree with the rules the panel applies
+        for path, hidden in (
+            ("/api/chats", customer.chat_id),
+            ("/api/tickets", ticket_id),
+            ("/api/calls", call_id),
+        ):
+            listed = await a2.rest("GET", path)
+            assert hidden not in {item["id"] for item in listed["items"]}, path
+            assert hidden in {item["id"] for item in (await a1.rest("GET", path))["items"]}
+    finally:
+        for person in (customer, later, a1, a2, qa, admin):
+            await person.close()

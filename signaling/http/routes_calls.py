@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from signaling.auth import access
 from signaling.calls.views import call_view, event_view, quality_view
-from signaling.errors import NotFound
 from signaling.http.api import ApiRequest, api
 from signaling.http.paging import paged
 from signaling.store import calls as call_store
@@ -50,10 +50,11 @@ async def list_calls(call: ApiRequest) -> dict[str, Any]:
         "end_reason": q.end_reason.value if q.end_reason else None,
     }
     async with rt.db.read() as conn:
+        scope = access.list_scope(call.me, ())
         rows, total = await call_store.list_calls(
             conn,
-            call.me.org_id,
-            agent_id=call.me.subject_id if call.me.role is Role.AGENT else None,
+            scope.org_id,
+            agent_id=scope.user_id,
             filters=filters,
             limit=q.per_page,
             offset=(q.page - 1) * q.per_page,
@@ -73,13 +74,7 @@ async def get_call(call: ApiRequest) -> dict[str, Any]:
     rt = call.runtime
     call_id = call.path_id("call_id")
     async with rt.db.read() as conn:
-        row = await call_store.call_by_id(conn, call_id)
-        if (
-            row is None
-            or row["org_id"] != call.me.org_id
-            or (call.me.role is Role.AGENT and row["agent_id"] != call.me.subject_id)
-        ):
-            raise NotFound(f"no call {call_id}")
+        row = access.check_view_call(call.me, await call_store.call_by_id(conn, call_id), call_id)
         events = await call_store.events_of(conn, call_id)
         samples = await call_store.quality_of(conn, call_id)
     return {

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from signaling.auth import access
 from signaling.chat.views import chat_view, message_views
 from signaling.http.api import ApiRequest, api
 from signaling.http.paging import paged
@@ -49,8 +50,7 @@ async def list_chats(call: ApiRequest) -> dict[str, Any]:
     q: ChatListQuery = call.query
     rt = call.runtime
     async with rt.db.read() as conn:
-        groups = await rt.chats.group_ids(conn, call.me)
-        narrow = call.me.role is Role.AGENT
+        scope = access.list_scope(call.me, await rt.chats.group_ids(conn, call.me))
         filters = {
             k: getattr(q, k)
             for k in ("assignee_id", "group_id", "customer_id", "ticket_id", "topic")
@@ -58,9 +58,9 @@ async def list_chats(call: ApiRequest) -> dict[str, Any]:
         filters["state"] = q.state.value if q.state else None
         rows, total = await chat_store.list_chats(
             conn,
-            call.me.org_id,
-            visible_to_groups=groups if narrow else None,
-            visible_to_user=call.me.subject_id if narrow else None,
+            scope.org_id,
+            visible_to_groups=scope.group_ids,
+            visible_to_user=scope.user_id,
             filters=filters,
             limit=q.per_page,
             offset=(q.page - 1) * q.per_page,

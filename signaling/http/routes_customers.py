@@ -19,6 +19,7 @@ from signaling.types import Role
 from signaling.wire import limit
 
 STAFF = (Role.AGENT, Role.QA, Role.ADMIN)
+HISTORY_ITEMS = 20  # of each kind in the context panel, newest first
 
 
 @dataclass(frozen=True)
@@ -119,22 +120,41 @@ async def customer_context(call: ApiRequest) -> dict[str, Any]:
         customer = access.check_view_customer(
             call.me, await customer_store.customer_by_id(conn, call.path_id("customer_id"))
         )
-        chats = [
-            await chat_view(conn, c, rt.names)
-            for c in await chat_store.chats_of_customer(conn, customer["id"])
-        ]
-        tickets, _ = await ticket_store.list_tickets(
+        groups = await rt.chats.group_ids(conn, call.me)
+        scope = access.list_scope(call.me, groups)
+        mine = {"customer_id": customer["id"]}
+        chat_rows, _ = await chat_store.list_chats(
             conn,
-            call.me.org_id,
-            visible_to_groups=None,
-            visible_to_user=None,
-            filters={"customer_id": customer["id"]},
-            limit=20,
+            scope.org_id,
+            visible_to_groups=scope.group_ids,
+            visible_to_user=scope.user_id,
+            filters=mine,
+            limit=HISTORY_ITEMS,
             offset=0,
         )
+        ticket_rows, _ = await ticket_store.list_tickets(
+            conn,
+            scope.org_id,
+            visible_to_groups=scope.group_ids,
+            visible_to_user=scope.user_id,
+            filters=mine,
+            limit=HISTORY_ITEMS,
+            offset=0,
+        )
+        call_rows, _ = await call_store.list_calls(
+            conn, scope.org_id, agent_id=scope.user_id, filters=mine, limit=HISTORY_ITEMS, offset=0
+        )
+        # The rules themselves once more, so the panel can never show more than the routes.
+        chats = [
+            await chat_view(conn, c, rt.names)
+            for c in chat_rows
+            if access.can_view_chat(call.me, c, groups)
+        ]
+        tickets = [t for t in ticket_rows if access.can_view_ticket(call.me, t, groups)]
         calls = [
             call_view(c, rt.calls.live.get(c["id"]))
-            for c in await call_store.calls_of_customer(conn, customer["id"])
+            for c in call_rows
+            if access.can_view_call(call.me, c)
         ]
     external = await rt.context.fetch(customer)
     return {

@@ -59,9 +59,8 @@ class TicketUpdate:
 async def list_tickets(call: ApiRequest) -> dict[str, Any]:
     q: TicketListQuery = call.query
     rt = call.runtime
-    narrow = call.me.role is Role.AGENT
     async with rt.db.read() as conn:
-        groups = await rt.chats.group_ids(conn, call.me)
+        scope = access.list_scope(call.me, await rt.chats.group_ids(conn, call.me))
         filters = {
             "status": q.status.value if q.status else None,
             "priority": q.priority.value if q.priority else None,
@@ -73,9 +72,9 @@ async def list_tickets(call: ApiRequest) -> dict[str, Any]:
         }
         rows, total = await ticket_store.list_tickets(
             conn,
-            call.me.org_id,
-            visible_to_groups=groups if narrow else None,
-            visible_to_user=call.me.subject_id if narrow else None,
+            scope.org_id,
+            visible_to_groups=scope.group_ids,
+            visible_to_user=scope.user_id,
             filters=filters,
             limit=q.per_page,
             offset=(q.page - 1) * q.per_page,
