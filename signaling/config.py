@@ -68,12 +68,17 @@ class AuthConfig:
     # Argon2id cost; defaults follow RFC 9106's second recommended option.
     password_memory_kib: int = 65536
     password_time_cost: int = 3
+    # A browser or app that signed in successfully gets a device token (a cookie, and in the
+    # answer) that keeps it out of the sign-in limits meant for unknown devices this long.
+    device_token_ttl_days: int = 90
 
     def __post_init__(self) -> None:
         if self.staff_token_ttl_seconds < 30:
             raise ConfigError("auth.staff_token_ttl_seconds must be at least 30")
         if self.password_memory_kib < 8192:
             raise ConfigError("auth.password_memory_kib must be at least 8192 (8 MiB)")
+        if self.device_token_ttl_days < 1:
+            raise ConfigError("auth.device_token_ttl_days must be at least 1")
 
 
 @dataclass
@@ -82,12 +87,32 @@ class LimitsConfig:
     event_burst: int = 40
     ip_events_per_second: float = 200.0
     ip_event_burst: int = 400
+    # Sign-in attempts from one address (known devices excepted), all accounts together.
     logins_per_minute_per_ip: int = 20
     # Chats a guest may open from one address (widget sessions): steady rate, then burst.
     ip_guest_sessions_per_second: float = 1.0
     ip_guest_session_burst: int = 30
-    login_failures_per_minute_per_account: int = 5
+    # Failed sign-ins to one account from one address or device before it must wait; each
+    # further failure doubles the wait, from login_backoff_seconds up to the maximum.
+    login_free_failures: int = 5
+    login_backoff_seconds: float = 2.0
+    login_backoff_max_seconds: float = 900.0
+    # Failed sign-ins to one account per hour from unknown devices (all addresses together)
+    # before only known devices may try it.
+    login_unknown_failures_per_hour: int = 30
     max_event_bytes: int = 16384
+
+    def __post_init__(self) -> None:
+        if self.logins_per_minute_per_ip < 1 or self.login_unknown_failures_per_hour < 1:
+            raise ConfigError(
+                "limits.logins_per_minute_per_ip and limits.login_unknown_failures_per_hour "
+                "must be at least 1"
+            )
+        if not 0 < self.login_backoff_seconds <= self.login_backoff_max_seconds:
+            raise ConfigError(
+                "limits.login_backoff_seconds must be positive and at most "
+                "limits.login_backoff_max_seconds"
+            )
 
 
 @dataclass

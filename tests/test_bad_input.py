@@ -177,7 +177,7 @@ async def test_login_failures_are_rate_limited(server: Server) -> None:
                 last = resp
         assert statuses[:5] == [401] * 5 and statuses[5:] == [429, 429]
         assert int(last.headers["Retry-After"]) >= 1
-        # the right password is refused too while the account cools down
+        # the right password is refused too while this address waits (no known-device token)
         async with http.post(
             server.url + "/api/auth/login",
             json={"email": "agent1@demo.local", "password": server.passwords["agent1@demo.local"]},

@@ -16,6 +16,9 @@ from signaling.errors import TokenExpired, Unauthenticated
 from signaling.types import ChatId, CustomerId, OrgId, Role, UserId
 
 ISSUER = "liveassist"
+# Device tokens carry an audience, so they are never accepted as bearer tokens (PyJWT refuses
+# a token with an audience when none is expected) and bearer tokens are never device tokens.
+DEVICE_AUDIENCE = "liveassist:device"
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,14 @@ class Principal:
         return CustomerId(self.subject_id)
 
 
+@dataclass(frozen=True)
+class DeviceClaim:
+    """A browser or app that once signed in to this account with the right password."""
+
+    user_id: int
+    device_id: str
+
+
 class TokenSigner:
     def __init__(self, secret: str) -> None:
         if len(secret) < 32:
@@ -66,6 +77,30 @@ class TokenSigner:
             {"sub": str(customer_id), "org": org_id, "role": Role.CUSTOMER.value, "chat": chat_id},
             ttl,
         )
+
+    def issue_device(self, *, user_id: UserId, ttl: int) -> tuple[str, float]:
+        """A known-device token, handed out at a successful sign-in (OWASP's device cookie)."""
+        return self._issue(
+            {"sub": str(user_id), "aud": DEVICE_AUDIENCE, "did": secrets.token_hex(12)}, ttl
+        )
+
+    def verify_device(self, token: object) -> DeviceClaim | None:
+        """The device a token names, or None for anything else: a device token that does not
+        check out only means "not a known device", never an error."""
+        if not isinstance(token, str) or not token or len(token) > 1024:
+            return None
+        try:
+            claims = jwt.decode(
+                token,
+                self._secret,
+                algorithms=["HS256"],
+                issuer=ISSUER,
+                audience=DEVICE_AUDIENCE,
+                options={"require": ["exp", "iat", "sub", "did", "aud"]},
+            )
+            return DeviceClaim(user_id=int(claims["sub"]), device_id=str(claims["did"]))
+        except (jwt.InvalidTokenError, ValueError, TypeError):
+            return None
 
     def _issue(self, claims: dict[str, object], ttl: int) -> tuple[str, float]:
         now = int(time.time())
