@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
@@ -13,6 +15,8 @@ from loadtest.clients import Customer, ProtocolError, Staff
 from signaling.auth.identity import sign_identity
 from signaling.types import OrgId, Role, UserId
 from tests.conftest import Server, start_server
+
+ISO_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z")
 
 
 async def _status(url: str, path: str, token: str | None = None, **kw: object) -> tuple[int, dict]:  # type: ignore[type-arg]
@@ -187,11 +191,27 @@ async def test_logout_and_deactivation_end_access(server: Server) -> None:
 
 async def test_refresh_gives_a_new_token_for_the_same_session(server: Server) -> None:
     agent = Staff(server.url)
-    await agent.sign_in("agent1@demo.local", server.passwords["agent1@demo.local"])
+    signed_in = await agent.sign_in("agent1@demo.local", server.passwords["agent1@demo.local"])
     fresh = await agent.rest("POST", "/api/auth/refresh")
     assert fresh["token"] != agent.token and fresh["session_seconds_left"] > 0
-    assert (await _status(server.url, "/api/me", fresh["token"]))[0] == 200
+    status, me = await _status(server.url, "/api/me", fresh["token"])
+    assert status == 200
+    # every expiry is an ISO 8601 UTC timestamp, like every other timestamp (protocol §1)
+    customer = Customer(server.url)
+    await customer.open_chat(name="Iso")
+    guest_fresh = await customer.rest("POST", "/api/widget/refresh")
+    for stamp in (
+        signed_in["expires_at"],
+        fresh["expires_at"],
+        me["token_expires_at"],
+        customer.session["expires_at"],
+        guest_fresh["expires_at"],
+    ):
+        assert isinstance(stamp, str) and ISO_UTC.fullmatch(stamp), stamp
+    left = datetime.fromisoformat(fresh["expires_at"]) - datetime.now(UTC)
+    assert 800 < left.total_seconds() <= 900  # the 15-minute token
     await agent.close()
+    await customer.close()
 
 
 async def test_foreign_origins_are_refused_unless_configured(tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -421,6 +421,11 @@ async def test_console_renews_its_token_before_it_expires(server: Server, browse
     await console.page.clock.install()
     await console.page.goto(f"{server.url}/agent")
     await sign_in_and_go_online(console, server)
+    # the sign-in left a known-device cookie scripts cannot read, sent only to the login route
+    (device,) = [c for c in await context.cookies() if c["name"] == "la_device"]
+    assert device["httpOnly"] and device["sameSite"] == "Strict"
+    assert device["path"] == "/api/auth/login"
+    assert "la_device" not in await console.page.evaluate("document.cookie")
     read_token = "JSON.parse(sessionStorage.getItem('liveassist.staff')).token"
     first = await console.page.evaluate(read_token)
     await console.page.clock.fast_forward("14:10")  # the 15-minute token is renewed at 14:00

@@ -9,6 +9,7 @@ from __future__ import annotations
 import secrets
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import jwt
 
@@ -65,20 +66,20 @@ class TokenSigner:
 
     def issue_staff(
         self, *, user_id: UserId, org_id: OrgId, role: Role, session_id: str, ttl: int
-    ) -> tuple[str, float]:
+    ) -> tuple[str, datetime]:
         return self._issue(
             {"sub": str(user_id), "org": org_id, "role": role.value, "sid": session_id}, ttl
         )
 
     def issue_guest(
         self, *, customer_id: CustomerId, org_id: OrgId, chat_id: ChatId, ttl: int
-    ) -> tuple[str, float]:
+    ) -> tuple[str, datetime]:
         return self._issue(
             {"sub": str(customer_id), "org": org_id, "role": Role.CUSTOMER.value, "chat": chat_id},
             ttl,
         )
 
-    def issue_device(self, *, user_id: UserId, ttl: int) -> tuple[str, float]:
+    def issue_device(self, *, user_id: UserId, ttl: int) -> tuple[str, datetime]:
         """A known-device token, handed out at a successful sign-in (OWASP's device cookie)."""
         return self._issue(
             {"sub": str(user_id), "aud": DEVICE_AUDIENCE, "did": secrets.token_hex(12)}, ttl
@@ -102,11 +103,12 @@ class TokenSigner:
         except (jwt.InvalidTokenError, ValueError, TypeError):
             return None
 
-    def _issue(self, claims: dict[str, object], ttl: int) -> tuple[str, float]:
+    def _issue(self, claims: dict[str, object], ttl: int) -> tuple[str, datetime]:
         now = int(time.time())
         expires = now + ttl
         payload = {**claims, "iss": ISSUER, "iat": now, "exp": expires, "jti": secrets.token_hex(8)}
-        return jwt.encode(payload, self._secret, algorithm="HS256"), float(expires)
+        token = jwt.encode(payload, self._secret, algorithm="HS256")
+        return token, datetime.fromtimestamp(expires, UTC)
 
     def verify(self, token: object) -> Principal:
         """Decode and check a token; raises Unauthenticated/TokenExpired with a reason."""

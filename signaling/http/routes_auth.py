@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
@@ -123,7 +124,7 @@ async def refresh(call: ApiRequest) -> dict[str, Any]:
     assert user is not None and session is not None
     remaining = int((session["expires_at"] - utcnow()).total_seconds())
     result = _token_for(call, user, session["id"])
-    result["expires_at"] = min(result["expires_at"], session["expires_at"].timestamp())
+    result["expires_at"] = min(result["expires_at"], session["expires_at"])
     result["session_seconds_left"] = remaining
     return result
 
@@ -162,5 +163,5 @@ async def me(call: ApiRequest) -> dict[str, Any]:
         "user": user_store.public_user(user),
         "org": {"id": org["id"], "slug": org["slug"], "name": org["name"]},
         "group_ids": groups,
-        "token_expires_at": call.me.expires_at,
+        "token_expires_at": datetime.fromtimestamp(call.me.expires_at, UTC),
     }
