@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import tomllib
 import types
 import typing
@@ -22,6 +23,7 @@ from signaling.errors import ConfigError
 ENV_PREFIX = "LIVEASSIST_"
 CONFIG_FILE_ENV = "LIVEASSIST_CONFIG"
 # LIVEASSIST_* variables that are not config keys: the file path, log level, a new password.
+HOST_ENTRY = re.compile(r"\*|([a-z0-9_.-]+|\[[0-9a-f:.]+\])(:\d{1,5})?")
 NON_CONFIG_ENV = frozenset({CONFIG_FILE_ENV, "LIVEASSIST_LOG_LEVEL", "LIVEASSIST_NEW_PASSWORD"})
 
 
@@ -36,10 +38,18 @@ class ServerConfig:
     # The address people use to reach this server (behind a proxy); printed at start.
     # Same-origin checks use the request's own Host, so a proxy must pass it through.
     public_url: str = ""
+    # Host header values accepted besides this server's own (host:port, localhost and
+    # 127.0.0.1 at the port, public_url's host): name or name:port, "*" for any (DNS rebinding).
+    allowed_hosts: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if not 0 < self.port < 65536:
             raise ConfigError(f"server.port must be 1..65535, got {self.port}")
+        for name in self.allowed_hosts:
+            if not HOST_ENTRY.fullmatch(name.lower()):
+                raise ConfigError(
+                    f"server.allowed_hosts entry {name!r} must look like host, host:port or *"
+                )
         for origin in self.allowed_origins:
             if not origin.startswith(("http://", "https://")) or origin.endswith("/"):
                 raise ConfigError(

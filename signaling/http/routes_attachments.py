@@ -81,8 +81,6 @@ async def download(call: ApiRequest) -> web.StreamResponse:
         headers={
             "Content-Type": att["content_type"],
             "Content-Disposition": content_disposition(att["filename"]),
-            "Cache-Control": "private, max-age=3600",
-            "X-Content-Type-Options": "nosniff",
         },
     )
     return response
