@@ -436,7 +436,8 @@ async def test_console_renews_its_token_before_it_expires(server: Server, browse
     read_token = "JSON.parse(sessionStorage.getItem('liveassist.staff')).token"
     first = await console.page.evaluate(read_token)
     await console.page.clock.fast_forward("14:10")  # the 15-minute token is renewed at 14:00
-    await console.page.wait_for_function(f"{read_token} !== {first!r}")
+    # a function, not an expression: the page's CSP forbids eval (Playwright polls with it)
+    await console.page.wait_for_function(f"() => {read_token} !== {first!r}")
     renewed = await console.page.evaluate(read_token)
     me = await server.runtime.authenticator.principal(renewed)
     assert me.subject_id == (await server.runtime.authenticator.principal(first)).subject_id
