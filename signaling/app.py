@@ -50,7 +50,10 @@ def create_app(
     app = web.Application(
         middlewares=[
             error_middleware(),
-            host_middleware(HostPolicy(runtime.config.server)),
+            host_middleware(
+                HostPolicy(runtime.config.server),
+                frozenset(ep.path for ep in api.endpoints if ep.any_host),
+            ),
             origin_middleware(runtime.origins),
         ],
         client_max_size=MAX_UPLOAD_BYTES,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import Any
 
 import aiohttp
 import jwt
@@ -15,6 +14,7 @@ from loadtest.clients import Customer, ProtocolError, Staff
 from signaling.auth.identity import sign_identity
 from signaling.types import OrgId, Role, UserId
 from tests.conftest import Server, start_server
+from tests.records import ended_call_in
 
 ISO_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z")
 
@@ -284,28 +284,6 @@ async def test_host_signed_identity_links_chats_and_forgeries_fail(server: Serve
     await second.close()
 
 
-async def _call_in(server: Server, chat: dict) -> int:  # type: ignore[type-arg]
-    """A call record of `chat` (ended), written through the store as the call service would."""
-    from signaling.store.calls import create_call_sync, update_call_sync
-    from signaling.types import CallMedia, CallParty
-
-    def write(conn: Any) -> int:
-        row = create_call_sync(
-            conn,
-            org_id=1,
-            chat_id=chat["id"],
-            ticket_id=chat["ticket_id"],
-            customer_id=chat["customer_id"],
-            agent_id=chat["assignee_id"],
-            media=CallMedia.VIDEO,
-            started_by=CallParty.CUSTOMER,
-        )
-        update_call_sync(conn, row["id"], {"state": "ended", "end_reason": "hung_up"})
-        return int(row["id"])
-
-    return await server.runtime.db.write_in_thread(write)
-
-
 async def test_customer_context_shows_only_what_each_staff_member_may_see(server: Server) -> None:
     """agent2 got 404 for agent1's chat, ticket and call directly, yet the customer's context
     panel listed all three (CSAT comment included). One policy now decides both."""
@@ -323,7 +301,7 @@ async def test_customer_context_shows_only_what_each_staff_member_may_see(server
         await customer.request(
             "csat.submit", {"chat_id": customer.chat_id, "score": 2, "comment": "secret comment"}
         )
-        call_id = await _call_in(server, assigned)
+        call_id = await ended_call_in(server, assigned)
         # the same customer's next chat waits in the Technical group, which agent2 serves
         await later.open_chat(topic="technical", previous_token=customer.token)
         cid = customer.session["customer"]["id"]

@@ -4,6 +4,7 @@ declarations authorise each request, parse its input, and generate /api/openapi.
 from __future__ import annotations
 
 import dataclasses
+import re
 import types
 import typing
 from collections.abc import Awaitable, Callable
@@ -65,6 +66,33 @@ class Endpoint:
     query: type[Any] | None
     tag: str
     status: int
+    response: dict[str, Any]  # JSON Schema of the success answer (signaling.http.schemas)
+    response_media: tuple[str, ...] = ("application/json",)
+    errors: frozenset[int] = frozenset()  # statuses beyond those the declaration implies
+    multipart: dict[str, Any] | None = None  # schema of a multipart/form-data body
+    any_host: bool = False  # answered whatever the Host header says (health probes)
+
+    @property
+    def path_params(self) -> list[str]:
+        return re.findall(r"{(\w+)}", self.path)
+
+    @property
+    def error_statuses(self) -> list[int]:
+        """Every error status this route may answer, from what it declares: 400 for input,
+        401/403 for roles, 404 for ids, 413 for bodies, 403 for foreign origins and 421 for
+        foreign hosts everywhere, plus its own `errors`."""
+        found = {403} | set(self.errors)
+        if not self.any_host:
+            found.add(421)
+        if self.path_params or self.query or self.body or self.multipart:
+            found.add(400)
+        if self.roles is not None:
+            found |= {401, 403}
+        if self.path_params:
+            found.add(404)
+        if self.body or self.multipart:
+            found.add(413)
+        return sorted(found)
 
 
 def json_response(data: Any, status: int = 200) -> web.Response:
@@ -115,8 +143,17 @@ class Api:
         body: type[Any] | None = None,
         query: type[Any] | None = None,
         tag: str,
+        response: dict[str, Any],
         status: int = 200,
+        response_media: tuple[str, ...] = ("application/json",),
+        errors: tuple[int, ...] = (),
+        multipart: dict[str, Any] | None = None,
+        any_host: bool = False,
     ) -> Callable[[Handler], Handler]:
+        """Declare a route. `response` (required, so no route can skip it) is the JSON Schema
+        of its success answer; `errors` adds statuses the declaration does not imply
+        (see Endpoint.error_statuses)."""
+
         def register(handler: Handler) -> Handler:
             self.endpoints.append(
                 Endpoint(
@@ -129,6 +166,11 @@ class Api:
                     query,
                     tag,
                     status,
+                    response,
+                    response_media,
+                    frozenset(errors),
+                    multipart,
+                    any_host,
                 )
             )
             return handler

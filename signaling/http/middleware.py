@@ -49,15 +49,16 @@ def error_middleware() -> web.middleware:  # type: ignore[valid-type]
     return handle
 
 
-def host_middleware(policy: HostPolicy) -> web.middleware:  # type: ignore[valid-type]
-    """Requests naming another Host (DNS rebinding) are refused before any route runs; the
-    health probe is exempt (probes address a process by its IP; it shows nothing private)."""
+def host_middleware(policy: HostPolicy, any_host_paths: frozenset[str]) -> web.middleware:  # type: ignore[valid-type]
+    """Requests naming another Host (DNS rebinding) are refused before any route runs, except
+    on routes declared `any_host` (the health probe: probes address a process by its IP, and
+    it shows nothing private)."""
 
     @web.middleware
     async def handle(request: web.Request, handler: HandlerFn) -> web.StreamResponse:
         host = request.headers.get(hdrs.HOST)
         default_port = 443 if request.scheme == "https" else 80
-        if request.path != "/healthz" and not policy.allows(host, default_port):
+        if request.path not in any_host_paths and not policy.allows(host, default_port):
             raise HostNotAllowed(
                 f"this server does not answer for Host {host!r}; "
                 "add it to server.allowed_hosts if a proxy uses that name"

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from signaling.auth.passwords import password_problem
 from signaling.errors import Conflict, InvalidPayload, NotFound
+from signaling.http import schemas
 from signaling.http.api import ApiRequest, api
 from signaling.store import Record
 from signaling.store import orgs as org_store
@@ -57,6 +58,7 @@ class AuditQuery:
     summary="Agents (with live presence) and groups, for transfers",
     roles=STAFF,
     tag="admin",
+    response=schemas.DIRECTORY,
 )
 async def directory(call: ApiRequest) -> dict[str, Any]:
     rt = call.runtime
@@ -83,7 +85,14 @@ async def directory(call: ApiRequest) -> dict[str, Any]:
     return {"agents": agents, "groups": groups}
 
 
-@api.route("GET", "/api/users", summary="All staff accounts", roles=(Role.ADMIN,), tag="admin")
+@api.route(
+    "GET",
+    "/api/users",
+    summary="All staff accounts",
+    roles=(Role.ADMIN,),
+    tag="admin",
+    response=schemas.items("User"),
+)
 async def list_users(call: ApiRequest) -> dict[str, Any]:
     async with call.runtime.db.read() as conn:
         users = await user_store.list_users(conn, call.me.org_id)
@@ -98,6 +107,8 @@ async def list_users(call: ApiRequest) -> dict[str, Any]:
     body=UserCreate,
     tag="admin",
     status=201,
+    response=schemas.ref("User"),
+    errors=(404, 409),
 )
 async def create_user(call: ApiRequest) -> dict[str, Any]:
     req: UserCreate = call.body
@@ -149,6 +160,8 @@ async def create_user(call: ApiRequest) -> dict[str, Any]:
     roles=(Role.ADMIN,),
     body=UserUpdate,
     tag="admin",
+    response=schemas.ref("User"),
+    errors=(409,),
 )
 async def update_user(call: ApiRequest) -> dict[str, Any]:
     req: UserUpdate = call.body
@@ -205,7 +218,12 @@ async def _keep_an_admin(conn: AsyncConnection, user: Record, changes: dict[str,
 
 
 @api.route(
-    "GET", "/api/groups", summary="Groups and the topic each serves", roles=STAFF, tag="admin"
+    "GET",
+    "/api/groups",
+    summary="Groups and the topic each serves",
+    roles=STAFF,
+    tag="admin",
+    response=schemas.items("Group"),
 )
 async def list_groups(call: ApiRequest) -> dict[str, Any]:
     async with call.runtime.db.read() as conn:
@@ -219,6 +237,7 @@ async def list_groups(call: ApiRequest) -> dict[str, Any]:
     roles=(Role.ADMIN,),
     query=AuditQuery,
     tag="admin",
+    response=schemas.AUDIT_PAGE,
 )
 async def audit_log(call: ApiRequest) -> dict[str, Any]:
     q: AuditQuery = call.query

@@ -11,6 +11,7 @@ from signaling.chat.service import sender_of
 from signaling.chat.views import attachment_view
 from signaling.errors import Conflict, NotFound
 from signaling.filenames import clean_filename, content_disposition
+from signaling.http import schemas
 from signaling.http.api import ApiRequest, api
 from signaling.http.multipart_upload import read_one_file
 from signaling.store import messages as message_store
@@ -26,6 +27,9 @@ ANYONE = (Role.CUSTOMER, Role.AGENT, Role.QA, Role.ADMIN)
     roles=(Role.CUSTOMER, Role.AGENT),
     tag="attachments",
     status=201,
+    response=schemas.ref("Attachment"),
+    errors=(409, 415, 429),
+    multipart=schemas.UPLOAD,
 )
 async def upload(call: ApiRequest) -> dict[str, Any]:
     rt = call.runtime
@@ -65,6 +69,8 @@ async def upload(call: ApiRequest) -> dict[str, Any]:
     summary="Download an attachment",
     roles=ANYONE,
     tag="attachments",
+    response=schemas.FILE,
+    response_media=schemas.FILE_TYPES,
 )
 async def download(call: ApiRequest) -> web.StreamResponse:
     rt = call.runtime

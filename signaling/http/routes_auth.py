@@ -11,6 +11,7 @@ from aiohttp import web
 from signaling.auth.login_throttle import LoginSource
 from signaling.db.schema import utcnow
 from signaling.errors import Unauthenticated
+from signaling.http import schemas
 from signaling.http.api import ApiRequest, api, json_response
 from signaling.store import users as user_store
 from signaling.store.audit import audit
@@ -50,6 +51,8 @@ def _token_for(call: ApiRequest, user: dict[str, Any], session_id: str) -> dict[
     roles=None,
     body=LoginRequest,
     tag="auth",
+    response=schemas.SIGNED_IN,
+    errors=(401, 429),
 )
 async def login(call: ApiRequest) -> web.Response:
     req: LoginRequest = call.body
@@ -116,6 +119,7 @@ async def login(call: ApiRequest) -> web.Response:
     summary="Exchange a valid token for a fresh one",
     roles=STAFF,
     tag="auth",
+    response=schemas.REFRESHED,
 )
 async def refresh(call: ApiRequest) -> dict[str, Any]:
     async with call.runtime.db.read() as conn:
@@ -135,6 +139,7 @@ async def refresh(call: ApiRequest) -> dict[str, Any]:
     summary="End this sign-in session everywhere",
     roles=STAFF,
     tag="auth",
+    response=schemas.SIGNED_OUT,
 )
 async def logout(call: ApiRequest) -> dict[str, Any]:
     me = call.me
@@ -152,7 +157,14 @@ async def logout(call: ApiRequest) -> dict[str, Any]:
     return {"signed_out": True}
 
 
-@api.route("GET", "/api/me", summary="Who this token belongs to", roles=STAFF, tag="auth")
+@api.route(
+    "GET",
+    "/api/me",
+    summary="Who this token belongs to",
+    roles=STAFF,
+    tag="auth",
+    response=schemas.ME,
+)
 async def me(call: ApiRequest) -> dict[str, Any]:
     async with call.runtime.db.read() as conn:
         user = await user_store.user_by_id(conn, call.me.subject_id)

@@ -8,6 +8,7 @@ from typing import Any
 
 from signaling.auth import access
 from signaling.calls.views import call_view, event_view, quality_view
+from signaling.http import schemas
 from signaling.http.api import ApiRequest, api
 from signaling.http.paging import paged
 from signaling.store import calls as call_store
@@ -37,6 +38,7 @@ class CallListQuery:
     roles=STAFF,
     query=CallListQuery,
     tag="calls",
+    response=schemas.page("Call"),
 )
 async def list_calls(call: ApiRequest) -> dict[str, Any]:
     q: CallListQuery = call.query
@@ -69,6 +71,7 @@ async def list_calls(call: ApiRequest) -> dict[str, Any]:
     summary="One call with its event log (joins, drops, media, annotations) and quality samples",
     roles=STAFF,
     tag="calls",
+    response=schemas.CALL_DETAIL,
 )
 async def get_call(call: ApiRequest) -> dict[str, Any]:
     rt = call.runtime

@@ -7,6 +7,7 @@ from typing import Any
 
 from signaling.auth import access
 from signaling.chat.views import chat_view, message_views
+from signaling.http import schemas
 from signaling.http.api import ApiRequest, api
 from signaling.http.paging import paged
 from signaling.store import chats as chat_store
@@ -45,6 +46,7 @@ class MessagesQuery:
     roles=STAFF,
     query=ChatListQuery,
     tag="chats",
+    response=schemas.page("Chat"),
 )
 async def list_chats(call: ApiRequest) -> dict[str, Any]:
     q: ChatListQuery = call.query
@@ -75,6 +77,7 @@ async def list_chats(call: ApiRequest) -> dict[str, Any]:
     summary="One chat session with its transcript",
     roles=(*STAFF, Role.CUSTOMER),
     tag="chats",
+    response=schemas.CHAT_WITH_MESSAGES,
 )
 async def get_chat(call: ApiRequest) -> dict[str, Any]:
     rt = call.runtime
@@ -95,6 +98,7 @@ async def get_chat(call: ApiRequest) -> dict[str, Any]:
     roles=(*STAFF, Role.CUSTOMER),
     query=MessagesQuery,
     tag="chats",
+    response=schemas.MESSAGES_PAGE,
 )
 async def chat_messages(call: ApiRequest) -> dict[str, Any]:
     q: MessagesQuery = call.query

@@ -8,6 +8,7 @@ from typing import Any
 from signaling.auth import access
 from signaling.calls.views import call_view
 from signaling.chat.views import chat_view
+from signaling.http import schemas
 from signaling.http.api import ApiRequest, api
 from signaling.http.paging import paged
 from signaling.store import calls as call_store
@@ -45,6 +46,7 @@ class CustomerUpdate:
     roles=STAFF,
     query=CustomerListQuery,
     tag="customers",
+    response=schemas.page("Customer"),
 )
 async def list_customers(call: ApiRequest) -> dict[str, Any]:
     q: CustomerListQuery = call.query
@@ -61,7 +63,12 @@ async def list_customers(call: ApiRequest) -> dict[str, Any]:
 
 
 @api.route(
-    "GET", "/api/customers/{customer_id}", summary="One customer", roles=STAFF, tag="customers"
+    "GET",
+    "/api/customers/{customer_id}",
+    summary="One customer",
+    roles=STAFF,
+    tag="customers",
+    response=schemas.ref("Customer"),
 )
 async def get_customer(call: ApiRequest) -> dict[str, Any]:
     async with call.runtime.db.read() as conn:
@@ -76,6 +83,7 @@ async def get_customer(call: ApiRequest) -> dict[str, Any]:
     roles=(Role.AGENT, Role.ADMIN),
     body=CustomerUpdate,
     tag="customers",
+    response=schemas.ref("Customer"),
 )
 async def update_customer(call: ApiRequest) -> dict[str, Any]:
     req: CustomerUpdate = call.body
@@ -113,6 +121,7 @@ async def update_customer(call: ApiRequest) -> dict[str, Any]:
     summary="Side-panel context: CRM data from the hook (if configured) and LiveAssist history",
     roles=STAFF,
     tag="customers",
+    response=schemas.CONTEXT,
 )
 async def customer_context(call: ApiRequest) -> dict[str, Any]:
     rt = call.runtime

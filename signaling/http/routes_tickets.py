@@ -8,6 +8,7 @@ from typing import Any
 from signaling.auth import access
 from signaling.chat.views import chat_view, message_views
 from signaling.errors import InvalidPayload, NotFound
+from signaling.http import schemas
 from signaling.http.api import ApiRequest, api
 from signaling.http.paging import paged
 from signaling.store import chats as chat_store
@@ -55,6 +56,7 @@ class TicketUpdate:
     roles=STAFF,
     query=TicketListQuery,
     tag="tickets",
+    response=schemas.page("Ticket"),
 )
 async def list_tickets(call: ApiRequest) -> dict[str, Any]:
     q: TicketListQuery = call.query
@@ -88,6 +90,7 @@ async def list_tickets(call: ApiRequest) -> dict[str, Any]:
     summary="One ticket with history and chat transcripts",
     roles=STAFF,
     tag="tickets",
+    response=schemas.TICKET_DETAIL,
 )
 async def get_ticket(call: ApiRequest) -> dict[str, Any]:
     rt = call.runtime
@@ -114,6 +117,7 @@ async def get_ticket(call: ApiRequest) -> dict[str, Any]:
     roles=(Role.AGENT, Role.ADMIN),
     body=TicketUpdate,
     tag="tickets",
+    response=schemas.ref("Ticket"),
 )
 async def update_ticket(call: ApiRequest) -> dict[str, Any]:
     req: TicketUpdate = call.body
