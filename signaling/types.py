@@ -24,6 +24,14 @@ class Role(StrEnum):
 STAFF_ROLES = frozenset({Role.AGENT, Role.QA, Role.ADMIN})
 
 
+class StaffRole(StrEnum):
+    """The roles of staff accounts (what an admin may give a user): Role without customer."""
+
+    AGENT = "agent"
+    QA = "qa"
+    ADMIN = "admin"
+
+
 class Presence(StrEnum):
     """Agent availability; only ONLINE agents receive new chats."""
 

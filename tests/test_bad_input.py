@@ -209,3 +209,36 @@ async def test_unknown_chat_and_ended_chat_are_refused(server: Server) -> None:
         assert refused.value.code == "conflict"
     finally:
         await customer.close()
+
+
+async def test_ids_beyond_the_database_range_are_invalid_payload(server: Server) -> None:
+    """A group id of 10**20 in POST /api/users answered 500 (SQLite cannot bind it; on
+    PostgreSQL any id over 2**31-1 did): ids are bounded as input, and documented so."""
+    admin = await server.staff("admin@demo.local", online=False)
+    too_big = 2**31
+    try:
+        for method, path, body in [
+            (
+                "POST",
+                "/api/users",
+                {
+                    "email": "big@demo.local",
+                    "name": "Big",
+                    "role": "agent",
+                    "password": "a-long-password-1",
+                    "group_ids": [10**20],
+                },
+            ),
+            ("PATCH", "/api/tickets/1", {"assignee_id": 10**20}),
+            ("GET", f"/api/chats/{too_big}", None),
+            ("GET", "/api/chats/0", None),
+            ("GET", f"/api/tickets?customer_id={too_big}", None),
+            ("GET", f"/api/chats/1/messages?after_seq={too_big}", None),
+        ]:
+            answer = await admin.rest(method, path, json=body, expect=400)
+            assert answer["error"]["code"] == "invalid_payload", (path, answer)
+        doc = await admin.rest("GET", "/api/openapi.json")
+        chat_id = doc["paths"]["/api/chats/{chat_id}"]["get"]["parameters"][0]["schema"]
+        assert chat_id == {"type": "integer", "minimum": 1, "maximum": too_big - 1}
+    finally:
+        await admin.close()

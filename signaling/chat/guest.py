@@ -35,7 +35,8 @@ class GuestSessionRequest:
     email: str | None = field(default=None, metadata=limit(max_len=254, pattern=r"[^@\s]+@[^@\s]+"))
     topic: str = field(default="general", metadata=limit(max_len=64, min_len=1))
     language: str = field(default="en", metadata=LANGUAGE)
-    identity: dict[str, Any] | None = None
+    # {"external_id", "signature"}: parsed as HostIdentity (named here for the API document)
+    identity: dict[str, Any] | None = field(default=None, metadata={"shape": HostIdentity})
     previous_token: str | None = field(default=None, metadata=limit(max_len=4096))
 
 

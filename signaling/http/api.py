@@ -19,12 +19,17 @@ from signaling.auth.access import require_role
 from signaling.auth.tokens import Principal
 from signaling.errors import InvalidPayload, PayloadTooLarge, Unauthenticated
 from signaling.types import Role
-from signaling.wire import parse
+from signaling.wire import limit, parse
 
 if TYPE_CHECKING:
     from signaling.runtime import Runtime
 
 MAX_JSON_BODY = 64 * 1024
+# Record ids fit PostgreSQL's integer columns; a larger one is refused as input (it answered
+# 500: SQLite and asyncpg cannot bind it), and the documents say so.
+MAX_ID = 2**31 - 1
+ID = limit(min=1, max=MAX_ID)
+WIRE_DEFAULT_MAX_LEN = 1000  # signaling.wire.parse's limit for strings without max_len
 
 
 @dataclass
@@ -43,8 +48,8 @@ class ApiRequest:
 
     def path_id(self, name: str) -> int:
         raw = self.request.match_info[name]
-        if not raw.isdigit() or len(raw) > 10:
-            raise InvalidPayload(f"{name} must be a positive integer")
+        if not raw.isdigit() or len(raw) > 10 or not 1 <= int(raw) <= MAX_ID:
+            raise InvalidPayload(f"{name} must be an integer from 1 to {MAX_ID}")
         return int(raw)
 
     @property
@@ -248,7 +253,8 @@ def _type_schema(kind: Any, meta: typing.Mapping[str, Any]) -> dict[str, Any]:
             **({"maxItems": meta["max_items"]} if meta.get("max_items") else {}),
         }
     if typing.get_origin(kind) is dict:
-        return {"type": "object"}
+        shape = meta.get("shape")  # a dict parsed later as this dataclass (nested objects)
+        return dataclass_schema(shape) if shape is not None else {"type": "object"}
     if isinstance(kind, type) and issubclass(kind, Enum):
         return {"type": "string", "enum": [m.value for m in kind]}
     schema: dict[str, Any] = {
@@ -258,12 +264,27 @@ def _type_schema(kind: Any, meta: typing.Mapping[str, Any]) -> dict[str, Any]:
         str: {"type": "string"},
     }.get(kind, {})
     schema = dict(schema)
-    if "max_len" in meta:
-        schema["maxLength"] = meta["max_len"]
-    if "pattern" in meta:
-        schema["pattern"] = meta["pattern"]
+    if kind is str:
+        schema.update(_string_rules(meta))
     if "min" in meta:
         schema["minimum"] = meta["min"]
     if "max" in meta:
         schema["maximum"] = meta["max"]
     return schema
+
+
+def _string_rules(meta: typing.Mapping[str, Any]) -> dict[str, Any]:
+    """The string checks of signaling.wire.parse in JSON Schema terms: its default length
+    limit, its whole-value pattern match (JSON Schema patterns match anywhere unless
+    anchored), and min_len, which it counts after trimming spaces."""
+    rules: dict[str, Any] = {"maxLength": meta.get("max_len", WIRE_DEFAULT_MAX_LEN)}
+    min_len = meta.get("min_len")
+    if min_len:
+        rules["minLength"] = min_len
+    if meta.get("pattern"):
+        rules["pattern"] = f"^(?:{meta['pattern']})$"
+    elif min_len:
+        gap = min_len - 2
+        rules["pattern"] = r"\S" if min_len == 1 else rf"^\s*\S[\s\S]{{{gap},}}\S\s*$"
+    rules.update(meta.get("schema", {}))  # a rule the handler checks itself (passwords)
+    return rules

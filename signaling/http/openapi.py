@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from signaling.http.api import Api, ApiRequest, api, dataclass_schema
+from signaling.http.api import MAX_ID, Api, ApiRequest, api, dataclass_schema
 from signaling.http.schemas import COMPONENTS, OPENAPI_DOCUMENT
 
 ERROR_MEANINGS = {
@@ -34,7 +34,7 @@ def build_openapi(registry: Api) -> dict[str, Any]:
                 "name": name,
                 "in": "path",
                 "required": True,
-                "schema": {"type": "integer", "minimum": 1},
+                "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
             }
             for name in ep.path_params
         ]

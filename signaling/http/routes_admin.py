@@ -7,15 +7,15 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from signaling.auth.passwords import password_problem
+from signaling.auth.passwords import PASSWORD_SCHEMA, password_problem
 from signaling.errors import Conflict, InvalidPayload, NotFound
 from signaling.http import schemas
-from signaling.http.api import ApiRequest, api
+from signaling.http.api import ID, ApiRequest, api
 from signaling.store import Record
 from signaling.store import orgs as org_store
 from signaling.store import users as user_store
 from signaling.store.audit import audit, list_audit
-from signaling.types import Presence, Role
+from signaling.types import Presence, Role, StaffRole
 from signaling.wire import limit
 
 STAFF = (Role.AGENT, Role.QA, Role.ADMIN)
@@ -27,12 +27,12 @@ LANGS = {**limit(max_len=16, pattern=r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})?"), "max_it
 class UserCreate:
     email: str = field(metadata=limit(max_len=254, pattern=r"[^@\s]+@[^@\s]+"))
     name: str = field(metadata=limit(max_len=200, min_len=1))
-    role: Role
-    password: str = field(metadata=limit(max_len=1024))
+    role: StaffRole
+    password: str = field(metadata={**limit(max_len=1024), "schema": PASSWORD_SCHEMA})
     skills: list[str] = field(default_factory=list, metadata=SKILLS)
     languages: list[str] = field(default_factory=lambda: ["en"], metadata=LANGS)
     max_chats: int = field(default=3, metadata=limit(min=1, max=50))
-    group_ids: list[int] = field(default_factory=list, metadata={"min": 1, "max_items": 50})
+    group_ids: list[int] = field(default_factory=list, metadata={**ID, "max_items": 50})
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ class UserUpdate:
     languages: list[str] | None = field(default=None, metadata=LANGS)
     max_chats: int | None = field(default=None, metadata=limit(min=1, max=50))
     active: bool | None = None
-    role: Role | None = None
+    role: StaffRole | None = None
 
 
 @dataclass(frozen=True)
@@ -112,8 +112,6 @@ async def list_users(call: ApiRequest) -> dict[str, Any]:
 )
 async def create_user(call: ApiRequest) -> dict[str, Any]:
     req: UserCreate = call.body
-    if req.role is Role.CUSTOMER:
-        raise InvalidPayload("customers are not staff accounts", details={"field": "role"})
     problem = password_problem(req.password)
     if problem:
         raise InvalidPayload(problem, details={"field": "password"})
@@ -131,7 +129,7 @@ async def create_user(call: ApiRequest) -> dict[str, Any]:
             org_id=call.me.org_id,
             email=req.email,
             name=req.name,
-            role=req.role,
+            role=Role(req.role.value),
             password_hash=password_hash,
             skills=req.skills,
             languages=req.languages,
@@ -166,8 +164,6 @@ async def create_user(call: ApiRequest) -> dict[str, Any]:
 async def update_user(call: ApiRequest) -> dict[str, Any]:
     req: UserUpdate = call.body
     rt = call.runtime
-    if req.role is Role.CUSTOMER:
-        raise InvalidPayload("customers are not staff accounts", details={"field": "role"})
     changes = {
         k: getattr(req, k)
         for k in ("name", "skills", "languages", "max_chats", "active", "role")

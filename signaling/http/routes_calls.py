@@ -9,14 +9,13 @@ from typing import Any
 from signaling.auth import access
 from signaling.calls.views import call_view, event_view, quality_view
 from signaling.http import schemas
-from signaling.http.api import ApiRequest, api
+from signaling.http.api import ID, ApiRequest, api
 from signaling.http.paging import paged
 from signaling.store import calls as call_store
 from signaling.types import CallEndReason, CallState, Role
 from signaling.wire import limit
 
 STAFF = (Role.AGENT, Role.QA, Role.ADMIN)
-ID = limit(min=1)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from typing import Any
 from signaling.auth import access
 from signaling.chat.views import chat_view, message_views
 from signaling.http import schemas
-from signaling.http.api import ApiRequest, api
+from signaling.http.api import ID, MAX_ID, ApiRequest, api
 from signaling.http.paging import paged
 from signaling.store import chats as chat_store
 from signaling.store import messages as message_store
@@ -18,7 +18,6 @@ from signaling.wire import limit
 STAFF = (Role.AGENT, Role.QA, Role.ADMIN)
 PAGE = limit(min=1, max=100_000)
 PER_PAGE = limit(min=1, max=200)
-ID = limit(min=1)
 
 
 @dataclass(frozen=True)
@@ -35,7 +34,7 @@ class ChatListQuery:
 
 @dataclass(frozen=True)
 class MessagesQuery:
-    after_seq: int = field(default=0, metadata=limit(min=0))
+    after_seq: int = field(default=0, metadata=limit(min=0, max=MAX_ID))
     limit: int = field(default=200, metadata=limit(min=1, max=500))
 
 

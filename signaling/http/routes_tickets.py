@@ -9,7 +9,7 @@ from signaling.auth import access
 from signaling.chat.views import chat_view, message_views
 from signaling.errors import InvalidPayload, NotFound
 from signaling.http import schemas
-from signaling.http.api import ApiRequest, api
+from signaling.http.api import ID, ApiRequest, api
 from signaling.http.paging import paged
 from signaling.store import chats as chat_store
 from signaling.store import messages as message_store
@@ -21,7 +21,6 @@ from signaling.types import Role, TicketPriority, TicketStatus
 from signaling.wire import limit
 
 STAFF = (Role.AGENT, Role.QA, Role.ADMIN)
-ID = limit(min=1)
 TAG = limit(max_len=40, min_len=1, pattern=r"[\w.-]+")
 
 
