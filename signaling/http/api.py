@@ -239,6 +239,7 @@ def dataclass_schema(kind: type[Any]) -> dict[str, Any]:
     }
     if required:
         schema["required"] = required
+    schema.update(getattr(kind, "SCHEMA_RULES", {}))  # rules across fields the handler checks
     return schema
 
 

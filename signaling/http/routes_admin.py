@@ -15,7 +15,7 @@ from signaling.store import Record
 from signaling.store import orgs as org_store
 from signaling.store import users as user_store
 from signaling.store.audit import audit, list_audit
-from signaling.types import Presence, Role, StaffRole
+from signaling.types import EMAIL_PATTERN, Presence, Role, StaffRole
 from signaling.wire import limit
 
 STAFF = (Role.AGENT, Role.QA, Role.ADMIN)
@@ -25,7 +25,7 @@ LANGS = {**limit(max_len=16, pattern=r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})?"), "max_it
 
 @dataclass(frozen=True)
 class UserCreate:
-    email: str = field(metadata=limit(max_len=254, pattern=r"[^@\s]+@[^@\s]+"))
+    email: str = field(metadata=limit(max_len=254, pattern=EMAIL_PATTERN))
     name: str = field(metadata=limit(max_len=200, min_len=1))
     role: StaffRole
     password: str = field(metadata={**limit(max_len=1024), "schema": PASSWORD_SCHEMA})

@@ -16,7 +16,7 @@ from signaling.store import chats as chat_store
 from signaling.store import customers as customer_store
 from signaling.store import tickets as ticket_store
 from signaling.store.audit import audit
-from signaling.types import Role
+from signaling.types import EMAIL_PATTERN, Role
 from signaling.wire import limit
 
 STAFF = (Role.AGENT, Role.QA, Role.ADMIN)
@@ -34,7 +34,7 @@ class CustomerListQuery:
 @dataclass(frozen=True)
 class CustomerUpdate:
     name: str | None = field(default=None, metadata=limit(max_len=200))
-    email: str | None = field(default=None, metadata=limit(max_len=254, pattern=r"[^@\s]+@[^@\s]+"))
+    email: str | None = field(default=None, metadata=limit(max_len=254, pattern=EMAIL_PATTERN))
     vip: bool | None = None
     attributes: dict[str, Any] | None = None
 

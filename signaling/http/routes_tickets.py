@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from signaling.auth import access
 from signaling.chat.views import chat_view, message_views
@@ -46,6 +46,14 @@ class TicketUpdate:
     assignee_id: int | None = field(default=None, metadata=ID)
     group_id: int | None = field(default=None, metadata=ID)
     unassign: bool = False
+
+    # For the API document: the handler refuses an assignee together with unassign.
+    SCHEMA_RULES: ClassVar[dict[str, Any]] = {
+        "not": {
+            "required": ["assignee_id", "unassign"],
+            "properties": {"assignee_id": {"type": "integer"}, "unassign": {"enum": [True]}},
+        }
+    }
 
 
 @api.route(
