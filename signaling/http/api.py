@@ -204,8 +204,8 @@ class Api:
                     raise PayloadTooLarge(f"request body over {MAX_JSON_BODY} bytes")
                 try:
                     decoded = jsonutil.loads(raw or b"{}")
-                except ValueError:
-                    raise InvalidPayload("request body is not valid JSON") from None
+                except ValueError as exc:
+                    raise InvalidPayload(f"request body is not valid JSON: {exc}") from None
                 body = parse(endpoint.body, decoded)
             query = (
                 parse(endpoint.query, _query_values(endpoint.query, request))
