@@ -95,6 +95,8 @@ class CallPeer:
         self.received: dict[Role, Received] = {r: Received() for r in ROLES}
         self._readers: set[asyncio.Task[None]] = set()
         self.joins = 0
+        self.relay_session: int | None = None
+        """The relay_session of the call at our last join (protocol §8)."""
         self.connected_at: float | None = None
         """Loop time the first peer connection reached "connected" (ICE + DTLS done)."""
         self._prepared = False
@@ -159,7 +161,19 @@ class CallPeer:
         )
         await pc.setRemoteDescription(RTCSessionDescription(sdp=ack["answer"], type="answer"))
         self.joins += 1
+        self.relay_session = ack["call"].get("relay_session")
         return dict(ack)
+
+    def moved(self, call: dict[str, Any]) -> bool:
+        """Whether this Call snapshot asks us to join again: it is active and names another
+        relay_session than the one we joined (the relay worker hosting it died)."""
+        session = call.get("relay_session")
+        return (
+            call.get("state") == "active"
+            and self.relay_session is not None
+            and session is not None
+            and session != self.relay_session
+        )
 
     def media_flags(self) -> dict[str, bool]:
         return {role: self.tracks[role] is not None for role in ROLES}

@@ -133,6 +133,8 @@ def start_server(data_dir: Path, port: int, workers: int) -> subprocess.Popen[by
         "LIVEASSIST_LIMITS_IP_GUEST_SESSION_BURST": "100000",
         "LIVEASSIST_LIMITS_IP_EVENT_BURST": "100000",
         "LIVEASSIST_LIMITS_IP_EVENTS_PER_SECOND": "100000",
+        "LIVEASSIST_LIMITS_IP_CONNECTS_PER_SECOND": "100000",
+        "LIVEASSIST_LIMITS_IP_CONNECT_BURST": "100000",
         "LIVEASSIST_LOG_LEVEL": os.environ.get("LIVEASSIST_LOG_LEVEL", "DEBUG"),
     }
     executable = Path(sys.executable).with_name("liveassist")

@@ -209,6 +209,12 @@ class WorkerStats:
     open_files: int = 0
     """File descriptors the worker holds: sockets of every peer connection, the pipe, …"""
     rss_bytes: int = 0
+    restarts: int = 0
+    """Times a replacement process was started under this worker id."""
+    last_exit_code: int | None = None
+    """How the last process under this id ended, if one did (negative: killed by that signal)."""
+    crash_loop: bool = False
+    """Exited repeatedly within a minute: restarted with growing delays, and reported."""
 
     def __post_init__(self) -> None:
         for name in ("capacity", "rooms", "participants", "peer_connections", "tasks"):
@@ -235,6 +241,11 @@ class RelayStats:
     @property
     def peer_connections(self) -> int:
         return sum(w.peer_connections for w in self.workers)
+
+    @property
+    def healthy(self) -> bool:
+        """Every worker is up and none is crash-looping."""
+        return all(w.alive and not w.crash_loop for w in self.workers)
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import os
 from collections.abc import Mapping
@@ -29,6 +30,7 @@ from relay.interface import (
     UnknownRoom,
     WorkerId,
 )
+from relay.restarts import RestartPolicy
 from relay.worker import RelayWorker
 
 logger = logging.getLogger(__name__)
@@ -42,7 +44,9 @@ class RelayPool:
 
     A room lives on one worker, chosen at open_room as the one with the lowest
     participants/capacity (then fewest rooms). A lost worker ends its rooms with
-    RELAY_LOST, reported to every room-closed listener; the other workers carry on.
+    RELAY_LOST, reported to every room-closed listener (signaling moves those calls to
+    another worker); the other workers carry on, and a replacement process is started
+    under the same worker id (relay/restarts.py says when, and when it is a crash loop).
     """
 
     def __init__(
@@ -54,21 +58,26 @@ class RelayPool:
         count = workers if workers is not None else (os.cpu_count() or 1)
         if count < 1:
             raise ValueError("a relay pool needs at least one worker")
-        self.workers = [
-            RelayWorker(
-                WorkerId(i),
-                capacity,
-                on_lost=self._on_worker_lost,
-                on_event=self._on_worker_event,
-                event_loop=event_loop,
-            )
-            for i in range(count)
-        ]
+        self._capacity = capacity
+        self._event_loop: EventLoopKind = event_loop
+        self.workers = [self._new_worker(WorkerId(i)) for i in range(count)]
+        self.restarts = {w.worker_id: RestartPolicy() for w in self.workers}
+        self._restarting: dict[WorkerId, asyncio.Task[None]] = {}
+        self._stopped = False
         self._rooms: dict[RoomId, RelayWorker] = {}
         self._participants: dict[WorkerId, int] = {w.worker_id: 0 for w in self.workers}
         self._room_participants: dict[RoomId, set[ParticipantId]] = {}
         self._listeners: list[RoomClosedListener] = []
         self._participant_listeners: list[ParticipantListener] = []
+
+    def _new_worker(self, worker_id: WorkerId) -> RelayWorker:
+        return RelayWorker(
+            worker_id,
+            self._capacity,
+            on_lost=self._on_worker_lost,
+            on_event=self._on_worker_event,
+            event_loop=self._event_loop,
+        )
 
     async def start(self) -> None:
         try:
@@ -79,6 +88,10 @@ class RelayPool:
 
     async def stop(self) -> None:
         """Close every room (RELAY_SHUTDOWN) and stop every worker; idempotent."""
+        self._stopped = True
+        for task in list(self._restarting.values()):
+            task.cancel()
+        await asyncio.gather(*self._restarting.values(), return_exceptions=True)
         rooms = list(self._rooms)
         await asyncio.gather(*(worker.stop() for worker in self.workers))
         for room_id in rooms:
@@ -187,7 +200,19 @@ class RelayPool:
                 self._forget(room_id, reason)
 
     async def stats(self) -> RelayStats:
-        return RelayStats(tuple(await asyncio.gather(*(w.stats() for w in self.workers))))
+        reports = await asyncio.gather(*(w.stats() for w in self.workers))
+        return RelayStats(
+            tuple(
+                dataclasses.replace(
+                    report,
+                    restarts=policy.restarts,
+                    last_exit_code=policy.last_exit_code,
+                    crash_loop=policy.crash_loop(),
+                )
+                for report in reports
+                for policy in (self.restarts[report.worker_id],)
+            )
+        )
 
     def _forget(self, room_id: RoomId, reason: CloseReason) -> None:
         worker = self._rooms.pop(room_id)
@@ -204,3 +229,57 @@ class RelayPool:
         for room_id, host in list(self._rooms.items()):
             if host is worker:
                 self._forget(room_id, CloseReason.RELAY_LOST)
+        if not self._stopped and worker.worker_id not in self._restarting:
+            task = asyncio.get_running_loop().create_task(
+                self._replace(worker), name=f"relay-worker-{worker.worker_id}-restart"
+            )
+            self._restarting[worker.worker_id] = task
+
+    async def _replace(self, lost: RelayWorker) -> None:
+        """Start a new process for a lost worker's id, with backoff; until one is up."""
+        policy = self.restarts[lost.worker_id]
+        try:
+            code = await lost.reap()
+            delay = policy.exited(code)
+            while not self._stopped:
+                if policy.crash_loop():
+                    logger.error(
+                        "relay worker %s is crash-looping: %d exits in %.0f s (last exit code "
+                        "%s); next restart in %.1f s",
+                        lost.worker_id,
+                        len(policy.exits),
+                        policy.window,
+                        code,
+                        delay,
+                    )
+                else:
+                    logger.warning(
+                        "relay worker %s exited (code %s); restarting it in %.1f s",
+                        lost.worker_id,
+                        code,
+                        delay,
+                    )
+                await asyncio.sleep(delay)
+                replacement = self._new_worker(lost.worker_id)
+                policy.restarts += 1
+                try:
+                    await replacement.start()
+                except Exception as error:
+                    await replacement.stop()
+                    code = replacement.exitcode
+                    delay = policy.exited(code)
+                    logger.error("relay worker %s did not start: %r", lost.worker_id, error)
+                    continue
+                if self._stopped:
+                    await replacement.stop()
+                    return
+                self.workers[self.workers.index(lost)] = replacement
+                logger.warning(
+                    "relay worker %s is back (pid %s, restart %d)",
+                    lost.worker_id,
+                    replacement.pid,
+                    policy.restarts,
+                )
+                return
+        finally:
+            self._restarting.pop(lost.worker_id, None)

@@ -1,4 +1,5 @@
-"""JSON messages between a relay pool and its worker processes (one object per message).
+"""Messages between a relay pool and its worker processes (one JSON object per frame of
+relay/channel.py).
 
 request  {"id": 7, "op": "join", "args": {...}}
 reply    {"id": 7, "ok": true, "result": ...} | {"id": 7, "ok": false, "code": ..., "detail": ...}
@@ -7,7 +8,6 @@ event    {"event": "hello", ...}   (worker → pool, unsolicited)
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from relay.interface import ERRORS, CloseReason, CloseRoom, Join, Leave, OpenRoom, RelayError
@@ -21,17 +21,6 @@ OPS: dict[str, type[Command]] = {
     "close_room": CloseRoom,
 }
 OP_NAMES: dict[type[Command], str] = {cls: op for op, cls in OPS.items()}
-
-
-def encode(message: dict[str, Any]) -> bytes:
-    return json.dumps(message, separators=(",", ":")).encode()
-
-
-def decode(data: bytes) -> dict[str, Any]:
-    message = json.loads(data)
-    if not isinstance(message, dict):
-        raise ValueError("a message must be a JSON object")
-    return message
 
 
 def command_args(command: Command) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""The pool's handle on one relay worker process (spawned, own asyncio loop, JSON over a Pipe)."""
+"""The pool's handle on one relay worker process (spawned, own asyncio loop, JSON frames over a
+socketpair: relay/channel.py)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,11 @@ import itertools
 import logging
 import multiprocessing
 from collections.abc import Callable
-from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import Any
 
 from relay import wire, worker_host
+from relay.channel import ChannelClosed, FrameChannel, socket_of
 from relay.interface import EventLoopKind, RelayLost, WorkerId, WorkerStats
 
 logger = logging.getLogger(__name__)
@@ -22,8 +23,10 @@ class RelayWorker:
     """Lifecycle: new → started (start(): process up, capacity registered) → stopped or lost.
 
     stop() asks the worker to close its rooms and peer connections, then waits for the
-    process to exit (killing it after `timeout`). A worker whose pipe reaches EOF without
-    stop() is lost: pending requests fail with RelayLost and `on_lost` is called once.
+    process to exit (killing it after `timeout`). A worker whose channel reaches EOF without
+    stop() is lost: pending requests fail with RelayLost and `on_lost` is called once;
+    reap() then collects its exit code. A handle is never started twice: the pool makes a
+    new one to replace a lost worker.
     """
 
     def __init__(
@@ -46,7 +49,8 @@ class RelayWorker:
         self.alive = False
         self._on_lost = on_lost
         self._on_event = on_event
-        self._conn: Connection | None = None
+        self._channel: FrameChannel | None = None
+        self._reader: asyncio.Task[None] | None = None
         self._process: BaseProcess | None = None
         self._ids = itertools.count(1)
         self._pending: dict[int, asyncio.Future[Any]] = {}
@@ -65,11 +69,12 @@ class RelayWorker:
         )
         process.start()
         child.close()  # so the worker's exit is an EOF on our end
-        self._conn, self._process = parent, process
+        self._process = process
         self._hello = loop.create_future()
-        self.alive = True
-        loop.add_reader(parent.fileno(), self._readable)
         try:
+            self._channel = await FrameChannel.open(socket_of(parent))
+            self.alive = True
+            self._reader = loop.create_task(self._read_replies(self._channel))
             hello = await asyncio.wait_for(self._hello, timeout)
         except BaseException:
             await self.stop()
@@ -78,16 +83,19 @@ class RelayWorker:
         self.capacity = int(hello["capacity"])
         self.event_loop = "uvloop" if hello.get("event_loop") == "uvloop" else "asyncio"
 
-    def _readable(self) -> None:
-        assert self._conn is not None
-        try:
-            message = wire.decode(self._conn.recv_bytes())
-        except (EOFError, OSError):
-            self._lost()
-            return
-        except ValueError:
-            logger.exception("undecodable message from worker %s", self.worker_id)
-            return
+    async def _read_replies(self, channel: FrameChannel) -> None:
+        while True:
+            try:
+                message = await channel.receive()
+            except ChannelClosed:
+                self._lost()
+                return
+            except ValueError:
+                logger.exception("undecodable message from worker %s", self.worker_id)
+                continue
+            self._dispatch(message)
+
+    def _dispatch(self, message: dict[str, Any]) -> None:
         if message.get("event") == "hello":
             if self._hello is not None and not self._hello.done():
                 self._hello.set_result(message)
@@ -108,8 +116,8 @@ class RelayWorker:
         if not self.alive:
             return
         self.alive = False
-        if self._conn is not None:
-            asyncio.get_running_loop().remove_reader(self._conn.fileno())
+        if self._channel is not None:
+            self._channel.close()
         error = RelayLost(f"relay worker {self.worker_id} (pid {self.pid}) exited")
         for future in self._pending.values():
             if not future.done():
@@ -123,14 +131,16 @@ class RelayWorker:
                 self._on_lost(self)
 
     async def request(self, op: str, args: dict[str, Any], timeout: float = 30.0) -> Any:
-        if not self.alive or self._conn is None:
+        channel = self._channel
+        if not self.alive or channel is None:
             raise RelayLost(f"relay worker {self.worker_id} is not running")
         request_id = next(self._ids)
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._pending[request_id] = future
         try:
-            self._conn.send_bytes(wire.encode({"id": request_id, "op": op, "args": args}))
-        except OSError as error:
+            channel.send({"id": request_id, "op": op, "args": args})
+            await channel.drain()
+        except ChannelClosed as error:
             self._pending.pop(request_id, None)
             self._lost()
             raise RelayLost(f"relay worker {self.worker_id}: {error}") from error
@@ -145,7 +155,10 @@ class RelayWorker:
     async def stats(self) -> WorkerStats:
         if not self.alive:
             return WorkerStats(self.worker_id, self.pid or 0, False, self.capacity, 0, 0, 0)
-        result = await self.request("stats", {})
+        try:
+            result = await self.request("stats", {}, timeout=5.0)
+        except (RelayLost, TimeoutError):  # died (or hangs) while being asked: not alive
+            return WorkerStats(self.worker_id, self.pid or 0, False, self.capacity, 0, 0, 0)
         return WorkerStats(
             worker_id=self.worker_id,
             pid=int(result["pid"]),
@@ -164,12 +177,9 @@ class RelayWorker:
         if self._process is not None and self._process.is_alive():
             self._process.kill()
 
-    async def stop(self, timeout: float = 10.0) -> None:
-        """Close the worker's rooms and wait for its process to exit; idempotent."""
-        self._stopping = True
-        if self.alive:
-            with contextlib.suppress(RelayLost, TimeoutError):
-                await self.request("shutdown", {}, timeout=timeout)
+    async def reap(self, timeout: float = 10.0) -> int | None:
+        """Wait for the process to exit (killing it after `timeout`); its exit code
+        (negative: the signal that ended it). Idempotent."""
         process = self._process
         if process is not None:
             await asyncio.to_thread(process.join, timeout)
@@ -180,9 +190,20 @@ class RelayWorker:
             self.exitcode = process.exitcode
             process.close()
             self._process = None
-        if self._conn is not None:
-            if self.alive:
-                asyncio.get_running_loop().remove_reader(self._conn.fileno())
-            self.alive = False
-            self._conn.close()
-            self._conn = None
+        return self.exitcode
+
+    async def stop(self, timeout: float = 10.0) -> None:
+        """Close the worker's rooms and wait for its process to exit; idempotent."""
+        self._stopping = True
+        if self.alive:
+            with contextlib.suppress(RelayLost, TimeoutError):
+                await self.request("shutdown", {}, timeout=timeout)
+        await self.reap(timeout)
+        self.alive = False
+        if self._channel is not None:
+            self._channel.close()
+            self._channel = None
+        if self._reader is not None:
+            self._reader.cancel()
+            await asyncio.gather(self._reader, return_exceptions=True)
+            self._reader = None

@@ -1,4 +1,4 @@
-"""Inside a relay worker process: an asyncio loop hosting rooms, driven over a Pipe."""
+"""Inside a relay worker process: an asyncio loop hosting rooms, driven over a FrameChannel."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from typing import Any
 from aiortc import RTCBundlePolicy, RTCConfiguration
 
 from relay import lazy_estimator, wire
+from relay.channel import ChannelClosed, FrameChannel, socket_of
 from relay.interface import (
     CloseReason,
     CloseRoom,
@@ -31,14 +32,14 @@ logger = logging.getLogger(__name__)
 
 
 class WorkerHost:
-    """Lifecycle: run() until a shutdown command or the pool's end of the pipe closes.
+    """Lifecycle: run() until a shutdown command or the pool's end of the channel closes.
 
     Commands run as tasks (a slow join does not block stats); on exit every task is
     cancelled and every room closed with RELAY_SHUTDOWN.
     """
 
-    def __init__(self, conn: Connection, worker_id: int, capacity: int) -> None:
-        self._conn = conn
+    def __init__(self, channel: FrameChannel, worker_id: int, capacity: int) -> None:
+        self._channel = channel
         self._worker_id = worker_id
         self._capacity = capacity
         # max-bundle: aiortc's balanced policy leaves a third m-line (our screen) on an
@@ -48,12 +49,10 @@ class WorkerHost:
         )
         self.rooms: dict[RoomId, Room] = {}
         self._tasks: set[asyncio.Task[None]] = set()
-        self._done = asyncio.Event()
         self._shutdown_id: int | None = None
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
-        loop.add_reader(self._conn.fileno(), self._readable)
         self._send(
             {
                 "event": "hello",
@@ -64,9 +63,8 @@ class WorkerHost:
             }
         )
         try:
-            await self._done.wait()
+            await self._read_commands()
         finally:
-            loop.remove_reader(self._conn.fileno())
             for task in list(self._tasks):
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -74,22 +72,22 @@ class WorkerHost:
                 await room.close(CloseReason.RELAY_SHUTDOWN)
             self.rooms.clear()
 
-    def _readable(self) -> None:
-        try:
-            message = wire.decode(self._conn.recv_bytes())
-        except (EOFError, OSError):
-            self._done.set()  # the pool is gone
-            return
-        except ValueError:
-            logger.exception("undecodable message from the pool")
-            return
-        if message.get("op") == "shutdown":
-            self._done.set()
-            self._shutdown_id = int(message.get("id", -1))
-            return
-        task = asyncio.create_task(self._handle(message))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+    async def _read_commands(self) -> None:
+        """Until shutdown or the pool's end of the channel closes (the pool is gone)."""
+        while True:
+            try:
+                message = await self._channel.receive()
+            except ChannelClosed:
+                return
+            except ValueError:
+                logger.exception("undecodable message from the pool")
+                continue
+            if message.get("op") == "shutdown":
+                self._shutdown_id = int(message.get("id", -1))
+                return
+            task = asyncio.create_task(self._handle(message))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
 
     async def _handle(self, message: dict[str, Any]) -> None:
         request_id = int(message.get("id", -1))
@@ -158,12 +156,14 @@ class WorkerHost:
         }
 
     def _send(self, message: dict[str, Any]) -> None:
-        with contextlib.suppress(OSError):  # the pool is gone; run() ends on EOF
-            self._conn.send_bytes(wire.encode(message))
+        with contextlib.suppress(ChannelClosed):  # the pool is gone; run() ends on EOF
+            self._channel.send(message)
 
-    def acknowledge_shutdown(self) -> None:
+    async def acknowledge_shutdown(self) -> None:
         if self._shutdown_id is not None:
             self._send({"id": self._shutdown_id, "ok": True, "result": None})
+            with contextlib.suppress(ChannelClosed):
+                await self._channel.drain()
 
 
 def _open_files() -> int:
@@ -199,11 +199,14 @@ def main(conn: Connection, worker_id: int, capacity: int, event_loop: EventLoopK
     logging.basicConfig(level=logging.WARNING)
     lazy_estimator.install()
 
+    sock = socket_of(conn)
+
     async def serve() -> None:
-        host = WorkerHost(conn, worker_id, capacity)
+        channel = await FrameChannel.open(sock)
+        host = WorkerHost(channel, worker_id, capacity)
         await host.run()
-        host.acknowledge_shutdown()
+        await host.acknowledge_shutdown()
+        channel.close()
 
     with asyncio.Runner(loop_factory=loop_factory(event_loop)) as runner:
         runner.run(serve())
-    conn.close()

@@ -102,6 +102,9 @@ class LimitsConfig:
     # Chats a guest may open from one address (widget sessions): steady rate, then burst.
     ip_guest_sessions_per_second: float = 1.0
     ip_guest_session_burst: int = 30
+    # New Socket.IO connections from one IP address per second, and the burst above that.
+    ip_connects_per_second: float = 10.0
+    ip_connect_burst: int = 60
     # Failed sign-ins to one account from one address or device before it must wait; each
     # further failure doubles the wait, from login_backoff_seconds up to the maximum.
     login_free_failures: int = 5

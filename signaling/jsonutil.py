@@ -1,11 +1,28 @@
-"""JSON as spoken on the wire: UTC timestamps as ISO 8601 with 'Z', enums as their values."""
+"""JSON as spoken on the wire: UTC timestamps as ISO 8601 with 'Z', enums as their values.
+
+Both directions are strict, because Python's json module is not: it reads and writes NaN and
+Infinity (not JSON; a stored NaN made every later answer about that record invalid JSON) and
+reads `"\\ud800"` into a lone surrogate that cannot be encoded as UTF-8 again (an answer that
+echoed it failed). `loads` refuses both with a ValueError that says which; `dumps` refuses
+non-finite numbers instead of writing them.
+"""
 
 from __future__ import annotations
 
 import json
+import math
+import re
 from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+"""Only an escape can put a surrogate into a decoded string (raw text is valid Unicode)."""
+_LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+class NotJson(ValueError):
+    """Text that is not strict JSON; the message says what to fix."""
 
 
 def _default(value: Any) -> Any:
@@ -21,8 +38,41 @@ def _default(value: Any) -> Any:
 def dumps(value: Any, **kwargs: Any) -> str:
     kwargs.setdefault("separators", (",", ":"))
     kwargs.setdefault("ensure_ascii", False)
+    kwargs["allow_nan"] = False
     return json.dumps(value, default=_default, **kwargs)
 
 
+def _refuse_constant(name: str) -> Any:
+    raise NotJson(f"{name} is not a JSON number; send finite numbers only")
+
+
+def _finite_float(text: str) -> float:
+    number = float(text)
+    if math.isinf(number):
+        raise NotJson(f"{text[:20]} is too large for a JSON number here")
+    return number
+
+
 def loads(text: str | bytes, **kwargs: Any) -> Any:
-    return json.loads(text, **kwargs)
+    kwargs.setdefault("parse_constant", _refuse_constant)
+    kwargs.setdefault("parse_float", _finite_float)
+    if isinstance(text, bytes | bytearray):
+        try:
+            text = text.decode()
+        except UnicodeDecodeError:
+            raise NotJson("the JSON text is not valid UTF-8") from None
+    value = json.loads(text, **kwargs)
+    if _SURROGATE_ESCAPE.search(text) and _has_lone_surrogate(value):
+        raise NotJson("a string holds a lone UTF-16 surrogate (\\ud800-\\udfff)")
+    return value
+
+
+def _has_lone_surrogate(value: Any) -> bool:
+    """Escaped pairs decode to one character; what is left over is a lone surrogate."""
+    if isinstance(value, str):
+        return _LONE_SURROGATE.search(value) is not None
+    if isinstance(value, dict):
+        return any(_has_lone_surrogate(k) or _has_lone_surrogate(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_lone_surrogate(item) for item in value)
+    return False

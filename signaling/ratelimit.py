@@ -46,13 +46,8 @@ class RateLimiter:
         self.hit(key, cost=1.0, spend=False)
 
     def hit(self, key: str, cost: float = 1.0, *, spend: bool = True) -> None:
-        now = self.clock()
-        bucket = self._buckets.pop(key, None) or _Bucket(tokens=float(self.burst), updated=now)
-        bucket.tokens = min(self.burst, bucket.tokens + (now - bucket.updated) * self.rate)
-        bucket.updated = now
-        self._buckets[key] = bucket
-        if len(self._buckets) > self.max_keys:
-            self._buckets.popitem(last=False)
+        self.check_refill(key)
+        bucket = self._buckets[key]
         if bucket.tokens < cost:
             retry_after = (cost - bucket.tokens) / self.rate
             raise RateLimited(
@@ -60,6 +55,23 @@ class RateLimiter:
             )
         if spend:
             bucket.tokens -= cost
+
+    def penalize(self, key: str, cost: float) -> None:
+        """Take `cost` tokens now, going into debt down to minus one burst: the key waits
+        that much longer before its next hit succeeds."""
+        self.check_refill(key)
+        bucket = self._buckets[key]
+        bucket.tokens = max(-float(self.burst), bucket.tokens - cost)
+
+    def check_refill(self, key: str) -> None:
+        """Bring the key's bucket up to date (created full if new), spending nothing."""
+        now = self.clock()
+        bucket = self._buckets.pop(key, None) or _Bucket(tokens=float(self.burst), updated=now)
+        bucket.tokens = min(self.burst, bucket.tokens + (now - bucket.updated) * self.rate)
+        bucket.updated = now
+        self._buckets[key] = bucket
+        if len(self._buckets) > self.max_keys:
+            self._buckets.popitem(last=False)
 
     def forget(self, key: str) -> None:
         self._buckets.pop(key, None)
@@ -74,3 +86,7 @@ class RateLimits:
     login: LoginThrottle
     guest_sessions_per_ip: RateLimiter
     uploads_per_ip: RateLimiter
+    connects_per_ip: RateLimiter
+    """New Socket.IO (Engine.IO) connections."""
+    connects_per_principal: RateLimiter
+    """Namespace connects per token holder: a page reload is one, a reconnect loop is many."""

@@ -9,10 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
 
-import socketio
-
 from relay.interface import EventLoopKind
-from signaling import jsonutil
 from signaling.attachments import AttachmentStore
 from signaling.auth.authenticator import Authenticator
 from signaling.auth.login_throttle import LoginThrottle
@@ -29,11 +26,13 @@ from signaling.config import Config
 from signaling.context_hook import CustomerContext
 from signaling.db.database import Database
 from signaling.http.origins import OriginPolicy
+from signaling.log_throttle import library_logger
 from signaling.ratelimit import RateLimiter, RateLimits
 from signaling.realtime.agent_namespace import AgentNamespace
 from signaling.realtime.call_events import call_handlers
 from signaling.realtime.customer_namespace import CustomerNamespace
 from signaling.realtime.notifier import Notifier
+from signaling.realtime.server import GuardedServer
 from signaling.routing.dispatcher import Dispatcher
 from signaling.routing.presence import PresenceRegistry
 
@@ -81,6 +80,14 @@ def build_limits(config: Config) -> RateLimits:
             what="new chats from your address",
         ),
         uploads_per_ip=RateLimiter(rate=1.0, burst=20, what="uploads from your address"),
+        connects_per_ip=RateLimiter(
+            rate=lim.ip_connects_per_second,
+            burst=lim.ip_connect_burst,
+            what="new connections from your address",
+        ),
+        connects_per_principal=RateLimiter(
+            rate=1.0, burst=10, what="connections with this sign-in"
+        ),
     )
 
 
@@ -93,7 +100,7 @@ class Runtime:
     authenticator: Authenticator
     limits: RateLimits
     origins: OriginPolicy
-    sio: socketio.AsyncServer
+    sio: GuardedServer
     notifier: Notifier
     presence: PresenceRegistry
     names: NameBook
@@ -114,13 +121,14 @@ class Runtime:
         authenticator = Authenticator(db, signer)
         limits = build_limits(config)
         origins = OriginPolicy(config.server.allowed_origins)
-        sio = socketio.AsyncServer(
+        sio = GuardedServer(
+            limits,
+            max_event_bytes=config.limits.max_event_bytes,
             async_mode="aiohttp",
             cors_allowed_origins=origins.for_socketio,
-            json=jsonutil,
             max_http_buffer_size=TRANSPORT_MAX_BYTES,
-            logger=False,
-            engineio_logger=False,
+            logger=library_logger("signaling.socketio"),
+            engineio_logger=library_logger("signaling.engineio"),
         )
         notifier = Notifier(sio)
         presence = PresenceRegistry()
@@ -159,7 +167,7 @@ class Runtime:
             calls=calls,
             call_quality=quality,
         )
-        common = {"authenticator": authenticator, "limits": limits, "config": config.limits}
+        common = {"authenticator": authenticator, "connects": limits.connects_per_principal}
         sio.register_namespace(CustomerNamespace(chats, calls, handlers, **common))
         sio.register_namespace(
             AgentNamespace(chats, dispatcher, presence, db, calls, handlers, **common)

@@ -8,6 +8,7 @@ what to fix. Limits ride on each field's metadata: max_len, min, max, max_items,
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 import types
 import typing
@@ -90,8 +91,14 @@ def _check(value: Any, kind: Any, name: str, meta: typing.Mapping[str, Any]) -> 
     if kind is float:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise InvalidPayload(f"{name} must be a number", details={"field": name})
-        _range(value, name, meta)
-        return float(value)
+        try:
+            number = float(value)
+        except OverflowError:
+            number = math.inf
+        if not math.isfinite(number):
+            raise InvalidPayload(f"{name} must be a finite number", details={"field": name})
+        _range(number, name, meta)
+        return number
     if kind is str:
         if not isinstance(value, str):
             raise InvalidPayload(f"{name} must be a string", details={"field": name})

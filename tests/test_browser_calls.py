@@ -5,7 +5,9 @@ relay worker. What each side decodes is read from its own RTCPeerConnection.getS
 
 from __future__ import annotations
 
+import os
 import re
+import signal
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -334,9 +336,15 @@ async def test_video_call_screen_share_annotations_and_hang_up(
         "aria-pressed", "true"
     )
     overlay = remote_screen.locator("canvas.la-call__overlay")
+    seen = cpage.locator("[data-tile=local-screen] canvas.la-call__overlay")
+    await expect(cpage.locator("[data-tile=local-screen]")).to_be_visible()
+    # Each mark is checked as soon as it is drawn: marks fade after 4 s (ttl_ms).
     await drag(apage, overlay, (0.3, 0.3), (0.6, 0.55))
+    await expect(seen).to_have_attribute("data-kinds", re.compile(r"\barrow\b"))
+    assert await wait_painted(seen) > 50, "the arrow is painted"
     await agent_call.locator("[data-call-tool=freehand]").click()
     await drag(apage, overlay, (0.2, 0.7), (0.45, 0.8))
+    await expect(seen).to_have_attribute("data-kinds", re.compile(r"\bfreehand\b"))
     await agent_call.locator("[data-call-tool=pointer]").click()
     box = await overlay.bounding_box()
     assert box is not None
@@ -345,12 +353,8 @@ async def test_video_call_screen_share_annotations_and_hang_up(
             box["x"] + box["width"] * (0.4 + step / 60), box["y"] + box["height"] * 0.5
         )
         await apage.wait_for_timeout(40)
-    seen = cpage.locator("[data-tile=local-screen] canvas.la-call__overlay")
-    await expect(cpage.locator("[data-tile=local-screen]")).to_be_visible()
-    await expect(seen).to_have_attribute("data-kinds", re.compile(r"\barrow\b"))
-    await expect(seen).to_have_attribute("data-kinds", re.compile(r"\bfreehand\b"))
     await expect(seen).to_have_attribute("data-kinds", re.compile(r"\bpointer\b"))
-    assert await wait_painted(seen) > 50, "the arrow and pointer are painted"
+    assert await wait_painted(seen) > 50, "the pointer is painted"
     total = int(await seen.get_attribute("data-total") or 0)
     assert 3 <= total <= 14, f"{total} annotations received (2 shapes + throttled pointer moves)"
     await customer.shot("call-customer-annotated")
@@ -612,5 +616,43 @@ async def test_unanswered_call_is_missed(browser: Browser, tmp_path: Path) -> No
         agent.assert_no_script_errors()
     finally:
         for context in browser.contexts:  # pages first, so no socket holds the server open
+            await context.close()
+        await runner.cleanup()
+
+
+async def test_pages_follow_their_call_to_another_relay_worker(
+    browser: Browser, tmp_path: Path
+) -> None:
+    """kill -9 of the relay worker hosting a call: both pages are told (a new relay_session),
+    each makes a fresh peer connection to the call's new room, and decodes the other's
+    camera again within 5 s."""
+    server, runner = await start_server(tmp_path / "data", relay={"workers": 2, "preload": True})
+    try:
+        customer, agent, card = await chat_with_agent(server, browser, "Mona")
+        await customer.page.locator("[data-call-start=video]").click()
+        await card.locator("[data-call-action=accept]").click()
+        await wait_frames(agent.page, CAMERA)
+        await wait_frames(customer.page, CAMERA)
+        pool = server.runtime.relay.pool
+        assert pool is not None
+        live = next(iter(server.runtime.calls.live.values()))
+        doomed = next(w for w in pool.workers if w.worker_id == live.relay_worker)
+        assert doomed.pid is not None
+        killed_at = time.monotonic()
+        os.kill(doomed.pid, signal.SIGKILL)
+        for page in (customer.page, agent.page):
+            await page.wait_for_function(
+                "window.__testPeerConnections.length === 2", timeout=10_000
+            )
+        await wait_frames(agent.page, CAMERA, timeout=10)
+        await wait_frames(customer.page, CAMERA, timeout=10)
+        took = time.monotonic() - killed_at
+        assert took < 5.0, f"camera decoded again {took:.1f} s after the kill"
+        await expect(customer.page.locator(".la-call")).to_have_attribute("data-link", "connected")
+        await expect(card.locator(".la-call")).to_have_attribute("data-link", "connected")
+        customer.assert_no_script_errors()
+        agent.assert_no_script_errors()
+    finally:
+        for context in browser.contexts:
             await context.close()
         await runner.cleanup()

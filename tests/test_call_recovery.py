@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
+from pathlib import Path
 
 from loadtest.call_peer import CallPeer
-from loadtest.clients import Staff
+from loadtest.clients import Participant, Staff
 from media.stamps import StampedVideoTrack
-from tests.conftest import Server
+from tests.conftest import Server, start_server
 from tests.test_calls import SMALL, chat_pair, ring_and_accept
 
 
@@ -94,21 +96,84 @@ async def test_participant_who_does_not_return_ends_the_call_as_network_lost(
             await us.close()
 
 
-async def test_relay_worker_death_ends_its_calls_as_relay_lost(server: Server) -> None:
-    async with chat_pair(server) as (customer, agent):
-        call_id = await ring_and_accept(customer, agent, customer.chat_id, "audio")
-        them, us = CallPeer(customer, call_id), CallPeer(agent, call_id)
-        try:
-            await asyncio.gather(them.join(), us.join())
-            pool = server.runtime.relay.pool
-            assert pool is not None
-            pool.workers[0].kill()
-            ended = await customer.next("call.updated", where=lambda c: c["state"] == "ended")
-            assert ended["end_reason"] == "relay_lost"
-            assert ended["end_reason_text"] == "Media relay lost"
-        finally:
-            await them.close()
-            await us.close()
+async def test_killed_relay_worker_is_replaced_and_its_call_moves_within_5_s(
+    tmp_path: Path,
+) -> None:
+    """kill -9 of the worker hosting a video call: both participants are told at once, the
+    call moves to the other worker (a new relay_session), both rejoin and media flows both
+    ways again within 5 s; the dead worker is replaced, and /healthz is degraded until then."""
+    srv, runner = await start_server(tmp_path / "d", relay={"workers": 2, "preload": True})
+    try:
+        async with chat_pair(srv) as (customer, agent):
+            call_id = await ring_and_accept(customer, agent, customer.chat_id)
+            them = CallPeer(customer, call_id, {"camera": StampedVideoTrack(**SMALL)})
+            us = CallPeer(agent, call_id, {"camera": StampedVideoTrack(**SMALL)})
+            try:
+                await asyncio.gather(them.join(), us.join())
+                await asyncio.gather(them.wait_frames("camera", 5), us.wait_frames("camera", 5))
+                pool = srv.runtime.relay.pool
+                assert pool is not None
+                live = srv.runtime.calls.live[call_id]
+                doomed = next(w for w in pool.workers if w.worker_id == live.relay_worker)
+                assert doomed.pid is not None
+                killed_at = asyncio.get_running_loop().time()
+                os.kill(doomed.pid, signal.SIGKILL)
+                health = await customer.rest("GET", "/healthz", expect=503)
+                assert health["components"]["relay"]["workers_alive"] == 1
+
+                async def rejoin(peer: CallPeer, person: Participant) -> None:
+                    moved = await person.next("call.updated", where=peer.moved)
+                    assert moved["relay_worker"] != doomed.worker_id
+                    peer.tracks["camera"] = StampedVideoTrack(**SMALL)  # the old sender's is spent
+                    peer.reset_received("camera")
+                    await peer.join()
+                    await peer.wait_frames("camera", 5)
+
+                await asyncio.gather(rejoin(them, customer), rejoin(us, agent))
+                took = asyncio.get_running_loop().time() - killed_at
+                assert took < 5.0, f"media back after {took:.1f} s"
+                async with asyncio.timeout(20):
+                    while not all(w.alive for w in pool.workers):  # noqa: ASYNC110
+                        await asyncio.sleep(0.1)
+                assert doomed not in pool.workers
+                health = await customer.rest("GET", "/healthz")
+                assert health["components"]["relay"]["restarts"] == 1
+                state = await agent.request("call.get", {"call_id": call_id})
+                assert state["state"] == "active" and state["relay_session"] == 2
+            finally:
+                await them.close()
+                await us.close()
+        record = await customer_record(srv, call_id)
+        kinds = [e["kind"] for e in record["events"]]
+        assert kinds.index("relay_lost") < kinds.index("relay_moved") < len(kinds)
+        assert kinds.count("joined") == 4
+    finally:
+        await runner.cleanup()
+
+
+async def test_call_ends_as_relay_lost_when_no_worker_takes_it_in_time(tmp_path: Path) -> None:
+    srv, runner = await start_server(
+        tmp_path / "d", relay={"workers": 1, "preload": True}, calls={"reconnect_seconds": 0.3}
+    )
+    try:
+        async with chat_pair(srv) as (customer, agent):
+            call_id = await ring_and_accept(customer, agent, customer.chat_id, "audio")
+            them, us = CallPeer(customer, call_id), CallPeer(agent, call_id)
+            try:
+                await asyncio.gather(them.join(), us.join())
+                pool = srv.runtime.relay.pool
+                assert pool is not None
+                pool.workers[0].kill()
+                ended = await customer.next("call.updated", where=lambda c: c["state"] == "ended")
+                assert ended["end_reason"] == "relay_lost"
+                assert ended["end_reason_text"] == "Media relay lost"
+                line = await customer.next("message", where=lambda m: "call" in m["text"])
+                assert "Media relay lost" in line["text"]
+            finally:
+                await them.close()
+                await us.close()
+    finally:
+        await runner.cleanup()
 
 
 async def test_nothing_leaks_after_many_calls(server: Server) -> None:

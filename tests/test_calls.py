@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from aiortc import RTCBundlePolicy, RTCConfiguration, RTCPeerConnection
 
 from loadtest.call_peer import CallPeer
 from loadtest.clients import Customer, ProtocolError, Staff
@@ -46,6 +47,18 @@ async def ring_and_accept(caller: Any, callee: Any, chat_id: int, media: str = "
     accepted = await callee.request("call.accept", {"call_id": call["id"]})
     assert accepted["state"] == "active"
     return int(call["id"])
+
+
+async def three_line_offer(policy: RTCBundlePolicy = RTCBundlePolicy.MAX_BUNDLE) -> str:
+    """An aiortc offer with the protocol's three m-lines (mids 0, 1, 2)."""
+    pc = RTCPeerConnection(RTCConfiguration(iceServers=[], bundlePolicy=policy))
+    try:
+        for kind in ("audio", "video", "video"):
+            pc.addTransceiver(kind, direction="sendrecv")
+        await pc.setLocalDescription(await pc.createOffer())
+        return str(pc.localDescription.sdp)
+    finally:
+        await pc.close()
 
 
 def stamped_camera() -> StampedVideoTrack:
@@ -251,15 +264,32 @@ async def test_annotations_reach_the_customer_and_are_stored(server: Server) -> 
 async def test_bad_offers_and_strangers_are_refused_and_the_call_goes_on(server: Server) -> None:
     async with chat_pair(server) as (customer, agent):
         call_id = await ring_and_accept(customer, agent, customer.chat_id)
-        for offer, code in (
-            ("hello", "invalid_payload"),
-            ("v=0\r\nthis is not sdp\r\n", "bad_offer"),
-            ("v=0\r\n" + "a=x\r\n" * 20_000, "payload_too_large"),
+        good = await three_line_offer()
+        balanced = await three_line_offer(RTCBundlePolicy.BALANCED)
+        roles = {"0": "audio", "1": "camera", "2": "screen"}
+        for offer, tracks, code, says in (
+            ("hello", roles, "invalid_payload", "SDP offer"),
+            ("v=0\r\nthis is not sdp\r\n", roles, "bad_offer", "exactly three m-lines"),
+            ("v=0\r\n" + "a=x\r\n" * 20_000, roles, "payload_too_large", "limit"),
+            (good, {}, "invalid_payload", "tracks is required"),
+            (good, {**roles, "7": "screen"}, "invalid_payload", "does not have: 7"),
+            (good, {"0": "audio", "1": "camera", "2": "camera"}, "invalid_payload", "each role"),
+            (good, {"0": "camera", "1": "audio", "2": "screen"}, "invalid_payload", "cannot carry"),
+            (balanced, roles, "bad_offer", "separate transports"),
+            (
+                good.replace("a=group:BUNDLE 0 1 2", "a=group:BUNDLE 0 1"),
+                roles,
+                "bad_offer",
+                "BUNDLE",
+            ),
+            (good + good[good.index("m=video") :], roles, "bad_offer", "exactly three"),
         ):
             with pytest.raises(ProtocolError) as refused:
-                await customer.request("call.join", {"call_id": call_id, "offer": offer})
+                await customer.request(
+                    "call.join", {"call_id": call_id, "offer": offer, "tracks": tracks}
+                )
             assert refused.value.code == code, refused.value
-            assert refused.value.error["message"]
+            assert says in refused.value.error["message"], refused.value
         with pytest.raises(ProtocolError) as bad_role:
             await customer.request(
                 "call.join", {"call_id": call_id, "offer": "v=0\r\n", "tracks": {"0": "movie"}}

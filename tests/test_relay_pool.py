@@ -223,3 +223,44 @@ async def test_a_receive_slot_carries_on_with_the_next_publisher_after_one_leave
             await client.close()
         await pool.stop()
     assert not multiprocessing.active_children()
+
+
+def padded_offer(sdp: str, size: int) -> str:
+    """A valid offer grown to `size` characters with session attributes aiortc ignores."""
+    head, rest = sdp.split("t=0 0\r\n", 1)
+    pad_line = "a=x-pad:" + "y" * 90 + "\r\n"
+    missing = size - len(sdp)
+    padding = pad_line * (missing // len(pad_line))
+    padding += "a=x-p:" + "z" * (size - len(sdp) - len(padding) - 8) + "\r\n"
+    offer = head + "t=0 0\r\n" + padding + rest
+    assert len(offer) == size, len(offer)
+    return offer
+
+
+async def test_100_joins_with_offers_at_the_size_limit_kill_no_worker() -> None:
+    """A join whose offer was padded to just under call.join's 60,000 characters made a
+    uvloop worker exit about 1 time in 4: its pipe read came back half-done."""
+    pool = RelayPool(workers=2, capacity=200, event_loop="uvloop")
+    client = RTCPeerConnection(NO_STUN)
+    try:
+        await pool.start()
+        pids = {w.pid for w in pool.workers}
+        client.addTransceiver("audio")
+        client.addTransceiver("video")
+        await client.setLocalDescription(await client.createOffer())
+        rooms = [RoomId("big-1"), RoomId("big-2")]
+        for room in rooms:
+            await pool.open_room(room)
+        for i in range(100):
+            size = 60_000 if i % 2 else 45_000 + 150 * i
+            room = rooms[i % 2]
+            offer = padded_offer(client.localDescription.sdp, size)
+            answer = await pool.join(room, ParticipantId(f"p{i}"), offer)
+            assert answer.startswith("v=0")
+            await pool.leave(room, ParticipantId(f"p{i}"))
+        assert all(w.alive for w in pool.workers)
+        assert {w.pid for w in pool.workers} == pids  # the same processes: none died
+        assert all(r.restarts == 0 for r in pool.restarts.values())
+    finally:
+        await client.close()
+        await pool.stop()

@@ -56,6 +56,11 @@ class LiveCall:
     ended: bool = False
     media_used: dict[str, bool] = field(default_factory=dict)
     """What was ever sent so far; written to the record when the call ends."""
+    rev: int = 0
+    """The Call's revision (signaling/calls/revision.py), bumped by every published change."""
+    relay_session: int = 1
+    """Which relay room the participants join; it grows when the call moves to another
+    relay worker (its own died), and each participant then joins afresh."""
     record: Record | None = None
     """The call's row as this process last wrote it. A live call's row changes only through
     its CallService, under `lock`, so reading it here saves a database round trip per event."""

@@ -9,7 +9,7 @@ from media.quality import QualitySample, assess
 from signaling.auth.tokens import Principal
 from signaling.calls.service import CallService
 from signaling.calls.views import call_view
-from signaling.errors import Conflict, InvalidPayload
+from signaling.errors import Conflict, Forbidden, InvalidPayload
 from signaling.realtime import events as ev
 from signaling.realtime.notifier import Notifier
 from signaling.store import calls as call_store
@@ -79,7 +79,7 @@ class CallQuality:
         """The agent takes a step down (offered or not)."""
         call, _live, party = await self._calls.active(principal, req.call_id)
         if party is not CallParty.AGENT:
-            raise Conflict("the agent chooses a step down")
+            raise Forbidden("only the agent chooses a step down")
         return await self.apply(call["id"], req.to, "chosen by the agent", by=CallParty.AGENT)
 
     async def apply(

@@ -22,19 +22,24 @@ from media.quality import PoorStreak
 from relay.interface import (
     BadOffer,
     CloseReason,
+    NoCapacity,
     ParticipantId,
     ParticipantLink,
     RelayControl,
     RelayError,
+    RelayLost,
     RoomClosed,
     RoomId,
+    UnknownRoom,
     check_tracks,
 )
 from signaling.auth import access
 from signaling.auth.tokens import Principal
 from signaling.calls.event_log import CallEvent, CallEventLog
 from signaling.calls.live import LiveCall
+from signaling.calls.offer import OfferRefused, check_offer
 from signaling.calls.relay_launcher import RelayLauncher
+from signaling.calls.revision import next_rev
 from signaling.calls.views import call_view
 from signaling.chat.system_messages import add_system_message
 from signaling.chat.views import NameBook
@@ -42,6 +47,7 @@ from signaling.config import CallsConfig
 from signaling.db.database import Database
 from signaling.db.schema import utcnow
 from signaling.errors import Conflict, Forbidden, InvalidPayload, LiveAssistError, NotFound
+from signaling.ratelimit import RateLimiter
 from signaling.realtime import events as ev
 from signaling.realtime.notifier import Notifier
 from signaling.store import Record
@@ -64,8 +70,22 @@ class RelayUnavailable(LiveAssistError):
     code = "relay_unavailable"
 
 
-class OfferRefused(LiveAssistError):
-    code = "bad_offer"
+class RelayMoving(LiveAssistError):
+    """The relay worker hosting the call died; the call is moving to another one."""
+
+    code = "relay_lost"
+    status = 503
+
+
+JOINS_PER_SECOND = 1.0
+JOIN_BURST = 5
+"""call.join per participant: a reconnect is one, a client retrying in a loop is refused
+`rate_limited` before the relay pays for each offer."""
+
+MOVING = (
+    "the relay worker hosting this call was lost; the call is moving to another one: "
+    "join again when call.updated shows a new relay_session"
+)
 
 
 MEDIA_DEFAULTS = {
@@ -105,6 +125,10 @@ class CallService:
         self._listening = False
         self.ended_listeners: list[CallEndedListener] = []
         self._closing: set[asyncio.Task[None]] = set()
+        self._joins = RateLimiter(
+            rate=JOINS_PER_SECOND, burst=JOIN_BURST, what="joins of this call"
+        )
+        """A join costs the relay a peer connection (~30 ms of CPU): per call and party."""
         self.events = CallEventLog(db)
 
     # ---- access ---------------------------------------------------------------------------
@@ -142,7 +166,11 @@ class CallService:
         return call_view(call, self.live.get(call["id"]))
 
     async def _publish(self, call: Record, event: str = "call.updated") -> dict[str, Any]:
-        view = call_view(call, self.live.get(call["id"]))
+        """Tell both sides of a change: a new revision of the Call."""
+        live = self.live.get(call["id"])
+        if live is not None:
+            live.rev = next_rev(live.rev)
+        view = call_view(call, live)
         await self._notifier.to_chat(call["chat_id"], event, view)
         return view
 
@@ -193,6 +221,7 @@ class CallService:
             call["agent_id"],
             record=call,
             media_used=dict(call["media_used"]),
+            rev=call["rev"],
         )
         for side in live.parties.values():
             side.poor = PoorStreak(self.config.poor_samples)
@@ -242,10 +271,12 @@ class CallService:
                 raise Conflict(f"the call is {call['state']}, not ringing")
             live.cancel_timer("ring")
             live.parties[party].link = LinkState.CONNECTING
+            live.rev = next_rev(live.rev)
             changes = {
                 "state": CallState.ACTIVE.value,
                 "answered_at": utcnow(),
                 "relay_worker": live.relay_worker,
+                "rev": live.rev,
             }
 
             def answer(conn: Connection) -> Record:
@@ -293,11 +324,15 @@ class CallService:
         if not req.offer.startswith("v=0"):
             raise InvalidPayload("offer must be an SDP offer (starting with 'v=0')")
         flags = media_flags(req.media) if req.media is not None else None
+        check_offer(req.offer, tracks)
         received = monotonic()
         call, live, party = await self.active(principal, req.call_id)
+        self._joins.hit(f"{call['id']}:{party.value}")
         async with live.lock:
-            if live.ended or live.room_id is None:
+            if live.ended:
                 raise Conflict("the call has ended")
+            if live.room_id is None:
+                raise RelayMoving(MOVING)
             me = live.parties[party]
             rejoin = me.joined
             if rejoin and me.link is LinkState.CONNECTED:
@@ -316,14 +351,12 @@ class CallService:
                 raise OfferRefused(f"the relay refused the offer: {error.detail}") from None
             except (ValueError, TypeError) as error:
                 raise InvalidPayload(str(error)) from None
+            except (RelayLost, UnknownRoom):
+                # The worker died under this join: the room-closed listener moves the call.
+                raise RelayMoving(MOVING) from None
             except RelayError as error:
                 log.warning("call %s: relay failed on join: %s", call["id"], error)
-                reason = (
-                    CallEndReason.RELAY_LOST
-                    if error.code in ("relay_lost", "unknown_room")
-                    else CallEndReason.ERROR
-                )
-                await self._finish(live, reason, None)
+                await self._finish(live, CallEndReason.ERROR, None)
                 raise RelayUnavailable(f"the call's media relay failed: {error.detail}") from None
             me.joined = True
             me.joined_at = monotonic()
@@ -408,7 +441,11 @@ class CallService:
         await asyncio.sleep(self.config.reconnect_seconds)
         async with live.lock:
             if not live.ended and live.parties[party].link is LinkState.RECONNECTING:
-                await self._finish(live, CallEndReason.NETWORK_LOST, None)
+                # Still without a relay room: the relay, not the network, is what failed.
+                reason = (
+                    CallEndReason.RELAY_LOST if live.room_id is None else CallEndReason.NETWORK_LOST
+                )
+                await self._finish(live, reason, None)
 
     async def resend_state(
         self, chat_id: int, emit: Callable[[dict[str, Any]], Awaitable[None]]
@@ -440,6 +477,8 @@ class CallService:
         """Record the end, tell both sides, close the relay room. Caller holds live.lock."""
         live.ended = True
         live.cancel_timers()
+        for party in CallParty:
+            self._joins.forget(f"{live.call_id}:{party.value}")
         self.live.pop(live.call_id, None)
         async with self.db.write() as conn:
             call = await call_store.update_call(
@@ -452,6 +491,7 @@ class CallService:
                     "ended_by": by.value if by else None,
                     "relay_worker": live.relay_worker,
                     "media_used": live.media_used,
+                    "rev": next_rev(live.rev),
                 },
             )
             await call_store.add_event(conn, live.call_id, "ended", by, {"reason": reason.value})
@@ -514,13 +554,64 @@ class CallService:
             return
         for live in list(self.live.values()):
             if live.room_id == event.room_id:
-                reason = (
-                    CallEndReason.ERROR
-                    if event.reason is CloseReason.ERROR
-                    else CallEndReason.RELAY_LOST
-                )
                 live.room_id = None  # nothing left to close
-                self._spawn(self.end(live.call_id, reason))
+                if event.reason is CloseReason.RELAY_LOST:
+                    self._spawn(self._relocate(live))
+                else:
+                    self._spawn(self.end(live.call_id, CallEndReason.ERROR))
+
+    # ---- moving to another relay worker ---------------------------------------------------
+    async def _relocate(self, live: LiveCall) -> None:
+        """The call's relay worker died: both sides are told at once ("reconnecting"), a
+        room is opened on a live worker (or the dead one's replacement), and a new
+        `relay_session` asks each participant to join it with a fresh peer connection.
+        Without a worker within `calls.reconnect_seconds` the call ends as `relay_lost`."""
+        lost_worker = live.relay_worker
+        async with live.lock:
+            if live.ended:
+                return
+            now = monotonic()
+            for party, state in live.parties.items():
+                if state.link is LinkState.CONNECTED:
+                    state.link = LinkState.RECONNECTING
+                    state.dropped_at = now
+                    timer = f"reconnect:{party.value}"
+                    live.timers[timer] = asyncio.create_task(self._reconnect_timeout(live, party))
+            await self.events.append(live.call_id, [("relay_lost", None, {"worker": lost_worker})])
+            await self._publish(await self._record(live.call_id))
+        session = live.relay_session + 1
+        room = RoomId(f"{room_of(live.call_id)}.{session}")
+        worker = await self._open_room_within(room, self.config.reconnect_seconds)
+        async with live.lock:
+            if live.ended:
+                if worker is not None:
+                    self._spawn(self._close_room(room, live.call_id))
+                return
+            if worker is None:
+                await self._finish(live, CallEndReason.RELAY_LOST, None)
+                return
+            live.room_id, live.relay_worker, live.relay_session = room, worker, session
+            for state in live.parties.values():
+                state.joined = False  # the next join is a first join in the new room
+            detail = {"from_worker": lost_worker, "to_worker": worker, "relay_session": session}
+            await self.events.append(live.call_id, [("relay_moved", None, detail)])
+            await self._publish(await self._record(live.call_id))
+            log.warning(
+                "call %s: moved from relay worker %s to %s", live.call_id, lost_worker, worker
+            )
+
+    async def _open_room_within(self, room: RoomId, seconds: float) -> int | None:
+        """Open `room` on any live worker, waiting (for a replacement) up to `seconds`."""
+        deadline = monotonic() + seconds
+        while True:
+            try:
+                relay = await self._relay.ready()
+                return int(await relay.open_room(room))
+            except (RelayLost, NoCapacity, RuntimeError, OSError) as error:
+                if monotonic() >= deadline:
+                    log.error("no relay worker took %s within %.0f s: %s", room, seconds, error)
+                    return None
+            await asyncio.sleep(0.2)
 
     async def restore(self) -> None:
         """At startup: calls a previous run left open lost their relay with it."""
@@ -535,6 +626,7 @@ class CallService:
                         "ended_at": utcnow(),
                         "end_reason": CallEndReason.RELAY_LOST.value,
                         "media_used": call_store.media_used_of(events),
+                        "rev": next_rev(call["rev"]),
                     },
                 )
                 await call_store.add_event(

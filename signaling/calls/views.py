@@ -11,6 +11,7 @@ from signaling.types import CallEndReason, CallParty, LinkState
 
 def call_view(call: Record, live: LiveCall | None) -> dict[str, Any]:
     reason = CallEndReason(call["end_reason"]) if call["end_reason"] else None
+    running = live is not None and not live.ended
     if live is not None and not live.ended:
         participants = {party.value: live.parties[party].media_wire() for party in CallParty}
         quality = {party.value: live.parties[party].quality for party in CallParty}
@@ -20,6 +21,7 @@ def call_view(call: Record, live: LiveCall | None) -> dict[str, Any]:
         quality = {party.value: None for party in CallParty}
     return {
         "id": call["id"],
+        "rev": live.rev if live is not None and running else call["rev"],
         "chat_id": call["chat_id"],
         "ticket_id": call["ticket_id"],
         "media": call["media"],
@@ -27,6 +29,7 @@ def call_view(call: Record, live: LiveCall | None) -> dict[str, Any]:
         "started_by": call["started_by"],
         "agent_id": call["agent_id"],
         "relay_worker": live.relay_worker if live is not None else call["relay_worker"],
+        "relay_session": live.relay_session if live is not None and running else None,
         "created_at": call["created_at"],
         "answered_at": call["answered_at"],
         "ended_at": call["ended_at"],

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     DateTime,
@@ -257,6 +258,8 @@ calls = Table(
     Column("ended_by", String(16), nullable=True),
     # {"audio": bool, "camera": bool, "screen": bool}: what was ever sent during the call.
     Column("media_used", JSON, nullable=False),
+    # The Call's revision as last written (signaling/calls/revision.py); grows with each change.
+    Column("rev", BigInteger, nullable=False, server_default="0"),
 )
 
 call_events = Table(

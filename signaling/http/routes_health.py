@@ -78,11 +78,14 @@ async def _relay_health(rt: Any) -> dict[str, Any]:
     except Exception as exc:
         return {"ok": False, "started": True, "error": type(exc).__name__}
     alive = [w for w in stats.workers if w.alive]
+    # Degraded while any worker is down (its replacement is starting) or crash-looping.
     return {
-        "ok": bool(alive),
+        "ok": stats.healthy,
         "started": True,
         "workers": len(stats.workers),
         "workers_alive": len(alive),
+        "restarts": sum(w.restarts for w in stats.workers),
+        "crash_loop": [w.worker_id for w in stats.workers if w.crash_loop],
         "capacity": stats.capacity,
         "rooms": stats.rooms,
         "peer_connections": stats.peer_connections,

@@ -257,6 +257,8 @@ QUALITY = obj({"call_id": ID, **QUALITY_FIELDS})
 CALL = obj(
     {
         "id": ID,
+        # grows with every change of the call; compare only revisions of one call (§8)
+        "rev": COUNT,
         "chat_id": ID,
         "ticket_id": ID,
         "media": enum(CallMedia),
@@ -264,6 +266,8 @@ CALL = obj(
         "started_by": enum(CallParty),
         "agent_id": ID,
         "relay_worker": nullable(COUNT),
+        # which relay placement to join (grows when the call moves); null once it has ended
+        "relay_session": nullable(ID),
         "created_at": TIMESTAMP,
         "answered_at": nullable(TIMESTAMP),
         "ended_at": nullable(TIMESTAMP),

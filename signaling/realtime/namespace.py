@@ -1,6 +1,10 @@
-"""The common Socket.IO namespace: authenticate at connect, then for every event check the
-rate limits and size, parse the payload into its dataclass, run the handler, and ack with
-{"ok": true, "data": ...} or {"ok": false, "error": {"code", "message"}}.
+"""The common Socket.IO namespace: authenticate at connect, then for every event parse the
+payload into its dataclass, run the handler, and ack with {"ok": true, "data": ...} or
+{"ok": false, "error": {"code", "message"}}.
+
+Rate limits, frame sizes and event names are checked before an event gets here, by the
+server's gate (signaling/realtime/server.py); `connect` and `disconnect` reach
+trigger_event only from python-socketio itself, never from the wire.
 
 Events of one connection run one at a time, in arrival order, so a client's messages are
 stored in the order it sent them. A failing event never closes the connection.
@@ -15,12 +19,11 @@ from typing import Any
 
 import socketio
 
-from signaling import jsonutil
 from signaling.auth.authenticator import Authenticator
 from signaling.auth.tokens import Principal
-from signaling.config import LimitsConfig
-from signaling.errors import InvalidPayload, LiveAssistError, PayloadTooLarge, UnknownEvent
-from signaling.ratelimit import RateLimits
+from signaling.errors import InvalidPayload, LiveAssistError, UnknownEvent
+from signaling.ratelimit import RateLimiter
+from signaling.realtime.server import client_ip
 from signaling.types import Role
 from signaling.wire import parse
 
@@ -29,20 +32,22 @@ log = logging.getLogger(__name__)
 Handler = Callable[[str, Principal, Any], Awaitable[Any]]
 
 
-def client_ip(environ: dict[str, Any]) -> str:
-    request = environ.get("aiohttp.request")
-    if request is not None and request.remote:
-        return str(request.remote)
-    return str(environ.get("REMOTE_ADDR") or "unknown")
+class TypedHandler:
+    """A handler that receives the parsed dataclass instead of the raw payload; `payload`
+    names that dataclass, so tests and documents can list what each event takes."""
+
+    def __init__(
+        self, payload: type[Any], handler: Callable[[str, Principal, Any], Awaitable[Any]]
+    ) -> None:
+        self.payload = payload
+        self._handler = handler
+
+    async def __call__(self, sid: str, principal: Principal, payload: Any) -> Any:
+        return await self._handler(sid, principal, parse(self.payload, payload))
 
 
-def typed(kind: type[Any], handler: Callable[[str, Principal, Any], Awaitable[Any]]) -> Handler:
-    """Wrap a handler so it receives the parsed dataclass instead of the raw payload."""
-
-    async def run(sid: str, principal: Principal, payload: Any) -> Any:
-        return await handler(sid, principal, parse(kind, payload))
-
-    return run
+def typed(payload: type[Any], handler: Callable[[str, Principal, Any], Awaitable[Any]]) -> Handler:
+    return TypedHandler(payload, handler)
 
 
 class LiveAssistNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
@@ -53,18 +58,17 @@ class LiveAssistNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         namespace: str,
         *,
         authenticator: Authenticator,
-        limits: RateLimits,
-        config: LimitsConfig,
+        connects: RateLimiter,
     ) -> None:
         super().__init__(namespace)
         self._auth = authenticator
-        self._limits = limits
-        self._config = config
+        self._connects = connects
+        """Namespace connects per token holder (limits.connects_per_principal)."""
         self._locks: dict[str, asyncio.Lock] = {}
-        self._ips: dict[str, str] = {}
         self.events: dict[str, Handler] = {}
+        """The protocol's events of this namespace; the server's gate lets no other through."""
         self.event_max_bytes: dict[str, int] = {}
-        """Per-event size limits above limits.max_event_bytes (SDP offers)."""
+        """Per-event frame size limits above limits.max_event_bytes (SDP offers)."""
 
     # ---- lifecycle ------------------------------------------------------------------------
     async def trigger_event(self, event: str, *args: Any) -> Any:
@@ -83,9 +87,9 @@ class LiveAssistNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
     async def _connect(self, sid: str, environ: dict[str, Any], auth: Any) -> None:
         ip = client_ip(environ)
         try:
-            self._limits.per_ip.hit(ip)
             token = auth.get("token") if isinstance(auth, dict) else None
             principal = await self._auth.principal(token)
+            self._connects.hit(f"{principal.role.value}:{principal.subject_id}")
             if principal.role not in self.roles:
                 allowed = ", ".join(sorted(r.value for r in self.roles))
                 raise LiveAssistError(
@@ -98,14 +102,11 @@ class LiveAssistNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
                 else {"code": "forbidden", "message": exc.message}
             )
             raise socketio.exceptions.ConnectionRefusedError(exc.message, wire) from None
-        self._ips[sid] = ip
         await self.save_session(sid, {"principal": principal, "ip": ip})
         await self.on_authenticated(sid, principal)
 
     async def _disconnect(self, sid: str) -> None:
         self._locks.pop(sid, None)
-        self._ips.pop(sid, None)
-        self._limits.per_connection.forget(sid)
         session = await self.get_session(sid)
         principal = session.get("principal")
         if principal is not None:
@@ -123,14 +124,8 @@ class LiveAssistNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
     # ---- events ---------------------------------------------------------------------------
     async def _event(self, sid: str, event: str, payload: Any, *, many: bool) -> dict[str, Any]:
         try:
-            self._limits.per_connection.hit(sid)
-            self._limits.per_ip.hit(self._ips.get(sid, "unknown"))
             if many:
                 raise InvalidPayload("send one payload object per event")
-            size = len(jsonutil.dumps(payload).encode())
-            max_bytes = self.event_max_bytes.get(event, self._config.max_event_bytes)
-            if size > max_bytes:
-                raise PayloadTooLarge(f"event payload is {size} bytes; the limit is {max_bytes}")
             handler = self.events.get(event)
             if handler is None:
                 raise UnknownEvent(f"unknown event {event!r} on {self.namespace}")

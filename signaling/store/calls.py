@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from signaling.calls.revision import next_rev
 from signaling.db.schema import call_events, call_quality, calls
 from signaling.store import Record, record, records
 from signaling.types import CallMedia, CallParty, CallState
@@ -41,6 +42,7 @@ def create_call_sync(
             state=CallState.RINGING.value,
             started_by=started_by.value,
             media_used=dict(NO_MEDIA),
+            rev=next_rev(0),
         )
         .returning(*calls.c)
     )

@@ -44,7 +44,7 @@ export class CallSession extends Emitter {
     this.joining = null;
     this.rejoinWanted = false;
     this.joinedOnce = false;
-    this.updates = 0;  // Call states applied so far (see joinOnce)
+    this.relaySession = null;  // the call's relay_session our peer connection joined
     this.opening = null;  // the one openMedia() everybody waits for
     this.prepared = null;  // Promise<{peer, offer}> built while the call rings (prepare())
     this.closed = false;
@@ -103,10 +103,13 @@ export class CallSession extends Emitter {
 
   // ---- what the server tells us -------------------------------------------------------------
 
-  /** A newer Call snapshot (ack, call.updated, call.ringing, call.get). */
+  /** A Call snapshot (ack, call.updated, call.ringing, call.get); an older one (a smaller
+   *  `rev`, say a late ack) is ignored, except that an ended call is always final. */
   update(call) {
     if (this.closed || !call || call.id !== this.id) return;
-    this.updates += 1;
+    if (call.state !== "ended" && typeof call.rev === "number" && call.rev < (this.call.rev || 0)) {
+      return;
+    }
     this.call = call;
     if (call.answered_at && !this.answeredAt) this.answeredAt = Date.parse(call.answered_at);
     if (call.state === "ended") {
@@ -114,7 +117,12 @@ export class CallSession extends Emitter {
       return;
     }
     this.emit("changed", call);
-    if (call.state === "active" && this.owned && !this.peer && !this.joining) this.join();
+    if (call.state !== "active" || !this.owned) return;
+    if (!this.peer && !this.joining) {
+      this.join();
+    } else if (this.relaySession !== null && call.relay_session !== this.relaySession) {
+      this.join();  // the relay worker hosting the call died: join the call's new room
+    }
   }
 
   setQuality(quality) {
@@ -381,7 +389,6 @@ export class CallSession extends Emitter {
     const tracks = this.currentTracks();
     // The flags ride with the offer (protocol §8), saving a call.media after every join.
     const sent = { ...this.flags };
-    const updates = this.updates;
     let offer;
     try {
       if (ready) {
@@ -399,9 +406,10 @@ export class CallSession extends Emitter {
       this.mids = offer.tracks;
       this.sampler.reset();
       this.joinedOnce = true;
+      this.relaySession = result.call ? result.call.relay_session : null;
       // A call.updated that came in meanwhile may be newer than the ack's snapshot (the
-      // other side joining right after us); our own join was pushed to us as well.
-      if (result.call && this.updates === updates) this.update(result.call);
+      // other side joining right after us): update() keeps whichever has the larger rev.
+      if (result.call) this.update(result.call);
     } catch (error) {
       peer.close();
       throw error;
