@@ -47,7 +47,11 @@ connection is closed; at least twice the connection's burst."""
 FLOOD_PENALTY = 0.25
 """Share of its address's burst that a connection closed for flooding costs that address,
 so a client that reconnects to flood again soon finds its address refused."""
-_HEADER = re.compile(r"(?P<type>\d)(?:\d+-)?(?P<nsp>/[^,]*,)?(?P<id>\d{1,15})?")
+_HEADER = re.compile(
+    r'(?P<type>\d)(?:\d+-)?(?P<nsp>/[^,]*,)?(?P<id>\d{1,15})?(?:\["(?P<name>[A-Za-z0-9_.]{1,64})")?'
+)
+"""Packet type, namespace, ack id and (for events) the name: enough to answer a frame
+without decoding its JSON."""
 
 
 class WirePacket(packet.Packet):  # type: ignore[misc]
@@ -139,8 +143,9 @@ class GuardedServer(socketio.AsyncServer):  # type: ignore[misc]
             return
         if len(data) > self._largest_frame:  # characters: each is at least one byte
             self._count("payload_too_large")
+            limit = self._event_limit(header["nsp"], header["name"])
             too_large = PayloadTooLarge(
-                f"event frame is over {self._largest_frame} bytes; see the limits per event"
+                f"event frame is at least {len(data)} bytes; the limit is {limit}"
             )
             await self._refuse(eio_sid, header, too_large)
             return
@@ -215,10 +220,15 @@ class GuardedServer(socketio.AsyncServer):  # type: ignore[misc]
         if name in RESERVED_EVENTS or name not in events:
             shown = name if len(name) <= 64 else name[:64] + "…"
             raise UnknownEvent(f"unknown event {shown!r} on {pkt.namespace or '/'}")
-        limits: dict[str, int] = getattr(handler, "event_max_bytes", {})
-        max_bytes = limits.get(name, self._max_event_bytes)
+        max_bytes = self._event_limit(pkt.namespace, name)
         if frame_bytes > max_bytes:
             raise PayloadTooLarge(f"event frame is {frame_bytes} bytes; the limit is {max_bytes}")
+
+    def _event_limit(self, namespace: str | None, name: str | None) -> int:
+        """The largest frame event `name` may have in `namespace` (bytes of UTF-8)."""
+        handler = self.namespace_handlers.get((namespace or "/").rstrip(","))
+        limits: dict[str, int] = getattr(handler, "event_max_bytes", {})
+        return limits.get(name or "", self._max_event_bytes)
 
     # ---- refusing -------------------------------------------------------------------------
     async def _refuse(
