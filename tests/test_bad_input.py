@@ -242,3 +242,21 @@ async def test_ids_beyond_the_database_range_are_invalid_payload(server: Server)
         assert chat_id == {"type": "integer", "minimum": 1, "maximum": too_big - 1}
     finally:
         await admin.close()
+
+
+async def test_rest_bodies_with_lone_surrogates_or_nan_are_invalid_payload(server: Server) -> None:
+    """Both answered 500 (the surrogate could not be stored or echoed); the strict JSON decoder
+    refuses them and the answer says why."""
+    async with aiohttp.ClientSession() as http:
+        for body, why in [
+            (b'{"org": "demo", "name": "\\ud800"}', "lone UTF-16 surrogate"),
+            (b'{"org": "demo", "name": NaN}', "NaN"),
+        ]:
+            async with http.post(
+                server.url + "/api/widget/session",
+                data=body,
+                headers={"Content-Type": "application/json"},
+            ) as resp:
+                answer = await resp.json()
+                assert resp.status == 400 and answer["error"]["code"] == "invalid_payload"
+                assert why in answer["error"]["message"]
