@@ -23,11 +23,9 @@ from signaling.http import (  # noqa: F401
     routes_widget,
 )
 from signaling.http.api import api
-from signaling.http.middleware import (
-    error_middleware,
-    origin_middleware,
-    security_headers_middleware,
-)
+from signaling.http.headers import add_common_headers
+from signaling.http.hosts import HostPolicy
+from signaling.http.middleware import error_middleware, host_middleware, origin_middleware
 from signaling.http.routes_pages import install_pages
 from signaling.runtime import Runtime
 from signaling.seed import seed_demo
@@ -52,15 +50,19 @@ def create_app(
     app = web.Application(
         middlewares=[
             error_middleware(),
+            host_middleware(
+                HostPolicy(runtime.config.server),
+                frozenset(ep.path for ep in api.endpoints if ep.any_host),
+            ),
             origin_middleware(runtime.origins),
-            security_headers_middleware(),
         ],
         client_max_size=MAX_UPLOAD_BYTES,
     )
     app[RUNTIME] = runtime
+    app.on_response_prepare.append(add_common_headers)
     runtime.sio.attach(app)
     api.install(app, runtime)
-    install_pages(app)
+    install_pages(app, runtime.config.server.allowed_origins)
 
     async def start(app: web.Application) -> None:
         if migrate:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import tomllib
 import types
 import typing
@@ -22,6 +23,7 @@ from signaling.errors import ConfigError
 ENV_PREFIX = "LIVEASSIST_"
 CONFIG_FILE_ENV = "LIVEASSIST_CONFIG"
 # LIVEASSIST_* variables that are not config keys: the file path, log level, a new password.
+HOST_ENTRY = re.compile(r"\*|([a-z0-9_.-]+|\[[0-9a-f:.]+\])(:\d{1,5})?")
 NON_CONFIG_ENV = frozenset({CONFIG_FILE_ENV, "LIVEASSIST_LOG_LEVEL", "LIVEASSIST_NEW_PASSWORD"})
 
 
@@ -36,10 +38,18 @@ class ServerConfig:
     # The address people use to reach this server (behind a proxy); printed at start.
     # Same-origin checks use the request's own Host, so a proxy must pass it through.
     public_url: str = ""
+    # Host header values accepted besides this server's own (host:port, localhost and
+    # 127.0.0.1 at the port, public_url's host): name or name:port, "*" for any (DNS rebinding).
+    allowed_hosts: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if not 0 < self.port < 65536:
             raise ConfigError(f"server.port must be 1..65535, got {self.port}")
+        for name in self.allowed_hosts:
+            if not HOST_ENTRY.fullmatch(name.lower()):
+                raise ConfigError(
+                    f"server.allowed_hosts entry {name!r} must look like host, host:port or *"
+                )
         for origin in self.allowed_origins:
             if not origin.startswith(("http://", "https://")) or origin.endswith("/"):
                 raise ConfigError(
@@ -68,12 +78,17 @@ class AuthConfig:
     # Argon2id cost; defaults follow RFC 9106's second recommended option.
     password_memory_kib: int = 65536
     password_time_cost: int = 3
+    # A browser or app that signed in successfully gets a device token (a cookie, and in the
+    # answer) that keeps it out of the sign-in limits meant for unknown devices this long.
+    device_token_ttl_days: int = 90
 
     def __post_init__(self) -> None:
         if self.staff_token_ttl_seconds < 30:
             raise ConfigError("auth.staff_token_ttl_seconds must be at least 30")
         if self.password_memory_kib < 8192:
             raise ConfigError("auth.password_memory_kib must be at least 8192 (8 MiB)")
+        if self.device_token_ttl_days < 1:
+            raise ConfigError("auth.device_token_ttl_days must be at least 1")
 
 
 @dataclass
@@ -82,6 +97,7 @@ class LimitsConfig:
     event_burst: int = 40
     ip_events_per_second: float = 200.0
     ip_event_burst: int = 400
+    # Sign-in attempts from one address (known devices excepted), all accounts together.
     logins_per_minute_per_ip: int = 20
     # Chats a guest may open from one address (widget sessions): steady rate, then burst.
     ip_guest_sessions_per_second: float = 1.0
@@ -89,8 +105,27 @@ class LimitsConfig:
     # New Socket.IO connections from one IP address per second, and the burst above that.
     ip_connects_per_second: float = 10.0
     ip_connect_burst: int = 60
-    login_failures_per_minute_per_account: int = 5
+    # Failed sign-ins to one account from one address or device before it must wait; each
+    # further failure doubles the wait, from login_backoff_seconds up to the maximum.
+    login_free_failures: int = 5
+    login_backoff_seconds: float = 2.0
+    login_backoff_max_seconds: float = 900.0
+    # Failed sign-ins to one account per hour from unknown devices (all addresses together)
+    # before only known devices may try it.
+    login_unknown_failures_per_hour: int = 30
     max_event_bytes: int = 16384
+
+    def __post_init__(self) -> None:
+        if self.logins_per_minute_per_ip < 1 or self.login_unknown_failures_per_hour < 1:
+            raise ConfigError(
+                "limits.logins_per_minute_per_ip and limits.login_unknown_failures_per_hour "
+                "must be at least 1"
+            )
+        if not 0 < self.login_backoff_seconds <= self.login_backoff_max_seconds:
+            raise ConfigError(
+                "limits.login_backoff_seconds must be positive and at most "
+                "limits.login_backoff_max_seconds"
+            )
 
 
 @dataclass

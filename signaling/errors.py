@@ -60,6 +60,14 @@ class OriginNotAllowed(Forbidden):
     code = "origin_not_allowed"
 
 
+class HostNotAllowed(LiveAssistError):
+    """The request named a Host that is not this server (a DNS-rebinding page, a stray proxy):
+    421 Misdirected Request, whatever the route."""
+
+    code = "host_not_allowed"
+    status = 421
+
+
 class NotFound(LiveAssistError):
     code = "not_found"
     status = 404

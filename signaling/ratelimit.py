@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from signaling.errors import RateLimited
+
+if TYPE_CHECKING:
+    from signaling.auth.login_throttle import LoginThrottle
 
 
 @dataclass
@@ -20,11 +25,20 @@ class RateLimiter:
 
     Keys are kept in LRU order and capped, so a flood of distinct keys cannot grow memory."""
 
-    def __init__(self, *, rate: float, burst: int, what: str, max_keys: int = 100_000) -> None:
+    def __init__(
+        self,
+        *,
+        rate: float,
+        burst: int,
+        what: str,
+        max_keys: int = 100_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.rate = rate
         self.burst = burst
         self.what = what
         self.max_keys = max_keys
+        self.clock = clock
         self._buckets: OrderedDict[str, _Bucket] = OrderedDict()
 
     def check(self, key: str) -> None:
@@ -51,7 +65,7 @@ class RateLimiter:
 
     def check_refill(self, key: str) -> None:
         """Bring the key's bucket up to date (created full if new), spending nothing."""
-        now = time.monotonic()
+        now = self.clock()
         bucket = self._buckets.pop(key, None) or _Bucket(tokens=float(self.burst), updated=now)
         bucket.tokens = min(self.burst, bucket.tokens + (now - bucket.updated) * self.rate)
         bucket.updated = now
@@ -69,8 +83,7 @@ class RateLimits:
 
     per_connection: RateLimiter
     per_ip: RateLimiter
-    login_per_ip: RateLimiter
-    login_failures_per_account: RateLimiter
+    login: LoginThrottle
     guest_sessions_per_ip: RateLimiter
     uploads_per_ip: RateLimiter
     connects_per_ip: RateLimiter

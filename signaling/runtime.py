@@ -12,6 +12,7 @@ from typing import cast
 from relay.interface import EventLoopKind
 from signaling.attachments import AttachmentStore
 from signaling.auth.authenticator import Authenticator
+from signaling.auth.login_throttle import LoginThrottle
 from signaling.auth.passwords import Passwords
 from signaling.auth.tokens import TokenSigner
 from signaling.calls.guidance import CallGuidance
@@ -66,15 +67,12 @@ def build_limits(config: Config) -> RateLimits:
             burst=lim.ip_event_burst,
             what="requests from your address",
         ),
-        login_per_ip=RateLimiter(
-            rate=lim.logins_per_minute_per_ip / 60,
-            burst=lim.logins_per_minute_per_ip,
-            what="sign-in attempts from your address",
-        ),
-        login_failures_per_account=RateLimiter(
-            rate=lim.login_failures_per_minute_per_account / 60,
-            burst=lim.login_failures_per_minute_per_account,
-            what="failed sign-ins for this account",
+        login=LoginThrottle(
+            logins_per_minute_per_ip=lim.logins_per_minute_per_ip,
+            free_failures=lim.login_free_failures,
+            backoff_seconds=lim.login_backoff_seconds,
+            backoff_max_seconds=lim.login_backoff_max_seconds,
+            unknown_failures_per_hour=lim.login_unknown_failures_per_hour,
         ),
         guest_sessions_per_ip=RateLimiter(
             rate=lim.ip_guest_sessions_per_second,

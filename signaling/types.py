@@ -23,6 +23,18 @@ class Role(StrEnum):
 
 STAFF_ROLES = frozenset({Role.AGENT, Role.QA, Role.ADMIN})
 
+# Something@something without spaces or control characters. Spelled out rather than with \s
+# alone, whose meaning differs between Python and the JSON Schema (ECMA) regex dialect.
+EMAIL_PATTERN = r"[^@\s\x00-\x1f\x7f\x85\ufeff]+@[^@\s\x00-\x1f\x7f\x85\ufeff]+"
+
+
+class StaffRole(StrEnum):
+    """The roles of staff accounts (what an admin may give a user): Role without customer."""
+
+    AGENT = "agent"
+    QA = "qa"
+    ADMIN = "admin"
+
 
 class Presence(StrEnum):
     """Agent availability; only ONLINE agents receive new chats."""

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime
+
 import aiohttp
 import jwt
 import pytest
@@ -11,6 +14,9 @@ from loadtest.clients import Customer, ProtocolError, Staff
 from signaling.auth.identity import sign_identity
 from signaling.types import OrgId, Role, UserId
 from tests.conftest import Server, start_server
+from tests.records import ended_call_in
+
+ISO_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z")
 
 
 async def _status(url: str, path: str, token: str | None = None, **kw: object) -> tuple[int, dict]:  # type: ignore[type-arg]
@@ -185,11 +191,27 @@ async def test_logout_and_deactivation_end_access(server: Server) -> None:
 
 async def test_refresh_gives_a_new_token_for_the_same_session(server: Server) -> None:
     agent = Staff(server.url)
-    await agent.sign_in("agent1@demo.local", server.passwords["agent1@demo.local"])
+    signed_in = await agent.sign_in("agent1@demo.local", server.passwords["agent1@demo.local"])
     fresh = await agent.rest("POST", "/api/auth/refresh")
     assert fresh["token"] != agent.token and fresh["session_seconds_left"] > 0
-    assert (await _status(server.url, "/api/me", fresh["token"]))[0] == 200
+    status, me = await _status(server.url, "/api/me", fresh["token"])
+    assert status == 200
+    # every expiry is an ISO 8601 UTC timestamp, like every other timestamp (protocol §1)
+    customer = Customer(server.url)
+    await customer.open_chat(name="Iso")
+    guest_fresh = await customer.rest("POST", "/api/widget/refresh")
+    for stamp in (
+        signed_in["expires_at"],
+        fresh["expires_at"],
+        me["token_expires_at"],
+        customer.session["expires_at"],
+        guest_fresh["expires_at"],
+    ):
+        assert isinstance(stamp, str) and ISO_UTC.fullmatch(stamp), stamp
+    left = datetime.fromisoformat(fresh["expires_at"]) - datetime.now(UTC)
+    assert 800 < left.total_seconds() <= 900  # the 15-minute token
     await agent.close()
+    await customer.close()
 
 
 async def test_foreign_origins_are_refused_unless_configured(tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -260,3 +282,62 @@ async def test_host_signed_identity_links_chats_and_forgeries_fail(server: Serve
     assert status == 401 and "signature" in body["error"]["message"]
     await first.close()
     await second.close()
+
+
+async def test_customer_context_shows_only_what_each_staff_member_may_see(server: Server) -> None:
+    """agent2 got 404 for agent1's chat, ticket and call directly, yet the customer's context
+    panel listed all three (CSAT comment included). One policy now decides both."""
+    a1 = await server.staff("agent1@demo.local")  # Billing, Technical, General
+    customer = await server.customer(name="Priv", topic="billing")
+    a2 = await server.staff("agent2@demo.local", online=False)  # Technical, General
+    qa = Staff(server.url)  # REST only: QA has no Socket.IO namespace
+    await qa.sign_in("qa@demo.local", server.passwords["qa@demo.local"])
+    admin = await server.staff("admin@demo.local", online=False)
+    later = Customer(server.url)
+    try:
+        await customer.say("refund please")
+        assigned = (await a1.next("chat.assigned"))["chat"]
+        await a1.request("chat.close", {"chat_id": customer.chat_id})
+        await customer.request(
+            "csat.submit", {"chat_id": customer.chat_id, "score": 2, "comment": "secret comment"}
+        )
+        call_id = await ended_call_in(server, assigned)
+        # the same customer's next chat waits in the Technical group, which agent2 serves
+        await later.open_chat(topic="technical", previous_token=customer.token)
+        cid = customer.session["customer"]["id"]
+        assert later.session["customer"]["id"] == cid
+        ticket_id = assigned["ticket_id"]
+        for path in (f"/api/chats/{customer.chat_id}", f"/api/tickets/{ticket_id}"):
+            assert (await _status(server.url, path, a2.token))[0] == 404
+        assert (await _status(server.url, f"/api/calls/{call_id}", a2.token))[0] == 404
+
+        def seen(panel: dict) -> tuple[set, set, set]:  # type: ignore[type-arg]
+            history = panel["history"]
+            return (
+                {c["id"] for c in history["chats"]},
+                {t["id"] for t in history["tickets"]},
+                {c["id"] for c in history["calls"]},
+            )
+
+        panel = await a2.rest("GET", f"/api/customers/{cid}/context")
+        assert seen(panel) == ({later.chat_id}, {later.session["chat"]["ticket_id"]}, set())
+        assert "secret comment" not in str(panel)
+        everything = (
+            {customer.chat_id, later.chat_id},
+            {ticket_id, later.session["chat"]["ticket_id"]},
+            {call_id},
+        )
+        for reader in (a1, qa, admin):
+            assert seen(await reader.rest("GET", f"/api/customers/{cid}/context")) == everything
+        # the list routes agree with the rules the panel applies
+        for path, hidden in (
+            ("/api/chats", customer.chat_id),
+            ("/api/tickets", ticket_id),
+            ("/api/calls", call_id),
+        ):
+            listed = await a2.rest("GET", path)
+            assert hidden not in {item["id"] for item in listed["items"]}, path
+            assert hidden in {item["id"] for item in (await a1.rest("GET", path))["items"]}
+    finally:
+        for person in (customer, later, a1, a2, qa, admin):
+            await person.close()

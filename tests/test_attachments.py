@@ -6,7 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import aiohttp
+from sqlalchemy import update
 
+from signaling.db.schema import attachments
 from tests.conftest import Server, start_server
 from tests.media_samples import mp4_like, png
 
@@ -104,3 +106,118 @@ async def test_type_is_sniffed_and_sizes_are_limited(tmp_path: Path) -> None:
         await customer.close()
     finally:
         await runner.cleanup()
+
+
+def _part(boundary: str, name: str, filename: str, data: bytes) -> bytes:
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; '
+        f'filename="{filename}"\r\nContent-Type: image/png\r\n\r\n'
+    )
+    return head.encode() + data + b"\r\n"
+
+
+async def test_malformed_multipart_bodies_get_invalid_payload_with_a_reason(
+    server: Server,
+) -> None:
+    """A body aiohttp's multipart reader cannot read answered 500; a truncated one or one with
+    two files stored a (cut or partial) file. Each is a 400 naming the problem, nothing kept."""
+    customer = await server.customer(name="Multi")
+    b = "XyZ"
+    image = png()
+    end = f"--{b}--\r\n".encode()
+    whole = _part(b, "file", "a.png", image)
+    cases = {
+        "no boundary": ("multipart/form-data", whole + end, "has no boundary"),
+        "empty boundary": ('multipart/form-data; boundary=""', whole + end, "has no boundary"),
+        "no parts": (f"multipart/form-data; boundary={b}", end, "no part named 'file'"),
+        "empty body": (f"multipart/form-data; boundary={b}", b"", "malformed"),
+        "not multipart": (f"multipart/form-data; boundary={b}", b"garbage", "malformed"),
+        "wrong field": (
+            f"multipart/form-data; boundary={b}",
+            _part(b, "photo", "a.png", image) + end,
+            "no part named 'file'",
+        ),
+        "two files": (
+            f"multipart/form-data; boundary={b}",
+            whole + _part(b, "file", "b.png", image) + end,
+            "more than one part",
+        ),
+        "truncated": (f"multipart/form-data; boundary={b}", whole[:-30], "does not end properly"),
+        "no closing boundary": (f"multipart/form-data; boundary={b}", whole, "does not end"),
+        "mixed": (f"multipart/mixed; boundary={b}", whole + end, "multipart/form-data"),
+    }
+    try:
+        async with aiohttp.ClientSession(headers=customer.headers()) as http:
+            url = f"{server.url}/api/chats/{customer.chat_id}/attachments"
+            for label, (content_type, body, reason) in cases.items():
+                async with http.post(
+                    url, data=body, headers={"Content-Type": content_type}
+                ) as resp:
+                    answer = await resp.json()
+                    assert resp.status == 400, (label, answer)
+                    assert answer["error"]["code"] == "invalid_payload", label
+                    assert reason in answer["error"]["message"], (label, answer)
+            assert _stored_files(server.data_dir) == []
+            form_data = {"Content-Type": f"multipart/form-data; boundary={b}"}
+            async with http.post(url, data=whole + end, headers=form_data) as resp:
+                assert resp.status == 201 and (await resp.json())["size"] == len(image)
+    finally:
+        await customer.close()
+
+
+async def test_file_names_lose_control_and_bidi_characters(server: Server) -> None:
+    """`invoice\u202egnp.exe` reads as `invoiceexe.png`: bidi and control characters are
+    stripped on upload and again whenever a stored name is served (JSON and the download's
+    Content-Disposition, which carries non-ASCII names as RFC 6266 filename*)."""
+    customer = await server.customer(name="Names")
+    image = png()
+    try:
+        for sent, kept in [
+            ("invoice\u202egnp.exe", "invoicegnp.exe"),
+            ("a\u2066b\u2069c\u200e\u200f\u061cd\u202a.png", "abcd.png"),
+            ("tab\there\x85.png", "tabhere.png"),
+            ("发票.png", "发票.png"),
+        ]:
+            # as browsers send it: the name raw in UTF-8 (aiohttp's client would percent-encode)
+            body = _part("B", "file", sent, image) + b"--B--\r\n"
+            async with (
+                aiohttp.ClientSession(headers=customer.headers()) as http,
+                http.post(
+                    f"{server.url}/api/chats/{customer.chat_id}/attachments",
+                    data=body,
+                    headers={"Content-Type": "multipart/form-data; boundary=B"},
+                ) as resp,
+            ):
+                att = await resp.json()
+                assert resp.status == 201 and att["filename"] == kept, (sent, att)
+        # a name stored before the cleaning existed is cleaned where it is served
+        first = att["id"] - 3
+        async with server.runtime.db.write() as conn:
+            await conn.execute(
+                update(attachments)
+                .where(attachments.c.id == first)
+                .values(filename="old\u202egnp.exe\r\nX-Evil: 1")
+            )
+        ack = await customer.request(
+            "message.send",
+            {"chat_id": customer.chat_id, "client_msg_id": "old", "attachment_id": first},
+        )
+        assert ack["message"]["attachment"]["filename"] == "oldgnp.exeX-Evil_ 1"
+        async with (
+            aiohttp.ClientSession(headers=customer.headers()) as http,
+            http.get(f"{server.url}/api/attachments/{first}") as resp,
+        ):
+            assert resp.status == 200
+            assert resp.headers["Content-Disposition"] == (
+                "inline; filename=\"oldgnp.exeX-Evil_ 1\"; filename*=UTF-8''oldgnp.exeX-Evil_%201"
+            )
+            assert "X-Evil" not in resp.headers
+        async with (
+            aiohttp.ClientSession(headers=customer.headers()) as http,
+            http.get(f"{server.url}{att['url']}") as resp,
+        ):
+            assert resp.headers["Content-Disposition"] == (
+                "inline; filename=\"__.png\"; filename*=UTF-8''%E5%8F%91%E7%A5%A8.png"
+            )
+    finally:
+        await customer.close()

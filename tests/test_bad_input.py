@@ -177,7 +177,7 @@ async def test_login_failures_are_rate_limited(server: Server) -> None:
                 last = resp
         assert statuses[:5] == [401] * 5 and statuses[5:] == [429, 429]
         assert int(last.headers["Retry-After"]) >= 1
-        # the right password is refused too while the account cools down
+        # the right password is refused too while this address waits (no known-device token)
         async with http.post(
             server.url + "/api/auth/login",
             json={"email": "agent1@demo.local", "password": server.passwords["agent1@demo.local"]},
@@ -209,3 +209,54 @@ async def test_unknown_chat_and_ended_chat_are_refused(server: Server) -> None:
         assert refused.value.code == "conflict"
     finally:
         await customer.close()
+
+
+async def test_ids_beyond_the_database_range_are_invalid_payload(server: Server) -> None:
+    """A group id of 10**20 in POST /api/users answered 500 (SQLite cannot bind it; on
+    PostgreSQL any id over 2**31-1 did): ids are bounded as input, and documented so."""
+    admin = await server.staff("admin@demo.local", online=False)
+    too_big = 2**31
+    try:
+        for method, path, body in [
+            (
+                "POST",
+                "/api/users",
+                {
+                    "email": "big@demo.local",
+                    "name": "Big",
+                    "role": "agent",
+                    "password": "a-long-password-1",
+                    "group_ids": [10**20],
+                },
+            ),
+            ("PATCH", "/api/tickets/1", {"assignee_id": 10**20}),
+            ("GET", f"/api/chats/{too_big}", None),
+            ("GET", "/api/chats/0", None),
+            ("GET", f"/api/tickets?customer_id={too_big}", None),
+            ("GET", f"/api/chats/1/messages?after_seq={too_big}", None),
+        ]:
+            answer = await admin.rest(method, path, json=body, expect=400)
+            assert answer["error"]["code"] == "invalid_payload", (path, answer)
+        doc = await admin.rest("GET", "/api/openapi.json")
+        chat_id = doc["paths"]["/api/chats/{chat_id}"]["get"]["parameters"][0]["schema"]
+        assert chat_id == {"type": "integer", "minimum": 1, "maximum": too_big - 1}
+    finally:
+        await admin.close()
+
+
+async def test_rest_bodies_with_lone_surrogates_or_nan_are_invalid_payload(server: Server) -> None:
+    """Both answered 500 (the surrogate could not be stored or echoed); the strict JSON decoder
+    refuses them and the answer says why."""
+    async with aiohttp.ClientSession() as http:
+        for body, why in [
+            (b'{"org": "demo", "name": "\\ud800"}', "lone UTF-16 surrogate"),
+            (b'{"org": "demo", "name": NaN}', "NaN"),
+        ]:
+            async with http.post(
+                server.url + "/api/widget/session",
+                data=body,
+                headers={"Content-Type": "application/json"},
+            ) as resp:
+                answer = await resp.json()
+                assert resp.status == 400 and answer["error"]["code"] == "invalid_payload"
+                assert why in answer["error"]["message"]

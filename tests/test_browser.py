@@ -16,6 +16,7 @@ import pytest
 from aiohttp import web
 from playwright.async_api import (
     Browser,
+    ConsoleMessage,
     Locator,
     Page,
     WebSocketRoute,
@@ -67,12 +68,18 @@ async def browser() -> AsyncIterator[Browser]:
 
 
 class Tab:
-    """One page in its own context, collecting uncaught script errors."""
+    """One page in its own context, collecting uncaught script errors and anything the
+    page's Content-Security-Policy refused (Chromium reports those on the console)."""
 
     def __init__(self, page: Page) -> None:
         self.page = page
         self.errors: list[str] = []
         page.on("pageerror", lambda error: self.errors.append(str(error)))
+        page.on("console", self._on_console)
+
+    def _on_console(self, message: ConsoleMessage) -> None:
+        if "Content Security Policy" in message.text or "Permissions policy" in message.text:
+            self.errors.append(message.text)
 
     @classmethod
     async def open(
@@ -421,10 +428,16 @@ async def test_console_renews_its_token_before_it_expires(server: Server, browse
     await console.page.clock.install()
     await console.page.goto(f"{server.url}/agent")
     await sign_in_and_go_online(console, server)
+    # the sign-in left a known-device cookie scripts cannot read, sent only to the login route
+    (device,) = [c for c in await context.cookies() if c["name"] == "la_device"]
+    assert device["httpOnly"] and device["sameSite"] == "Strict"
+    assert device["path"] == "/api/auth/login"
+    assert "la_device" not in await console.page.evaluate("document.cookie")
     read_token = "JSON.parse(sessionStorage.getItem('liveassist.staff')).token"
     first = await console.page.evaluate(read_token)
     await console.page.clock.fast_forward("14:10")  # the 15-minute token is renewed at 14:00
-    await console.page.wait_for_function(f"{read_token} !== {first!r}")
+    # a function, not an expression: the page's CSP forbids eval (Playwright polls with it)
+    await console.page.wait_for_function(f"() => {read_token} !== {first!r}")
     renewed = await console.page.evaluate(read_token)
     me = await server.runtime.authenticator.principal(renewed)
     assert me.subject_id == (await server.runtime.authenticator.principal(first)).subject_id
@@ -605,5 +618,40 @@ async def test_widget_on_a_foreign_site_with_signed_identity(
         customer.assert_no_script_errors()
     finally:
         await customer.page.context.close()  # no open socket left to wait for at shutdown
+        await host_runner.cleanup()
+        await runner.cleanup()
+
+
+async def test_pages_refuse_to_be_framed_by_another_site(tmp_path: Path, browser: Browser) -> None:
+    """Even a host site allowed to embed the widget (a script, not a frame) cannot frame the
+    agent console or the demo page: frame-ancestors 'self' (clickjacking)."""
+    host_port = free_port()
+    host = f"http://127.0.0.1:{host_port}"
+    server, runner = await start_server(tmp_path / "data", server={"allowed_origins": [host]})
+    html = (
+        f'<!doctype html><title>Framer</title><iframe id="console" src="{server.url}/agent">'
+        f'</iframe><iframe id="demo" src="{server.url}/demo"></iframe>'
+    )
+    host_runner = await serve_host_page(html, host_port)
+    tab = await Tab.open(browser, f"{host}/checkout")
+    try:
+        for frame_id in ("console", "demo"):
+            inner = tab.page.frame_locator(f"#{frame_id}")
+            await expect(inner.locator("body")).to_be_attached()
+            assert await inner.locator("#signin-email, .shop-header").count() == 0
+        refused = [e for e in tab.errors if "frame-ancestors" in e]
+        assert len(refused) == 2, tab.errors
+        # the same page, framed by its own origin, loads
+        same = await Tab.open(browser, f"{server.url}/demo")
+        await same.page.evaluate(
+            "u => { const f = document.createElement('iframe'); f.id = 'self'; f.src = u;"
+            " document.body.append(f); }",
+            f"{server.url}/agent",
+        )
+        await expect(same.page.frame_locator("#self").locator("#signin-email")).to_be_attached()
+        same.assert_no_script_errors()
+        await same.page.context.close()
+    finally:
+        await tab.page.context.close()
         await host_runner.cleanup()
         await runner.cleanup()

@@ -276,8 +276,8 @@ async def test_video_call_screen_share_annotations_and_hang_up(
     call_id = int(await agent_call.get_attribute("data-call-id") or 0)
     # While it rings, the caller's peer connection and offer are built (ICE gathered), so
     # joining once answered is one round trip; that same connection then carries the call.
-    await cpage.wait_for_function(
-        "window.__testPeerConnections.length === 1"
+    await cpage.wait_for_function(  # a function, not an expression: CSP forbids eval
+        "() => window.__testPeerConnections.length === 1"
         " && window.__testPeerConnections[0].iceGatheringState === 'complete'"
     )
     await apage.keyboard.press("Enter")  # answered from the keyboard
@@ -465,7 +465,7 @@ async def test_agent_calls_customer_declines_then_reload_rejoins(
         "Dana is reconnecting"
     )
     await cutter.restore(cpage)
-    await cpage.wait_for_function(f"{peer_connections} === {made + 1}")  # a fresh one
+    await cpage.wait_for_function(f"() => {peer_connections} === {made + 1}")  # a fresh one
     await expect(agent_call.locator(".la-call__notice--them")).to_be_hidden()
     await expect(widget_call).to_have_attribute("data-link", "connected")
     await wait_frames(cpage, CAMERA)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from signaling.http.api import api
+from signaling.http.openapi import build_openapi
 from tests.conftest import Server
 
 
@@ -27,7 +30,7 @@ async def test_openapi_lists_every_route_with_its_roles_and_schemas(server: Serv
             "name": "ticket_id",
             "in": "path",
             "required": True,
-            "schema": {"type": "integer", "minimum": 1},
+            "schema": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1},
         }
     finally:
         await agent.close()
@@ -44,3 +47,52 @@ async def test_every_documented_list_route_answers_an_admin(server: Server) -> N
                 await admin.rest("GET", path + query)  # raises unless HTTP 200
     finally:
         await admin.close()
+
+
+def _refs(node: Any) -> list[str]:
+    if isinstance(node, dict):
+        found = [node["$ref"]] if "$ref" in node else []
+        return found + [ref for value in node.values() for ref in _refs(value)]
+    if isinstance(node, list):
+        return [ref for value in node for ref in _refs(value)]
+    return []
+
+
+def test_every_answer_has_a_real_schema_and_its_errors() -> None:
+    """A bare {"type": "object"} let any answer conform; now each success names its fields,
+    and each operation lists the error statuses it may answer (with the Error schema)."""
+    doc = build_openapi(api)
+    components = doc["components"]["schemas"]
+    assert {f"#/components/schemas/{name}" for name in components} >= set(_refs(doc))
+    for path, ops in doc["paths"].items():
+        for method, op in ops.items():
+            where = f"{method.upper()} {path}"
+            statuses = set(op["responses"])
+            success = next(s for s in statuses if s.startswith("2"))
+            for media, content in op["responses"][success]["content"].items():
+                schema = content["schema"]
+                if media == "application/json":
+                    assert "$ref" in schema or "properties" in schema, where
+                    if "properties" in schema:
+                        assert schema["required"] and "additionalProperties" in schema, where
+            assert "default" not in statuses and "403" in statuses, where
+            if "{" in path:
+                assert {"400", "404"} <= statuses, where
+            if op.get("security") != []:
+                assert {"401", "403"} <= statuses, where
+            for status in statuses - {success, "503"}:
+                assert op["responses"][status]["content"]["application/json"]["schema"] == {
+                    "$ref": "#/components/schemas/Error"
+                }, where
+    login = doc["paths"]["/api/auth/login"]["post"]["responses"]
+    assert {"200", "400", "401", "413", "429"} <= set(login)
+    upload = doc["paths"]["/api/chats/{chat_id}/attachments"]["post"]
+    assert "multipart/form-data" in upload["requestBody"]["content"]
+    assert {"409", "413", "415", "429"} <= set(upload["responses"])
+    download = doc["paths"]["/api/attachments/{attachment_id}"]["get"]["responses"]["200"]
+    assert "image/png" in download["content"] and "application/json" not in download["content"]
+    assert components["Chat"]["additionalProperties"] is False
+    assert (
+        "host_not_allowed"
+        in components["Error"]["properties"]["error"]["properties"]["code"]["enum"]
+    )

@@ -1,17 +1,45 @@
 """Authorisation rules in one place: what each role may see and change.
 
 Rules are plain functions over records, so REST handlers and Socket.IO events ask the same
-question the same way and a test can walk every role through every rule.
+question the same way and a test can walk every role through every rule. Lists ask the same
+rules as SQL through `ListScope`, built here from the same facts.
+
+What a staff member may see:
+- chats and tickets: admins and QA reviewers every one of their organisation; agents those
+  assigned to them or in one of their groups. A ticket carries its chat transcripts: whoever
+  may see the ticket reads them with it (that is how an escalation group follows up).
+- calls: admins and QA reviewers every one of their organisation; agents only their own
+  calls; customers only the call of their one chat.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import dataclass
 
 from signaling.auth.tokens import Principal
 from signaling.errors import Forbidden, NotFound
 from signaling.store import Record
 from signaling.types import Role
+
+
+@dataclass(frozen=True)
+class ListScope:
+    """The `can_view_*` rules as filters for list queries: the organisation, and for agents
+    the user and groups a record must be assigned to or in."""
+
+    org_id: int
+    user_id: int | None  # None: the whole organisation
+    group_ids: frozenset[int] | None  # None: any group (for calls: never group-based)
+
+
+def list_scope(principal: Principal, group_ids: Collection[int]) -> ListScope:
+    """What list routes of chats, tickets and calls may return to this staff member."""
+    if principal.role is Role.CUSTOMER:
+        raise Forbidden("customers do not list records")
+    if principal.role is Role.AGENT:
+        return ListScope(principal.org_id, principal.subject_id, frozenset(group_ids))
+    return ListScope(principal.org_id, None, None)
 
 
 def require_role(principal: Principal, *roles: Role) -> None:
@@ -86,6 +114,22 @@ def check_edit_ticket(principal: Principal, ticket: Record, group_ids: Collectio
     check_view_ticket(principal, ticket, group_ids)
     if principal.role is Role.QA:
         raise Forbidden("QA reviewers read tickets; they do not change them")
+
+
+def can_view_call(principal: Principal, call: Record) -> bool:
+    if not _same_org(principal, call):
+        return False
+    if principal.role is Role.CUSTOMER:
+        return bool(call["chat_id"] == principal.chat_id)
+    if principal.role in (Role.ADMIN, Role.QA):
+        return True
+    return bool(call["agent_id"] == principal.subject_id)
+
+
+def check_view_call(principal: Principal, call: Record | None, call_id: int) -> Record:
+    if call is None or not can_view_call(principal, call):
+        raise NotFound(f"no call {call_id}")
+    return call
 
 
 def check_view_customer(principal: Principal, customer: Record | None) -> Record:

@@ -8,6 +8,12 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 MIN_PASSWORD_LENGTH = 10
+# password_problem's rule in JSON Schema terms, for the API document: long enough, and
+# neither all digits (some non-digit) nor all letters (some digit, symbol or space).
+PASSWORD_SCHEMA = {
+    "minLength": MIN_PASSWORD_LENGTH,
+    "allOf": [{"pattern": r"\D"}, {"pattern": r"[\W\d_]"}],
+}
 
 
 class Passwords:

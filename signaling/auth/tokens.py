@@ -9,6 +9,7 @@ from __future__ import annotations
 import secrets
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import jwt
 
@@ -16,6 +17,9 @@ from signaling.errors import TokenExpired, Unauthenticated
 from signaling.types import ChatId, CustomerId, OrgId, Role, UserId
 
 ISSUER = "liveassist"
+# Device tokens carry an audience, so they are never accepted as bearer tokens (PyJWT refuses
+# a token with an audience when none is expected) and bearer tokens are never device tokens.
+DEVICE_AUDIENCE = "liveassist:device"
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,14 @@ class Principal:
         return CustomerId(self.subject_id)
 
 
+@dataclass(frozen=True)
+class DeviceClaim:
+    """A browser or app that once signed in to this account with the right password."""
+
+    user_id: int
+    device_id: str
+
+
 class TokenSigner:
     def __init__(self, secret: str) -> None:
         if len(secret) < 32:
@@ -54,24 +66,49 @@ class TokenSigner:
 
     def issue_staff(
         self, *, user_id: UserId, org_id: OrgId, role: Role, session_id: str, ttl: int
-    ) -> tuple[str, float]:
+    ) -> tuple[str, datetime]:
         return self._issue(
             {"sub": str(user_id), "org": org_id, "role": role.value, "sid": session_id}, ttl
         )
 
     def issue_guest(
         self, *, customer_id: CustomerId, org_id: OrgId, chat_id: ChatId, ttl: int
-    ) -> tuple[str, float]:
+    ) -> tuple[str, datetime]:
         return self._issue(
             {"sub": str(customer_id), "org": org_id, "role": Role.CUSTOMER.value, "chat": chat_id},
             ttl,
         )
 
-    def _issue(self, claims: dict[str, object], ttl: int) -> tuple[str, float]:
+    def issue_device(self, *, user_id: UserId, ttl: int) -> tuple[str, datetime]:
+        """A known-device token, handed out at a successful sign-in (OWASP's device cookie)."""
+        return self._issue(
+            {"sub": str(user_id), "aud": DEVICE_AUDIENCE, "did": secrets.token_hex(12)}, ttl
+        )
+
+    def verify_device(self, token: object) -> DeviceClaim | None:
+        """The device a token names, or None for anything else: a device token that does not
+        check out only means "not a known device", never an error."""
+        if not isinstance(token, str) or not token or len(token) > 1024:
+            return None
+        try:
+            claims = jwt.decode(
+                token,
+                self._secret,
+                algorithms=["HS256"],
+                issuer=ISSUER,
+                audience=DEVICE_AUDIENCE,
+                options={"require": ["exp", "iat", "sub", "did", "aud"]},
+            )
+            return DeviceClaim(user_id=int(claims["sub"]), device_id=str(claims["did"]))
+        except (jwt.InvalidTokenError, ValueError, TypeError):
+            return None
+
+    def _issue(self, claims: dict[str, object], ttl: int) -> tuple[str, datetime]:
         now = int(time.time())
         expires = now + ttl
         payload = {**claims, "iss": ISSUER, "iat": now, "exp": expires, "jti": secrets.token_hex(8)}
-        return jwt.encode(payload, self._secret, algorithm="HS256"), float(expires)
+        token = jwt.encode(payload, self._secret, algorithm="HS256")
+        return token, datetime.fromtimestamp(expires, UTC)
 
     def verify(self, token: object) -> Principal:
         """Decode and check a token; raises Unauthenticated/TokenExpired with a reason."""

@@ -139,14 +139,9 @@ class CallService:
         if call is None:
             async with self.db.read() as conn:
                 call = await call_store.call_by_id(conn, call_id)
-        if call is None or call["org_id"] != principal.org_id:
+        if call is None or not access.can_view_call(principal, call):
             raise NotFound(f"no call {call_id}")
-        if principal.is_customer:
-            if principal.chat_id != call["chat_id"]:
-                raise NotFound(f"no call {call_id}")
-        elif principal.role is Role.AGENT and call["agent_id"] != principal.subject_id:
-            raise NotFound(f"no call {call_id}")
-        elif principal.role not in (Role.AGENT, Role.ADMIN):
+        if principal.role not in (Role.CUSTOMER, Role.AGENT, Role.ADMIN):
             raise Forbidden("calls are for the chat's customer and agent")
         return call
 

@@ -16,7 +16,7 @@ from signaling.store import orgs as org_store
 from signaling.store.audit import audit
 from signaling.store.chats import create_chat
 from signaling.store.tickets import create_ticket
-from signaling.types import ChatId, CustomerId, OrgId, Role, TicketPriority
+from signaling.types import EMAIL_PATTERN, ChatId, CustomerId, OrgId, Role, TicketPriority
 from signaling.wire import limit
 
 LANGUAGE = limit(max_len=16, pattern=r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})?")
@@ -32,10 +32,11 @@ class HostIdentity:
 class GuestSessionRequest:
     org: str = field(metadata=limit(max_len=64, min_len=1))
     name: str | None = field(default=None, metadata=limit(max_len=200))
-    email: str | None = field(default=None, metadata=limit(max_len=254, pattern=r"[^@\s]+@[^@\s]+"))
+    email: str | None = field(default=None, metadata=limit(max_len=254, pattern=EMAIL_PATTERN))
     topic: str = field(default="general", metadata=limit(max_len=64, min_len=1))
     language: str = field(default="en", metadata=LANGUAGE)
-    identity: dict[str, Any] | None = None
+    # {"external_id", "signature"}: parsed as HostIdentity (named here for the API document)
+    identity: dict[str, Any] | None = field(default=None, metadata={"shape": HostIdentity})
     previous_token: str | None = field(default=None, metadata=limit(max_len=4096))
 
 

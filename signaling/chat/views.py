@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from signaling.filenames import clean_filename
 from signaling.store import Record
 from signaling.store.customers import customer_by_id
 from signaling.store.messages import attachments_by_ids
@@ -36,7 +37,7 @@ CHAT_FIELDS = (
 def attachment_view(att: Record) -> dict[str, Any]:
     return {
         "id": att["id"],
-        "filename": att["filename"],
+        "filename": clean_filename(att["filename"]),
         "content_type": att["content_type"],
         "size": att["size"],
         "url": f"/api/attachments/{att['id']}",

@@ -4,6 +4,7 @@ declarations authorise each request, parse its input, and generate /api/openapi.
 from __future__ import annotations
 
 import dataclasses
+import re
 import types
 import typing
 from collections.abc import Awaitable, Callable
@@ -18,12 +19,17 @@ from signaling.auth.access import require_role
 from signaling.auth.tokens import Principal
 from signaling.errors import InvalidPayload, PayloadTooLarge, Unauthenticated
 from signaling.types import Role
-from signaling.wire import parse
+from signaling.wire import limit, parse
 
 if TYPE_CHECKING:
     from signaling.runtime import Runtime
 
 MAX_JSON_BODY = 64 * 1024
+# Record ids fit PostgreSQL's integer columns; a larger one is refused as input (it answered
+# 500: SQLite and asyncpg cannot bind it), and the documents say so.
+MAX_ID = 2**31 - 1
+ID = limit(min=1, max=MAX_ID)
+WIRE_DEFAULT_MAX_LEN = 1000  # signaling.wire.parse's limit for strings without max_len
 
 
 @dataclass
@@ -42,8 +48,8 @@ class ApiRequest:
 
     def path_id(self, name: str) -> int:
         raw = self.request.match_info[name]
-        if not raw.isdigit() or len(raw) > 10:
-            raise InvalidPayload(f"{name} must be a positive integer")
+        if not raw.isdigit() or len(raw) > 10 or not 1 <= int(raw) <= MAX_ID:
+            raise InvalidPayload(f"{name} must be an integer from 1 to {MAX_ID}")
         return int(raw)
 
     @property
@@ -65,6 +71,33 @@ class Endpoint:
     query: type[Any] | None
     tag: str
     status: int
+    response: dict[str, Any]  # JSON Schema of the success answer (signaling.http.schemas)
+    response_media: tuple[str, ...] = ("application/json",)
+    errors: frozenset[int] = frozenset()  # statuses beyond those the declaration implies
+    multipart: dict[str, Any] | None = None  # schema of a multipart/form-data body
+    any_host: bool = False  # answered whatever the Host header says (health probes)
+
+    @property
+    def path_params(self) -> list[str]:
+        return re.findall(r"{(\w+)}", self.path)
+
+    @property
+    def error_statuses(self) -> list[int]:
+        """Every error status this route may answer, from what it declares: 400 for input,
+        401/403 for roles, 404 for ids, 413 for bodies, 403 for foreign origins and 421 for
+        foreign hosts everywhere, plus its own `errors`."""
+        found = {403} | set(self.errors)
+        if not self.any_host:
+            found.add(421)
+        if self.path_params or self.query or self.body or self.multipart:
+            found.add(400)
+        if self.roles is not None:
+            found |= {401, 403}
+        if self.path_params:
+            found.add(404)
+        if self.body or self.multipart:
+            found.add(413)
+        return sorted(found)
 
 
 def json_response(data: Any, status: int = 200) -> web.Response:
@@ -115,8 +148,17 @@ class Api:
         body: type[Any] | None = None,
         query: type[Any] | None = None,
         tag: str,
+        response: dict[str, Any],
         status: int = 200,
+        response_media: tuple[str, ...] = ("application/json",),
+        errors: tuple[int, ...] = (),
+        multipart: dict[str, Any] | None = None,
+        any_host: bool = False,
     ) -> Callable[[Handler], Handler]:
+        """Declare a route. `response` (required, so no route can skip it) is the JSON Schema
+        of its success answer; `errors` adds statuses the declaration does not imply
+        (see Endpoint.error_statuses)."""
+
         def register(handler: Handler) -> Handler:
             self.endpoints.append(
                 Endpoint(
@@ -129,6 +171,11 @@ class Api:
                     query,
                     tag,
                     status,
+                    response,
+                    response_media,
+                    frozenset(errors),
+                    multipart,
+                    any_host,
                 )
             )
             return handler
@@ -157,8 +204,8 @@ class Api:
                     raise PayloadTooLarge(f"request body over {MAX_JSON_BODY} bytes")
                 try:
                     decoded = jsonutil.loads(raw or b"{}")
-                except ValueError:
-                    raise InvalidPayload("request body is not valid JSON") from None
+                except ValueError as exc:
+                    raise InvalidPayload(f"request body is not valid JSON: {exc}") from None
                 body = parse(endpoint.body, decoded)
             query = (
                 parse(endpoint.query, _query_values(endpoint.query, request))
@@ -192,6 +239,7 @@ def dataclass_schema(kind: type[Any]) -> dict[str, Any]:
     }
     if required:
         schema["required"] = required
+    schema.update(getattr(kind, "SCHEMA_RULES", {}))  # rules across fields the handler checks
     return schema
 
 
@@ -206,7 +254,8 @@ def _type_schema(kind: Any, meta: typing.Mapping[str, Any]) -> dict[str, Any]:
             **({"maxItems": meta["max_items"]} if meta.get("max_items") else {}),
         }
     if typing.get_origin(kind) is dict:
-        return {"type": "object"}
+        shape = meta.get("shape")  # a dict parsed later as this dataclass (nested objects)
+        return dataclass_schema(shape) if shape is not None else {"type": "object"}
     if isinstance(kind, type) and issubclass(kind, Enum):
         return {"type": "string", "enum": [m.value for m in kind]}
     schema: dict[str, Any] = {
@@ -216,12 +265,27 @@ def _type_schema(kind: Any, meta: typing.Mapping[str, Any]) -> dict[str, Any]:
         str: {"type": "string"},
     }.get(kind, {})
     schema = dict(schema)
-    if "max_len" in meta:
-        schema["maxLength"] = meta["max_len"]
-    if "pattern" in meta:
-        schema["pattern"] = meta["pattern"]
+    if kind is str:
+        schema.update(_string_rules(meta))
     if "min" in meta:
         schema["minimum"] = meta["min"]
     if "max" in meta:
         schema["maximum"] = meta["max"]
     return schema
+
+
+def _string_rules(meta: typing.Mapping[str, Any]) -> dict[str, Any]:
+    """The string checks of signaling.wire.parse in JSON Schema terms: its default length
+    limit, its whole-value pattern match (JSON Schema patterns match anywhere unless
+    anchored), and min_len, which it counts after trimming spaces."""
+    rules: dict[str, Any] = {"maxLength": meta.get("max_len", WIRE_DEFAULT_MAX_LEN)}
+    min_len = meta.get("min_len")
+    if min_len:
+        rules["minLength"] = min_len
+    if meta.get("pattern"):
+        rules["pattern"] = f"^(?:{meta['pattern']})$"
+    elif min_len:
+        gap = min_len - 2
+        rules["pattern"] = r"\S" if min_len == 1 else rf"^\s*\S[\s\S]{{{gap},}}\S\s*$"
+    rules.update(meta.get("schema", {}))  # a rule the handler checks itself (passwords)
+    return rules

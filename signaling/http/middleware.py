@@ -1,14 +1,15 @@
-"""Every HTTP answer: errors as JSON with a code, foreign origins refused, safe headers."""
+"""Every HTTP answer: errors as JSON with a code, foreign hosts and origins refused."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
 
-from aiohttp import web
+from aiohttp import hdrs, web
 
-from signaling.errors import LiveAssistError, OriginNotAllowed
+from signaling.errors import HostNotAllowed, LiveAssistError, OriginNotAllowed
 from signaling.http.api import json_response
+from signaling.http.hosts import HostPolicy
 from signaling.http.origins import OriginPolicy
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,25 @@ def error_middleware() -> web.middleware:  # type: ignore[valid-type]
     return handle
 
 
+def host_middleware(policy: HostPolicy, any_host_paths: frozenset[str]) -> web.middleware:  # type: ignore[valid-type]
+    """Requests naming another Host (DNS rebinding) are refused before any route runs, except
+    on routes declared `any_host` (the health probe: probes address a process by its IP, and
+    it shows nothing private)."""
+
+    @web.middleware
+    async def handle(request: web.Request, handler: HandlerFn) -> web.StreamResponse:
+        host = request.headers.get(hdrs.HOST)
+        default_port = 443 if request.scheme == "https" else 80
+        if request.path not in any_host_paths and not policy.allows(host, default_port):
+            raise HostNotAllowed(
+                f"this server does not answer for Host {host!r}; "
+                "add it to server.allowed_hosts if a proxy uses that name"
+            )
+        return await handler(request)
+
+    return handle
+
+
 def origin_middleware(policy: OriginPolicy) -> web.middleware:  # type: ignore[valid-type]
     """Browsers from origins we do not know get nothing; known ones get CORS headers."""
 
@@ -70,19 +90,6 @@ def origin_middleware(policy: OriginPolicy) -> web.middleware:  # type: ignore[v
             response.headers["Access-Control-Allow-Headers"] = CORS_HEADERS
             response.headers["Access-Control-Allow-Methods"] = CORS_METHODS
             response.headers["Vary"] = "Origin"
-        return response
-
-    return handle
-
-
-def security_headers_middleware() -> web.middleware:  # type: ignore[valid-type]
-    @web.middleware
-    async def handle(request: web.Request, handler: HandlerFn) -> web.StreamResponse:
-        response = await handler(request)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        if request.path.startswith("/api/"):
-            response.headers.setdefault("Cache-Control", "no-store")
         return response
 
     return handle

@@ -2,24 +2,22 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-from signaling.http.api import Api, ApiRequest, api, dataclass_schema
+from signaling.http.api import MAX_ID, Api, ApiRequest, api, dataclass_schema
+from signaling.http.schemas import COMPONENTS, OPENAPI_DOCUMENT
 
-ERROR_SCHEMA = {
-    "type": "object",
-    "properties": {
-        "error": {
-            "type": "object",
-            "properties": {
-                "code": {"type": "string"},
-                "message": {"type": "string"},
-                "details": {"type": "object"},
-            },
-            "required": ["code", "message"],
-        }
-    },
+ERROR_MEANINGS = {
+    400: "invalid_payload: a parameter or the body is malformed (details.field names it)",
+    401: "unauthenticated / token_expired: no, bad, expired or revoked token",
+    403: "forbidden (this role may not), or origin_not_allowed (browser origin not configured)",
+    404: "not_found: no such record, or one you may not see",
+    409: "conflict: the record's state forbids it",
+    413: "payload_too_large",
+    415: "unsupported_media_type: not a PNG, JPEG, GIF, WebP, MP4, WebM or QuickTime file",
+    421: "host_not_allowed: the Host header does not name this server (server.allowed_hosts)",
+    429: "rate_limited: details.retry_after seconds (also the Retry-After header)",
+    503: "degraded: a component is not ok (same body as 200)",
 }
 
 
@@ -36,9 +34,9 @@ def build_openapi(registry: Api) -> dict[str, Any]:
                 "name": name,
                 "in": "path",
                 "required": True,
-                "schema": {"type": "integer", "minimum": 1},
+                "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
             }
-            for name in re.findall(r"{(\w+)}", ep.path)
+            for name in ep.path_params
         ]
         if ep.query is not None:
             schema = dataclass_schema(ep.query)
@@ -58,6 +56,11 @@ def build_openapi(registry: Api) -> dict[str, Any]:
                 "required": True,
                 "content": {"application/json": {"schema": dataclass_schema(ep.body)}},
             }
+        if ep.multipart is not None:
+            operation["requestBody"] = {
+                "required": True,
+                "content": {"multipart/form-data": {"schema": ep.multipart}},
+            }
         if ep.roles is None:
             operation["security"] = []
             operation["description"] = "Public: no token needed."
@@ -66,13 +69,15 @@ def build_openapi(registry: Api) -> dict[str, Any]:
         operation["responses"] = {
             str(ep.status): {
                 "description": "Success",
-                "content": {"application/json": {"schema": {"type": "object"}}},
-            },
-            "default": {
-                "description": "Error",
-                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
-            },
+                "content": {media: {"schema": ep.response} for media in ep.response_media},
+            }
         }
+        for status in ep.error_statuses:
+            schema = ep.response if status == 503 else {"$ref": "#/components/schemas/Error"}
+            operation["responses"][str(status)] = {
+                "description": ERROR_MEANINGS[status],
+                "content": {"application/json": {"schema": schema}},
+            }
         paths.setdefault(ep.path, {})[ep.method.lower()] = operation
     return {
         "openapi": "3.0.3",
@@ -88,13 +93,20 @@ def build_openapi(registry: Api) -> dict[str, Any]:
             "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
             },
-            "schemas": {"Error": ERROR_SCHEMA},
+            "schemas": COMPONENTS,
         },
         "security": [{"bearer": []}],
         "paths": paths,
     }
 
 
-@api.route("GET", "/api/openapi.json", summary="This document", roles=None, tag="meta")
+@api.route(
+    "GET",
+    "/api/openapi.json",
+    summary="This document",
+    roles=None,
+    tag="meta",
+    response=OPENAPI_DOCUMENT,
+)
 async def openapi(call: ApiRequest) -> dict[str, Any]:
     return build_openapi(api)

@@ -5,13 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from signaling.auth.passwords import password_problem
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from signaling.auth.passwords import PASSWORD_SCHEMA, password_problem
 from signaling.errors import Conflict, InvalidPayload, NotFound
-from signaling.http.api import ApiRequest, api
+from signaling.http import schemas
+from signaling.http.api import ID, ApiRequest, api
+from signaling.store import Record
 from signaling.store import orgs as org_store
 from signaling.store import users as user_store
 from signaling.store.audit import audit, list_audit
-from signaling.types import Presence, Role
+from signaling.types import EMAIL_PATTERN, Presence, Role, StaffRole
 from signaling.wire import limit
 
 STAFF = (Role.AGENT, Role.QA, Role.ADMIN)
@@ -21,14 +25,14 @@ LANGS = {**limit(max_len=16, pattern=r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})?"), "max_it
 
 @dataclass(frozen=True)
 class UserCreate:
-    email: str = field(metadata=limit(max_len=254, pattern=r"[^@\s]+@[^@\s]+"))
+    email: str = field(metadata=limit(max_len=254, pattern=EMAIL_PATTERN))
     name: str = field(metadata=limit(max_len=200, min_len=1))
-    role: Role
-    password: str = field(metadata=limit(max_len=1024))
+    role: StaffRole
+    password: str = field(metadata={**limit(max_len=1024), "schema": PASSWORD_SCHEMA})
     skills: list[str] = field(default_factory=list, metadata=SKILLS)
     languages: list[str] = field(default_factory=lambda: ["en"], metadata=LANGS)
     max_chats: int = field(default=3, metadata=limit(min=1, max=50))
-    group_ids: list[int] = field(default_factory=list, metadata={"min": 1, "max_items": 50})
+    group_ids: list[int] = field(default_factory=list, metadata={**ID, "max_items": 50})
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,7 @@ class UserUpdate:
     languages: list[str] | None = field(default=None, metadata=LANGS)
     max_chats: int | None = field(default=None, metadata=limit(min=1, max=50))
     active: bool | None = None
+    role: StaffRole | None = None
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,7 @@ class AuditQuery:
     summary="Agents (with live presence) and groups, for transfers",
     roles=STAFF,
     tag="admin",
+    response=schemas.DIRECTORY,
 )
 async def directory(call: ApiRequest) -> dict[str, Any]:
     rt = call.runtime
@@ -79,7 +85,14 @@ async def directory(call: ApiRequest) -> dict[str, Any]:
     return {"agents": agents, "groups": groups}
 
 
-@api.route("GET", "/api/users", summary="All staff accounts", roles=(Role.ADMIN,), tag="admin")
+@api.route(
+    "GET",
+    "/api/users",
+    summary="All staff accounts",
+    roles=(Role.ADMIN,),
+    tag="admin",
+    response=schemas.items("User"),
+)
 async def list_users(call: ApiRequest) -> dict[str, Any]:
     async with call.runtime.db.read() as conn:
         users = await user_store.list_users(conn, call.me.org_id)
@@ -94,11 +107,11 @@ async def list_users(call: ApiRequest) -> dict[str, Any]:
     body=UserCreate,
     tag="admin",
     status=201,
+    response=schemas.ref("User"),
+    errors=(404, 409),
 )
 async def create_user(call: ApiRequest) -> dict[str, Any]:
     req: UserCreate = call.body
-    if req.role is Role.CUSTOMER:
-        raise InvalidPayload("customers are not staff accounts", details={"field": "role"})
     problem = password_problem(req.password)
     if problem:
         raise InvalidPayload(problem, details={"field": "password"})
@@ -116,7 +129,7 @@ async def create_user(call: ApiRequest) -> dict[str, Any]:
             org_id=call.me.org_id,
             email=req.email,
             name=req.name,
-            role=req.role,
+            role=Role(req.role.value),
             password_hash=password_hash,
             skills=req.skills,
             languages=req.languages,
@@ -145,21 +158,26 @@ async def create_user(call: ApiRequest) -> dict[str, Any]:
     roles=(Role.ADMIN,),
     body=UserUpdate,
     tag="admin",
+    response=schemas.ref("User"),
+    errors=(409,),
 )
 async def update_user(call: ApiRequest) -> dict[str, Any]:
     req: UserUpdate = call.body
     rt = call.runtime
     changes = {
         k: getattr(req, k)
-        for k in ("name", "skills", "languages", "max_chats", "active")
+        for k in ("name", "skills", "languages", "max_chats", "active", "role")
         if getattr(req, k) is not None
     }
+    if req.role is not None:
+        changes["role"] = req.role.value
     async with rt.db.write() as conn:
         user = await user_store.user_by_id(conn, call.path_id("user_id"))
         if user is None or user["org_id"] != call.me.org_id:
             raise NotFound("no such user")
+        await _keep_an_admin(conn, user, changes)
         await user_store.update_user(conn, user["id"], changes)
-        if changes.get("active") is False:
+        if changes.get("active") is False or changes.get("role", user["role"]) != user["role"]:
             await user_store.revoke_user_sessions(conn, user["id"])
         await audit(
             conn,
@@ -179,8 +197,29 @@ async def update_user(call: ApiRequest) -> dict[str, Any]:
     return user_store.public_user(updated)
 
 
+async def _keep_an_admin(conn: AsyncConnection, user: Record, changes: dict[str, Any]) -> None:
+    """Nobody could administer an organisation whose last active admin was deactivated or
+    demoted (their own click included), so that change is refused."""
+    leaves = (
+        changes.get("active") is False or changes.get("role", Role.ADMIN.value) != Role.ADMIN.value
+    )
+    if user["role"] != Role.ADMIN.value or not user["active"] or not leaves:
+        return
+    others = [i for i in await user_store.active_admin_ids(conn, user["org_id"]) if i != user["id"]]
+    if not others:
+        raise Conflict(
+            f"{user['email']} is the last active admin of the organisation; "
+            "make another account admin first"
+        )
+
+
 @api.route(
-    "GET", "/api/groups", summary="Groups and the topic each serves", roles=STAFF, tag="admin"
+    "GET",
+    "/api/groups",
+    summary="Groups and the topic each serves",
+    roles=STAFF,
+    tag="admin",
+    response=schemas.items("Group"),
 )
 async def list_groups(call: ApiRequest) -> dict[str, Any]:
     async with call.runtime.db.read() as conn:
@@ -194,6 +233,7 @@ async def list_groups(call: ApiRequest) -> dict[str, Any]:
     roles=(Role.ADMIN,),
     query=AuditQuery,
     tag="admin",
+    response=schemas.AUDIT_PAGE,
 )
 async def audit_log(call: ApiRequest) -> dict[str, Any]:
     q: AuditQuery = call.query

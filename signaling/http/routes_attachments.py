@@ -2,25 +2,22 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-from aiohttp import BodyPartReader, web
+from aiohttp import web
 
 from signaling.auth import access
 from signaling.chat.service import sender_of
 from signaling.chat.views import attachment_view
-from signaling.errors import Conflict, InvalidPayload, NotFound
+from signaling.errors import Conflict, NotFound
+from signaling.filenames import clean_filename, content_disposition
+from signaling.http import schemas
 from signaling.http.api import ApiRequest, api
+from signaling.http.multipart_upload import read_one_file
 from signaling.store import messages as message_store
 from signaling.types import ChatState, Role
 
 ANYONE = (Role.CUSTOMER, Role.AGENT, Role.QA, Role.ADMIN)
-
-
-def _safe_name(name: str | None) -> str:
-    cleaned = re.sub(r"[^\w.\- ]+", "_", (name or "file").split("/")[-1].split("\\")[-1]).strip()
-    return (cleaned or "file")[:200]
 
 
 @api.route(
@@ -30,6 +27,9 @@ def _safe_name(name: str | None) -> str:
     roles=(Role.CUSTOMER, Role.AGENT),
     tag="attachments",
     status=201,
+    response=schemas.ref("Attachment"),
+    errors=(409, 415, 429),
+    multipart=schemas.UPLOAD,
 )
 async def upload(call: ApiRequest) -> dict[str, Any]:
     rt = call.runtime
@@ -39,13 +39,9 @@ async def upload(call: ApiRequest) -> dict[str, Any]:
     access.check_write_chat(call.me, chat)
     if chat["state"] == ChatState.ENDED.value:
         raise Conflict("this chat has ended")
-    if not call.request.content_type.startswith("multipart/"):
-        raise InvalidPayload("send the file as multipart/form-data in a field named 'file'")
-    reader = await call.request.multipart()
-    part = await reader.next()
-    if not isinstance(part, BodyPartReader) or part.name != "file":
-        raise InvalidPayload("send the file as multipart/form-data in a field named 'file'")
-    stored = await rt.attachments.save(part)
+    stored, filename = await read_one_file(
+        call.request, rt.attachments.save, lambda done: rt.attachments.discard(done.key)
+    )
     uploader_type, uploader_id = sender_of(call.me)
     try:
         async with rt.db.write() as conn:
@@ -55,7 +51,7 @@ async def upload(call: ApiRequest) -> dict[str, Any]:
                 chat_id=chat["id"],
                 uploader_type=uploader_type,
                 uploader_id=uploader_id,
-                filename=_safe_name(part.filename),
+                filename=clean_filename(filename),
                 content_type=stored.content_type,
                 size=stored.size,
                 sha256=stored.sha256,
@@ -73,6 +69,8 @@ async def upload(call: ApiRequest) -> dict[str, Any]:
     summary="Download an attachment",
     roles=ANYONE,
     tag="attachments",
+    response=schemas.FILE,
+    response_media=schemas.FILE_TYPES,
 )
 async def download(call: ApiRequest) -> web.StreamResponse:
     rt = call.runtime
@@ -88,9 +86,7 @@ async def download(call: ApiRequest) -> web.StreamResponse:
         path,
         headers={
             "Content-Type": att["content_type"],
-            "Content-Disposition": f'inline; filename="{att["filename"]}"',
-            "Cache-Control": "private, max-age=3600",
-            "X-Content-Type-Options": "nosniff",
+            "Content-Disposition": content_disposition(att["filename"]),
         },
     )
     return response

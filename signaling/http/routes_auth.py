@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
+from aiohttp import web
+
+from signaling.auth.login_throttle import LoginSource
 from signaling.db.schema import utcnow
 from signaling.errors import Unauthenticated
-from signaling.http.api import ApiRequest, api
+from signaling.http import schemas
+from signaling.http.api import ApiRequest, api, json_response
 from signaling.store import users as user_store
 from signaling.store.audit import audit
 from signaling.store.orgs import group_ids_of, org_by_id
@@ -15,12 +20,16 @@ from signaling.types import STAFF_ROLES, OrgId, Role, UserId
 from signaling.wire import limit
 
 STAFF = tuple(STAFF_ROLES)
+# HttpOnly, SameSite=Strict, sent only to the login route: scripts never read it.
+DEVICE_COOKIE = "la_device"
 
 
 @dataclass(frozen=True)
 class LoginRequest:
     email: str = field(metadata=limit(max_len=254, min_len=3))
     password: str = field(metadata=limit(max_len=1024, min_len=1))
+    # The known-device token of an earlier sign-in, for clients without cookies.
+    device_token: str | None = field(default=None, metadata=limit(max_len=1024))
 
 
 def _token_for(call: ApiRequest, user: dict[str, Any], session_id: str) -> dict[str, Any]:
@@ -42,19 +51,24 @@ def _token_for(call: ApiRequest, user: dict[str, Any], session_id: str) -> dict[
     roles=None,
     body=LoginRequest,
     tag="auth",
+    response=schemas.SIGNED_IN,
+    errors=(401, 429),
 )
-async def login(call: ApiRequest) -> dict[str, Any]:
+async def login(call: ApiRequest) -> web.Response:
     req: LoginRequest = call.body
     rt = call.runtime
-    rt.limits.login_per_ip.hit(call.ip)
     email = req.email.strip().lower()
-    # A cooling-down account is refused before the password is even checked.
-    rt.limits.login_failures_per_account.check(email)
     async with rt.db.read() as conn:
         user = await user_store.user_by_email(conn, email)
+    device = rt.signer.verify_device(req.device_token or call.request.cookies.get(DEVICE_COOKIE))
+    known = device is not None and user is not None and device.user_id == user["id"]
+    source = LoginSource(call.ip, device.device_id if device is not None and known else None)
+    # A source that failed too often waits before its password is even checked.
+    rt.limits.login.before(email, source)
+    # Verified against a decoy hash when the account does not exist: same time, same answer.
     ok = await rt.passwords.verify(user["password_hash"] if user else None, req.password)
     if not ok or user is None or not user["active"]:
-        rt.limits.login_failures_per_account.hit(email)
+        rt.limits.login.failed(email, source)
         async with rt.db.write() as conn:
             await audit(
                 conn,
@@ -62,10 +76,11 @@ async def login(call: ApiRequest) -> dict[str, Any]:
                 actor_type="anonymous",
                 actor_id=None,
                 action="auth.login_failed",
-                detail={"email": email},
+                detail={"email": email, "known_device": source.known},
                 ip=call.ip,
             )
         raise Unauthenticated("wrong email or password")
+    rt.limits.login.succeeded(email, source)
     async with rt.db.write() as conn:
         session = await user_store.open_session(
             conn,
@@ -79,9 +94,23 @@ async def login(call: ApiRequest) -> dict[str, Any]:
             actor_type=user["role"],
             actor_id=user["id"],
             action="auth.login",
+            detail={"known_device": source.known},
             ip=call.ip,
         )
-    return _token_for(call, user, session["id"])
+    answer = _token_for(call, user, session["id"])
+    ttl = rt.config.auth.device_token_ttl_days * 86400
+    answer["device_token"], _ = rt.signer.issue_device(user_id=UserId(user["id"]), ttl=ttl)
+    response = json_response(answer)
+    response.set_cookie(
+        DEVICE_COOKIE,
+        answer["device_token"],
+        max_age=ttl,
+        path="/api/auth/login",
+        httponly=True,
+        samesite="Strict",
+        secure=call.request.secure or rt.config.server.own_url.startswith("https://"),
+    )
+    return response
 
 
 @api.route(
@@ -90,6 +119,7 @@ async def login(call: ApiRequest) -> dict[str, Any]:
     summary="Exchange a valid token for a fresh one",
     roles=STAFF,
     tag="auth",
+    response=schemas.REFRESHED,
 )
 async def refresh(call: ApiRequest) -> dict[str, Any]:
     async with call.runtime.db.read() as conn:
@@ -98,7 +128,7 @@ async def refresh(call: ApiRequest) -> dict[str, Any]:
     assert user is not None and session is not None
     remaining = int((session["expires_at"] - utcnow()).total_seconds())
     result = _token_for(call, user, session["id"])
-    result["expires_at"] = min(result["expires_at"], session["expires_at"].timestamp())
+    result["expires_at"] = min(result["expires_at"], session["expires_at"])
     result["session_seconds_left"] = remaining
     return result
 
@@ -109,6 +139,7 @@ async def refresh(call: ApiRequest) -> dict[str, Any]:
     summary="End this sign-in session everywhere",
     roles=STAFF,
     tag="auth",
+    response=schemas.SIGNED_OUT,
 )
 async def logout(call: ApiRequest) -> dict[str, Any]:
     me = call.me
@@ -126,7 +157,14 @@ async def logout(call: ApiRequest) -> dict[str, Any]:
     return {"signed_out": True}
 
 
-@api.route("GET", "/api/me", summary="Who this token belongs to", roles=STAFF, tag="auth")
+@api.route(
+    "GET",
+    "/api/me",
+    summary="Who this token belongs to",
+    roles=STAFF,
+    tag="auth",
+    response=schemas.ME,
+)
 async def me(call: ApiRequest) -> dict[str, Any]:
     async with call.runtime.db.read() as conn:
         user = await user_store.user_by_id(conn, call.me.subject_id)
@@ -137,5 +175,5 @@ async def me(call: ApiRequest) -> dict[str, Any]:
         "user": user_store.public_user(user),
         "org": {"id": org["id"], "slug": org["slug"], "name": org["name"]},
         "group_ids": groups,
-        "token_expires_at": call.me.expires_at,
+        "token_expires_at": datetime.fromtimestamp(call.me.expires_at, UTC),
     }

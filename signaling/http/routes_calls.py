@@ -6,16 +6,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from signaling.auth import access
 from signaling.calls.views import call_view, event_view, quality_view
-from signaling.errors import NotFound
-from signaling.http.api import ApiRequest, api
+from signaling.http import schemas
+from signaling.http.api import ID, ApiRequest, api
 from signaling.http.paging import paged
 from signaling.store import calls as call_store
 from signaling.types import CallEndReason, CallState, Role
 from signaling.wire import limit
 
 STAFF = (Role.AGENT, Role.QA, Role.ADMIN)
-ID = limit(min=1)
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,7 @@ class CallListQuery:
     roles=STAFF,
     query=CallListQuery,
     tag="calls",
+    response=schemas.page("Call"),
 )
 async def list_calls(call: ApiRequest) -> dict[str, Any]:
     q: CallListQuery = call.query
@@ -50,10 +51,11 @@ async def list_calls(call: ApiRequest) -> dict[str, Any]:
         "end_reason": q.end_reason.value if q.end_reason else None,
     }
     async with rt.db.read() as conn:
+        scope = access.list_scope(call.me, ())
         rows, total = await call_store.list_calls(
             conn,
-            call.me.org_id,
-            agent_id=call.me.subject_id if call.me.role is Role.AGENT else None,
+            scope.org_id,
+            agent_id=scope.user_id,
             filters=filters,
             limit=q.per_page,
             offset=(q.page - 1) * q.per_page,
@@ -68,18 +70,13 @@ async def list_calls(call: ApiRequest) -> dict[str, Any]:
     summary="One call with its event log (joins, drops, media, annotations) and quality samples",
     roles=STAFF,
     tag="calls",
+    response=schemas.CALL_DETAIL,
 )
 async def get_call(call: ApiRequest) -> dict[str, Any]:
     rt = call.runtime
     call_id = call.path_id("call_id")
     async with rt.db.read() as conn:
-        row = await call_store.call_by_id(conn, call_id)
-        if (
-            row is None
-            or row["org_id"] != call.me.org_id
-            or (call.me.role is Role.AGENT and row["agent_id"] != call.me.subject_id)
-        ):
-            raise NotFound(f"no call {call_id}")
+        row = access.check_view_call(call.me, await call_store.call_by_id(conn, call_id), call_id)
         events = await call_store.events_of(conn, call_id)
         samples = await call_store.quality_of(conn, call_id)
     return {

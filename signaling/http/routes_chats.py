@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from signaling.auth import access
 from signaling.chat.views import chat_view, message_views
-from signaling.http.api import ApiRequest, api
+from signaling.http import schemas
+from signaling.http.api import ID, MAX_ID, ApiRequest, api
 from signaling.http.paging import paged
 from signaling.store import chats as chat_store
 from signaling.store import messages as message_store
@@ -16,7 +18,6 @@ from signaling.wire import limit
 STAFF = (Role.AGENT, Role.QA, Role.ADMIN)
 PAGE = limit(min=1, max=100_000)
 PER_PAGE = limit(min=1, max=200)
-ID = limit(min=1)
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,7 @@ class ChatListQuery:
 
 @dataclass(frozen=True)
 class MessagesQuery:
-    after_seq: int = field(default=0, metadata=limit(min=0))
+    after_seq: int = field(default=0, metadata=limit(min=0, max=MAX_ID))
     limit: int = field(default=200, metadata=limit(min=1, max=500))
 
 
@@ -44,13 +45,13 @@ class MessagesQuery:
     roles=STAFF,
     query=ChatListQuery,
     tag="chats",
+    response=schemas.page("Chat"),
 )
 async def list_chats(call: ApiRequest) -> dict[str, Any]:
     q: ChatListQuery = call.query
     rt = call.runtime
     async with rt.db.read() as conn:
-        groups = await rt.chats.group_ids(conn, call.me)
-        narrow = call.me.role is Role.AGENT
+        scope = access.list_scope(call.me, await rt.chats.group_ids(conn, call.me))
         filters = {
             k: getattr(q, k)
             for k in ("assignee_id", "group_id", "customer_id", "ticket_id", "topic")
@@ -58,9 +59,9 @@ async def list_chats(call: ApiRequest) -> dict[str, Any]:
         filters["state"] = q.state.value if q.state else None
         rows, total = await chat_store.list_chats(
             conn,
-            call.me.org_id,
-            visible_to_groups=groups if narrow else None,
-            visible_to_user=call.me.subject_id if narrow else None,
+            scope.org_id,
+            visible_to_groups=scope.group_ids,
+            visible_to_user=scope.user_id,
             filters=filters,
             limit=q.per_page,
             offset=(q.page - 1) * q.per_page,
@@ -75,6 +76,7 @@ async def list_chats(call: ApiRequest) -> dict[str, Any]:
     summary="One chat session with its transcript",
     roles=(*STAFF, Role.CUSTOMER),
     tag="chats",
+    response=schemas.CHAT_WITH_MESSAGES,
 )
 async def get_chat(call: ApiRequest) -> dict[str, Any]:
     rt = call.runtime
@@ -95,6 +97,7 @@ async def get_chat(call: ApiRequest) -> dict[str, Any]:
     roles=(*STAFF, Role.CUSTOMER),
     query=MessagesQuery,
     tag="chats",
+    response=schemas.MESSAGES_PAGE,
 )
 async def chat_messages(call: ApiRequest) -> dict[str, Any]:
     q: MessagesQuery = call.query

@@ -8,6 +8,7 @@ from typing import Any
 from signaling.auth import access
 from signaling.calls.views import call_view
 from signaling.chat.views import chat_view
+from signaling.http import schemas
 from signaling.http.api import ApiRequest, api
 from signaling.http.paging import paged
 from signaling.store import calls as call_store
@@ -15,10 +16,11 @@ from signaling.store import chats as chat_store
 from signaling.store import customers as customer_store
 from signaling.store import tickets as ticket_store
 from signaling.store.audit import audit
-from signaling.types import Role
+from signaling.types import EMAIL_PATTERN, Role
 from signaling.wire import limit
 
 STAFF = (Role.AGENT, Role.QA, Role.ADMIN)
+HISTORY_ITEMS = 20  # of each kind in the context panel, newest first
 
 
 @dataclass(frozen=True)
@@ -32,7 +34,7 @@ class CustomerListQuery:
 @dataclass(frozen=True)
 class CustomerUpdate:
     name: str | None = field(default=None, metadata=limit(max_len=200))
-    email: str | None = field(default=None, metadata=limit(max_len=254, pattern=r"[^@\s]+@[^@\s]+"))
+    email: str | None = field(default=None, metadata=limit(max_len=254, pattern=EMAIL_PATTERN))
     vip: bool | None = None
     attributes: dict[str, Any] | None = None
 
@@ -44,6 +46,7 @@ class CustomerUpdate:
     roles=STAFF,
     query=CustomerListQuery,
     tag="customers",
+    response=schemas.page("Customer"),
 )
 async def list_customers(call: ApiRequest) -> dict[str, Any]:
     q: CustomerListQuery = call.query
@@ -60,7 +63,12 @@ async def list_customers(call: ApiRequest) -> dict[str, Any]:
 
 
 @api.route(
-    "GET", "/api/customers/{customer_id}", summary="One customer", roles=STAFF, tag="customers"
+    "GET",
+    "/api/customers/{customer_id}",
+    summary="One customer",
+    roles=STAFF,
+    tag="customers",
+    response=schemas.ref("Customer"),
 )
 async def get_customer(call: ApiRequest) -> dict[str, Any]:
     async with call.runtime.db.read() as conn:
@@ -75,6 +83,7 @@ async def get_customer(call: ApiRequest) -> dict[str, Any]:
     roles=(Role.AGENT, Role.ADMIN),
     body=CustomerUpdate,
     tag="customers",
+    response=schemas.ref("Customer"),
 )
 async def update_customer(call: ApiRequest) -> dict[str, Any]:
     req: CustomerUpdate = call.body
@@ -112,6 +121,7 @@ async def update_customer(call: ApiRequest) -> dict[str, Any]:
     summary="Side-panel context: CRM data from the hook (if configured) and LiveAssist history",
     roles=STAFF,
     tag="customers",
+    response=schemas.CONTEXT,
 )
 async def customer_context(call: ApiRequest) -> dict[str, Any]:
     rt = call.runtime
@@ -119,22 +129,41 @@ async def customer_context(call: ApiRequest) -> dict[str, Any]:
         customer = access.check_view_customer(
             call.me, await customer_store.customer_by_id(conn, call.path_id("customer_id"))
         )
-        chats = [
-            await chat_view(conn, c, rt.names)
-            for c in await chat_store.chats_of_customer(conn, customer["id"])
-        ]
-        tickets, _ = await ticket_store.list_tickets(
+        groups = await rt.chats.group_ids(conn, call.me)
+        scope = access.list_scope(call.me, groups)
+        mine = {"customer_id": customer["id"]}
+        chat_rows, _ = await chat_store.list_chats(
             conn,
-            call.me.org_id,
-            visible_to_groups=None,
-            visible_to_user=None,
-            filters={"customer_id": customer["id"]},
-            limit=20,
+            scope.org_id,
+            visible_to_groups=scope.group_ids,
+            visible_to_user=scope.user_id,
+            filters=mine,
+            limit=HISTORY_ITEMS,
             offset=0,
         )
+        ticket_rows, _ = await ticket_store.list_tickets(
+            conn,
+            scope.org_id,
+            visible_to_groups=scope.group_ids,
+            visible_to_user=scope.user_id,
+            filters=mine,
+            limit=HISTORY_ITEMS,
+            offset=0,
+        )
+        call_rows, _ = await call_store.list_calls(
+            conn, scope.org_id, agent_id=scope.user_id, filters=mine, limit=HISTORY_ITEMS, offset=0
+        )
+        # The rules themselves once more, so the panel can never show more than the routes.
+        chats = [
+            await chat_view(conn, c, rt.names)
+            for c in chat_rows
+            if access.can_view_chat(call.me, c, groups)
+        ]
+        tickets = [t for t in ticket_rows if access.can_view_ticket(call.me, t, groups)]
         calls = [
             call_view(c, rt.calls.live.get(c["id"]))
-            for c in await call_store.calls_of_customer(conn, customer["id"])
+            for c in call_rows
+            if access.can_view_call(call.me, c)
         ]
     external = await rt.context.fetch(customer)
     return {

@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 from signaling.db.migrate import current_revision, head_revision
+from signaling.http import schemas
 from signaling.http.api import ApiRequest, api, json_response
 
 STARTED = time.time()
@@ -22,6 +23,9 @@ def _connected(sio: Any, namespace: str) -> int:
     summary="State of each component (public; no records are shown)",
     roles=None,
     tag="health",
+    response=schemas.HEALTH,
+    errors=(503,),
+    any_host=True,
 )
 async def healthz(call: ApiRequest) -> Any:
     rt = call.runtime

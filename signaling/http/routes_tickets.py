@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from signaling.auth import access
 from signaling.chat.views import chat_view, message_views
 from signaling.errors import InvalidPayload, NotFound
-from signaling.http.api import ApiRequest, api
+from signaling.http import schemas
+from signaling.http.api import ID, ApiRequest, api
 from signaling.http.paging import paged
 from signaling.store import chats as chat_store
 from signaling.store import messages as message_store
@@ -20,7 +21,6 @@ from signaling.types import Role, TicketPriority, TicketStatus
 from signaling.wire import limit
 
 STAFF = (Role.AGENT, Role.QA, Role.ADMIN)
-ID = limit(min=1)
 TAG = limit(max_len=40, min_len=1, pattern=r"[\w.-]+")
 
 
@@ -47,6 +47,14 @@ class TicketUpdate:
     group_id: int | None = field(default=None, metadata=ID)
     unassign: bool = False
 
+    # For the API document: the handler refuses an assignee together with unassign.
+    SCHEMA_RULES: ClassVar[dict[str, Any]] = {
+        "not": {
+            "required": ["assignee_id", "unassign"],
+            "properties": {"assignee_id": {"type": "integer"}, "unassign": {"enum": [True]}},
+        }
+    }
+
 
 @api.route(
     "GET",
@@ -55,13 +63,13 @@ class TicketUpdate:
     roles=STAFF,
     query=TicketListQuery,
     tag="tickets",
+    response=schemas.page("Ticket"),
 )
 async def list_tickets(call: ApiRequest) -> dict[str, Any]:
     q: TicketListQuery = call.query
     rt = call.runtime
-    narrow = call.me.role is Role.AGENT
     async with rt.db.read() as conn:
-        groups = await rt.chats.group_ids(conn, call.me)
+        scope = access.list_scope(call.me, await rt.chats.group_ids(conn, call.me))
         filters = {
             "status": q.status.value if q.status else None,
             "priority": q.priority.value if q.priority else None,
@@ -73,9 +81,9 @@ async def list_tickets(call: ApiRequest) -> dict[str, Any]:
         }
         rows, total = await ticket_store.list_tickets(
             conn,
-            call.me.org_id,
-            visible_to_groups=groups if narrow else None,
-            visible_to_user=call.me.subject_id if narrow else None,
+            scope.org_id,
+            visible_to_groups=scope.group_ids,
+            visible_to_user=scope.user_id,
             filters=filters,
             limit=q.per_page,
             offset=(q.page - 1) * q.per_page,
@@ -89,6 +97,7 @@ async def list_tickets(call: ApiRequest) -> dict[str, Any]:
     summary="One ticket with history and chat transcripts",
     roles=STAFF,
     tag="tickets",
+    response=schemas.TICKET_DETAIL,
 )
 async def get_ticket(call: ApiRequest) -> dict[str, Any]:
     rt = call.runtime
@@ -115,6 +124,7 @@ async def get_ticket(call: ApiRequest) -> dict[str, Any]:
     roles=(Role.AGENT, Role.ADMIN),
     body=TicketUpdate,
     tag="tickets",
+    response=schemas.ref("Ticket"),
 )
 async def update_ticket(call: ApiRequest) -> dict[str, Any]:
     req: TicketUpdate = call.body

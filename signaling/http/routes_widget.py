@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from signaling.chat.guest import GuestSessionRequest, HostIdentity
+from signaling.http import schemas
 from signaling.http.api import ApiRequest, api
 from signaling.types import ChatId, CustomerId, OrgId, Presence, Role
 from signaling.wire import limit, parse
@@ -23,6 +24,8 @@ class WidgetConfigQuery:
     roles=None,
     query=WidgetConfigQuery,
     tag="widget",
+    response=schemas.WIDGET_CONFIG,
+    errors=(404,),
 )
 async def widget_config(call: ApiRequest) -> dict[str, Any]:
     org, topics = await call.runtime.guests.topics(call.query.org)
@@ -44,6 +47,8 @@ async def widget_config(call: ApiRequest) -> dict[str, Any]:
     body=GuestSessionRequest,
     tag="widget",
     status=201,
+    response=schemas.GUEST_SESSION,
+    errors=(401, 404, 429),
 )
 async def open_session(call: ApiRequest) -> dict[str, Any]:
     call.runtime.limits.guest_sessions_per_ip.hit(call.ip)
@@ -58,6 +63,7 @@ async def open_session(call: ApiRequest) -> dict[str, Any]:
     summary="Renew a guest token for the same chat",
     roles=(Role.CUSTOMER,),
     tag="widget",
+    response=schemas.GUEST_TOKEN,
 )
 async def refresh_guest(call: ApiRequest) -> dict[str, Any]:
     me = call.me

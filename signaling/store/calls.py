@@ -166,18 +166,6 @@ async def quality_of(conn: AsyncConnection, call_id: int) -> list[Record]:
     return records(rows)
 
 
-async def calls_of_customer(
-    conn: AsyncConnection, customer_id: int, limit: int = 20
-) -> list[Record]:
-    rows = await conn.execute(
-        select(calls)
-        .where(calls.c.customer_id == customer_id)
-        .order_by(calls.c.id.desc())
-        .limit(limit)
-    )
-    return records(rows)
-
-
 async def list_calls(
     conn: AsyncConnection,
     org_id: int,

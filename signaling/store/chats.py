@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy import Connection, func, insert, or_, select, update
@@ -112,23 +113,11 @@ async def chats_of_ticket(conn: AsyncConnection, ticket_id: int) -> list[Record]
     return records(rows)
 
 
-async def chats_of_customer(
-    conn: AsyncConnection, customer_id: int, limit: int = 20
-) -> list[Record]:
-    rows = await conn.execute(
-        select(chat_sessions)
-        .where(chat_sessions.c.customer_id == customer_id)
-        .order_by(chat_sessions.c.id.desc())
-        .limit(limit)
-    )
-    return records(rows)
-
-
 async def list_chats(
     conn: AsyncConnection,
     org_id: int,
     *,
-    visible_to_groups: set[int] | None,
+    visible_to_groups: Collection[int] | None,
     visible_to_user: int | None,
     filters: dict[str, Any],
     limit: int,

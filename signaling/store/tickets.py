@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy import String, cast, func, insert, or_, select, update
@@ -109,7 +110,7 @@ async def list_tickets(
     conn: AsyncConnection,
     org_id: int,
     *,
-    visible_to_groups: set[int] | None,
+    visible_to_groups: Collection[int] | None,
     visible_to_user: int | None,
     filters: dict[str, Any],
     limit: int,

@@ -85,6 +85,18 @@ async def update_user(conn: AsyncConnection, user_id: int, changes: dict[str, An
         await conn.execute(update(users).where(users.c.id == user_id).values(**changes))
 
 
+async def active_admin_ids(conn: AsyncConnection, org_id: int) -> list[int]:
+    """The organisation's active admins, their rows locked until the transaction ends on
+    PostgreSQL, so two admins demoting each other at once cannot both pass the last-admin
+    check (SQLite runs one writer at a time already)."""
+    query = select(users.c.id).where(
+        users.c.org_id == org_id, users.c.role == Role.ADMIN.value, users.c.active.is_(True)
+    )
+    if conn.dialect.name != "sqlite":
+        query = query.with_for_update()
+    return [int(row[0]) for row in await conn.execute(query.order_by(users.c.id))]
+
+
 async def count_users(conn: AsyncConnection) -> int:
     return int((await conn.execute(select(func.count()).select_from(users))).scalar_one())
 

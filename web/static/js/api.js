@@ -32,8 +32,10 @@ export class Api {
     return this.request("POST", path, { form });
   }
 
-  async request(method, path, { json, form, query } = {}) {
-    const response = await this.fetch(method, path, { json, form, query });
+  /** `credentials`: "omit" (default: only the bearer token authenticates) or "same-origin"
+   * (the sign-in, whose known-device cookie is HttpOnly). */
+  async request(method, path, { json, form, query, credentials } = {}) {
+    const response = await this.fetch(method, path, { json, form, query, credentials });
     const body = await response.json().catch(() => null);
     if (!response.ok) throw errorFrom(response, body);
     return body;
@@ -46,7 +48,7 @@ export class Api {
     return response.blob();
   }
 
-  async fetch(method, path, { json, form, query }) {
+  async fetch(method, path, { json, form, query, credentials = "omit" }) {
     const url = new URL(this.base + path, location.href);
     for (const [key, value] of Object.entries(query || {})) {
       if (value !== undefined && value !== null && value !== "") url.searchParams.set(key, value);
@@ -62,7 +64,7 @@ export class Api {
       body = form;
     }
     try {
-      return await fetch(url, { method, headers, body, credentials: "omit" });
+      return await fetch(url, { method, headers, body, credentials });
     } catch (error) {
       throw new LiveAssistError("network", error.message || "the server cannot be reached");
     }

@@ -8,6 +8,13 @@ function parse(value) {
   return Number.isNaN(date.getTime()) ? null : date;
 }
 
+/** Seconds since 1970 of an ISO 8601 timestamp (or of epoch seconds kept by an older page),
+ * 0 when there is none: what token lifetimes are compared in. */
+export function epochSeconds(value) {
+  const date = parse(value);
+  return date ? date.getTime() / 1000 : 0;
+}
+
 /** "14:05" today, "3 Mar 14:05" otherwise. */
 export function clock(value) {
   const date = parse(value);

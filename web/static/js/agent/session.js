@@ -6,6 +6,7 @@
 
 import { Api } from "../api.js";
 import { Emitter } from "../emitter.js";
+import { epochSeconds } from "../format.js";
 
 const STORAGE_KEY = "liveassist.staff";
 const REFRESH_MARGIN_S = 60; // renew a minute early (a quarter of the lifetime if shorter)
@@ -15,7 +16,7 @@ const RETRY_S = 15;
 export class StaffSession extends Emitter {
   constructor(base = "") {
     super();
-    this.record = null; // {token, expiresAt, user}
+    this.record = null; // {token, expiresAt (epoch seconds), user}
     this.api = new Api(base, () => (this.record ? this.record.token : null));
     this.timer = null;
     this.refreshing = null;
@@ -43,8 +44,10 @@ export class StaffSession extends Emitter {
   }
 
   async signIn(email, password) {
-    const body = await this.api.post("/api/auth/login", { email, password });
-    this.set({ token: body.token, expiresAt: body.expires_at, user: body.user });
+    // With this origin's cookies: the known-device cookie goes with it and comes back renewed.
+    const body = await this.api.request("POST", "/api/auth/login",
+      { json: { email, password }, credentials: "same-origin" });
+    this.set({ token: body.token, expiresAt: epochSeconds(body.expires_at), user: body.user });
   }
 
   async signOut() {
@@ -66,7 +69,7 @@ export class StaffSession extends Emitter {
   refresh() {
     if (!this.refreshing) {
       this.refreshing = this.api.post("/api/auth/refresh", {}).then((body) => {
-        this.set({ token: body.token, expiresAt: body.expires_at, user: body.user });
+        this.set({ token: body.token, expiresAt: epochSeconds(body.expires_at), user: body.user });
       }, (error) => {
         if (error.status === 401 || error.status === 403) this.clear("expired");
         else this.schedule(RETRY_S);

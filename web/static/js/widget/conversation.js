@@ -10,6 +10,7 @@
 
 import { Api } from "../api.js";
 import { Emitter } from "../emitter.js";
+import { epochSeconds } from "../format.js";
 import { Outbox } from "../outbox.js";
 import { call, newClientId } from "../rpc.js";
 import { SocketIOClient } from "../sio.js";
@@ -29,7 +30,7 @@ export class Conversation extends Emitter {
     if (previousToken) body.previous_token = previousToken;
     const session = await api.post("/api/widget/session", body);
     return {
-      token: session.token, expiresAt: session.expires_at, chatId: session.chat.id,
+      token: session.token, expiresAt: epochSeconds(session.expires_at), chatId: session.chat.id,
       chat: session.chat, customer: session.customer, profile, lastSeq: 0, messages: [],
       outbox: [], readSent: 0, agentReadSeq: 0, queue: null, ended: false, rated: false,
       open: true,
@@ -144,7 +145,7 @@ export class Conversation extends Emitter {
     if (!this.state.expiresAt || left > REFRESH_BEFORE_S) return;
     const fresh = await this.api.post("/api/widget/refresh", {});
     this.state.token = fresh.token;
-    this.state.expiresAt = fresh.expires_at;
+    this.state.expiresAt = epochSeconds(fresh.expires_at);
     this.save();
   }
 

@@ -1,0 +1,419 @@
+"""JSON Schemas of what the REST API answers, one per record kind, as docs/protocol.md §4
+and §8 describe them. Each route names its answer with `response=` next to its declaration;
+/api/openapi.json publishes these, and the schemathesis test holds every answer to them.
+
+Records are closed (additionalProperties false): a field added to a view and not here fails
+the conformance test instead of reaching clients undocumented."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Any
+
+from signaling.sniff import IMAGE_TYPES, VIDEO_TYPES
+from signaling.types import (
+    CallEndReason,
+    CallMedia,
+    CallParty,
+    CallState,
+    ChatEndReason,
+    ChatState,
+    LinkState,
+    MessageKind,
+    Presence,
+    Role,
+    SenderType,
+    TicketPriority,
+    TicketStatus,
+)
+
+Schema = dict[str, Any]
+
+STRING: Schema = {"type": "string"}
+INTEGER: Schema = {"type": "integer"}
+NUMBER: Schema = {"type": "number"}
+BOOLEAN: Schema = {"type": "boolean"}
+ID: Schema = {"type": "integer", "minimum": 1}
+COUNT: Schema = {"type": "integer", "minimum": 0}
+ANY: Schema = {}  # any JSON value, null included
+OBJECT: Schema = {"type": "object"}  # free-form: CRM data, event details, attributes
+# Protocol §1: UTC, ISO 8601, ending in Z.
+TIMESTAMP: Schema = {
+    "type": "string",
+    "format": "date-time",
+    "pattern": r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$",
+}
+ERROR_CODES = (
+    "invalid_payload",
+    "payload_too_large",
+    "unsupported_media_type",
+    "unauthenticated",
+    "token_expired",
+    "forbidden",
+    "origin_not_allowed",
+    "host_not_allowed",
+    "not_found",
+    "method_not_allowed",
+    "conflict",
+    "rate_limited",
+    "internal",
+)
+
+
+def ref(name: str) -> Schema:
+    """A named record of COMPONENTS (test_openapi checks every reference resolves)."""
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def nullable(schema: Schema) -> Schema:
+    if "$ref" in schema:  # OpenAPI 3.0 ignores siblings of $ref
+        return {"allOf": [schema], "nullable": True}
+    return {**schema, "nullable": True}
+
+
+def array(items: Schema) -> Schema:
+    return {"type": "array", "items": items}
+
+
+def enum(kind: type[Enum]) -> Schema:
+    return {"type": "string", "enum": [member.value for member in kind]}
+
+
+def obj(properties: Schema, *, optional: Schema | None = None, closed: bool = True) -> Schema:
+    """An object whose `properties` are all required, `optional` ones may be left out."""
+    return {
+        "type": "object",
+        "properties": {**properties, **(optional or {})},
+        "required": list(properties),
+        "additionalProperties": not closed,
+    }
+
+
+def extend(base: Schema, **more: Schema) -> Schema:
+    """A record with more required fields (a chat with its messages, a call with its log)."""
+    return {
+        **base,
+        "properties": {**base["properties"], **more},
+        "required": [*base["required"], *more],
+    }
+
+
+def page(item: str) -> Schema:
+    """A paged list: ?page=1&per_page=50 → {items, page, per_page, total}."""
+    return obj({"items": array(ref(item)), "page": ID, "per_page": ID, "total": COUNT})
+
+
+def items(item: str) -> Schema:
+    return obj({"items": array(ref(item))})
+
+
+USER = obj(
+    {
+        "id": ID,
+        "org_id": ID,
+        "email": STRING,
+        "name": STRING,
+        "role": {"type": "string", "enum": [r.value for r in Role if r is not Role.CUSTOMER]},
+        "skills": array(STRING),
+        "languages": array(STRING),
+        "max_chats": ID,
+        "active": BOOLEAN,
+        "created_at": TIMESTAMP,
+    }
+)
+GROUP = obj({"id": ID, "org_id": ID, "name": STRING, "topic": nullable(STRING)})
+ATTACHMENT = obj(
+    {
+        "id": ID,
+        "filename": STRING,
+        "content_type": {"type": "string", "enum": sorted(IMAGE_TYPES | VIDEO_TYPES)},
+        "size": COUNT,
+        "url": STRING,
+    }
+)
+CHAT = obj(
+    {
+        "id": ID,
+        "state": enum(ChatState),
+        "topic": STRING,
+        "language": STRING,
+        "priority": enum(TicketPriority),
+        "ticket_id": ID,
+        "group_id": nullable(ID),
+        "customer_id": ID,
+        "assignee_id": nullable(ID),
+        "last_seq": COUNT,
+        "customer_read_seq": COUNT,
+        "agent_read_seq": COUNT,
+        "created_at": TIMESTAMP,
+        "queued_at": nullable(TIMESTAMP),
+        "assigned_at": nullable(TIMESTAMP),
+        "first_response_at": nullable(TIMESTAMP),
+        "ended_at": nullable(TIMESTAMP),
+        "end_reason": nullable(enum(ChatEndReason)),
+        "assignee_name": nullable(STRING),
+        "customer_name": STRING,
+    }
+)
+MESSAGE = obj(
+    {
+        "id": ID,
+        "chat_id": ID,
+        "seq": ID,
+        "sender": obj({"type": enum(SenderType), "id": nullable(ID), "name": nullable(STRING)}),
+        "kind": enum(MessageKind),
+        "text": STRING,
+        "attachment": nullable(ref("Attachment")),
+        "client_msg_id": nullable(STRING),
+        "created_at": TIMESTAMP,
+    }
+)
+TICKET = obj(
+    {
+        "id": ID,
+        "org_id": ID,
+        "customer_id": nullable(ID),
+        "subject": STRING,
+        "status": enum(TicketStatus),
+        "priority": enum(TicketPriority),
+        "tags": array(STRING),
+        "assignee_id": nullable(ID),
+        "group_id": nullable(ID),
+        "csat_score": nullable({"type": "integer", "minimum": 1, "maximum": 5}),
+        "csat_comment": nullable(STRING),
+        "created_at": TIMESTAMP,
+        "updated_at": TIMESTAMP,
+        "solved_at": nullable(TIMESTAMP),
+    }
+)
+TICKET_EVENT = obj(
+    {
+        "id": ID,
+        "ticket_id": ID,
+        "actor_type": STRING,
+        "actor_id": nullable(INTEGER),
+        "field": STRING,
+        "old_value": ANY,
+        "new_value": ANY,
+        "created_at": TIMESTAMP,
+    }
+)
+CUSTOMER = obj(
+    {
+        "id": ID,
+        "org_id": ID,
+        "external_id": nullable(STRING),
+        "name": nullable(STRING),
+        "email": nullable(STRING),
+        "vip": BOOLEAN,
+        "attributes": OBJECT,
+        "created_at": TIMESTAMP,
+    }
+)
+AUDIT_ENTRY = obj(
+    {
+        "id": ID,
+        "org_id": nullable(ID),
+        "actor_type": STRING,
+        "actor_id": nullable(INTEGER),
+        "action": STRING,
+        "target_type": nullable(STRING),
+        "target_id": nullable(INTEGER),
+        "detail": OBJECT,
+        "ip": nullable(STRING),
+        "created_at": TIMESTAMP,
+    }
+)
+DIRECTORY_AGENT = obj(
+    {
+        "id": ID,
+        "name": STRING,
+        "skills": array(STRING),
+        "languages": array(STRING),
+        "group_ids": array(ID),
+        "status": enum(Presence),
+        "load": COUNT,
+        "max_chats": ID,
+        "active": BOOLEAN,
+    }
+)
+PARTICIPANT = obj(
+    {"state": enum(LinkState), "audio": BOOLEAN, "camera": BOOLEAN, "screen": BOOLEAN}
+)
+QUALITY_FIELDS: Schema = {
+    "participant": enum(CallParty),
+    "rtt_ms": NUMBER,
+    "jitter_ms": NUMBER,
+    "loss_pct": NUMBER,
+    "bitrate_kbps": NUMBER,
+    "fps": nullable(NUMBER),
+    "width": nullable(INTEGER),
+    "height": nullable(INTEGER),
+    "mos": NUMBER,
+    "level": {"type": "string", "enum": ["good", "fair", "poor"]},
+    "at": TIMESTAMP,
+}
+QUALITY = obj({"call_id": ID, **QUALITY_FIELDS})
+CALL = obj(
+    {
+        "id": ID,
+        # grows with every change of the call; compare only revisions of one call (§8)
+        "rev": COUNT,
+        "chat_id": ID,
+        "ticket_id": ID,
+        "media": enum(CallMedia),
+        "state": enum(CallState),
+        "started_by": enum(CallParty),
+        "agent_id": ID,
+        "relay_worker": nullable(COUNT),
+        # which relay placement to join (grows when the call moves); null once it has ended
+        "relay_session": nullable(ID),
+        "created_at": TIMESTAMP,
+        "answered_at": nullable(TIMESTAMP),
+        "ended_at": nullable(TIMESTAMP),
+        "end_reason": nullable(enum(CallEndReason)),
+        "end_reason_text": nullable(STRING),
+        "ended_by": nullable(enum(CallParty)),
+        "media_used": obj({"audio": BOOLEAN, "camera": BOOLEAN, "screen": BOOLEAN}),
+        "participants": obj({"customer": ref("Participant"), "agent": ref("Participant")}),
+        "quality": obj(
+            {
+                "customer": nullable(ref("Quality")),
+                "agent": nullable(ref("Quality")),
+            }
+        ),
+    }
+)
+CALL_EVENT = obj(
+    {
+        "id": ID,
+        "kind": STRING,
+        "actor": nullable(enum(CallParty)),
+        "at": TIMESTAMP,
+        "detail": OBJECT,
+    }
+)
+QUALITY_SAMPLE = obj(QUALITY_FIELDS)
+ERROR = obj(
+    {
+        "error": obj(
+            {"code": {"type": "string", "enum": list(ERROR_CODES)}, "message": STRING},
+            optional={"details": OBJECT},
+        )
+    }
+)
+
+COMPONENTS: dict[str, Schema] = {
+    "Error": ERROR,
+    "User": USER,
+    "Group": GROUP,
+    "Attachment": ATTACHMENT,
+    "Chat": CHAT,
+    "Message": MESSAGE,
+    "Ticket": TICKET,
+    "TicketEvent": TICKET_EVENT,
+    "Customer": CUSTOMER,
+    "AuditEntry": AUDIT_ENTRY,
+    "DirectoryAgent": DIRECTORY_AGENT,
+    "Participant": PARTICIPANT,
+    "Quality": QUALITY,
+    "Call": CALL,
+    "CallEvent": CALL_EVENT,
+    "QualitySample": QUALITY_SAMPLE,
+}
+
+# Answers built from the records above, by route family.
+CHAT_WITH_MESSAGES = extend(CHAT, messages=array(ref("Message")))
+TICKET_DETAIL = extend(TICKET, history=array(ref("TicketEvent")), chats=array(CHAT_WITH_MESSAGES))
+CALL_DETAIL = extend(
+    CALL, events=array(ref("CallEvent")), quality_samples=array(ref("QualitySample"))
+)
+SIGNED_IN = obj(
+    {"token": STRING, "expires_at": TIMESTAMP, "user": ref("User"), "device_token": STRING}
+)
+REFRESHED = obj(
+    {
+        "token": STRING,
+        "expires_at": TIMESTAMP,
+        "user": ref("User"),
+        "session_seconds_left": COUNT,
+    }
+)
+GUEST_TOKEN = obj({"token": STRING, "expires_at": TIMESTAMP})
+GUEST_SESSION = extend(
+    GUEST_TOKEN,
+    chat=ref("Chat"),
+    customer=obj({"id": ID, "name": nullable(STRING), "identified": BOOLEAN}),
+)
+ME = obj(
+    {
+        "user": ref("User"),
+        "org": obj({"id": ID, "slug": STRING, "name": STRING}),
+        "group_ids": array(ID),
+        "token_expires_at": TIMESTAMP,
+    }
+)
+WIDGET_CONFIG = obj(
+    {
+        "org": obj({"slug": STRING, "name": STRING}),
+        "topics": array(STRING),
+        "languages": array(STRING),
+        "agents_online": COUNT,
+    }
+)
+CONTEXT = obj(
+    {
+        "customer": ref("Customer"),
+        "external": obj(
+            {
+                "configured": BOOLEAN,
+                "data": nullable(OBJECT),
+                "error": nullable(STRING),
+                "cached": BOOLEAN,
+            }
+        ),
+        "history": obj(
+            {
+                "chats": array(ref("Chat")),
+                "tickets": array(ref("Ticket")),
+                "calls": array(ref("Call")),
+            }
+        ),
+    }
+)
+# /healthz: each component says ok and adds its own diagnostic figures (protocol §7).
+HEALTH = obj(
+    {
+        "status": {"type": "string", "enum": ["ok", "degraded"]},
+        "uptime_seconds": NUMBER,
+        "components": obj(
+            {
+                name: obj({"ok": BOOLEAN}, closed=False)
+                for name in (
+                    "database",
+                    "socketio",
+                    "routing",
+                    "attachments",
+                    "context_hook",
+                    "relay",
+                )
+            }
+        ),
+    }
+)
+OPENAPI_DOCUMENT = obj(
+    {"openapi": STRING, "info": OBJECT, "paths": OBJECT, "components": OBJECT}, closed=False
+)
+MESSAGES_PAGE = obj({"items": array(ref("Message")), "has_more": BOOLEAN})
+AUDIT_PAGE = obj({"items": array(ref("AuditEntry")), "page": ID, "per_page": ID})
+DIRECTORY = obj({"agents": array(ref("DirectoryAgent")), "groups": array(ref("Group"))})
+SIGNED_OUT = obj({"signed_out": {"type": "boolean", "enum": [True]}})
+# Downloads: the file itself, typed by what its first bytes are (never by its name).
+FILE = {"type": "string", "format": "binary"}
+FILE_TYPES = tuple(sorted(IMAGE_TYPES | VIDEO_TYPES))
+UPLOAD = {
+    "type": "object",
+    "properties": {"file": FILE},
+    "required": ["file"],
+    "additionalProperties": False,
+}

@@ -1,0 +1,339 @@
+"""Roles x REST routes: every route of the route table, called by every kind of caller with
+real ids of existing records, answers 2xx to exactly the callers the table below allows —
+and a list or panel shows the target record to exactly those it names in `sees`.
+
+The table is keyed by the route table itself (signaling.http.api.api.endpoints): a new route
+without an entry here fails the test, so no route can skip the matrix."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import jwt
+
+from loadtest.clients import Customer, Staff
+from signaling.http.api import api
+from signaling.store import orgs as org_store
+from signaling.store import users as user_store
+from signaling.types import OrgId, Role, UserId
+from tests.conftest import Server, start_server
+from tests.media_samples import png
+from tests.records import ended_call_in
+
+ROLES = (
+    "customer",  # the guest of the target chat
+    "agent",  # agent1: the target chat is assigned to them
+    "agent2",  # another agent of the organisation, not in the chat's group
+    "qa",
+    "admin",
+    "other_admin",  # an admin of another organisation
+    "revoked",  # agent1's token after logout
+    "forged",  # an admin token signed with a key that is not the server's
+    "expired",  # a real agent1 token past its expiry
+    "none",  # no token at all
+)
+EVERYONE = frozenset(ROLES)
+STAFF = frozenset({"agent", "agent2", "qa", "admin", "other_admin"})
+OWN_ORG_READERS = frozenset({"agent", "qa", "admin"})  # who may see agent1's chat, ticket, call
+_emails = itertools.count(1)
+
+
+@dataclass(frozen=True)
+class Expect:
+    """Who may get a 2xx from a route, and what to send it."""
+
+    allowed: frozenset[str]
+    body: Callable[[], Any] | None = None  # JSON body, or FormData for uploads
+    query: str = ""
+    sees: frozenset[str] | None = None  # roles whose 2xx answer includes the target record
+    shows: Callable[[Any, Ids], bool] | None = None  # does this answer include it?
+    fresh_token: bool = False  # the call ends the token (logout): use a new one per role
+
+
+@dataclass
+class Ids:
+    chat: int = 0
+    ticket: int = 0
+    call: int = 0
+    customer: int = 0
+    attachment: int = 0
+    user: int = 0
+    group: int = 0
+
+
+def _ids_of(items: list[dict[str, Any]]) -> set[int]:
+    return {int(item["id"]) for item in items}
+
+
+def _upload() -> aiohttp.FormData:
+    form = aiohttp.FormData()
+    form.add_field("file", png(), filename="matrix.png", content_type="image/png")
+    return form
+
+
+def _new_user() -> dict[str, Any]:
+    return {
+        "email": f"matrix{next(_emails)}@demo.local",
+        "name": "Matrix",
+        "role": "agent",
+        "password": "matrix-password-1",
+    }
+
+
+EXPECTED: dict[tuple[str, str], Expect] = {
+    ("POST", "/api/auth/login"): Expect(EVERYONE, body=lambda: {}),  # credentials filled in
+    ("POST", "/api/auth/refresh"): Expect(STAFF),
+    ("POST", "/api/auth/logout"): Expect(STAFF, fresh_token=True),
+    ("GET", "/api/me"): Expect(STAFF),
+    ("GET", "/api/widget/config"): Expect(EVERYONE, query="?org=demo"),
+    ("POST", "/api/widget/session"): Expect(EVERYONE, body=lambda: {"org": "demo"}),
+    ("POST", "/api/widget/refresh"): Expect(frozenset({"customer"})),
+    ("GET", "/api/chats"): Expect(
+        STAFF, sees=OWN_ORG_READERS, shows=lambda a, ids: ids.chat in _ids_of(a["items"])
+    ),
+    ("GET", "/api/chats/{chat_id}"): Expect(OWN_ORG_READERS | {"customer"}),
+    ("GET", "/api/chats/{chat_id}/messages"): Expect(OWN_ORG_READERS | {"customer"}),
+    ("POST", "/api/chats/{chat_id}/attachments"): Expect(
+        frozenset({"customer", "agent"}), body=_upload
+    ),
+    ("GET", "/api/attachments/{attachment_id}"): Expect(OWN_ORG_READERS | {"customer"}),
+    ("GET", "/api/tickets"): Expect(
+        STAFF, sees=OWN_ORG_READERS, shows=lambda a, ids: ids.ticket in _ids_of(a["items"])
+    ),
+    ("GET", "/api/tickets/{ticket_id}"): Expect(OWN_ORG_READERS),
+    ("PATCH", "/api/tickets/{ticket_id}"): Expect(
+        frozenset({"agent", "admin"}), body=lambda: {"tags": ["matrix"]}
+    ),
+    ("GET", "/api/customers"): Expect(
+        STAFF,
+        sees=STAFF - {"other_admin"},
+        shows=lambda a, ids: ids.customer in _ids_of(a["items"]),
+    ),
+    ("GET", "/api/customers/{customer_id}"): Expect(STAFF - {"other_admin"}),
+    ("PATCH", "/api/customers/{customer_id}"): Expect(
+        frozenset({"agent", "agent2", "admin"}), body=lambda: {"vip": True}
+    ),
+    ("GET", "/api/customers/{customer_id}/context"): Expect(
+        STAFF - {"other_admin"},
+        sees=OWN_ORG_READERS,
+        shows=lambda a, ids: (
+            ids.chat in _ids_of(a["history"]["chats"])
+            or ids.ticket in _ids_of(a["history"]["tickets"])
+            or ids.call in _ids_of(a["history"]["calls"])
+        ),
+    ),
+    ("GET", "/api/directory"): Expect(STAFF),
+    ("GET", "/api/users"): Expect(
+        frozenset({"admin", "other_admin"}),
+        sees=frozenset({"admin"}),
+        shows=lambda a, ids: ids.user in _ids_of(a["items"]),
+    ),
+    ("POST", "/api/users"): Expect(frozenset({"admin", "other_admin"}), body=_new_user),
+    ("PATCH", "/api/users/{user_id}"): Expect(
+        frozenset({"admin"}), body=lambda: {"name": "Renamed by the matrix"}
+    ),
+    ("GET", "/api/groups"): Expect(
+        STAFF,
+        sees=STAFF - {"other_admin"},
+        shows=lambda a, ids: ids.group in _ids_of(a["items"]),
+    ),
+    ("GET", "/api/audit"): Expect(frozenset({"admin", "other_admin"})),
+    ("GET", "/api/calls"): Expect(
+        STAFF, sees=OWN_ORG_READERS, shows=lambda a, ids: ids.call in _ids_of(a["items"])
+    ),
+    ("GET", "/api/calls/{call_id}"): Expect(OWN_ORG_READERS),
+    ("GET", "/healthz"): Expect(EVERYONE),
+    ("GET", "/api/openapi.json"): Expect(EVERYONE),
+}
+
+
+class Callers:
+    """A bearer token per role, made the way each kind of caller really gets one."""
+
+    def __init__(self, server: Server) -> None:
+        self.server = server
+        self.tokens: dict[str, str | None] = {"none": None}
+        self.user_ids: dict[str, int] = {}
+
+    async def staff_token(self, email: str, password: str) -> tuple[str, int]:
+        member = Staff(self.server.url)
+        await member.sign_in(email, password)
+        await member.close()
+        assert member.token is not None
+        return member.token, int(member.user["id"])
+
+    async def build(self, customer: Customer) -> None:
+        srv = self.server
+        self.tokens["customer"] = customer.token
+        for role, email in (
+            ("agent", "agent1@demo.local"),
+            ("agent2", "agent2@demo.local"),
+            ("qa", "qa@demo.local"),
+            ("admin", "admin@demo.local"),
+        ):
+            self.tokens[role], self.user_ids[role] = await self.staff_token(
+                email, srv.passwords[email]
+            )
+        async with srv.runtime.db.write() as conn:
+            other = await org_store.create_org(conn, slug="other", name="Other Org")
+            await user_store.create_user(
+                conn,
+                org_id=other["id"],
+                email="boss@other.example",
+                name="Other Boss",
+                role=Role.ADMIN,
+                password_hash=await srv.runtime.passwords.hash("other-password-1"),
+            )
+        self.tokens["other_admin"], self.user_ids["other_admin"] = await self.staff_token(
+            "boss@other.example", "other-password-1"
+        )
+        revoked, _ = await self.staff_token("agent1@demo.local", srv.passwords["agent1@demo.local"])
+        async with aiohttp.ClientSession() as http:
+            headers = {"Authorization": f"Bearer {revoked}"}
+            async with http.post(srv.url + "/api/auth/logout", headers=headers) as resp:
+                assert resp.status == 200
+        self.tokens["revoked"] = revoked
+        self.tokens["forged"] = jwt.encode(
+            {
+                "sub": str(self.user_ids["admin"]),
+                "role": "admin",
+                "org": 1,
+                "sid": "forged-session",
+                "iss": "liveassist",
+                "iat": int(time.time()),
+                "exp": int(time.time()) + 600,
+            },
+            "a-key-that-is-not-the-server-secret-000000",
+            algorithm="HS256",
+        )
+        live = srv.runtime.authenticator.signer.verify(self.tokens["agent"])
+        self.tokens["expired"], _ = srv.runtime.signer.issue_staff(
+            user_id=UserId(self.user_ids["agent"]),
+            org_id=OrgId(1),
+            role=Role.AGENT,
+            session_id=live.session_id or "",
+            ttl=-5,
+        )
+
+    async def fresh(self, role: str) -> str | None:
+        """A new token for a staff role (its own sign-in session); others keep theirs."""
+        if role not in STAFF:
+            return self.tokens[role]
+        email = {
+            "agent": "agent1@demo.local",
+            "agent2": "agent2@demo.local",
+            "qa": "qa@demo.local",
+            "admin": "admin@demo.local",
+            "other_admin": "boss@other.example",
+        }[role]
+        password = self.server.passwords.get(email, "other-password-1")
+        token, _ = await self.staff_token(email, password)
+        return token
+
+
+async def _target_records(server: Server) -> tuple[Ids, Customer, Staff]:
+    """agent1's active billing chat with a message, an attachment, its ticket and a call."""
+    agent = await server.staff("agent1@demo.local")
+    customer = await server.customer(name="Matrix Customer", topic="billing")
+    await customer.say("please help")
+    chat = (await agent.next("chat.assigned"))["chat"]
+    await agent.say(chat["id"], "on it")
+    async with (
+        aiohttp.ClientSession(headers=customer.headers()) as http,
+        http.post(f"{server.url}/api/chats/{chat['id']}/attachments", data=_upload()) as resp,
+    ):
+        attachment = await resp.json()
+    admin = Staff(server.url)
+    await admin.sign_in("admin@demo.local", server.passwords["admin@demo.local"])
+    spare = await admin.rest("POST", "/api/users", json=_new_user(), expect=201)
+    groups = await admin.rest("GET", "/api/groups")
+    await admin.close()
+    ids = Ids(
+        chat=chat["id"],
+        ticket=chat["ticket_id"],
+        call=await ended_call_in(server, chat),
+        customer=chat["customer_id"],
+        attachment=attachment["id"],
+        user=spare["id"],
+        group=chat["group_id"] or groups["items"][0]["id"],
+    )
+    return ids, customer, agent
+
+
+def _path(template: str, ids: Ids) -> str:
+    return template.format(
+        chat_id=ids.chat,
+        ticket_id=ids.ticket,
+        call_id=ids.call,
+        customer_id=ids.customer,
+        attachment_id=ids.attachment,
+        user_id=ids.user,
+    )
+
+
+def test_every_route_has_an_expectation() -> None:
+    declared = {(ep.method, ep.path) for ep in api.endpoints}
+    assert sorted(declared - set(EXPECTED)) == [], "routes missing from the matrix table"
+    assert sorted(set(EXPECTED) - declared) == [], "matrix entries for routes that do not exist"
+
+
+async def test_roles_by_routes_no_unauthorised_success(tmp_path: Path) -> None:
+    # Sign-in limits are not what this test is about (each role signs in a few times).
+    server, runner = await start_server(tmp_path / "d", limits={"logins_per_minute_per_ip": 1000})
+    callers = Callers(server)
+    try:
+        ids, customer, agent = await _target_records(server)
+        await callers.build(customer)
+        wrong: list[str] = []
+        requests = 0
+        began = time.monotonic()
+        async with aiohttp.ClientSession() as http:
+            for ep in api.endpoints:
+                expect = EXPECTED[(ep.method, ep.path)]
+                for role in ROLES:
+                    token = (
+                        await callers.fresh(role) if expect.fresh_token else callers.tokens[role]
+                    )
+                    headers = {"Authorization": f"Bearer {token}"} if token else {}
+                    body = expect.body() if expect.body else None
+                    if ep.path == "/api/auth/login":
+                        body = {
+                            "email": "agent2@demo.local",
+                            "password": server.passwords["agent2@demo.local"],
+                        }
+                    kwargs: dict[str, Any] = (
+                        {"data": body} if isinstance(body, aiohttp.FormData) else {"json": body}
+                    )
+                    url = server.url + _path(ep.path, ids) + expect.query
+                    async with http.request(ep.method, url, headers=headers, **kwargs) as resp:
+                        requests += 1
+                        status = resp.status
+                        answer = await resp.json() if "json" in resp.content_type else None
+                    label = f"{ep.method} {ep.path} as {role}: {status}"
+                    succeeded = 200 <= status < 300
+                    if status >= 500 or succeeded != (role in expect.allowed):
+                        wrong.append(f"{label} {answer}")
+                    elif (
+                        succeeded
+                        and expect.sees is not None
+                        and expect.shows is not None
+                        and expect.shows(answer, ids) != (role in expect.sees)
+                    ):
+                        wrong.append(f"{label} shows the record: {role not in expect.sees}")
+        elapsed = time.monotonic() - began
+        print(
+            f"matrix: {requests} requests, {len(ROLES)} roles x {len(EXPECTED)} routes, "
+            f"{elapsed:.1f} s"
+        )
+        assert wrong == [], "\n".join(wrong)
+        assert requests == len(ROLES) * len(api.endpoints)
+    finally:
+        await customer.close()
+        await agent.close()
+        await runner.cleanup()
