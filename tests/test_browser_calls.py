@@ -642,7 +642,7 @@ async def test_pages_follow_their_call_to_another_relay_worker(
         os.kill(doomed.pid, signal.SIGKILL)
         for page in (customer.page, agent.page):
             await page.wait_for_function(
-                "window.__testPeerConnections.length === 2", timeout=10_000
+                "() => window.__testPeerConnections.length === 2", timeout=10_000
             )
         await wait_frames(agent.page, CAMERA, timeout=10)
         await wait_frames(customer.page, CAMERA, timeout=10)
