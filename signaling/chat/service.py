@@ -221,8 +221,9 @@ class ChatService:
             system = await add_system_message(conn, chat, f"{who} ended the chat", self._names)
             ticket = await ticket_store.ticket_by_id(conn, chat["ticket_id"])
             assert ticket is not None
+            solved = None
             if ESCALATED_TAG not in ticket["tags"] and ticket["status"] == TicketStatus.OPEN.value:
-                await ticket_store.change_ticket(
+                solved = await ticket_store.change_ticket(
                     conn,
                     ticket,
                     {"status": TicketStatus.SOLVED.value},
@@ -237,6 +238,8 @@ class ChatService:
         await self._notifier.to_chat(
             chat["id"], "chat.ended", {"chat_id": chat["id"], "reason": reason.value}
         )
+        if solved is not None:
+            await self._notifier.ticket_updated(solved)
         await self._dispatcher.release(chat, requeue=False, note=reason.value)
         for listener in self.ended_listeners:
             await listener(chat["id"])
@@ -251,13 +254,14 @@ class ChatService:
                 raise Conflict("rate the chat once it has ended")
             ticket = await ticket_store.ticket_by_id(conn, chat["ticket_id"])
             assert ticket is not None
-            await ticket_store.change_ticket(
+            ticket = await ticket_store.change_ticket(
                 conn,
                 ticket,
                 {"csat_score": req.score, "csat_comment": req.comment.strip() or None},
                 actor_type="customer",
                 actor_id=principal.subject_id,
             )
+        await self._notifier.ticket_updated(ticket, also=(chat["assignee_id"],))
         if chat["assignee_id"]:
             await self._notifier.to_user(
                 chat["assignee_id"],
@@ -285,7 +289,8 @@ class ChatService:
                 chat = await chat_store.update_chat(conn, chat["id"], changes)
                 ticket = await ticket_store.ticket_by_id(conn, chat["ticket_id"])
                 assert ticket is not None
-                await ticket_store.change_ticket(
+                previous_assignee = ticket["assignee_id"]
+                moved = await ticket_store.change_ticket(
                     conn,
                     ticket,
                     {"group_id": group["id"], "assignee_id": None},
@@ -319,6 +324,9 @@ class ChatService:
             target_detail = {"to_user_id": req.to_user_id, "to_group_id": req.to_group_id}
             await _audit(conn, principal, "chat.transfer", chat, target_detail)
         if target is None:
+            await self._notifier.ticket_updated(
+                moved, also=(previous_assignee, principal.subject_id)
+            )
             await self._dispatcher.release(chat, requeue=True, note=note, avoid_agent=True)
         else:
             await self._dispatcher.release(chat, requeue=False, note="transferred")
@@ -364,6 +372,7 @@ class ChatService:
         await self._notifier.to_chat(chat["id"], "message", system)
         if note is not None:
             await self._notifier.to_chat_staff(chat["id"], "message", note)
+        await self._notifier.ticket_updated(ticket, also=(principal.subject_id,))
         return {"ticket": ticket}
 
 

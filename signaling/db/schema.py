@@ -90,6 +90,16 @@ users = Table(
     _created(),
 )
 
+# The status each agent chose last (online, busy, away, offline): what a restarted server
+# gives back to an agent who reconnects within the grace period.
+agent_presence = Table(
+    "agent_presence",
+    metadata,
+    Column("user_id", ForeignKey("users.id"), primary_key=True),
+    Column("status", String(16), nullable=False),
+    Column("changed_at", UTCDateTime(), nullable=False, default=utcnow),
+)
+
 groups = Table(
     "groups",
     metadata,
@@ -150,6 +160,9 @@ tickets = Table(
     _created(),
     Column("updated_at", UTCDateTime(), nullable=False, default=utcnow),
     Column("solved_at", UTCDateTime(), nullable=True),
+    # Grows by one with every change (store/tickets.change_ticket): a save made on an older
+    # version is refused instead of silently undoing what happened meanwhile.
+    Column("version", Integer, nullable=False, server_default="1"),
 )
 
 ticket_events = Table(

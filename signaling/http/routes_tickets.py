@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 
 from signaling.auth import access
 from signaling.chat.views import chat_view, message_views
-from signaling.errors import InvalidPayload, NotFound
+from signaling.errors import Conflict, InvalidPayload, NotFound
 from signaling.http import schemas
 from signaling.http.api import ID, ApiRequest, api
 from signaling.http.paging import paged
@@ -46,6 +46,9 @@ class TicketUpdate:
     assignee_id: int | None = field(default=None, metadata=ID)
     group_id: int | None = field(default=None, metadata=ID)
     unassign: bool = False
+    # The ticket's `version` the client edited: a save made on an older one is refused 409
+    # (someone or something changed the ticket meanwhile), never applied over that change.
+    version: int | None = field(default=None, metadata=ID)
 
     # For the API document: the handler refuses an assignee together with unassign.
     SCHEMA_RULES: ClassVar[dict[str, Any]] = {
@@ -125,6 +128,7 @@ async def get_ticket(call: ApiRequest) -> dict[str, Any]:
     body=TicketUpdate,
     tag="tickets",
     response=schemas.ref("Ticket"),
+    errors=(409,),
 )
 async def update_ticket(call: ApiRequest) -> dict[str, Any]:
     req: TicketUpdate = call.body
@@ -135,6 +139,8 @@ async def update_ticket(call: ApiRequest) -> dict[str, Any]:
             call.me, ticket or {"org_id": -1}, await rt.chats.group_ids(conn, call.me)
         )
         assert ticket is not None
+        if req.version is not None and req.version != ticket["version"]:
+            raise stale_edit(ticket, req.version)
         changes: dict[str, Any] = {}
         if req.subject is not None:
             changes["subject"] = req.subject.strip()
@@ -172,4 +178,16 @@ async def update_ticket(call: ApiRequest) -> dict[str, Any]:
             detail={"fields": sorted(changes)},
             ip=call.ip,
         )
+    await rt.notifier.ticket_updated(updated, also=(ticket["assignee_id"], call.me.subject_id))
     return updated
+
+
+def stale_edit(ticket: dict[str, Any], edited: int) -> Conflict:
+    """409 for a save made on an older version: says so, and carries what the ticket is now,
+    so the page can show it rather than apply its edit over a change it never saw."""
+    return Conflict(
+        f"ticket #{ticket['id']} changed since you opened it (you edited version {edited}, "
+        f"it is at version {ticket['version']} now, status {ticket['status']}); "
+        "nothing was saved: check the current fields and save again",
+        details={"field": "version", "version": ticket["version"], "ticket": ticket},
+    )

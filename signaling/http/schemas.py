@@ -184,6 +184,8 @@ TICKET = obj(
         "created_at": TIMESTAMP,
         "updated_at": TIMESTAMP,
         "solved_at": nullable(TIMESTAMP),
+        # grows by one with every change; PATCH may name the version it edited (§7)
+        "version": ID,
     }
 )
 TICKET_EVENT = obj(

@@ -6,6 +6,7 @@ one staff member), `admins:<org>` (supervisors watching the queue).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import socketio
@@ -53,6 +54,14 @@ class Notifier:
 
     async def to_admins(self, org_id: int, event: str, data: Any) -> None:
         await self._sio.emit(event, data, room=admins_room(org_id), namespace=AGENT_NS)
+
+    async def ticket_updated(self, ticket: Any, also: Iterable[int | None] = ()) -> None:
+        """A ticket changed: every console that may be showing it learns its new fields
+        (its assignee's tabs, `also` — a previous assignee, whoever changed it — and the
+        organisation's admins), each socket once, so no panel keeps a stale status."""
+        users = {ticket["assignee_id"], *also} - {None}
+        rooms = [admins_room(ticket["org_id"]), *(user_room(u) for u in sorted(users))]
+        await self._sio.emit("ticket.updated", ticket, room=rooms, namespace=AGENT_NS)
 
     def _user_sids(self, user_id: int) -> list[str]:
         return [

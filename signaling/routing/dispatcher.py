@@ -130,6 +130,7 @@ class Dispatcher:
             )
             ticket = await ticket_store.ticket_by_id(conn, chat["ticket_id"])
             assert ticket is not None
+            before = ticket
             if ticket["assignee_id"] != agent.user_id:
                 ticket = await ticket_store.change_ticket(
                     conn, ticket, {"assignee_id": agent.user_id}, actor_type="system", actor_id=None
@@ -153,6 +154,8 @@ class Dispatcher:
         )
         await self._notifier.to_chat(chat_id, "message", system)
         await self._notifier.to_chat(chat_id, "chat.updated", view)
+        if ticket is not before:
+            await self._notifier.ticket_updated(ticket, also=(before["assignee_id"],))
         return chat
 
     async def assign_directly(self, chat_id: int, agent: AgentState, note: str | None) -> Record:

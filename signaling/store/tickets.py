@@ -71,12 +71,15 @@ async def change_ticket(
     actor_type: str,
     actor_id: int | None,
 ) -> Record:
-    """Apply changes, record one history event per field that really changed; return the new row."""
+    """Apply changes, record one history event per field that really changed; return the new row.
+
+    Each real change makes a new `version` (in the same UPDATE, so two writers never share
+    one): what PATCH /api/tickets compares a client's `version` with."""
     real = {k: v for k, v in changes.items() if ticket.get(k) != v}
     if not real:
         return ticket
     now = utcnow()
-    values = {**real, "updated_at": now}
+    values = {**real, "updated_at": now, "version": tickets.c.version + 1}
     if "status" in real:
         values["solved_at"] = now if real["status"] in DONE_STATUSES else None
     await conn.execute(update(tickets).where(tickets.c.id == ticket["id"]).values(**values))
