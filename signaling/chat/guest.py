@@ -8,6 +8,7 @@ from typing import Any
 
 from signaling.auth.identity import verify_identity
 from signaling.auth.tokens import TokenSigner
+from signaling.chat.subjects import ticket_subject
 from signaling.chat.views import NameBook, chat_view
 from signaling.db.database import Database
 from signaling.errors import InvalidPayload, NotFound, TokenExpired, Unauthenticated
@@ -96,12 +97,18 @@ class GuestSessions:
             self._names.remember_customer(customer["id"], customer["name"])
             group = await org_store.group_for_topic(conn, org["id"], req.topic)
             priority = TicketPriority.HIGH if customer["vip"] else TicketPriority.NORMAL
-            who = customer["name"] or customer["email"] or f"customer #{customer['id']}"
+            subject = ticket_subject(
+                req.language,
+                req.topic,
+                name=customer["name"],
+                email=customer["email"],
+                customer_id=customer["id"],
+            )
             ticket = await create_ticket(
                 conn,
                 org_id=org["id"],
                 customer_id=customer["id"],
-                subject=f"Chat with {who} ({req.topic})",
+                subject=subject,
                 priority=priority,
                 group_id=group["id"] if group else None,
                 actor_type="customer",
