@@ -51,7 +51,8 @@ class Server:
 
 
 async def start_server(data_dir: Path, **sections: dict[str, Any]) -> tuple[Server, web.AppRunner]:
-    port = free_port()
+    """`server={"port": …}` starts it on a given port (a restart on the same address)."""
+    port = int(sections.get("server", {}).get("port") or free_port())
     overrides: dict[str, dict[str, Any]] = {
         "server": {"data_dir": str(data_dir), "port": port},
         "auth": dict(FAST_AUTH),

@@ -69,6 +69,9 @@ class AgentNamespace(LiveAssistNamespace):
         if agent.offline_timer is not None:
             agent.offline_timer.cancel()
             agent.offline_timer = None
+        if len(agent.sids) == 1 and agent.status is Presence.ONLINE:
+            # Back within the grace period: what waited meanwhile may be theirs now.
+            self.server.start_background_task(self._dispatcher.dispatch, agent.org_id)
 
     async def _resend_calls(self, sid: str, chat_ids: list[int]) -> None:
         for chat_id in chat_ids:

@@ -21,6 +21,7 @@ from signaling.store import chats as chat_store
 from signaling.store import customers as customer_store
 from signaling.store import messages as message_store
 from signaling.store import orgs as org_store
+from signaling.store import presence as presence_store
 from signaling.store import tickets as ticket_store
 from signaling.store import users as user_store
 from signaling.types import ChatState, Presence, TicketPriority
@@ -59,8 +60,12 @@ class Dispatcher:
                 agent = await self.load_agent(conn, chat["assignee_id"])
                 if agent is not None:
                     agent.chats.add(chat["id"])
+            for user_id, status in (await presence_store.saved_statuses(conn)).items():
+                agent = await self.load_agent(conn, user_id)
+                if agent is not None:
+                    agent.status = status
         for agent in self._presence.all():
-            if not agent.sids and agent.chats:
+            if not agent.sids and (agent.chats or agent.status is not Presence.OFFLINE):
                 self.schedule_offline(agent)
         log.info("routing restored: %d queued chats", len(self.queue))
 
@@ -195,6 +200,8 @@ class Dispatcher:
     # ---- presence -------------------------------------------------------------------------
     async def set_status(self, agent: AgentState, status: Presence) -> None:
         agent.status = status
+        async with self._db.write() as conn:
+            await presence_store.save_status(conn, agent.user_id, status)
         if agent.offline_timer is not None and status is not Presence.OFFLINE:
             agent.offline_timer.cancel()
             agent.offline_timer = None

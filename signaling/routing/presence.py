@@ -33,8 +33,9 @@ class AgentState:
         return len(self.chats)
 
     def can_take(self, topic: str, language: str) -> bool:
-        """Free to receive this new chat now: online, below capacity, with skill and language."""
-        if self.status is not Presence.ONLINE or self.load >= self.max_chats:
+        """Free to receive this new chat now: online and connected (not within the grace
+        period of a reload or a restart), below capacity, with skill and language."""
+        if self.status is not Presence.ONLINE or not self.sids or self.load >= self.max_chats:
             return False
         if language not in self.languages:
             return False
