@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from time import monotonic
 
 from aiohttp import web
 
@@ -29,6 +30,7 @@ from signaling.http.middleware import error_middleware, host_middleware, origin_
 from signaling.http.routes_pages import install_pages
 from signaling.runtime import Runtime
 from signaling.seed import seed_demo
+from signaling.shutdown import close_connections
 
 log = logging.getLogger(__name__)
 RUNTIME = web.AppKey("runtime", Runtime)
@@ -77,11 +79,18 @@ def create_app(
         if on_started is not None:
             on_started(created)
 
+    async def closing(app: web.Application) -> None:
+        await close_connections(runtime)
+
     async def stop(app: web.Application) -> None:
+        began = monotonic()
         await runtime.calls.close()
+        relay = monotonic() - began
         await runtime.context.close()
         await runtime.db.close()
+        log.info("stopped: relay in %.2f s, all in %.2f s", relay, monotonic() - began)
 
     app.on_startup.append(start)
+    app.on_shutdown.append(closing)
     app.on_cleanup.append(stop)
     return app

@@ -137,5 +137,17 @@ def main(argv: list[str] | None = None) -> int:
     return 1  # pragma: no cover
 
 
+SHUTDOWN_SECONDS = 3.0
+"""How long requests still running at shutdown may take to finish: connections that stay
+open (Socket.IO) are closed before, by signaling/shutdown.py, so this bounds only HTTP."""
+
+
 def run_app(app: web.Application, host: str, port: int) -> None:
-    web.run_app(app, host=host, port=port, print=None, access_log=None)
+    web.run_app(
+        app,
+        host=host,
+        port=port,
+        print=None,
+        access_log=None,
+        shutdown_timeout=SHUTDOWN_SECONDS,
+    )

@@ -134,6 +134,7 @@ class CallEndReason(StrEnum):
     RELAY_UNAVAILABLE = "relay_unavailable"
     POOR_QUALITY = "poor_quality"
     CHAT_ENDED = "chat_ended"
+    SERVER_SHUTDOWN = "server_shutdown"
     ERROR = "error"
 
     @property
@@ -151,6 +152,7 @@ CALL_END_TEXT = {
     CallEndReason.RELAY_UNAVAILABLE: "No media relay available",
     CallEndReason.POOR_QUALITY: "Back to chat (poor connection)",
     CallEndReason.CHAT_ENDED: "Chat ended",
+    CallEndReason.SERVER_SHUTDOWN: "Server restarted",
     CallEndReason.ERROR: "Failed",
 }
 

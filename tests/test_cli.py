@@ -65,11 +65,11 @@ def http(url: str, body: dict[str, Any] | None = None, token: str = "") -> tuple
 
 
 @contextmanager
-def serving(
+def serve_process(
     data_dir: Path, *flags: str, env: dict[str, str] | None = None
-) -> Iterator[tuple[str, str]]:
-    """`liveassist serve` on a free port: yields its URL and what it printed before serving;
-    stops it with SIGTERM (what service managers send) and expects a clean exit."""
+) -> Iterator[tuple[subprocess.Popen[bytes], str, str, Path]]:
+    """`liveassist serve` on a free port, up and answering: yields the process, its URL,
+    what it printed before serving and where its stderr goes; killed if still running."""
     port = free_port()
     data_dir.mkdir(parents=True, exist_ok=True)
     out_path = data_dir.parent / f"serve-{port}.out"
@@ -91,16 +91,24 @@ def serving(
             if process.poll() is not None or time.monotonic() > deadline:
                 pytest.fail(f"serve did not come up:\n{printed}\n{err_path.read_text()}")
             time.sleep(0.1)
-        yield url, printed
+        yield process, url, printed, err_path
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            code = process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
+        if process.poll() is None:
             process.kill()
             process.wait()
-            raise
-    assert code == 0, err_path.read_text()
+
+
+@contextmanager
+def serving(
+    data_dir: Path, *flags: str, env: dict[str, str] | None = None
+) -> Iterator[tuple[str, str]]:
+    """`liveassist serve` on a free port: yields its URL and what it printed before serving;
+    stops it with SIGTERM (what service managers send) and expects a clean exit."""
+    with serve_process(data_dir, *flags, env=env) as (process, url, printed, err_path):
+        yield url, printed
+        process.send_signal(signal.SIGTERM)
+        code = process.wait(timeout=30)
+        assert code == 0, err_path.read_text()
 
 
 HELP_CASES = [

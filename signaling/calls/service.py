@@ -614,24 +614,37 @@ class CallService:
             await asyncio.sleep(0.2)
 
     async def restore(self) -> None:
-        """At startup: calls a previous run left open lost their relay with it."""
+        """At startup: calls a previous run left open (it crashed, or was killed) ended with
+        it; each gets its end and its transcript line, as a call ended while running would."""
+        reason = CallEndReason.SERVER_SHUTDOWN
         async with self.db.write() as conn:
             for call in await call_store.unfinished_calls(conn):
                 events = await call_store.events_of(conn, call["id"])
-                await call_store.update_call(
+                # Its last sign of life, not now: the outage may have lasted hours.
+                last_seen = events[-1]["created_at"] if events else utcnow()
+                ended = await call_store.update_call(
                     conn,
                     call["id"],
                     {
                         "state": CallState.ENDED.value,
-                        "ended_at": utcnow(),
-                        "end_reason": CallEndReason.RELAY_LOST.value,
+                        "ended_at": last_seen,
+                        "end_reason": reason.value,
                         "media_used": call_store.media_used_of(events),
                         "rev": next_rev(call["rev"]),
                     },
                 )
                 await call_store.add_event(
-                    conn, call["id"], "ended", None, {"reason": "relay_lost", "restart": True}
+                    conn, call["id"], "ended", None, {"reason": reason.value, "restart": True}
                 )
+                chat = await chat_store.chat_by_id(conn, call["chat_id"])
+                if chat is not None:
+                    await add_system_message(conn, chat, _summary(ended, reason), self._names)
+
+    async def shutdown(self) -> None:
+        """The server is stopping: every running call ends now with `server_shutdown`, both
+        sides told and the transcript given its line, rather than vanishing with the relay."""
+        for live in list(self.live.values()):
+            await self.end(live.call_id, CallEndReason.SERVER_SHUTDOWN)
 
     async def close(self) -> None:
         """Server shutdown: cancel every timer (the relay closes its rooms itself)."""

@@ -48,11 +48,14 @@ class Dispatcher:
         self._handle_seconds: dict[int, float] = {}
         self._sent_estimates: dict[int, dict[str, Any]] = {}
         self._tasks: set[asyncio.Future[None]] = set()
+        self.closing = False
+        """The server is stopping: its sockets close, but agents are not going offline."""
 
     # ---- start-up -------------------------------------------------------------------------
     async def restore(self) -> None:
-        """After a restart: waiting chats go back in line; agents with open chats get the grace
-        period to reconnect before their chats are requeued."""
+        """After a restart: waiting chats go back in line; agents get back the status they
+        had chosen, and like agents with open chats they have the grace period to reconnect
+        before they go offline (and their chats are requeued)."""
         async with self._db.read() as conn:
             for chat in await chat_store.chats_in_state(conn, ChatState.QUEUED):
                 self.queue.add(await self._entry(conn, chat))
@@ -211,6 +214,8 @@ class Dispatcher:
         await self.dispatch(agent.org_id)
 
     def schedule_offline(self, agent: AgentState) -> None:
+        if self.closing:
+            return
         if agent.offline_timer is not None:
             agent.offline_timer.cancel()
         loop = asyncio.get_running_loop()
