@@ -10,6 +10,8 @@ const SVG_NS = "http://www.w3.org/2000/svg";
  * - `i18n` (key) and `i18nArgs` (object) make the element's text translated and re-translated
  *   when the language changes; `i18nAttrs` ({placeholder: key, ...}) does the same for
  *   attributes.
+ * - `format` ([name, value], see i18n.js defineFormat) shows a value (a time, a language)
+ *   in the interface language, again after each switch.
  * - `on<event>` properties become listeners; `dataset`, `style` objects are applied.
  * - children: nodes, strings (as text), arrays, or null/false (skipped).
  */
@@ -17,7 +19,7 @@ export function h(tag, props = {}, ...children) {
   const el = document.createElement(tag);
   applyProps(el, props);
   append(el, children);
-  if (props && (props.i18n || props.i18nAttrs)) translateNode(el);
+  if (props && (props.i18n || props.i18nAttrs || props.format)) translateNode(el);
   return el;
 }
 
@@ -68,6 +70,10 @@ function applyProps(el, props) {
     else if (key === "i18n") el.dataset.i18n = value;
     else if (key === "i18nArgs") el.dataset.i18nArgs = JSON.stringify(value);
     else if (key === "i18nAttrs") el.dataset.i18nAttrs = JSON.stringify(value);
+    else if (key === "format") {
+      el.dataset.format = value[0];
+      el.dataset.value = value[1] ?? "";
+    }
     else if (key === "dataset") Object.assign(el.dataset, value);
     else if (key === "style") Object.assign(el.style, value);
     else if (key.startsWith("on") && typeof value === "function") {

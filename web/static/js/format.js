@@ -1,6 +1,6 @@
 // Dates, durations and sizes as people read them, in the interface language.
 
-import { lang } from "./i18n.js";
+import { defineFormat, lang } from "./i18n.js";
 
 function parse(value) {
   if (value === null || value === undefined || value === "") return null;
@@ -30,6 +30,10 @@ export function dateTime(value) {
   const date = parse(value);
   return date ? date.toLocaleString(lang(), { dateStyle: "medium", timeStyle: "short" }) : "";
 }
+
+// Elements made with h(..., {format: ["clock", iso]}) show these and follow language switches.
+defineFormat("clock", clock);
+defineFormat("dateTime", dateTime);
 
 /** Whole minutes, rounded up, at least 1. */
 export function minutes(seconds) {

@@ -105,6 +105,9 @@ const DICTIONARY = {
     "chat.ended": "This chat has ended.",
     "chat.endedShort": "This chat has ended.",
     "chat.newChat": "Start a new chat",
+    "chat.newMessages": "New messages",
+    "chat.restarting": "The server is restarting. Reconnecting…",
+    "chat.reconnected": "Connected again.",
 
     "queue.position": "You are #{n} in line.",
     "queue.positionWait": "You are #{n} in line, about {min} min.",
@@ -122,12 +125,12 @@ const DICTIONARY = {
     "csat.skip": "Skip",
     "csat.thanks": "Thank you for your feedback!",
 
-    "site.title": "Real-time support: chat now, calls next.",
-    "site.lead": "LiveAssist connects your customers with the right agent in seconds — from a widget on your site, routed by skill, language and priority.",
+    "site.title": "Real-time support: chat, calls and screen sharing.",
+    "site.lead": "LiveAssist connects your customers with the right agent in seconds — from a widget on your site, routed by skill, language and priority. One click turns the chat into an audio or video call; either side can share their screen, and agents point and draw on it.",
     "site.demo": "Customer demo",
-    "site.demoText": "A pretend shop with the chat widget embedded by one script tag.",
+    "site.demoText": "A pretend shop with the chat widget embedded by one script tag: chat, then call and share your screen.",
     "site.console": "Agent console",
-    "site.consoleText": "Sign in, go online, answer chats, and work tickets.",
+    "site.consoleText": "Sign in, go online, answer chats and calls, guide on a shared screen, and work tickets.",
     "site.api": "REST API",
     "site.apiText": "The OpenAPI description of every endpoint.",
     "site.health": "Health",
@@ -157,7 +160,7 @@ const DICTIONARY = {
     "console.customer": "Customer",
     "console.vip": "VIP",
     "console.ticketRef": "Ticket #{id}",
-    "console.replyPlaceholder": "Reply — Enter sends",
+    "console.replyPlaceholder": "Reply…",
     "console.transfer": "Transfer",
     "console.escalate": "Escalate",
     "console.close": "Close",
@@ -170,12 +173,30 @@ const DICTIONARY = {
     "console.transferred": "The chat with {name} was transferred.",
     "console.chatLeft": "The chat with {name} went back to the line.",
     "console.csat": "Ticket #{id} was rated {score}/5.",
+    "console.title": "Agent console",
+    "console.restarting": "The server is restarting. Reconnecting…",
+    "console.unreadCount": "{n} unread messages",
+
+    "switcher.label": "Your chats",
+    "switcher.hint": "Alt+↑ / Alt+↓ switch chats",
+    "switcher.call.ringing": "Calling",
+    "switcher.call.active": "In call",
+    "switcher.ended": "Ended",
+    "switcher.waiting": "Waiting for your reply",
+    "switcher.unread": "{n} unread",
+    "switcher.switched": "Chat {n} of {total}: {name}",
+
+    "language.en": "English",
+    "language.zh": "Chinese",
 
     "presence.label": "My status",
     "presence.online": "Online",
     "presence.busy": "Busy",
     "presence.away": "Away",
     "presence.offline": "Offline",
+    "presence.lost": "You are Offline: the connection was lost for longer than the grace period, so no new chats are sent to you. You were {status}.",
+    "presence.again": "Be {status} again",
+    "presence.stay": "Stay offline",
 
     "line.title": "Waiting",
     "line.empty": "Nobody is waiting.",
@@ -206,6 +227,9 @@ const DICTIONARY = {
     "ticket.group": "Group",
     "ticket.csat": "Rating",
     "ticket.csatComment": "Rating comment",
+    "ticket.changedMeanwhile": "This ticket changed meanwhile (now {status}); your edits are not saved yet.",
+    "ticket.stale": "Not saved: this ticket changed since you opened it (now {status}).",
+    "ticket.showCurrent": "Show the current ticket",
     "status.open": "Open",
     "status.pending": "Pending",
     "status.solved": "Solved",
@@ -303,6 +327,11 @@ const DICTIONARY = {
     "call.problem.screen": "The screen could not be shared.",
     "call.busy": "You are already in a call.",
     "call.ringingToast": "{name} is calling",
+    "call.ringingAnnounce.audio": "{name} is calling you (audio call). Accept or decline it in the chat.",
+    "call.ringingAnnounce.video": "{name} is calling you (video call). Accept or decline it in the chat.",
+    "call.ringingBanner.audio": "{name} is calling (audio call)",
+    "call.ringingBanner.video": "{name} is calling (video call)",
+    "call.showChat": "Show chat",
     "call.log.ended.audio": "Audio call ended · {time}",
     "call.log.ended.video": "Video call ended · {time}",
     "call.log.endedWhy.audio": "Audio call ended · {time} ({why})",
@@ -323,6 +352,7 @@ const DICTIONARY = {
     "call.reason.chat_ended": "the chat ended",
     "call.reason.error": "an error",
     "call.reason.poor_quality": "poor connection",
+    "call.reason.server_shutdown": "server restarted",
     "event.callMissed.audio": "Missed audio call",
     "event.callMissed.video": "Missed video call",
     "event.callDeclined.audio": "Audio call declined",
@@ -342,6 +372,7 @@ const DICTIONARY = {
     "endText.relay_unavailable": "No media relay available",
     "endText.poor_quality": "Back to chat (poor connection)",
     "endText.chat_ended": "Chat ended",
+    "endText.server_shutdown": "Server restarted",
     "endText.error": "Failed",
   },
 
@@ -438,6 +469,9 @@ const DICTIONARY = {
     "chat.ended": "本次对话已结束。",
     "chat.endedShort": "本次对话已结束。",
     "chat.newChat": "开始新的对话",
+    "chat.newMessages": "新消息",
+    "chat.restarting": "服务器正在重启，正在重新连接…",
+    "chat.reconnected": "已重新连接。",
 
     "queue.position": "你排在第 {n} 位。",
     "queue.positionWait": "你排在第 {n} 位，预计等待约 {min} 分钟。",
@@ -455,12 +489,12 @@ const DICTIONARY = {
     "csat.skip": "跳过",
     "csat.thanks": "感谢你的反馈！",
 
-    "site.title": "实时客服：现在聊天，稍后通话。",
-    "site.lead": "LiveAssist 通过你网站上的小组件，按技能、语言和优先级，在几秒内为客户接通合适的客服。",
+    "site.title": "实时客服：聊天、通话和屏幕共享。",
+    "site.lead": "LiveAssist 通过你网站上的小组件，按技能、语言和优先级，在几秒内为客户接通合适的客服。一键即可把对话转为语音或视频通话；双方都能共享屏幕，客服还能在共享的屏幕上指示和标注。",
     "site.demo": "客户端演示",
-    "site.demoText": "一个用一行 script 标签嵌入了聊天小组件的示例商店。",
+    "site.demoText": "一个用一行 script 标签嵌入了聊天小组件的示例商店：先聊天，再通话并共享屏幕。",
     "site.console": "客服工作台",
-    "site.consoleText": "登录、上线、回复会话、处理工单。",
+    "site.consoleText": "登录、上线、接待会话和通话、在共享屏幕上指导客户、处理工单。",
     "site.api": "REST API",
     "site.apiText": "所有接口的 OpenAPI 描述。",
     "site.health": "健康状态",
@@ -490,7 +524,7 @@ const DICTIONARY = {
     "console.customer": "客户",
     "console.vip": "VIP",
     "console.ticketRef": "工单 #{id}",
-    "console.replyPlaceholder": "回复——按 Enter 发送",
+    "console.replyPlaceholder": "回复…",
     "console.transfer": "转接",
     "console.escalate": "升级",
     "console.close": "结束",
@@ -503,12 +537,30 @@ const DICTIONARY = {
     "console.transferred": "与 {name} 的会话已转接。",
     "console.chatLeft": "与 {name} 的会话已回到排队中。",
     "console.csat": "工单 #{id} 获得评分 {score}/5。",
+    "console.title": "客服工作台",
+    "console.restarting": "服务器正在重启，正在重新连接…",
+    "console.unreadCount": "{n} 条未读消息",
+
+    "switcher.label": "你的会话",
+    "switcher.hint": "Alt+↑ / Alt+↓ 切换会话",
+    "switcher.call.ringing": "来电中",
+    "switcher.call.active": "通话中",
+    "switcher.ended": "已结束",
+    "switcher.waiting": "等待你回复",
+    "switcher.unread": "{n} 条未读",
+    "switcher.switched": "第 {n} 个会话，共 {total} 个：{name}",
+
+    "language.en": "英语",
+    "language.zh": "中文",
 
     "presence.label": "我的状态",
     "presence.online": "在线",
     "presence.busy": "忙碌",
     "presence.away": "离开",
     "presence.offline": "离线",
+    "presence.lost": "你现在是“离线”：连接中断的时间超过了宽限期，新会话不会再分配给你。之前你是“{status}”。",
+    "presence.again": "恢复为“{status}”",
+    "presence.stay": "保持离线",
 
     "line.title": "排队中",
     "line.empty": "目前没有人在排队。",
@@ -539,6 +591,9 @@ const DICTIONARY = {
     "ticket.group": "小组",
     "ticket.csat": "评分",
     "ticket.csatComment": "评价内容",
+    "ticket.changedMeanwhile": "此工单已被更改（现在：{status}），你的修改尚未保存。",
+    "ticket.stale": "未保存：此工单在你打开后已被更改（现在：{status}）。",
+    "ticket.showCurrent": "显示当前工单",
     "status.open": "待处理",
     "status.pending": "等待中",
     "status.solved": "已解决",
@@ -636,6 +691,11 @@ const DICTIONARY = {
     "call.problem.screen": "无法共享屏幕。",
     "call.busy": "你已经在通话中。",
     "call.ringingToast": "{name} 来电",
+    "call.ringingAnnounce.audio": "{name} 正在呼叫你（语音通话），可在对话中接听或拒绝。",
+    "call.ringingAnnounce.video": "{name} 正在呼叫你（视频通话），可在对话中接听或拒绝。",
+    "call.ringingBanner.audio": "{name} 来电（语音通话）",
+    "call.ringingBanner.video": "{name} 来电（视频通话）",
+    "call.showChat": "查看对话",
     "call.log.ended.audio": "语音通话已结束 · {time}",
     "call.log.ended.video": "视频通话已结束 · {time}",
     "call.log.endedWhy.audio": "语音通话已结束 · {time}（{why}）",
@@ -656,6 +716,7 @@ const DICTIONARY = {
     "call.reason.chat_ended": "对话已结束",
     "call.reason.error": "出现错误",
     "call.reason.poor_quality": "网络状况较差",
+    "call.reason.server_shutdown": "服务器已重启",
     "event.callMissed.audio": "未接语音通话",
     "event.callMissed.video": "未接视频通话",
     "event.callDeclined.audio": "语音通话被拒绝",
@@ -675,11 +736,10 @@ const DICTIONARY = {
     "endText.relay_unavailable": "没有可用的媒体服务器",
     "endText.poor_quality": "网络较差，已转回文字聊天",
     "endText.chat_ended": "对话已结束",
+    "endText.server_shutdown": "服务器已重启",
     "endText.error": "失败",
   },
 };
-
-const CHAT_LANGUAGE_NAMES = { en: "English", zh: "中文" };
 
 let current = initialLanguage();
 const roots = new Set();
@@ -737,18 +797,37 @@ export function t(key, args = null) {
   return text;
 }
 
-/** An argument: plain text, or {key, args} to be translated itself (e.g. a reason). */
+/** An argument: plain text, {key, args} to be translated itself (e.g. a reason), or
+ * {format, value} shown by a registered format (e.g. a date), both again on a switch. */
 function argText(value) {
   if (value && typeof value === "object" && value.key) return t(value.key, value.args || null);
+  if (value && typeof value === "object" && FORMATS.has(value.format)) {
+    return FORMATS.get(value.format)(value.value);
+  }
   return String(value);
 }
 
 export function translate(root) {
-  for (const el of root.querySelectorAll("[data-i18n], [data-i18n-attrs]")) translateNode(el);
+  for (const el of root.querySelectorAll("[data-i18n], [data-i18n-attrs], [data-format]")) {
+    translateNode(el);
+  }
+}
+
+const FORMATS = new Map();
+
+/**
+ * Register how elements with data-format="name" and data-value show their value (dates,
+ * language names …): they are written again in the new language on every switch, like text.
+ */
+export function defineFormat(name, format) {
+  FORMATS.set(name, format);
 }
 
 export function translateNode(el) {
   const args = el.dataset.i18nArgs ? JSON.parse(el.dataset.i18nArgs) : null;
+  if (el.dataset.format && FORMATS.has(el.dataset.format)) {
+    el.textContent = FORMATS.get(el.dataset.format)(el.dataset.value);
+  }
   if (el.dataset.i18n) el.textContent = t(el.dataset.i18n, args);
   if (el.dataset.i18nAttrs) {
     for (const [attr, key] of Object.entries(JSON.parse(el.dataset.i18nAttrs))) {
@@ -762,11 +841,16 @@ export function chatLanguageFor(code) {
   return code.toLowerCase().startsWith("zh") ? "zh" : "en";
 }
 
+/** A chat language's name in the interface language ("Chinese" / "中文"), never its code. */
 export function chatLanguageName(code) {
-  if (CHAT_LANGUAGE_NAMES[code]) return CHAT_LANGUAGE_NAMES[code];
+  if (!code) return "";
+  const known = DICTIONARY[current][`language.${code}`];
+  if (known) return known;
   try {
-    return new Intl.DisplayNames([code], { type: "language" }).of(code) || code;
+    return new Intl.DisplayNames([current], { type: "language" }).of(code) || code;
   } catch {
     return code;
   }
 }
+
+defineFormat("language", chatLanguageName);

@@ -33,6 +33,7 @@ const END_TEXTS = {
   "No media relay available": "relay_unavailable",
   "Back to chat (poor connection)": "poor_quality",
   "Chat ended": "chat_ended",
+  "Server restarted": "server_shutdown",
   "Failed": "error",
 };
 
