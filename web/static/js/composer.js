@@ -29,7 +29,7 @@ export class Composer {
       id: `${id}-text`, class: "la-composer__text", rows: 1, maxLength: 4000,
       i18nAttrs: { placeholder: placeholderKey },
       onkeydown: (e) => this.keydown(e), oninput: () => this.changed(),
-      onpaste: (e) => this.pasted(e),
+      onpaste: (e) => this.pasted(e), dataset: { focusHome: "" },
     });
     this.file = h("input", { type: "file", accept: ACCEPTED_FILES, hidden: true,
       class: "la-composer__file", tabindex: -1, onchange: () => this.picked() });

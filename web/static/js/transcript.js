@@ -3,9 +3,11 @@
 // Used by the widget (viewer = customer) and by each chat in the agent console.
 
 import { h, setText } from "./dom.js";
-import { clock } from "./format.js";
+import "./format.js"; // the date formats of data-format
 import { attachmentView } from "./media.js";
 import { systemText } from "./systemtext.js";
+
+const READER_SCROLL_MS = 1500; // a scroll this soon after the reader's wheel, touch or key is theirs
 
 export class Transcript {
   /**
@@ -13,17 +15,46 @@ export class Transcript {
    *   api: Api used to fetch attachments
    *   isMine(message): true for messages shown on the viewer's side
    *   showName(message): true to print the sender's name above the bubble
+   *   labelKey: i18n key of the conversation's accessible name
    */
-  constructor({ api, isMine, showName = () => true, label = "" }) {
+  constructor({ api, isMine, showName = () => true, labelKey = "chat.transcript" }) {
     this.api = api;
     this.isMine = isMine;
     this.showName = showName;
     this.bySeq = new Map();
     this.pending = new Map();
     this.readSeq = 0;
-    this.el = h("ol", {
-      class: "la-transcript", role: "log", "aria-live": "polite", "aria-label": label, tabindex: 0,
+    this.pinned = true;
+    this.list = h("ol", { class: "la-transcript__list" });
+    // The scrolling box is the log (an <ol> may not take role="log": its items would stop
+    // being list items); the list inside keeps its semantics.
+    this.scroller = h("div", {
+      class: "la-transcript", role: "log", "aria-live": "polite",
+      i18nAttrs: { "aria-label": labelKey }, tabindex: 0, onscroll: () => this.scrolled(),
+    }, this.list);
+    // Only the reader unpins the transcript: scrolls that layout causes (the box resized,
+    // its width changed) must not count as "they scrolled up to read".
+    this.readerAt = 0;
+    const reader = () => {
+      this.readerAt = performance.now();
+    };
+    for (const type of ["wheel", "touchmove", "pointerdown", "keydown"]) {
+      this.scroller.addEventListener(type, reader, { passive: true });
+    }
+    this.marker = h("button", { type: "button", class: "la-transcript__new", hidden: true,
+      i18n: "chat.newMessages", onclick: () => this.jumpToEnd() });
+    this.el = h("div", { class: "la-transcript-box" }, this.scroller, this.marker);
+    // Whatever changes the transcript's size — a call panel opening, the window or the
+    // on-screen keyboard, an image loading — one that was at the bottom stays there.
+    this.resizes = new ResizeObserver(() => {
+      if (this.pinned) this.scrollToEnd();
     });
+    this.resizes.observe(this.scroller);
+    this.resizes.observe(this.list);
+  }
+
+  destroy() {
+    this.resizes.disconnect();
   }
 
   get maxSeq() {
@@ -43,17 +74,18 @@ export class Transcript {
   /** Show a stored message; false when this seq is already shown. */
   add(message) {
     if (this.bySeq.has(message.seq)) return false;
-    const stick = this.nearBottom();
     const node = this.render(message);
     const pending = message.client_msg_id && this.pending.get(message.client_msg_id);
-    if (pending && this.isMine(message)) {
+    const mine = this.isMine(message);
+    if (pending && mine) {
       pending.node.remove();
       this.pending.delete(message.client_msg_id);
     }
     this.bySeq.set(message.seq, { message, node });
     this.insert(node, message.seq);
     this.refreshReadMarks();
-    if (stick) this.scrollToEnd();
+    if (this.pinned) this.scrollToEnd();
+    else if (!mine) this.marker.hidden = false;
     return true;
   }
 
@@ -67,8 +99,8 @@ export class Transcript {
     node.dataset.pending = id;
     setText(node.querySelector(".la-msg__status"), "msg.sending");
     this.pending.set(id, { node });
-    this.el.append(node);
-    this.scrollToEnd();
+    this.list.append(node);
+    this.jumpToEnd();  // one's own message: show it, wherever the reader was
   }
 
   /** The server refused the message: say so and offer to try again. */
@@ -80,6 +112,11 @@ export class Transcript {
     setText(status, "msg.failed");
     const button = h("button", { type: "button", class: "la-link", i18n: "msg.retry",
       onclick: () => {
+        if (button.contains(button.getRootNode().activeElement)) {
+          const home = this.el.closest("[data-focus-scope]");
+          const target = home && home.querySelector("[data-focus-home]");
+          if (target) target.focus();
+        }
         button.remove();
         entry.node.classList.remove("la-msg--failed");
         setText(status, "msg.sending");
@@ -105,11 +142,30 @@ export class Transcript {
     this.bySeq.clear();
     this.pending.clear();
     this.readSeq = 0;
-    this.el.replaceChildren();
+    this.list.replaceChildren();
   }
 
   scrollToEnd() {
-    this.el.scrollTop = this.el.scrollHeight;
+    this.scroller.scrollTop = this.scroller.scrollHeight;
+  }
+
+  /** Back to the newest message, and follow new ones again. */
+  jumpToEnd() {
+    this.pinned = true;
+    this.marker.hidden = true;
+    this.scrollToEnd();
+  }
+
+  /** A scroll: the reader's own (pinned again only at the bottom), or one that layout caused
+   * (a pinned transcript goes back to the bottom). */
+  scrolled() {
+    const byReader = performance.now() - this.readerAt < READER_SCROLL_MS;
+    if (byReader) this.pinned = this.nearBottom();
+    else if (this.pinned) this.scrollToEnd();
+    if (this.nearBottom()) {
+      this.pinned = true;
+      this.marker.hidden = true;
+    }
   }
 
   // ---- rendering -------------------------------------------------------------------------
@@ -119,14 +175,14 @@ export class Transcript {
       return h("li", { class: "la-msg la-msg--event", dataset: { seq: message.seq } },
         systemLine("la-msg__event", message.text),
         h("time", { class: "la-msg__time", datetime: message.created_at,
-          text: clock(message.created_at) }));
+          format: ["clock", message.created_at] }));
     }
     if (message.kind === "note") {
       return h("li", { class: "la-msg la-msg--note", dataset: { seq: message.seq } },
         h("span", { class: "la-msg__note-label", i18n: "msg.internalNote" }),
         systemLine("la-msg__text", message.text, "p"),
         h("time", { class: "la-msg__time", datetime: message.created_at,
-          text: clock(message.created_at) }));
+          format: ["clock", message.created_at] }));
     }
     const node = this.bubble(message, this.isMine(message));
     node.dataset.seq = message.seq;
@@ -141,18 +197,18 @@ export class Transcript {
         message.text ? h("p", { class: "la-msg__text", text: message.text }) : null,
         message.attachment ? attachmentView(message.attachment, this.api) : null),
       h("div", { class: "la-msg__meta" },
-        h("time", { datetime: message.created_at, text: clock(message.created_at) }),
+        h("time", { datetime: message.created_at, format: ["clock", message.created_at] }),
         mine ? h("span", { class: "la-msg__status" }) : null));
   }
 
   insert(node, seq) {
-    for (const child of this.el.children) {
+    for (const child of this.list.children) {
       if (child.dataset.pending || Number(child.dataset.seq) > seq) {
-        this.el.insertBefore(node, child);
+        this.list.insertBefore(node, child);
         return;
       }
     }
-    this.el.append(node);
+    this.list.append(node);
   }
 
   refreshReadMarks() {
@@ -165,7 +221,8 @@ export class Transcript {
   }
 
   nearBottom() {
-    return this.el.scrollHeight - this.el.scrollTop - this.el.clientHeight < 80;
+    const box = this.scroller;
+    return box.scrollHeight - box.scrollTop - box.clientHeight < 24;
   }
 }
 

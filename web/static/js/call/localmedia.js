@@ -10,6 +10,20 @@
 const CAMERA = { width: { ideal: 640 }, height: { ideal: 480 }, frameRate: { ideal: 30 } };
 const SCREEN = { frameRate: { ideal: 15, max: 30 } };
 
+/**
+ * Whether this device can share its screen. Phones and tablets cannot (Android and iOS
+ * browsers have no getDisplayMedia, and a mobile browser that lists it cannot capture), so
+ * they are not offered the button at all.
+ */
+export function canShareScreen() {
+  const devices = navigator.mediaDevices;
+  const capture = Boolean(devices && (devices.getDisplayMedia || window.__liveassistScreenSource));
+  const hints = navigator.userAgentData;
+  const mobile = Boolean(hints && hints.mobile)
+    || /Android|iPhone|iPad|iPod|Mobile/i.test(navigator.userAgent);
+  return capture && !mobile;
+}
+
 export class LocalMedia {
   /** @param {object} options  onScreenEnded(): the browser's own "stop sharing" was used */
   constructor({ onScreenEnded = () => {} } = {}) {

@@ -10,9 +10,10 @@
 // data-count / data-kinds / data-total.
 
 import { h, icon, replace, setText } from "../dom.js";
-import { clock, duration as clockDuration } from "../format.js";
+import { duration as clockDuration } from "../format.js";
 import { t } from "../i18n.js";
 import { AnnotationLayer } from "./annotations.js";
+import { canShareScreen } from "./localmedia.js";
 import { CALL_ICONS } from "./icons.js";
 import { framesDecoded } from "./stats.js";
 import { AnnotationTools, TOOLS } from "./tools.js";
@@ -36,7 +37,6 @@ export class CallPanel {
     this.framesTimer = null;
     this.clockTimer = null;
     this.wasVideo = null;
-    this.focusedRing = false;
 
     this.title = h("h3", { class: "la-call__title" });
     this.status = h("p", { class: "la-call__status", role: "status" });
@@ -115,6 +115,13 @@ export class CallPanel {
     this.audio.srcObject = null;
     this.el.remove();
     if (this.wasVideo) this.onLayout(false);
+  }
+
+  /** Focus what this call is about now: Accept while it rings here, Cancel while we call,
+   * the first control once it runs (a person who started or answered it chose to). */
+  focusMain() {
+    const target = this.ring.querySelector("button") || this.controls.querySelector("button");
+    if (target) target.focus();
   }
 
   // ---- building -----------------------------------------------------------------------------
@@ -267,16 +274,17 @@ export class CallPanel {
     this.ring.hidden = false;
     if (mode === "incoming") {
       const accept = h("button", { type: "button", class: "la-call__answer",
-        dataset: { callAction: "accept" }, onclick: () => this.act(() => s.accept()) },
+        dataset: { callAction: "accept" }, onclick: () => this.act(async () => {
+          await s.accept();
+          this.focusMain(); // answered: on to the call's controls
+        }) },
       icon(CALL_ICONS.phone, { size: 16 }), h("span", { i18n: "call.accept" }));
       const decline = h("button", { type: "button", class: "la-call__decline",
         dataset: { callAction: "decline" }, onclick: () => this.act(() => s.decline()) },
       icon(CALL_ICONS.phone, { size: 16 }), h("span", { i18n: "call.decline" }));
+      // Never focused by itself: someone typing would answer with their next Space or
+      // Enter. The call is announced instead (onRing), and answering is a click or a Tab.
       replace(this.ring, accept, decline);
-      if (!this.focusedRing) {
-        this.focusedRing = true;
-        queueMicrotask(() => accept.focus());
-      }
     } else {
       replace(this.ring, h("button", { type: "button", class: "la-call__decline",
         dataset: { callAction: "cancel" }, onclick: () => this.act(() => s.hangup()) },
@@ -326,8 +334,7 @@ export class CallPanel {
     press(this.buttons.screen, s.flags.screen);
     this.buttons.mute.classList.toggle("la-call__button--off", !s.flags.audio);
     this.buttons.camera.classList.toggle("la-call__button--off", !s.flags.camera);
-    this.buttons.screen.hidden = !navigator.mediaDevices
-      || !(navigator.mediaDevices.getDisplayMedia || window.__liveassistScreenSource);
+    this.buttons.screen.hidden = !canShareScreen();
   }
 
   renderStage() {
@@ -456,9 +463,10 @@ export function callLogLine(call, role) {
     key = "call.log.failed";
     args.why = t(`call.reason.${reason}`, { _: call.end_reason_text || reason });
   }
-  return h("li", { class: "la-call-log__item", dataset: { callId: call.id, endReason: reason } },
+  return h("p", { class: "la-call-log__item", dataset: { callId: call.id, endReason: reason } },
     h("span", { i18n: key, i18nArgs: args }),
-    h("time", { datetime: call.ended_at || "", text: clock(call.ended_at || new Date().toISOString()) }));
+    h("time", { datetime: call.ended_at || "",
+      format: ["clock", call.ended_at || new Date().toISOString()] }));
 }
 
 function qualityArgs(q) {

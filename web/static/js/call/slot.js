@@ -39,7 +39,7 @@ export class CallSlot {
     this.videoButton = start("video", "call.startVideo", CALL_ICONS.video);
     this.buttons = h("div", { class: "la-call-start" }, this.audioButton, this.videoButton);
     this.area = h("div", { class: "la-call-area" });
-    this.log = h("ol", { class: "la-call-log", role: "status",
+    this.log = h("div", { class: "la-call-log", role: "status",
       i18nAttrs: { "aria-label": "call.log" } });
 
     this.subscriptions = [
@@ -67,17 +67,22 @@ export class CallSlot {
   refresh() {
     const free = !this.calls.busy && !this.session && !this.starting;
     const allowed = Boolean(this.canCall());
-    this.buttons.hidden = !allowed && !this.session;
+    // During a call here they could not be used: gone, leaving its room to the chat.
+    this.buttons.hidden = !allowed || Boolean(this.session);
     this.audioButton.disabled = !(allowed && free);
     this.videoButton.disabled = !(allowed && free);
   }
 
   async start(media) {
     if (this.starting) return;
+    const root = this.buttons.getRootNode();
+    const clicked = this.buttons.contains(root.activeElement);
     this.starting = true;
     this.refresh();
     try {
       await this.calls.start(this.chatId, media);
+      // Started from the keyboard: on to "Cancel call" (the button pressed is disabled now).
+      if (clicked && this.panel) this.panel.focusMain();
     } catch (error) {
       this.onError(error);
     } finally {

@@ -17,10 +17,11 @@ export class ChatView {
    * @param {object} options
    *   conversation: Conversation    onStatus(key, args): header subtitle
    *   isVisible(): the panel is open and the page visible    onNewChat()
-   *   onAttention(): a call is ringing (open the panel)    onWide(on): videos are shown
+   *   onAttention(session): a call is ringing (announce it, show the panel)
+   *   onWide(on): videos are shown    announce(key, args): read something out
    */
   constructor({ conversation, onStatus, isVisible, onNewChat, onAttention = () => {},
-    onWide = () => {} }) {
+    onWide = () => {}, announce = () => {} }) {
     this.conversation = conversation;
     this.onStatus = onStatus;
     this.isVisible = isVisible;
@@ -35,7 +36,6 @@ export class ChatView {
       api: conversation.api,
       isMine: (m) => m.sender.type === "customer" || m.sender.type === "self",
       showName: (m) => m.sender.type === "agent",
-      label: t("chat.transcript"),
     });
     this.typing = h("p", { class: "la-typing", "aria-live": "polite" });
     this.composer = new Composer({
@@ -52,11 +52,11 @@ export class ChatView {
       chatId: conversation.chatId,
       otherName: () => (conversation.state.chat && conversation.state.chat.assignee_name) || "",
       canCall: () => !conversation.state.ended && conversation.state.chat.state === "active",
-      onRing: () => onAttention(),
+      onRing: (session) => onAttention(session),
       onLayout: (video) => onWide(video),
       onError: (error) => this.composer.status(error, null, { error: true }),
     });
-    this.el = h("div", { class: "la-chat" },
+    this.el = h("div", { class: "la-chat", dataset: { focusScope: "chat" } },
       h("div", { class: "la-chat__bar" }, this.banner, this.calls.buttons, this.endButton),
       this.connection,
       this.calls.area,
@@ -82,6 +82,12 @@ export class ChatView {
       conversation.on("ended", () => this.refresh()),
       conversation.on("connection", (state) => {
         this.connection.hidden = state === "online";
+        // "restarting": the server said it is closing; otherwise the line was lost.
+        if (state !== "online") {
+          setText(this.connection, state === "restarting" ? "chat.restarting" : "chat.reconnecting");
+        }
+        if (state === "online" && this.wasOffline) announce("chat.reconnected");
+        this.wasOffline = state !== "online";
       }),
     ];
     this.refresh();
@@ -90,12 +96,19 @@ export class ChatView {
   destroy() {
     for (const unsubscribe of this.subscriptions) unsubscribe();
     this.calls.destroy();
+    this.transcript.destroy();
     clearTimeout(this.typingTimer);
   }
 
   focus() {
     if (!this.conversation.state.ended) this.composer.focus();
-    this.transcript.scrollToEnd();
+    this.transcript.jumpToEnd();
+  }
+
+  /** The panel was opened: the newest messages in view, and the focus when a person did it. */
+  shown(focus) {
+    if (focus) this.focus();
+    else this.transcript.jumpToEnd();
   }
 
   received(message) {

@@ -3,9 +3,10 @@
 // server has them), typing and read receipts, ending and rating. Everything worth keeping
 // across a reload is saved to the WidgetStore after each change.
 //
-// Events: "connection" (online|offline), "chat" (chat view), "message" (stored message),
-// "pending" (outbox item), "failed" (item, error), "typing" ({typing, sender}), "read" (seq),
-// "queue" (estimate or null), "ended", "refused" (the token is no longer accepted).
+// Events: "connection" (online|offline|restarting: the server said it is stopping), "chat"
+// (chat view), "message" (stored message), "pending" (outbox item), "failed" (item, error),
+// "typing" ({typing, sender}), "read" (seq), "queue" (estimate or null), "ended",
+// "refused" (the token is no longer accepted).
 // Calls in this chat go through `calls` (a CallManager on the same socket).
 
 import { Api } from "../api.js";
@@ -81,18 +82,19 @@ export class Conversation extends Emitter {
     });
     this.socket = socket;
     socket.on("connect", ({ reconnected }) => {
+      this.restarting = false;
       this.emit("connection", "online");
       if (!reconnected) this.resync();
     });
     socket.onReconnect(() => this.resync());
-    socket.on("disconnect", () => this.emit("connection", "offline"));
+    socket.on("disconnect", () => this.emit("connection", this.restarting ? "restarting" : "offline"));
     socket.on("connect_error", (error) => {
       const code = error && error.data && error.data.code;
       if (REFUSED.has(code)) {
         socket.close();
         this.emit("refused", code);
       } else {
-        this.emit("connection", "offline");
+        this.emit("connection", this.restarting ? "restarting" : "offline");
       }
     });
     socket.on("chat.updated", (chat) => this.updateChat(chat));
@@ -105,6 +107,10 @@ export class Conversation extends Emitter {
     });
     socket.on("queue.position", (estimate) => this.setQueue(estimate));
     socket.on("chat.ended", () => this.markEnded());
+    socket.on("server.closing", () => {
+      this.restarting = true;
+      this.emit("connection", "restarting");
+    });
     this.calls.attach(socket);
     socket.connect();
   }

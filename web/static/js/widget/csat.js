@@ -8,7 +8,7 @@ export function csatForm({ onSubmit, onSkip }) {
   const error = h("p", { class: "la-form__error", role: "alert", hidden: true });
   const stars = [1, 2, 3, 4, 5].map((score) => h("label", { class: "la-star" },
     h("input", { type: "radio", name: "score", value: score, class: "la-visually-hidden",
-      required: true }),
+      required: true, dataset: score === 1 ? { focusHome: "" } : {} }),
     icon(ICONS.star, { size: 28 }),
     h("span", { class: "la-visually-hidden", i18n: `csat.score${score}` })));
   const comment = h("textarea", { id: "la-csat-comment", name: "comment", rows: 2,
@@ -51,5 +51,5 @@ export function afterChat({ rated, onNewChat }) {
   return h("div", { class: "la-after" },
     h("p", { class: "la-after__thanks", i18n: rated ? "csat.thanks" : "chat.endedShort" }),
     h("button", { type: "button", class: "la-button la-button--primary", i18n: "chat.newChat",
-      onclick: onNewChat }));
+      dataset: { focusHome: "" }, onclick: onNewChat }));
 }

@@ -2,16 +2,19 @@
 // into the other), shows a launcher, and switches its panel between the pre-chat form and
 // the chat. A chat in progress is resumed after a reload from what the store remembers.
 
+import { Announcer } from "../announce.js";
 import { Api } from "../api.js";
 import { h } from "../dom.js";
 import { errorMessage } from "../errors.js";
-import { chatLanguageFor, lang, onLangChange, watchRoot } from "../i18n.js";
+import { guardFocus } from "../focus.js";
+import { chatLanguageFor, lang, onLangChange, t, watchRoot } from "../i18n.js";
 import { ChatView } from "./chatview.js";
 import { Conversation } from "./conversation.js";
 import { Launcher } from "./launcher.js";
 import { Panel } from "./panel.js";
 import { prechatForm } from "./prechat.js";
 import { WidgetStore } from "./store.js";
+import { followVisualViewport } from "./viewport.js";
 
 const PANEL_ID = "la-panel";
 
@@ -39,6 +42,8 @@ export function mount(options) {
   }
   shadow.append(...sheets, root);
   watchRoot(shadow);
+  guardFocus(root);
+  followVisualViewport(root);
   onLangChange(() => {
     root.lang = lang();
   });
@@ -63,6 +68,7 @@ class Widget {
     });
     this.panel = new Panel({ id: PANEL_ID, onMinimise: () => this.setOpen(false, true) });
     root.append(this.panel.el, this.launcher.el);
+    this.announcer = new Announcer(root);
     document.addEventListener("visibilitychange", () => this.maybeMarkRead());
   }
 
@@ -128,9 +134,16 @@ class Widget {
       onStatus: (key, args) => this.panel.status(key, args),
       isVisible: () => this.panel.isOpen && document.visibilityState === "visible",
       onNewChat: () => this.newChat(),
-      onAttention: () => {
-        if (!this.panel.isOpen) this.setOpen(true);
+      onAttention: (session) => {
+        // Announced, and shown — but the focus stays where the customer has it (they may be
+        // typing, here or on the host page): answering is a deliberate click or Tab.
+        const name = (conversation.state.chat && conversation.state.chat.assignee_name)
+          || t("chat.agent");
+        this.announcer.say(`call.ringingAnnounce.${session.call.media}`, { name },
+          { urgent: true });
+        if (!this.panel.isOpen) this.setOpen(true, false, { focus: false });
       },
+      announce: (key, args) => this.announcer.say(key, args),
       onWide: (on) => this.panel.setWide(on),
     });
     this.panel.show(this.view.el);
@@ -162,7 +175,8 @@ class Widget {
 
   // ---- opening and closing --------------------------------------------------------------
 
-  setOpen(open, returnFocus = false) {
+  /** `focus`: move the focus into the panel (a person opened it; not a call that rang). */
+  setOpen(open, returnFocus = false, { focus = true } = {}) {
     this.panel.setOpen(open);
     this.launcher.setOpen(open);
     if (this.conversation) {
@@ -172,8 +186,8 @@ class Widget {
     if (open) {
       this.unread = 0;
       this.launcher.setUnread(0);
-      if (this.view) this.view.focus();
-      else this.focusFirst();
+      if (this.view) this.view.shown(focus);
+      else if (focus) this.focusFirst();
       this.maybeMarkRead();
     } else if (returnFocus) {
       this.launcher.el.focus();

@@ -14,6 +14,7 @@ export class Panel {
     });
     this.body = h("div", { class: "la-panel__body" });
     this.el = h("section", { class: "la-panel", id, hidden: true, "aria-labelledby": `${id}-title`,
+      dataset: { focusScope: "panel" },
       onkeydown: (e) => {
         if (e.key === "Escape") onMinimise();
       } },

@@ -2,7 +2,7 @@
 
 import { h } from "../dom.js";
 import { errorMessage } from "../errors.js";
-import { chatLanguageName, t } from "../i18n.js";
+import { chatLanguageFor, onLangChange, t } from "../i18n.js";
 
 /**
  * @param {object} options
@@ -14,7 +14,7 @@ export function prechatForm({ config, defaults, lockedIdentity, notice, onSubmit
   const error = h("p", { class: "la-form__error", role: "alert", hidden: true });
   const name = field("la-name", "prechat.name",
     h("input", { id: "la-name", name: "name", required: true, maxLength: 200,
-      autocomplete: "name", value: defaults.name || "",
+      autocomplete: "name", value: defaults.name || "", dataset: { focusHome: "" },
       readOnly: Boolean(lockedIdentity && defaults.name) }));
   const email = field("la-email", "prechat.email",
     h("input", { id: "la-email", name: "email", type: "email", maxLength: 254,
@@ -25,10 +25,27 @@ export function prechatForm({ config, defaults, lockedIdentity, notice, onSubmit
       h("option", { value, selected: value === defaults.topic, i18n: `topic.${value}`,
         i18nArgs: { _: value } }))));
   const languages = [...new Set([...config.languages, defaults.language].filter(Boolean))];
-  const language = field("la-language", "prechat.language",
-    h("select", { id: "la-language", name: "language" }, languages.map((value) =>
-      h("option", { value, selected: value === defaults.language,
-        text: chatLanguageName(value) }))));
+  const languageSelect = h("select", { id: "la-language", name: "language",
+    onchange: () => {
+      languageSelect.dataset.chosen = "true";
+    } }, languages.map((value) => h("option", { value, selected: value === defaults.language,
+    format: ["language", value] })));
+  const language = field("la-language", "prechat.language", languageSelect);
+  // Until the customer picks one, the chat language follows the interface language.
+  const stopFollowing = onLangChange((code) => {
+    if (!languageSelect.isConnected) {
+      stopFollowing();
+      return;
+    }
+    const wanted = chatLanguageFor(code);
+    if (languageSelect.dataset.chosen) return;
+    if (!languages.includes(wanted)) {
+      // As a customer who came with this language would have had it offered.
+      languages.push(wanted);
+      languageSelect.append(h("option", { value: wanted, format: ["language", wanted] }));
+    }
+    languageSelect.value = wanted;
+  });
   const submit = h("button", { type: "submit", class: "la-button la-button--primary",
     i18n: "prechat.start" });
   const available = config.agents_online > 0;
