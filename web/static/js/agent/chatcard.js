@@ -16,7 +16,8 @@ import { openTransfer } from "./transfer.js";
 const TYPING_SHOWN_MS = 6000;
 
 export class ChatCard {
-  constructor({ chat, live, onSelect }) {
+  /** onSelect(chatId): the agent works in this card; onRing(session): a call rings in it */
+  constructor({ chat, live, onSelect, onRing = () => {} }) {
     this.chat = chat;
     this.live = live;
     this.typingTimer = null;
@@ -29,7 +30,6 @@ export class ChatCard {
       api: live.api,
       isMine: (m) => m.sender.type === "agent" || m.sender.type === "self",
       showName: (m) => m.sender.type === "agent" && live.me && m.sender.id !== live.me.user_id,
-      label: t("chat.transcript"),
     });
     this.typing = h("p", { class: "typing", "aria-live": "polite" });
     this.composer = new Composer({
@@ -44,11 +44,8 @@ export class ChatCard {
       chatId: chat.id,
       otherName: () => chat.customerName,
       canCall: () => !chat.ended && !chat.removed && chat.view.state === "active",
-      onRing: () => {
-        toast("call.ringingToast", { name: chat.customerName || t("console.customer") });
-        onSelect(chat.id);
-        this.el.scrollIntoView({ block: "nearest", inline: "nearest" });
-      },
+      // Announced by the view; the chat shown and the focus stay as they are.
+      onRing: (session) => onRing(session),
       onLayout: (video) => this.el.classList.toggle("chat-card--video", video),
       onError: (error) => toast(null, null, { tone: "error", text: errorMessage(error) }),
       onEnded: (call) => {
@@ -69,7 +66,8 @@ export class ChatCard {
         i18n: "console.close", onclick: () => this.confirmClose() }));
     this.footer = h("div", { class: "chat-card__footer" }, this.composer.el);
     this.el = h("article", {
-      class: "chat-card", "aria-labelledby": `${idBase}-title`, dataset: { chatId: chat.id },
+      class: "chat-card", "aria-labelledby": `${idBase}-title`,
+      dataset: { chatId: chat.id, focusScope: "chat" },
       onfocusin: () => onSelect(chat.id), onpointerdown: () => onSelect(chat.id),
     },
     h("header", { class: "chat-card__header" },
@@ -88,8 +86,20 @@ export class ChatCard {
     if (chat.ended) this.showEnded();
   }
 
+  /** The focus into this chat: its message box, or once it has ended what it offers. */
   focus() {
-    this.composer.focus();
+    const home = this.el.querySelector(".chat-card__footer [data-focus-home]");
+    if (home) home.focus();
+  }
+
+  /** The call's controls (after accepting it elsewhere). */
+  focusCall() {
+    if (this.calls.panel) this.calls.panel.focusMain();
+  }
+
+  /** Opened in the console: the newest messages in view. */
+  shown() {
+    this.transcript.jumpToEnd();
   }
 
   setSelected(selected) {
@@ -101,7 +111,7 @@ export class ChatCard {
     this.title.textContent = this.chat.customerName || t("console.customer");
     replace(this.meta,
       h("span", { i18n: `topic.${view.topic}`, i18nArgs: { _: view.topic } }),
-      h("span", { text: view.language }),
+      h("span", { format: ["language", view.language] }),
       h("span", { i18n: "console.ticketRef", i18nArgs: { id: view.ticket_id } }));
     const vip = this.chat.customer && this.chat.customer.vip;
     this.badge.hidden = !vip;
@@ -148,7 +158,7 @@ export class ChatCard {
     replace(this.footer, h("div", { class: "chat-card__ended" },
       h("p", { i18n: "console.ended" }),
       h("button", { type: "button", class: "button button--primary", i18n: "console.dismiss",
-        onclick: () => this.live.dismiss(this.chat.id) })));
+        dataset: { focusHome: "" }, onclick: () => this.live.dismiss(this.chat.id) })));
   }
 
   async transfer() {
@@ -185,6 +195,7 @@ export class ChatCard {
 
   destroy() {
     this.calls.destroy();
+    this.transcript.destroy();
     clearTimeout(this.typingTimer);
     this.composer.stopTyping();
   }

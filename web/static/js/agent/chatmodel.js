@@ -12,6 +12,26 @@ export class ChatModel {
     this.ended = view.state === "ended";
     this.removed = false;
     this.outbox = null; // set by AgentLive
+    this.unread = 0; // the customer's messages this agent has not had in view (ChatsView)
+  }
+
+  /** The customer wrote last (system lines and notes aside): they wait for an answer. */
+  get waitingForReply() {
+    let newest = null;
+    for (const message of this.messages.values()) {
+      if (message.sender.type !== "customer" && message.sender.type !== "agent") continue;
+      if (!newest || message.seq > newest.seq) newest = message;
+    }
+    return Boolean(newest && newest.sender.type === "customer" && !this.ended);
+  }
+
+  /** The customer's messages after `seq` (what is unread after a reload). */
+  customerMessagesAfter(seq) {
+    let count = 0;
+    for (const message of this.messages.values()) {
+      if (message.sender.type === "customer" && message.seq > seq) count += 1;
+    }
+    return count;
   }
 
   get maxSeq() {

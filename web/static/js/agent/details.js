@@ -3,10 +3,10 @@
 
 import { h, replace } from "../dom.js";
 import { errorMessage } from "../errors.js";
-import { clock, dateTime } from "../format.js";
+import "../format.js"; // the date formats of data-format
 import { t } from "../i18n.js";
 import { statusBadge } from "./badges.js";
-import { ticketForm } from "./ticketform.js";
+import { TicketForm } from "./ticketform.js";
 
 export class DetailsPanel {
   /** onOpenTicket(id): show a ticket in the Tickets view */
@@ -15,7 +15,7 @@ export class DetailsPanel {
     this.onOpenTicket = onOpenTicket;
     this.chat = null;
     this.ticketSection = null;
-    this.shownTicket = null;
+    this.form = null;
     this.contexts = new Map(); // customer id → Promise<context>
     this.body = h("div", { class: "details__body" });
     this.el = h("aside", { class: "details", "aria-labelledby": "details-title" },
@@ -26,6 +26,7 @@ export class DetailsPanel {
 
   show(chat) {
     this.chat = chat;
+    this.form = null;
     if (!chat) {
       replace(this.body, h("p", { class: "empty", i18n: "details.none" }));
       return;
@@ -43,12 +44,17 @@ export class DetailsPanel {
     this.fillTicket(ticket, chat);
   }
 
-  /** The chat changed; redraw its ticket only if the ticket itself was replaced (escalated),
-   * so a resync does not throw away fields being edited. */
+  /** The chat changed; its ticket may have too (escalated): the form shows it, keeping
+   * fields being edited. */
   refresh(chat) {
-    if (this.chat && this.chat.id === chat.id && chat.ticket && chat.ticket !== this.shownTicket) {
-      this.fillTicket(this.ticketSection, chat);
+    if (this.chat && this.chat.id === chat.id && chat.ticket && this.form) {
+      this.form.update(chat.ticket);
     }
+  }
+
+  /** ticket.updated: the server's new fields for a ticket, maybe the one shown here. */
+  ticketChanged(ticket) {
+    if (this.form) this.form.update(ticket);
   }
 
   async fillCustomer(section, chat) {
@@ -77,9 +83,11 @@ export class DetailsPanel {
       replace(section, section.firstChild, failure(error));
       return;
     }
-    this.shownTicket = chat.ticket;
-    replace(section, section.firstChild,
-      ticketForm({ api: this.api, ticket: chat.ticket, idPrefix: `details-${chat.id}` }),
+    this.form = new TicketForm({ api: this.api, ticket: chat.ticket, idPrefix: `details-${chat.id}`,
+      onSaved: (ticket) => {
+        chat.ticket = ticket;
+      } });
+    replace(section, section.firstChild, this.form.el,
       h("button", { type: "button", class: "link", i18n: "details.openTicket",
         onclick: () => this.onOpenTicket(chat.view.ticket_id) }));
   }
@@ -96,7 +104,7 @@ export class DetailsPanel {
         h("button", { type: "button", class: "link",
           onclick: () => this.onOpenTicket(ticket.id) }, `#${ticket.id} ${ticket.subject}`),
         statusBadge(ticket.status),
-        h("span", { class: "muted", text: clock(ticket.updated_at || ticket.created_at) }))))
+        h("span", { class: "muted", format: ["clock", ticket.updated_at || ticket.created_at] }))))
         : null,
       chats.length ? h("p", { class: "muted", i18n: "details.chatCount",
         i18nArgs: { n: chats.length } }) : null);
@@ -108,13 +116,14 @@ function customerFacts(customer) {
     ["details.name", customer.name || t("console.customer")],
     ["details.email", customer.email],
     ["details.externalId", customer.external_id],
-    ["details.since", dateTime(customer.created_at)],
+    ["details.since", customer.created_at, "dateTime"],
   ].filter(([, value]) => value);
   const attributes = Object.entries(customer.attributes || {});
   return [
     customer.vip ? h("span", { class: "badge", i18n: "console.vip" }) : null,
-    h("dl", { class: "facts" }, facts.map(([key, value]) => [
-      h("dt", { i18n: key }), h("dd", { text: value })]),
+    h("dl", { class: "facts" }, facts.map(([key, value, format]) => [
+      h("dt", { i18n: key }),
+      h("dd", format ? { format: [format, value] } : { text: value })]),
     attributes.map(([key, value]) => [h("dt", { text: key }), h("dd", { text: show(value) })])),
   ];
 }

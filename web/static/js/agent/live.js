@@ -2,10 +2,11 @@
 // assigned to this agent with their messages. After every (re)connection console.state says
 // which chats are ours, and chat.sync fetches what each of them missed.
 //
-// Events: "connection" (online|offline), "me" (agent or null), "queue" ({queue, agents}),
-// "chat.added" (model, {restored}), "chat.updated" (model), "chat.ended" (model, reason),
+// Events: "connection" (online|offline|restarting), "me" (agent or null), "queue" ({queue,
+// agents}), "chat.added" (model, {restored}), "chat.updated" (model), "chat.ended" (model, reason),
 // "chat.removed" (model, reason), "message" (model, message), "typing" (model, event),
-// "read" (model, seq), "csat" (event), "pending" (model, item), "failed" (model, item, error).
+// "read" (model, seq), "csat" (event), "pending" (model, item), "failed" (model, item, error),
+// "ticket" (Ticket: ticket.updated).
 // Calls go through `calls` (a CallManager on the same socket).
 
 import { CallManager } from "../call/calls.js";
@@ -38,16 +39,17 @@ export class AgentLive extends Emitter {
     });
     this.socket = socket;
     socket.on("connect", ({ reconnected }) => {
+      this.restarting = false;
       this.emit("connection", "online");
       if (!reconnected) this.loadState();
     });
     socket.onReconnect(() => this.loadState());
-    socket.on("disconnect", () => this.emit("connection", "offline"));
+    socket.on("disconnect", () => this.emit("connection", this.restarting ? "restarting" : "offline"));
     socket.on("connect_error", (error) => {
       const code = error && error.data && error.data.code;
       if (code === "token_expired") this.session.refresh().catch(() => {});
       else if (SIGNED_OUT.has(code)) this.session.clear("expired");
-      this.emit("connection", "offline");
+      this.emit("connection", this.restarting ? "restarting" : "offline");
     });
     socket.on("session.revoked", () => this.session.clear("revoked"));
     socket.on("presence", (me) => this.setMe(me));
@@ -69,6 +71,11 @@ export class AgentLive extends Emitter {
       }
     }));
     socket.on("csat", (event) => this.emit("csat", event));
+    socket.on("ticket.updated", (ticket) => this.ticketUpdated(ticket));
+    socket.on("server.closing", () => {
+      this.restarting = true;
+      this.emit("connection", "restarting");
+    });
     this.calls.attach(socket);
     socket.connect();
   }
@@ -180,6 +187,14 @@ export class AgentLive extends Emitter {
       this.chats.delete(chatId);
       this.emit("chat.removed", chat, "dismissed");
     }
+  }
+
+  /** ticket.updated: a ticket's new fields and version, for every chat showing it. */
+  ticketUpdated(ticket) {
+    for (const chat of this.chats.values()) {
+      if (chat.view.ticket_id === ticket.id) chat.ticket = ticket;
+    }
+    this.emit("ticket", ticket);
   }
 
   withChat(chatId, fn) {

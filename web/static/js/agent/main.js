@@ -2,25 +2,33 @@
 // and sign-out; the Chats and Tickets views). Views follow the URL hash: #chats, #tickets,
 // #tickets/<id>.
 
-import { h } from "../dom.js";
+import { Announcer } from "../announce.js";
+import { h, setText } from "../dom.js";
 import { errorMessage } from "../errors.js";
+import { guardFocus } from "../focus.js";
 import { LANGUAGES, lang, onLangChange, setLang, t, watchRoot } from "../i18n.js";
 import { ChatsView } from "./chatsview.js";
 import { AgentLive } from "./live.js";
 import { StaffSession } from "./session.js";
 import { TicketsView } from "./tickets.js";
-import { toast } from "./toast.js";
+import { ensureToasts, toast } from "./toast.js";
 
 const $ = (id) => document.getElementById(id);
 const CONSOLE_ROLES = new Set(["agent", "admin"]);
+
+const WANTED_KEY = "liveassist.presence.wanted";
 
 const session = new StaffSession();
 let live = null;
 let chats = null;
 let tickets = null;
+let announcer = null;
 
 function boot() {
   watchRoot(document);
+  guardFocus(document.body);
+  announcer = new Announcer(document.body);
+  ensureToasts();
   document.documentElement.lang = lang();
   onLangChange((code) => {
     document.documentElement.lang = code;
@@ -29,6 +37,12 @@ function boot() {
   $("signin-form").addEventListener("submit", signIn);
   $("sign-out").addEventListener("click", () => session.signOut().catch(() => {}));
   $("presence-select").addEventListener("change", changePresence);
+  $("presence-again").addEventListener("click", () => restorePresence());
+  $("presence-stay").addEventListener("click", () => {
+    rememberWanted("offline");
+    showPresence(live && live.me);
+    $("presence-select").focus();
+  });
   window.addEventListener("hashchange", route);
   session.on("changed", (user, reason) => {
     if (!user) showSignIn(reason);
@@ -94,12 +108,14 @@ function openConsole(user) {
   live = new AgentLive(session);
   chats = new ChatsView({
     live,
+    announcer,
     onOpenTicket: (id) => {
       location.hash = `#tickets/${id}`;
     },
-    onCount: (count) => {
-      $("chat-count").hidden = count === 0;
-      $("chat-count").textContent = String(count);
+    onCount: (unread) => {
+      $("chat-count").hidden = unread === 0;
+      $("chat-count-n").textContent = unread > 99 ? "99+" : String(unread);
+      setText($("chat-count-label"), "console.unreadCount", { n: unread });
     },
   });
   tickets = new TicketsView({ api: session.api });
@@ -109,14 +125,23 @@ function openConsole(user) {
   $("presence-select").disabled = true;
   $("presence-select").value = "offline";
   live.on("me", showPresence);
+  live.on("ticket", (ticket) => tickets && tickets.ticketChanged(ticket));
   live.on("connection", (state) => {
     $("connection").hidden = state === "online";
+    if (state !== "online") {
+      setText($("connection"), state === "restarting" ? "console.restarting" : "console.reconnecting");
+    }
   });
   live.start();
   route();
 }
 
 function closeConsole() {
+  try {
+    sessionStorage.removeItem(WANTED_KEY); // a new sign-in starts from what the server says
+  } catch {
+    // nothing stored
+  }
   if (live) live.stop();
   live = null;
   chats = null;
@@ -132,15 +157,52 @@ function showPresence(me) {
   $("presence-select").disabled = false;
   $("presence-select").value = me.status;
   $("presence-dot").className = `presence-dot presence-dot--${me.status}`;
+  const wanted = wantedStatus();
+  if (wanted === null) rememberWanted(me.status);
+  // Back after an outage that outlasted the grace period: offline now, which the agent did
+  // not choose. Say so plainly — no chat reaches them — and ask.
+  const lost = me.status === "offline" && wanted !== null && wanted !== "offline";
+  $("presence-prompt").hidden = !lost;
+  if (lost) {
+    setText($("presence-prompt-text"), "presence.lost", { status: { key: `presence.${wanted}` } });
+    setText($("presence-again"), "presence.again", { status: { key: `presence.${wanted}` } });
+  }
 }
 
 async function changePresence(event) {
   const wanted = event.currentTarget.value;
   try {
     await live.setPresence(wanted);
+    rememberWanted(wanted);
   } catch (error) {
     toast(null, null, { tone: "error", text: errorMessage(error) });
     showPresence(live.me);
+  }
+}
+
+async function restorePresence() {
+  try {
+    await live.setPresence(wantedStatus());
+    $("presence-select").focus();
+  } catch (error) {
+    toast(null, null, { tone: "error", text: errorMessage(error) });
+  }
+}
+
+/** The status this agent chose last in this tab (kept across reloads, not sign-ins). */
+function wantedStatus() {
+  try {
+    return sessionStorage.getItem(WANTED_KEY);
+  } catch {
+    return null;
+  }
+}
+
+function rememberWanted(status) {
+  try {
+    sessionStorage.setItem(WANTED_KEY, status);
+  } catch {
+    // not remembered: no prompt after an outage
   }
 }
 

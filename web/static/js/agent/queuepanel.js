@@ -54,7 +54,7 @@ export class QueuePanel {
         h("span", { class: "queue__wait", text: duration(secondsSince(entry.queued_at)) })),
       h("div", { class: "queue__meta" },
         h("span", { i18n: `topic.${entry.topic}`, i18nArgs: { _: entry.topic } }),
-        h("span", { text: entry.language }),
+        h("span", { format: ["language", entry.language] }),
         entry.priority !== "normal" ? priorityBadge(entry.priority) : null))));
     if (queue.length === 0) {
       const empty = h("li", { class: "muted" });

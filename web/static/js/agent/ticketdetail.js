@@ -1,48 +1,65 @@
 // One ticket in full: its editable fields, the transcript of each chat it came from, and its
 // history (every field change, by whom and when).
 
-import { h } from "../dom.js";
-import { dateTime } from "../format.js";
-import { t } from "../i18n.js";
+import { h, replace } from "../dom.js";
+import "../format.js"; // the date formats of data-format
 import { Transcript } from "../transcript.js";
 import { priorityBadge, statusBadge } from "./badges.js";
-import { ticketForm } from "./ticketform.js";
+import { TicketForm } from "./ticketform.js";
 
 /**
  * @param {object} options  api, ticket (GET /api/tickets/{id}), directory ({agents, groups}),
  *   onSaved(ticket), saved (just saved: say so)
+ * @returns {{el: Element, form: TicketForm, update(ticket): void}}
  */
 export function ticketDetail({ api, ticket, directory, onSaved, saved = false }) {
   const names = lookup(directory);
-  return h("article", { class: "ticket-detail", "aria-labelledby": "ticket-detail-title" },
-    h("header", { class: "ticket-detail__header" },
-      h("h2", { id: "ticket-detail-title", tabindex: -1 },
-        h("span", { class: "muted", text: `#${ticket.id} ` }), ticket.subject),
-      h("p", { class: "ticket-detail__meta" },
-        statusBadge(ticket.status),
-        priorityBadge(ticket.priority),
-        h("span", { class: "muted", i18n: "tickets.opened",
-          i18nArgs: { when: dateTime(ticket.created_at) } }),
-        ticket.csat_score
-          ? h("span", { class: "csat-score", i18n: "tickets.csat",
-            i18nArgs: { score: ticket.csat_score } })
-          : null),
-      ticket.csat_comment
-        ? h("blockquote", { class: "csat-comment", text: ticket.csat_comment })
-        : null),
-    h("section", { class: "panel", "aria-labelledby": "ticket-fields-title" },
-      h("h3", { id: "ticket-fields-title", i18n: "tickets.fields" }),
-      ticketForm({ api, ticket, idPrefix: `ticket-${ticket.id}`, onSaved, saved })),
-    h("section", { class: "panel", "aria-labelledby": "ticket-chats-title" },
-      h("h3", { id: "ticket-chats-title", i18n: "tickets.transcripts" }),
-      ticket.chats.length === 0 ? h("p", { class: "muted", i18n: "tickets.noChats" }) : null,
-      ticket.chats.map((chat) => chatTranscript(api, chat))),
-    h("section", { class: "panel", "aria-labelledby": "ticket-history-title" },
-      h("h3", { id: "ticket-history-title", i18n: "tickets.history" }),
-      h("ol", { class: "timeline" }, ticket.history.map((event) => h("li", {},
-        h("time", { datetime: event.created_at, text: dateTime(event.created_at) }),
-        h("span", { class: "timeline__who", text: actorName(event, names) }),
-        h("span", { class: "timeline__what" }, describe(event, names)))))));
+  const meta = h("p", { class: "ticket-detail__meta" });
+  const showMeta = (current) => replace(meta,
+    statusBadge(current.status),
+    priorityBadge(current.priority),
+    h("span", { class: "muted", i18n: "tickets.opened",
+      i18nArgs: { when: { format: "dateTime", value: current.created_at } } }),
+    current.csat_score
+      ? h("span", { class: "csat-score", i18n: "tickets.csat",
+        i18nArgs: { score: current.csat_score } })
+      : null);
+  showMeta(ticket);
+  const form = new TicketForm({ api, ticket, idPrefix: `ticket-${ticket.id}`, saved,
+    onSaved: (updated) => {
+      showMeta(updated);
+      onSaved(updated);
+    } });
+  const el = h("article", { class: "ticket-detail", "aria-labelledby": "ticket-detail-title",
+    dataset: { focusScope: "ticket" } },
+  h("header", { class: "ticket-detail__header" },
+    h("h2", { id: "ticket-detail-title", tabindex: -1, dataset: { focusHome: "" } },
+      h("span", { class: "muted", text: `#${ticket.id} ` }), ticket.subject),
+    meta,
+    ticket.csat_comment
+      ? h("blockquote", { class: "csat-comment", text: ticket.csat_comment })
+      : null),
+  h("section", { class: "panel", "aria-labelledby": "ticket-fields-title" },
+    h("h3", { id: "ticket-fields-title", i18n: "tickets.fields" }),
+    form.el),
+  h("section", { class: "panel", "aria-labelledby": "ticket-chats-title" },
+    h("h3", { id: "ticket-chats-title", i18n: "tickets.transcripts" }),
+    ticket.chats.length === 0 ? h("p", { class: "muted", i18n: "tickets.noChats" }) : null,
+    ticket.chats.map((chat) => chatTranscript(api, chat))),
+  h("section", { class: "panel", "aria-labelledby": "ticket-history-title" },
+    h("h3", { id: "ticket-history-title", i18n: "tickets.history" }),
+    h("ol", { class: "timeline" }, ticket.history.map((event) => h("li", {},
+      h("time", { datetime: event.created_at, format: ["dateTime", event.created_at] }),
+      h("span", { class: "timeline__who" }, actorName(event, names)),
+      h("span", { class: "timeline__what" }, describe(event, names)))))));
+  return {
+    el,
+    form,
+    update(current) {
+      form.update(current);
+      if (!form.edited) showMeta(current);
+    },
+  };
 }
 
 function chatTranscript(api, chat) {
@@ -50,14 +67,13 @@ function chatTranscript(api, chat) {
     api,
     isMine: (m) => m.sender.type === "agent",
     showName: (m) => m.sender.type === "agent",
-    label: t("chat.transcript"),
   });
   for (const message of chat.messages) transcript.add(message);
   transcript.setRead(chat.customer_read_seq || 0);
   transcript.el.classList.add("transcript--static");
   return h("div", { class: "ticket-chat" },
     h("h4", { i18n: "tickets.chatHeading", i18nArgs: {
-      when: dateTime(chat.created_at), agent: chat.assignee_name || "—",
+      when: { format: "dateTime", value: chat.created_at }, agent: chat.assignee_name || "—",
     } }),
     transcript.el);
 }
@@ -69,17 +85,19 @@ function lookup(directory) {
 }
 
 function actorName(event, names) {
-  if (event.actor_type === "customer") return t("tickets.actorCustomer");
-  if (event.actor_type === "system") return t("tickets.actorSystem");
+  if (event.actor_type === "customer") return h("span", { i18n: "tickets.actorCustomer" });
+  if (event.actor_type === "system") return h("span", { i18n: "tickets.actorSystem" });
   return names.agents.get(event.actor_id) || `#${event.actor_id}`;
 }
 
+/** "Status: Open → Solved", as nodes that follow a switch of language. */
 function describe(event, names) {
-  if (event.field === "created") return t("tickets.eventCreated");
-  const label = t(`ticket.${fieldKey(event.field)}`, { _: event.field });
-  const before = value(event.field, event.old_value, names);
-  const after = value(event.field, event.new_value, names);
-  return `${label}: ${before} → ${after}`;
+  if (event.field === "created") return h("span", { i18n: "tickets.eventCreated" });
+  return [
+    h("span", { i18n: `ticket.${fieldKey(event.field)}`, i18nArgs: { _: event.field } }),
+    ": ", value(event.field, event.old_value, names), " → ",
+    value(event.field, event.new_value, names),
+  ];
 }
 
 function fieldKey(field) {
@@ -89,8 +107,9 @@ function fieldKey(field) {
 
 function value(field, raw, names) {
   if (raw === null || raw === undefined || raw === "") return "—";
-  if (field === "status") return t(`status.${raw}`, { _: raw });
-  if (field === "priority") return t(`priority.${raw}`, { _: raw });
+  if (field === "status" || field === "priority") {
+    return h("span", { i18n: `${field}.${raw}`, i18nArgs: { _: raw } });
+  }
   if (field === "assignee_id") return names.agents.get(raw) || `#${raw}`;
   if (field === "group_id") return names.groups.get(raw) || `#${raw}`;
   if (Array.isArray(raw)) return raw.join(", ") || "—";

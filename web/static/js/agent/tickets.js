@@ -2,8 +2,7 @@
 
 import { h, replace } from "../dom.js";
 import { errorMessage } from "../errors.js";
-import { clock } from "../format.js";
-import { onLangChange } from "../i18n.js";
+import "../format.js"; // the date formats of data-format
 import { priorityBadge, statusBadge } from "./badges.js";
 import { ticketDetail } from "./ticketdetail.js";
 import { STATUSES } from "./ticketform.js";
@@ -56,7 +55,7 @@ export class TicketsView {
           this.rows),
         this.pager),
       this.detail);
-    onLangChange(() => this.renderDetail());
+
   }
 
   async load() {
@@ -85,7 +84,7 @@ export class TicketsView {
         onclick: () => this.open(ticket.id) })),
       h("td", {}, statusBadge(ticket.status)),
       h("td", {}, priorityBadge(ticket.priority)),
-      h("td", { class: "muted", text: clock(ticket.updated_at) }));
+      h("td", { class: "muted", format: ["clock", ticket.updated_at] }));
   }
 
   renderPager({ page, per_page: perPage, total }) {
@@ -125,13 +124,22 @@ export class TicketsView {
 
   renderDetail(saved = false) {
     if (!this.current) return;
-    replace(this.detail, ticketDetail({
+    this.shown = ticketDetail({
       api: this.api, ticket: this.current, directory: this.directory, saved,
       onSaved: (ticket) => {
         Object.assign(this.current, ticket);
-        this.renderDetail(true);
         this.load();
       },
-    }));
+    });
+    replace(this.detail, this.shown.el);
+  }
+
+  /** ticket.updated: the open ticket's fields and the list show the server's. */
+  ticketChanged(ticket) {
+    if (this.current && this.current.id === ticket.id && this.shown) {
+      this.shown.update(ticket);
+      if (!this.shown.form.edited) Object.assign(this.current, ticket);
+    }
+    if (this.rows.querySelector(`tr[data-id="${ticket.id}"]`)) this.load();
   }
 }
