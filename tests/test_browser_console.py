@@ -93,10 +93,11 @@ async def test_three_chats_at_1280x720_unread_marks_shortcut_and_a_call_elsewher
 
         # Cem calls while the agent types to Ada: shown above, announced, the focus stays.
         await box.press_sequentially("One more thing")
-        call = await people[2].request("call.start", {"chat_id": people[2].chat_id, "media": "audio"})
+        start = {"chat_id": people[2].chat_id, "media": "audio"}
+        call = await people[2].request("call.start", start)
         ringing = page.locator(f".ring-banner__call[data-call-id='{call['id']}']")
         await expect(ringing).to_contain_text("Cem is calling (audio call)")
-        await expect(cem.locator(".chat-tab__call")).to_have_text("Calling")
+        await expect(cem.locator(".chat-tab__call")).to_have_text("Incoming call")
         await expect(page.locator("[data-announcer=assertive]")).to_contain_text(
             "Cem is calling you (audio call)"
         )
@@ -106,6 +107,7 @@ async def test_three_chats_at_1280x720_unread_marks_shortcut_and_a_call_elsewher
         assert await all_in_view(page, usable) == {}
         axe = AxeLog("console")
         assert await axe.check(page, "three chats, a call ringing elsewhere", console) == []
+        await console.shot("console-three-chats-ringing-elsewhere")
 
         # Accepting there opens that chat with the focus on its call's controls.
         await ringing.locator("[data-ring-action=accept]").click()
@@ -125,9 +127,7 @@ async def test_three_chats_at_1280x720_unread_marks_shortcut_and_a_call_elsewher
         await runner.cleanup()
 
 
-async def test_the_ticket_panel_shows_what_the_server_has(
-    browser: Browser, tmp_path: Path
-) -> None:
+async def test_the_ticket_panel_shows_what_the_server_has(browser: Browser, tmp_path: Path) -> None:
     server, runner = await start_server(tmp_path / "data")
     customer: Customer = await server.customer(name="Dora", topic="billing")
     admin = await server.staff("admin@demo.local")
@@ -161,6 +161,7 @@ async def test_the_ticket_panel_shows_what_the_server_has(
         await expect(note.get_by_role("button", name="Show the current ticket")).to_be_visible()
         unchanged = await admin.rest("GET", f"/api/tickets/{ticket_id}")
         assert unchanged["subject"] != "Cancel order 1234" and unchanged["priority"] == "high"
+        await console.shot("console-ticket-stale-save")
         await note.get_by_role("button", name="Show the current ticket").click()
         await expect(form.locator("select[name=priority]")).to_have_value("high")
         await expect(status).to_have_value("solved")

@@ -66,6 +66,7 @@ async def test_pages_come_back_after_a_restart_and_say_what_happened(tmp_path: P
             await expect(cpage.locator(".la-chat > .la-banner--warn")).to_have_text(
                 "The server is restarting. Reconnecting…"
             )
+            await widget.shot("widget-server-restarting")
 
             # It is back: so are the pages, the agent is Online and gets the next chat.
             server, runner = await start_server(data, **options, routing=grace)
@@ -97,6 +98,7 @@ async def test_pages_come_back_after_a_restart_and_say_what_happened(tmp_path: P
             await expect(prompt).to_be_visible()
             await expect(prompt).to_contain_text("You are Offline")
             await expect(apage.locator("#presence-select")).to_have_value("offline")
+            await console.shot("console-offline-after-outage")
             await prompt.get_by_role("button", name="Be Online again").click()
             await expect(apage.locator("#presence-select")).to_have_value("online")
             await expect(prompt).to_be_hidden()

@@ -179,7 +179,8 @@ const DICTIONARY = {
 
     "switcher.label": "Your chats",
     "switcher.hint": "Alt+↑ / Alt+↓ switch chats",
-    "switcher.call.ringing": "Calling",
+    "switcher.call.ringing": "Incoming call",
+    "switcher.call.calling": "Calling",
     "switcher.call.active": "In call",
     "switcher.ended": "Ended",
     "switcher.waiting": "Waiting for your reply",
@@ -543,7 +544,8 @@ const DICTIONARY = {
 
     "switcher.label": "你的会话",
     "switcher.hint": "Alt+↑ / Alt+↓ 切换会话",
-    "switcher.call.ringing": "来电中",
+    "switcher.call.ringing": "来电",
+    "switcher.call.calling": "呼叫中",
     "switcher.call.active": "通话中",
     "switcher.ended": "已结束",
     "switcher.waiting": "等待你回复",

@@ -190,7 +190,8 @@ export class ChatsView {
     this.switcher.render(chats, this.selected, (chat) => {
       const session = this.live.calls.forChat(chat.id);
       if (!session || session.ended) return null;
-      return session.state === "ringing" ? "ringing" : "active";
+      if (session.state !== "ringing") return "active";
+      return session.incoming ? "ringing" : "calling";
     });
   }
 

@@ -21,7 +21,8 @@ export class ChatSwitcher {
   /**
    * @param {Array<ChatModel>} chats  in display order
    * @param {number|null} selected
-   * @param {(chat) => string|null} callState  "ringing" | "active" | null for a chat
+   * @param {(chat) => string|null} callState  "ringing" (here) | "calling" (from here) |
+   *   "active" | null for a chat
    */
   render(chats, selected, callState) {
     this.el.hidden = chats.length === 0;
