@@ -129,8 +129,11 @@ class AxeLog:
     runs: list[dict[str, Any]] = field(default_factory=list)
     seconds: float = 0.0
 
-    async def check(self, page: Page, state: str, tab: Any = None) -> list[str]:
-        """Run axe on `page`; return the blocking violations as readable lines."""
+    async def check(
+        self, page: Page, state: str, tab: Any = None, *, within: str | None = None
+    ) -> list[str]:
+        """Run axe on `page` (or only on the element `within` selects, its shadow root
+        included); return the blocking violations as readable lines."""
         began = time.monotonic()
         if tab is not None:
             tab.axe_running = True
@@ -138,7 +141,11 @@ class AxeLog:
             loaded = await page.evaluate("() => typeof window.axe === 'object'")
             if not loaded:
                 await page.evaluate(AXE_SCRIPT)
-            result = await page.evaluate("() => axe.run(document, {resultTypes: ['violations']})")
+            result = await page.evaluate(
+                "(within) => axe.run(within ? {include: [[within]]} : document,"
+                " {resultTypes: ['violations']})",
+                within,
+            )
         finally:
             if tab is not None:
                 await page.wait_for_timeout(50)  # axe's own CSP reports arrive meanwhile
