@@ -33,9 +33,14 @@ async def close_connections(runtime: Runtime) -> None:
     sockets = len(runtime.sio.eio.sockets)
     requests = [env.get("aiohttp.request") for env in list(runtime.sio.environ.values())]
     transports = [r.transport for r in requests if r is not None and r.transport is not None]
-    # Engine.IO closes each connection after what is queued for it (the notice) is sent.
+    # Engine.IO closes each connection after what is queued for it (the notice) is sent —
+    # waiting for it to be taken, which a long-polling client that no longer polls never
+    # does: bounded, and what is still open then is cut.
     if sockets:
-        await runtime.sio.eio.disconnect()
+        try:
+            await asyncio.wait_for(runtime.sio.eio.disconnect(), CLOSE_GRACE_S)
+        except TimeoutError:
+            log.info("shutdown: some connections did not take their close in time")
     await _closed_or_aborted(transports)
     log.info(
         "shutdown: %d call(s) ended, %d connection(s) closed in %.2f s",
