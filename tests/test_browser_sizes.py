@@ -198,6 +198,14 @@ async def test_chat_and_video_call_at_every_size_in_both_languages(tmp_path: Pat
 
 async def walk(url: str, customer: Tab, agent: Tab, server: Server) -> None:
     cpage, apage = customer.page, agent.page
+    # The landing page says what exists (calls and screen share, not "calls next").
+    await cpage.goto(f"{url}/")
+    await expect(cpage.locator("h1")).to_have_text(
+        "Real-time support: chat, calls and screen sharing."
+    )
+    landing = AxeLog("landing")
+    assert await landing.check(cpage, "landing page", customer) == []
+    await cpage.goto(f"{url}/demo")
     # The pre-chat form: its chat language follows the interface language until chosen.
     await cpage.locator(".la-launcher").click()
     language = cpage.locator("#la-language")
