@@ -87,5 +87,3 @@ async def test_an_agent_who_does_not_come_back_goes_offline_and_stays_so(
         assert third.runtime.presence.online_count() == 0
     finally:
         await runner.cleanup()
-
-
