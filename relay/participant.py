@@ -168,6 +168,33 @@ class RelayParticipant:
                 return True
         return False
 
+    def free_slots(self, freed_by: ParticipantId | None = None) -> list[Slot]:
+        """Slots a subscription could take now, counting those `freed_by` feeds as free."""
+        return [
+            slot
+            for slot in self.slots
+            if slot.subscription is None or (freed_by is not None and slot.source == freed_by)
+        ]
+
+    def check_subscription(
+        self, source: ParticipantId, publication: Publication, role: TrackRole, free: list[Slot]
+    ) -> None:
+        """What subscribe() would do with `publication`, without doing it: the first of
+        `free` of that role is taken (removed from `free`); BadOffer if it cannot receive
+        the publication's codec. No free slot is no error (nothing is forwarded)."""
+        slot = next((s for s in free if s.role == role), None)
+        if slot is None:
+            return
+        free.remove(slot)
+        source_codec = publication.stream.primary
+        accepts = slot.codecs
+        if matching_codec(accepts, source_codec) is None:
+            offered = ", ".join(c.mime_type for c in accepts)
+            raise BadOffer(
+                f"{role} of {source} to {self.participant_id}: receiver accepts {offered},"
+                f" not the source's {source_codec.mime_type}"
+            )
+
     def unsubscribe_from(self, source: ParticipantId) -> None:
         """Free every slot fed by `source`'s publications."""
         for slot in self.slots:
