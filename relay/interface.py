@@ -209,6 +209,9 @@ class WorkerStats:
     open_files: int = 0
     """File descriptors the worker holds: sockets of every peer connection, the pipe, …"""
     rss_bytes: int = 0
+    dropped: Mapping[str, int] = field(default_factory=dict)
+    """Datagrams dropped at the worker's sockets since it started, by reason (relay/ice_guard.py:
+    foreign, stun_over_budget, queue_full, srtp_auth, empty, bad_stun)."""
 
     def __post_init__(self) -> None:
         for name in ("capacity", "rooms", "participants", "peer_connections", "tasks"):

@@ -10,6 +10,7 @@ from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 
 from relay.codecs import FORWARDABLE_VIDEO, CodecChoice, matching_codec
 from relay.down_track import RtxStream
+from relay.ice_guard import DropCounters, IceGuard
 from relay.interface import BadOffer, ParticipantId, TrackRole, default_role
 from relay.negotiated import codec_choices
 from relay.publication import Publication
@@ -56,9 +57,12 @@ class RelayParticipant:
         participant_id: ParticipantId,
         configuration: RTCConfiguration,
         on_state: Callable[[str], None] | None = None,
+        drops: DropCounters | None = None,
     ) -> None:
         self.participant_id = participant_id
         self.pc = RTCPeerConnection(configuration)
+        self.drops = drops if drops is not None else DropCounters()
+        self._guards: dict[int, IceGuard] = {}
         if on_state is not None:
 
             @self.pc.on("connectionstatechange")
@@ -118,6 +122,7 @@ class RelayParticipant:
             if relay_sends:
                 self.slots.append(Slot(transceiver, role))
         await self.pc.setLocalDescription(await self.pc.createAnswer())
+        self._guard_sockets()
         for transceiver, role in receiving:
             transport = transceiver.receiver.transport
             try:
@@ -130,10 +135,17 @@ class RelayParticipant:
             self.publication_roles[id(publication)] = role
         return str(self.pc.localDescription.sdp)
 
+    def _guard_sockets(self) -> None:
+        """Once gathered, every ICE socket drops what its nominated pair did not send."""
+        for transceiver in self.pc.getTransceivers():
+            ice = transceiver.receiver.transport.transport
+            if id(ice) not in self._guards:
+                self._guards[id(ice)] = IceGuard(ice._connection, self.drops)
+
     def _rtp_tap(self, transport: Any) -> RtpTap:
         tap = self._rtp_taps.get(id(transport))
         if tap is None:
-            tap = self._rtp_taps[id(transport)] = RtpTap(transport)
+            tap = self._rtp_taps[id(transport)] = RtpTap(transport, self.drops)
         return tap
 
     def _rtcp_tap(self, transport: Any) -> RtcpTap:
@@ -221,6 +233,8 @@ class RelayParticipant:
             rtp_tap.close()
         for rtcp_tap in self._rtcp_taps.values():
             rtcp_tap.close()
+        for guard in self._guards.values():
+            guard.close()
         for track in self._silent:
             track.stop()
         await self.pc.close()

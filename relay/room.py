@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from aiortc import RTCConfiguration
 
 from relay.codecs import CodecChoice
+from relay.ice_guard import DropCounters
 from relay.interface import (
     CloseReason,
     ParticipantExists,
@@ -34,8 +35,11 @@ class Room:
         room_id: RoomId,
         configuration: RTCConfiguration,
         on_participant_state: Callable[[ParticipantId, str], None] | None = None,
+        drops: DropCounters | None = None,
     ) -> None:
         self.room_id = room_id
+        self.drops = drops if drops is not None else DropCounters()
+        """Datagrams dropped at its participants' sockets (shared with the worker's rooms)."""
         self._configuration = configuration
         self._on_participant_state = on_participant_state
         self.participants: dict[ParticipantId, RelayParticipant] = {}
@@ -66,6 +70,7 @@ class Room:
             participant_id,
             self._configuration,
             (lambda state: report(participant_id, state)) if report is not None else None,
+            self.drops,
         )
         try:
             answer = await participant.answer(offer_sdp, roles, self._receivers(participant_id))

@@ -38,6 +38,7 @@ from aiortc.rtp import (
     unpack_remb_fci,
 )
 
+from relay.ice_guard import DropCounters
 from relay.rtp_header import RtpHeaderError, one_byte_extension_elements, parse_header
 
 logger = logging.getLogger(__name__)
@@ -60,10 +61,11 @@ class RtpTap:
     one. Packets of unrouted payload types (e.g. RTX) still go to aiortc's receiver.
     """
 
-    def __init__(self, dtls_transport: Any) -> None:
+    def __init__(self, dtls_transport: Any, drops: DropCounters | None = None) -> None:
         if "_handle_rtp_data" in vars(dtls_transport):
             raise RuntimeError("this transport already has an RTP tap")
         self._transport = dtls_transport
+        self._drops = drops
         self._original: Callable[..., Awaitable[None]] = dtls_transport._handle_rtp_data
         self._by_ssrc: dict[int, RtpHandler] = {}
         self._by_pt: dict[int, list[_Route]] = {}
@@ -145,9 +147,11 @@ class RtpTap:
             return
         try:
             plain = srtp.unprotect(data)
-        except pylibsrtp.Error as exc:
+        except pylibsrtp.Error:
+            # Forged, replayed or corrupt: counted, never logged (a flood would fill the log).
             self.unprotect_failed += 1
-            logger.debug("SRTP unprotect failed: %s", exc)
+            if self._drops is not None:
+                self._drops.srtp_auth += 1
             return
         if not self.dispatch(plain):
             # Already unprotected (a second unprotect would be a replay): aiortc's receiver

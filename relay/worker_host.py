@@ -13,6 +13,7 @@ from typing import Any
 from aiortc import RTCBundlePolicy, RTCConfiguration
 
 from relay import lazy_estimator, wire
+from relay.ice_guard import DropCounters
 from relay.interface import (
     CloseReason,
     CloseRoom,
@@ -47,6 +48,8 @@ class WorkerHost:
             iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE
         )
         self.rooms: dict[RoomId, Room] = {}
+        self.drops = DropCounters()
+        """Datagrams dropped at every room's sockets, by reason (reported in stats)."""
         self._tasks: set[asyncio.Task[None]] = set()
         self._done = asyncio.Event()
         self._shutdown_id: int | None = None
@@ -124,6 +127,7 @@ class WorkerHost:
                         "state": state,
                     }
                 ),
+                drops=self.drops,
             )
             return None
         room = self.rooms.get(command.room_id)
@@ -144,7 +148,7 @@ class WorkerHost:
         await room.close(command.reason)
         return None
 
-    def stats(self) -> dict[str, int]:
+    def stats(self) -> dict[str, Any]:
         return {
             "worker_id": self._worker_id,
             "pid": os.getpid(),
@@ -155,6 +159,7 @@ class WorkerHost:
             "tasks": len(asyncio.all_tasks()),
             "open_files": _open_files(),
             "rss_bytes": _rss_bytes(),
+            "dropped": self.drops.as_dict(),
         }
 
     def _send(self, message: dict[str, Any]) -> None:
