@@ -7,9 +7,9 @@ from collections.abc import AsyncIterator
 import pytest
 from aiortc import RTCConfiguration
 
+from loadtest.relay_peer import NO_STUN, RelayPeer, until
 from relay.interface import BadOffer, CloseReason, ParticipantId, RoomId
 from relay.room import Room
-from tests.relay_clients import NO_STUN, MediaClient, until
 
 ALICE = ParticipantId("alice")
 BOB = ParticipantId("bob")
@@ -25,14 +25,12 @@ async def room() -> AsyncIterator[Room]:
         await opened.close(CloseReason.CALL_ENDED)
 
 
-async def join(
-    room: Room, client: MediaClient, who: ParticipantId, *, replace: bool = False
-) -> None:
+async def join(room: Room, client: RelayPeer, who: ParticipantId, *, replace: bool = False) -> None:
     offer, tracks = await client.offer()
     await client.accept(await room.join(who, offer, tracks, replace=replace))
 
 
-async def both_ways(alice: MediaClient, bob: MediaClient) -> None:
+async def both_ways(alice: RelayPeer, bob: RelayPeer) -> None:
     """Camera frames and audio keep arriving in both directions."""
     for client in (alice, bob):
         await client.frames_grow("camera", 3)
@@ -43,8 +41,8 @@ async def both_ways(alice: MediaClient, bob: MediaClient) -> None:
 async def test_a_refused_rejoin_leaves_the_working_peer_connection_forwarding(
     room: Room, bad: str
 ) -> None:
-    alice, bob = MediaClient(), MediaClient()
-    tab = MediaClient(video_codecs=("H264",))  # another tab of Alice's, or a buggy client
+    alice, bob = RelayPeer(), RelayPeer()
+    tab = RelayPeer(video_codecs=("H264",))  # another tab of Alice's, or a buggy client
     try:
         await join(room, alice, ALICE)
         await join(room, bob, BOB)

@@ -1,7 +1,7 @@
-"""A real aiortc client for relay tests: the protocol's three m-lines, frames counted per role.
+"""A headless participant of a relay room: the protocol's three m-lines, frames counted per role.
 
-Unlike loadtest.CallPeer it speaks to a relay Room or RelayControl directly (no signaling),
-so a test can hand it any offer the relay must survive.
+Unlike CallPeer it speaks to a relay Room or RelayControl directly (no signaling), so relay
+tests and benchmarks can hand the relay any offer and watch what arrives.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ async def until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
             await asyncio.sleep(0.02)
 
 
-class MediaClient:
+class RelayPeer:
     """Lifecycle: offer() builds a fresh peer connection (again for a rejoin) → accept(answer)
     → close(). Sends audio and camera by default; counts every decoded frame per role."""
 
@@ -47,6 +47,8 @@ class MediaClient:
         self.sending: dict[TrackRole, bool] = {"audio": audio, "camera": camera, "screen": False}
         self._tracks: dict[TrackRole, MediaStreamTrack] = {}
         self.frames: dict[TrackRole, int] = dict.fromkeys(ROLES, 0)
+        self.frame_times: dict[TrackRole, list[float]] | None = None
+        """Loop time of every decoded video frame per role, once record_times() is called."""
         self.pc: RTCPeerConnection | None = None
         self._senders: dict[TrackRole, RTCRtpSender] = {}
         self._readers: set[asyncio.Task[None]] = set()
@@ -91,6 +93,9 @@ class MediaClient:
     def connected(self) -> bool:
         return self.pc is not None and self.pc.connectionState == "connected"
 
+    def record_times(self) -> None:
+        self.frame_times = {role: [] for role in ROLES}
+
     def _track(self, role: TrackRole) -> MediaStreamTrack:
         """This peer connection's source for `role` (a closed one's tracks send nothing)."""
         track = self._tracks.get(role)
@@ -112,10 +117,13 @@ class MediaClient:
         await until(lambda: self.frames[role] >= target, timeout)
 
     async def _read(self, role: TrackRole, track: MediaStreamTrack) -> None:
+        loop = asyncio.get_running_loop()
         with contextlib.suppress(MediaStreamError, asyncio.CancelledError):
             while True:
                 await track.recv()
                 self.frames[role] += 1
+                if self.frame_times is not None and role != "audio":
+                    self.frame_times[role].append(loop.time())
 
     async def _close_pc(self) -> None:
         for task in list(self._readers):
