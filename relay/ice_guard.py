@@ -36,7 +36,15 @@ QUEUE_LIMIT = 256
 class DropCounters:
     """Datagrams dropped, by reason; one per worker, shared by every guard and tap."""
 
-    __slots__ = ("bad_stun", "empty", "foreign", "queue_full", "srtp_auth", "stun_over_budget")
+    __slots__ = (
+        "bad_rtcp",
+        "bad_stun",
+        "empty",
+        "foreign",
+        "queue_full",
+        "srtp_auth",
+        "stun_over_budget",
+    )
 
     def __init__(self) -> None:
         self.empty = 0
@@ -51,6 +59,8 @@ class DropCounters:
         """SRTP packets that failed authentication (or replay) in the fast path."""
         self.bad_stun = 0
         """STUN aioice's parser raised on with something other than ValueError."""
+        self.bad_rtcp = 0
+        """Authenticated RTCP aiortc's own handler raised on (a malformed REMB, ...)."""
 
     def as_dict(self) -> dict[str, int]:
         return {name: int(getattr(self, name)) for name in self.__slots__}

@@ -211,7 +211,7 @@ class WorkerStats:
     rss_bytes: int = 0
     dropped: Mapping[str, int] = field(default_factory=dict)
     """Datagrams dropped at the worker's sockets since it started, by reason (relay/ice_guard.py:
-    foreign, stun_over_budget, queue_full, srtp_auth, empty, bad_stun)."""
+    foreign, stun_over_budget, queue_full, srtp_auth, empty, bad_stun, bad_rtcp)."""
 
     def __post_init__(self) -> None:
         for name in ("capacity", "rooms", "participants", "peer_connections", "tasks"):

@@ -151,7 +151,7 @@ class RelayParticipant:
     def _rtcp_tap(self, transport: Any) -> RtcpTap:
         tap = self._rtcp_taps.get(id(transport))
         if tap is None:
-            tap = self._rtcp_taps[id(transport)] = RtcpTap(transport)
+            tap = self._rtcp_taps[id(transport)] = RtcpTap(transport, self.drops)
         return tap
 
     def subscribe(self, source: ParticipantId, publication: Publication, role: TrackRole) -> bool:
