@@ -13,6 +13,7 @@ from relay.down_track import RtxStream
 from relay.ice_guard import DropCounters, IceGuard
 from relay.interface import BadOffer, ParticipantId, TrackRole, default_role
 from relay.negotiated import codec_choices
+from relay.offer_check import check_offer
 from relay.publication import Publication
 from relay.silent_track import SilentTrack
 from relay.stream_rewriter import StreamRewriter
@@ -87,6 +88,7 @@ class RelayParticipant:
         """Answer the client's offer. `receivers` lists, per role, what each other
         participant's receiving m-line accepts: the client may send only codecs all of
         them can take."""
+        check_offer(offer_sdp)
         try:
             await self.pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
         except Exception as error:  # aiortc asserts or raises on SDP it cannot take
@@ -100,6 +102,10 @@ class RelayParticipant:
                 raise BadOffer(f"m-line {transceiver.mid} is {transceiver.kind}, not {role}")
             # _offerDirection is the client's direction seen from our side.
             offered = transceiver._offerDirection
+            if offered is None:  # aiortc's createAnswer would raise ValueError on it
+                raise BadOffer(f"m-line {transceiver.mid} has no direction attribute")
+            if transceiver.receiver.transport is None:
+                raise BadOffer(f"m-line {transceiver.mid} is bundled with no transport")
             relay_sends = offered in ("sendonly", "sendrecv")
             relay_receives = offered in ("recvonly", "sendrecv")
             if relay_sends:
@@ -237,7 +243,17 @@ class RelayParticipant:
             guard.close()
         for track in self._silent:
             track.stop()
-        await self.pc.close()
+        try:
+            await self.pc.close()
+        except Exception:
+            # aiortc stops each transceiver's transport in turn and raises on one an offer
+            # left without any: stop the others ourselves, or their sockets stay open.
+            logger.warning("closing the peer connection of %s failed", self.participant_id)
+            for transceiver in self.pc.getTransceivers():
+                dtls = transceiver.receiver.transport
+                if dtls is not None:
+                    await dtls.stop()
+                    await dtls.transport.stop()
 
 
 def _offer_only_what_receivers_accept(
