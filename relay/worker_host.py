@@ -20,12 +20,14 @@ from relay.interface import (
     EventLoopKind,
     Join,
     Leave,
+    MediaFlow,
     OpenRoom,
     RelayError,
     RoomExists,
     RoomId,
     UnknownRoom,
 )
+from relay.media_flow import MediaFlowMonitor
 from relay.room import Room
 
 logger = logging.getLogger(__name__)
@@ -50,6 +52,7 @@ class WorkerHost:
         self.rooms: dict[RoomId, Room] = {}
         self.drops = DropCounters()
         """Datagrams dropped at every room's sockets, by reason (reported in stats)."""
+        self._media_flow = MediaFlowMonitor(lambda: self.rooms.values(), self._send_media_flow)
         self._tasks: set[asyncio.Task[None]] = set()
         self._done = asyncio.Event()
         self._shutdown_id: int | None = None
@@ -66,9 +69,11 @@ class WorkerHost:
                 "event_loop": "uvloop" if type(loop).__module__.startswith("uvloop") else "asyncio",
             }
         )
+        self._media_flow.start()
         try:
             await self._done.wait()
         finally:
+            await self._media_flow.stop()
             loop.remove_reader(self._conn.fileno())
             for task in list(self._tasks):
                 task.cancel()
@@ -161,6 +166,17 @@ class WorkerHost:
             "rss_bytes": _rss_bytes(),
             "dropped": self.drops.as_dict(),
         }
+
+    def _send_media_flow(self, event: MediaFlow) -> None:
+        self._send(
+            {
+                "event": "media",
+                "room_id": event.room_id,
+                "participant_id": event.participant_id,
+                "role": event.role,
+                "flowing": event.flowing,
+            }
+        )
 
     def _send(self, message: dict[str, Any]) -> None:
         with contextlib.suppress(OSError):  # the pool is gone; run() ends on EOF
