@@ -9,9 +9,11 @@ unprotected, one task step each. A flood from anywhere pays for all of that.
 IceGuard shadows datagram_received on each of the connection's StunProtocol instances
 (asyncio and uvloop look the method up per datagram) and, by RFC 7983's first byte:
 - non-STUN (first byte > 3) from the nominated pair's remote address goes straight to
-  Connection.data_received() (the RtpTap fast path), skipping the STUN parse; from
-  anywhere else once a pair is nominated it is dropped, before any allocation or log;
-  before nomination only a known remote candidate may send it (DTLS may come early);
+  Connection.data_received() (the RtpTap fast path), skipping the STUN parse; so does
+  non-STUN from another address ICE has proven on that socket (a succeeded pair: with
+  IPv4 and IPv6, aioice may nominate both and keep the last while the peer sends on the
+  first), and before nomination from a candidate the peer announced (early DTLS);
+  anything else is dropped, before any allocation or log;
 - STUN from the nominated address passes (consent freshness, responses); from other
   sources it spends a per-source token (peer-reflexive discovery and ICE checks stay
   possible, a STUN flood does not reach aioice's parser and its error responses);
@@ -29,8 +31,13 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from aioice.ice import CandidatePair
+
 QUEUE_LIMIT = 256
 """Datagrams waiting for aiortc's _recv_next (RTCP, DTLS); media RTP never waits there."""
+PROVEN_TTL = 0.1
+"""How long a socket's set of ICE-proven remote addresses is reused before a new look."""
+_SUCCEEDED = CandidatePair.State.SUCCEEDED
 
 
 class DropCounters:
@@ -157,11 +164,22 @@ class IceGuard:
         assert self._queue_put is not None
         self._queue_put(item)
 
-    def known_remote(self, host: str, port: int) -> bool:
-        """A remote candidate the peer announced or ICE learned (peer-reflexive)."""
-        return any(
-            c.port == port and c._network_host == host for c in self._connection._remote_candidates
-        )
+    def proven_sources(self, protocol: Any, nominated: bool) -> frozenset[tuple[str, int]]:
+        """Remote addresses that may send media to `protocol`'s socket: those of its pairs
+        that passed an authenticated ICE check (the peer may have selected another of them
+        than the one aioice nominated last: with IPv4 and IPv6 both succeed and both get
+        nominated), and, until a pair is nominated, every candidate the peer announced or
+        ICE learned (its DTLS may arrive before our side has nominated)."""
+        sources = {
+            (str(pair.remote_addr[0]), int(pair.remote_addr[1]))
+            for pair in self._connection._check_list
+            if pair.protocol is protocol and pair.state == _SUCCEEDED
+        }
+        if not nominated:
+            sources.update(
+                (str(c._network_host), int(c.port)) for c in self._connection._remote_candidates
+            )
+        return frozenset(sources)
 
     def close(self) -> None:
         """Give aioice its own methods back; idempotent."""
@@ -186,6 +204,8 @@ class _Gate:
         "_original",
         "_pair",
         "_protocol",
+        "_proven_sources",
+        "_proven_until",
         "_remote_host",
         "_remote_port",
     )
@@ -201,6 +221,8 @@ class _Gate:
         self._pair: Any = None
         self._remote_host: str | None = None
         self._remote_port = -1
+        self._proven_sources: frozenset[tuple[str, int]] = frozenset()
+        self._proven_until = 0.0
         protocol.datagram_received = self.datagram_received
 
     def datagram_received(self, data: bytes, addr: Any) -> None:
@@ -211,8 +233,8 @@ class _Gate:
             self._drops.empty += 1
             return
         if data[0] > 3:  # not STUN (RFC 7983): DTLS, SRTP/SRTCP or junk
-            if (addr[1] == self._remote_port and addr[0] == self._remote_host) or (
-                pair is None and self._guard.known_remote(addr[0], addr[1])
+            if (addr[1] == self._remote_port and addr[0] == self._remote_host) or self._proven(
+                addr, pair is not None
             ):
                 self._connection.data_received(data, self._component)
             else:
@@ -228,9 +250,19 @@ class _Gate:
         else:
             self._drops.stun_over_budget += 1
 
+    def _proven(self, addr: Any, nominated: bool) -> bool:
+        """Not the nominated pair's remote: another address ICE has proven (looked up again
+        at most every PROVEN_TTL seconds, so a flood costs a set lookup per datagram)."""
+        now = time.monotonic()
+        if now >= self._proven_until:
+            self._proven_sources = self._guard.proven_sources(self._protocol, nominated)
+            self._proven_until = now + PROVEN_TTL
+        return (addr[0], addr[1]) in self._proven_sources
+
     def _learn(self, pair: Any) -> None:
         """The nominated pair changed (or appeared): cache its remote address, if it is ours."""
         self._pair = pair
+        self._proven_until = 0.0
         if pair is not None and pair.protocol is self._protocol:
             host, port = pair.remote_addr
             self._remote_host, self._remote_port = str(host), int(port)

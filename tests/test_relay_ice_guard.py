@@ -9,6 +9,8 @@ from collections.abc import AsyncIterator
 
 import aioice
 import pytest
+from aioice import Candidate
+from aioice.ice import CandidatePair
 
 from relay.ice_guard import QUEUE_LIMIT, DropCounters, IceGuard, SourceBudget
 
@@ -71,6 +73,35 @@ async def test_foreign_datagrams_are_dropped_at_the_socket_and_the_peer_still_ge
     for protocol in b._protocols:
         assert "datagram_received" not in vars(protocol)
     assert "put_nowait" not in vars(b._queue)
+
+
+async def test_media_from_any_pair_ice_proved_passes_not_only_the_last_nominated_one(
+    pair: tuple[aioice.Connection, aioice.Connection],
+) -> None:
+    """With IPv4 and IPv6, aioice on the relay's (controlled) side may see both pairs
+    nominated and keep the last while the peer sends on the first. Seen under load in a
+    worker: the peer's DTLS was dropped as foreign and it never connected."""
+    a, b = pair
+    drops = DropCounters()
+    guard = IceGuard(b, drops)
+    elsewhere = CandidatePair(
+        b._protocols[-1],
+        Candidate(
+            foundation="other",
+            component=1,
+            transport="udp",
+            priority=1,
+            host="203.0.113.1",
+            port=9,
+            type="host",
+        ),
+    )
+    elsewhere.state = CandidatePair.State.SUCCEEDED
+    b._nominated[1] = elsewhere  # nominated last; `a` still sends on the pair it chose
+    await a.send(b"\x80media")
+    assert await asyncio.wait_for(b.recv(), 2) == b"\x80media"
+    assert drops.foreign == 0
+    guard.close()
 
 
 async def test_what_waits_for_aiortc_is_capped_and_the_close_sentinel_still_passes(
