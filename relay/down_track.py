@@ -129,9 +129,10 @@ class DownTrack:
         self.filled += filled
         return filled
 
-    def source_changed(self, *, wait_for_keyframe: bool) -> None:
-        """The published stream restarted: rebase offsets and wait for its next keyframe."""
-        self._rewriter.switch_source()
+    def source_changed(self, *, wait_for_keyframe: bool, skip: int = 0) -> None:
+        """The published stream restarted: rebase offsets and wait for its next keyframe
+        (`skip`: leave that many sequence numbers out before it, see StreamRewriter)."""
+        self._rewriter.switch_source(skip=skip)
         self.waiting_for_keyframe = wait_for_keyframe
 
     def forward(self, data: bytes, header: RtpHeader, keyframe_start: bool) -> None:

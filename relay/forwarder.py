@@ -12,6 +12,10 @@ from relay.upstream_repair import UpstreamRepair
 
 logger = logging.getLogger(__name__)
 
+RESTART_SKIP = 128
+"""Sequence numbers left out at a restart after loss: aiortc's video jitter buffer holds
+128, so the keyframe lands past any hole it still waits on (a browser NACKs the skipped
+numbers once; the relay has nothing for them and sends nothing)."""
 PacketTap = Callable[[bytes, RtpHeader], None]
 """Receives every incoming packet (decrypted, unmodified), e.g. the recorder; must not block."""
 KeyframeDetector = Callable[[bytes, RtpHeader], bool]
@@ -78,16 +82,17 @@ class Forwarder:
     def restart_at_keyframe(self, lost: list[int]) -> None:
         """Packets are lost for good upstream: each hole a subscriber already has is filled
         with padding, then every video down track drops what follows until the next
-        keyframe, which is asked for now, and carries on from it without a sequence gap.
-        Else a subscriber's decoder stalls on the hole until it asks for a keyframe itself
-        (aiortc's does only once its 128-packet jitter window overflows: seconds)."""
+        keyframe, which is asked for now, and carries on from it RESTART_SKIP sequence
+        numbers further. Else a subscriber's decoder stalls on a hole (this one, or one
+        lost on its own leg that its NACK did not repair) until it asks for a keyframe
+        itself: aiortc's does only once its 128-packet jitter window overflows, seconds."""
         if not self.video or self._closed:
             return
         source = self._source_ssrc
         for down_track in self._down_tracks:
             if source is not None and lost:
                 down_track.fill_lost(source, lost)
-            down_track.source_changed(wait_for_keyframe=True)
+            down_track.source_changed(wait_for_keyframe=True, skip=RESTART_SKIP)
         self.restarts += 1
         self.request_keyframe()
 

@@ -36,6 +36,7 @@ class StreamRewriter:
         "_last_sent_at",
         "_rebased_at",
         "_seq_offset",
+        "_skip",
         "_source_ssrc",
         "_ts_offset",
         "out_payload_type",
@@ -64,6 +65,7 @@ class StreamRewriter:
         self._seq_offset = 0
         self._ts_offset = 0
         self._rebased_at = first_sequence_number & _SEQ_MASK
+        self._skip = 0
         # The output "before" the first packet, so the first one gets first_*.
         self._last_out_seq = (first_sequence_number - 1) & _SEQ_MASK
         self._last_out_ts = first_timestamp
@@ -98,9 +100,14 @@ class StreamRewriter:
     def last_timestamp(self) -> int:
         return self._last_out_ts
 
-    def switch_source(self) -> None:
-        """Recompute offsets on the next packet even if its SSRC is unchanged (reconnect)."""
+    def switch_source(self, *, skip: int = 0) -> None:
+        """Recompute offsets on the next packet even if its SSRC is unchanged (reconnect).
+
+        `skip` sequence numbers are left out before it: a receiver waiting on holes in
+        what came before then gives up on them at once (aiortc's jitter buffer drops
+        everything older than its 128-packet window) and starts at the next keyframe."""
         self._source_ssrc = None
+        self._skip = skip & _SEQ_MASK
 
     def rewrite(self, data: bytes, header: RtpHeader) -> bytearray:
         """Return a rewritten copy of `data` (its header already parsed as `header`)."""
@@ -127,7 +134,8 @@ class StreamRewriter:
         return buf
 
     def _rebase(self, header: RtpHeader) -> None:
-        next_seq = (self._last_out_seq + 1) & _SEQ_MASK
+        next_seq = (self._last_out_seq + 1 + self._skip) & _SEQ_MASK
+        self._skip = 0
         if self._last_sent_at is None:
             next_ts = self._last_out_ts
         else:

@@ -65,7 +65,7 @@ async def test_video_resumes_within_a_second_of_a_flood_and_the_call_is_never_to
         await bob.frames_grow("camera", 10, timeout=5)
 
         # Never torn down: no state change reported after connecting, both still connected.
-        assert [link.state for link in links] == ["connecting"] * 2 + ["connected"] * 2
+        assert sorted(link.state for link in links) == ["connected"] * 2 + ["connecting"] * 2
         assert alice.connected and bob.connected
         (worker,) = (await pool.stats()).workers
         assert worker.peer_connections == 2
