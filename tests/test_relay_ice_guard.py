@@ -57,12 +57,15 @@ async def test_foreign_datagrams_are_dropped_at_the_socket_and_the_peer_still_ge
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_DGRAM) as s:
         for first in (0x80, 0x17, 0x90, 0xFF):  # SRTP-, DTLS-, RTCP-looking, junk
             s.sendto(bytes([first]) + bytes(99), (host, port))
-        for _ in range(200):  # a STUN flood from one source: its budget, then nothing
-            s.sendto(STUN_REQUEST, (host, port))
+        for _ in range(20):  # a STUN flood from one source: its budget, then nothing
+            for _ in range(10):  # paced, so the kernel's buffer does not drop any under load
+                s.sendto(STUN_REQUEST, (host, port))
+            await asyncio.sleep(0.001)
         s.sendto(b"", (host, port))
-        await until(lambda: drops.foreign + drops.stun_over_budget + drops.empty >= 155)
+        await until(lambda: drops.foreign + drops.empty == 5 and drops.stun_over_budget >= 140)
     assert drops.foreign == 4 and drops.empty == 1
-    assert 100 <= drops.stun_over_budget <= 200 - 40, drops.as_dict()
+    # 50 in the burst, and what refills (50/s) while they arrive, went to aioice.
+    assert 140 <= drops.stun_over_budget <= 150, drops.as_dict()
     assert b._queue.qsize() == 0  # nothing of it waits for aiortc
 
     await a.send(b"\x80media")  # the nominated peer: straight through
