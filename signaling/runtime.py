@@ -86,7 +86,7 @@ def build_limits(config: Config) -> RateLimits:
             what="new connections from your address",
         ),
         connects_per_principal=RateLimiter(
-            rate=1.0, burst=10, what="connections with this sign-in"
+            rate=2.0, burst=30, what="connections with this sign-in"
         ),
     )
 

@@ -12,6 +12,10 @@ from relay.interface import RoomId
 from signaling.store import Record
 from signaling.types import CallParty, Downgrade, LinkState
 
+FLOW_GRACE = 4.0
+"""Seconds a role may be sent before its absence at the relay counts: the relay reports a
+stream within a second of its first packet, and one that stops after 2-3 s of silence."""
+
 
 @dataclass
 class PartyLive:
@@ -29,6 +33,23 @@ class PartyLive:
     poor: PoorStreak = field(default_factory=PoorStreak)
     """Set from calls.poor_samples when the call starts."""
     last_pointer_stored: float = 0.0
+    flowing: set[str] = field(default_factory=set)
+    """Roles whose packets reach the relay now (its media-flow events)."""
+    sending_since: dict[str, float] = field(default_factory=dict)
+    """When each role's flag last turned on (monotonic): the relay needs a moment to see it."""
+    stalled: list[str] = field(default_factory=list)
+    """Roles this participant says it sends but the relay has not been getting (as shown)."""
+
+    def stalled_now(self, now: float) -> list[str]:
+        """Roles sent for over FLOW_GRACE seconds whose packets are not reaching the relay."""
+        sending = {"audio": self.audio, "camera": self.camera, "screen": self.screen}
+        return sorted(
+            role
+            for role, on in sending.items()
+            if on
+            and role not in self.flowing
+            and now - self.sending_since.get(role, now) >= FLOW_GRACE
+        )
 
     def media_wire(self) -> dict[str, Any]:
         return {
@@ -36,6 +57,7 @@ class PartyLive:
             "audio": self.audio,
             "camera": self.camera,
             "screen": self.screen,
+            "stalled": self.stalled,
         }
 
 

@@ -22,6 +22,7 @@ from media.quality import PoorStreak
 from relay.interface import (
     BadOffer,
     CloseReason,
+    MediaFlow,
     NoCapacity,
     ParticipantId,
     ParticipantLink,
@@ -36,7 +37,7 @@ from relay.interface import (
 from signaling.auth import access
 from signaling.auth.tokens import Principal
 from signaling.calls.event_log import CallEvent, CallEventLog
-from signaling.calls.live import LiveCall
+from signaling.calls.live import FLOW_GRACE, LiveCall
 from signaling.calls.offer import OfferRefused, check_offer
 from signaling.calls.relay_launcher import RelayLauncher
 from signaling.calls.revision import next_rev
@@ -407,7 +408,17 @@ class CallService:
         for key, on in flags.items():
             live.media_used[key] = live.media_used.get(key, False) or on
         me = live.parties[party]
+        was = {"audio": me.audio, "camera": me.camera, "screen": me.screen}
         me.audio, me.camera, me.screen = flags["audio"], flags["camera"], flags["screen"]
+        turned_on = [role for role, on in flags.items() if on and not was[role]]
+        for role in turned_on:
+            me.sending_since[role] = monotonic()
+        if turned_on:
+            live.cancel_timer(f"flow:{party.value}")
+            live.timers[f"flow:{party.value}"] = asyncio.create_task(
+                self._check_flow_later(live, party)
+            )
+        me.stalled = [role for role in me.stalled if flags[role]]  # turned off: not news
         return ("media", party, dict(flags))
 
     # ---- drops and reconnects -------------------------------------------------------------
@@ -524,7 +535,53 @@ class CallService:
         if not self._listening:
             relay.add_room_closed_listener(self._room_closed)
             relay.add_participant_listener(self._participant_link)
+            relay.add_media_flow_listener(self._media_flow)
             self._listening = True
+
+    def _media_flow(self, event: MediaFlow) -> None:
+        """The relay saw a participant's audio, camera or screen stop (or start) arriving."""
+        for live in list(self.live.values()):
+            if live.room_id == event.room_id:
+                try:
+                    party = CallParty(event.participant_id)
+                except ValueError:
+                    return
+                self._spawn(self._flow_changed(live, party, event.role, event.flowing))
+
+    async def _flow_changed(
+        self, live: LiveCall, party: CallParty, role: str, flowing: bool
+    ) -> None:
+        async with live.lock:
+            if live.ended:
+                return
+            me = live.parties[party]
+            (me.flowing.add if flowing else me.flowing.discard)(role)
+            await self._show_stalled(live, party)
+
+    async def _show_stalled(self, live: LiveCall, party: CallParty) -> None:
+        """Record and show what a participant says it sends but the relay does not get
+        (`stalled`), and its return; media its owner turned off is not news. Caller holds
+        live.lock."""
+        me = live.parties[party]
+        now = me.stalled_now(monotonic())
+        if now == me.stalled:
+            return
+        events: list[CallEvent] = [
+            ("media_stalled", party, {"role": role}) for role in now if role not in me.stalled
+        ]
+        events += [
+            ("media_resumed", party, {"role": role}) for role in me.stalled if role not in now
+        ]
+        me.stalled = now
+        await self.events.append(live.call_id, events)
+        await self._publish(await self._record(live.call_id))
+
+    async def _check_flow_later(self, live: LiveCall, party: CallParty) -> None:
+        """A role just turned on: once the relay has had time to see it, is it there?"""
+        await asyncio.sleep(FLOW_GRACE + 0.1)
+        async with live.lock:
+            if not live.ended:
+                await self._show_stalled(live, party)
 
     def _participant_link(self, event: ParticipantLink) -> None:
         """The relay saw a participant's peer connection fail or close: reconnecting."""
@@ -593,6 +650,8 @@ class CallService:
             live.room_id, live.relay_worker, live.relay_session = room, worker, session
             for state in live.parties.values():
                 state.joined = False  # the next join is a first join in the new room
+                state.flowing.clear()  # the new room reports each stream from its first packet
+                state.sending_since = dict.fromkeys(state.sending_since, monotonic())
             detail = {"from_worker": lost_worker, "to_worker": worker, "relay_session": session}
             await self.events.append(live.call_id, [("relay_moved", None, detail)])
             await self._publish(await self._record(live.call_id))

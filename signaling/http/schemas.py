@@ -238,7 +238,13 @@ DIRECTORY_AGENT = obj(
     }
 )
 PARTICIPANT = obj(
-    {"state": enum(LinkState), "audio": BOOLEAN, "camera": BOOLEAN, "screen": BOOLEAN}
+    {
+        "state": enum(LinkState),
+        "audio": BOOLEAN,
+        "camera": BOOLEAN,
+        "screen": BOOLEAN,
+        "stalled": array({"type": "string", "enum": ["audio", "camera", "screen"]}),
+    }
 )
 QUALITY_FIELDS: Schema = {
     "participant": enum(CallParty),
