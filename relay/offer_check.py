@@ -20,8 +20,10 @@ def check_offer(sdp: str) -> None:
     - a BUNDLE group whose first mid names no m-line (the bundled m-lines are left with
       no transport: createAnswer raises, and so does RTCPeerConnection.close(), which
       then leaves the other transports' sockets open);
-    and for more m-lines than a call needs."""
+    for more m-lines than a call needs; and for an offer without a DTLS fingerprint, which
+    aiortc accepts and then completes DTLS with whoever answers, unverified."""
     sections = 0
+    fingerprint = False
     mids: set[str] = set()
     bundle: list[str] | None = None
     for line in sdp.splitlines():
@@ -36,5 +38,9 @@ def check_offer(sdp: str) -> None:
             mids.add(mid)
         elif line.startswith("a=group:BUNDLE") and bundle is None:
             bundle = line[len("a=group:BUNDLE") :].split()
+        elif line.startswith("a=fingerprint:"):
+            fingerprint = True
     if bundle and bundle[0] not in mids:
         raise BadOffer(f"the BUNDLE group's first mid {bundle[0][:32]!r} names no m-line")
+    if sections and not fingerprint:
+        raise BadOffer("the offer has no DTLS fingerprint (a=fingerprint): nothing to verify")
