@@ -12,10 +12,11 @@ from relay.upstream_repair import UpstreamRepair
 
 logger = logging.getLogger(__name__)
 
-RESTART_SKIP = 128
+RESTART_SKIP = 512
 """Sequence numbers left out at a restart after loss: aiortc's video jitter buffer holds
-128, so the keyframe lands past any hole it still waits on (a browser NACKs the skipped
-numbers once; the relay has nothing for them and sends nothing)."""
+512 packets and waits on a hole until the newest is that far ahead, so the keyframe lands
+past any hole it still waits on. A browser assembles the keyframe anyway; it may NACK the
+skipped numbers (the relay has nothing for them and sends nothing)."""
 PacketTap = Callable[[bytes, RtpHeader], None]
 """Receives every incoming packet (decrypted, unmodified), e.g. the recorder; must not block."""
 KeyframeDetector = Callable[[bytes, RtpHeader], bool]
@@ -85,7 +86,8 @@ class Forwarder:
         keyframe, which is asked for now, and carries on from it RESTART_SKIP sequence
         numbers further. Else a subscriber's decoder stalls on a hole (this one, or one
         lost on its own leg that its NACK did not repair) until it asks for a keyframe
-        itself: aiortc's does only once its 128-packet jitter window overflows, seconds."""
+        itself: aiortc's does only once its 512-packet jitter buffer overflows (17 s of
+        30 fps video)."""
         if not self.video or self._closed:
             return
         source = self._source_ssrc

@@ -10,10 +10,10 @@ IceGuard shadows datagram_received on each of the connection's StunProtocol inst
 (asyncio and uvloop look the method up per datagram) and, by RFC 7983's first byte:
 - non-STUN (first byte > 3) from the nominated pair's remote address goes straight to
   Connection.data_received() (the RtpTap fast path), skipping the STUN parse; so does
-  non-STUN from another address ICE has proven on that socket (a succeeded pair: with
-  IPv4 and IPv6, aioice may nominate both and keep the last while the peer sends on the
-  first), and before nomination from a candidate the peer announced (early DTLS);
-  anything else is dropped, before any allocation or log;
+  non-STUN from another address of the peer: a candidate it announced in its SDP or ICE
+  learned from an authenticated check, or the remote end of a pair that passed a check
+  (with IPv4 and IPv6 the two sides may nominate different pairs, and DTLS may come
+  before our side nominates); anything else is dropped, before any allocation or log;
 - STUN from the nominated address passes (consent freshness, responses); from other
   sources it spends a per-source token (peer-reflexive discovery and ICE checks stay
   possible, a STUN flood does not reach aioice's parser and its error responses);
@@ -164,21 +164,19 @@ class IceGuard:
         assert self._queue_put is not None
         self._queue_put(item)
 
-    def proven_sources(self, protocol: Any, nominated: bool) -> frozenset[tuple[str, int]]:
-        """Remote addresses that may send media to `protocol`'s socket: those of its pairs
-        that passed an authenticated ICE check (the peer may have selected another of them
-        than the one aioice nominated last: with IPv4 and IPv6 both succeed and both get
-        nominated), and, until a pair is nominated, every candidate the peer announced or
-        ICE learned (its DTLS may arrive before our side has nominated)."""
-        sources = {
+    def proven_sources(self, protocol: Any) -> frozenset[tuple[str, int]]:
+        """Remote addresses that may send media to `protocol`'s socket: every candidate the
+        peer announced in its SDP (which came over authenticated signaling) or ICE learned
+        from an authenticated check (peer-reflexive), and the remote end of each of the
+        socket's pairs that passed a check. Not only the pair aioice nominated: the peer may
+        use another (with IPv4 and IPv6, each side can nominate a different one, and the
+        pair the peer chose may still be in progress on ours when its DTLS arrives)."""
+        sources = {(str(c._network_host), int(c.port)) for c in self._connection._remote_candidates}
+        sources.update(
             (str(pair.remote_addr[0]), int(pair.remote_addr[1]))
             for pair in self._connection._check_list
             if pair.protocol is protocol and pair.state == _SUCCEEDED
-        }
-        if not nominated:
-            sources.update(
-                (str(c._network_host), int(c.port)) for c in self._connection._remote_candidates
-            )
+        )
         return frozenset(sources)
 
     def close(self) -> None:
@@ -234,7 +232,7 @@ class _Gate:
             return
         if data[0] > 3:  # not STUN (RFC 7983): DTLS, SRTP/SRTCP or junk
             if (addr[1] == self._remote_port and addr[0] == self._remote_host) or self._proven(
-                addr, pair is not None
+                addr
             ):
                 self._connection.data_received(data, self._component)
             else:
@@ -250,12 +248,12 @@ class _Gate:
         else:
             self._drops.stun_over_budget += 1
 
-    def _proven(self, addr: Any, nominated: bool) -> bool:
-        """Not the nominated pair's remote: another address ICE has proven (looked up again
-        at most every PROVEN_TTL seconds, so a flood costs a set lookup per datagram)."""
+    def _proven(self, addr: Any) -> bool:
+        """Not the nominated pair's remote: another address the peer announced or ICE proved
+        (looked up again at most every PROVEN_TTL seconds: a flood costs a set lookup)."""
         now = time.monotonic()
         if now >= self._proven_until:
-            self._proven_sources = self._guard.proven_sources(self._protocol, nominated)
+            self._proven_sources = self._guard.proven_sources(self._protocol)
             self._proven_until = now + PROVEN_TTL
         return (addr[0], addr[1]) in self._proven_sources
 

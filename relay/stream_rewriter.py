@@ -104,8 +104,8 @@ class StreamRewriter:
         """Recompute offsets on the next packet even if its SSRC is unchanged (reconnect).
 
         `skip` sequence numbers are left out before it: a receiver waiting on holes in
-        what came before then gives up on them at once (aiortc's jitter buffer drops
-        everything older than its 128-packet window) and starts at the next keyframe."""
+        what came before then gives up on them at once (aiortc's video jitter buffer drops
+        everything once a packet is 512 ahead of its oldest) and starts at the keyframe."""
         self._source_ssrc = None
         self._skip = skip & _SEQ_MASK
 

@@ -449,8 +449,8 @@ async def test_lost_for_good_upstream_is_filled_then_subscribers_restart_at_a_ke
     forwarder.on_rtp(rtp(106, 15000, payload=VP8_KEY))
     forwarder.on_rtp(rtp(107, 18000))
     assert repair.stale == 1 and track.dropped_waiting == 1
-    # The keyframe lands past any hole the subscriber may still wait on (128 left out).
-    assert [reparse(p).sequence_number for p in sink.packets[6:]] == [5 + 128, 6 + 128]
+    # The keyframe lands past any hole the subscriber may still wait on (512 left out).
+    assert [reparse(p).sequence_number for p in sink.packets[6:]] == [5 + 512, 6 + 512]
     await forwarder.close()
 
 
