@@ -28,9 +28,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from benchmarks.procstat import sample
-from loadtest.relay_peer import RelayPeer, until
+from loadtest.relay_peer import RelayPeer, join_pair, relay_address
 from loadtest.udp_flood import PAYLOADS, Flood
-from relay.interface import ParticipantId, ParticipantLink, RoomId
+from relay.interface import ParticipantLink, RoomId
 from relay.pool import RelayPool
 
 ROOM = RoomId("flood")
@@ -62,15 +62,6 @@ def direction(name: str, times: list[float], start: float, end: float, until_: f
     )
 
 
-def relay_address(peer: RelayPeer) -> tuple[str, int]:
-    """The relay's end of the pair the peer's ICE nominated (what the peer sends to)."""
-    assert peer.pc is not None
-    transport = peer.pc.getTransceivers()[0].sender.transport.transport
-    pair = transport._connection._nominated[1]
-    host, port = pair.remote_addr
-    return str(host), int(port)
-
-
 async def run(seconds: float, senders: int, kind: str, watch: float) -> dict[str, Any]:
     pool = RelayPool(workers=1, capacity=4)
     states: list[ParticipantLink] = []
@@ -80,13 +71,7 @@ async def run(seconds: float, senders: int, kind: str, watch: float) -> dict[str
     try:
         await pool.start()
         await pool.open_room(ROOM)
-        for peer, name in ((alice, "alice"), (bob, "bob")):
-            offer, tracks = await peer.offer()
-            peer.record_times()
-            await peer.accept(await pool.join(ROOM, ParticipantId(name), offer, tracks))
-        await until(lambda: alice.connected and bob.connected, 20)
-        await bob.frames_grow("camera", 30, 20)
-        await alice.frames_grow("camera", 30, 20)
+        await join_pair(pool, ROOM, alice, bob, frames=30, timeout=20)
         host, port = relay_address(alice)
         worker_pid = pool.workers[0].pid
         assert worker_pid is not None

@@ -13,8 +13,6 @@ from collections.abc import Callable
 from aiortc import (
     AudioStreamTrack,
     MediaStreamTrack,
-    RTCBundlePolicy,
-    RTCConfiguration,
     RTCPeerConnection,
     RTCRtpSender,
     RTCSessionDescription,
@@ -22,11 +20,8 @@ from aiortc import (
 )
 from aiortc.mediastreams import MediaStreamError
 
-from relay.interface import TrackRole
-
-ROLES: tuple[TrackRole, ...] = ("audio", "camera", "screen")
-# max-bundle: with aiortc's default (balanced) a third m-line keeps an orphaned transport.
-NO_STUN = RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
+from loadtest.call_peer import NO_STUN, ROLES
+from relay.interface import ParticipantId, RelayControl, RoomId, TrackRole
 
 
 async def until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
@@ -139,3 +134,32 @@ class RelayPeer:
 
     async def close(self) -> None:
         await self._close_pc()
+
+
+def relay_address(peer: RelayPeer) -> tuple[str, int]:
+    """The relay's end of the pair the peer's ICE nominated: what the peer sends media to,
+    and what an attacker reads in the answer's candidates."""
+    assert peer.pc is not None
+    pair = peer.pc.getTransceivers()[0].sender.transport.transport._connection._nominated[1]
+    host, port = pair.remote_addr
+    return str(host), int(port)
+
+
+async def join_pair(
+    relay: RelayControl,
+    room: RoomId,
+    alice: RelayPeer,
+    bob: RelayPeer,
+    *,
+    frames: int,
+    timeout: float,
+) -> None:
+    """Join Alice and Bob to `room` and wait until they are connected and each has received
+    `frames` camera frames from the other (frame times recorded). The caller closes them."""
+    for peer, name in ((alice, "alice"), (bob, "bob")):
+        offer, tracks = await peer.offer()
+        peer.record_times()
+        await peer.accept(await relay.join(room, ParticipantId(name), offer, tracks))
+    await until(lambda: alice.connected and bob.connected, timeout)
+    await bob.frames_grow("camera", frames, timeout)
+    await alice.frames_grow("camera", frames, timeout)

@@ -9,7 +9,7 @@ import socket
 
 from aiortc import RTCConfiguration
 
-from loadtest.relay_peer import NO_STUN, RelayPeer, until
+from loadtest.relay_peer import NO_STUN, RelayPeer, join_pair, relay_address, until
 from loadtest.udp_flood import Flood
 from relay.interface import CloseReason, ParticipantId, ParticipantLink, RoomId
 from relay.pool import RelayPool
@@ -17,15 +17,6 @@ from relay.room import Room
 
 ROOM = RoomId("call-flood")
 FLOOD_SECONDS = 3.0
-
-
-def relay_address(peer: RelayPeer) -> tuple[str, int]:
-    """The relay's end of the pair the peer's ICE nominated: what an attacker reads in the
-    answer's candidates."""
-    assert peer.pc is not None
-    pair = peer.pc.getTransceivers()[0].sender.transport.transport._connection._nominated[1]
-    host, port = pair.remote_addr
-    return str(host), int(port)
 
 
 def first_after(times: list[float], moment: float) -> float | None:
@@ -41,13 +32,7 @@ async def test_video_resumes_within_a_second_of_a_flood_and_the_call_is_never_to
     try:
         await pool.start()
         await pool.open_room(ROOM)
-        for peer, name in ((alice, "alice"), (bob, "bob")):
-            offer, tracks = await peer.offer()
-            peer.record_times()
-            await peer.accept(await pool.join(ROOM, ParticipantId(name), offer, tracks))
-        await until(lambda: alice.connected and bob.connected, 15)
-        await bob.frames_grow("camera", 10)
-        await alice.frames_grow("camera", 10)
+        await join_pair(pool, ROOM, alice, bob, frames=10, timeout=15)
 
         # Garbage from another socket at the port Alice's media comes in on.
         flood = Flood(*relay_address(alice), FLOOD_SECONDS)

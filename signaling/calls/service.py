@@ -538,15 +538,19 @@ class CallService:
             relay.add_media_flow_listener(self._media_flow)
             self._listening = True
 
+    def _in_room(self, room_id: RoomId, participant_id: str) -> tuple[LiveCall, CallParty] | None:
+        """The live call in a relay room, and which of its parties a relay participant is."""
+        live = next((c for c in self.live.values() if c.room_id == room_id), None)
+        try:
+            return (live, CallParty(participant_id)) if live is not None else None
+        except ValueError:  # not one of ours
+            return None
+
     def _media_flow(self, event: MediaFlow) -> None:
         """The relay saw a participant's audio, camera or screen stop (or start) arriving."""
-        for live in list(self.live.values()):
-            if live.room_id == event.room_id:
-                try:
-                    party = CallParty(event.participant_id)
-                except ValueError:
-                    return
-                self._spawn(self._flow_changed(live, party, event.role, event.flowing))
+        found = self._in_room(event.room_id, event.participant_id)
+        if found is not None:
+            self._spawn(self._flow_changed(*found, event.role, event.flowing))
 
     async def _flow_changed(
         self, live: LiveCall, party: CallParty, role: str, flowing: bool
@@ -585,16 +589,10 @@ class CallService:
 
     def _participant_link(self, event: ParticipantLink) -> None:
         """The relay saw a participant's peer connection fail or close: reconnecting."""
-        if event.state not in ("failed", "closed"):
-            return
-        for live in list(self.live.values()):
-            if live.room_id == event.room_id:
-                try:
-                    party = CallParty(event.participant_id)
-                except ValueError:
-                    return
-                why = f"media connection {event.state}"
-                self._spawn(self._dropped(live, party, why, seen_at=monotonic()))
+        found = self._in_room(event.room_id, event.participant_id)
+        if event.state in ("failed", "closed") and found is not None:
+            why = f"media connection {event.state}"
+            self._spawn(self._dropped(*found, why, seen_at=monotonic()))
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(work)
