@@ -492,6 +492,7 @@ HEALTH = obj(
                     "attachments",
                     "context_hook",
                     "relay",
+                    "recordings",
                 )
             }
         ),

@@ -319,3 +319,17 @@ async def requeue_running(conn: AsyncConnection) -> int:
 async def job_counts(conn: AsyncConnection) -> dict[str, int]:
     rows = await conn.execute(select(media_jobs.c.state, func.count()).group_by(media_jobs.c.state))
     return {str(state): int(count) for state, count in rows}
+
+
+async def failed_since(conn: AsyncConnection, since: datetime) -> int:
+    """Recordings started since then that failed (a full disk, a relay error, processing)."""
+    return int(
+        (
+            await conn.execute(
+                select(func.count()).where(
+                    recordings.c.state == RecordingState.FAILED.value,
+                    recordings.c.started_at >= since,
+                )
+            )
+        ).scalar_one()
+    )
