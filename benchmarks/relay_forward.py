@@ -37,6 +37,7 @@ from pylibsrtp import Policy, Session
 from relay.down_track import DownTrack
 from relay.dtls_sink import DtlsRtpSink
 from relay.forwarder import Forwarder
+from relay.ice_guard import DropCounters, IceGuard
 from relay.negotiated import negotiated_stream
 from relay.rtp_header import is_vp8_keyframe_start
 from relay.silent_track import SilentTrack
@@ -198,7 +199,8 @@ class BlackholeSink:
 
 async def run_full(subscribers: int, count: int) -> tuple[float, float, int]:
     """Real ingress: a publisher peer sends SRTP over loopback to the relay's peer connection,
-    whose receive path (datagram callback → RtpTap: unprotect, dispatch) feeds the Forwarder.
+    whose receive path (datagram callback → IceGuard → RtpTap: unprotect, dispatch) feeds the
+    Forwarder.
     Returns (relay CPU µs per received packet, publisher send µs per packet, received)."""
     loop = asyncio.get_running_loop()
     publisher = RTCPeerConnection(NO_STUN)
@@ -209,6 +211,7 @@ async def run_full(subscribers: int, count: int) -> tuple[float, float, int]:
         asyncio.DatagramProtocol, remote_addr=hole.getsockname()
     )
     tap: RtpTap | None = None
+    guard: IceGuard | None = None
     try:
         sender_tr = publisher.addTransceiver("video", direction="sendonly")
         codecs = RTCRtpSender.getCapabilities("video").codecs
@@ -227,6 +230,8 @@ async def run_full(subscribers: int, count: int) -> tuple[float, float, int]:
             forwarder.add_down_track(DownTrack(sink, rewriter, wait_for_keyframe=True))
         tap = RtpTap(inbound.receiver.transport)
         tap.route(pt, forwarder.on_rtp)
+        # As in the relay: each datagram passes the socket guard before aioice (ice_guard.py).
+        guard = IceGuard(inbound.receiver.transport.transport._connection, DropCounters())
         pub_dtls = sender_tr.sender.transport
         plain = plain_packets(count, pt)
         protected = [pub_dtls._tx_srtp.protect(p) for p in plain]
@@ -249,6 +254,8 @@ async def run_full(subscribers: int, count: int) -> tuple[float, float, int]:
         await forwarder.close()
         return relay_cpu / received * 1e6, send_cpu / count * 1e6, received
     finally:
+        if guard is not None:
+            guard.close()
         if tap is not None:
             tap.close()
         out_transport.close()
@@ -267,7 +274,7 @@ async def main_async(counts: list[int], packets: int) -> None:
             f"{r.subscribers:>4}  {r.cpu_per_packet_us:>15.1f}  {r.ingress_us:>10.1f}"
             f"  {r.per_forwarded_us:>10.1f}"
         )
-    print("\nfull receive path (publisher peer → datagram callback → tap → N blackhole sinks)")
+    print("\nfull receive path (publisher peer → datagram callback, guard, tap → N blackholes)")
     print("subs  relay µs/received pkt  µs per forwarded pkt  received  (publisher send µs)")
     base: float | None = None
     for n in [0, *counts]:

@@ -24,6 +24,21 @@ def remb_packet(*, sender_ssrc: int, media_ssrcs: list[int], bitrate: int) -> by
     )
 
 
+def parse_remb(fci: bytes) -> tuple[int, list[int]] | None:
+    """(bitrate, SSRCs) of a REMB FCI, or None if it is not a whole one.
+
+    aiortc's unpack_remb_fci raises struct.error (not ValueError) when the SSRC count
+    claims more SSRCs than the packet holds; escaping an RTCP handler, that would end
+    aiortc's receive loop for the transport.
+    """
+    if len(fci) < 8 or len(fci) < 8 + 4 * fci[4]:
+        return None
+    try:
+        return unpack_remb_fci(fci)
+    except ValueError:
+        return None
+
+
 def remb_share(packet: RtcpPsfbPacket) -> tuple[int, list[int]] | None:
     """(bitrate per listed stream, SSRCs) of a REMB packet, or None if it is not a valid REMB.
 
@@ -32,12 +47,10 @@ def remb_share(packet: RtcpPsfbPacket) -> tuple[int, list[int]] | None:
     """
     if packet.fmt != RTCP_PSFB_APP:
         return None
-    try:
-        bitrate, ssrcs = unpack_remb_fci(packet.fci)
-    except ValueError:
+    remb = parse_remb(packet.fci)
+    if remb is None or not remb[1]:
         return None
-    if not ssrcs:
-        return None
+    bitrate, ssrcs = remb
     return bitrate // len(ssrcs), ssrcs
 
 

@@ -8,7 +8,7 @@ from typing import Protocol
 from aiortc.rtp import RtcpSrPacket
 
 from relay.packet_history import PacketHistory
-from relay.rtp_header import RtpHeader, parse_header, rtx_packet
+from relay.rtp_header import RtpHeader, padding_packet, parse_header, rtx_packet
 from relay.sender_reports import rewrite_sender_report
 from relay.stream_rewriter import StreamRewriter
 
@@ -57,6 +57,7 @@ class DownTrack:
         "_sink",
         "_wait_after_failure",
         "dropped_waiting",
+        "filled",
         "retransmitted",
         "send_failed",
         "sent",
@@ -85,6 +86,8 @@ class DownTrack:
         """Payload octets forwarded (not counting retransmissions), for sender reports."""
         self.dropped_waiting = 0
         self.retransmitted = 0
+        self.filled = 0
+        """Padding packets sent in place of packets lost upstream for good."""
         self.send_failed = 0
         self._wait_after_failure = wait_for_keyframe
 
@@ -100,9 +103,36 @@ class DownTrack:
     def closed(self) -> bool:
         return self._closed
 
-    def source_changed(self, *, wait_for_keyframe: bool) -> None:
-        """The published stream restarted: rebase offsets and wait for its next keyframe."""
-        self._rewriter.switch_source()
+    def fill_lost(self, source_ssrc: int, lost: Iterable[int]) -> int:
+        """Send a padding packet in place of each lost source packet this subscriber has a
+        hole for (packets after it were forwarded); returns how many were sent."""
+        if self._closed:
+            return 0
+        filled = 0
+        for seq in lost:
+            out = self._rewriter.map_sequence(source_ssrc, seq)
+            if out is None:
+                continue
+            packet = padding_packet(
+                payload_type=self._rewriter.out_payload_type,
+                sequence_number=out,
+                timestamp=self._rewriter.last_timestamp,
+                ssrc=self._rewriter.out_ssrc,
+            )
+            if self._history is not None:  # a NACK for it is answered like any other
+                self._history.put(out, packet)
+            try:
+                self._sink.send_rtp(packet)
+            except ConnectionError:
+                break
+            filled += 1
+        self.filled += filled
+        return filled
+
+    def source_changed(self, *, wait_for_keyframe: bool, skip: int = 0) -> None:
+        """The published stream restarted: rebase offsets and wait for its next keyframe
+        (`skip`: leave that many sequence numbers out before it, see StreamRewriter)."""
+        self._rewriter.switch_source(skip=skip)
         self.waiting_for_keyframe = wait_for_keyframe
 
     def forward(self, data: bytes, header: RtpHeader, keyframe_start: bool) -> None:

@@ -12,6 +12,11 @@ from relay.upstream_repair import UpstreamRepair
 
 logger = logging.getLogger(__name__)
 
+RESTART_SKIP = 512
+"""Sequence numbers left out at a restart after loss: aiortc's video jitter buffer holds
+512 packets and waits on a hole until the newest is that far ahead, so the keyframe lands
+past any hole it still waits on. A browser assembles the keyframe anyway; it may NACK the
+skipped numbers (the relay has nothing for them and sends nothing)."""
 PacketTap = Callable[[bytes, RtpHeader], None]
 """Receives every incoming packet (decrypted, unmodified), e.g. the recorder; must not block."""
 KeyframeDetector = Callable[[bytes, RtpHeader], bool]
@@ -41,6 +46,7 @@ class Forwarder:
         self._closed = False
         self.received = 0
         self.malformed = 0
+        self.restarts = 0
 
     @property
     def down_tracks(self) -> tuple[DownTrack, ...]:
@@ -74,6 +80,24 @@ class Forwarder:
         if tap in self._taps:
             self._taps.remove(tap)
 
+    def restart_at_keyframe(self, lost: list[int]) -> None:
+        """Packets are lost for good upstream: each hole a subscriber already has is filled
+        with padding, then every video down track drops what follows until the next
+        keyframe, which is asked for now, and carries on from it RESTART_SKIP sequence
+        numbers further. Else a subscriber's decoder stalls on a hole (this one, or one
+        lost on its own leg that its NACK did not repair) until it asks for a keyframe
+        itself: aiortc's does only once its 512-packet jitter buffer overflows (17 s of
+        30 fps video)."""
+        if not self.video or self._closed:
+            return
+        source = self._source_ssrc
+        for down_track in self._down_tracks:
+            if source is not None and lost:
+                down_track.fill_lost(source, lost)
+            down_track.source_changed(wait_for_keyframe=True, skip=RESTART_SKIP)
+        self.restarts += 1
+        self.request_keyframe()
+
     def request_keyframe(self) -> None:
         if self._requester is not None and self.video and not self._closed:
             self._requester.request()
@@ -90,8 +114,8 @@ class Forwarder:
         self.received += 1
         if header.ssrc != self._source_ssrc:
             self._new_source(header.ssrc)
-        if self._repair is not None:
-            self._repair.on_sequence(header.sequence_number)
+        if self._repair is not None and not self._repair.on_sequence(header.sequence_number):
+            return
         for tap in self._taps:
             try:
                 tap(data, header)

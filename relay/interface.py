@@ -215,6 +215,9 @@ class WorkerStats:
     """How the last process under this id ended, if one did (negative: killed by that signal)."""
     crash_loop: bool = False
     """Exited repeatedly within a minute: restarted with growing delays, and reported."""
+    dropped: Mapping[str, int] = field(default_factory=dict)
+    """Datagrams dropped at the worker's sockets since it started, by reason (relay/ice_guard.py:
+    foreign, stun_over_budget, queue_full, srtp_auth, empty, bad_stun, bad_rtcp)."""
 
     def __post_init__(self) -> None:
         for name in ("capacity", "rooms", "participants", "peer_connections", "tasks"):
@@ -265,8 +268,34 @@ class ParticipantLink:
         _check_id("participant_id", self.participant_id)
 
 
+@dataclass(frozen=True, slots=True)
+class MediaFlow:
+    """Event: a participant's published media of one role started or stopped reaching the relay.
+
+    `flowing` is true from the first packet (reported within a second) and again when
+    packets come back after a stop; false once none arrived for 2 to 3 s (checked once a
+    second per worker, relay/media_flow.py). Whether the participant meant to stop (a
+    camera turned off: compare its media flags) is for the listener to decide. A rejoin
+    with media continuing reports nothing; a participant that leaves is not reported.
+    """
+
+    room_id: RoomId
+    participant_id: ParticipantId
+    role: TrackRole
+    flowing: bool
+
+    def __post_init__(self) -> None:
+        _check_id("room_id", self.room_id)
+        _check_id("participant_id", self.participant_id)
+        if self.role not in TRACK_ROLES:
+            raise ValueError(f"role must be one of {sorted(TRACK_ROLES)}, got {self.role!r}")
+        if not isinstance(self.flowing, bool):
+            raise ValueError("flowing must be true or false")
+
+
 RoomClosedListener = Callable[[RoomClosed], None]
 ParticipantListener = Callable[[ParticipantLink], None]
+MediaFlowListener = Callable[[MediaFlow], None]
 
 
 class RelayControl(Protocol):
@@ -307,3 +336,7 @@ class RelayControl(Protocol):
     def add_room_closed_listener(self, listener: RoomClosedListener) -> None: ...
 
     def add_participant_listener(self, listener: ParticipantListener) -> None: ...
+
+    def add_media_flow_listener(self, listener: MediaFlowListener) -> None:
+        """`listener` gets every MediaFlow event (media of a role started/stopped arriving)."""
+        ...

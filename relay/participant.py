@@ -10,8 +10,10 @@ from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 
 from relay.codecs import FORWARDABLE_VIDEO, CodecChoice, matching_codec
 from relay.down_track import RtxStream
+from relay.ice_guard import DropCounters, IceGuard
 from relay.interface import BadOffer, ParticipantId, TrackRole, default_role
 from relay.negotiated import codec_choices
+from relay.offer_check import check_offer
 from relay.publication import Publication
 from relay.silent_track import SilentTrack
 from relay.stream_rewriter import StreamRewriter
@@ -56,9 +58,12 @@ class RelayParticipant:
         participant_id: ParticipantId,
         configuration: RTCConfiguration,
         on_state: Callable[[str], None] | None = None,
+        drops: DropCounters | None = None,
     ) -> None:
         self.participant_id = participant_id
         self.pc = RTCPeerConnection(configuration)
+        self.drops = drops if drops is not None else DropCounters()
+        self._guards: dict[int, IceGuard] = {}
         if on_state is not None:
 
             @self.pc.on("connectionstatechange")
@@ -83,6 +88,7 @@ class RelayParticipant:
         """Answer the client's offer. `receivers` lists, per role, what each other
         participant's receiving m-line accepts: the client may send only codecs all of
         them can take."""
+        check_offer(offer_sdp)
         try:
             await self.pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
         except Exception as error:  # aiortc asserts or raises on SDP it cannot take
@@ -96,6 +102,10 @@ class RelayParticipant:
                 raise BadOffer(f"m-line {transceiver.mid} is {transceiver.kind}, not {role}")
             # _offerDirection is the client's direction seen from our side.
             offered = transceiver._offerDirection
+            if offered is None:  # aiortc's createAnswer would raise ValueError on it
+                raise BadOffer(f"m-line {transceiver.mid} has no direction attribute")
+            if transceiver.receiver.transport is None:
+                raise BadOffer(f"m-line {transceiver.mid} is bundled with no transport")
             relay_sends = offered in ("sendonly", "sendrecv")
             relay_receives = offered in ("recvonly", "sendrecv")
             if relay_sends:
@@ -118,6 +128,7 @@ class RelayParticipant:
             if relay_sends:
                 self.slots.append(Slot(transceiver, role))
         await self.pc.setLocalDescription(await self.pc.createAnswer())
+        self._guard_sockets()
         for transceiver, role in receiving:
             transport = transceiver.receiver.transport
             try:
@@ -130,16 +141,23 @@ class RelayParticipant:
             self.publication_roles[id(publication)] = role
         return str(self.pc.localDescription.sdp)
 
+    def _guard_sockets(self) -> None:
+        """Once gathered, every ICE socket drops what its nominated pair did not send."""
+        for transceiver in self.pc.getTransceivers():
+            ice = transceiver.receiver.transport.transport
+            if id(ice) not in self._guards:
+                self._guards[id(ice)] = IceGuard(ice._connection, self.drops)
+
     def _rtp_tap(self, transport: Any) -> RtpTap:
         tap = self._rtp_taps.get(id(transport))
         if tap is None:
-            tap = self._rtp_taps[id(transport)] = RtpTap(transport)
+            tap = self._rtp_taps[id(transport)] = RtpTap(transport, self.drops)
         return tap
 
     def _rtcp_tap(self, transport: Any) -> RtcpTap:
         tap = self._rtcp_taps.get(id(transport))
         if tap is None:
-            tap = self._rtcp_taps[id(transport)] = RtcpTap(transport)
+            tap = self._rtcp_taps[id(transport)] = RtcpTap(transport, self.drops)
         return tap
 
     def subscribe(self, source: ParticipantId, publication: Publication, role: TrackRole) -> bool:
@@ -168,6 +186,33 @@ class RelayParticipant:
                 return True
         return False
 
+    def free_slots(self, freed_by: ParticipantId | None = None) -> list[Slot]:
+        """Slots a subscription could take now, counting those `freed_by` feeds as free."""
+        return [
+            slot
+            for slot in self.slots
+            if slot.subscription is None or (freed_by is not None and slot.source == freed_by)
+        ]
+
+    def check_subscription(
+        self, source: ParticipantId, publication: Publication, role: TrackRole, free: list[Slot]
+    ) -> None:
+        """What subscribe() would do with `publication`, without doing it: the first of
+        `free` of that role is taken (removed from `free`); BadOffer if it cannot receive
+        the publication's codec. No free slot is no error (nothing is forwarded)."""
+        slot = next((s for s in free if s.role == role), None)
+        if slot is None:
+            return
+        free.remove(slot)
+        source_codec = publication.stream.primary
+        accepts = slot.codecs
+        if matching_codec(accepts, source_codec) is None:
+            offered = ", ".join(c.mime_type for c in accepts)
+            raise BadOffer(
+                f"{role} of {source} to {self.participant_id}: receiver accepts {offered},"
+                f" not the source's {source_codec.mime_type}"
+            )
+
     def unsubscribe_from(self, source: ParticipantId) -> None:
         """Free every slot fed by `source`'s publications."""
         for slot in self.slots:
@@ -194,9 +239,21 @@ class RelayParticipant:
             rtp_tap.close()
         for rtcp_tap in self._rtcp_taps.values():
             rtcp_tap.close()
+        for guard in self._guards.values():
+            guard.close()
         for track in self._silent:
             track.stop()
-        await self.pc.close()
+        try:
+            await self.pc.close()
+        except Exception:
+            # aiortc stops each transceiver's transport in turn and raises on one an offer
+            # left without any: stop the others ourselves, or their sockets stay open.
+            logger.warning("closing the peer connection of %s failed", self.participant_id)
+            for transceiver in self.pc.getTransceivers():
+                dtls = transceiver.receiver.transport
+                if dtls is not None:
+                    await dtls.stop()
+                    await dtls.transport.stop()
 
 
 def _offer_only_what_receivers_accept(

@@ -15,6 +15,8 @@ from relay.interface import (
     EventLoopKind,
     Join,
     Leave,
+    MediaFlow,
+    MediaFlowListener,
     NoCapacity,
     OpenRoom,
     ParticipantId,
@@ -69,6 +71,7 @@ class RelayPool:
         self._room_participants: dict[RoomId, set[ParticipantId]] = {}
         self._listeners: list[RoomClosedListener] = []
         self._participant_listeners: list[ParticipantListener] = []
+        self._media_flow_listeners: list[MediaFlowListener] = []
 
     def _new_worker(self, worker_id: WorkerId) -> RelayWorker:
         return RelayWorker(
@@ -103,7 +106,13 @@ class RelayPool:
     def add_participant_listener(self, listener: ParticipantListener) -> None:
         self._participant_listeners.append(listener)
 
+    def add_media_flow_listener(self, listener: MediaFlowListener) -> None:
+        self._media_flow_listeners.append(listener)
+
     def _on_worker_event(self, message: dict[str, Any]) -> None:
+        if message.get("event") == "media":
+            self._on_media_flow(message)
+            return
         if message.get("event") != "participant":
             return
         try:
@@ -120,6 +129,23 @@ class RelayPool:
                 listener(event)
             except Exception:
                 logger.exception("participant listener failed")
+
+    def _on_media_flow(self, message: dict[str, Any]) -> None:
+        try:
+            event = MediaFlow(
+                RoomId(str(message["room_id"])),
+                ParticipantId(str(message["participant_id"])),
+                message["role"],
+                message["flowing"],
+            )
+        except (KeyError, ValueError):
+            logger.exception("malformed media event from a worker: %r", message)
+            return
+        for listener in list(self._media_flow_listeners):
+            try:
+                listener(event)
+            except Exception:
+                logger.exception("media flow listener failed")
 
     def _place(self) -> RelayWorker:
         alive = [w for w in self.workers if w.alive]

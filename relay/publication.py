@@ -49,7 +49,11 @@ class Publication:
         self._rtp_tap = rtp_tap
         self._sink = DtlsRtpSink(transceiver.receiver.transport)
         video = self.stream.kind == "video"
-        self.repair = UpstreamRepair(self._send_nack) if self.stream.primary.nack else None
+        self.repair = (
+            UpstreamRepair(self._send_nack, on_unrepairable=self._on_unrepairable)
+            if self.stream.primary.nack
+            else None
+        )
         self.rtx_received = 0
         self.forwarder = Forwarder(
             keyframe_requester=KeyframeRequester(self._send_pli, min_interval=keyframe_interval)
@@ -82,6 +86,9 @@ class Publication:
             )
         if rtcp_tap is not None:
             rtcp_tap.add_sender_report_handler(self._on_sender_report)
+
+    def _on_unrepairable(self, lost: list[int]) -> None:
+        self.forwarder.restart_at_keyframe(lost)
 
     def _on_rtx(self, data: bytes) -> None:
         """A retransmission from the publisher: forward the packet it carries."""

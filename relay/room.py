@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from aiortc import RTCConfiguration
 
 from relay.codecs import CodecChoice
+from relay.ice_guard import DropCounters
 from relay.interface import (
     CloseReason,
     ParticipantExists,
@@ -14,6 +15,7 @@ from relay.interface import (
     RoomId,
     TrackRole,
     UnknownParticipant,
+    UnknownRoom,
 )
 from relay.participant import RelayParticipant
 
@@ -24,7 +26,8 @@ class Room:
     Every publication of one participant is forwarded into a free slot of its role
     (audio, camera, screen) of every other participant, whichever joined first. Joining
     again under the same id replaces the old peer connection (a reconnect: aiortc has no
-    ICE restart); the others' slots keep their sequence numbering across it.
+    ICE restart) only once the new one is answered and checked; the others' slots keep
+    their sequence numbering across it.
     """
 
     def __init__(
@@ -32,8 +35,11 @@ class Room:
         room_id: RoomId,
         configuration: RTCConfiguration,
         on_participant_state: Callable[[ParticipantId, str], None] | None = None,
+        drops: DropCounters | None = None,
     ) -> None:
         self.room_id = room_id
+        self.drops = drops if drops is not None else DropCounters()
+        """Datagrams dropped at its participants' sockets (shared with the worker's rooms)."""
         self._configuration = configuration
         self._on_participant_state = on_participant_state
         self.participants: dict[ParticipantId, RelayParticipant] = {}
@@ -51,19 +57,38 @@ class Room:
         *,
         replace: bool = False,
     ) -> str:
-        if participant_id in self.participants:
-            if not replace:
-                raise ParticipantExists(f"{participant_id} is already in room {self.room_id}")
-            await self.leave(participant_id)
+        """Answer the offer and forward between the joiner and everyone else.
+
+        A rejoin (`replace`) is checked whole before anything changes: the new peer
+        connection is answered and every forwarding it would need is checked while the
+        old one keeps forwarding, so a refused offer (BadOffer) leaves the call as it was.
+        """
+        if participant_id in self.participants and not replace:
+            raise ParticipantExists(f"{participant_id} is already in room {self.room_id}")
         report = self._on_participant_state
         participant = RelayParticipant(
             participant_id,
             self._configuration,
             (lambda state: report(participant_id, state)) if report is not None else None,
+            self.drops,
         )
-        self.participants[participant_id] = participant
         try:
             answer = await participant.answer(offer_sdp, roles, self._receivers(participant_id))
+            if self.close_reason is not None:
+                raise UnknownRoom(f"room {self.room_id} closed while {participant_id} joined")
+            if participant_id in self.participants and not replace:  # a concurrent join won
+                raise ParticipantExists(f"{participant_id} is already in room {self.room_id}")
+            self._check_forwarding(participant)
+        except BaseException:
+            await participant.close()
+            raise
+        # The swap itself does not await: nobody sees the room half-swapped.
+        old = self.participants.pop(participant_id, None)
+        if old is not None:
+            for other in self.participants.values():
+                other.unsubscribe_from(participant_id)
+        self.participants[participant_id] = participant
+        try:
             for other in self.participants.values():
                 if other is participant:
                     continue
@@ -76,10 +101,28 @@ class Room:
         except BaseException:
             if self.participants.get(participant_id) is participant:
                 await self.leave(participant_id)
-            else:
-                await participant.close()
             raise
+        finally:
+            if old is not None:
+                await old.close()
         return answer
+
+    def _check_forwarding(self, joining: RelayParticipant) -> None:
+        """BadOffer if a publication would go into a slot that cannot receive its codec, in
+        either direction, exactly as join() is about to fill the slots (the joiner's old
+        peer connection, if any, counts as gone)."""
+        joiner = joining.participant_id
+        joining_free = joining.free_slots()
+        for other in self.participants.values():
+            if other.participant_id == joiner:
+                continue
+            for publication in other.publications:
+                role = other.publication_roles[id(publication)]
+                joining.check_subscription(other.participant_id, publication, role, joining_free)
+            other_free = other.free_slots(freed_by=joiner)
+            for publication in joining.publications:
+                role = joining.publication_roles[id(publication)]
+                other.check_subscription(joiner, publication, role, other_free)
 
     def _receivers(self, joining: ParticipantId) -> dict[TrackRole, list[tuple[CodecChoice, ...]]]:
         """Per role, what the others' receiving m-lines accept (a joiner should send that)."""

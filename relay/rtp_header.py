@@ -163,6 +163,13 @@ def is_vp8_keyframe_start(data: bytes | bytearray | memoryview, header: RtpHeade
     return not data[pos] & 0x01
 
 
+def padding_packet(*, payload_type: int, sequence_number: int, timestamp: int, ssrc: int) -> bytes:
+    """A payload-less RTP packet (P bit, 4 bytes of padding): it takes a sequence number
+    whose packet is lost for good, so the receiver's reassembly does not wait for it."""
+    header = _FIXED.pack(0xA0, payload_type & 0x7F, sequence_number, timestamp, ssrc)
+    return header + b"\x00\x00\x00\x04"
+
+
 def rtx_packet(
     packet: bytes, header: RtpHeader, *, payload_type: int, sequence_number: int, ssrc: int
 ) -> bytes:

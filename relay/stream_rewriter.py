@@ -9,6 +9,8 @@ from relay.rtp_header import RtpHeader, replace_extension_block, rewrite_header
 
 _SEQ_MASK = 0xFFFF
 _TS_MASK = 0xFFFFFFFF
+_FILL_WINDOW = 512
+"""How far back a lost packet's hole may be filled (the subscribers' NACK history size)."""
 
 
 def seq_newer(a: int, b: int) -> bool:
@@ -32,7 +34,9 @@ class StreamRewriter:
         "_last_out_seq",
         "_last_out_ts",
         "_last_sent_at",
+        "_rebased_at",
         "_seq_offset",
+        "_skip",
         "_source_ssrc",
         "_ts_offset",
         "out_payload_type",
@@ -60,6 +64,8 @@ class StreamRewriter:
         self._source_ssrc: int | None = None
         self._seq_offset = 0
         self._ts_offset = 0
+        self._rebased_at = first_sequence_number & _SEQ_MASK
+        self._skip = 0
         # The output "before" the first packet, so the first one gets first_*.
         self._last_out_seq = (first_sequence_number - 1) & _SEQ_MASK
         self._last_out_ts = first_timestamp
@@ -77,9 +83,31 @@ class StreamRewriter:
             return None
         return (timestamp + self._ts_offset) & _TS_MASK
 
-    def switch_source(self) -> None:
-        """Recompute offsets on the next packet even if its SSRC is unchanged (reconnect)."""
+    def map_sequence(self, source_ssrc: int, sequence_number: int) -> int | None:
+        """`sequence_number` of `source_ssrc` as this subscriber numbers it, if that falls
+        between the current offsets' first output and the newest one (a hole the
+        subscriber may be waiting on); else None."""
+        if source_ssrc != self._source_ssrc:
+            return None
+        out = (sequence_number + self._seq_offset) & _SEQ_MASK
+        back = (self._last_out_seq - out) & _SEQ_MASK
+        since_rebase = (self._last_out_seq - self._rebased_at) & _SEQ_MASK
+        if not 0 < back < since_rebase or back > _FILL_WINDOW:
+            return None
+        return out
+
+    @property
+    def last_timestamp(self) -> int:
+        return self._last_out_ts
+
+    def switch_source(self, *, skip: int = 0) -> None:
+        """Recompute offsets on the next packet even if its SSRC is unchanged (reconnect).
+
+        `skip` sequence numbers are left out before it: a receiver waiting on holes in
+        what came before then gives up on them at once (aiortc's video jitter buffer drops
+        everything once a packet is 512 ahead of its oldest) and starts at the keyframe."""
         self._source_ssrc = None
+        self._skip = skip & _SEQ_MASK
 
     def rewrite(self, data: bytes, header: RtpHeader) -> bytearray:
         """Return a rewritten copy of `data` (its header already parsed as `header`)."""
@@ -106,12 +134,14 @@ class StreamRewriter:
         return buf
 
     def _rebase(self, header: RtpHeader) -> None:
-        next_seq = (self._last_out_seq + 1) & _SEQ_MASK
+        next_seq = (self._last_out_seq + 1 + self._skip) & _SEQ_MASK
+        self._skip = 0
         if self._last_sent_at is None:
             next_ts = self._last_out_ts
         else:
             elapsed = max(self._clock() - self._last_sent_at, 0.0)
             next_ts = self._last_out_ts + max(int(elapsed * self._clock_rate), 1)
+        self._rebased_at = next_seq
         self._seq_offset = (next_seq - header.sequence_number) & _SEQ_MASK
         self._ts_offset = (next_ts - header.timestamp) & _TS_MASK
         self._source_ssrc = header.ssrc

@@ -35,9 +35,10 @@ from aiortc.rtp import (
     RtcpRtpfbPacket,
     RtcpSrPacket,
     is_rtcp,
-    unpack_remb_fci,
 )
 
+from relay.bandwidth import parse_remb
+from relay.ice_guard import DropCounters
 from relay.rtp_header import RtpHeaderError, one_byte_extension_elements, parse_header
 
 logger = logging.getLogger(__name__)
@@ -60,10 +61,11 @@ class RtpTap:
     one. Packets of unrouted payload types (e.g. RTX) still go to aiortc's receiver.
     """
 
-    def __init__(self, dtls_transport: Any) -> None:
+    def __init__(self, dtls_transport: Any, drops: DropCounters | None = None) -> None:
         if "_handle_rtp_data" in vars(dtls_transport):
             raise RuntimeError("this transport already has an RTP tap")
         self._transport = dtls_transport
+        self._drops = drops
         self._original: Callable[..., Awaitable[None]] = dtls_transport._handle_rtp_data
         self._by_ssrc: dict[int, RtpHandler] = {}
         self._by_pt: dict[int, list[_Route]] = {}
@@ -145,9 +147,11 @@ class RtpTap:
             return
         try:
             plain = srtp.unprotect(data)
-        except pylibsrtp.Error as exc:
+        except pylibsrtp.Error:
+            # Forged, replayed or corrupt: counted, never logged (a flood would fill the log).
             self.unprotect_failed += 1
-            logger.debug("SRTP unprotect failed: %s", exc)
+            if self._drops is not None:
+                self._drops.srtp_auth += 1
             return
         if not self.dispatch(plain):
             # Already unprotected (a second unprotect would be a replay): aiortc's receiver
@@ -218,10 +222,13 @@ class RtcpTap:
     the SSRCs it is about are in the FCI, so it goes once to each routed SSRC listed there.
     """
 
-    def __init__(self, dtls_transport: Any) -> None:
+    def __init__(self, dtls_transport: Any, drops: DropCounters | None = None) -> None:
         if "_handle_rtcp_data" in vars(dtls_transport):
             raise RuntimeError("this transport already has an RTCP tap")
         self._transport = dtls_transport
+        self._drops = drops
+        self.rejected = 0
+        """Compounds aiortc's own handler raised on (dropped, counted, not logged)."""
         self._original: Callable[[bytes], Awaitable[None]] = dtls_transport._handle_rtcp_data
         self._routes: dict[int, FeedbackHandler] = {}
         self._sr_handlers: list[SenderReportHandler] = []
@@ -255,15 +262,23 @@ class RtcpTap:
                 elif isinstance(packet, RtcpSrPacket):
                     for sr_handler in list(self._sr_handlers):
                         await self._call(sr_handler, packet)
-        await self._original(data)
+        try:
+            await self._original(data)
+        except ConnectionError:
+            raise  # aiortc's own way of saying the transport is gone
+        except Exception:
+            # e.g. struct.error from aiortc's REMB parsing (its router unpacks the FCI):
+            # escaping, it would end _recv_next() and all RTCP of this transport with it.
+            self.rejected += 1
+            if self._drops is not None:
+                self._drops.bad_rtcp += 1
 
     def _feedback_handlers(self, packet: RtcpPsfbPacket | RtcpRtpfbPacket) -> list[FeedbackHandler]:
         if isinstance(packet, RtcpPsfbPacket) and packet.fmt == RTCP_PSFB_APP:
-            try:
-                _, ssrcs = unpack_remb_fci(packet.fci)
-            except ValueError:
+            remb = parse_remb(packet.fci)
+            if remb is None:
                 return []
-            handlers = (self._routes.get(ssrc) for ssrc in dict.fromkeys(ssrcs))
+            handlers = (self._routes.get(ssrc) for ssrc in dict.fromkeys(remb[1]))
             return [h for h in handlers if h is not None]
         handler = self._routes.get(packet.media_ssrc)
         return [] if handler is None else [handler]

@@ -14,6 +14,8 @@ from collections.abc import Awaitable, Callable
 from relay.throttle import Send, Throttle
 
 SendNack = Callable[[list[int]], Awaitable[None]]
+Unrepairable = Callable[[list[int]], None]
+"""Takes the sequence numbers given up (empty after a jump too large to ask for)."""
 
 _SEQ_MASK = 0xFFFF
 
@@ -23,14 +25,17 @@ class UpstreamRepair:
 
     A gap of up to `max_gap` packets is asked for at once (at most one NACK per
     `min_interval`), and once more after `retry_after` if still missing; a larger jump is
-    a restart, not loss. Packets that arrive late (reordered or retransmitted) count as
-    recovered.
+    not worth asking for. Packets that arrive late (reordered or retransmitted) count as
+    recovered. `on_unrepairable` is called with the packets given up (all still missing
+    once one is), also after a jump too large to ask for: every subscriber now misses data
+    a decoder may need.
     """
 
     def __init__(
         self,
         send_nack: SendNack,
         *,
+        on_unrepairable: Unrepairable | None = None,
         max_gap: int = 64,
         attempts: int = 2,
         retry_after: float = 0.08,
@@ -38,6 +43,7 @@ class UpstreamRepair:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._send_nack = send_nack
+        self._on_unrepairable = on_unrepairable
         self._max_gap = max_gap
         self._attempts = attempts
         self._retry_after = retry_after
@@ -50,6 +56,10 @@ class UpstreamRepair:
         self.lost = 0
         self.recovered = 0
         self.given_up = 0
+        self.jumps = 0
+        self.stale = 0
+        """Duplicates, and packets that came after they were given up (not forwarded)."""
+        """Forward jumps larger than max_gap (a burst lost, or the source skipped ahead)."""
 
     @property
     def nacks_sent(self) -> int:
@@ -59,37 +69,47 @@ class UpstreamRepair:
     def missing(self) -> frozenset[int]:
         return frozenset(self._missing)
 
-    def on_sequence(self, seq: int) -> None:
-        """One packet of the current source arrived (hot path: no allocation when in order)."""
+    def on_sequence(self, seq: int) -> bool:
+        """One packet of the current source arrived (hot path: no allocation when in order).
+
+        False if it is stale: a duplicate, or late for a packet already given up (the
+        subscribers have moved on; forwarded now it would land on the wrong numbers)."""
         highest = self._highest
         if highest is None:
             self._highest = seq
-            return
+            return True
         delta = (seq - highest) & _SEQ_MASK
         if delta == 1:
             self._highest = seq
         elif delta == 0:
-            return
+            return False
         elif delta < 0x8000:
             self._highest = seq
             if delta > self._max_gap:
-                self._forget()
-                return
+                self.jumps += 1
+                self._unrepairable(self._forget())
+                return True
             for lost in range(highest + 1, highest + delta):
                 self._missing[lost & _SEQ_MASK] = 0
             self.lost += delta - 1
             self._throttle.trigger()
         elif self._missing.pop(seq, None) is not None:
             self.recovered += 1
+        else:
+            self.stale += 1
+            return False
+        return True
 
     def reset(self) -> None:
         """The publisher's stream restarted (a new SSRC): old gaps are nobody's to fill."""
         self._highest = None
         self._forget()
 
-    def _forget(self) -> None:
-        self.given_up += len(self._missing)
+    def _forget(self) -> list[int]:
+        forgotten = list(self._missing)
+        self.given_up += len(forgotten)
         self._missing.clear()
+        return forgotten
 
     def _next_send(self) -> Send | None:
         self._drop_exhausted()
@@ -104,10 +124,14 @@ class UpstreamRepair:
         return lambda: send(due)
 
     def _drop_exhausted(self) -> None:
-        for seq, sent in list(self._missing.items()):
-            if sent >= self._attempts:
-                del self._missing[seq]
-                self.given_up += 1
+        """Once one packet is given up the subscribers restart at a keyframe, so whatever
+        else is still missing is given up with it (a repair would come too late)."""
+        if any(sent >= self._attempts for sent in self._missing.values()):
+            self._unrepairable(self._forget())
+
+    def _unrepairable(self, lost: list[int]) -> None:
+        if self._on_unrepairable is not None:
+            self._on_unrepairable(lost)
 
     def _again(self) -> None:
         self._retry = None

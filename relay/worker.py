@@ -170,6 +170,7 @@ class RelayWorker:
             tasks=int(result["tasks"]),
             open_files=int(result["open_files"]),
             rss_bytes=int(result["rss_bytes"]),
+            dropped={str(k): int(v) for k, v in dict(result.get("dropped", {})).items()},
         )
 
     def kill(self) -> None:

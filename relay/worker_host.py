@@ -14,18 +14,21 @@ from aiortc import RTCBundlePolicy, RTCConfiguration
 
 from relay import lazy_estimator, wire
 from relay.channel import ChannelClosed, FrameChannel, socket_of
+from relay.ice_guard import DropCounters
 from relay.interface import (
     CloseReason,
     CloseRoom,
     EventLoopKind,
     Join,
     Leave,
+    MediaFlow,
     OpenRoom,
     RelayError,
     RoomExists,
     RoomId,
     UnknownRoom,
 )
+from relay.media_flow import MediaFlowMonitor
 from relay.room import Room
 
 logger = logging.getLogger(__name__)
@@ -48,6 +51,9 @@ class WorkerHost:
             iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE
         )
         self.rooms: dict[RoomId, Room] = {}
+        self.drops = DropCounters()
+        """Datagrams dropped at every room's sockets, by reason (reported in stats)."""
+        self._media_flow = MediaFlowMonitor(lambda: self.rooms.values(), self._send_media_flow)
         self._tasks: set[asyncio.Task[None]] = set()
         self._shutdown_id: int | None = None
 
@@ -62,9 +68,11 @@ class WorkerHost:
                 "event_loop": "uvloop" if type(loop).__module__.startswith("uvloop") else "asyncio",
             }
         )
+        self._media_flow.start()
         try:
             await self._read_commands()
         finally:
+            await self._media_flow.stop()
             for task in list(self._tasks):
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -122,6 +130,7 @@ class WorkerHost:
                         "state": state,
                     }
                 ),
+                drops=self.drops,
             )
             return None
         room = self.rooms.get(command.room_id)
@@ -142,7 +151,7 @@ class WorkerHost:
         await room.close(command.reason)
         return None
 
-    def stats(self) -> dict[str, int]:
+    def stats(self) -> dict[str, Any]:
         return {
             "worker_id": self._worker_id,
             "pid": os.getpid(),
@@ -153,7 +162,19 @@ class WorkerHost:
             "tasks": len(asyncio.all_tasks()),
             "open_files": _open_files(),
             "rss_bytes": _rss_bytes(),
+            "dropped": self.drops.as_dict(),
         }
+
+    def _send_media_flow(self, event: MediaFlow) -> None:
+        self._send(
+            {
+                "event": "media",
+                "room_id": event.room_id,
+                "participant_id": event.participant_id,
+                "role": event.role,
+                "flowing": event.flowing,
+            }
+        )
 
     def _send(self, message: dict[str, Any]) -> None:
         with contextlib.suppress(ChannelClosed):  # the pool is gone; run() ends on EOF

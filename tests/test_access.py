@@ -15,6 +15,7 @@ from signaling.auth.identity import sign_identity
 from signaling.types import OrgId, Role, UserId
 from tests.conftest import Server, start_server
 from tests.records import ended_call_in
+from tests.test_socket_roles import refused_connect
 
 ISO_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z")
 
@@ -73,21 +74,9 @@ async def test_socket_connect_refused_with_reason(server: Server) -> None:
         ("/customer", staff.token, "/customer is for"),
     ]
     for namespace, token, reason in cases:
-        client = socketio.AsyncClient(reconnection=False)
-        errors: list[object] = []
-        client.on("connect_error", errors.append, namespace=namespace)
-        with pytest.raises(socketio.exceptions.ConnectionError):
-            await client.connect(
-                server.url,
-                namespaces=[namespace],
-                auth={"token": token},
-                transports=["websocket"],
-                wait_timeout=5,
-            )
-        assert len(errors) == 1 and isinstance(errors[0], dict)
-        assert reason in errors[0]["message"], errors[0]
-        assert errors[0]["data"]["code"] in ("unauthenticated", "forbidden")
-        await client.disconnect()
+        refusal = await refused_connect(server, namespace, token)
+        assert reason in refusal["message"], refusal
+        assert refusal["data"]["code"] in ("unauthenticated", "forbidden")
     qa = Staff(server.url)
     await qa.sign_in("qa@demo.local", server.passwords["qa@demo.local"])
     qa_errors: list[dict] = []  # type: ignore[type-arg]

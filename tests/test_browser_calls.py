@@ -596,6 +596,17 @@ async def test_a_client_preferring_h264_sends_h264_and_receives_vp8(
     }
     frames = await frames_decoded(agent.page, CAMERA)
     await wait_frames(agent.page, CAMERA, more_than=frames + 10)
+    # The customer's camera stops reaching the relay while its flags still say "on" (a
+    # frozen device or a broken uplink): the console says so instead of a frozen picture.
+    await customer.page.evaluate(
+        "() => window.__testPeerConnections.at(-1).getTransceivers()[1].sender.replaceTrack(null)"
+    )
+    call = card.locator(".la-call")
+    await expect(call).to_have_attribute("data-their-stalled", "camera", timeout=12_000)
+    badge = call.locator(".la-call__quality")
+    await expect(badge).to_be_visible()
+    await expect(badge).to_have_attribute("data-level", "poor")
+    await expect(badge).to_have_text("Their video stopped arriving")
     await customer.page.locator("[data-call-action=hangup]").click()
     await expect(card.locator(".la-call")).to_have_count(0)
     customer.assert_no_script_errors()

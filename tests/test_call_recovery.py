@@ -217,3 +217,43 @@ async def customer_record(server: Server, call_id: int) -> dict:  # type: ignore
         return dict(await admin.rest("GET", f"/api/calls/{call_id}"))
     finally:
         await admin.close()
+
+
+async def test_media_that_stops_reaching_the_relay_is_shown_as_stalled(server: Server) -> None:
+    """A participant whose camera stops arriving while it says it sends it (a flood, a
+    broken uplink) is shown `stalled` to both sides, and recovered when packets return;
+    turning the camera off on purpose is not reported."""
+    async with chat_pair(server) as (customer, agent):
+        call_id = await ring_and_accept(customer, agent, customer.chat_id)
+        them = CallPeer(customer, call_id, {"camera": StampedVideoTrack(**SMALL)})
+        us = CallPeer(agent, call_id)
+        try:
+            await asyncio.gather(them.join(), us.join())
+            await us.wait_frames("camera", 5)
+            # Packets stop, the flags still say "camera on".
+            them.transceivers["camera"].sender.replaceTrack(None)
+            stalled = await agent.next(
+                "call.updated",
+                where=lambda c: c["participants"]["customer"]["stalled"] == ["camera"],
+                timeout=12,
+            )
+            assert stalled["participants"]["customer"]["camera"] is True
+            them.transceivers["camera"].sender.replaceTrack(StampedVideoTrack(**SMALL))
+            await agent.next(
+                "call.updated",
+                where=lambda c: c["participants"]["customer"]["stalled"] == [],
+                timeout=12,
+            )
+            # Off on purpose: the flags say so, and nothing is stalled.
+            await them.set_track("camera", None)
+            await asyncio.sleep(5)
+            state = await agent.request("call.get", {"call_id": call_id})
+            assert state["participants"]["customer"]["stalled"] == []
+        finally:
+            await them.close()
+            await us.close()
+        record = await customer_record(server, call_id)
+        kinds = [e["kind"] for e in record["events"]]
+        assert kinds.count("media_stalled") == 1 and kinds.count("media_resumed") == 1
+        stall = next(e for e in record["events"] if e["kind"] == "media_stalled")
+        assert stall["actor"] == "customer" and stall["detail"] == {"role": "camera"}

@@ -403,6 +403,57 @@ async def test_forwarder_fans_out_after_keyframe_and_answers_nacks() -> None:
     assert len(sinks[0].packets) == 5
 
 
+async def test_lost_for_good_upstream_is_filled_then_subscribers_restart_at_a_keyframe() -> None:
+    """Else a subscriber's reassembly waits on the hole: aiortc's jitter buffer until 128
+    packets have passed (seconds), then it asks for a keyframe itself."""
+    nacks: list[list[int]] = []
+    plis: list[int] = []
+
+    async def send_nack(lost: list[int]) -> None:
+        nacks.append(lost)
+
+    async def send_pli() -> None:
+        plis.append(1)
+
+    forwarder: Forwarder | None = None
+
+    def unrepairable(lost: list[int]) -> None:
+        assert forwarder is not None
+        forwarder.restart_at_keyframe(lost)
+
+    repair = UpstreamRepair(
+        send_nack, on_unrepairable=unrepairable, retry_after=0.02, min_interval=0.0
+    )
+    forwarder = Forwarder(
+        keyframe_requester=KeyframeRequester(send_pli, min_interval=0.0), repair=repair
+    )
+    sink = ListSink()
+    track = down_track(sink, 0xA)
+    forwarder.add_down_track(track)
+    forwarder.on_rtp(rtp(100, 0, payload=VP8_KEY))
+    forwarder.on_rtp(rtp(101, 3000))
+    forwarder.on_rtp(rtp(103, 6000))  # 102 is lost upstream
+    forwarder.on_rtp(rtp(104, 9000))
+    await asyncio.sleep(0.15)  # asked for twice, then given up
+    assert nacks == [[102], [102]] and repair.given_up == 1 and forwarder.restarts == 1
+    assert len(plis) == 2  # the joining subscriber's, then the restart's
+    # The subscriber's hole (its seq 2) is taken by a padding packet, sent and kept.
+    assert [reparse(p).sequence_number for p in sink.packets] == [0, 1, 3, 4, 2]
+    fill = reparse(sink.packets[-1])
+    assert (fill.ssrc, fill.payload, fill.padding_size) == (0xA, b"", 4)
+    assert track.filled == 1 and track.handle_nack([2]) == 1
+    assert sink.packets[-1] == sink.packets[-2]
+
+    forwarder.on_rtp(rtp(102, 3000))  # its retransmission, too late: not forwarded
+    forwarder.on_rtp(rtp(105, 12000))  # a delta: the subscriber waits for a keyframe
+    forwarder.on_rtp(rtp(106, 15000, payload=VP8_KEY))
+    forwarder.on_rtp(rtp(107, 18000))
+    assert repair.stale == 1 and track.dropped_waiting == 1
+    # The keyframe lands past any hole the subscriber may still wait on (512 left out).
+    assert [reparse(p).sequence_number for p in sink.packets[6:]] == [5 + 512, 6 + 512]
+    await forwarder.close()
+
+
 async def test_audio_forwarder_needs_no_keyframe() -> None:
     forwarder = Forwarder(keyframe_requester=None, keyframe_detector=None)
     sink = ListSink()

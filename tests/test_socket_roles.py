@@ -53,6 +53,7 @@ CALL_EVENTS = {
     "call.stats": {"customer", "agent"},
     "call.annotate": {"agent"},
     "call.downgrade": {"agent"},
+    "call.record": {"agent"},
 }
 REFUSALS = {"not_found", "forbidden"}
 
@@ -91,6 +92,7 @@ def payloads(chat_id: int, call_id: int, group_id: int, offer: str) -> dict[str,
             "points": [[0.5, 0.5]],
         },
         "call.downgrade": {**call, "to": "audio"},
+        "call.record": {**call, "action": "pause"},
     }
 
 
@@ -112,7 +114,8 @@ async def other_org_admin(server: Server) -> Staff:
     return admin
 
 
-async def refused_connect(server: Server, namespace: str, token: str | None) -> str:
+async def refused_connect(server: Server, namespace: str, token: str | None) -> dict[str, Any]:
+    """The connect error a namespace answers this token with (the connect must fail)."""
     client = socketio.AsyncClient(reconnection=False)
     errors: list[Any] = []
     client.on("connect_error", errors.append, namespace=namespace)
@@ -125,8 +128,8 @@ async def refused_connect(server: Server, namespace: str, token: str | None) -> 
             wait_timeout=5,
         )
     await client.disconnect()
-    assert errors, f"{namespace}: refused without a reason"
-    return str(errors[0]["data"]["code"])
+    assert len(errors) == 1 and isinstance(errors[0], dict), f"{namespace}: no reason given"
+    return dict(errors[0])
 
 
 async def test_no_role_succeeds_where_it_may_not(tmp_path: Path) -> None:
@@ -216,7 +219,8 @@ async def test_no_role_succeeds_where_it_may_not(tmp_path: Path) -> None:
             ("/customer", None, "unauthenticated"),
         ):
             tried += 1
-            assert await refused_connect(server, namespace, token) == code, (namespace, code)
+            refusal = await refused_connect(server, namespace, token)
+            assert refusal["data"]["code"] == code, (namespace, code, refusal)
             refused += 1
         expected = sum(
             1 for role, _, table in sockets for allowed in table.values() if role not in allowed

@@ -5,12 +5,19 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from media.quality import PoorStreak
 from relay.interface import RoomId
 from signaling.store import Record
+
+if TYPE_CHECKING:
+    from signaling.recordings.recorder import LiveRecording
 from signaling.types import CallParty, Downgrade, LinkState
+
+FLOW_GRACE = 4.0
+"""Seconds a role may be sent before its absence at the relay counts: the relay reports a
+stream within a second of its first packet, and one that stops after 2-3 s of silence."""
 
 
 @dataclass
@@ -29,6 +36,23 @@ class PartyLive:
     poor: PoorStreak = field(default_factory=PoorStreak)
     """Set from calls.poor_samples when the call starts."""
     last_pointer_stored: float = 0.0
+    flowing: set[str] = field(default_factory=set)
+    """Roles whose packets reach the relay now (its media-flow events)."""
+    sending_since: dict[str, float] = field(default_factory=dict)
+    """When each role's flag last turned on (monotonic): the relay needs a moment to see it."""
+    stalled: list[str] = field(default_factory=list)
+    """Roles this participant says it sends but the relay has not been getting (as shown)."""
+
+    def stalled_now(self, now: float) -> list[str]:
+        """Roles sent for over FLOW_GRACE seconds whose packets are not reaching the relay."""
+        sending = {"audio": self.audio, "camera": self.camera, "screen": self.screen}
+        return sorted(
+            role
+            for role, on in sending.items()
+            if on
+            and role not in self.flowing
+            and now - self.sending_since.get(role, now) >= FLOW_GRACE
+        )
 
     def media_wire(self) -> dict[str, Any]:
         return {
@@ -36,6 +60,7 @@ class PartyLive:
             "audio": self.audio,
             "camera": self.camera,
             "screen": self.screen,
+            "stalled": self.stalled,
         }
 
 
@@ -61,6 +86,8 @@ class LiveCall:
     relay_session: int = 1
     """Which relay room the participants join; it grows when the call moves to another
     relay worker (its own died), and each participant then joins afresh."""
+    recording: LiveRecording | None = None
+    """The call's recording while it runs (signaling/recordings/recorder.py)."""
     record: Record | None = None
     """The call's row as this process last wrote it. A live call's row changes only through
     its CallService, under `lock`, so reading it here saves a database round trip per event."""

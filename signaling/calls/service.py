@@ -22,6 +22,7 @@ from media.quality import PoorStreak
 from relay.interface import (
     BadOffer,
     CloseReason,
+    MediaFlow,
     NoCapacity,
     ParticipantId,
     ParticipantLink,
@@ -36,7 +37,7 @@ from relay.interface import (
 from signaling.auth import access
 from signaling.auth.tokens import Principal
 from signaling.calls.event_log import CallEvent, CallEventLog
-from signaling.calls.live import LiveCall
+from signaling.calls.live import FLOW_GRACE, LiveCall
 from signaling.calls.offer import OfferRefused, check_offer
 from signaling.calls.relay_launcher import RelayLauncher
 from signaling.calls.revision import next_rev
@@ -50,6 +51,7 @@ from signaling.errors import Conflict, Forbidden, InvalidPayload, LiveAssistErro
 from signaling.ratelimit import RateLimiter
 from signaling.realtime import events as ev
 from signaling.realtime.notifier import Notifier
+from signaling.recordings.recorder import CallRecorder
 from signaling.store import Record
 from signaling.store import calls as call_store
 from signaling.store import chats as chat_store
@@ -60,6 +62,7 @@ from signaling.types import (
     CallState,
     ChatState,
     LinkState,
+    RecordingPolicy,
     Role,
 )
 
@@ -115,8 +118,11 @@ class CallService:
         names: NameBook,
         relay: RelayLauncher,
         config: CallsConfig,
+        recorder: CallRecorder | None = None,
     ) -> None:
         self.db = db
+        self.recorder = recorder
+        """Records calls as the organisation's policy says (None: never)."""
         self._notifier = notifier
         self._names = names
         self._relay = relay
@@ -164,6 +170,10 @@ class CallService:
     async def view(self, principal: Principal, req: ev.CallRef) -> dict[str, Any]:
         call = await self.load(principal, req.call_id)
         return call_view(call, self.live.get(call["id"]))
+
+    async def publish(self, live: LiveCall) -> dict[str, Any]:
+        """Tell both sides of a change made under live.lock by another part (recording)."""
+        return await self._publish(await self._record(live.call_id))
 
     async def _publish(self, call: Record, event: str = "call.updated") -> dict[str, Any]:
         """Tell both sides of a change: a new revision of the Call."""
@@ -285,6 +295,9 @@ class CallService:
                 return answered
 
             call = live.record = await self.db.write_in_thread(answer)
+            recorder = self.recorder
+            if recorder and await recorder.policy(live.org_id) is RecordingPolicy.ALWAYS:
+                await self.events.append(live.call_id, await recorder.start(live, None))
             view = await self._publish(call)
             log.debug("call %s: accept took %.0f ms", call["id"], (monotonic() - received) * 1000)
             return view
@@ -407,7 +420,17 @@ class CallService:
         for key, on in flags.items():
             live.media_used[key] = live.media_used.get(key, False) or on
         me = live.parties[party]
+        was = {"audio": me.audio, "camera": me.camera, "screen": me.screen}
         me.audio, me.camera, me.screen = flags["audio"], flags["camera"], flags["screen"]
+        turned_on = [role for role, on in flags.items() if on and not was[role]]
+        for role in turned_on:
+            me.sending_since[role] = monotonic()
+        if turned_on:
+            live.cancel_timer(f"flow:{party.value}")
+            live.timers[f"flow:{party.value}"] = asyncio.create_task(
+                self._check_flow_later(live, party)
+            )
+        me.stalled = [role for role in me.stalled if flags[role]]  # turned off: not news
         return ("media", party, dict(flags))
 
     # ---- drops and reconnects -------------------------------------------------------------
@@ -479,6 +502,8 @@ class CallService:
         live.cancel_timers()
         for party in CallParty:
             self._joins.forget(f"{live.call_id}:{party.value}")
+        if self.recorder is not None:  # before the room closes: the relay's last writes
+            await self.events.append(live.call_id, await self.recorder.ended(live))
         self.live.pop(live.call_id, None)
         async with self.db.write() as conn:
             call = await call_store.update_call(
@@ -524,20 +549,64 @@ class CallService:
         if not self._listening:
             relay.add_room_closed_listener(self._room_closed)
             relay.add_participant_listener(self._participant_link)
+            relay.add_media_flow_listener(self._media_flow)
             self._listening = True
+
+    def _in_room(self, room_id: RoomId, participant_id: str) -> tuple[LiveCall, CallParty] | None:
+        """The live call in a relay room, and which of its parties a relay participant is."""
+        live = next((c for c in self.live.values() if c.room_id == room_id), None)
+        try:
+            return (live, CallParty(participant_id)) if live is not None else None
+        except ValueError:  # not one of ours
+            return None
+
+    def _media_flow(self, event: MediaFlow) -> None:
+        """The relay saw a participant's audio, camera or screen stop (or start) arriving."""
+        found = self._in_room(event.room_id, event.participant_id)
+        if found is not None:
+            self._spawn(self._flow_changed(*found, event.role, event.flowing))
+
+    async def _flow_changed(
+        self, live: LiveCall, party: CallParty, role: str, flowing: bool
+    ) -> None:
+        async with live.lock:
+            if live.ended:
+                return
+            me = live.parties[party]
+            (me.flowing.add if flowing else me.flowing.discard)(role)
+            await self._show_stalled(live, party)
+
+    async def _show_stalled(self, live: LiveCall, party: CallParty) -> None:
+        """Record and show what a participant says it sends but the relay does not get
+        (`stalled`), and its return; media its owner turned off is not news. Caller holds
+        live.lock."""
+        me = live.parties[party]
+        now = me.stalled_now(monotonic())
+        if now == me.stalled:
+            return
+        events: list[CallEvent] = [
+            ("media_stalled", party, {"role": role}) for role in now if role not in me.stalled
+        ]
+        events += [
+            ("media_resumed", party, {"role": role}) for role in me.stalled if role not in now
+        ]
+        me.stalled = now
+        await self.events.append(live.call_id, events)
+        await self._publish(await self._record(live.call_id))
+
+    async def _check_flow_later(self, live: LiveCall, party: CallParty) -> None:
+        """A role just turned on: once the relay has had time to see it, is it there?"""
+        await asyncio.sleep(FLOW_GRACE + 0.1)
+        async with live.lock:
+            if not live.ended:
+                await self._show_stalled(live, party)
 
     def _participant_link(self, event: ParticipantLink) -> None:
         """The relay saw a participant's peer connection fail or close: reconnecting."""
-        if event.state not in ("failed", "closed"):
-            return
-        for live in list(self.live.values()):
-            if live.room_id == event.room_id:
-                try:
-                    party = CallParty(event.participant_id)
-                except ValueError:
-                    return
-                why = f"media connection {event.state}"
-                self._spawn(self._dropped(live, party, why, seen_at=monotonic()))
+        found = self._in_room(event.room_id, event.participant_id)
+        if event.state in ("failed", "closed") and found is not None:
+            why = f"media connection {event.state}"
+            self._spawn(self._dropped(*found, why, seen_at=monotonic()))
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(work)
@@ -593,8 +662,13 @@ class CallService:
             live.room_id, live.relay_worker, live.relay_session = room, worker, session
             for state in live.parties.values():
                 state.joined = False  # the next join is a first join in the new room
+                state.flowing.clear()  # the new room reports each stream from its first packet
+                state.sending_since = dict.fromkeys(state.sending_since, monotonic())
             detail = {"from_worker": lost_worker, "to_worker": worker, "relay_session": session}
-            await self.events.append(live.call_id, [("relay_moved", None, detail)])
+            events: list[CallEvent] = [("relay_moved", None, detail)]
+            if self.recorder is not None:
+                events += await self.recorder.relocated(live)
+            await self.events.append(live.call_id, events)
             await self._publish(await self._record(live.call_id))
             log.warning(
                 "call %s: moved from relay worker %s to %s", live.call_id, lost_worker, worker

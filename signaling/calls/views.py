@@ -16,7 +16,13 @@ def call_view(call: Record, live: LiveCall | None) -> dict[str, Any]:
         participants = {party.value: live.parties[party].media_wire() for party in CallParty}
         quality = {party.value: live.parties[party].quality for party in CallParty}
     else:
-        left = {"state": LinkState.LEFT.value, "audio": False, "camera": False, "screen": False}
+        left = {
+            "state": LinkState.LEFT.value,
+            "audio": False,
+            "camera": False,
+            "screen": False,
+            "stalled": [],
+        }
         participants = {party.value: dict(left) for party in CallParty}
         quality = {party.value: None for party in CallParty}
     return {
@@ -44,6 +50,8 @@ def call_view(call: Record, live: LiveCall | None) -> dict[str, Any]:
         ),
         "participants": participants,
         "quality": quality,
+        # While the call runs: is it being recorded (the customer's notice says so)?
+        "recording": live.recording.wire() if running and live and live.recording else None,
     }
 
 

@@ -371,6 +371,19 @@ export class CallPanel {
 
   renderQuality() {
     const s = this.session;
+    // Media the other side says it sends but the relay no longer gets (protocol §8, stalled):
+    // the link may still read "connected", so say it plainly, first.
+    const stalled = s.ended ? [] : (s.them.stalled || []);
+    this.el.dataset.theirStalled = stalled.join(" ");
+    if (stalled.length) {
+      this.qualityBadge.hidden = false;
+      this.qualityBadge.dataset.level = "poor";
+      setText(this.qualityBadge, `call.stalled.${stalled[0]}`);
+      const all = stalled.map((role) => t(`call.stalled.${role}`)).join(" · ");
+      this.qualityBadge.title = all;
+      this.qualityBadge.setAttribute("aria-label", all);
+      return;
+    }
     const mine = s.quality[s.role];
     const theirs = s.quality[s.other];
     const shown = mine || theirs;

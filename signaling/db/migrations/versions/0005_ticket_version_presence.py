@@ -1,7 +1,7 @@
 """tickets.version (stale saves are refused) and agent_presence (status survives a restart)
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-11-30 14:00:00
 """
 
@@ -10,8 +10,8 @@ from alembic import op
 
 import signaling.db.schema
 
-revision = "0004"
-down_revision = "0003"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
