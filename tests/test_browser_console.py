@@ -172,6 +172,15 @@ async def test_the_ticket_panel_shows_what_the_server_has(browser: Browser, tmp_
         saved = await admin.rest("GET", f"/api/tickets/{ticket_id}")
         assert saved["subject"] == "Cancel order 1234" and saved["status"] == "solved"
         assert re.fullmatch(r"\d+", await form.get_attribute("data-version") or "")
+
+        # The Tickets view: the ticket with its transcript and history, accessible too.
+        await page.get_by_role("link", name="Tickets").click()
+        await page.locator(".tickets-list tbody tr button", has_text="Cancel order 1234").click()
+        await expect(page.locator(".ticket-detail h2")).to_be_focused()
+        await expect(page.locator(".ticket-detail .status")).to_have_text("Solved")
+        axe = AxeLog("tickets")
+        assert await axe.check(page, "tickets view, one ticket open", console) == []
+        axe.write()
         console.assert_no_script_errors()
         await page.context.close()
     finally:
