@@ -58,6 +58,7 @@ class TrackRecorder:
 
     __slots__ = (
         "buffer",
+        "connection",
         "file",
         "finished",
         "first_us",
@@ -70,10 +71,13 @@ class TrackRecorder:
         "tapped",
     )
 
-    def __init__(self, participant: ParticipantId, role: TrackRole, publication: Publication):
+    def __init__(
+        self, participant: ParticipantId, role: TrackRole, publication: Publication, connection: int
+    ) -> None:
         self.participant = participant
         self.role = role
         self.publication = publication
+        self.connection = connection
         self.buffer = bytearray()
         self.file: str | None = None
         """The track file's name once its first chunk was handed to the writer."""
@@ -142,6 +146,7 @@ class TrackRecorder:
             "participant": self.participant,
             "role": self.role,
             "segment": segment,
+            "connection": self.connection,
             "kind": stream.kind,
             "mime_type": codec.mime_type,
             "clock_rate": codec.clock_rate,
@@ -211,6 +216,7 @@ class RoomRecorder:
         self._dropped = 0
         """Bytes dropped on the loop's side (the writer was behind, or had failed)."""
         self._files = 0
+        self._connections = 0
         self._summary: RecordingSummary | None = None
 
     @property
@@ -279,11 +285,12 @@ class RoomRecorder:
     def add_participant(self, participant: RelayParticipant) -> None:
         if not self._started or self._stopped:
             return
+        self._connections += 1
         for publication in participant.publications:
             if id(publication) in self._tracks:
                 continue
             role = participant.publication_roles[id(publication)]
-            track = TrackRecorder(participant.participant_id, role, publication)
+            track = TrackRecorder(participant.participant_id, role, publication, self._connections)
             self._tracks[id(publication)] = track
             if not self._paused and self._failed is None:
                 track.tap()
@@ -384,6 +391,7 @@ class RoomRecorder:
                 mime_type=track.publication.stream.mime_type,
                 session=manifest.sessions.index(self._session),
                 started_at_us=track.started_at_us,
+                connection=track.connection,
             )
         )
         self._writer.write_manifest(manifest_file.encode(manifest))

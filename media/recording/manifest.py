@@ -38,6 +38,9 @@ class TrackEntry:
     """Index into Manifest.sessions: which relay room wrote it."""
     started_at_us: int
     """When the track file was started (Unix µs, relay clock)."""
+    connection: int = 0
+    """Which of the session's peer connections published it (tracks of one connection
+    share the publisher's clock; a rejoin is a new connection, maybe a new device)."""
 
 
 @dataclass(slots=True)
