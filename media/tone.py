@@ -48,6 +48,11 @@ class ToneAudioTrack(MediaStreamTrack):
         self._timestamp = 0
         self._start: float | None = None
 
+    @property
+    def samples_sent(self) -> int:
+        """Samples recv() has returned so far."""
+        return self._timestamp
+
     async def recv(self) -> av.AudioFrame:
         """The next 20 ms frame, no earlier than its slot in real time."""
         if self.readyState != "live":

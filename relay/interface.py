@@ -342,7 +342,8 @@ class WorkerStats:
     tasks: int = 0
     """asyncio tasks alive in the worker (a leak shows here first)."""
     threads: int = 0
-    """Threads alive in the worker (each running recording has a disk writer thread)."""
+    """Threads alive in the worker, the event loop's executor pool not counted (each
+    running recording has a disk writer thread)."""
     recordings: int = 0
     """Rooms recording now (paused ones included)."""
     open_files: int = 0

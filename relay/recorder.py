@@ -253,13 +253,14 @@ class RoomRecorder:
         either fails. Then tap every publication of `participants`."""
         if self._started:
             return
+        self._writer.start()
         try:
-            self._manifest = await asyncio.to_thread(self._prepare)
+            self._manifest = await self._writer.call(self._prepare)
         except (OSError, ManifestError) as error:
+            await self._writer.aclose()
             detail = getattr(error, "strerror", None) or str(error)
             raise RecordingFailed(f"cannot record into {self.directory}: {detail}") from error
         self._started = True
-        self._writer.start()
         for participant in participants:
             self.add_participant(participant)
         self._timer = asyncio.create_task(self._run(), name=f"recording-flush:{self.room_id}")
@@ -417,7 +418,7 @@ class RoomRecorder:
                 session.state = self._outcome()
                 session.reason = self._failed or self._degraded
                 self._writer.write_manifest(manifest_file.encode(manifest))
-        await asyncio.to_thread(self._writer.close)
+        await self._writer.aclose()
         self._check_writer()
         tracks = [*self._finished, *self._tracks.values()]
         firsts = [t.first_us for t in tracks if t.first_us is not None and t.file]

@@ -8,11 +8,14 @@ error stops all writing: a torn record can only ever be the last one of a file.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import queue
 import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 from media.recording import manifest as manifest_file
 
@@ -22,13 +25,16 @@ DEFAULT_MAX_PENDING = 8 * 1024 * 1024
 """About half a minute of a 1:1 call with screen share both ways waiting for the disk."""
 
 _OPEN, _APPEND, _MANIFEST, _CLOSE = "open", "append", "manifest", "close"
-_Item = tuple[str, str, bytes | bytearray]
+_Item = tuple[str, str, bytes | bytearray] | Callable[[], None]
+T = TypeVar("T")
 
 
 class DiskWriter:
     """Lifecycle: new → start() → close() (idempotent; waits for what was queued).
 
-    Counters are written by the thread and read by the loop (ints: no torn reads).
+    Counters are written by the thread and read by the loop (ints: no torn reads). The
+    loop's own blocking work for the recording (creating the directory) runs here too
+    (`call`), so a recording adds exactly one thread and it is gone after close().
     """
 
     def __init__(self, directory: Path, *, max_pending: int = DEFAULT_MAX_PENDING) -> None:
@@ -84,22 +90,53 @@ class DiskWriter:
             self._pending += len(data)
         self._queue.put((op, name, data))
 
-    def close(self) -> None:
-        """Write what is queued, close every file and end the thread (blocking: call it
-        from a thread, e.g. asyncio.to_thread)."""
+    async def call(self, function: Callable[[], T]) -> T:
+        """Run `function` on the writer's thread, after what is queued; its result or error."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+
+        def settle(result: Any, error: BaseException | None) -> None:
+            if future.done():
+                return
+            if error is not None:
+                future.set_exception(error)
+            else:
+                future.set_result(result)
+
+        def run() -> None:
+            try:
+                result = function()
+            except BaseException as error:
+                loop.call_soon_threadsafe(settle, None, error)
+            else:
+                loop.call_soon_threadsafe(settle, result, None)
+
+        if self._thread is None or self._closed:
+            raise RuntimeError("the recording writer is not running")
+        self._queue.put(run)
+        return await future
+
+    async def aclose(self) -> None:
+        """Write what is queued, close every file and end the thread; idempotent."""
         if self._closed:
             return
+        if self._thread is not None:
+            await self.call(lambda: None)  # everything queued before is written
         self._closed = True
         if self._thread is not None:
             self._queue.put(None)
-            self._thread.join()
+            self._thread.join()  # it has nothing left to do: returns at once
         self._close_fds()
 
     def _run(self) -> None:
         while True:
             item = self._queue.get()
             if item is None:
+                self._close_fds()
                 return
+            if callable(item):
+                item()
+                continue
             op, name, data = item
             with self._lock:
                 self._pending -= len(data)

@@ -13,15 +13,14 @@ SAMPLE_RATE = 48_000
 Samples = npt.NDArray[np.float32]
 
 
-def audio_samples(path: Path, channels: int = 1) -> tuple[Samples, float]:
-    """The file's first audio stream as float32 in [-1, 1] at 48 kHz, shape (channels, n),
-    and the time (s) of its first sample. Gaps between packets are filled with silence."""
+def audio_samples(path: Path, channels: int = 1, stream: int = 0) -> tuple[Samples, float]:
+    """One audio stream of the file (the first by default) as float32 in [-1, 1] at 48 kHz,
+    shape (channels, n), and the time (s) of its first sample. Gaps are silence."""
     layout = "mono" if channels == 1 else "stereo"
     resampler = av.AudioResampler(format="fltp", layout=layout, rate=SAMPLE_RATE)
     chunks: list[tuple[int, Samples]] = []
     with av.open(str(path)) as container:
-        stream = container.streams.audio[0]
-        for frame in container.decode(stream):
+        for frame in container.decode(container.streams.audio[stream]):
             for out in resampler.resample(frame):
                 start = round(float(out.time or 0) * SAMPLE_RATE)
                 chunks.append((start, out.to_ndarray().astype(np.float32)))

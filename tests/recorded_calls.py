@@ -1,0 +1,148 @@
+"""Recorded calls for the recording tests: two real aiortc peers (customer and agent)
+through a real relay worker process, each sending tone bursts, a stamped camera and a
+stamped screen, with the relay recording them."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from aiortc import MediaStreamTrack
+
+from loadtest.relay_peer import RelayPeer, until
+from media.stamps import StampedVideoTrack
+from media.tone import ToneBurstTrack
+from relay.interface import (
+    CloseReason,
+    ParticipantId,
+    RecordingState,
+    RecordingSummary,
+    RoomId,
+    TrackRole,
+    WorkerStats,
+)
+from relay.pool import RelayPool
+
+ROOM = RoomId("call-7")
+CUSTOMER, AGENT = ParticipantId("customer"), ParticipantId("agent")
+TONES = {CUSTOMER: 440.0, AGENT: 660.0}
+CAMERA = {"width": 320, "height": 240, "fps": 15.0}
+SCREEN = {"width": 640, "height": 360, "fps": 5.0}
+BURST_PERIOD = 1.0
+
+
+@dataclass
+class Sender:
+    """What one participant sends, kept so a test knows the truth (tone onsets, stamps)."""
+
+    tone: ToneBurstTrack | None = None
+    camera: StampedVideoTrack | None = None
+    screen: StampedVideoTrack | None = None
+
+    def sources(
+        self, participant: ParticipantId
+    ) -> dict[TrackRole, Callable[[], MediaStreamTrack]]:
+        def tone() -> MediaStreamTrack:
+            self.tone = ToneBurstTrack(TONES[participant], period=BURST_PERIOD, burst=0.2)
+            return self.tone
+
+        def camera() -> MediaStreamTrack:
+            self.camera = StampedVideoTrack(**CAMERA, nominal_time=True)  # type: ignore[arg-type]
+            return self.camera
+
+        def screen() -> MediaStreamTrack:
+            self.screen = StampedVideoTrack(**SCREEN, pattern="screen", nominal_time=True)  # type: ignore[arg-type]
+            return self.screen
+
+        return {"audio": tone, "camera": camera, "screen": screen}
+
+    def sent_until(self) -> dict[str, float]:
+        """Per role, the nominal end (Unix s) of what has been produced so far."""
+        until: dict[str, float] = {}
+        if self.tone is not None and self.tone.started_at is not None:
+            until["audio"] = self.tone.started_at + self.tone.samples_sent / 48_000
+        for role, track in (("camera", self.camera), ("screen", self.screen)):
+            if track is not None and track.started_at is not None:
+                until[role] = track.started_at + track.frames_sent / track.fps
+        return until
+
+
+@dataclass
+class RecordedCall:
+    directory: Path
+    senders: dict[ParticipantId, Sender]
+    summary: RecordingSummary | None = None
+    events: list[RecordingState] = field(default_factory=list)
+    stopped_at: float = 0.0
+    """Unix time the recording was stopped (or the worker killed)."""
+    sent_until: dict[tuple[str, str], float] = field(default_factory=dict)
+    """(participant, role) → Unix time (nominal) of the end of what the sender had produced
+    when the recording stopped: a busy machine makes a sender lag, and what it had not
+    produced yet cannot be in the recording."""
+    marks: dict[str, float] = field(default_factory=dict)
+    """Unix times of what the scenario did (pause, resume, ...)."""
+    before: WorkerStats | None = None
+    after: WorkerStats | None = None
+
+
+Scenario = Callable[[RelayPool, RelayPeer, RelayPeer, RecordedCall], Awaitable[None]]
+
+
+async def recorded_call(
+    directory: Path,
+    scenario: Scenario,
+    *,
+    video_codecs: tuple[str, ...] = ("VP8",),
+    stop: bool = True,
+) -> RecordedCall:
+    """Customer joins, recording starts, agent joins (a publication that appears after the
+    start), media flows both ways; then `scenario` runs and the recording is stopped (unless
+    `stop` is false: the scenario ended it otherwise) and the room closed."""
+    senders = {CUSTOMER: Sender(), AGENT: Sender()}
+    call = RecordedCall(directory, senders)
+    pool = RelayPool(workers=1, capacity=10)
+    pool.add_recording_listener(call.events.append)
+    customer = RelayPeer(video_codecs=video_codecs, sources=senders[CUSTOMER].sources(CUSTOMER))
+    agent = RelayPeer(video_codecs=video_codecs, sources=senders[AGENT].sources(AGENT))
+    try:
+        await pool.start()
+        call.before = await pool.workers[0].stats()
+        await pool.open_room(ROOM)
+        offer, tracks = await customer.offer()
+        await customer.accept(await pool.join(ROOM, CUSTOMER, offer, tracks))
+        await pool.start_recording(ROOM, "rec-7", str(directory))
+        offer, tracks = await agent.offer()
+        await agent.accept(await pool.join(ROOM, AGENT, offer, tracks))
+        await until(lambda: customer.connected and agent.connected, 20)
+        for peer in (customer, agent):
+            for role in ("camera", "screen"):
+                await peer.frames_grow(role, 2, 20)  # type: ignore[arg-type]
+        await scenario(pool, customer, agent, call)
+        if stop:
+            call.sent_until = {
+                (participant, role): until
+                for participant, sender in senders.items()
+                for role, until in sender.sent_until().items()
+            }
+            call.stopped_at = time.time()
+            call.summary = await pool.stop_recording(ROOM)
+            await pool.close_room(ROOM, CloseReason.CALL_ENDED)
+            await asyncio.sleep(0.2)
+            call.after = await pool.workers[0].stats()
+    finally:
+        await customer.close()
+        await agent.close()
+        await pool.stop()
+    return call
+
+
+def sleep_for(seconds: float) -> Scenario:
+    async def scenario(
+        _pool: RelayPool, _customer: RelayPeer, _agent: RelayPeer, _call: RecordedCall
+    ) -> None:
+        await asyncio.sleep(seconds)
+
+    return scenario

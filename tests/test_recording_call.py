@@ -1,0 +1,209 @@
+"""Recorded calls end to end: real aiortc peers through a real relay worker process, the
+relay's raw track files converted (no decoding) and checked by decoding them with PyAV.
+
+One recorded VP8 call with screen share both ways serves the file, sync, composite and
+leak checks (it is the slow part: ~15 s); H.264 and pause/resume have their own calls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from media.recording import manifest as manifest_file
+from media.recording.composite import composite, default_layout
+from media.recording.convert import OutputFile, TrackReport, convert
+from media.recording.decoded import audio_samples, video_frames
+from media.stamps import read_stamp
+from media.tone import burst_onsets, dominant_frequency, tone_level_dbfs
+from tests.recorded_calls import (
+    AGENT,
+    BURST_PERIOD,
+    CAMERA,
+    CUSTOMER,
+    SCREEN,
+    TONES,
+    RecordedCall,
+    Sender,
+    recorded_call,
+    sleep_for,
+)
+
+SKEW_LIMIT_MS = 100
+
+
+def started_ms(directory: Path) -> float:
+    return manifest_file.load(directory).started_at_us / 1000
+
+
+def stamps(output: OutputFile, base_ms: float) -> list[tuple[int, float]]:
+    """(frame number, wall ms of the frame in the file - its stamp's capture time)."""
+    found = []
+    for seconds, frame in video_frames(output.path):
+        stamp = read_stamp(frame)
+        assert stamp is not None, f"{output.path.name}: a frame at {seconds:.3f} s has no stamp"
+        wall = base_ms + output.start_offset_ms + seconds * 1000
+        found.append((stamp.number, wall - stamp.sent_at_ms))
+    return found
+
+
+def audio_offsets(output: OutputFile, base_ms: float, sender: Sender) -> list[float]:
+    """For each tone burst heard: wall ms where the file has it - when it was sent."""
+    assert sender.tone is not None and sender.tone.started_at is not None
+    samples, first = audio_samples(output.path)
+    origin = sender.tone.started_at * 1000
+    offsets = []
+    for onset in burst_onsets(samples[0], 48_000):
+        wall = base_ms + output.start_offset_ms + (first + onset) * 1000
+        nominal = origin + round((wall - origin) / (BURST_PERIOD * 1000)) * BURST_PERIOD * 1000
+        offsets.append(wall - nominal)
+    return offsets
+
+
+@pytest.fixture(scope="module")
+def vp8_call(tmp_path_factory: pytest.TempPathFactory) -> tuple[RecordedCall, list[OutputFile]]:
+    directory = tmp_path_factory.mktemp("vp8") / "recording"
+    call = asyncio.run(recorded_call(directory, sleep_for(6.0)))
+    reports: list[TrackReport] = []
+    started = time.monotonic()
+    outputs = convert(directory, directory.parent / "out", reports=reports)
+    print(f"convert: {time.monotonic() - started:.2f} s for", [r.packets for r in reports])
+    return call, outputs
+
+
+def by_role(outputs: list[OutputFile]) -> dict[tuple[str, str], OutputFile]:
+    return {(o.participant, o.role): o for o in outputs}
+
+
+def test_the_recorded_call_gives_one_playable_file_per_participant_and_role(
+    vp8_call: tuple[RecordedCall, list[OutputFile]],
+) -> None:
+    call, outputs = vp8_call
+    assert call.summary is not None and call.summary.outcome == "complete", call.summary
+    assert call.summary.tracks == 6 and call.summary.dropped_bytes == 0
+    assert [e.state for e in call.events] == ["recording", "stopped"]
+    files = by_role(outputs)
+    assert sorted(files) == sorted(
+        (p, r) for p in ("customer", "agent") for r in ("audio", "camera", "screen")
+    )
+    base = started_ms(call.directory)
+    for participant in (CUSTOMER, AGENT):
+        sender = call.senders[participant]
+        for role, fps in (("camera", CAMERA["fps"]), ("screen", SCREEN["fps"])):
+            output = files[(participant, role)]
+            assert output.mime == "video/webm" and output.path.stat().st_size == output.bytes
+            found = stamps(output, base)
+            numbers = [n for n, _offset in found]
+            assert numbers == sorted(set(numbers)), f"{participant} {role}: out of order or twice"
+            # Nothing lost after the first keyframe on loopback: at most a frame or two.
+            assert numbers[-1] - numbers[0] + 1 - len(numbers) <= 2, numbers
+            track = sender.camera if role == "camera" else sender.screen
+            assert track is not None and track.started_at is not None
+            first_capture = track.started_at * 1000 + numbers[0] * 1000 / fps
+            expected = call.sent_until[(participant, role)] * 1000 - first_capture
+            assert abs(output.duration_ms - expected) <= 500, (participant, role, output, expected)
+        audio = files[(participant, "audio")]
+        assert audio.mime == "audio/webm"
+        samples, _first = audio_samples(audio.path)
+        assert sender.tone is not None and sender.tone.started_at is not None
+        expected = (call.sent_until[(participant, "audio")] - sender.tone.started_at) * 1000
+        assert abs(samples.shape[1] / 48 - expected) <= 500, (participant, audio, expected)
+        assert abs(audio.duration_ms - expected) <= 500
+        burst = samples[0, : 48_000 * 4]
+        assert abs(dominant_frequency(burst, 48_000) - TONES[participant]) < 5
+        other = TONES[AGENT if participant == CUSTOMER else CUSTOMER]
+        assert (
+            tone_level_dbfs(burst, 48_000, TONES[participant])
+            > tone_level_dbfs(burst, 48_000, other) + 30
+        )
+
+
+def test_audio_camera_and_screen_of_the_recording_are_in_sync(
+    vp8_call: tuple[RecordedCall, list[OutputFile]],
+) -> None:
+    """Skew against the wall clock: a frame's place in its file vs its stamp's capture
+    time, a tone burst's place vs when it was sent; audio-video and screen-camera of each
+    participant, and the two participants' cameras, within 100 ms."""
+    call, outputs = vp8_call
+    files = by_role(outputs)
+    base = started_ms(call.directory)
+    measured: dict[tuple[str, str], float] = {}
+    for participant in (CUSTOMER, AGENT):
+        for role in ("camera", "screen"):
+            offsets = [o for _n, o in stamps(files[(participant, role)], base)]
+            measured[(participant, role)] = statistics.median(offsets)
+        offsets = audio_offsets(files[(participant, "audio")], base, call.senders[participant])
+        assert len(offsets) >= 4, offsets
+        measured[(participant, "audio")] = statistics.median(offsets)
+    print("offsets from capture, ms:", {f"{p}.{r}": round(v, 1) for (p, r), v in measured.items()})
+    for participant in (CUSTOMER, AGENT):
+        camera = measured[(participant, "camera")]
+        assert abs(measured[(participant, "audio")] - camera) <= SKEW_LIMIT_MS, measured
+        assert abs(measured[(participant, "screen")] - camera) <= SKEW_LIMIT_MS, measured
+    assert abs(measured[(CUSTOMER, "camera")] - measured[(AGENT, "camera")]) <= SKEW_LIMIT_MS
+
+
+def test_recording_leaves_no_thread_task_or_file_behind(
+    vp8_call: tuple[RecordedCall, list[OutputFile]],
+) -> None:
+    call, _outputs = vp8_call
+    before, after = call.before, call.after
+    assert before is not None and after is not None
+    assert after.recordings == 0 and after.rooms == 0 and after.peer_connections == 0
+    assert after.threads <= before.threads, (before, after)
+    assert after.tasks <= before.tasks, (before, after)
+    assert after.open_files <= before.open_files, (before, after)
+
+
+def test_the_composite_shows_the_screen_large_the_cameras_small_and_both_voices(
+    vp8_call: tuple[RecordedCall, list[OutputFile]], tmp_path: Path
+) -> None:
+    call, outputs = vp8_call
+    out = tmp_path / "composite.webm"
+    result = composite(outputs, out)
+    start = min(o.start_offset_ms for o in outputs)
+    end = max(o.start_offset_ms + o.duration_ms for o in outputs)
+    assert result.kind == "composite" and result.start_offset_ms == start
+    assert abs(result.duration_ms - (end - start)) <= 50
+    layout = default_layout()
+    base = started_ms(call.directory) + start
+    screen_offsets, camera_offsets = [], []
+    frames = 0
+    for seconds, frame in video_frames(out):
+        frames += 1
+        wall = base + seconds * 1000
+        # The customer's screen fills the canvas: 640x360 scaled 2x, the stamp readable
+        # at the canvas's own block size.
+        stamp = read_stamp(frame)
+        if stamp is not None:
+            screen_offsets.append(wall - stamp.sent_at_ms)
+        luma = frame.to_ndarray(format="gray")
+        for index in (0, 1):
+            box = layout.pip(index, int(CAMERA["width"]), int(CAMERA["height"]))
+            crop = luma[box.y : box.y + box.height, box.x : box.x + box.width]
+            pip_stamp = read_stamp(av.VideoFrame.from_ndarray(np.ascontiguousarray(crop), "gray"))
+            if pip_stamp is not None:
+                camera_offsets.append((index, wall - pip_stamp.sent_at_ms))
+    assert frames >= (end - start) / 1000 * 14
+    assert len(screen_offsets) >= frames * 0.7, (len(screen_offsets), frames)
+    assert len([1 for i, _o in camera_offsets if i == 0]) >= frames * 0.7
+    assert len([1 for i, _o in camera_offsets if i == 1]) >= frames * 0.7
+    # Each picture is the one captured at that moment (screen at 5 fps: held ≤ 200 ms).
+    assert abs(statistics.median(screen_offsets)) <= 250, statistics.median(screen_offsets)
+    assert abs(statistics.median(o for _i, o in camera_offsets)) <= 150
+    mix, _first = audio_samples(out, stream=0)
+    apart, _first = audio_samples(out, channels=2, stream=1)
+    for row, participant in enumerate((CUSTOMER, AGENT)):
+        tone = TONES[participant]
+        other = TONES[AGENT if participant == CUSTOMER else CUSTOMER]
+        assert tone_level_dbfs(mix[0], 48_000, tone) > -35
+        assert (
+            tone_level_dbfs(apart[row], 48_000, tone)
+            > tone_level_dbfs(apart[row], 48_000, other) + 20
+        )
