@@ -8,6 +8,7 @@ leak checks (it is the slow part: ~15 s); H.264 and pause/resume have their own 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import statistics
 import time
 from pathlib import Path
@@ -16,17 +17,20 @@ import av
 import numpy as np
 import pytest
 
+from loadtest.relay_peer import RelayPeer
 from media.recording import manifest as manifest_file
 from media.recording.composite import composite, default_layout
-from media.recording.convert import OutputFile, TrackReport, convert
+from media.recording.convert import OutputFile, TrackReport, convert, paused_spans
 from media.recording.decoded import audio_samples, video_frames
 from media.stamps import read_stamp
 from media.tone import burst_onsets, dominant_frequency, tone_level_dbfs
+from relay.pool import RelayPool
 from tests.recorded_calls import (
     AGENT,
     BURST_PERIOD,
     CAMERA,
     CUSTOMER,
+    ROOM,
     SCREEN,
     TONES,
     RecordedCall,
@@ -207,3 +211,85 @@ def test_the_composite_shows_the_screen_large_the_cameras_small_and_both_voices(
             tone_level_dbfs(apart[row], 48_000, tone)
             > tone_level_dbfs(apart[row], 48_000, other) + 20
         )
+
+
+def test_an_h264_call_is_recorded_into_mp4_that_decodes_in_order(tmp_path: Path) -> None:
+    directory = tmp_path / "recording"
+    call = asyncio.run(recorded_call(directory, sleep_for(3.0), video_codecs=("H264",)))
+    assert call.summary is not None and call.summary.outcome == "complete"
+    outputs = by_role(convert(directory, tmp_path / "out"))
+    base = started_ms(directory)
+    for participant in (CUSTOMER, AGENT):
+        offsets: dict[str, float] = {}
+        for role, fps in (("camera", CAMERA["fps"]), ("screen", SCREEN["fps"])):
+            output = outputs[(participant, role)]
+            assert output.mime == "video/mp4" and output.path.suffix == ".mp4"
+            with av.open(str(output.path)) as container:
+                assert container.streams.video[0].codec_context.name == "h264"
+                assert (container.streams.video[0].width, container.streams.video[0].height) == (
+                    (CAMERA["width"], CAMERA["height"])
+                    if role == "camera"
+                    else (SCREEN["width"], SCREEN["height"])
+                )
+            found = stamps(output, base)
+            numbers = [n for n, _offset in found]
+            assert numbers == sorted(set(numbers)) and len(numbers) >= 2 * fps, numbers
+            offsets[role] = statistics.median(o for _n, o in found)
+        audio = outputs[(participant, "audio")]
+        assert audio.mime == "audio/webm"
+        offsets["audio"] = statistics.median(audio_offsets(audio, base, call.senders[participant]))
+        print(participant, "offsets from capture, ms:", offsets)
+        assert abs(offsets["screen"] - offsets["camera"]) <= SKEW_LIMIT_MS, offsets
+        assert abs(offsets["audio"] - offsets["camera"]) <= SKEW_LIMIT_MS, offsets
+
+
+def test_a_paused_span_holds_no_media_and_keeps_its_length(tmp_path: Path) -> None:
+    directory = tmp_path / "recording"
+
+    async def pause_two_seconds(
+        pool: RelayPool, _customer: RelayPeer, _agent: RelayPeer, call: RecordedCall
+    ) -> None:
+        await asyncio.sleep(2.0)
+        call.marks["paused"] = time.time()
+        await pool.pause_recording(ROOM)
+        await asyncio.sleep(2.0)
+        call.marks["resumed"] = time.time()
+        await pool.resume_recording(ROOM)
+        await asyncio.sleep(2.5)
+
+    call = asyncio.run(recorded_call(directory, pause_two_seconds))
+    assert [e.state for e in call.events] == ["recording", "paused", "recording", "stopped"]
+    base = started_ms(directory)
+    spans = paused_spans(directory)
+    assert len(spans) == 1, spans
+    paused_ms, resumed_ms = spans[0]
+    assert abs(paused_ms - (call.marks["paused"] * 1000 - base)) <= 100
+    assert abs((resumed_ms - paused_ms) - 2000) <= 150, spans
+    outputs = by_role(convert(directory, tmp_path / "out"))
+    for participant in (CUSTOMER, AGENT):
+        for role in ("camera", "screen"):
+            output = outputs[(participant, role)]
+            times = [
+                base + output.start_offset_ms + seconds * 1000
+                for seconds, _frame in video_frames(output.path)
+            ]
+            inside = [t for t in times if paused_ms + 50 < t - base < resumed_ms - 50]
+            assert not inside, f"{participant} {role}: frames inside the pause"
+            gap = max(b - a for a, b in itertools.pairwise(times))
+            # The gap is the pause (2 s), plus at most the wait for the keyframe asked for
+            # at resume, plus one frame interval.
+            assert (
+                2000 - 300
+                <= gap
+                <= 2000 + 300 + 1000 / (CAMERA["fps"] if role == "camera" else SCREEN["fps"])
+            ), (participant, role, gap)
+        audio = outputs[(participant, "audio")]
+        samples, first = audio_samples(audio.path)
+        origin = base + audio.start_offset_ms + first * 1000
+        lo = round((paused_ms + 100 - (origin - base)) * 48)
+        hi = round((resumed_ms - 100 - (origin - base)) * 48)
+        assert hi - lo > 48 * 1500
+        assert float(np.abs(samples[0, lo:hi]).max()) < 0.01, "sound inside the pause"
+        # Audio before and after still lines up with its bursts (the gap kept its length).
+        offsets = audio_offsets(audio, base, call.senders[participant])
+        assert max(offsets) - min(offsets) <= SKEW_LIMIT_MS, offsets

@@ -20,7 +20,7 @@ from media.recording.depacketize import Frame, FrameStats, opus_frames, video_fr
 from media.recording.manifest import Manifest, TrackEntry
 from media.recording.mux import Muxed, write_audio, write_video
 from media.recording.rawfile import SUFFIX, RawFileError, RecordType, read_meta, read_track
-from media.recording.timeline import RtpPacket, TrackMedia, clock_offset, map_times, order_packets
+from media.recording.timeline import RtpPacket, TrackMedia, clock_offsets, map_times, order_packets
 
 logger = logging.getLogger(__name__)
 
@@ -114,6 +114,10 @@ def convert(
     manifest = manifest_file.load(recording_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     entries = track_entries(recording_dir, manifest)
+    paused = [
+        (manifest.started_at_us + a * 1000, manifest.started_at_us + b * 1000)
+        for a, b in paused_spans(recording_dir)
+    ]
     total = max(len(entries), 1) * 2
     done = 0
     packets: dict[str, list[RtpPacket]] = {}
@@ -127,20 +131,20 @@ def convert(
             packets[entry.file] = []
         done += 1
         progress(done / total)
-    # One clock offset per publisher (participant, session, peer connection).
-    offsets: dict[tuple[str, int, int], int] = {}
+    # The publisher's clock onto the relay's: per publisher (participant, session, peer
+    # connection), whose tracks share one capture clock.
+    offsets: dict[str, int] = {}
+    publishers: dict[tuple[str, int, int], dict[str, list[RtpPacket]]] = {}
     for entry in entries:
         key = (entry.participant, entry.session, entry.connection)
-        if key not in offsets:
-            same = [
-                packets[e.file] for e in entries if (e.participant, e.session, e.connection) == key
-            ]
-            offsets[key] = clock_offset(same)
+        publishers.setdefault(key, {})[entry.file] = packets[entry.file]
+    for tracks in publishers.values():
+        offsets.update(clock_offsets(tracks))
     outputs: list[OutputFile] = []
     for (participant, role), group in _by_participant_role(entries).items():
         for number, run in enumerate(_same_codec_runs(group)):
             stem = out_dir / (f"{participant}.{role}" + (f".{number + 1}" if number else ""))
-            frames = _frames(run, packets, offsets, track_reports)
+            frames = _frames(run, packets, offsets, track_reports, paused)
             muxed = (
                 write_audio(frames, stem)
                 if run[0].kind == "audio"
@@ -179,18 +183,20 @@ def _same_codec_runs(group: list[TrackEntry]) -> list[list[TrackEntry]]:
 def _frames(
     run: list[TrackEntry],
     packets: dict[str, list[RtpPacket]],
-    offsets: dict[tuple[str, int, int], int],
+    offsets: dict[str, int],
     reports: dict[str, TrackReport],
+    paused: list[tuple[int, int]],
 ) -> Iterator[Frame]:
-    """The run's frames on the relay's clock, segment after segment."""
+    """The run's frames on the relay's clock, segment after segment; none captured while
+    the recording was paused (a sender running late delivers some after the resume)."""
     for entry in run:
-        offset = offsets[(entry.participant, entry.session, entry.connection)]
+        offset = offsets[entry.file]
         shifted = [_shift(p, offset) if p.run >= 0 else p for p in packets.get(entry.file, [])]
         stats = reports[entry.file].frames
         if entry.kind == "audio":
-            yield from opus_frames(shifted, stats)
+            yield from opus_frames(shifted, stats, paused)
         else:
-            yield from video_frames(shifted, entry.mime_type, stats)
+            yield from video_frames(shifted, entry.mime_type, stats, paused)
 
 
 def _shift(packet: RtpPacket, offset: int) -> RtpPacket:

@@ -10,7 +10,7 @@ picture. Opus: one packet is one frame.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from media.recording.timeline import RtpPacket
@@ -230,8 +230,18 @@ def h264_sps_size(sps: bytes) -> tuple[int, int] | None:
 # --- frames ------------------------------------------------------------------------------
 
 
-def video_frames(packets: list[RtpPacket], mime_type: str, stats: FrameStats) -> Iterator[Frame]:
-    """Complete, decodable frames of one track in sequence order (VP8 or H.264)."""
+def _inside(wall_us: int, spans: Sequence[tuple[int, int]]) -> bool:
+    return any(start <= wall_us < end for start, end in spans)
+
+
+def video_frames(
+    packets: list[RtpPacket],
+    mime_type: str,
+    stats: FrameStats,
+    exclude: Sequence[tuple[int, int]] = (),
+) -> Iterator[Frame]:
+    """Complete, decodable frames of one track in sequence order (VP8 or H.264), none
+    captured inside an `exclude` span (µs, relay clock)."""
     h264 = mime_type.lower() == "video/h264"
     need_keyframe = True
     last_seq: int | None = None
@@ -243,6 +253,10 @@ def video_frames(packets: list[RtpPacket], mime_type: str, stats: FrameStats) ->
         if last_seq is not None and (head.ssrc != last_ssrc or head.seq != last_seq + 1):
             need_keyframe = True  # a whole frame may be missing: references are broken
         last_seq, last_ssrc = group[-1].seq, head.ssrc
+        if exclude and _inside(head.wall_us, exclude):
+            stats.skipped += 1
+            need_keyframe = True  # what follows may refer to it
+            continue
         size: tuple[int, int] | None = None
         if h264:
             units = h264_nal_units(group)
@@ -282,8 +296,12 @@ def video_frames(packets: list[RtpPacket], mime_type: str, stats: FrameStats) ->
         yield Frame(data, head.wall_us, keyframe, width, height)
 
 
-def opus_frames(packets: list[RtpPacket], stats: FrameStats) -> Iterator[Frame]:
+def opus_frames(
+    packets: list[RtpPacket], stats: FrameStats, exclude: Sequence[tuple[int, int]] = ()
+) -> Iterator[Frame]:
     for packet in packets:
-        if packet.payload:
+        if exclude and _inside(packet.wall_us, exclude):
+            stats.skipped += 1
+        elif packet.payload:
             stats.frames += 1
             yield Frame(packet.payload, packet.wall_us, True)

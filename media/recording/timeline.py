@@ -223,14 +223,30 @@ def _sr_offsets(
     return offsets
 
 
-def clock_offset(tracks: Iterable[list[RtpPacket]]) -> int:
-    """Sender clock → relay clock for one publisher: the smallest arrival - capture of its
-    packets on the sender's clock (network transit at its shortest; it keeps the
-    publisher's tracks in sync with each other whatever the two clocks say)."""
-    best: int | None = None
-    for packets in tracks:
-        for packet in packets:
-            if packet.run >= 0:
-                delta = packet.arrival_us - packet.wall_us
-                best = delta if best is None else min(best, delta)
-    return best or 0
+SR_CONSISTENT_US = 150_000
+"""Tracks of one publisher whose floors (see `clock_offsets`) differ by more than this
+were not timed by one capture clock."""
+
+
+def floor(packets: Iterable[RtpPacket]) -> int | None:
+    """The smallest arrival - capture of a track's sender-timed packets (None: none)."""
+    deltas = [p.arrival_us - p.wall_us for p in packets if p.run >= 0]
+    return min(deltas) if deltas else None
+
+
+def clock_offsets(tracks: dict[str, list[RtpPacket]]) -> dict[str, int]:
+    """Sender clock -> relay clock, per track of one publisher.
+
+    One offset for all of a publisher's tracks when their sender reports agree: the
+    smallest arrival - capture (transit at its shortest), which keeps the tracks exactly
+    as the sender reports put them. A sender that stamps its reports when it *sends*
+    (aiortc does) and falls behind on a busy machine makes them disagree by its lag; then
+    each track gets its own floor, so no track is placed before its packets arrived.
+    """
+    floors = {name: f for name, packets in tracks.items() if (f := floor(packets)) is not None}
+    if not floors:
+        return dict.fromkeys(tracks, 0)
+    lowest, highest = min(floors.values()), max(floors.values())
+    if highest - lowest <= SR_CONSISTENT_US:
+        return dict.fromkeys(tracks, lowest)
+    return {name: floors.get(name, lowest) for name in tracks}
