@@ -13,6 +13,7 @@ from pathlib import Path
 from aiortc import MediaStreamTrack
 
 from loadtest.relay_peer import RelayPeer, until
+from media.recording import manifest as manifest_file
 from media.stamps import StampedVideoTrack
 from media.tone import ToneBurstTrack
 from relay.interface import (
@@ -32,6 +33,11 @@ TONES = {CUSTOMER: 440.0, AGENT: 660.0}
 CAMERA = {"width": 320, "height": 240, "fps": 15.0}
 SCREEN = {"width": 640, "height": 360, "fps": 5.0}
 BURST_PERIOD = 1.0
+
+
+def started_ms(directory: Path) -> float:
+    """The recording's start (Unix ms) from its manifest."""
+    return manifest_file.load(directory).started_at_us / 1000
 
 
 @dataclass

@@ -18,7 +18,6 @@ import numpy as np
 import pytest
 
 from loadtest.relay_peer import RelayPeer
-from media.recording import manifest as manifest_file
 from media.recording.composite import composite, default_layout
 from media.recording.convert import OutputFile, TrackReport, convert, paused_spans
 from media.recording.decoded import audio_samples, video_frames
@@ -37,13 +36,10 @@ from tests.recorded_calls import (
     Sender,
     recorded_call,
     sleep_for,
+    started_ms,
 )
 
 SKEW_LIMIT_MS = 100
-
-
-def started_ms(directory: Path) -> float:
-    return manifest_file.load(directory).started_at_us / 1000
 
 
 def stamps(output: OutputFile, base_ms: float) -> list[tuple[int, float]]:
