@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
+import shutil
 import statistics
+import subprocess
 import time
 from pathlib import Path
 
@@ -289,3 +292,31 @@ def test_a_paused_span_holds_no_media_and_keeps_its_length(tmp_path: Path) -> No
         # Audio before and after still lines up with its bursts (the gap kept its length).
         offsets = audio_offsets(audio, base, call.senders[participant])
         assert max(offsets) - min(offsets) <= SKEW_LIMIT_MS, offsets
+
+
+def test_ffprobe_reads_every_file_with_its_duration(
+    vp8_call: tuple[RecordedCall, list[OutputFile]], tmp_path: Path
+) -> None:
+    if shutil.which("ffprobe") is None:
+        pytest.skip("ffprobe is not installed (Debian package ffmpeg; make test installs it)")
+    _call, outputs = vp8_call
+    for output in outputs:
+        probe = subprocess.run(
+            [
+                "ffprobe",
+                "-v",
+                "error",
+                "-show_entries",
+                "format=duration:stream=codec_name",
+                "-of",
+                "json",
+                str(output.path),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        report = json.loads(probe.stdout)
+        codec = report["streams"][0]["codec_name"]
+        assert codec == ("opus" if output.role == "audio" else "vp8"), report
+        assert abs(float(report["format"]["duration"]) * 1000 - output.duration_ms) <= 100

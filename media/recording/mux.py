@@ -79,19 +79,25 @@ def write_video(
         last_pts = -1
         deltas: list[int] = []
         count = 0
+        held: Frame | None = None  # each frame is written once the next one gives its duration
         for frame in _chain(first, iterator):
             pts = (frame.wall_us - first.wall_us) * ticks_per_ms // 1000
             if pts <= last_pts:
                 pts = last_pts + 1  # two frames captured in one tick (or a clock step back)
-            if last_pts >= 0:
+            if held is not None:
                 deltas.append(pts - last_pts)
-            _mux(container, stream, frame.data, pts, time_base, frame.keyframe)
-            last_pts = pts
+                _mux(
+                    container, stream, held.data, last_pts, time_base, held.keyframe, pts - last_pts
+                )
+            held, last_pts = frame, pts
             count += 1
             if on_frame is not None:
                 on_frame()
         interval = sorted(deltas)[len(deltas) // 2] if deltas else 33 * ticks_per_ms
-        end_ms = (last_pts + min(interval, MAX_VIDEO_FRAME_MS * ticks_per_ms)) // ticks_per_ms
+        interval = min(interval, MAX_VIDEO_FRAME_MS * ticks_per_ms)
+        if held is not None:
+            _mux(container, stream, held.data, last_pts, time_base, held.keyframe, interval)
+        end_ms = (last_pts + interval) // ticks_per_ms
     finally:
         container.close()
     return Muxed(path, mime, first.wall_us, end_ms, count)
@@ -116,11 +122,11 @@ def write_audio(
         for frame in _chain(first, iterator):
             pts = (frame.wall_us - first.wall_us) // 1000
             while pts - next_pts >= 2 * OPUS_FRAME_MS:  # a gap: keep the clock honest
-                _mux(container, stream, OPUS_SILENCE, next_pts, MS, True)
+                _mux(container, stream, OPUS_SILENCE, next_pts, MS, True, OPUS_FRAME_MS)
                 next_pts += OPUS_FRAME_MS
                 silence += 1
             pts = max(pts, next_pts)  # never overlap the previous frame
-            _mux(container, stream, frame.data, pts, MS, True)
+            _mux(container, stream, frame.data, pts, MS, True, OPUS_FRAME_MS)
             next_pts = pts + OPUS_FRAME_MS
             count += 1
             if on_frame is not None:
@@ -142,10 +148,12 @@ def _mux(
     pts: int,
     time_base: fractions.Fraction,
     keyframe: bool,
+    duration: int,
 ) -> None:
     packet = av.Packet(data)
     packet.stream = stream
     packet.pts = packet.dts = pts
+    packet.duration = duration
     packet.time_base = time_base
     packet.is_keyframe = keyframe
     container.mux(packet)
