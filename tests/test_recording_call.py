@@ -20,14 +20,7 @@ import av
 import numpy as np
 import pytest
 
-from loadtest.relay_peer import RelayPeer
-from media.recording.composite import composite, default_layout
-from media.recording.convert import OutputFile, TrackReport, convert, paused_spans
-from media.recording.decoded import audio_samples, video_frames
-from media.stamps import read_stamp
-from media.tone import burst_onsets, dominant_frequency, tone_level_dbfs
-from relay.pool import RelayPool
-from tests.recorded_calls import (
+from loadtest.recorded_call import (
     AGENT,
     BURST_PERIOD,
     CAMERA,
@@ -41,32 +34,25 @@ from tests.recorded_calls import (
     sleep_for,
     started_ms,
 )
+from loadtest.relay_peer import RelayPeer
+from media.recording.composite import composite, default_layout
+from media.recording.convert import OutputFile, TrackReport, convert, paused_spans
+from media.recording.decoded import audio_samples, video_frames
+from media.recording.sync import burst_offsets, frame_offsets
+from media.stamps import read_stamp
+from media.tone import dominant_frequency, tone_level_dbfs
+from relay.pool import RelayPool
 
 SKEW_LIMIT_MS = 100
 
 
 def stamps(output: OutputFile, base_ms: float) -> list[tuple[int, float]]:
-    """(frame number, wall ms of the frame in the file - its stamp's capture time)."""
-    found = []
-    for seconds, frame in video_frames(output.path):
-        stamp = read_stamp(frame)
-        assert stamp is not None, f"{output.path.name}: a frame at {seconds:.3f} s has no stamp"
-        wall = base_ms + output.start_offset_ms + seconds * 1000
-        found.append((stamp.number, wall - stamp.sent_at_ms))
-    return found
+    return frame_offsets(output, base_ms)
 
 
 def audio_offsets(output: OutputFile, base_ms: float, sender: Sender) -> list[float]:
-    """For each tone burst heard: wall ms where the file has it - when it was sent."""
     assert sender.tone is not None and sender.tone.started_at is not None
-    samples, first = audio_samples(output.path)
-    origin = sender.tone.started_at * 1000
-    offsets = []
-    for onset in burst_onsets(samples[0], 48_000):
-        wall = base_ms + output.start_offset_ms + (first + onset) * 1000
-        nominal = origin + round((wall - origin) / (BURST_PERIOD * 1000)) * BURST_PERIOD * 1000
-        offsets.append(wall - nominal)
-    return offsets
+    return burst_offsets(output, base_ms, sender.tone.started_at, BURST_PERIOD)
 
 
 @pytest.fixture(scope="module")
@@ -98,7 +84,7 @@ def test_the_recorded_call_gives_one_playable_file_per_participant_and_role(
     base = started_ms(call.directory)
     for participant in (CUSTOMER, AGENT):
         sender = call.senders[participant]
-        for role, fps in (("camera", CAMERA["fps"]), ("screen", SCREEN["fps"])):
+        for role, fps in (("camera", CAMERA.fps), ("screen", SCREEN.fps)):
             output = files[(participant, role)]
             assert output.mime == "video/webm" and output.path.stat().st_size == output.bytes
             found = stamps(output, base)
@@ -188,7 +174,7 @@ def test_the_composite_shows_the_screen_large_the_cameras_small_and_both_voices(
             screen_offsets.append(wall - stamp.sent_at_ms)
         luma = frame.to_ndarray(format="gray")
         for index in (0, 1):
-            box = layout.pip(index, int(CAMERA["width"]), int(CAMERA["height"]))
+            box = layout.pip(index, CAMERA.width, CAMERA.height)
             crop = luma[box.y : box.y + box.height, box.x : box.x + box.width]
             pip_stamp = read_stamp(av.VideoFrame.from_ndarray(np.ascontiguousarray(crop), "gray"))
             if pip_stamp is not None:
@@ -220,15 +206,15 @@ def test_an_h264_call_is_recorded_into_mp4_that_decodes_in_order(tmp_path: Path)
     base = started_ms(directory)
     for participant in (CUSTOMER, AGENT):
         offsets: dict[str, float] = {}
-        for role, fps in (("camera", CAMERA["fps"]), ("screen", SCREEN["fps"])):
+        for role, fps in (("camera", CAMERA.fps), ("screen", SCREEN.fps)):
             output = outputs[(participant, role)]
             assert output.mime == "video/mp4" and output.path.suffix == ".mp4"
             with av.open(str(output.path)) as container:
                 assert container.streams.video[0].codec_context.name == "h264"
                 assert (container.streams.video[0].width, container.streams.video[0].height) == (
-                    (CAMERA["width"], CAMERA["height"])
+                    (CAMERA.width, CAMERA.height)
                     if role == "camera"
-                    else (SCREEN["width"], SCREEN["height"])
+                    else (SCREEN.width, SCREEN.height)
                 )
             found = stamps(output, base)
             numbers = [n for n, _offset in found]
@@ -280,7 +266,7 @@ def test_a_paused_span_holds_no_media_and_keeps_its_length(tmp_path: Path) -> No
             assert (
                 2000 - 300
                 <= gap
-                <= 2000 + 300 + 1000 / (CAMERA["fps"] if role == "camera" else SCREEN["fps"])
+                <= 2000 + 300 + 1000 / (CAMERA.fps if role == "camera" else SCREEN.fps)
             ), (participant, role, gap)
         audio = outputs[(participant, "audio")]
         samples, first = audio_samples(audio.path)

@@ -16,6 +16,7 @@ from aiortc.codecs import get_encoder
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 from aiortc.rtp import RtpPacket
 
+from loadtest.recorded_call import CUSTOMER, ROOM, RecordedCall, recorded_call, started_ms
 from loadtest.relay_peer import RelayPeer
 from media.recording import manifest as manifest_file
 from media.recording.convert import convert
@@ -26,7 +27,6 @@ from media.recording.recover import recover
 from media.stamps import read_stamp, stamp_frame
 from relay.interface import RecordingFailed, RecordingState
 from relay.pool import RelayPool
-from tests.recorded_calls import CUSTOMER, ROOM, RecordedCall, recorded_call, started_ms
 
 
 def test_a_worker_killed_mid_call_leaves_a_recording_recover_and_convert_make_playable(
@@ -87,11 +87,11 @@ def test_a_torn_last_record_is_cut_and_the_rest_reads(tmp_path: Path) -> None:
 
 @pytest.fixture
 def small_filesystem(tmp_path: Path) -> Path:
-    """A 1 MiB tmpfs (root only: CI and this project's machines run tests as root)."""
+    """A 384 KiB tmpfs (root only: CI and this project's machines run tests as root)."""
     mount_point = tmp_path / "small"
     mount_point.mkdir()
     done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount_point)],
+        ["mount", "-t", "tmpfs", "-o", "size=384k", "tmpfs", str(mount_point)],
         capture_output=True,
         text=True,
         check=False,

@@ -1,6 +1,7 @@
-"""Recorded calls for the recording tests: two real aiortc peers (customer and agent)
-through a real relay worker process, each sending tone bursts, a stamped camera and a
-stamped screen, with the relay recording them."""
+"""A recorded call scenario: two real aiortc peers (customer and agent) through a real
+relay worker process, each sending tone bursts, a stamped camera and a stamped screen,
+with the relay recording them. The recording tests and benchmarks.recording use it; the
+senders' tracks are kept, so what was sent when is known (media/recording/sync.py)."""
 
 from __future__ import annotations
 
@@ -30,8 +31,17 @@ from relay.pool import RelayPool
 ROOM = RoomId("call-7")
 CUSTOMER, AGENT = ParticipantId("customer"), ParticipantId("agent")
 TONES = {CUSTOMER: 440.0, AGENT: 660.0}
-CAMERA = {"width": 320, "height": 240, "fps": 15.0}
-SCREEN = {"width": 640, "height": 360, "fps": 5.0}
+
+
+@dataclass(frozen=True)
+class VideoSpec:
+    width: int
+    height: int
+    fps: float
+
+
+CAMERA = VideoSpec(320, 240, 15.0)
+SCREEN = VideoSpec(640, 360, 5.0)
 BURST_PERIOD = 1.0
 
 
@@ -56,11 +66,15 @@ class Sender:
             return self.tone
 
         def camera() -> MediaStreamTrack:
-            self.camera = StampedVideoTrack(**CAMERA, nominal_time=True)  # type: ignore[arg-type]
+            self.camera = StampedVideoTrack(
+                CAMERA.width, CAMERA.height, CAMERA.fps, nominal_time=True
+            )
             return self.camera
 
         def screen() -> MediaStreamTrack:
-            self.screen = StampedVideoTrack(**SCREEN, pattern="screen", nominal_time=True)  # type: ignore[arg-type]
+            self.screen = StampedVideoTrack(
+                SCREEN.width, SCREEN.height, SCREEN.fps, "screen", nominal_time=True
+            )
             return self.screen
 
         return {"audio": tone, "camera": camera, "screen": screen}
@@ -124,8 +138,8 @@ async def recorded_call(
         await agent.accept(await pool.join(ROOM, AGENT, offer, tracks))
         await until(lambda: customer.connected and agent.connected, 20)
         for peer in (customer, agent):
-            for role in ("camera", "screen"):
-                await peer.frames_grow(role, 2, 20)  # type: ignore[arg-type]
+            await peer.frames_grow("camera", 2, 20)
+            await peer.frames_grow("screen", 2, 20)
         await scenario(pool, customer, agent, call)
         if stop:
             call.sent_until = {
