@@ -116,17 +116,21 @@ async def recorded_call(
     scenario: Scenario,
     *,
     video_codecs: tuple[str, ...] = ("VP8",),
+    agent_codecs: tuple[str, ...] | None = None,
     stop: bool = True,
 ) -> RecordedCall:
     """Customer joins, recording starts, agent joins (a publication that appears after the
     start), media flows both ways; then `scenario` runs and the recording is stopped (unless
-    `stop` is false: the scenario ended it otherwise) and the room closed."""
+    `stop` is false: the scenario ended it otherwise) and the room closed. The agent offers
+    `agent_codecs` if given (each side then sends its own first choice)."""
     senders = {CUSTOMER: Sender(), AGENT: Sender()}
     call = RecordedCall(directory, senders)
     pool = RelayPool(workers=1, capacity=10)
     pool.add_recording_listener(call.events.append)
     customer = RelayPeer(video_codecs=video_codecs, sources=senders[CUSTOMER].sources(CUSTOMER))
-    agent = RelayPeer(video_codecs=video_codecs, sources=senders[AGENT].sources(AGENT))
+    agent = RelayPeer(
+        video_codecs=agent_codecs or video_codecs, sources=senders[AGENT].sources(AGENT)
+    )
     try:
         await pool.start()
         call.before = await pool.workers[0].stats()
