@@ -365,6 +365,8 @@ class RoomRecorder:
             self._dropped += len(chunk)
             return
         if track.file is None:
+            if _first_ssrc(chunk) is None:
+                return  # only markers so far (a publication that never sent): no file
             self._open(track, chunk)
             assert track.file is not None
         if not self._writer.append(track.file, chunk):
