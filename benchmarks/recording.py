@@ -43,7 +43,7 @@ from loadtest.recorded_call import (
     sleep_for,
     started_ms,
 )
-from media.recording import composite as composite_module
+from media.recording.composite import composite_timed
 from media.recording.convert import convert
 from media.recording.sync import burst_offsets, frame_offsets
 from relay.interface import CloseReason, ParticipantId, RoomId, TrackRole
@@ -154,7 +154,7 @@ async def measure_cpu(
                 {
                     "forwarding": forwarding,
                     "recording": recording,
-                    "bytes_written": sum(s.bytes_written for s in summaries),
+                    "bytes_written": sum(s.bytes for s in summaries),
                     "dropped_bytes": sum(s.dropped_bytes for s in summaries),
                     "directories": [str(d) for d in directories],
                 }
@@ -180,9 +180,7 @@ def conversion_speed(directory: Path, media_seconds: float, work: Path) -> dict[
     started, cpu = time.monotonic(), time.process_time()
     outputs = convert(directory, work / "converted")
     convert_wall, convert_cpu = time.monotonic() - started, time.process_time() - cpu
-    composite_module.composite(outputs, work / "composite.webm")
-    stats = composite_module.last_stats
-    assert stats is not None
+    _output, stats = composite_timed(outputs, work / "composite.webm")
     return {
         "media_seconds": media_seconds,
         "convert_wall_seconds": convert_wall,

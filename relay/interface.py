@@ -301,8 +301,10 @@ class RecordingSummary:
     recording_id: str
     outcome: RecordingOutcome
     reason: str | None
-    bytes_written: int
+    bytes: int
+    """Written to disk by this room (headers included)."""
     dropped_bytes: int
+    """Recording data that never reached the disk (the disk was too slow, or failed)."""
     tracks: int
     """Track files this room wrote (one per participant, role and segment)."""
     first_packet_at_ms: int | None
@@ -312,7 +314,7 @@ class RecordingSummary:
         _check_id("recording_id", self.recording_id)
         if self.outcome not in get_args(RecordingOutcome):
             raise ValueError(f"outcome must be one of {get_args(RecordingOutcome)}")
-        for name in ("bytes_written", "dropped_bytes", "tracks"):
+        for name in ("bytes", "dropped_bytes", "tracks"):
             _check_count(name, getattr(self, name))
 
 

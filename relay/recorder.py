@@ -429,7 +429,7 @@ class RoomRecorder:
             recording_id=self.recording_id,
             outcome=self._outcome(),
             reason=self._failed or self._degraded,
-            bytes_written=self._writer.written,
+            bytes=self._writer.written,
             dropped_bytes=self.dropped_bytes,
             tracks=self._files,
             first_packet_at_ms=min(firsts) // 1000 if firsts else None,

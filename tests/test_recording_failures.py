@@ -122,7 +122,7 @@ def test_a_full_disk_fails_the_recording_not_the_call(small_filesystem: Path) ->
     failed = next(e for e in call.events if e.state == "failed")
     assert failed.reason is not None and "No space left on device" in failed.reason
     assert call.summary is not None and call.summary.outcome == "failed"
-    assert call.summary.dropped_bytes > 0 and call.summary.bytes_written > 0
+    assert call.summary.dropped_bytes > 0 and call.summary.bytes > 0
     assert call.events[-1].state == "stopped" and call.events[-1].reason == failed.reason
     # What did reach the disk is still a recording (once there is room to finish it).
     copy = small_filesystem.parent / "copy"

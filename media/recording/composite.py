@@ -148,11 +148,23 @@ def composite(
 ) -> OutputFile:
     """The review file (WebM) from convert()'s outputs, or from a raw recording directory
     (converted into a temporary directory first)."""
+    return composite_timed(source, out_path, progress, layout=layout, fps=fps)[0]
+
+
+def composite_timed(
+    source: Sequence[OutputFile] | Path,
+    out_path: Path,
+    progress: Progress = _nothing,
+    *,
+    layout: Layout | None = None,
+    fps: int = FPS,
+) -> tuple[OutputFile, CompositeStats]:
+    """composite(), and how fast it went (the benchmark reports it)."""
+    out_path.parent.mkdir(parents=True, exist_ok=True)
     if isinstance(source, Path):
         with tempfile.TemporaryDirectory(dir=out_path.parent) as scratch:
             outputs = convert(source, Path(scratch), lambda f: progress(f * 0.3))
-            result = _composite(outputs, out_path, lambda f: progress(0.3 + f * 0.7), layout, fps)
-        return result
+            return _composite(outputs, out_path, lambda f: progress(0.3 + f * 0.7), layout, fps)
     return _composite(list(source), out_path, progress, layout, fps)
 
 
@@ -168,18 +180,13 @@ class CompositeStats:
         return self.media_seconds / self.wall_seconds if self.wall_seconds else 0.0
 
 
-last_stats: CompositeStats | None = None
-"""How the last composite() in this process went (benchmarks read it)."""
-
-
 def _composite(
     outputs: list[OutputFile],
     out_path: Path,
     progress: Progress,
     layout: Layout | None,
     fps: int,
-) -> OutputFile:
-    global last_stats
+) -> tuple[OutputFile, CompositeStats]:
     started, cpu_started = time.monotonic(), time.process_time()
     layout = layout or default_layout()
     if not outputs:
@@ -233,10 +240,10 @@ def _composite(
     finally:
         container.close()
     progress(1.0)
-    last_stats = CompositeStats(
+    stats = CompositeStats(
         (end - start) / 1000, time.process_time() - cpu_started, time.monotonic() - started
     )
-    return OutputFile(
+    output = OutputFile(
         path=out_path,
         participant="both",
         role="all",
@@ -246,6 +253,7 @@ def _composite(
         start_offset_ms=start,
         bytes=out_path.stat().st_size,
     )
+    return output, stats
 
 
 def _draw(
