@@ -8,6 +8,7 @@ import fractions
 import random
 import shutil
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from media.recording.recover import recover
 from media.stamps import read_stamp, stamp_frame
 from relay.interface import RecordingFailed, RecordingState
 from relay.pool import RelayPool
+from relay.recording_writer import DiskWriter
 
 
 def test_a_worker_killed_mid_call_leaves_a_recording_recover_and_convert_make_playable(
@@ -230,3 +232,23 @@ def test_reordered_duplicated_and_repaired_packets_are_recorded_once_in_order(
     assert numbers == list(range(20))
     times = [t for t, _f in frames]
     assert times == sorted(times) and abs(times[-1] - 19 * 0.1) < 0.002  # RTP time, not arrival
+
+
+async def test_a_disk_that_does_not_keep_up_refuses_chunks_instead_of_queueing_them(
+    tmp_path: Path,
+) -> None:
+    """The writer's queue is bounded in bytes: while the disk is stuck, append() says no
+    (the recorder drops that second of recording, counts it and reports `degraded`) and
+    nothing waits; once the disk moves again, what was queued is written."""
+    writer = DiskWriter(tmp_path, max_pending=64 * 1024)
+    writer.start()
+    stuck = threading.Event()
+    blocked = asyncio.ensure_future(writer.call(stuck.wait))  # the "disk" hangs here
+    writer.open("t.rtprec", b"header")
+    accepted = [writer.append("t.rtprec", bytes(16 * 1024)) for _ in range(6)]
+    assert accepted == [True, True, True, False, False, False]
+    stuck.set()
+    await blocked
+    await writer.aclose()
+    assert (tmp_path / "t.rtprec").stat().st_size == len(b"header") + 3 * 16 * 1024
+    assert writer.error is None and writer.pending == 0
