@@ -21,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from media.recording.convert import OutputFile, Progress, _nothing, convert
-from media.recording.decoded import SAMPLE_RATE, audio_samples, video_frames
+from media.recording.decoded import SAMPLE_RATE, audio_chunks, video_frames
 
 WIDTH, HEIGHT, FPS = 1280, 720, 15
 HOLD_MS = 3000
@@ -213,7 +213,11 @@ def _composite(
         apart = container.add_stream("libopus", rate=SAMPLE_RATE, layout="stereo")
         apart.metadata["title"] = "customer left, agent right"
         apart.time_base = fractions.Fraction(1, SAMPLE_RATE)
-        tracks = _voices(voices, start, end)
+        streams = [
+            _VoiceStream(voices[name], start) if name in voices else None
+            for name in ("customer", "agent")
+        ]
+        length = (end - start) * SAMPLE_RATE // 1000
         frames = (end - start) * fps // 1000 + 1
         audio_at = 0
         for k in range(frames):
@@ -223,16 +227,14 @@ def _composite(
             picture.time_base = MS
             container.mux(video.encode(picture))
             # Audio up to this picture's time, in 20 ms chunks.
-            while audio_at * 1000 // SAMPLE_RATE <= t - start and audio_at < tracks.shape[1]:
-                chunk = tracks[:, audio_at : audio_at + AUDIO_CHUNK]
+            while audio_at * 1000 // SAMPLE_RATE <= t - start and audio_at < length:
+                chunk = _voices_at(streams, audio_at)
                 _encode_audio(container, mix, apart, chunk, audio_at)
                 audio_at += AUDIO_CHUNK
             if k % fps == 0:
                 progress(k / frames)
-        while audio_at < tracks.shape[1]:
-            _encode_audio(
-                container, mix, apart, tracks[:, audio_at : audio_at + AUDIO_CHUNK], audio_at
-            )
+        while audio_at < length:
+            _encode_audio(container, mix, apart, _voices_at(streams, audio_at), audio_at)
             audio_at += AUDIO_CHUNK
         container.mux(video.encode(None))
         container.mux(mix.encode(None))
@@ -303,19 +305,53 @@ def _copy_into(frame: av.VideoFrame, index: int, data: Plane) -> None:
     rows[: data.shape[0], : data.shape[1]] = data
 
 
-def _voices(voices: dict[str, OutputFile], start: int, end: int) -> npt.NDArray[np.float32]:
-    """(2, n) float32: row 0 the customer's voice, row 1 the agent's, on the timeline."""
-    length = (end - start) * SAMPLE_RATE // 1000
-    tracks = np.zeros((2, length), dtype=np.float32)
-    for row, name in enumerate(("customer", "agent")):
-        output = voices.get(name)
-        if output is None:
-            continue
-        samples, first = audio_samples(output.path)
-        at = (output.start_offset_ms - start) * SAMPLE_RATE // 1000 + round(first * SAMPLE_RATE)
-        take = samples[0, : max(0, length - at)]
-        tracks[row, at : at + take.size] = take
-    return tracks
+class _VoiceStream:
+    """One voice file decoded as it is needed: samples of the composite's timeline come out
+    in order, so only a few frames are ever held (an hour of both voices would be 1.4 GB
+    as float32)."""
+
+    def __init__(self, output: OutputFile, start_ms: int) -> None:
+        self._origin = (output.start_offset_ms - start_ms) * SAMPLE_RATE // 1000
+        self._chunks = audio_chunks(output.path)
+        self._buffer = np.zeros(0, dtype=np.float32)
+        self._buffer_at = 0
+        """Timeline sample where the buffer starts."""
+        self._done = False
+
+    def take(self, at: int, count: int) -> npt.NDArray[np.float32]:
+        """Samples [at, at + count) of the timeline (silence where the voice has none);
+        `at` never goes back."""
+        while not self._done and self._buffer_at + self._buffer.size < at + count:
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                self._done = True
+                break
+            first, samples = chunk
+            position = self._origin + first
+            end = self._buffer_at + self._buffer.size
+            if not self._buffer.size:
+                self._buffer_at = position
+            elif position > end:  # a gap in the file: silence
+                self._buffer = np.concatenate([self._buffer, np.zeros(position - end, np.float32)])
+            elif position < end:  # overlap (rounding): keep what is there
+                samples = samples[end - position :]
+            self._buffer = np.concatenate([self._buffer, samples])
+        out = np.zeros(count, dtype=np.float32)
+        lo, hi = max(at, self._buffer_at), min(at + count, self._buffer_at + self._buffer.size)
+        if hi > lo:
+            out[lo - at : hi - at] = self._buffer[lo - self._buffer_at : hi - self._buffer_at]
+        drop = max(0, at + count - self._buffer_at)
+        self._buffer, self._buffer_at = self._buffer[drop:], self._buffer_at + drop
+        return out
+
+
+def _voices_at(streams: list[_VoiceStream | None], at: int) -> npt.NDArray[np.float32]:
+    """(2, 960) float32: the customer's voice, the agent's, at timeline sample `at`."""
+    rows = [
+        s.take(at, AUDIO_CHUNK) if s is not None else np.zeros(AUDIO_CHUNK, np.float32)
+        for s in streams
+    ]
+    return np.stack(rows)
 
 
 def _encode_audio(

@@ -20,7 +20,14 @@ from media.recording.depacketize import Frame, FrameStats, opus_frames, video_fr
 from media.recording.manifest import Manifest, TrackEntry
 from media.recording.mux import Muxed, write_audio, write_video
 from media.recording.rawfile import SUFFIX, RawFileError, RecordType, read_meta, read_track
-from media.recording.timeline import RtpPacket, TrackMedia, clock_offsets, map_times, order_packets
+from media.recording.timeline import (
+    RtpPacket,
+    TrackMedia,
+    clock_offsets,
+    floor,
+    map_times,
+    order_packets,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -94,7 +101,12 @@ def track_entries(recording_dir: Path, manifest: Manifest) -> list[TrackEntry]:
 
 
 def _read(recording_dir: Path, entry: TrackEntry, report: TrackReport) -> list[RtpPacket]:
-    media: TrackMedia = order_packets(read_track(recording_dir / entry.file))
+    """The track's packets, ordered and timed on the sender's clock ([] if unreadable)."""
+    try:
+        media: TrackMedia = order_packets(read_track(recording_dir / entry.file))
+    except (OSError, RawFileError) as error:
+        logger.warning("skipping %s: %s", entry.file, error)
+        return []
     report.packets = len(media.packets)
     report.duplicates = media.duplicates
     report.malformed = media.malformed
@@ -120,31 +132,30 @@ def convert(
     ]
     total = max(len(entries), 1) * 2
     done = 0
-    packets: dict[str, list[RtpPacket]] = {}
+    # Pass 1, one track in memory at a time: how early each track's packets arrived
+    # against their capture times (its floor).
+    floors: dict[str, int | None] = {}
     track_reports: dict[str, TrackReport] = {}
     for entry in entries:
         report = track_reports[entry.file] = TrackReport(entry.file)
-        try:
-            packets[entry.file] = _read(recording_dir, entry, report)
-        except (OSError, RawFileError) as error:
-            logger.warning("skipping %s: %s", entry.file, error)
-            packets[entry.file] = []
+        floors[entry.file] = floor(_read(recording_dir, entry, report))
         done += 1
         progress(done / total)
     # The publisher's clock onto the relay's: per publisher (participant, session, peer
     # connection), whose tracks share one capture clock.
     offsets: dict[str, int] = {}
-    publishers: dict[tuple[str, int, int], dict[str, list[RtpPacket]]] = {}
+    publishers: dict[tuple[str, int, int], dict[str, int | None]] = {}
     for entry in entries:
         key = (entry.participant, entry.session, entry.connection)
-        publishers.setdefault(key, {})[entry.file] = packets[entry.file]
+        publishers.setdefault(key, {})[entry.file] = floors[entry.file]
     for tracks in publishers.values():
         offsets.update(clock_offsets(tracks))
+    # Pass 2: each output, its tracks read again one after the other.
     outputs: list[OutputFile] = []
     for (participant, role), group in _by_participant_role(entries).items():
         for number, run in enumerate(_same_codec_runs(group)):
             stem = out_dir / (f"{participant}.{role}" + (f".{number + 1}" if number else ""))
-            frames = _frames(run, packets, offsets, track_reports, paused)
+            frames = _frames(recording_dir, run, offsets, track_reports, paused)
             muxed = (
                 write_audio(frames, stem)
                 if run[0].kind == "audio"
@@ -181,8 +192,8 @@ def _same_codec_runs(group: list[TrackEntry]) -> list[list[TrackEntry]]:
 
 
 def _frames(
+    recording_dir: Path,
     run: list[TrackEntry],
-    packets: dict[str, list[RtpPacket]],
     offsets: dict[str, int],
     reports: dict[str, TrackReport],
     paused: list[tuple[int, int]],
@@ -191,7 +202,9 @@ def _frames(
     the recording was paused (a sender running late delivers some after the resume)."""
     for entry in run:
         offset = offsets[entry.file]
-        shifted = [_shift(p, offset) if p.run >= 0 else p for p in packets.get(entry.file, [])]
+        packets = _read(recording_dir, entry, TrackReport(entry.file))
+        shifted = [_shift(p, offset) if p.run >= 0 else p for p in packets]
+        del packets
         stats = reports[entry.file].frames
         if entry.kind == "audio":
             yield from opus_frames(shifted, stats, paused)

@@ -37,6 +37,20 @@ def audio_samples(path: Path, channels: int = 1, stream: int = 0) -> tuple[Sampl
     return samples, first / SAMPLE_RATE
 
 
+def audio_chunks(path: Path) -> Iterator[tuple[int, Samples]]:
+    """(first sample, mono float32 samples) of the file's first audio stream at 48 kHz, in
+    order, decoded as they are asked for; `first` counts from the file's time 0."""
+    resampler = av.AudioResampler(format="fltp", layout="mono", rate=SAMPLE_RATE)
+    with av.open(str(path)) as container:
+        for frame in container.decode(container.streams.audio[0]):
+            for out in resampler.resample(frame):
+                first = round(float(out.time or 0) * SAMPLE_RATE)
+                yield first, out.to_ndarray()[0].astype(np.float32)
+        for out in resampler.resample(None):
+            first = round(float(out.time or 0) * SAMPLE_RATE)
+            yield first, out.to_ndarray()[0].astype(np.float32)
+
+
 def video_frames(path: Path) -> Iterator[tuple[float, av.VideoFrame]]:
     """(time s, frame) of the file's first video stream, in presentation order."""
     with av.open(str(path)) as container:

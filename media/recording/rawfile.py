@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import enum
 import json
+import mmap
 import os
 import struct
 from collections.abc import Iterator
@@ -129,7 +130,7 @@ class TrackFile:
         return bool(self.records) and self.records[-1].type == RecordType.END
 
 
-def read_meta(data: bytes | memoryview) -> tuple[dict[str, Any], int]:
+def read_meta(data: bytes | memoryview | mmap.mmap) -> tuple[dict[str, Any], int]:
     """The metadata and the offset of the first record; RawFileError if the header is bad."""
     if bytes(data[: len(MAGIC)]) != MAGIC:
         raise RawFileError("not a LiveAssist raw track file (bad magic)")
@@ -148,7 +149,7 @@ def read_meta(data: bytes | memoryview) -> tuple[dict[str, Any], int]:
     return meta, start + length
 
 
-def iter_records(data: bytes | memoryview, offset: int) -> Iterator[Record]:
+def iter_records(data: bytes | memoryview | mmap.mmap, offset: int) -> Iterator[Record]:
     """Whole records from `offset`; stops silently at a torn or damaged tail."""
     end = len(data)
     while offset + RECORD.size <= end:
@@ -161,15 +162,21 @@ def iter_records(data: bytes | memoryview, offset: int) -> Iterator[Record]:
 
 
 def read_track(path: Path) -> TrackFile:
-    """Read a whole track file; a torn last record is left out (see TrackFile.torn)."""
-    data = path.read_bytes()
-    meta, offset = read_meta(data)
-    records = list(iter_records(data, offset))
+    """Read a whole track file; a torn last record is left out (see TrackFile.torn).
+
+    The file is mapped, not read into memory: only the payloads are copied."""
+    with open(path, "rb") as handle:
+        size = os.fstat(handle.fileno()).st_size
+        if size == 0:
+            raise RawFileError("empty file")
+        with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            meta, offset = read_meta(data)
+            records = list(iter_records(data, offset))
     valid = offset
     if records:
         last = records[-1]
         valid = last.offset + RECORD.size + len(last.payload)
-    return TrackFile(path, meta, records, valid, len(data))
+    return TrackFile(path, meta, records, valid, size)
 
 
 def truncate_torn_tail(path: Path) -> int:

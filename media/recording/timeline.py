@@ -234,8 +234,8 @@ def floor(packets: Iterable[RtpPacket]) -> int | None:
     return min(deltas) if deltas else None
 
 
-def clock_offsets(tracks: dict[str, list[RtpPacket]]) -> dict[str, int]:
-    """Sender clock -> relay clock, per track of one publisher.
+def clock_offsets(tracks: dict[str, int | None]) -> dict[str, int]:
+    """Sender clock -> relay clock, per track of one publisher, from each track's floor.
 
     One offset for all of a publisher's tracks when their sender reports agree: the
     smallest arrival - capture (transit at its shortest), which keeps the tracks exactly
@@ -243,7 +243,7 @@ def clock_offsets(tracks: dict[str, list[RtpPacket]]) -> dict[str, int]:
     (aiortc does) and falls behind on a busy machine makes them disagree by its lag; then
     each track gets its own floor, so no track is placed before its packets arrived.
     """
-    floors = {name: f for name, packets in tracks.items() if (f := floor(packets)) is not None}
+    floors = {name: f for name, f in tracks.items() if f is not None}
     if not floors:
         return dict.fromkeys(tracks, 0)
     lowest, highest = min(floors.values()), max(floors.values())
