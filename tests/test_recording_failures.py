@@ -26,7 +26,15 @@ from media.recording.manifest import Manifest, Session, TrackEntry
 from media.recording.rawfile import RecordType, SenderReport, file_header, read_track, record
 from media.recording.recover import recover
 from media.stamps import read_stamp, stamp_frame
-from relay.interface import RecordingFailed, RecordingState
+from relay import wire
+from relay.interface import (
+    PauseRecording,
+    RecordingFailed,
+    RecordingState,
+    ResumeRecording,
+    StartRecording,
+    StopRecording,
+)
 from relay.pool import RelayPool
 from relay.recording_writer import DiskWriter
 
@@ -252,3 +260,19 @@ async def test_a_disk_that_does_not_keep_up_refuses_chunks_instead_of_queueing_t
     await writer.aclose()
     assert (tmp_path / "t.rtprec").stat().st_size == len(b"header") + 3 * 16 * 1024
     assert writer.error is None and writer.pending == 0
+
+
+def test_recording_commands_validate_on_construction_and_cross_the_pipe() -> None:
+    for bad in ("relative/dir", "/a/../b", "/with\x00nul", "/" + "x" * 5000):
+        with pytest.raises(ValueError, match="directory"):
+            StartRecording(ROOM, "rec-1", bad)
+    with pytest.raises(ValueError, match="recording_id"):
+        StartRecording(ROOM, "rec 1", "/tmp/x")
+    command = StartRecording(ROOM, "rec-1", "/srv/recordings/org1/call7")
+    assert wire.parse_command("start_recording", wire.command_args(command)) == command
+    for cls in (PauseRecording, ResumeRecording, StopRecording):
+        assert wire.parse_command(wire.OP_NAMES[cls], {"room_id": ROOM}) == cls(ROOM)
+    with pytest.raises(ValueError, match="state"):
+        RecordingState(ROOM, "rec-1", "exploded", None, 0, 0)  # type: ignore[arg-type]
+    error = wire.error_from_reply(wire.error_reply(1, RecordingFailed("disk full")))
+    assert isinstance(error, RecordingFailed) and error.code == "recording_failed"
