@@ -241,10 +241,6 @@ class RoomRecorder:
         return self._stopped
 
     @property
-    def bytes_written(self) -> int:
-        return self._writer.written
-
-    @property
     def dropped_bytes(self) -> int:
         return self._dropped + self._writer.dropped
 
@@ -320,7 +316,8 @@ class RoomRecorder:
             track.untap()
             track.marker(RecordType.PAUSED)
             track.marked_paused = True
-        self._emit()
+        if self._failed is None:  # a failed recording stays reported as failed
+            self._emit()
 
     def resume(self) -> None:
         if self._stopped or not self._paused:
@@ -332,7 +329,8 @@ class RoomRecorder:
                 track.marked_paused = False
             if self._failed is None:
                 track.tap()
-        self._emit()
+        if self._failed is None:
+            self._emit()
 
     async def _run(self) -> None:
         while True:
