@@ -159,11 +159,16 @@ async def measure_cpu(
                     "directories": [str(d) for d in directories],
                 }
             )
+            per_packet = [
+                window["cpu_percent"] * 1e4 / max(window["packets_per_second"], 1.0)
+                for window in (forwarding, recording)
+            ]
             print(
                 f"round {number + 1}: forwarding {forwarding['cpu_percent']:.1f} % of a core, "
                 f"forwarding + recording {recording['cpu_percent']:.1f} %  "
                 f"({forwarding['packets_per_second']:.0f} / "
-                f"{recording['packets_per_second']:.0f} packets/s received by the peers)",
+                f"{recording['packets_per_second']:.0f} packets/s received by the peers; "
+                f"{per_packet[0]:.0f} / {per_packet[1]:.0f} µs of relay CPU per forwarded packet)",
                 flush=True,
             )
         for room in rooms:
