@@ -121,7 +121,7 @@ def write_audio(
         next_pts = 0
         for frame in _chain(first, iterator):
             pts = (frame.wall_us - first.wall_us) // 1000
-            while pts - next_pts >= 2 * OPUS_FRAME_MS:  # a gap: keep the clock honest
+            while pts - next_pts >= OPUS_FRAME_MS:  # a lost packet or a gap: silence
                 _mux(container, stream, OPUS_SILENCE, next_pts, MS, True, OPUS_FRAME_MS)
                 next_pts += OPUS_FRAME_MS
                 silence += 1
