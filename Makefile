@@ -8,8 +8,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 # Debian packages the tests use: a browser for the page tests, a real PostgreSQL server,
-# and CJK glyphs so screenshots of the Chinese UI show text instead of boxes.
-TEST_SYSTEM_PACKAGES := chromium postgresql fonts-noto-cjk
+# CJK glyphs so screenshots of the Chinese UI show text instead of boxes, and ffprobe
+# (ffmpeg) to check that converted recordings play outside PyAV too.
+TEST_SYSTEM_PACKAGES := chromium postgresql fonts-noto-cjk ffmpeg
 # Extra arguments, e.g. make run SERVE_ARGS="--port 9000", make test PYTEST_ARGS="-k chat".
 SERVE_ARGS ?=
 PYTEST_ARGS ?=

@@ -23,6 +23,7 @@ import socket
 import statistics
 import time
 from dataclasses import dataclass
+from typing import Any, cast
 
 from aiortc import (
     RTCConfiguration,
@@ -38,7 +39,9 @@ from relay.down_track import DownTrack
 from relay.dtls_sink import DtlsRtpSink
 from relay.forwarder import Forwarder
 from relay.ice_guard import DropCounters, IceGuard
+from relay.interface import ParticipantId
 from relay.negotiated import negotiated_stream
+from relay.recorder import TrackRecorder
 from relay.rtp_header import is_vp8_keyframe_start
 from relay.silent_track import SilentTrack
 from relay.stream_rewriter import StreamRewriter
@@ -58,10 +61,17 @@ class Result:
     """CPU per incoming packet: unprotect + parse + N x (rewrite + protect + send)."""
     ingress_us: float
     """Same loop with no subscriber: unprotect + parse only."""
+    recorded_ingress_us: float
+    """Same loop with no subscriber but the recorder's tap (relay/recorder.py)."""
 
     @property
     def per_forwarded_us(self) -> float:
         return (self.cpu_per_packet_us - self.ingress_us) / max(self.subscribers, 1)
+
+    @property
+    def record_us(self) -> float:
+        """What recording adds per incoming packet on the loop's thread."""
+        return self.recorded_ingress_us - self.ingress_us
 
 
 def publisher_packets(count: int, key: bytes) -> list[bytes]:
@@ -145,11 +155,19 @@ async def run(subscribers: int, count: int) -> Result:
         await wait_connected(peers)
         results: list[float] = []
         ingress: list[float] = []
+        recorded: list[float] = []
         for round_no in range(3):
             # Fresh receive sessions each round: SRTP replay protection rejects repeats.
             empty = Forwarder(keyframe_requester=None, keyframe_detector=is_vp8_keyframe_start)
             rx = Session(Policy(key=key, ssrc_type=Policy.SSRC_ANY_INBOUND))
             ingress.append(await timed_loop(empty, rx, packets) / count)
+            # The recorder's tap alone (its buffer is never flushed here: no disk).
+            tapped = Forwarder(keyframe_requester=None, keyframe_detector=is_vp8_keyframe_start)
+            track = TrackRecorder(ParticipantId("p"), "camera", cast(Any, None), 1)
+            tapped.add_tap(track.on_packet)
+            rx = Session(Policy(key=key, ssrc_type=Policy.SSRC_ANY_INBOUND))
+            recorded.append(await timed_loop(tapped, rx, packets) / count)
+            assert len(track.take()) > count * 1100
             forwarder = Forwarder(keyframe_requester=None, keyframe_detector=is_vp8_keyframe_start)
             for _, _, transceiver, _ in pairs:
                 stream = negotiated_stream(transceiver)
@@ -175,6 +193,7 @@ async def run(subscribers: int, count: int) -> Result:
             packets=count,
             cpu_per_packet_us=statistics.median(results) * 1e6,
             ingress_us=statistics.median(ingress) * 1e6,
+            recorded_ingress_us=statistics.median(recorded) * 1e6,
         )
     finally:
         for _, _, _, tap in pairs:
@@ -267,12 +286,12 @@ async def run_full(subscribers: int, count: int) -> tuple[float, float, int]:
 async def main_async(counts: list[int], packets: int) -> None:
     print(f"python {platform.python_version()}, asyncio default loop, {os.cpu_count()} CPUs")
     print(f"{packets} packets x 3 rounds per row (median), 1,100-byte VP8-shaped payloads")
-    print("subs  µs/incoming pkt  ingress µs  µs per forwarded pkt (marginal)")
+    print("subs  µs/incoming pkt  ingress µs  µs per forwarded pkt (marginal)  recorder tap µs")
     for n in counts:
         r = await run(n, packets)
         print(
             f"{r.subscribers:>4}  {r.cpu_per_packet_us:>15.1f}  {r.ingress_us:>10.1f}"
-            f"  {r.per_forwarded_us:>10.1f}"
+            f"  {r.per_forwarded_us:>10.1f}  {r.record_us:>31.2f}"
         )
     print("\nfull receive path (publisher peer → datagram callback, guard, tap → N blackholes)")
     print("subs  relay µs/received pkt  µs per forwarded pkt  received  (publisher send µs)")

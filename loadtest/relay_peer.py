@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from aiortc import (
     AudioStreamTrack,
@@ -31,15 +31,27 @@ async def until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
             await asyncio.sleep(0.02)
 
 
+TrackSource = Callable[[], MediaStreamTrack]
+"""Makes a fresh track for a role (each peer connection gets its own)."""
+
+
 class RelayPeer:
     """Lifecycle: offer() builds a fresh peer connection (again for a rejoin) → accept(answer)
-    → close(). Sends audio and camera by default; counts every decoded frame per role."""
+    → close(). Sends audio and camera by default (or what `sources` makes, e.g. stamped
+    video and tones, for every role it names); counts every decoded frame per role."""
 
     def __init__(
-        self, *, camera: bool = True, audio: bool = True, video_codecs: tuple[str, ...] = ("VP8",)
+        self,
+        *,
+        camera: bool = True,
+        audio: bool = True,
+        video_codecs: tuple[str, ...] = ("VP8",),
+        sources: Mapping[TrackRole, TrackSource] | None = None,
     ) -> None:
         self.video_codecs = video_codecs
+        self.sources: dict[TrackRole, TrackSource] = dict(sources or {})
         self.sending: dict[TrackRole, bool] = {"audio": audio, "camera": camera, "screen": False}
+        self.sending.update(dict.fromkeys(self.sources, True))
         self._tracks: dict[TrackRole, MediaStreamTrack] = {}
         self.frames: dict[TrackRole, int] = dict.fromkeys(ROLES, 0)
         self.frame_times: dict[TrackRole, list[float]] | None = None
@@ -95,7 +107,11 @@ class RelayPeer:
         """This peer connection's source for `role` (a closed one's tracks send nothing)."""
         track = self._tracks.get(role)
         if track is None:
-            track = AudioStreamTrack() if role == "audio" else VideoStreamTrack()
+            source = self.sources.get(role)
+            if source is not None:
+                track = source()
+            else:
+                track = AudioStreamTrack() if role == "audio" else VideoStreamTrack()
             self._tracks[role] = track
         return track
 

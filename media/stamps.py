@@ -173,6 +173,9 @@ class StampedVideoTrack(MediaStreamTrack):
     Each frame carries its number (from 0) and the wall time at which recv() produced it.
     pattern=Pattern.SCREEN (or "screen") gives a screen-share-like picture, e.g.
     StampedVideoTrack(width=1280, height=720, fps=5, pattern="screen").
+    nominal_time=True stamps each frame with its slot (start + n / fps, the time its pts
+    and so its RTP timestamp say) instead of the moment it was drawn: a sync measurement
+    then does not count the sender's own scheduling delays on a busy machine.
     """
 
     kind = "video"
@@ -183,6 +186,8 @@ class StampedVideoTrack(MediaStreamTrack):
         height: int = 480,
         fps: float = 30.0,
         pattern: Pattern | str = Pattern.CAMERA,
+        *,
+        nominal_time: bool = False,
     ) -> None:
         super().__init__()
         if not 0 < fps <= 240:
@@ -192,6 +197,7 @@ class StampedVideoTrack(MediaStreamTrack):
         self.height = height
         self.fps = fps
         self.pattern = Pattern(pattern)
+        self.nominal_time = nominal_time
         self._count = 0
         self._start: float | None = None
 
@@ -215,6 +221,15 @@ class StampedVideoTrack(MediaStreamTrack):
         self._count += 1
         return frame
 
+    @property
+    def started_at(self) -> float | None:
+        """Wall time (Unix s) of frame 0's slot, once recv() has been called."""
+        return self._start
+
     def draw(self, number: int) -> av.VideoFrame:
-        """Frame `number`, stamped now (a subclass may draw the picture differently)."""
-        return stamp_frame(number, now_ms(), self.width, self.height, self.pattern)
+        """Frame `number`, stamped now or with its slot (a subclass may draw differently)."""
+        if self.nominal_time and self._start is not None:
+            sent_at = round((self._start + number / self.fps) * 1000)
+        else:
+            sent_at = now_ms()
+        return stamp_frame(number, sent_at, self.width, self.height, self.pattern)

@@ -48,6 +48,11 @@ class ToneAudioTrack(MediaStreamTrack):
         self._timestamp = 0
         self._start: float | None = None
 
+    @property
+    def samples_sent(self) -> int:
+        """Samples recv() has returned so far."""
+        return self._timestamp
+
     async def recv(self) -> av.AudioFrame:
         """The next 20 ms frame, no earlier than its slot in real time."""
         if self.readyState != "live":
@@ -59,6 +64,64 @@ class ToneAudioTrack(MediaStreamTrack):
         frame = tone_frame(self._timestamp, self.frequency, self.amplitude, self.channels)
         self._timestamp += SAMPLES_PER_FRAME
         return frame
+
+
+class ToneBurstTrack(ToneAudioTrack):
+    """The sine in bursts: `burst` seconds on at the start of every `period`, silence
+    between. Burst k starts at sample k x period x 48,000, i.e. at `started_at` + k x
+    period on the sender's wall clock: a receiver that finds the onsets can tell how far
+    its audio is from where it should be (sync against video stamps, media/stamps.py)."""
+
+    def __init__(
+        self,
+        frequency: float = 440.0,
+        amplitude: float = 0.5,
+        period: float = 1.0,
+        burst: float = 0.2,
+    ) -> None:
+        super().__init__(frequency, amplitude)
+        if not 0 < burst < period:
+            raise ValueError(f"burst must be in (0, period), got {burst} of {period}")
+        self.period = period
+        self.burst = burst
+
+    @property
+    def started_at(self) -> float | None:
+        """Wall time (Unix s) of sample 0, once recv() has been called."""
+        return self._start
+
+    async def recv(self) -> av.AudioFrame:
+        frame = await super().recv()
+        first = int(frame.pts or 0)
+        index = first + np.arange(SAMPLES_PER_FRAME)
+        on = (index % round(self.period * SAMPLE_RATE)) < round(self.burst * SAMPLE_RATE)
+        if not on.all():
+            data = frame.to_ndarray().reshape(-1, self.channels)
+            data[~on] = 0
+            frame = av.AudioFrame.from_ndarray(data.reshape(1, -1), format="s16", layout="mono")
+            frame.sample_rate = SAMPLE_RATE
+            frame.pts = first
+            frame.time_base = fractions.Fraction(1, SAMPLE_RATE)
+        return frame
+
+
+def burst_onsets(
+    samples: npt.NDArray[np.generic], sample_rate: int, threshold: float = 0.1, gap: float = 0.1
+) -> list[float]:
+    """Times (s from the first sample) where the level rises above `threshold` after at
+    least `gap` s below it: the starts of tone bursts."""
+    x = np.abs(_as_float(samples))
+    window = max(1, sample_rate // 1000)  # 1 ms peak envelope
+    usable = x.size - x.size % window
+    envelope = x[:usable].reshape(-1, window).max(axis=1)
+    loud = envelope > threshold
+    onsets: list[float] = []
+    quiet_for = gap * 1000
+    for i, is_loud in enumerate(loud):
+        if is_loud and quiet_for >= gap * 1000:
+            onsets.append(i * window / sample_rate)
+        quiet_for = 0 if is_loud else quiet_for + 1
+    return onsets
 
 
 def tone_frame(

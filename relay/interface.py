@@ -92,6 +92,19 @@ class BadOffer(RelayError):
     code = "bad_offer"
 
 
+class RecordingFailed(RelayError):
+    """The recording could not start (its directory cannot be created or written) or the
+    room records another recording already; the call goes on unrecorded."""
+
+    code = "recording_failed"
+
+
+class NotRecording(RelayError):
+    """Pause, resume or stop of a room that has no recording."""
+
+    code = "not_recording"
+
+
 ERRORS: dict[str, type[RelayError]] = {
     cls.code: cls
     for cls in (
@@ -103,6 +116,8 @@ ERRORS: dict[str, type[RelayError]] = {
         NoCapacity,
         RelayLost,
         BadOffer,
+        RecordingFailed,
+        NotRecording,
     )
 }
 
@@ -181,6 +196,128 @@ class CloseRoom:
         _check_reason(self.reason)
 
 
+MAX_PATH_BYTES = 4096
+
+
+def _check_directory(value: object) -> None:
+    if not isinstance(value, str) or not value.startswith("/"):
+        raise ValueError(f"directory must be an absolute path, got {value!r}")
+    if "\x00" in value or len(value.encode()) > MAX_PATH_BYTES:
+        raise ValueError("directory must be a path without NUL, at most 4096 bytes")
+    if any(part == ".." for part in value.split("/")):
+        raise ValueError("directory must not contain '..'")
+
+
+@dataclass(frozen=True, slots=True)
+class StartRecording:
+    """Record the room into `directory` (absolute; created if missing). The same directory
+    given to another room later (the call moved to another worker) is continued."""
+
+    room_id: RoomId
+    recording_id: str
+    directory: str
+
+    def __post_init__(self) -> None:
+        _check_id("room_id", self.room_id)
+        _check_id("recording_id", self.recording_id)
+        _check_directory(self.directory)
+
+
+@dataclass(frozen=True, slots=True)
+class PauseRecording:
+    room_id: RoomId
+
+    def __post_init__(self) -> None:
+        _check_id("room_id", self.room_id)
+
+
+@dataclass(frozen=True, slots=True)
+class ResumeRecording:
+    room_id: RoomId
+
+    def __post_init__(self) -> None:
+        _check_id("room_id", self.room_id)
+
+
+@dataclass(frozen=True, slots=True)
+class StopRecording:
+    room_id: RoomId
+
+    def __post_init__(self) -> None:
+        _check_id("room_id", self.room_id)
+
+
+RecordingStateName = Literal["recording", "paused", "stopped", "failed", "degraded"]
+RECORDING_STATES: frozenset[str] = frozenset(get_args(RecordingStateName))
+
+
+def _check_count(name: str, value: object) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class RecordingState:
+    """Event: a room's recording changed state.
+
+    `recording` (started or resumed), `paused`, `degraded` (the disk did not keep up: some
+    recording data was dropped, `reason` says how much; recording goes on), `failed`
+    (nothing more is written: the directory became unwritable or full, `reason` says
+    which; the call goes on), `stopped` (stop_recording or the room closed; `reason`
+    repeats a failure or degradation, if any). A worker lost while recording reports
+    `failed` with reason `relay_lost`: what it wrote until then is recoverable
+    (media.recording.recover), and the call's next room may record into the same
+    directory. `bytes` is what reached the disk, `dropped_bytes` what did not.
+    """
+
+    room_id: RoomId
+    recording_id: str
+    state: RecordingStateName
+    reason: str | None
+    bytes: int
+    dropped_bytes: int
+
+    def __post_init__(self) -> None:
+        _check_id("room_id", self.room_id)
+        _check_id("recording_id", self.recording_id)
+        if self.state not in RECORDING_STATES:
+            raise ValueError(f"state must be one of {sorted(RECORDING_STATES)}, got {self.state!r}")
+        if self.reason is not None and not isinstance(self.reason, str):
+            raise ValueError("reason must be a string or null")
+        _check_count("bytes", self.bytes)
+        _check_count("dropped_bytes", self.dropped_bytes)
+
+
+RecordingOutcome = Literal["complete", "degraded", "failed"]
+
+
+@dataclass(frozen=True, slots=True)
+class RecordingSummary:
+    """What stop_recording() reports: the room's part of the recording.
+
+    Times are the relay's wall clock in Unix milliseconds (None: no packet was recorded).
+    """
+
+    recording_id: str
+    outcome: RecordingOutcome
+    reason: str | None
+    bytes: int
+    """Written to disk by this room (headers included)."""
+    dropped_bytes: int
+    """Recording data that never reached the disk (the disk was too slow, or failed)."""
+    tracks: int
+    """Track files this room wrote (one per participant, role and segment)."""
+    first_packet_at_ms: int | None
+    last_packet_at_ms: int | None
+
+    def __post_init__(self) -> None:
+        _check_id("recording_id", self.recording_id)
+        if self.outcome not in get_args(RecordingOutcome):
+            raise ValueError(f"outcome must be one of {get_args(RecordingOutcome)}")
+        for name in ("bytes", "dropped_bytes", "tracks"):
+            _check_count(name, getattr(self, name))
+
+
 @dataclass(frozen=True, slots=True)
 class RoomClosed:
     """Event: a room ended, by request or because its worker was lost."""
@@ -206,6 +343,11 @@ class WorkerStats:
     peer_connections: int
     tasks: int = 0
     """asyncio tasks alive in the worker (a leak shows here first)."""
+    threads: int = 0
+    """Threads alive in the worker, the event loop's executor pool not counted (each
+    running recording has a disk writer thread)."""
+    recordings: int = 0
+    """Rooms recording now (paused ones included)."""
     open_files: int = 0
     """File descriptors the worker holds: sockets of every peer connection, the pipe, …"""
     rss_bytes: int = 0
@@ -220,7 +362,15 @@ class WorkerStats:
     foreign, stun_over_budget, queue_full, srtp_auth, empty, bad_stun, bad_rtcp)."""
 
     def __post_init__(self) -> None:
-        for name in ("capacity", "rooms", "participants", "peer_connections", "tasks"):
+        for name in (
+            "capacity",
+            "rooms",
+            "participants",
+            "peer_connections",
+            "tasks",
+            "threads",
+            "recordings",
+        ):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must not be negative")
 
@@ -296,6 +446,7 @@ class MediaFlow:
 RoomClosedListener = Callable[[RoomClosed], None]
 ParticipantListener = Callable[[ParticipantLink], None]
 MediaFlowListener = Callable[[MediaFlow], None]
+RecordingListener = Callable[[RecordingState], None]
 
 
 class RelayControl(Protocol):
@@ -339,4 +490,27 @@ class RelayControl(Protocol):
 
     def add_media_flow_listener(self, listener: MediaFlowListener) -> None:
         """`listener` gets every MediaFlow event (media of a role started/stopped arriving)."""
+        ...
+
+    async def start_recording(self, room_id: RoomId, recording_id: str, directory: str) -> None:
+        """Record every publication of the room, now and later (joins, rejoins), into raw
+        track files under `directory` (absolute, created if missing; docs/recording-format.md).
+
+        RecordingFailed if the directory cannot be created or written, or the room records
+        another recording; the call goes on. Starting the same recording again is a no-op.
+        """
+        ...
+
+    async def pause_recording(self, room_id: RoomId) -> None:
+        """Record nothing until resume_recording (a marker on each track says so)."""
+        ...
+
+    async def resume_recording(self, room_id: RoomId) -> None: ...
+
+    async def stop_recording(self, room_id: RoomId) -> RecordingSummary:
+        """End the room's recording (closing the room does too); again: the same summary."""
+        ...
+
+    def add_recording_listener(self, listener: RecordingListener) -> None:
+        """`listener` gets every RecordingState event."""
         ...

@@ -22,12 +22,19 @@ from relay.interface import (
     ParticipantId,
     ParticipantLink,
     ParticipantListener,
+    PauseRecording,
+    RecordingListener,
+    RecordingState,
+    RecordingSummary,
     RelayLost,
     RelayStats,
+    ResumeRecording,
     RoomClosed,
     RoomClosedListener,
     RoomExists,
     RoomId,
+    StartRecording,
+    StopRecording,
     TrackRole,
     UnknownRoom,
     WorkerId,
@@ -72,6 +79,9 @@ class RelayPool:
         self._listeners: list[RoomClosedListener] = []
         self._participant_listeners: list[ParticipantListener] = []
         self._media_flow_listeners: list[MediaFlowListener] = []
+        self._recording_listeners: list[RecordingListener] = []
+        self._recordings: dict[RoomId, RecordingState] = {}
+        """The last state of each room's running recording (a lost worker fails them)."""
 
     def _new_worker(self, worker_id: WorkerId) -> RelayWorker:
         return RelayWorker(
@@ -109,9 +119,15 @@ class RelayPool:
     def add_media_flow_listener(self, listener: MediaFlowListener) -> None:
         self._media_flow_listeners.append(listener)
 
+    def add_recording_listener(self, listener: RecordingListener) -> None:
+        self._recording_listeners.append(listener)
+
     def _on_worker_event(self, message: dict[str, Any]) -> None:
         if message.get("event") == "media":
             self._on_media_flow(message)
+            return
+        if message.get("event") == "recording":
+            self._on_recording(message)
             return
         if message.get("event") != "participant":
             return
@@ -146,6 +162,32 @@ class RelayPool:
                 listener(event)
             except Exception:
                 logger.exception("media flow listener failed")
+
+    def _on_recording(self, message: dict[str, Any]) -> None:
+        try:
+            event = RecordingState(
+                RoomId(str(message["room_id"])),
+                str(message["recording_id"]),
+                message["state"],
+                message["reason"],
+                message["bytes"],
+                message["dropped_bytes"],
+            )
+        except (KeyError, ValueError):
+            logger.exception("malformed recording event from a worker: %r", message)
+            return
+        if event.state == "stopped":
+            self._recordings.pop(event.room_id, None)
+        elif event.room_id in self._rooms:
+            self._recordings[event.room_id] = event
+        self._emit_recording(event)
+
+    def _emit_recording(self, event: RecordingState) -> None:
+        for listener in list(self._recording_listeners):
+            try:
+                listener(event)
+            except Exception:
+                logger.exception("recording listener failed")
 
     def _place(self) -> RelayWorker:
         alive = [w for w in self.workers if w.alive]
@@ -225,6 +267,23 @@ class RelayPool:
             if self._rooms.get(room_id) is worker:
                 self._forget(room_id, reason)
 
+    async def start_recording(self, room_id: RoomId, recording_id: str, directory: str) -> None:
+        command = StartRecording(room_id, recording_id, directory)
+        await self._worker(room_id).execute(command)
+
+    async def pause_recording(self, room_id: RoomId) -> None:
+        command = PauseRecording(room_id)
+        await self._worker(room_id).execute(command)
+
+    async def resume_recording(self, room_id: RoomId) -> None:
+        command = ResumeRecording(room_id)
+        await self._worker(room_id).execute(command)
+
+    async def stop_recording(self, room_id: RoomId) -> RecordingSummary:
+        command = StopRecording(room_id)
+        result = await self._worker(room_id).execute(command)
+        return RecordingSummary(**dict(result))
+
     async def stats(self) -> RelayStats:
         reports = await asyncio.gather(*(w.stats() for w in self.workers))
         return RelayStats(
@@ -242,6 +301,11 @@ class RelayPool:
 
     def _forget(self, room_id: RoomId, reason: CloseReason) -> None:
         worker = self._rooms.pop(room_id)
+        recording = self._recordings.pop(room_id, None)
+        if recording is not None and reason == CloseReason.RELAY_LOST:
+            self._emit_recording(
+                dataclasses.replace(recording, state="failed", reason="relay_lost")
+            )
         members = self._room_participants.pop(room_id, set())
         self._participants[worker.worker_id] -= len(members)
         event = RoomClosed(room_id, reason)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from pathlib import Path
 
 from aiortc import RTCConfiguration
 
@@ -10,14 +11,19 @@ from relay.codecs import CodecChoice
 from relay.ice_guard import DropCounters
 from relay.interface import (
     CloseReason,
+    NotRecording,
     ParticipantExists,
     ParticipantId,
+    RecordingFailed,
+    RecordingState,
+    RecordingSummary,
     RoomId,
     TrackRole,
     UnknownParticipant,
     UnknownRoom,
 )
 from relay.participant import RelayParticipant
+from relay.recorder import RoomRecorder
 
 
 class Room:
@@ -28,6 +34,9 @@ class Room:
     again under the same id replaces the old peer connection (a reconnect: aiortc has no
     ICE restart) only once the new one is answered and checked; the others' slots keep
     their sequence numbering across it.
+
+    While a recording runs (start_recording → stop_recording, or close), every
+    publication is recorded, also those of participants who join or rejoin later.
     """
 
     def __init__(
@@ -44,6 +53,7 @@ class Room:
         self._on_participant_state = on_participant_state
         self.participants: dict[ParticipantId, RelayParticipant] = {}
         self.close_reason: CloseReason | None = None
+        self.recorder: RoomRecorder | None = None
 
     @property
     def peer_connections(self) -> int:
@@ -87,7 +97,11 @@ class Room:
         if old is not None:
             for other in self.participants.values():
                 other.unsubscribe_from(participant_id)
+            if self.recorder is not None:
+                self.recorder.remove_participant(old)
         self.participants[participant_id] = participant
+        if self.recorder is not None:
+            self.recorder.add_participant(participant)
         try:
             for other in self.participants.values():
                 if other is participant:
@@ -140,11 +154,55 @@ class Room:
             raise UnknownParticipant(f"{participant_id} is not in room {self.room_id}")
         for other in self.participants.values():
             other.unsubscribe_from(participant_id)
+        if self.recorder is not None:
+            self.recorder.remove_participant(participant)
         await participant.close()
+
+    async def start_recording(
+        self,
+        recording_id: str,
+        directory: Path,
+        on_state: Callable[[RecordingState], None],
+    ) -> None:
+        """RecordingFailed if the directory is unusable or another recording runs here."""
+        if self.close_reason is not None:
+            raise UnknownRoom(f"room {self.room_id} is closed")
+        recorder = self.recorder
+        if recorder is not None and not recorder.stopped:
+            if recorder.recording_id == recording_id and recorder.directory == directory:
+                return
+            raise RecordingFailed(f"room {self.room_id} records {recorder.recording_id} already")
+        recorder = RoomRecorder(self.room_id, recording_id, directory, on_state)
+        self.recorder = recorder
+        try:
+            await recorder.start(self.participants.values())  # live: joins meanwhile count
+        except BaseException:
+            if self.recorder is recorder:
+                self.recorder = None
+            await recorder.stop()
+            raise
+        if self.close_reason is not None:  # closed while the directory was prepared
+            await recorder.stop()
+
+    def _recording(self) -> RoomRecorder:
+        if self.recorder is None:
+            raise NotRecording(f"room {self.room_id} is not recording")
+        return self.recorder
+
+    def pause_recording(self) -> None:
+        self._recording().pause()
+
+    def resume_recording(self) -> None:
+        self._recording().resume()
+
+    async def stop_recording(self) -> RecordingSummary:
+        return await self._recording().stop()
 
     async def close(self, reason: CloseReason) -> None:
         if self.close_reason is not None:
             return
         self.close_reason = reason
+        if self.recorder is not None:
+            await self.recorder.stop()
         for participant_id in list(self.participants):
             await self.leave(participant_id)

@@ -3,22 +3,48 @@ relay/channel.py).
 
 request  {"id": 7, "op": "join", "args": {...}}
 reply    {"id": 7, "ok": true, "result": ...} | {"id": 7, "ok": false, "code": ..., "detail": ...}
-event    {"event": "hello", ...}   (worker → pool, unsolicited)
+event    {"event": "hello", ...}   (worker → pool, unsolicited; also "participant", "media",
+         "recording")
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from relay.interface import ERRORS, CloseReason, CloseRoom, Join, Leave, OpenRoom, RelayError
+from relay.interface import (
+    ERRORS,
+    CloseReason,
+    CloseRoom,
+    Join,
+    Leave,
+    OpenRoom,
+    PauseRecording,
+    RelayError,
+    ResumeRecording,
+    StartRecording,
+    StopRecording,
+)
 
-Command = OpenRoom | Join | Leave | CloseRoom
+Command = (
+    OpenRoom
+    | Join
+    | Leave
+    | CloseRoom
+    | StartRecording
+    | PauseRecording
+    | ResumeRecording
+    | StopRecording
+)
 
 OPS: dict[str, type[Command]] = {
     "open_room": OpenRoom,
     "join": Join,
     "leave": Leave,
     "close_room": CloseRoom,
+    "start_recording": StartRecording,
+    "pause_recording": PauseRecording,
+    "resume_recording": ResumeRecording,
+    "stop_recording": StopRecording,
 }
 OP_NAMES: dict[type[Command], str] = {cls: op for op, cls in OPS.items()}
 

@@ -168,6 +168,8 @@ class RelayWorker:
             participants=int(result["participants"]),
             peer_connections=int(result["peer_connections"]),
             tasks=int(result["tasks"]),
+            threads=int(result.get("threads", 0)),
+            recordings=int(result.get("recordings", 0)),
             open_files=int(result["open_files"]),
             rss_bytes=int(result["rss_bytes"]),
             dropped={str(k): int(v) for k, v in dict(result.get("dropped", {})).items()},

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
+import threading
 from collections.abc import Callable
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 
 from aiortc import RTCBundlePolicy, RTCConfiguration
@@ -23,9 +26,14 @@ from relay.interface import (
     Leave,
     MediaFlow,
     OpenRoom,
+    PauseRecording,
+    RecordingState,
     RelayError,
+    ResumeRecording,
     RoomExists,
     RoomId,
+    StartRecording,
+    StopRecording,
     UnknownRoom,
 )
 from relay.media_flow import MediaFlowMonitor
@@ -146,6 +154,19 @@ class WorkerHost:
         if isinstance(command, Leave):
             await room.leave(command.participant_id)
             return None
+        if isinstance(command, StartRecording):
+            await room.start_recording(
+                command.recording_id, Path(command.directory), self._send_recording_state
+            )
+            return None
+        if isinstance(command, PauseRecording):
+            room.pause_recording()
+            return None
+        if isinstance(command, ResumeRecording):
+            room.resume_recording()
+            return None
+        if isinstance(command, StopRecording):
+            return dataclasses.asdict(await room.stop_recording())
         assert isinstance(command, CloseRoom)
         del self.rooms[command.room_id]
         await room.close(command.reason)
@@ -160,6 +181,10 @@ class WorkerHost:
             "participants": sum(len(r.participants) for r in self.rooms.values()),
             "peer_connections": sum(r.peer_connections for r in self.rooms.values()),
             "tasks": len(asyncio.all_tasks()),
+            "threads": _threads(),
+            "recordings": sum(
+                1 for r in self.rooms.values() if r.recorder is not None and not r.recorder.stopped
+            ),
             "open_files": _open_files(),
             "rss_bytes": _rss_bytes(),
             "dropped": self.drops.as_dict(),
@@ -176,6 +201,9 @@ class WorkerHost:
             }
         )
 
+    def _send_recording_state(self, event: RecordingState) -> None:
+        self._send({"event": "recording", **dataclasses.asdict(event)})
+
     def _send(self, message: dict[str, Any]) -> None:
         with contextlib.suppress(ChannelClosed):  # the pool is gone; run() ends on EOF
             self._channel.send(message)
@@ -185,6 +213,12 @@ class WorkerHost:
             self._send({"id": self._shutdown_id, "ok": True, "result": None})
             with contextlib.suppress(ChannelClosed):
                 await self._channel.drain()
+
+
+def _threads() -> int:
+    """Threads of the worker's own, not the loop's default executor (asyncio.to_thread's pool
+    keeps idle threads for reuse: not a leak)."""
+    return sum(1 for t in threading.enumerate() if not t.name.startswith("asyncio_"))
 
 
 def _open_files() -> int:

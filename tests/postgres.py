@@ -127,8 +127,17 @@ class PostgresCluster:
                 )
             )
             started = self.server_tool(
-                "pg_ctl", "-D", str(self.data), "-l", str(log), "-w", "-t", "60",
-                "-o", options, "start",
+                "pg_ctl",
+                "-D",
+                str(self.data),
+                "-l",
+                str(log),
+                "-w",
+                "-t",
+                "60",
+                "-o",
+                options,
+                "start",
             )
             if started.returncode == 0:
                 return
@@ -167,8 +176,17 @@ def pg_cluster() -> Iterator[PostgresCluster]:
     try:
         cluster = PostgresCluster(bindir, root, 0, _owner_prefix(root))
         made = cluster.server_tool(
-            "initdb", "-D", str(cluster.data), "-U", "postgres", "-A", "trust",
-            "-E", "UTF8", "--no-locale", "--no-sync",
+            "initdb",
+            "-D",
+            str(cluster.data),
+            "-U",
+            "postgres",
+            "-A",
+            "trust",
+            "-E",
+            "UTF8",
+            "--no-locale",
+            "--no-sync",
         )
         if made.returncode:
             pytest.skip(f"PostgreSQL tests: initdb failed: {(made.stderr or made.stdout)[-1000:]}")

@@ -39,9 +39,9 @@ async def test_the_last_active_admin_cannot_be_deactivated_or_demoted(server: Se
             )
             assert refused["error"]["code"] == "conflict"
             # other fields of the last admin still change; customers are not staff
-            assert (
-                await boss2.rest("PATCH", f"/api/users/{second['id']}", json={"name": "Boss"})
-            )["name"] == "Boss"
+            assert (await boss2.rest("PATCH", f"/api/users/{second['id']}", json={"name": "Boss"}))[
+                "name"
+            ] == "Boss"
             bad = await boss2.rest(
                 "PATCH", f"/api/users/{second['id']}", json={"role": "customer"}, expect=400
             )

@@ -204,6 +204,8 @@ async def test_nothing_leaks_after_many_calls(server: Server) -> None:
     await asyncio.sleep(1.0)
     after = await pool.workers[0].stats()
     assert after.rooms == 0 and after.participants == 0 and after.peer_connections == 0
+    assert after.recordings == 0  # every call was recorded (the default policy)
+    assert after.threads <= baseline.threads, (baseline, after)  # no recording writer left
     assert after.tasks <= baseline.tasks, (baseline, after)
     assert after.open_files <= baseline.open_files, (baseline, after)
     assert after.rss_bytes < baseline.rss_bytes + 64 * 1024 * 1024, (baseline, after)

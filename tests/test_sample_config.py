@@ -25,9 +25,7 @@ def declared_keys() -> set[tuple[str, str]]:
 
 
 def uncommented(text: str) -> str:
-    return "\n".join(
-        line[1:] if KEY_LINE.fullmatch(line) else line for line in text.splitlines()
-    )
+    return "\n".join(line[1:] if KEY_LINE.fullmatch(line) else line for line in text.splitlines())
 
 
 def test_sample_names_every_key_and_nothing_else() -> None:
