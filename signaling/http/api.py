@@ -250,12 +250,16 @@ def _type_schema(kind: Any, meta: typing.Mapping[str, Any]) -> dict[str, Any]:
     if typing.get_origin(kind) is list:
         return {
             "type": "array",
-            "items": _type_schema(args[0], {**meta, "max_items": None}),
+            "items": _type_schema(args[0], {**meta, "max_items": None, "min_items": None}),
             **({"maxItems": meta["max_items"]} if meta.get("max_items") else {}),
+            **({"minItems": meta["min_items"]} if meta.get("min_items") else {}),
         }
     if typing.get_origin(kind) is dict:
         shape = meta.get("shape")  # a dict parsed later as this dataclass (nested objects)
-        return dataclass_schema(shape) if shape is not None else {"type": "object"}
+        if shape is not None:
+            return dataclass_schema(shape)
+        # rules on a free-form object the handler checks itself (what its values may be)
+        return {"type": "object", **meta.get("schema", {})}
     if isinstance(kind, type) and issubclass(kind, Enum):
         return {"type": "string", "enum": [m.value for m in kind]}
     schema: dict[str, Any] = {
