@@ -19,6 +19,9 @@ from signaling.http import (  # noqa: F401
     routes_chats,
     routes_customers,
     routes_health,
+    routes_review_comments,
+    routes_reviews,
+    routes_rubrics,
     routes_tickets,
     routes_widget,
 )
