@@ -6,13 +6,14 @@ import { dateTime } from "../format.js";
 import { t } from "../i18n.js";
 import { Transcript } from "../transcript.js";
 import { priorityBadge, statusBadge } from "./badges.js";
+import { qaReviewsPanel, qaScoreBadge } from "./qareviews.js";
 import { ticketForm } from "./ticketform.js";
 
 /**
  * @param {object} options  api, ticket (GET /api/tickets/{id}), directory ({agents, groups}),
- *   onSaved(ticket), saved (just saved: say so)
+ *   onSaved(ticket), saved (just saved: say so), linkToQa (link its QA reviews to /qa)
  */
-export function ticketDetail({ api, ticket, directory, onSaved, saved = false }) {
+export function ticketDetail({ api, ticket, directory, onSaved, saved = false, linkToQa = false }) {
   const names = lookup(directory);
   return h("article", { class: "ticket-detail", "aria-labelledby": "ticket-detail-title" },
     h("header", { class: "ticket-detail__header" },
@@ -26,13 +27,15 @@ export function ticketDetail({ api, ticket, directory, onSaved, saved = false })
         ticket.csat_score
           ? h("span", { class: "csat-score", i18n: "tickets.csat",
             i18nArgs: { score: ticket.csat_score } })
-          : null),
+          : null,
+        qaScoreBadge(ticket)),
       ticket.csat_comment
         ? h("blockquote", { class: "csat-comment", text: ticket.csat_comment })
         : null),
     h("section", { class: "panel", "aria-labelledby": "ticket-fields-title" },
       h("h3", { id: "ticket-fields-title", i18n: "tickets.fields" }),
       ticketForm({ api, ticket, idPrefix: `ticket-${ticket.id}`, onSaved, saved })),
+    qaReviewsPanel(ticket, { linkToQa }),
     h("section", { class: "panel", "aria-labelledby": "ticket-chats-title" },
       h("h3", { id: "ticket-chats-title", i18n: "tickets.transcripts" }),
       ticket.chats.length === 0 ? h("p", { class: "muted", i18n: "tickets.noChats" }) : null,

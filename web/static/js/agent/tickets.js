@@ -11,8 +11,9 @@ import { STATUSES } from "./ticketform.js";
 const PER_PAGE = 25;
 
 export class TicketsView {
-  constructor({ api }) {
+  constructor({ api, linkToQa = false }) {
     this.api = api;
+    this.linkToQa = linkToQa;
     this.page = 1;
     this.openId = null;
     this.current = null;
@@ -127,6 +128,7 @@ export class TicketsView {
     if (!this.current) return;
     replace(this.detail, ticketDetail({
       api: this.api, ticket: this.current, directory: this.directory, saved,
+      linkToQa: this.linkToQa,
       onSaved: (ticket) => {
         Object.assign(this.current, ticket);
         this.renderDetail(true);
