@@ -18,6 +18,7 @@ export class RubricsView {
     this.groups = [];
     this.current = null; // the rubric being edited (with versions), or {} for a new one
     this.criteria = [];
+    this.draft = { name: "", groupId: "" }; // what the form holds but has not saved
     this.archived = h("input", { type: "checkbox", id: "rubrics-archived", onchange: () => this.load() });
     this.list = h("ul", { class: "rubric-list" });
     this.editor = h("div", { class: "rubric-editor", "aria-live": "polite" },
@@ -68,6 +69,7 @@ export class RubricsView {
     if (id === null) {
       this.current = {};
       this.criteria = [{ ...BLANK }];
+      this.draft = { name: "", groupId: "" };
     } else {
       try {
         this.current = await this.api.get(`/api/rubrics/${id}`);
@@ -75,7 +77,7 @@ export class RubricsView {
         replace(this.editor, h("p", { class: "form-error", text: errorMessage(error) }));
         return;
       }
-      this.criteria = this.current.criteria.map((c) => ({ ...c }));
+      this.adopt(this.current);
     }
     this.render();
     const heading = this.editor.querySelector("h3");
@@ -87,11 +89,15 @@ export class RubricsView {
     const rubric = this.current;
     const isNew = !rubric.id;
     const name = h("input", { id: "rubric-name", required: true, maxLength: 200,
-      value: rubric.name || "" });
-    const scope = h("select", { id: "rubric-scope", disabled: !isNew },
-      h("option", { value: "", i18n: "rubrics.orgDefault" }),
-      this.groups.map((g) => h("option", { value: g.id, text: g.name,
-        selected: rubric.group_id === g.id })));
+      value: this.draft.name, oninput: (event) => {
+        this.draft.name = event.currentTarget.value;
+      } });
+    const scope = h("select", { id: "rubric-scope", disabled: !isNew, onchange: (event) => {
+      this.draft.groupId = event.currentTarget.value;
+    } },
+    h("option", { value: "", i18n: "rubrics.orgDefault" }),
+    this.groups.map((g) => h("option", { value: g.id, text: g.name,
+      selected: String(this.draft.groupId) === String(g.id) })));
     const status = h("p", { class: "form-note", role: "status" });
     if (note) setText(status, note);
     const form = h("form", { class: "rubric-form", novalidate: true },
@@ -200,7 +206,7 @@ export class RubricsView {
       this.fail(error);
       return;
     }
-    this.criteria = this.current.criteria.map((c) => ({ ...c }));
+    this.adopt(this.current);
     this.render("common.saved");
     this.load();
   }
@@ -212,9 +218,15 @@ export class RubricsView {
       this.fail(error);
       return;
     }
-    this.criteria = this.current.criteria.map((c) => ({ ...c }));
+    this.adopt(this.current);
     this.render("common.saved");
     this.load();
+  }
+
+  /** Edit from this saved rubric. */
+  adopt(rubric) {
+    this.criteria = rubric.criteria.map((c) => ({ ...c }));
+    this.draft = { name: rubric.name, groupId: rubric.group_id ?? "" };
   }
 
   /** Say what went wrong: in the interface language when we know the case. */
