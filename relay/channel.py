@@ -28,12 +28,18 @@ class ChannelClosed(ConnectionError):
     """The other side is gone, or the stream broke; nothing more can be sent or read."""
 
 
-def socket_of(conn: Connection) -> socket.socket:
+def socket_of(conn: Connection, *, blocking: bool = False) -> socket.socket:
     """Take over the socket under a multiprocessing Pipe end (how it crossed the spawn)."""
     sock = socket.socket(fileno=os.dup(conn.fileno()))
     conn.close()
-    sock.setblocking(False)
+    sock.setblocking(blocking)
     return sock
+
+
+def send_blocking(sock: socket.socket, message: dict[str, Any]) -> None:
+    """One frame from a process without an event loop (a media job's child)."""
+    body = json.dumps(message, separators=(",", ":")).encode()
+    sock.sendall(_LENGTH.pack(len(body)) + body)
 
 
 class FrameChannel:

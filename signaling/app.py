@@ -19,6 +19,8 @@ from signaling.http import (  # noqa: F401
     routes_chats,
     routes_customers,
     routes_health,
+    routes_media,
+    routes_recordings,
     routes_review_comments,
     routes_reviews,
     routes_rubrics,
@@ -75,6 +77,10 @@ def create_app(
             created = await seed_demo(runtime.db, runtime.passwords, runtime.config.data_path)
         await runtime.dispatcher.restore()
         await runtime.calls.restore()
+        if runtime.calls.recorder is not None:
+            await runtime.calls.recorder.restore()
+        runtime.media_jobs.start()
+        runtime.retention.start()
         if runtime.config.relay.preload:
             runtime.relay.start_soon()
         if on_started is not None:
@@ -82,6 +88,8 @@ def create_app(
 
     async def stop(app: web.Application) -> None:
         await runtime.calls.close()
+        await runtime.media_jobs.stop()
+        await runtime.retention.stop()
         await runtime.context.close()
         await runtime.db.close()
 

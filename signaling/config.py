@@ -6,6 +6,7 @@ the server at start with a message that names the key, never later at first use.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import os
 import re
@@ -191,6 +192,42 @@ class CallsConfig:
 
 
 @dataclass
+class RecordingsConfig:
+    # Where recordings are kept (raw capture, then the played files); empty: <data_dir>/recordings.
+    dir: str = ""
+    # Largest total size of recordings; past it the oldest finished recordings are deleted.
+    # 0: no budget (retention and the disk's free space still apply).
+    budget_bytes: int = 0
+    # Recordings older than this many days are deleted (each deletion is in the audit log).
+    retention_days: int = 90
+    # New recordings are refused (marked failed) when the disk has less free than this.
+    min_free_bytes: int = 512 * 1024 * 1024
+    # A base64 key of 32 bytes turns on encryption at rest (AES-256-GCM in chunks) of the
+    # recordings' files; empty: off. Keep the key: without it the recordings are unreadable.
+    encryption_key: str = ""
+    # How long a playback/download link stays valid.
+    link_seconds: int = 300
+
+    def __post_init__(self) -> None:
+        if self.budget_bytes < 0 or self.min_free_bytes < 0:
+            raise ConfigError("recordings.budget_bytes and min_free_bytes must not be negative")
+        if self.retention_days < 1:
+            raise ConfigError("recordings.retention_days must be at least 1")
+        if not 10 <= self.link_seconds <= 86_400:
+            raise ConfigError("recordings.link_seconds must be between 10 and 86400")
+        if self.encryption_key:
+            try:
+                key = base64.b64decode(self.encryption_key, validate=True)
+            except ValueError:
+                key = b""
+            if len(key) != 32:
+                raise ConfigError(
+                    "recordings.encryption_key must be 32 bytes in base64 "
+                    "(make one with: openssl rand -base64 32)"
+                )
+
+
+@dataclass
 class Config:
     server: ServerConfig = field(default_factory=ServerConfig)
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
@@ -201,10 +238,17 @@ class Config:
     context_hook: ContextHookConfig = field(default_factory=ContextHookConfig)
     relay: RelayConfig = field(default_factory=RelayConfig)
     calls: CallsConfig = field(default_factory=CallsConfig)
+    recordings: RecordingsConfig = field(default_factory=RecordingsConfig)
 
     @property
     def data_path(self) -> Path:
         return Path(self.server.data_dir).expanduser().resolve()
+
+    @property
+    def recordings_path(self) -> Path:
+        return Path(self.recordings.dir).expanduser().resolve() if self.recordings.dir else (
+            self.data_path / "recordings"
+        )
 
     @property
     def database_url(self) -> str:

@@ -87,6 +87,13 @@ class RateLimited(LiveAssistError):
         self.retry_after = retry_after
 
 
+class RangeNotSatisfiable(LiveAssistError):
+    """A Range request beyond the end of a recording's file."""
+
+    code = "range_not_satisfiable"
+    status = 416
+
+
 class UnknownEvent(LiveAssistError):
     code = "unknown_event"
     status = 400

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import logging
 import os
 import secrets
@@ -33,6 +34,10 @@ from signaling.realtime.call_events import call_handlers
 from signaling.realtime.customer_namespace import CustomerNamespace
 from signaling.realtime.notifier import Notifier
 from signaling.realtime.server import GuardedServer
+from signaling.recordings.control import RecordingControl
+from signaling.recordings.jobs import MediaJobRunner
+from signaling.recordings.recorder import CallRecorder
+from signaling.recordings.retention import RetentionSweeper
 from signaling.routing.dispatcher import Dispatcher
 from signaling.routing.presence import PresenceRegistry
 
@@ -112,6 +117,12 @@ class Runtime:
     relay: RelayLauncher
     calls: CallService
     call_quality: CallQuality
+    recorder_root: Path
+    """recordings.dir: every recording's folder is below it."""
+    recording_key: bytes | None
+    """recordings.encryption_key decoded (None: files are not encrypted at rest)."""
+    media_jobs: MediaJobRunner
+    retention: RetentionSweeper
 
     @classmethod
     def build(cls, config: Config) -> Runtime:
@@ -140,10 +151,18 @@ class Runtime:
             config.relay.worker_capacity,
             cast(EventLoopKind, config.relay.event_loop),  # validated by RelayConfig
         )
-        calls = CallService(db, notifier, names, relay, config.calls)
+        recorder = CallRecorder(db, relay, config.recordings, config.recordings_path)
+        recording_key = (
+            base64.b64decode(config.recordings.encryption_key)
+            if config.recordings.encryption_key
+            else None
+        )
+        calls = CallService(db, notifier, names, relay, config.calls, recorder)
         chats.ended_listeners.append(calls.chat_ended)
         quality = CallQuality(calls, notifier)
-        handlers = call_handlers(calls, quality, CallGuidance(calls, notifier))
+        handlers = call_handlers(
+            calls, quality, CallGuidance(calls, notifier), RecordingControl(calls)
+        )
         runtime = cls(
             config=config,
             db=db,
@@ -166,8 +185,13 @@ class Runtime:
             relay=relay,
             calls=calls,
             call_quality=quality,
+            recorder_root=config.recordings_path,
+            recording_key=recording_key,
+            media_jobs=MediaJobRunner(db, config.recordings_path, encryption_key=recording_key),
+            retention=RetentionSweeper(db, config.recordings_path, config.recordings),
         )
         common = {"authenticator": authenticator, "connects": limits.connects_per_principal}
+        recorder.job_queued = runtime.media_jobs.wake
         sio.register_namespace(CustomerNamespace(chats, calls, handlers, **common))
         sio.register_namespace(
             AgentNamespace(chats, dispatcher, presence, db, calls, handlers, **common)

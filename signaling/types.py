@@ -186,6 +186,41 @@ class AnnotationSurface(StrEnum):
     AGENT_SCREEN = "agent_screen"
 
 
+class RecordingPolicy(StrEnum):
+    """Which calls of an organisation are recorded (an admin's setting)."""
+
+    ALWAYS = "always"
+    ON_REQUEST = "on_request"
+    """The agent starts it (call.record)."""
+    NEVER = "never"
+
+
+class RecordingState(StrEnum):
+    """recording ⇄ paused → processing → ready; failed at any point; deleted at the end."""
+
+    RECORDING = "recording"
+    PAUSED = "paused"
+    PROCESSING = "processing"
+    READY = "ready"
+    FAILED = "failed"
+    DELETED = "deleted"
+
+
+class JobState(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class RecordingAction(StrEnum):
+    """call.record's `action`."""
+
+    START = "start"
+    PAUSE = "pause"
+    RESUME = "resume"
+
+
 class ReviewState(StrEnum):
     """A QA review is a draft until its reviewer marks it done; only done reviews score the
     call and its ticket, and only those are shown to the call's agent."""

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import aiohttp
 import jwt
@@ -24,7 +24,7 @@ from signaling.store import users as user_store
 from signaling.types import OrgId, Role, UserId
 from tests.conftest import Server, start_server
 from tests.media_samples import png
-from tests.records import ended_call_in
+from tests.records import ended_call_in, ready_recording_of
 
 ROLES = (
     "customer",  # the guest of the target chat
@@ -66,6 +66,9 @@ class Ids:
     attachment: int = 0
     user: int = 0
     group: int = 0
+    recording: int = 0
+    file_of_recording: ClassVar[int] = 0
+    """The recording's file (class-wide: a request body is built without the instance)."""
     rubric: int = 0
     review: int = 0
     comment: int = 0
@@ -152,6 +155,21 @@ EXPECTED: dict[tuple[str, str], Expect] = {
         STAFF, sees=OWN_ORG_READERS, shows=lambda a, ids: ids.call in _ids_of(a["items"])
     ),
     ("GET", "/api/calls/{call_id}"): Expect(OWN_ORG_READERS),
+    ("GET", "/api/recordings"): Expect(
+        STAFF, sees=OWN_ORG_READERS, shows=lambda a, ids: ids.recording in _ids_of(a["items"])
+    ),
+    ("GET", "/api/recordings/{recording_id}"): Expect(OWN_ORG_READERS),
+    ("GET", "/api/recordings/{recording_id}/timeline"): Expect(OWN_ORG_READERS),
+    ("POST", "/api/recordings/{recording_id}/links"): Expect(
+        OWN_ORG_READERS, body=lambda: {"file_id": Ids.file_of_recording}
+    ),
+    ("POST", "/api/recordings/{recording_id}/composite"): Expect(frozenset({"qa", "admin"})),
+    ("GET", "/api/recording-policy"): Expect(STAFF),
+    ("PATCH", "/api/recording-policy"): Expect(
+        frozenset({"admin", "other_admin"}), body=lambda: {"recording_policy": "always"}
+    ),
+    # The link in the path is the credential; a bearer token alone opens nothing.
+    ("GET", "/media/{token}"): Expect(frozenset()),
     ("GET", "/api/rubrics"): Expect(
         frozenset({"qa", "admin", "other_admin"}),
         sees=frozenset({"qa", "admin"}),
@@ -292,10 +310,14 @@ async def _target_records(server: Server) -> tuple[Ids, Customer, Staff]:
     await admin.sign_in("admin@demo.local", server.passwords["admin@demo.local"])
     spare = await admin.rest("POST", "/api/users", json=_new_user(), expect=201)
     groups = await admin.rest("GET", "/api/groups")
+    await admin.close()
+    call_id = await ended_call_in(server, chat)
+    recording_id, Ids.file_of_recording = await ready_recording_of(server, call_id)
     ids = Ids(
+        recording=recording_id,
         chat=chat["id"],
         ticket=chat["ticket_id"],
-        call=await ended_call_in(server, chat),
+        call=call_id,
         customer=chat["customer_id"],
         attachment=attachment["id"],
         user=spare["id"],
@@ -331,6 +353,8 @@ def _path(template: str, ids: Ids) -> str:
         customer_id=ids.customer,
         attachment_id=ids.attachment,
         user_id=ids.user,
+        recording_id=ids.recording,
+        token="not-a-media-link",
         rubric_id=ids.rubric,
         review_id=ids.review,
         comment_id=ids.comment,

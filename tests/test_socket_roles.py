@@ -53,6 +53,7 @@ CALL_EVENTS = {
     "call.stats": {"customer", "agent"},
     "call.annotate": {"agent"},
     "call.downgrade": {"agent"},
+    "call.record": {"agent"},
 }
 REFUSALS = {"not_found", "forbidden"}
 
@@ -91,6 +92,7 @@ def payloads(chat_id: int, call_id: int, group_id: int, offer: str) -> dict[str,
             "points": [[0.5, 0.5]],
         },
         "call.downgrade": {**call, "to": "audio"},
+        "call.record": {**call, "action": "pause"},
     }
 
 

@@ -136,6 +136,22 @@ def check_view_call(principal: Principal, call: Record | None, call_id: int) -> 
     return call
 
 
+def can_view_recording(principal: Principal, recording: Record) -> bool:
+    """Recordings: QA reviewers and admins of the organisation, and the call's own agent;
+    never customers (a recording summary carries its call's agent_id)."""
+    if principal.role is Role.CUSTOMER or not _same_org(principal, recording):
+        return False
+    if principal.role in (Role.ADMIN, Role.QA):
+        return True
+    return bool(recording["agent_id"] == principal.subject_id)
+
+
+def check_view_recording(principal: Principal, recording: Record | None, rec_id: int) -> Record:
+    if recording is None or not can_view_recording(principal, recording):
+        raise NotFound(f"no recording {rec_id}")
+    return recording
+
+
 def check_view_customer(principal: Principal, customer: Record | None) -> Record:
     if customer is None or principal.role is Role.CUSTOMER or not _same_org(principal, customer):
         raise NotFound("no such customer")

@@ -20,6 +20,17 @@ ISSUER = "liveassist"
 # Device tokens carry an audience, so they are never accepted as bearer tokens (PyJWT refuses
 # a token with an audience when none is expected) and bearer tokens are never device tokens.
 DEVICE_AUDIENCE = "liveassist:device"
+# Media links (a recording's file, for a <video> element) likewise: a link is not a sign-in.
+MEDIA_AUDIENCE = "liveassist:media"
+
+
+@dataclass(frozen=True)
+class MediaLink:
+    """Who may fetch which recording file until when (a short-lived signed link)."""
+
+    file_id: int
+    org_id: int
+    user_id: int
 
 
 @dataclass(frozen=True)
@@ -102,6 +113,32 @@ class TokenSigner:
             return DeviceClaim(user_id=int(claims["sub"]), device_id=str(claims["did"]))
         except (jwt.InvalidTokenError, ValueError, TypeError):
             return None
+
+    def issue_media_link(
+        self, *, file_id: int, org_id: int, user_id: int, ttl: int
+    ) -> tuple[str, datetime]:
+        return self._issue(
+            {"sub": str(user_id), "aud": MEDIA_AUDIENCE, "file": file_id, "org": org_id}, ttl
+        )
+
+    def verify_media_link(self, token: object) -> MediaLink:
+        """The file a link names; Unauthenticated (or TokenExpired) for anything else."""
+        if not isinstance(token, str) or not token or len(token) > 1024:
+            raise Unauthenticated("not a media link")
+        try:
+            claims = jwt.decode(
+                token,
+                self._secret,
+                algorithms=["HS256"],
+                issuer=ISSUER,
+                audience=MEDIA_AUDIENCE,
+                options={"require": ["exp", "iat", "sub", "file", "org", "aud"]},
+            )
+            return MediaLink(int(claims["file"]), int(claims["org"]), int(claims["sub"]))
+        except jwt.ExpiredSignatureError:
+            raise TokenExpired("this link has expired; open the recording again") from None
+        except (jwt.InvalidTokenError, ValueError, TypeError) as exc:
+            raise Unauthenticated(f"invalid media link: {exc}") from None
 
     def _issue(self, claims: dict[str, object], ttl: int) -> tuple[str, datetime]:
         now = int(time.time())

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from media.quality import PoorStreak
 from relay.interface import RoomId
 from signaling.store import Record
+
+if TYPE_CHECKING:
+    from signaling.recordings.recorder import LiveRecording
 from signaling.types import CallParty, Downgrade, LinkState
 
 FLOW_GRACE = 4.0
@@ -83,6 +86,8 @@ class LiveCall:
     relay_session: int = 1
     """Which relay room the participants join; it grows when the call moves to another
     relay worker (its own died), and each participant then joins afresh."""
+    recording: LiveRecording | None = None
+    """The call's recording while it runs (signaling/recordings/recorder.py)."""
     record: Record | None = None
     """The call's row as this process last wrote it. A live call's row changes only through
     its CallService, under `lock`, so reading it here saves a database round trip per event."""

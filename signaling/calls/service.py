@@ -51,6 +51,7 @@ from signaling.errors import Conflict, Forbidden, InvalidPayload, LiveAssistErro
 from signaling.ratelimit import RateLimiter
 from signaling.realtime import events as ev
 from signaling.realtime.notifier import Notifier
+from signaling.recordings.recorder import CallRecorder
 from signaling.store import Record
 from signaling.store import calls as call_store
 from signaling.store import chats as chat_store
@@ -61,6 +62,7 @@ from signaling.types import (
     CallState,
     ChatState,
     LinkState,
+    RecordingPolicy,
     Role,
 )
 
@@ -116,8 +118,11 @@ class CallService:
         names: NameBook,
         relay: RelayLauncher,
         config: CallsConfig,
+        recorder: CallRecorder | None = None,
     ) -> None:
         self.db = db
+        self.recorder = recorder
+        """Records calls as the organisation's policy says (None: never)."""
         self._notifier = notifier
         self._names = names
         self._relay = relay
@@ -165,6 +170,10 @@ class CallService:
     async def view(self, principal: Principal, req: ev.CallRef) -> dict[str, Any]:
         call = await self.load(principal, req.call_id)
         return call_view(call, self.live.get(call["id"]))
+
+    async def publish(self, live: LiveCall) -> dict[str, Any]:
+        """Tell both sides of a change made under live.lock by another part (recording)."""
+        return await self._publish(await self._record(live.call_id))
 
     async def _publish(self, call: Record, event: str = "call.updated") -> dict[str, Any]:
         """Tell both sides of a change: a new revision of the Call."""
@@ -286,6 +295,9 @@ class CallService:
                 return answered
 
             call = live.record = await self.db.write_in_thread(answer)
+            recorder = self.recorder
+            if recorder and await recorder.policy(live.org_id) is RecordingPolicy.ALWAYS:
+                await self.events.append(live.call_id, await recorder.start(live, None))
             view = await self._publish(call)
             log.debug("call %s: accept took %.0f ms", call["id"], (monotonic() - received) * 1000)
             return view
@@ -490,6 +502,8 @@ class CallService:
         live.cancel_timers()
         for party in CallParty:
             self._joins.forget(f"{live.call_id}:{party.value}")
+        if self.recorder is not None:  # before the room closes: the relay's last writes
+            await self.events.append(live.call_id, await self.recorder.ended(live))
         self.live.pop(live.call_id, None)
         async with self.db.write() as conn:
             call = await call_store.update_call(
@@ -651,7 +665,10 @@ class CallService:
                 state.flowing.clear()  # the new room reports each stream from its first packet
                 state.sending_since = dict.fromkeys(state.sending_since, monotonic())
             detail = {"from_worker": lost_worker, "to_worker": worker, "relay_session": session}
-            await self.events.append(live.call_id, [("relay_moved", None, detail)])
+            events: list[CallEvent] = [("relay_moved", None, detail)]
+            if self.recorder is not None:
+                events += await self.recorder.relocated(live)
+            await self.events.append(live.call_id, events)
             await self._publish(await self._record(live.call_id))
             log.warning(
                 "call %s: moved from relay worker %s to %s", live.call_id, lost_worker, worker

@@ -50,6 +50,8 @@ def call_view(call: Record, live: LiveCall | None) -> dict[str, Any]:
         ),
         "participants": participants,
         "quality": quality,
+        # While the call runs: is it being recorded (the customer's notice says so)?
+        "recording": live.recording.wire() if running and live and live.recording else None,
     }
 
 

@@ -71,6 +71,8 @@ organisations = Table(
     Column("name", String(200), nullable=False),
     # Per-organisation secret a host site uses to sign its customers' identities (HMAC-SHA256).
     Column("identity_secret", String(128), nullable=False),
+    # Which calls are recorded: always, on_request (the agent starts it) or never.
+    Column("recording_policy", String(16), nullable=False, server_default="always"),
     _created(),
 )
 
@@ -289,6 +291,63 @@ call_quality = Table(
     Column("height", Integer, nullable=True),
     Column("mos", Float, nullable=False),
     Column("level", String(8), nullable=False),
+    _created(),
+)
+
+
+recordings = Table(
+    "recordings",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("org_id", ForeignKey("organisations.id"), nullable=False, index=True),
+    Column("call_id", ForeignKey("calls.id"), nullable=False, unique=True),
+    # recording, paused, processing (the call ended; files being made), ready, failed, deleted
+    Column("state", String(16), nullable=False),
+    # A worker or the server died under it: what was captured is kept, with a gap or an end.
+    Column("interrupted", Boolean, nullable=False, default=False),
+    Column("reason", Text, nullable=True),
+    Column("started_at", UTCDateTime(), nullable=False),
+    Column("ended_at", UTCDateTime(), nullable=True),
+    Column("duration_ms", Integer, nullable=True),
+    Column("paused_ms", Integer, nullable=False, default=0),
+    # The recording's folder, relative to recordings.dir.
+    Column("directory", String(200), nullable=False),
+    Column("bytes", BigInteger, nullable=False, default=0),
+    Column("dropped_bytes", BigInteger, nullable=False, default=0),
+    Column("encrypted", Boolean, nullable=False, default=False),
+    Column("deleted_at", UTCDateTime(), nullable=True),
+    _created(),
+)
+
+recording_files = Table(
+    "recording_files",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("recording_id", ForeignKey("recordings.id"), nullable=False, index=True),
+    Column("kind", String(16), nullable=False),  # track, composite
+    Column("participant", String(16), nullable=True),  # customer, agent; null: composite
+    Column("role", String(16), nullable=True),  # audio, camera, screen; null: composite
+    Column("path", String(300), nullable=False),  # relative to recordings.dir
+    Column("mime", String(80), nullable=False),
+    Column("duration_ms", Integer, nullable=False),
+    Column("start_offset_ms", Integer, nullable=False),
+    Column("bytes", BigInteger, nullable=False),
+    _created(),
+)
+
+media_jobs = Table(
+    "media_jobs",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("recording_id", ForeignKey("recordings.id"), nullable=False, index=True),
+    Column("kind", String(16), nullable=False),  # convert, composite
+    Column("state", String(16), nullable=False),  # queued, running, done, failed
+    Column("progress", Float, nullable=False, default=0.0),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("error", Text, nullable=True),
+    Column("not_before", UTCDateTime(), nullable=True),  # retry backoff
+    Column("started_at", UTCDateTime(), nullable=True),
+    Column("finished_at", UTCDateTime(), nullable=True),
     _created(),
 )
 

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import shutil
 import time
+from datetime import timedelta
 from typing import Any
 
 from signaling.db.migrate import current_revision, head_revision
+from signaling.db.schema import utcnow
 from signaling.http import schemas
 from signaling.http.api import ApiRequest, api, json_response
+from signaling.store import recordings as recording_store
 
 STARTED = time.time()
 
@@ -57,6 +62,7 @@ async def healthz(call: ApiRequest) -> Any:
     components["attachments"] = {"ok": rt.attachments.root.is_dir()}
     components["context_hook"] = {"ok": True, "configured": rt.context.enabled}
     components["relay"] = await _relay_health(rt)
+    components["recordings"] = await _recordings_health(rt)
     healthy = all(c.get("ok") for c in components.values())
     return json_response(
         {
@@ -90,4 +96,28 @@ async def _relay_health(rt: Any) -> dict[str, Any]:
         "rooms": stats.rooms,
         "peer_connections": stats.peer_connections,
         "calls": len(rt.calls.live),
+    }
+
+
+async def _recordings_health(rt: Any) -> dict[str, Any]:
+    """Recordings: the folder is writable with room to spare, and processing keeps up."""
+    root = rt.recorder_root
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        free = shutil.disk_usage(root).free
+        writable = os.access(root, os.W_OK)
+    except OSError as exc:
+        return {"ok": False, "error": exc.strerror or type(exc).__name__}
+    config = rt.config.recordings
+    async with rt.db.read() as conn:
+        jobs = await recording_store.job_counts(conn)
+        failed_today = await recording_store.failed_since(conn, utcnow() - timedelta(days=1))
+    return {
+        "ok": writable and free >= config.min_free_bytes,
+        "writable": writable,
+        "free_bytes": free,
+        "min_free_bytes": config.min_free_bytes,
+        "encrypted": bool(config.encryption_key),
+        "jobs": {state: jobs.get(state, 0) for state in ("queued", "running", "failed")},
+        "failed_last_24h": failed_today,
     }

@@ -18,9 +18,12 @@ from signaling.types import (
     CallState,
     ChatEndReason,
     ChatState,
+    JobState,
     LinkState,
     MessageKind,
     Presence,
+    RecordingPolicy,
+    RecordingState,
     ReviewAction,
     ReviewState,
     Role,
@@ -60,6 +63,7 @@ ERROR_CODES = (
     "not_found",
     "method_not_allowed",
     "conflict",
+    "range_not_satisfiable",
     "rate_limited",
     "internal",
 )
@@ -293,8 +297,91 @@ CALL = obj(
                 "agent": nullable(ref("Quality")),
             }
         ),
+        # while the call runs and is recorded: the customer's notice (§8); null otherwise
+        "recording": nullable(
+            obj(
+                {
+                    "id": ID,
+                    "state": {"type": "string", "enum": ["recording", "paused", "failed"]},
+                    "since": TIMESTAMP,
+                }
+            )
+        ),
     }
 )
+RECORDING_SUMMARY = obj(
+    {
+        "id": ID,
+        "call_id": ID,
+        "chat_id": ID,
+        "ticket_id": ID,
+        "agent_id": ID,
+        "agent_name": STRING,
+        "customer_id": ID,
+        "customer_name": nullable(STRING),
+        "group_id": nullable(ID),
+        "state": enum(RecordingState),
+        "interrupted": BOOLEAN,
+        "reason": nullable(STRING),
+        "started_at": TIMESTAMP,
+        "ended_at": nullable(TIMESTAMP),
+        "duration_ms": nullable(COUNT),
+        "paused_ms": COUNT,
+        "bytes": COUNT,
+        "encrypted": BOOLEAN,
+        "worst_quality": nullable({"type": "string", "enum": ["good", "fair", "poor"]}),
+        "score": nullable(NUMBER),
+        "reviewed": BOOLEAN,
+    }
+)
+RECORDING_FILE = obj(
+    {
+        "id": ID,
+        "kind": {"type": "string", "enum": ["track", "composite"]},
+        "participant": nullable(enum(CallParty)),
+        "role": nullable({"type": "string", "enum": ["audio", "camera", "screen"]}),
+        "mime": STRING,
+        "duration_ms": COUNT,
+        "start_offset_ms": COUNT,
+        "bytes": COUNT,
+    }
+)
+MEDIA_JOB = obj(
+    {
+        "id": ID,
+        "kind": {"type": "string", "enum": ["convert", "composite"]},
+        "state": enum(JobState),
+        "progress": NUMBER,
+        "attempts": COUNT,
+        "error": nullable(STRING),
+    }
+)
+RECORDING_DETAIL = extend(
+    RECORDING_SUMMARY,
+    files=array(ref("RecordingFile")),
+    paused_spans=array(obj({"from_ms": COUNT, "to_ms": COUNT})),
+    jobs=array(ref("MediaJob")),
+)
+RECORDING_LINK = obj({"url": STRING, "expires_at": TIMESTAMP})
+TIMELINE = obj(
+    {
+        "started_at": TIMESTAMP,
+        "items": array(
+            obj(
+                {
+                    "at_ms": INTEGER,
+                    "at": TIMESTAMP,
+                    "kind": {
+                        "type": "string",
+                        "enum": ["message", "call_event", "annotation", "quality"],
+                    },
+                },
+                closed=False,
+            )
+        ),
+    }
+)
+RECORDING_POLICY = obj({"recording_policy": enum(RecordingPolicy)})
 CALL_EVENT = obj(
     {
         "id": ID,
@@ -331,6 +418,9 @@ COMPONENTS: dict[str, Schema] = {
     "Call": CALL,
     "CallEvent": CALL_EVENT,
     "QualitySample": QUALITY_SAMPLE,
+    "Recording": RECORDING_SUMMARY,
+    "RecordingFile": RECORDING_FILE,
+    "MediaJob": MEDIA_JOB,
 }
 
 # Answers built from the records above, by route family.
@@ -418,6 +508,7 @@ HEALTH = obj(
                     "attachments",
                     "context_hook",
                     "relay",
+                    "recordings",
                 )
             }
         ),

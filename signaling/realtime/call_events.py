@@ -7,13 +7,17 @@ from signaling.calls.quality import CallQuality
 from signaling.calls.service import CallService
 from signaling.realtime import events as ev
 from signaling.realtime.namespace import Handler, typed
+from signaling.recordings.control import RecordingControl
 
 # call.join carries an SDP offer: a browser's three m-lines are larger than a chat event.
 CALL_EVENT_MAX_BYTES = {"call.join": 64 * 1024}
 
 
 def call_handlers(
-    calls: CallService, quality: CallQuality, guidance: CallGuidance
+    calls: CallService,
+    quality: CallQuality,
+    guidance: CallGuidance,
+    recording: RecordingControl,
 ) -> dict[str, Handler]:
     return {
         "call.start": typed(ev.CallStart, lambda sid, p, r: calls.start(p, r)),
@@ -26,4 +30,5 @@ def call_handlers(
         "call.stats": typed(ev.CallStats, lambda sid, p, r: quality.report(p, r)),
         "call.downgrade": typed(ev.CallDowngrade, lambda sid, p, r: quality.choose(p, r)),
         "call.annotate": typed(ev.CallAnnotate, lambda sid, p, r: guidance.annotate(p, r, sid)),
+        "call.record": typed(ev.CallRecord, lambda sid, p, r: recording.act(p, r)),
     }

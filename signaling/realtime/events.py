@@ -10,6 +10,7 @@ from signaling.types import (
     CallMedia,
     Downgrade,
     Presence,
+    RecordingAction,
     TicketPriority,
 )
 from signaling.wire import limit
@@ -140,6 +141,14 @@ class CallAnnotate:
     )
     color: str = field(default="#e5484d", metadata=COLOR)
     ttl_ms: int = field(default=4000, metadata=limit(min=250, max=60_000))
+
+
+@dataclass(frozen=True)
+class CallRecord:
+    """call.record: the agent starts, pauses or resumes the call's recording."""
+
+    call_id: int = field(metadata=ID)
+    action: RecordingAction
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 and the history of every review
 
 Revision ID: 0100_reviews
-Revises: 0003
+Revises: 0004
 Create Date: 2026-11-30 13:06:52.192891
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 import signaling.db.schema
 
 revision = "0100_reviews"
-down_revision = "0003"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 

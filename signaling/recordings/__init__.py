@@ -1,0 +1,1 @@
+"""Call recordings: deciding, keeping, processing, serving."""

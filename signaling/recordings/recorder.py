@@ -1,0 +1,293 @@
+"""A call's recording, from signaling's side: when to start it (the organisation's policy,
+or the agent), pause and resume, follow the call to another relay worker, and hand it to
+the media jobs when the call ends. The relay captures; this decides and keeps the record.
+
+Every change is written (recordings row, the call's event log) before anyone is told, and
+the customer sees "this call is recorded" in the same `call.updated` that starts it — the
+relay records packets only of participants who join after that push.
+A recording that cannot be made (unwritable directory, a full disk, a relay error) is
+marked `failed` with the reason; the call goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from time import monotonic
+from typing import Any, Protocol, cast
+
+from relay.interface import RelayError, RoomId
+from signaling.calls.event_log import CallEvent
+from signaling.calls.live import LiveCall
+from signaling.calls.relay_launcher import RelayLauncher
+from signaling.config import RecordingsConfig
+from signaling.db.database import Database
+from signaling.db.schema import utcnow
+from signaling.store import recordings as store
+from signaling.types import RecordingPolicy, RecordingState
+
+log = logging.getLogger(__name__)
+
+
+class RecordingRelay(Protocol):
+    """What a recording asks of the relay (the recording part of RelayControl)."""
+
+    async def start_recording(self, room_id: RoomId, recording_id: str, directory: str) -> None: ...
+
+    async def pause_recording(self, room_id: RoomId) -> None: ...
+
+    async def resume_recording(self, room_id: RoomId) -> None: ...
+
+    async def stop_recording(self, room_id: RoomId) -> Any: ...
+
+
+@dataclass
+class LiveRecording:
+    """What signaling keeps in memory about a running call's recording."""
+
+    id: int
+    state: RecordingState
+    since: datetime
+    """When the current state began (the customer's notice says since when)."""
+    directory: Path
+    paused_since: float | None = None
+    paused_ms: int = 0
+
+    def wire(self) -> dict[str, Any]:
+        return {"id": self.id, "state": self.state.value, "since": self.since}
+
+
+def recording_key(recording_id: int) -> str:
+    """The recording's id as the relay knows it."""
+    return f"rec-{recording_id}"
+
+
+class CallRecorder:
+    def __init__(
+        self,
+        db: Database,
+        relay: RelayLauncher,
+        config: RecordingsConfig,
+        root: Path,
+    ) -> None:
+        self._db = db
+        self._relay = relay
+        self._config = config
+        self.root = root
+        """recordings.dir: every recording's folder is below it."""
+        self.job_queued: Callable[[], None] = lambda: None
+        """Told when a media job is queued (the runner looks at once)."""
+
+    # ---- starting ------------------------------------------------------------------------
+    async def policy(self, org_id: int) -> RecordingPolicy:
+        async with self._db.read() as conn:
+            return await store.policy_of(conn, org_id)
+
+    async def start(self, live: LiveCall, by: str | None) -> list[CallEvent]:
+        """Record the call from now on; the events to append (caller holds live.lock and
+        publishes). A recording that cannot start is kept as `failed`, with the reason."""
+        directory = self.root / f"org{live.org_id}" / f"call{live.call_id}"
+        started = utcnow()
+        problem = self._cannot_write(directory)
+        async with self._db.write() as conn:
+            row = await store.create_recording(
+                conn,
+                org_id=live.org_id,
+                call_id=live.call_id,
+                directory=str(directory.relative_to(self.root)),
+                state=RecordingState.FAILED if problem else RecordingState.RECORDING,
+                started_at=started,
+                encrypted=bool(self._config.encryption_key),
+                reason=problem,
+            )
+        live.recording = LiveRecording(row["id"], RecordingState(row["state"]), started, directory)
+        if problem is None and live.room_id is not None:
+            problem = await self._relay_call(
+                "start_recording", live.room_id, recording_key(row["id"]), str(directory)
+            )
+            if problem is not None:
+                await self._failed(live, problem)
+        if problem is not None:
+            log.warning("call %s: recording failed: %s", live.call_id, problem)
+            return [("recording_failed", None, {"reason": problem})]
+        return [("recording_started", None, {"by": by, "recording_id": row["id"]})]
+
+    def _cannot_write(self, directory: Path) -> str | None:
+        """Why this recording cannot be written, or None."""
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            probe = directory / ".write-test"
+            probe.write_bytes(b"")
+            probe.unlink()
+            free = shutil.disk_usage(directory).free
+        except OSError as error:
+            return f"the recordings folder cannot be written: {error.strerror or error}"
+        if free < self._config.min_free_bytes:
+            return f"the disk has {free // 2**20} MiB free, under recordings.min_free_bytes"
+        return None
+
+    async def _relay_call(self, method: str, *args: Any) -> str | None:
+        """Ask the relay; the reason if it failed (the call goes on either way)."""
+        try:
+            relay = cast(RecordingRelay, await self._relay.ready())
+            await getattr(relay, method)(*args)
+        except (RelayError, OSError, RuntimeError, TimeoutError, AttributeError) as error:
+            detail = getattr(error, "detail", None) or str(error) or type(error).__name__
+            return f"the relay could not record: {detail}"
+        return None
+
+    async def _failed(self, live: LiveCall, reason: str) -> None:
+        recording = live.recording
+        assert recording is not None
+        recording.state = RecordingState.FAILED
+        recording.since = utcnow()
+        async with self._db.write() as conn:
+            await store.update_recording(
+                conn, recording.id, {"state": RecordingState.FAILED.value, "reason": reason}
+            )
+
+    # ---- pausing -------------------------------------------------------------------------
+    async def pause(self, live: LiveCall, by: str) -> list[CallEvent]:
+        recording = live.recording
+        assert recording is not None and recording.state is RecordingState.RECORDING
+        problem = (
+            await self._relay_call("pause_recording", live.room_id) if live.room_id else None
+        )
+        if problem is not None:
+            await self._failed(live, problem)
+            return [("recording_failed", None, {"reason": problem})]
+        recording.state, recording.since = RecordingState.PAUSED, utcnow()
+        recording.paused_since = monotonic()
+        async with self._db.write() as conn:
+            await store.update_recording(conn, recording.id, {"state": recording.state.value})
+        return [("recording_paused", None, {"by": by})]
+
+    async def resume(self, live: LiveCall, by: str) -> list[CallEvent]:
+        recording = live.recording
+        assert recording is not None and recording.state is RecordingState.PAUSED
+        problem = (
+            await self._relay_call("resume_recording", live.room_id) if live.room_id else None
+        )
+        if problem is not None:
+            await self._failed(live, problem)
+            return [("recording_failed", None, {"reason": problem})]
+        self._close_pause(recording)
+        recording.state, recording.since = RecordingState.RECORDING, utcnow()
+        async with self._db.write() as conn:
+            await store.update_recording(
+                conn,
+                recording.id,
+                {"state": recording.state.value, "paused_ms": recording.paused_ms},
+            )
+        return [("recording_resumed", None, {"by": by})]
+
+    @staticmethod
+    def _close_pause(recording: LiveRecording) -> None:
+        if recording.paused_since is not None:
+            recording.paused_ms += round((monotonic() - recording.paused_since) * 1000)
+            recording.paused_since = None
+
+    # ---- following the call --------------------------------------------------------------
+    async def relocated(self, live: LiveCall) -> list[CallEvent]:
+        """The call moved to another relay worker: the new room records into the same folder
+        (a new segment); the gap while it moved stays a gap, and the recording says it was
+        interrupted."""
+        recording = live.recording
+        if recording is None or recording.state not in (
+            RecordingState.RECORDING,
+            RecordingState.PAUSED,
+        ):
+            return []
+        assert live.room_id is not None
+        problem = await self._relay_call(
+            "start_recording", live.room_id, recording_key(recording.id), str(recording.directory)
+        )
+        if problem is None and recording.state is RecordingState.PAUSED:
+            problem = await self._relay_call("pause_recording", live.room_id)
+        async with self._db.write() as conn:
+            await store.update_recording(conn, recording.id, {"interrupted": True})
+        if problem is not None:
+            await self._failed(live, problem)
+            return [("recording_failed", None, {"reason": problem})]
+        return [("recording_interrupted", None, {"why": "relay worker lost"})]
+
+    def relay_failed(self, live: LiveCall, reason: str) -> bool:
+        """The relay says this recording failed (disk full, write error); True if news."""
+        recording = live.recording
+        if recording is None or recording.state is RecordingState.FAILED:
+            return False
+        recording.state, recording.since = RecordingState.FAILED, utcnow()
+        return True
+
+    # ---- the end -------------------------------------------------------------------------
+    async def ended(self, live: LiveCall) -> list[CallEvent]:
+        """The call ended: stop capturing, and queue the job that makes the played files."""
+        recording = live.recording
+        if recording is None:
+            return []
+        summary: Any = None
+        if recording.state in (RecordingState.RECORDING, RecordingState.PAUSED):
+            if live.room_id is not None:
+                try:
+                    relay = cast(RecordingRelay, await self._relay.ready())
+                    summary = await relay.stop_recording(live.room_id)
+                except (RelayError, OSError, RuntimeError, TimeoutError, AttributeError) as error:
+                    log.warning("call %s: stopping its recording: %s", live.call_id, error)
+            self._close_pause(recording)
+        ended = utcnow()
+        changes: dict[str, Any] = {"ended_at": ended, "paused_ms": recording.paused_ms}
+        changes.update(_summary_changes(summary))
+        async with self._db.write() as conn:
+            row = await store.recording_by_id(conn, recording.id)
+            assert row is not None
+            changes["duration_ms"] = round((ended - row["started_at"]).total_seconds() * 1000)
+            if row["state"] != RecordingState.FAILED.value:
+                changes["state"] = RecordingState.PROCESSING.value
+                await store.enqueue_job(conn, recording.id, "convert")
+            await store.update_recording(conn, recording.id, changes)
+        self.job_queued()
+        return [("recording_stopped", None, {"recording_id": recording.id})]
+
+    # ---- after a restart -----------------------------------------------------------------
+    async def restore(self) -> None:
+        """Recordings a previous process left running were cut by its end: each is finished
+        from what was captured (the convert job recovers torn files first) and marked
+        interrupted; jobs it was running start again."""
+        async with self._db.write() as conn:
+            cut = await store.recordings_in_state(
+                conn, RecordingState.RECORDING, RecordingState.PAUSED
+            )
+            for row in cut:
+                await store.update_recording(
+                    conn,
+                    row["id"],
+                    {
+                        "state": RecordingState.PROCESSING.value,
+                        "interrupted": True,
+                        "ended_at": utcnow(),
+                    },
+                )
+                await store.enqueue_job(conn, row["id"], "convert")
+            again = await store.requeue_running(conn)
+        self.job_queued()
+        if cut or again:
+            log.warning(
+                "recordings: %d cut by the last shutdown will be finished; %d job(s) restart",
+                len(cut),
+                again,
+            )
+
+
+def _summary_changes(summary: Any) -> dict[str, Any]:
+    """Byte counts from the relay's RecordingSummary, when it gave one."""
+    changes: dict[str, Any] = {}
+    for field in ("bytes", "dropped_bytes"):
+        value = getattr(summary, field, None)
+        if isinstance(value, int):
+            changes[field] = value
+    return changes
+
