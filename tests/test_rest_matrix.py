@@ -310,7 +310,6 @@ async def _target_records(server: Server) -> tuple[Ids, Customer, Staff]:
     await admin.sign_in("admin@demo.local", server.passwords["admin@demo.local"])
     spare = await admin.rest("POST", "/api/users", json=_new_user(), expect=201)
     groups = await admin.rest("GET", "/api/groups")
-    await admin.close()
     call_id = await ended_call_in(server, chat)
     recording_id, Ids.file_of_recording = await ready_recording_of(server, call_id)
     ids = Ids(

@@ -16,6 +16,7 @@ from signaling.store.reviews import review_scores
 from signaling.types import CallMedia, CallParty
 from tests.conftest import Server
 from tests.qa_world import CRITERIA, QaWorld, build_world, default_rubric
+from tests.records import ready_recording_of
 
 
 @pytest.fixture
@@ -353,3 +354,38 @@ async def test_a_review_needs_an_ended_call_and_a_rubric(world: QaWorld) -> None
         world.qa2.rest("POST", f"/api/calls/{world.call_id}/review", json={}),
     )
     assert opened[0]["id"] == opened[1]["id"]
+
+
+async def test_recordings_list_shows_and_filters_by_the_review(world: QaWorld) -> None:
+    qa = world.qa
+    await default_rubric(world.admin)
+    recording_id, _ = await ready_recording_of(world.server, world.call_id)
+
+    async def listed(query: str) -> list[int]:
+        answer = await qa.rest("GET", f"/api/recordings?{query}")
+        return [item["id"] for item in answer["items"]]
+
+    assert await listed("reviewed=false") == [recording_id]
+    assert await listed("reviewed=true") == []
+    review = await qa.rest("POST", f"/api/calls/{world.call_id}/review", json={})
+    url = f"/api/reviews/{review['id']}"
+    await qa.rest("PATCH", url, json={"scores": {"c1": 1, "c2": 3}})
+    assert await listed("reviewed=true") == [], "a draft does not count"
+    assert await listed("min_score=0") == []
+    await qa.rest("PATCH", url, json={"state": "done"})
+    for query in ("reviewed=true", "min_score=62.5", "max_score=62.5", "min_score=60&max_score=70"):
+        assert await listed(query) == [recording_id], query
+    for query in ("reviewed=false", "min_score=62.6", "max_score=62", "min_score=0&reviewed=false"):
+        assert await listed(query) == [], query
+    item = (await qa.rest("GET", "/api/recordings"))["items"][0]
+    assert (item["score"], item["reviewed"]) == (62.5, True)
+    detail = await qa.rest("GET", f"/api/recordings/{recording_id}")
+    assert (detail["score"], detail["reviewed"]) == (62.5, True)
+    for query, field in [
+        ("min_score=101", "min_score"),
+        ("max_score=x", "max_score"),
+        ("min_score=nan", "min_score"),
+        ("reviewed=yes", "reviewed"),
+    ]:
+        error = await refused(qa, "GET", f"/api/recordings?{query}", 400)
+        assert error["details"]["field"] == field

@@ -4,6 +4,7 @@ declarations authorise each request, parse its input, and generate /api/openapi.
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 import types
 import typing
@@ -125,6 +126,11 @@ def _query_values(kind: type[Any], request: web.Request) -> dict[str, Any]:
             if not raw.lstrip("-").isdigit() or len(raw) > 10:
                 raise InvalidPayload(f"{key} must be an integer", details={"field": key})
             values[key] = int(raw)
+        elif base is float:
+            try:
+                values[key] = float(raw) if len(raw) <= 32 else math.inf
+            except ValueError:
+                raise InvalidPayload(f"{key} must be a number", details={"field": key}) from None
         elif base is bool:
             if raw not in ("true", "false"):
                 raise InvalidPayload(f"{key} must be true or false", details={"field": key})

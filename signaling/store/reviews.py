@@ -1,8 +1,9 @@
 """QA reviews of calls: one review per call, its comments pinned to media time, and its
 history (every change: who, when, what).
 
-Other lists join on a call's score through `done_reviews()` (SQL) or ask `review_scores()`:
-a call is *reviewed* when its review is done, and only then has a score."""
+Other lists filter on a call's review with `reviewed_condition()` and `score_condition()`
+(SQL, on their call id column), join `done_reviews()`, or ask `review_scores()` for a page
+of call ids: a call is *reviewed* when its review is done, and only then has a score."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any, TypedDict
 
-from sqlalchemy import Subquery, func, insert, select, update
+from sqlalchemy import Subquery, exists, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -32,6 +33,26 @@ def done_reviews() -> Subquery:
         .where(reviews.c.state == ReviewState.DONE.value)
         .subquery("done_reviews")
     )
+
+
+def reviewed_condition(call_id: Any, reviewed: bool) -> Any:
+    """SQL: the call whose id is `call_id` (a column) has a done review (or has none)."""
+    done = exists(
+        select(reviews.c.id).where(
+            reviews.c.call_id == call_id, reviews.c.state == ReviewState.DONE.value
+        )
+    )
+    return done if reviewed else ~done
+
+
+def score_condition(call_id: Any, low: float | None, high: float | None) -> Any:
+    """SQL: the call whose id is `call_id` has a done review scored within [low, high]."""
+    where = [reviews.c.call_id == call_id, reviews.c.state == ReviewState.DONE.value]
+    if low is not None:
+        where.append(reviews.c.score >= low)
+    if high is not None:
+        where.append(reviews.c.score <= high)
+    return exists(select(reviews.c.id).where(*where))
 
 
 async def review_scores(conn: AsyncConnection, call_ids: Collection[int]) -> dict[int, CallScore]:
