@@ -42,21 +42,20 @@ export function ordered(entries) {
 
 /** Quality samples of the recording: {at_ms, participant, mos, level}. */
 export function qualitySamples(items) {
-  return items.filter((item) => item.kind === "quality").map((item) => ({
-    at_ms: item.at_ms,
-    participant: item.participant,
-    mos: Number(item.mos),
-    level: item.level,
-  }));
+  return items.filter((item) => item.kind === "quality").map((item) => {
+    const sample = item.quality || item;
+    return { at_ms: item.at_ms, participant: sample.participant, mos: Number(sample.mos),
+      level: sample.level };
+  });
 }
 
 export function annotations(items) {
   return items.filter((item) => item.kind === "annotation").map(annotationOf);
 }
 
-/** "1:05" of a media time in ms. */
+/** "1:05" of a media time in ms; "−2:10" before the recording began (the chat before). */
 export function mediaTime(ms) {
-  return duration(ms / 1000);
+  return ms < 0 ? `−${duration(-ms / 1000)}` : duration(ms / 1000);
 }
 
 function messageEntry(item, key) {
@@ -83,8 +82,9 @@ function messageEntry(item, key) {
 function eventParts(item) {
   const nested = item.event && typeof item.event === "object" ? item.event : null;
   const kind = (nested && nested.kind) || item.event || item.event_kind || item.name || "event";
-  const actor = (nested && nested.actor) ?? item.actor ?? null;
   const detail = (nested && nested.detail) || item.detail || {};
+  // recording events say who paused or started it in detail.by (null: the policy)
+  const actor = (nested && nested.actor) ?? item.actor ?? detail.by ?? null;
   return { kind, actor, detail };
 }
 

@@ -158,7 +158,9 @@ export class RecordingsView {
       h("td", { text: item.agent_name || "—" }),
       h("td", { text: item.customer_name || "—" }),
       h("td", { text: item.ticket_id ? `#${item.ticket_id}` : "—" }),
-      h("td", { text: duration((item.duration_ms || 0) / 1000) }),
+      h("td", {}, duration((item.duration_ms || 0) / 1000),
+        item.state === "ready" ? null
+          : h("span", { class: "qa-rec-state", i18n: `qa.recState.${item.state}` })),
       h("td", {}, qualityBadge(item.worst_quality)),
       h("td", {}, scoreText(item.score, item.reviewed)),
       h("td", {}, h("button", { type: "button", class: "button button--small",

@@ -66,7 +66,7 @@ export class ReviewView {
     }
     if (this.destroyed) return;
     this.showHeader(recording);
-    if (recording.state !== "ready" && recording.state !== "interrupted") {
+    if (recording.state !== "ready") {
       this.waitFor(recording);
       return;
     }
@@ -82,20 +82,22 @@ export class ReviewView {
       " · ", duration((recording.duration_ms || 0) / 1000),
       recording.ticket_id ? [" · ", h("span", { i18n: "console.ticketRef",
         i18nArgs: { id: recording.ticket_id } })] : null,
-      recording.state === "interrupted"
+      recording.interrupted
         ? [" · ", h("span", { class: "qa-level qa-level--fair", i18n: "qa.interrupted" })] : null);
     const old = this.header.querySelector(".qa-review-view__meta");
     if (old) old.replaceWith(meta);
     else this.header.append(meta);
   }
 
-  /** A recording still being processed: say so, with its progress, and look again. */
+  /** A recording still being made or converted: say so, with its progress, and look again. */
   waitFor(recording) {
     const failed = recording.state === "failed" || recording.state === "deleted";
-    const progress = recording.job ? Math.round((recording.job.progress || 0) * 100) : null;
+    const live = recording.state === "recording" || recording.state === "paused";
+    const job = (recording.jobs || []).find((j) => j.kind === "convert" && j.state !== "done");
+    const progress = job ? Math.round((job.progress || 0) * 100) : 0;
+    const key = failed ? `qa.recording.${recording.state}` : live ? "qa.stillRecording" : "qa.preparing";
     replace(this.body, h("p", { class: failed ? "form-error" : "muted", role: "status",
-      i18n: failed ? `qa.recording.${recording.state}` : "qa.preparing",
-      i18nArgs: { progress: progress ?? 0 } }));
+      i18n: key, i18nArgs: { progress, reason: recording.reason || "—" } }));
     if (!failed) {
       this.poll = setTimeout(() => this.open(this.recordingId), POLL_MS);
     }
@@ -154,24 +156,59 @@ export class ReviewView {
     this.header.querySelector("h2").focus();
   }
 
-  /** The composite file, when there is one, as a download (through its own signed link). */
+  /** The composite video (screen large, cameras small, both voices) as a download through its
+   * own signed link; when there is none yet, a button that asks for it and waits. */
   downloads(recording) {
-    const composite = recording.files.find((f) => f.kind === "composite");
-    if (!composite) return null;
-    const link = h("button", { type: "button", class: "button button--small", i18n: "qa.download",
-      onclick: async () => {
-        try {
-          const { url } = await this.api.post(`/api/recordings/${recording.id}/links`,
-            { file_id: composite.id });
-          const anchor = h("a", { href: url, download: `call-${recording.call_id}` });
-          document.body.append(anchor);
-          anchor.click();
-          anchor.remove();
-        } catch (error) {
-          link.after(h("span", { class: "form-error", text: errorMessage(error) }));
-        }
-      } });
-    return h("p", { class: "qa-downloads" }, link);
+    const holder = h("p", { class: "qa-downloads" });
+    const note = h("span", { class: "muted", role: "status" });
+    const show = (files) => {
+      const composite = files.find((f) => f.kind === "composite");
+      if (composite) {
+        replace(holder, h("button", { type: "button", class: "button button--small",
+          i18n: "qa.download", onclick: () => this.download(recording, composite, note) }), note);
+      } else {
+        replace(holder, h("button", { type: "button", class: "button button--small",
+          i18n: "qa.makeComposite", onclick: () => this.makeComposite(recording, note, show) }), note);
+      }
+    };
+    show(recording.files);
+    return holder;
+  }
+
+  async download(recording, composite, note) {
+    try {
+      const { url } = await this.api.post(`/api/recordings/${recording.id}/links`,
+        { file_id: composite.id });
+      const anchor = h("a", { href: url, download: `call-${recording.call_id}.webm` });
+      document.body.append(anchor);
+      anchor.click();
+      anchor.remove();
+    } catch (error) {
+      note.textContent = errorMessage(error);
+    }
+  }
+
+  async makeComposite(recording, note, show) {
+    try {
+      await this.api.post(`/api/recordings/${recording.id}/composite`, {});
+    } catch (error) {
+      note.textContent = errorMessage(error);
+      return;
+    }
+    setText(note, "qa.compositeComing");
+    const look = async () => {
+      if (this.destroyed) return;
+      const now = await this.api.get(`/api/recordings/${recording.id}`).catch(() => null);
+      const job = now && (now.jobs || []).find((j) => j.kind === "composite");
+      if (now && now.files.some((f) => f.kind === "composite")) {
+        show(now.files);
+      } else if (job && job.state === "failed") {
+        note.textContent = job.error || "";
+      } else {
+        this.poll = setTimeout(look, POLL_MS);
+      }
+    };
+    this.poll = setTimeout(look, POLL_MS);
   }
 
   fail(error) {
