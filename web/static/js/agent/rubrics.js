@@ -24,7 +24,7 @@ export class RubricsView {
     this.editor = h("div", { class: "rubric-editor", "aria-live": "polite" },
       h("p", { class: "empty", i18n: "rubrics.pick" }));
     this.el = h("div", { class: "rubrics-view" },
-      h("section", { class: "rubrics-list", "aria-labelledby": "rubrics-title" },
+      h("div", { class: "rubrics-list" },
         h("h2", { id: "rubrics-title", i18n: "rubrics.title" }),
         h("p", { class: "muted", i18n: "rubrics.intro" }),
         h("div", { class: "rubrics-list__tools" },
