@@ -16,9 +16,11 @@ import { Emitter } from "../emitter.js";
 import { MediaClock } from "./clock.js";
 
 const SEEK_DRIFT_S = 0.3;
-const NUDGE_DRIFT_S = 0.04;
+const NUDGE_DRIFT_S = 0.02;
+const NUDGE_GAIN = 1; // playbackRate 0.95 for 50 ms ahead: the gap closes in about a second
 const STUCK_MS = 3000;
 const SETTLE_MS = 400; // after a seek an element's time is not judged for a moment
+const LOADING_GRACE_MS = 150; // a short dip in buffered data does not stop the whole call
 const LINK_RETRY_MS = 10_000;
 
 export class SyncPlayer extends Emitter {
@@ -125,6 +127,7 @@ export class SyncPlayer extends Emitter {
     el.dataset.fileId = String(file.id);
     el.dataset.participant = file.participant || "";
     el.dataset.role = file.role || file.kind;
+    el.dataset.offset = String(file.start_offset_ms || 0);
     if (visual) {
       el.muted = file.kind !== "composite"; // voices come from their own files
       el.playsInline = true;
@@ -140,6 +143,7 @@ export class SyncPlayer extends Emitter {
       stuck: false,
       failed: false,
       settledAt: 0,
+      loadingSince: null,
       linkedAt: 0,
       tile: null,
       canvas: null,
@@ -238,16 +242,25 @@ export class SyncPlayer extends Emitter {
       return;
     }
     const now = performance.now();
-    if (!this.clock.playing) {
+    const nearEnd = track.length / 1000 - local < 0.3;
+    const loading = (el.seeking || el.readyState < 3) && !nearEnd && !track.stuck;
+    if (!loading) track.loadingSince = null;
+    else if (track.loadingSince === null) track.loadingSince = now;
+    if (this.clock.playing && loading && now - track.loadingSince >= LOADING_GRACE_MS) {
+      waiting.push(track);
+    }
+    if (!this.clock.playing || this.clock.held) {
+      // paused, or waiting for an element to load: everything stands still at the clock
       if (!el.paused) el.pause();
       if (!el.seeking && Math.abs(el.currentTime - local) > NUDGE_DRIFT_S) el.currentTime = local;
       return;
     }
-    const nearEnd = track.length / 1000 - local < 0.3;
-    if ((el.seeking || el.readyState < 3) && !nearEnd && !track.stuck) waiting.push(track);
     if (el.paused) {
-      el.currentTime = local;
-      track.settledAt = now + SETTLE_MS;
+      // it was kept at the clock while paused: seek only if it is not there (a new file)
+      if (Math.abs(el.currentTime - local) > SEEK_DRIFT_S / 3) {
+        el.currentTime = local;
+        track.settledAt = now + SETTLE_MS;
+      }
       el.play().catch(() => {});
       return;
     }
@@ -258,7 +271,7 @@ export class SyncPlayer extends Emitter {
       track.settledAt = now + SETTLE_MS;
       el.playbackRate = this.clock.rate;
     } else if (Math.abs(drift) > NUDGE_DRIFT_S) {
-      el.playbackRate = this.clock.rate * (1 - Math.max(-0.2, Math.min(0.2, drift)) * 0.5);
+      el.playbackRate = this.clock.rate * (1 - Math.max(-0.1, Math.min(0.1, drift)) * NUDGE_GAIN);
     } else if (el.playbackRate !== this.clock.rate) {
       el.playbackRate = this.clock.rate;
     }
