@@ -6,6 +6,7 @@
 // label ({key, args}: translated), item (the original)}.
 
 import { duration } from "../format.js";
+import { systemText } from "../systemtext.js";
 
 export const KINDS = ["message", "event", "annotation", "comment"];
 
@@ -63,8 +64,11 @@ function messageEntry(item, key) {
   const sender = message.sender || {};
   const entry = { key, at_ms: item.at_ms, kind: "message", item };
   if (message.kind === "event" || sender.type === "system") {
-    entry.label = { key: "qa.entry.system" };
-    entry.text = message.text || "";
+    // the server writes system lines in English: known ones follow the interface language
+    const known = systemText(message.text || "");
+    if (known) entry.label = known;
+    else entry.text = message.text || "";
+    entry.whoLabel = { key: "qa.participant.system" };
     return entry;
   }
   entry.who = sender.name || (sender.type === "customer" ? null : sender.type);
