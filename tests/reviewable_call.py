@@ -39,7 +39,8 @@ class ReviewableCall:
 
 
 async def record_reviewable_call(server: Server) -> ReviewableCall:
-    """About 7 s of call: 2 s, the arrow and a chat line, then 5 s (the arrow fades after 3)."""
+    """About 9 s of call: 2 s, then the arrow and a chat line; 1 s later the agent pauses the
+    recording for 1.5 s (a paused span), then 3.5 s more (the arrow faded after 3 s)."""
     agent = await server.staff("agent1@demo.local")
     customer = await server.customer(name="Rita Review", topic="billing")
     qa = Staff(server.url)
@@ -74,7 +75,11 @@ async def record_reviewable_call(server: Server) -> ReviewableCall:
             await asyncio.sleep(2)
             await agent.request("call.annotate", {"call_id": call_id, **ARROW})
             await customer.say("I see the arrow: the reset button?")
-            await asyncio.sleep(5)
+            await asyncio.sleep(1)
+            await agent.request("call.record", {"call_id": call_id, "action": "pause"})
+            await asyncio.sleep(1.5)
+            await agent.request("call.record", {"call_id": call_id, "action": "resume"})
+            await asyncio.sleep(3.5)
             await agent.request("call.hangup", {"call_id": call_id})
         finally:
             await theirs.close()

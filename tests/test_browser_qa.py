@@ -137,7 +137,7 @@ async def test_a_reviewer_plays_a_recorded_call_scores_it_and_the_ticket_shows_i
 
     # it plays: every picture and voice on one clock
     player = page.locator(".qa-player")
-    await page.get_by_role("button", name="Play").click()
+    await page.get_by_role("button", name="Play", exact=True).click()
     camera = ".qa-tile[data-participant=customer][data-role=camera] video"
     # a function, not a string: the page's CSP forbids eval
     await page.wait_for_function(
@@ -152,7 +152,7 @@ async def test_a_reviewer_plays_a_recorded_call_scores_it_and_the_ticket_shows_i
         await page.wait_for_timeout(150)
     print(f"player spread (ms) over 1 s of playback: {spreads}")
     assert sorted(spreads)[len(spreads) // 2] <= 100, spreads
-    await page.get_by_role("button", name="Pause").click()
+    await page.get_by_role("button", name="Pause", exact=True).click()
     await expect(player).to_have_attribute("data-state", "paused")
 
     # clicking an event seeks to it; the arrow is drawn over the screen at its moment
@@ -175,6 +175,13 @@ async def test_a_reviewer_plays_a_recorded_call_scores_it_and_the_ticket_shows_i
     event_at = max(0, int(await event.get_attribute("data-at") or "0"))
     await event.get_by_role("button").click()
     assert abs(int(await player.get_attribute("data-position") or "0") - event_at) < 150
+    # the agent paused the recording: that span is shown as paused, on the stage and the strip
+    [span] = call.recording["paused_spans"]
+    paused = timeline.locator(".qa-item--event", has_text="Recording paused")
+    await paused.get_by_role("button").click()
+    await expect(page.locator(".qa-stage__note--paused")).to_be_visible()
+    await expect(page.locator(".qa-overview__paused")).to_have_count(1)
+    assert abs(int(await paused.get_attribute("data-at") or "0") - span["from_ms"]) < 100
     # the timeline is one tab stop: arrows move through it, Enter seeks
     await event.get_by_role("button").press("ArrowDown")
     focused = timeline.locator(".qa-item__button:focus")
