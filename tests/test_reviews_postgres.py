@@ -1,5 +1,6 @@
 """QA review on PostgreSQL: reviewers opening one call's review at once (concurrent
-transactions, the unique call_id settles it), the score and filters other lists join on."""
+transactions, the unique call_id settles it), two saving the same version at once (one is
+refused), the score and filters other lists join on."""
 
 from __future__ import annotations
 
@@ -26,6 +27,17 @@ async def test_concurrent_opens_make_one_review_and_scores_join(pg_server: Serve
         )
         assert len({review["id"] for review in opened}) == 1
         review_url = f"/api/reviews/{opened[0]['id']}"
+        # two reviewers saving on the same version at once: one wins, the other is told
+        answers = await asyncio.gather(
+            *(
+                reviewer.rest(
+                    "PATCH", review_url, json={"summary": name, "version": 1}, expect=None
+                )
+                for reviewer, name in ((world.qa, "first"), (world.qa2, "second"))
+            )
+        )
+        assert sorted("error" in answer for answer in answers) == [False, True], answers
+        assert [a["error"]["details"] for a in answers if "error" in a] == [{"version": 2}]
         await world.qa.rest("PATCH", review_url, json={"scores": {"c1": 0, "c2": 5}})
         async with pg_server.runtime.db.read() as conn:
             assert await review_scores(conn, [world.call_id]) == {
@@ -47,6 +59,6 @@ async def test_concurrent_opens_make_one_review_and_scores_join(pg_server: Serve
             )
             assert [row[0] for row in unreviewed] == []
         history = await world.qa.rest("GET", f"{review_url}/history")
-        assert [e["action"] for e in history["items"]] == ["created", "updated", "done"]
+        assert [e["action"] for e in history["items"]] == ["created", "updated", "updated", "done"]
     finally:
         await world.close()

@@ -269,6 +269,12 @@ async def _write(
     elif action is ReviewAction.REOPENED:
         values.update(done_at=None, done_by=None)
     updated = await review_store.update_review(conn, review, values, moment)
+    if updated is None:
+        current = await review_store.review_by_id(conn, review["id"])
+        version = current["version"] if current else review["version"]
+        raise Conflict(
+            "the review was changed meanwhile; load it again", details={"version": version}
+        )
     await review_store.add_event(conn, review["id"], call.me.subject_id, action, changes)
     if action is not ReviewAction.UPDATED:
         detail = {"call_id": review["call_id"], "score": updated["score"]}

@@ -120,17 +120,17 @@ async def review_of_call(conn: AsyncConnection, call_id: int) -> Record | None:
 
 async def update_review(
     conn: AsyncConnection, review: Record, values: dict[str, Any], now: datetime
-) -> Record:
-    """Write changed fields; the review's version grows by one."""
+) -> Record | None:
+    """Write changed fields if the review is still at the version `review` was read at (else
+    None: another edit came first, even one committing meanwhile on PostgreSQL); the version
+    grows by one."""
     result = await conn.execute(
         update(reviews)
-        .where(reviews.c.id == review["id"])
+        .where(reviews.c.id == review["id"], reviews.c.version == review["version"])
         .values(**values, version=review["version"] + 1, updated_at=now)
         .returning(*reviews.c)
     )
-    updated = record(result.first())
-    assert updated is not None
-    return updated
+    return record(result.first())
 
 
 async def reviews_of_ticket(conn: AsyncConnection, ticket_id: int) -> list[tuple[Record, Record]]:
