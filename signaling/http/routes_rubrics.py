@@ -148,6 +148,8 @@ async def update_rubric(call: ApiRequest) -> dict[str, Any]:
             archived=req.archived,
             actor_id=call.me.subject_id,
         )
+        if updated is None:
+            raise Conflict("the rubric was changed meanwhile; load it again")
         detail = {"version": updated["version"], "archived": updated["archived"]}
         await _audit(conn, call, "rubric.update", updated, detail)
         return await _detail(conn, call, updated)

@@ -107,8 +107,10 @@ async def update_rubric(
     criteria: list[dict[str, Any]] | None,
     archived: bool | None,
     actor_id: int,
-) -> Record:
-    """Rename, archive or restore in place; a new name or new criteria write a new version."""
+) -> Record | None:
+    """Rename, archive or restore in place; a new name or new criteria write a new version.
+    None when the rubric is no longer at the version `rubric` was read at (another edit came
+    first, even one committing meanwhile on PostgreSQL)."""
     current = await version_of(conn, rubric["id"], rubric["version"])
     assert current is not None
     values: dict[str, Any] = {"updated_at": utcnow()}
@@ -116,15 +118,19 @@ async def update_rubric(
         values["archived"] = archived
     new_name = name if name is not None else rubric["name"]
     new_criteria = criteria if criteria is not None else current["criteria"]
-    if new_name != rubric["name"] or new_criteria != current["criteria"]:
+    changed = new_name != rubric["name"] or new_criteria != current["criteria"]
+    if changed:
         values["version"] = rubric["version"] + 1
         values["name"] = new_name
-        await _add_version(conn, rubric["id"], values["version"], new_name, new_criteria, actor_id)
     result = await conn.execute(
-        update(rubrics).where(rubrics.c.id == rubric["id"]).values(**values).returning(*rubrics.c)
+        update(rubrics)
+        .where(rubrics.c.id == rubric["id"], rubrics.c.version == rubric["version"])
+        .values(**values)
+        .returning(*rubrics.c)
     )
     updated = record(result.first())
-    assert updated is not None
+    if updated is not None and changed:
+        await _add_version(conn, rubric["id"], values["version"], new_name, new_criteria, actor_id)
     return updated
 
 
