@@ -65,34 +65,61 @@ def parse(argv: list[str]) -> Options:
     a.add_argument("--max-sockets", type=int, default=16000, help="last step (default 16000)")
     a.add_argument("--ramp-seconds", type=float, default=360, help="time bound of phase A")
     a.add_argument("--settle-seconds", type=float, default=5, help="idle hold per step")
-    a.add_argument("--hold-seconds", type=float, default=30,
-                   help="idle hold at the top level; a ping cycle is 25 s (default 30)")
+    a.add_argument(
+        "--hold-seconds",
+        type=float,
+        default=30,
+        help="idle hold at the top level; a ping cycle is 25 s (default 30)",
+    )
     a.add_argument("--connect-concurrency", type=int, default=48, help="connects in flight")
     a.add_argument("--probe-samples", type=int, default=40, help="light requests per step")
     a.add_argument("--ack-bound-ms", type=float, default=1000, help="probe p95 bound per step")
     b = p.add_argument_group("conversations: a fixed-rate sample per step, then a rate sweep")
     b.add_argument("--chats", type=int, default=500, help="concurrent conversations")
-    b.add_argument("--sample-rate", type=float, default=100,
-                   help="messages/s measured at every held-socket step (default 100)")
-    b.add_argument("--sample-seconds", type=float, default=10,
-                   help="duration of that sample (default 10)")
+    b.add_argument(
+        "--sample-rate",
+        type=float,
+        default=100,
+        help="messages/s measured at every held-socket step (default 100)",
+    )
+    b.add_argument(
+        "--sample-seconds", type=float, default=10, help="duration of that sample (default 10)"
+    )
     b.add_argument("--max-chats", type=int, default=50, help="chats per agent (1..50)")
-    b.add_argument("--rates", type=_rates, default=[50.0, 100.0, 150.0, 200.0, 300.0, 400.0],
-                   help="offered messages/s, both directions together "
-                   "(default 50,100,150,200,300,400)")
+    b.add_argument(
+        "--rates",
+        type=_rates,
+        default=[50.0, 100.0, 150.0, 200.0, 300.0, 400.0],
+        help="offered messages/s, both directions together (default 50,100,150,200,300,400)",
+    )
     b.add_argument("--step-seconds", type=float, default=20, help="duration of each rate")
-    b.add_argument("--drain-seconds", type=float, default=15,
-                   help="longest wait for late pushes after each rate step")
-    b.add_argument("--latency-bound-ms", type=float, default=1000,
-                   help="stop raising the rate once end-to-end p95 exceeds this")
-    b.add_argument("--max-in-flight", type=int, default=2000,
-                   help="sends awaiting an ack per load generator before sends are skipped")
+    b.add_argument(
+        "--drain-seconds",
+        type=float,
+        default=15,
+        help="longest wait for late pushes after each rate step",
+    )
+    b.add_argument(
+        "--latency-bound-ms",
+        type=float,
+        default=1000,
+        help="stop raising the rate once end-to-end p95 exceeds this",
+    )
+    b.add_argument(
+        "--max-in-flight",
+        type=int,
+        default=2000,
+        help="sends awaiting an ack per load generator before sends are skipped",
+    )
     p.add_argument("--workers", type=int, default=2, help="load-generator processes")
     p.add_argument("--port", type=int, default=0, help="server port (default: a free one)")
     p.add_argument("--out", type=Path, default=RESULTS, help="results directory")
     p.add_argument("--keep-data", action="store_true", help="keep the server's data directory")
-    p.add_argument("--gc-log", action="store_true",
-                   help="log the server's garbage-collector pauses (benchmarks/gc_hook)")
+    p.add_argument(
+        "--gc-log",
+        action="store_true",
+        help="log the server's garbage-collector pauses (benchmarks/gc_hook)",
+    )
     args = p.parse_args(argv)
     if not 1 <= args.max_chats <= 50:
         p.error("--max-chats must be 1..50 (the server's limit)")
@@ -226,7 +253,13 @@ def _measure(
             active = _open_chats(pool, talk.chats, results)
         if active:
             sample = conversations.measure(
-                pool, watch, server.pid, talk, next(traffic_steps), talk.sample_rate, active,
+                pool,
+                watch,
+                server.pid,
+                talk,
+                next(traffic_steps),
+                talk.sample_rate,
+                active,
                 talk.sample_seconds,
             )
             entry["sample"] = sample.to_json()

@@ -205,10 +205,12 @@ def measure(
     held = watch.latest()
     c2a = _direction([r.customer_to_agent for r in reports])
     a2c = _direction([r.agent_to_customer for r in reports])
-    both_e2e = [ms for r in reports for d in (r.customer_to_agent, r.agent_to_customer)
-                for ms in d.e2e_ms]
-    both_ack = [ms for r in reports for d in (r.customer_to_agent, r.agent_to_customer)
-                for ms in d.ack_ms]
+    both_e2e = [
+        ms for r in reports for d in (r.customer_to_agent, r.agent_to_customer) for ms in d.e2e_ms
+    ]
+    both_ack = [
+        ms for r in reports for d in (r.customer_to_agent, r.agent_to_customer) for ms in d.ack_ms
+    ]
     errors: Counter[str] = Counter()
     errors.update({f"customer {k}": v for k, v in c2a.errors.items()})
     errors.update({f"agent {k}": v for k, v in a2c.errors.items()})

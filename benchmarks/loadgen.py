@@ -221,7 +221,8 @@ class LoadGenerator:
                     async with asyncio.timeout(req.timeout):
                         await person.say("hello, this is a benchmark chat")
                         await person.next(
-                            "chat.updated", where=lambda c: c["state"] == "active",
+                            "chat.updated",
+                            where=lambda c: c["state"] == "active",
                             timeout=req.timeout,
                         )
                 except Exception as exc:

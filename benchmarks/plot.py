@@ -43,10 +43,20 @@ def _memory_and_cpu(ax: Axes, ramp: list[dict[str, Any]]) -> None:
     ax.set_ylabel("server RSS (MiB)", color="tab:blue")
     ax.set_title("One signaling process: memory and CPU")
     cpu = ax.twinx()
-    cpu.plot(sockets, [s["server_cpu_idle_pct"] for s in ramp], "s--", color="tab:red",
-             label="CPU, holding idle")
-    cpu.plot(sockets, [s["server_cpu_connecting_pct"] for s in ramp], "^:", color="tab:orange",
-             label="CPU, while connecting")
+    cpu.plot(
+        sockets,
+        [s["server_cpu_idle_pct"] for s in ramp],
+        "s--",
+        color="tab:red",
+        label="CPU, holding idle",
+    )
+    cpu.plot(
+        sockets,
+        [s["server_cpu_connecting_pct"] for s in ramp],
+        "^:",
+        color="tab:orange",
+        label="CPU, while connecting",
+    )
     cpu.set_ylabel("server CPU (% of one core)", color="tab:red")
     cpu.set_ylim(bottom=0)
     cpu.legend(loc="upper left")
@@ -56,11 +66,21 @@ def _responsiveness(ax: Axes, ramp: list[dict[str, Any]]) -> None:
     sockets = [s["held"] for s in ramp]
     ax.plot(sockets, [s["probe_ms"]["p50"] for s in ramp], "o-", label="chat.sync ack p50")
     ax.plot(sockets, [s["probe_ms"]["p95"] for s in ramp], "s--", label="chat.sync ack p95")
-    ax.plot(sockets, [s["worst_stall_ms"] for s in ramp], "x:", color="tab:red",
-            label="worst /healthz answer (stall)")
+    ax.plot(
+        sockets,
+        [s["worst_stall_ms"] for s in ramp],
+        "x:",
+        color="tab:red",
+        label="worst /healthz answer (stall)",
+    )
     if all("gc" in s for s in ramp):  # --gc-log
-        ax.plot(sockets, [s["gc"]["longest_pause_ms"] or float("nan") for s in ramp], "d-.",
-                color="tab:purple", label="longest GC pause (server)")
+        ax.plot(
+            sockets,
+            [s["gc"]["longest_pause_ms"] or float("nan") for s in ramp],
+            "d-.",
+            color="tab:purple",
+            label="longest GC pause (server)",
+        )
     _plain_log(ax, sockets)
     _log_ms(ax)
     ax.set_ylabel("milliseconds")
@@ -72,8 +92,9 @@ def _latency_by_sockets(ax: Axes, ramp: list[dict[str, Any]], rate: float) -> No
     sampled = [s for s in ramp if "sample" in s]
     sockets = [s["held"] for s in sampled]
     for key, style in (("p50", "o-"), ("p95", "s--"), ("p99", "^:")):
-        ax.plot(sockets, [s["sample"]["e2e_ms"][key] for s in sampled], style,
-                label=f"end-to-end {key}")
+        ax.plot(
+            sockets, [s["sample"]["e2e_ms"][key] for s in sampled], style, label=f"end-to-end {key}"
+        )
     ax.plot(sockets, [s["sample"]["ack_ms"]["p95"] for s in sampled], "x-.", label="ack p95")
     if sockets:
         _plain_log(ax, sockets)

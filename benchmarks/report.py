@@ -29,16 +29,31 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
 
 def ramp_table(steps: list[dict[str, Any]]) -> str:
     header = [
-        "sockets", "held", "conn/s", "connect p95 ms", "RSS MiB", "CPU % connecting",
-        "CPU % idle", "probe p50 ms", "probe p95 ms", "worst stall ms", "result",
+        "sockets",
+        "held",
+        "conn/s",
+        "connect p95 ms",
+        "RSS MiB",
+        "CPU % connecting",
+        "CPU % idle",
+        "probe p50 ms",
+        "probe p95 ms",
+        "worst stall ms",
+        "result",
     ]
     rows = [
         [
-            _num(s["target"]), _num(s["held"]), _num(s["connects_per_second"]),
-            _num(s["connect_ms"]["p95"]), _num(s["server_rss_mib"]),
-            _num(s["server_cpu_connecting_pct"]), _num(s["server_cpu_idle_pct"], 1),
-            _num(s["probe_ms"]["p50"], 1), _num(s["probe_ms"]["p95"], 1),
-            _num(s["worst_stall_ms"]), s["verdict"],
+            _num(s["target"]),
+            _num(s["held"]),
+            _num(s["connects_per_second"]),
+            _num(s["connect_ms"]["p95"]),
+            _num(s["server_rss_mib"]),
+            _num(s["server_cpu_connecting_pct"]),
+            _num(s["server_cpu_idle_pct"], 1),
+            _num(s["probe_ms"]["p50"], 1),
+            _num(s["probe_ms"]["p95"], 1),
+            _num(s["worst_stall_ms"]),
+            s["verdict"],
         ]
         for s in steps
     ]
@@ -47,17 +62,34 @@ def ramp_table(steps: list[dict[str, Any]]) -> str:
 
 def conversation_table(steps: list[dict[str, Any]]) -> str:
     header = [
-        "offered msg/s", "persisted msg/s", "delivered msg/s", "e2e p50 ms", "e2e p95 ms",
-        "e2e p99 ms", "ack p50 ms", "ack p95 ms", "ack p99 ms", "server CPU %",
-        "loadgen CPU %", "worst stall ms", "result",
+        "offered msg/s",
+        "persisted msg/s",
+        "delivered msg/s",
+        "e2e p50 ms",
+        "e2e p95 ms",
+        "e2e p99 ms",
+        "ack p50 ms",
+        "ack p95 ms",
+        "ack p99 ms",
+        "server CPU %",
+        "loadgen CPU %",
+        "worst stall ms",
+        "result",
     ]
     rows = [
         [
-            _num(s["offered_per_second"]), _num(s["persisted_per_second"], 1),
-            _num(s["delivered_per_second"], 1), _num(s["e2e_ms"]["p50"], 1),
-            _num(s["e2e_ms"]["p95"], 1), _num(s["e2e_ms"]["p99"], 1),
-            _num(s["ack_ms"]["p50"], 1), _num(s["ack_ms"]["p95"], 1), _num(s["ack_ms"]["p99"], 1),
-            _num(s["server_cpu_pct"]), _num(s["loadgen_cpu_pct"]), _num(s["worst_stall_ms"]),
+            _num(s["offered_per_second"]),
+            _num(s["persisted_per_second"], 1),
+            _num(s["delivered_per_second"], 1),
+            _num(s["e2e_ms"]["p50"], 1),
+            _num(s["e2e_ms"]["p95"], 1),
+            _num(s["e2e_ms"]["p99"], 1),
+            _num(s["ack_ms"]["p50"], 1),
+            _num(s["ack_ms"]["p95"], 1),
+            _num(s["ack_ms"]["p99"], 1),
+            _num(s["server_cpu_pct"]),
+            _num(s["loadgen_cpu_pct"]),
+            _num(s["worst_stall_ms"]),
             s["verdict"],
         ]
         for s in steps
@@ -102,15 +134,31 @@ def headline(results: dict[str, Any]) -> str:
 
 def sample_table(ramp: list[dict[str, Any]]) -> str:
     header = [
-        "held sockets", "msg/s", "e2e p50 ms", "e2e p95 ms", "e2e p99 ms", "ack p50 ms",
-        "ack p95 ms", "ack p99 ms", "server CPU %", "worst stall ms", "result",
+        "held sockets",
+        "msg/s",
+        "e2e p50 ms",
+        "e2e p95 ms",
+        "e2e p99 ms",
+        "ack p50 ms",
+        "ack p95 ms",
+        "ack p99 ms",
+        "server CPU %",
+        "worst stall ms",
+        "result",
     ]
     rows = [
         [
-            _num(step["held"]), _num(s["persisted_per_second"], 1), _num(s["e2e_ms"]["p50"], 1),
-            _num(s["e2e_ms"]["p95"], 1), _num(s["e2e_ms"]["p99"], 1), _num(s["ack_ms"]["p50"], 1),
-            _num(s["ack_ms"]["p95"], 1), _num(s["ack_ms"]["p99"], 1), _num(s["server_cpu_pct"]),
-            _num(s["worst_stall_ms"]), s["verdict"],
+            _num(step["held"]),
+            _num(s["persisted_per_second"], 1),
+            _num(s["e2e_ms"]["p50"], 1),
+            _num(s["e2e_ms"]["p95"], 1),
+            _num(s["e2e_ms"]["p99"], 1),
+            _num(s["ack_ms"]["p50"], 1),
+            _num(s["ack_ms"]["p95"], 1),
+            _num(s["ack_ms"]["p99"], 1),
+            _num(s["server_cpu_pct"]),
+            _num(s["worst_stall_ms"]),
+            s["verdict"],
         ]
         for step in ramp
         if (s := step.get("sample"))
@@ -121,14 +169,20 @@ def sample_table(ramp: list[dict[str, Any]]) -> str:
 def gc_table(results: dict[str, Any]) -> str:
     """Only with --gc-log: the server's collector pauses in each window."""
     named = [(f"{s['target']} sockets (step)", s) for s in results["ramp"]]
-    named += [(f"{s['held']} sockets (sample)", s["sample"]) for s in results["ramp"]
-              if "sample" in s]
+    named += [
+        (f"{s['held']} sockets (sample)", s["sample"]) for s in results["ramp"] if "sample" in s
+    ]
     named += [(f"hold {results['held_sockets']}", results.get("hold") or {})]
     named += [(f"{s['offered_per_second']:.0f} msg/s", s) for s in results["conversations"]]
     named += [("release", results.get("release") or {})]
     rows = [
-        [name, _num(e["gc"]["full_collections"]), _num(e["gc"]["longest_pause_ms"]),
-         _num(e["gc"]["paused_ms"]), _num(e.get("worst_stall_ms"))]
+        [
+            name,
+            _num(e["gc"]["full_collections"]),
+            _num(e["gc"]["longest_pause_ms"]),
+            _num(e["gc"]["paused_ms"]),
+            _num(e.get("worst_stall_ms")),
+        ]
         for name, e in named
         if "gc" in e
     ]
@@ -156,8 +210,11 @@ def summary(results: dict[str, Any]) -> str:
     ]
     if any("sample" in s for s in results["ramp"]):
         rate = results["options"]["conversation"]["sample_rate"]
-        parts += ["", f"Messages at a fixed {rate:.0f}/s while holding each step's sockets:",
-                  sample_table(results["ramp"])]
+        parts += [
+            "",
+            f"Messages at a fixed {rate:.0f}/s while holding each step's sockets:",
+            sample_table(results["ramp"]),
+        ]
     if hold:
         parts.append(
             f"Held {_num(hold['held_after'])} of {_num(hold['held_before'])} through "

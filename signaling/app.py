@@ -22,6 +22,9 @@ from signaling.http import (  # noqa: F401
     routes_health,
     routes_media,
     routes_recordings,
+    routes_review_comments,
+    routes_reviews,
+    routes_rubrics,
     routes_tickets,
     routes_widget,
 )

@@ -246,8 +246,10 @@ class Config:
 
     @property
     def recordings_path(self) -> Path:
-        return Path(self.recordings.dir).expanduser().resolve() if self.recordings.dir else (
-            self.data_path / "recordings"
+        return (
+            Path(self.recordings.dir).expanduser().resolve()
+            if self.recordings.dir
+            else (self.data_path / "recordings")
         )
 
     @property

@@ -221,3 +221,41 @@ class RecordingAction(StrEnum):
     START = "start"
     PAUSE = "pause"
     RESUME = "resume"
+
+
+class ReviewState(StrEnum):
+    """A QA review is a draft until its reviewer marks it done; only done reviews score the
+    call and its ticket, and only those are shown to the call's agent."""
+
+    DRAFT = "draft"
+    DONE = "done"
+
+
+class RubricScale(StrEnum):
+    """How one rubric criterion is scored: yes/no (1/0) or whole numbers from MIN to MAX."""
+
+    YES_NO = "yes_no"
+    ONE_TO_THREE = "1-3"
+    ONE_TO_FOUR = "1-4"
+    ONE_TO_FIVE = "1-5"
+    ONE_TO_TEN = "1-10"
+    ZERO_TO_TEN = "0-10"
+
+    @property
+    def bounds(self) -> tuple[int, int]:
+        if self is RubricScale.YES_NO:
+            return (0, 1)
+        low, high = self.value.split("-")
+        return (int(low), int(high))
+
+
+class ReviewAction(StrEnum):
+    """What one entry of a review's history records."""
+
+    CREATED = "created"
+    UPDATED = "updated"
+    DONE = "done"
+    REOPENED = "reopened"
+    COMMENT_ADDED = "comment_added"
+    COMMENT_EDITED = "comment_edited"
+    COMMENT_DELETED = "comment_deleted"

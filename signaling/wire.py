@@ -2,7 +2,7 @@
 
 `parse(Kind, payload)` rejects non-objects, unknown keys, missing keys, wrong types and
 out-of-range values with an InvalidPayload that names the field, so a client author reads
-what to fix. Limits ride on each field's metadata: max_len, min, max, max_items, pattern.
+what to fix. Limits ride on each field's metadata: max_len, min, max, max_items, min_items, pattern.
 """
 
 from __future__ import annotations
@@ -66,7 +66,13 @@ def _check(value: Any, kind: Any, name: str, meta: typing.Mapping[str, Any]) -> 
         max_items = meta.get("max_items")
         if max_items is not None and len(value) > max_items:
             raise InvalidPayload(f"{name} has more than {max_items} items", details={"field": name})
-        return [_check(item, item_kind, name, {**meta, "max_items": None}) for item in value]
+        min_items = meta.get("min_items")
+        if min_items is not None and len(value) < min_items:
+            raise InvalidPayload(
+                f"{name} needs at least {min_items} items", details={"field": name}
+            )
+        item_meta = {**meta, "max_items": None, "min_items": None}
+        return [_check(item, item_kind, name, item_meta) for item in value]
     if origin is dict:
         if not isinstance(value, dict):
             raise InvalidPayload(f"{name} must be an object", details={"field": name})

@@ -29,6 +29,7 @@ from sqlalchemy import update
 from loadtest.clients import Customer, Staff
 from signaling.db.schema import users
 from tests.conftest import Server, start_server
+from tests.qa_world import default_rubric, signed_in
 from tests.records import ended_call_in
 
 SEED = 20261130
@@ -90,19 +91,33 @@ class Roles:
 
 async def _seed_records(server: Server) -> None:
     """Records for generated ids to land on: chats (one active, one ended and rated), their
-    tickets, an attachment, a call."""
+    tickets, an attachment, calls, a rubric, a review with a comment."""
     agent = await server.staff("agent1@demo.local")
+    qa = Staff(server.url)
     try:
         for topic in ("billing", "technical"):
             customer = await server.customer(name=f"Seed {topic}", topic=topic)
             await customer.say("hello")
             chat = (await agent.next("chat.assigned"))["chat"]
             await agent.say(chat["id"], "hi there")
-            await ended_call_in(server, chat)
+            call_id = await ended_call_in(server, chat)
             await customer.close()
         await agent.request("chat.close", {"chat_id": chat["id"]})
+        await qa.sign_in("qa@demo.local", server.passwords["qa@demo.local"])
+        await seed_review(server, qa, call_id)
     finally:
         await agent.close()
+        await qa.close()
+
+
+async def seed_review(server: Server, qa: Staff, call_id: int) -> None:
+    """The organisation's default rubric, and a review of `call_id` with a comment."""
+    admin = await signed_in(server, "admin@demo.local")
+    await default_rubric(admin)
+    await admin.close()
+    review = await qa.rest("POST", f"/api/calls/{call_id}/review", json={})
+    comment = {"at_ms": 1500, "text": "seed"}
+    await qa.rest("POST", f"/api/reviews/{review['id']}/comments", json=comment, expect=201)
 
 
 class Fuzzer:

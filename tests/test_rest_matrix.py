@@ -41,6 +41,7 @@ ROLES = (
 EVERYONE = frozenset(ROLES)
 STAFF = frozenset({"agent", "agent2", "qa", "admin", "other_admin"})
 OWN_ORG_READERS = frozenset({"agent", "qa", "admin"})  # who may see agent1's chat, ticket, call
+REVIEWERS = frozenset({"qa", "admin"})  # who may score and comment on agent1's call
 _emails = itertools.count(1)
 
 
@@ -68,6 +69,9 @@ class Ids:
     recording: int = 0
     file_of_recording: ClassVar[int] = 0
     """The recording's file (class-wide: a request body is built without the instance)."""
+    rubric: int = 0
+    review: int = 0
+    comment: int = 0
 
 
 def _ids_of(items: list[dict[str, Any]]) -> set[int]:
@@ -166,6 +170,41 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     ),
     # The link in the path is the credential; a bearer token alone opens nothing.
     ("GET", "/media/{token}"): Expect(frozenset()),
+    ("GET", "/api/rubrics"): Expect(
+        frozenset({"qa", "admin", "other_admin"}),
+        sees=frozenset({"qa", "admin"}),
+        shows=lambda a, ids: ids.rubric in _ids_of(a["items"]),
+    ),
+    ("GET", "/api/rubrics/{rubric_id}"): Expect(frozenset({"qa", "admin"})),
+    # the target is a group's rubric: each organisation's default is still free
+    ("POST", "/api/rubrics"): Expect(
+        frozenset({"admin", "other_admin"}),
+        body=lambda: {"name": "Matrix default", "criteria": [{"title": "Matrix"}]},
+    ),
+    ("PATCH", "/api/rubrics/{rubric_id}"): Expect(
+        frozenset({"admin"}), body=lambda: {"name": "Renamed by the matrix"}
+    ),
+    # the target review is done, so the call's agent reads it too
+    ("GET", "/api/calls/{call_id}/review"): Expect(
+        OWN_ORG_READERS,
+        sees=OWN_ORG_READERS,
+        shows=lambda a, ids: (a["review"] or {}).get("id") == ids.review,
+    ),
+    ("POST", "/api/calls/{call_id}/review"): Expect(REVIEWERS, body=lambda: {}),
+    ("GET", "/api/reviews"): Expect(
+        STAFF, sees=OWN_ORG_READERS, shows=lambda a, ids: ids.review in _ids_of(a["items"])
+    ),
+    ("GET", "/api/reviews/{review_id}"): Expect(OWN_ORG_READERS),
+    ("PATCH", "/api/reviews/{review_id}"): Expect(REVIEWERS, body=lambda: {"summary": "matrix"}),
+    ("GET", "/api/reviews/{review_id}/history"): Expect(REVIEWERS),
+    ("POST", "/api/reviews/{review_id}/comments"): Expect(
+        REVIEWERS, body=lambda: {"at_ms": 1000, "text": "matrix"}
+    ),
+    # the target comment is the QA reviewer's own (its author or an admin may change it)
+    ("PATCH", "/api/reviews/{review_id}/comments/{comment_id}"): Expect(
+        REVIEWERS, body=lambda: {"text": "matrix edit"}
+    ),
+    ("DELETE", "/api/reviews/{review_id}/comments/{comment_id}"): Expect(REVIEWERS),
     ("GET", "/healthz"): Expect(EVERYONE),
     ("GET", "/api/openapi.json"): Expect(EVERYONE),
 }
@@ -271,7 +310,6 @@ async def _target_records(server: Server) -> tuple[Ids, Customer, Staff]:
     await admin.sign_in("admin@demo.local", server.passwords["admin@demo.local"])
     spare = await admin.rest("POST", "/api/users", json=_new_user(), expect=201)
     groups = await admin.rest("GET", "/api/groups")
-    await admin.close()
     call_id = await ended_call_in(server, chat)
     recording_id, Ids.file_of_recording = await ready_recording_of(server, call_id)
     ids = Ids(
@@ -284,7 +322,26 @@ async def _target_records(server: Server) -> tuple[Ids, Customer, Staff]:
         user=spare["id"],
         group=chat["group_id"] or groups["items"][0]["id"],
     )
+    await _review_records(server, admin, ids)
+    await admin.close()
     return ids, customer, agent
+
+
+async def _review_records(server: Server, admin: Staff, ids: Ids) -> None:
+    """The chat group's rubric, the call's review (done) and a QA reviewer's comment on it."""
+    body = {"name": "Matrix rubric", "group_id": ids.group, "criteria": [{"title": "Matrix"}]}
+    ids.rubric = (await admin.rest("POST", "/api/rubrics", json=body, expect=201))["id"]
+    qa = Staff(server.url)
+    await qa.sign_in("qa@demo.local", server.passwords["qa@demo.local"])
+    review = await qa.rest("POST", f"/api/calls/{ids.call}/review", json={})
+    ids.review = review["id"]
+    await qa.rest(
+        "PATCH", f"/api/reviews/{ids.review}", json={"scores": {"c1": 4}, "state": "done"}
+    )
+    comment = {"at_ms": 500, "text": "matrix comment"}
+    url = f"/api/reviews/{ids.review}/comments"
+    ids.comment = (await qa.rest("POST", url, json=comment, expect=201))["id"]
+    await qa.close()
 
 
 def _path(template: str, ids: Ids) -> str:
@@ -297,6 +354,9 @@ def _path(template: str, ids: Ids) -> str:
         user_id=ids.user,
         recording_id=ids.recording,
         token="not-a-media-link",
+        rubric_id=ids.rubric,
+        review_id=ids.review,
+        comment_id=ids.comment,
     )
 
 

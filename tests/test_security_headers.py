@@ -28,7 +28,8 @@ async def _get(
 async def test_pages_get_a_strict_policy_and_devices_only_where_calls_happen(
     server: Server,
 ) -> None:
-    for path, devices in (("/", "()"), ("/demo", "(self)"), ("/agent", "(self)")):
+    pages = (("/", "()"), ("/demo", "(self)"), ("/agent", "(self)"), ("/qa", "()"))
+    for path, devices in pages:
         status, headers, _ = await _get(server.url + path)
         assert status == 200, path
         csp = headers["Content-Security-Policy"]

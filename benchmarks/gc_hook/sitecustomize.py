@@ -20,7 +20,8 @@ if _path:
             return
         pause = now - _started[0]
         if info["generation"] == 2 or pause > 0.05:
-            _out.write(f"{_started[0]:.3f} {info['generation']} {pause * 1000:.1f} "
-                       f"{info['collected']}\n")
+            _out.write(
+                f"{_started[0]:.3f} {info['generation']} {pause * 1000:.1f} {info['collected']}\n"
+            )
 
     gc.callbacks.append(_on_gc)

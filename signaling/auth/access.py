@@ -10,6 +10,10 @@ What a staff member may see:
   may see the ticket reads them with it (that is how an escalation group follows up).
 - calls: admins and QA reviewers every one of their organisation; agents only their own
   calls; customers only the call of their one chat.
+- QA reviews of calls: admins and QA reviewers read and write every one of their
+  organisation; agents read the done reviews of their own calls (never drafts, never their
+  history) and write none; customers never see one. Rubrics: admins write them, admins and
+  QA reviewers read them.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from dataclasses import dataclass
 from signaling.auth.tokens import Principal
 from signaling.errors import Forbidden, NotFound
 from signaling.store import Record
-from signaling.types import Role
+from signaling.types import ReviewState, Role
 
 
 @dataclass(frozen=True)
@@ -152,3 +156,45 @@ def check_view_customer(principal: Principal, customer: Record | None) -> Record
     if customer is None or principal.role is Role.CUSTOMER or not _same_org(principal, customer):
         raise NotFound("no such customer")
     return customer
+
+
+def can_view_review(principal: Principal, call: Record, review: Record | None) -> bool:
+    """A call's review (`review` None: whether one would be shown once it exists)."""
+    if not _same_org(principal, call) or principal.role is Role.CUSTOMER:
+        return False
+    if principal.role in (Role.ADMIN, Role.QA):
+        return True
+    own = call["agent_id"] == principal.subject_id
+    return bool(own and (review is None or review["state"] == ReviewState.DONE.value))
+
+
+def check_view_review(principal: Principal, call: Record | None, review: Record | None) -> Record:
+    """The review, if this caller may read it; otherwise the NotFound of a missing one."""
+    if call is None or review is None or not can_view_review(principal, call, review):
+        raise NotFound("no such review")
+    return review
+
+
+def check_review_call(principal: Principal, call: Record | None, call_id: int) -> Record:
+    """Scoring and commenting a call: its organisation's QA reviewers and admins. The call's
+    own agent is told they may only read; anyone else learns nothing of the call."""
+    if call is None or not can_view_call(principal, call):
+        raise NotFound(f"no call {call_id}")
+    if principal.role not in (Role.ADMIN, Role.QA):
+        raise Forbidden(
+            "agents read the reviews of their calls; QA reviewers and admins write them"
+        )
+    return call
+
+
+def check_edit_comment(principal: Principal, comment: Record) -> None:
+    """A review comment is changed or deleted by its author, or by an admin."""
+    if principal.role is Role.ADMIN or comment["author_id"] == principal.subject_id:
+        return
+    raise Forbidden("only its author or an admin may change this comment")
+
+
+def check_view_rubric(principal: Principal, rubric: Record | None) -> Record:
+    if rubric is None or not _same_org(principal, rubric):
+        raise NotFound("no such rubric")
+    return rubric

@@ -34,6 +34,9 @@ from relay.interface import (
     UnknownRoom,
     check_tracks,
 )
+from relay.interface import (
+    RecordingState as RecordingStateEvent,
+)
 from signaling.auth import access
 from signaling.auth.tokens import Principal
 from signaling.calls.event_log import CallEvent, CallEventLog
@@ -550,6 +553,7 @@ class CallService:
             relay.add_room_closed_listener(self._room_closed)
             relay.add_participant_listener(self._participant_link)
             relay.add_media_flow_listener(self._media_flow)
+            relay.add_recording_listener(self._recording_changed)
             self._listening = True
 
     def _in_room(self, room_id: RoomId, participant_id: str) -> tuple[LiveCall, CallParty] | None:
@@ -600,6 +604,26 @@ class CallService:
         async with live.lock:
             if not live.ended:
                 await self._show_stalled(live, party)
+
+    def _recording_changed(self, event: RecordingStateEvent) -> None:
+        """The relay stopped writing a call's recording (disk full, write error): the call
+        goes on, its record and both sides say the recording failed. A lost worker is the
+        move's business (recorder.relocated), not a failure."""
+        if event.state != "failed" or event.reason == "relay_lost":
+            return
+        live = next((c for c in self.live.values() if c.room_id == event.room_id), None)
+        if live is not None and self.recorder is not None:
+            self._spawn(self._recording_failed(live, event.reason or "the relay stopped writing"))
+
+    async def _recording_failed(self, live: LiveCall, reason: str) -> None:
+        async with live.lock:
+            if live.ended or self.recorder is None:
+                return
+            if await self.recorder.relay_failed(live, reason):
+                await self.events.append(
+                    live.call_id, [("recording_failed", None, {"reason": reason})]
+                )
+                await self._publish(await self._record(live.call_id))
 
     def _participant_link(self, event: ParticipantLink) -> None:
         """The relay saw a participant's peer connection fail or close: reconnecting."""

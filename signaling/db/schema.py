@@ -364,3 +364,80 @@ media_jobs = Table(
     _created(),
 )
 
+# ---- QA review: rubrics (versioned), reviews of calls, comments pinned to media time ------
+
+rubrics = Table(
+    "rubrics",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("org_id", ForeignKey("organisations.id"), nullable=False, index=True),
+    # The group whose calls it scores; NULL: the organisation's default rubric.
+    Column("group_id", ForeignKey("groups.id"), nullable=True),
+    Column("name", String(200), nullable=False),
+    Column("version", Integer, nullable=False),  # the current one (rubric_versions.version)
+    Column("archived", Boolean, nullable=False, default=False),
+    _created(),
+    Column("updated_at", UTCDateTime(), nullable=False, default=utcnow),
+)
+
+# Every version of a rubric, never changed once written: a review keeps the one it was scored
+# against, so editing a rubric cannot change a score already given.
+rubric_versions = Table(
+    "rubric_versions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("rubric_id", ForeignKey("rubrics.id"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("name", String(200), nullable=False),
+    # [{"id", "title", "description", "weight", "scale", "optional"}]
+    Column("criteria", JSON, nullable=False),
+    Column("created_by", ForeignKey("users.id"), nullable=True),
+    _created(),
+    UniqueConstraint("rubric_id", "version"),
+)
+
+# One review per call. Recordings join on call_id: a call is reviewed when its review is
+# "done", and its score is then `score` (signaling.store.reviews.done_reviews).
+reviews = Table(
+    "reviews",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("org_id", ForeignKey("organisations.id"), nullable=False, index=True),
+    Column("call_id", ForeignKey("calls.id"), nullable=False, unique=True),
+    Column("rubric_version_id", ForeignKey("rubric_versions.id"), nullable=False),
+    Column("state", String(8), nullable=False),  # draft | done
+    Column("scores", JSON, nullable=False),  # {criterion id: value}; unscored ones absent
+    Column("score", Float, nullable=True),  # weighted, 0-100, of what is scored so far
+    Column("summary", Text, nullable=False, default=""),
+    Column("version", Integer, nullable=False),  # grows with every change (stale edits: 409)
+    Column("created_by", ForeignKey("users.id"), nullable=False),
+    _created(),
+    Column("updated_at", UTCDateTime(), nullable=False, default=utcnow),
+    Column("done_at", UTCDateTime(), nullable=True),
+    Column("done_by", ForeignKey("users.id"), nullable=True),
+)
+
+review_comments = Table(
+    "review_comments",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("review_id", ForeignKey("reviews.id"), nullable=False, index=True),
+    Column("author_id", ForeignKey("users.id"), nullable=False),
+    Column("at_ms", Integer, nullable=False),  # media time from the recording's start
+    Column("text", Text, nullable=False),
+    _created(),
+    Column("updated_at", UTCDateTime(), nullable=False, default=utcnow),
+    Column("deleted_at", UTCDateTime(), nullable=True),  # kept for the history
+)
+
+# The history of a review: who changed what, when (scores, summary, state, comments).
+review_events = Table(
+    "review_events",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("review_id", ForeignKey("reviews.id"), nullable=False, index=True),
+    Column("actor_id", ForeignKey("users.id"), nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("changes", JSON, nullable=False),  # [{"field", "old", "new"}]
+    _created(),
+)

@@ -4,6 +4,7 @@ declarations authorise each request, parse its input, and generate /api/openapi.
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 import types
 import typing
@@ -125,6 +126,11 @@ def _query_values(kind: type[Any], request: web.Request) -> dict[str, Any]:
             if not raw.lstrip("-").isdigit() or len(raw) > 10:
                 raise InvalidPayload(f"{key} must be an integer", details={"field": key})
             values[key] = int(raw)
+        elif base is float:
+            try:
+                values[key] = float(raw) if len(raw) <= 32 else math.inf
+            except ValueError:
+                raise InvalidPayload(f"{key} must be a number", details={"field": key}) from None
         elif base is bool:
             if raw not in ("true", "false"):
                 raise InvalidPayload(f"{key} must be true or false", details={"field": key})
@@ -250,12 +256,16 @@ def _type_schema(kind: Any, meta: typing.Mapping[str, Any]) -> dict[str, Any]:
     if typing.get_origin(kind) is list:
         return {
             "type": "array",
-            "items": _type_schema(args[0], {**meta, "max_items": None}),
+            "items": _type_schema(args[0], {**meta, "max_items": None, "min_items": None}),
             **({"maxItems": meta["max_items"]} if meta.get("max_items") else {}),
+            **({"minItems": meta["min_items"]} if meta.get("min_items") else {}),
         }
     if typing.get_origin(kind) is dict:
         shape = meta.get("shape")  # a dict parsed later as this dataclass (nested objects)
-        return dataclass_schema(shape) if shape is not None else {"type": "object"}
+        if shape is not None:
+            return dataclass_schema(shape)
+        # rules on a free-form object the handler checks itself (what its values may be)
+        return {"type": "object", **meta.get("schema", {})}
     if isinstance(kind, type) and issubclass(kind, Enum):
         return {"type": "string", "enum": [m.value for m in kind]}
     schema: dict[str, Any] = {

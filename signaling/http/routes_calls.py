@@ -11,6 +11,7 @@ from signaling.calls.views import call_view, event_view, quality_view
 from signaling.http import schemas
 from signaling.http.api import ID, ApiRequest, api
 from signaling.http.paging import paged
+from signaling.reviews.reading import call_review_brief
 from signaling.store import calls as call_store
 from signaling.types import CallEndReason, CallState, Role
 from signaling.wire import limit
@@ -67,7 +68,8 @@ async def list_calls(call: ApiRequest) -> dict[str, Any]:
 @api.route(
     "GET",
     "/api/calls/{call_id}",
-    summary="One call with its event log (joins, drops, media, annotations) and quality samples",
+    summary="One call with its event log (joins, drops, media, annotations), quality samples "
+    "and QA review",
     roles=STAFF,
     tag="calls",
     response=schemas.CALL_DETAIL,
@@ -79,8 +81,10 @@ async def get_call(call: ApiRequest) -> dict[str, Any]:
         row = access.check_view_call(call.me, await call_store.call_by_id(conn, call_id), call_id)
         events = await call_store.events_of(conn, call_id)
         samples = await call_store.quality_of(conn, call_id)
+        review = await call_review_brief(conn, call.me, row)
     return {
         **call_view(row, rt.calls.live.get(call_id)),
         "events": [event_view(e) for e in events],
         "quality_samples": [quality_view(s) for s in samples],
+        "review": review,
     }

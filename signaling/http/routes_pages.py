@@ -29,6 +29,8 @@ PAGES = (
     # the demo shop hosts the widget, which can turn a chat into a call with screen share
     Page("/demo", "demo.html", PagePolicy(media=True)),
     Page("/agent", "agent.html", PagePolicy(media=True)),
+    # QA review plays recordings back: it captures nothing
+    Page("/qa", "qa.html", PagePolicy()),
 )
 
 

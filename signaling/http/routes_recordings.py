@@ -21,7 +21,9 @@ from signaling.recordings.timeline import paused_spans, timeline
 from signaling.store import Record
 from signaling.store import calls as call_store
 from signaling.store import recordings as store
+from signaling.store import reviews as review_store
 from signaling.store.audit import audit
+from signaling.store.reviews import CallScore
 from signaling.types import RecordingPolicy, RecordingState, Role
 from signaling.wire import limit
 
@@ -45,6 +47,11 @@ class RecordingListQuery:
     max_duration_s: int | None = field(default=None, metadata=limit(min=0, max=86_400))
     quality: str | None = field(default=None, metadata=limit(max_len=4, pattern="good|fair|poor"))
     """The worst quality level sampled during the call."""
+    min_score: float | None = field(default=None, metadata=limit(min=0, max=100))
+    max_score: float | None = field(default=None, metadata=limit(min=0, max=100))
+    """The score of the call's done QA review (calls without one do not match)."""
+    reviewed: bool | None = None
+    """Whether the call's QA review is done."""
     page: int = field(default=1, metadata=limit(min=1, max=100_000))
     per_page: int = field(default=50, metadata=limit(min=1, max=200))
 
@@ -93,7 +100,7 @@ async def _worst_quality(conn: Any, call_ids: list[int]) -> dict[int, str]:
     return worst
 
 
-def summary_view(row: Record, worst: str | None) -> dict[str, Any]:
+def summary_view(row: Record, worst: str | None, review: CallScore | None = None) -> dict[str, Any]:
     keys = (
         "id", "call_id", "chat_id", "ticket_id", "agent_id", "agent_name", "customer_id",
         "customer_name", "group_id", "state", "interrupted", "reason", "started_at",
@@ -101,6 +108,8 @@ def summary_view(row: Record, worst: str | None) -> dict[str, Any]:
     )  # fmt: skip
     view = {key: row[key] for key in keys}
     view.update(worst_quality=worst, score=None, reviewed=False)
+    if review is not None:
+        view.update(score=review["score"], reviewed=review["reviewed"])
     return view
 
 
@@ -127,6 +136,10 @@ async def list_recordings(call: ApiRequest) -> dict[str, Any]:
         "started_before": _day(q.date_to, "date_to") + timedelta(days=1) if q.date_to else None,
     }
     extra = [_quality_condition(q.quality)] if q.quality else []
+    if q.reviewed is not None:
+        extra.append(review_store.reviewed_condition(calls.c.id, q.reviewed))
+    if q.min_score is not None or q.max_score is not None:
+        extra.append(review_store.score_condition(calls.c.id, q.min_score, q.max_score))
     scope = access.list_scope(call.me, ())
     async with call.runtime.db.read() as conn:
         rows, total = await store.list_recordings(
@@ -139,7 +152,8 @@ async def list_recordings(call: ApiRequest) -> dict[str, Any]:
             offset=(q.page - 1) * q.per_page,
         )
         worst = await _worst_quality(conn, [r["call_id"] for r in rows])
-    items = [summary_view(r, worst.get(r["call_id"])) for r in rows]
+        scores = await review_store.review_scores(conn, [r["call_id"] for r in rows])
+    items = [summary_view(r, worst.get(r["call_id"]), scores[r["call_id"]]) for r in rows]
     return paged(items, total, q.page, q.per_page)
 
 
@@ -176,8 +190,9 @@ async def get_recording(call: ApiRequest) -> dict[str, Any]:
         jobs = await store.jobs_of(conn, row["id"])
         events = await call_store.events_of(conn, row["call_id"])
         worst = await _worst_quality(conn, [row["call_id"]])
+        scores = await review_store.review_scores(conn, [row["call_id"]])
     return {
-        **summary_view(row, worst.get(row["call_id"])),
+        **summary_view(row, worst.get(row["call_id"]), scores[row["call_id"]]),
         "files": [file_view(f) for f in files],
         "paused_spans": paused_spans(events, row["started_at"], row["ended_at"]),
         "jobs": [job_view(j) for j in jobs],
@@ -298,4 +313,3 @@ async def set_policy(call: ApiRequest) -> dict[str, Any]:
             ip=call.ip,
         )
     return {"recording_policy": req.recording_policy}
-

@@ -11,6 +11,7 @@ from signaling.errors import Conflict, InvalidPayload, NotFound
 from signaling.http import schemas
 from signaling.http.api import ID, ApiRequest, api
 from signaling.http.paging import paged
+from signaling.reviews.reading import ticket_reviews
 from signaling.store import chats as chat_store
 from signaling.store import messages as message_store
 from signaling.store import orgs as org_store
@@ -97,7 +98,7 @@ async def list_tickets(call: ApiRequest) -> dict[str, Any]:
 @api.route(
     "GET",
     "/api/tickets/{ticket_id}",
-    summary="One ticket with history and chat transcripts",
+    summary="One ticket with history, chat transcripts and its calls' QA reviews",
     roles=STAFF,
     tag="tickets",
     response=schemas.TICKET_DETAIL,
@@ -117,7 +118,8 @@ async def get_ticket(call: ApiRequest) -> dict[str, Any]:
             view["messages"] = await message_views(conn, chat, rows, rt.names)
             chats.append(view)
         history = await ticket_store.ticket_history(conn, ticket["id"])
-    return {**ticket, "history": history, "chats": chats}
+        qa = await ticket_reviews(conn, call.me, ticket["id"], rt.names)
+    return {**ticket, "history": history, "chats": chats, **qa}
 
 
 @api.route(

@@ -24,7 +24,10 @@ from signaling.types import (
     Presence,
     RecordingPolicy,
     RecordingState,
+    ReviewAction,
+    ReviewState,
     Role,
+    RubricScale,
     SenderType,
     TicketPriority,
     TicketStatus,
@@ -46,6 +49,8 @@ TIMESTAMP: Schema = {
     "format": "date-time",
     "pattern": r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$",
 }
+# A QA review's weighted score, 0-100 (null: nothing scored yet).
+SCORE: Schema = {"type": "number", "minimum": 0, "maximum": 100, "nullable": True}
 ERROR_CODES = (
     "invalid_payload",
     "payload_too_large",
@@ -422,9 +427,20 @@ COMPONENTS: dict[str, Schema] = {
 
 # Answers built from the records above, by route family.
 CHAT_WITH_MESSAGES = extend(CHAT, messages=array(ref("Message")))
-TICKET_DETAIL = extend(TICKET, history=array(ref("TicketEvent")), chats=array(CHAT_WITH_MESSAGES))
+TICKET_DETAIL = extend(
+    TICKET,
+    history=array(ref("TicketEvent")),
+    chats=array(CHAT_WITH_MESSAGES),
+    # the mean score of its calls' done reviews, and the reviews the caller may read (§9)
+    qa_score=SCORE,
+    qa_reviews=array(ref("ReviewSummary")),
+)
 CALL_DETAIL = extend(
-    CALL, events=array(ref("CallEvent")), quality_samples=array(ref("QualitySample"))
+    CALL,
+    events=array(ref("CallEvent")),
+    quality_samples=array(ref("QualitySample")),
+    # {id, state, score} of its QA review, if there is one the caller may read (§9)
+    review=nullable(obj({"id": ID, "state": enum(ReviewState), "score": SCORE})),
 )
 SIGNED_IN = obj(
     {"token": STRING, "expires_at": TIMESTAMP, "user": ref("User"), "device_token": STRING}
@@ -516,3 +532,108 @@ UPLOAD = {
     "required": ["file"],
     "additionalProperties": False,
 }
+
+# ---- QA review (protocol §9): rubrics, reviews, comments, history ----------------------------
+
+CRITERION = obj(
+    {
+        "id": STRING,
+        "title": STRING,
+        "description": STRING,
+        "weight": NUMBER,
+        "scale": enum(RubricScale),
+        "optional": BOOLEAN,
+    }
+)
+RUBRIC = obj(
+    {
+        "id": ID,
+        "org_id": ID,
+        "group_id": nullable(ID),
+        "name": STRING,
+        "version": ID,
+        "criteria": array(ref("Criterion")),
+        "archived": BOOLEAN,
+        "created_at": TIMESTAMP,
+        "updated_at": TIMESTAMP,
+    }
+)
+RUBRIC_VERSION = obj(
+    {
+        "rubric_id": ID,
+        "version": ID,
+        "name": STRING,
+        "criteria": array(ref("Criterion")),
+        "created_at": TIMESTAMP,
+        "created_by": nullable(ID),
+        "created_by_name": nullable(STRING),
+    }
+)
+REVIEW_SUMMARY = obj(
+    {
+        "id": ID,
+        "call_id": ID,
+        "ticket_id": ID,
+        "agent_id": ID,
+        "agent_name": nullable(STRING),
+        "state": enum(ReviewState),
+        "score": SCORE,
+        "rubric_id": ID,
+        "rubric_name": STRING,
+        "rubric_version": ID,
+        "created_at": TIMESTAMP,
+        "updated_at": TIMESTAMP,
+        "done_at": nullable(TIMESTAMP),
+        "done_by": nullable(ID),
+        "done_by_name": nullable(STRING),
+    }
+)
+REVIEW_COMMENT = obj(
+    {
+        "id": ID,
+        "review_id": ID,
+        "at_ms": COUNT,
+        "text": STRING,
+        "author_id": ID,
+        "author_name": nullable(STRING),
+        "created_at": TIMESTAMP,
+        "updated_at": TIMESTAMP,
+    }
+)
+REVIEW = extend(
+    REVIEW_SUMMARY,
+    version=ID,
+    scores={"type": "object", "additionalProperties": INTEGER},
+    summary=STRING,
+    rubric=ref("RubricVersion"),
+    comments=array(ref("ReviewComment")),
+    created_by=ID,
+    created_by_name=nullable(STRING),
+)
+REVIEW_EVENT = obj(
+    {
+        "id": ID,
+        "review_id": ID,
+        "at": TIMESTAMP,
+        "actor_id": ID,
+        "actor_name": nullable(STRING),
+        "action": enum(ReviewAction),
+        "changes": array(obj({"field": STRING, "old": ANY, "new": ANY})),
+    }
+)
+COMPONENTS.update(
+    {
+        "Criterion": CRITERION,
+        "Rubric": RUBRIC,
+        "RubricVersion": RUBRIC_VERSION,
+        "ReviewSummary": REVIEW_SUMMARY,
+        "ReviewComment": REVIEW_COMMENT,
+        "Review": REVIEW,
+        "ReviewEvent": REVIEW_EVENT,
+    }
+)
+RUBRIC_DETAIL = extend(RUBRIC, versions=array(ref("RubricVersion")))
+CALL_REVIEW = obj(
+    {"call_id": ID, "review": nullable(ref("Review")), "rubric": nullable(ref("RubricVersion"))}
+)
+COMMENT_DELETED = obj({"deleted": {"type": "boolean", "enum": [True]}})

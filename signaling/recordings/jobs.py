@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import logging
 import multiprocessing
 import shutil
@@ -224,9 +223,7 @@ class JobError(Exception):
 
 
 # ---- in the child process ----------------------------------------------------------------------
-def child_main(
-    conn: Connection, kind: str, root: str, directory: str, key: bytes | None
-) -> None:
+def child_main(conn: Connection, kind: str, root: str, directory: str, key: bytes | None) -> None:
     """Process entry point: run one job, report progress and the result over the pipe."""
     sock = socket_of(conn, blocking=True)
     last = 0.0
@@ -257,7 +254,7 @@ def run_job(
     """convert: recover what a crash left torn, then one file per participant and role;
     composite: one downloadable file of the whole call. Files are encrypted at rest when a
     key is configured. Returns the files (paths relative to the recordings root)."""
-    media = importlib.import_module("media.recording")  # the media stack: in the child only
+    import media.recording as media  # the media stack: in the child only
 
     folder = root / directory
     out = folder / FILES

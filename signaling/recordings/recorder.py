@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from time import monotonic
-from typing import Any, Protocol, cast
+from typing import Any
 
-from relay.interface import RelayError, RoomId
+from relay.interface import RelayError
 from signaling.calls.event_log import CallEvent
 from signaling.calls.live import LiveCall
 from signaling.calls.relay_launcher import RelayLauncher
@@ -30,19 +30,11 @@ from signaling.db.schema import utcnow
 from signaling.store import recordings as store
 from signaling.types import RecordingPolicy, RecordingState
 
+MANIFEST_NAME = "manifest.json"
+"""The relay writes it first into a recording's folder (media/recording/manifest.py; that
+package loads the media stack, which signaling does not need)."""
+
 log = logging.getLogger(__name__)
-
-
-class RecordingRelay(Protocol):
-    """What a recording asks of the relay (the recording part of RelayControl)."""
-
-    async def start_recording(self, room_id: RoomId, recording_id: str, directory: str) -> None: ...
-
-    async def pause_recording(self, room_id: RoomId) -> None: ...
-
-    async def resume_recording(self, room_id: RoomId) -> None: ...
-
-    async def stop_recording(self, room_id: RoomId) -> Any: ...
 
 
 @dataclass
@@ -133,9 +125,9 @@ class CallRecorder:
     async def _relay_call(self, method: str, *args: Any) -> str | None:
         """Ask the relay; the reason if it failed (the call goes on either way)."""
         try:
-            relay = cast(RecordingRelay, await self._relay.ready())
+            relay = await self._relay.ready()
             await getattr(relay, method)(*args)
-        except (RelayError, OSError, RuntimeError, TimeoutError, AttributeError) as error:
+        except (RelayError, OSError, RuntimeError, TimeoutError) as error:
             detail = getattr(error, "detail", None) or str(error) or type(error).__name__
             return f"the relay could not record: {detail}"
         return None
@@ -154,9 +146,7 @@ class CallRecorder:
     async def pause(self, live: LiveCall, by: str) -> list[CallEvent]:
         recording = live.recording
         assert recording is not None and recording.state is RecordingState.RECORDING
-        problem = (
-            await self._relay_call("pause_recording", live.room_id) if live.room_id else None
-        )
+        problem = await self._relay_call("pause_recording", live.room_id) if live.room_id else None
         if problem is not None:
             await self._failed(live, problem)
             return [("recording_failed", None, {"reason": problem})]
@@ -169,9 +159,7 @@ class CallRecorder:
     async def resume(self, live: LiveCall, by: str) -> list[CallEvent]:
         recording = live.recording
         assert recording is not None and recording.state is RecordingState.PAUSED
-        problem = (
-            await self._relay_call("resume_recording", live.room_id) if live.room_id else None
-        )
+        problem = await self._relay_call("resume_recording", live.room_id) if live.room_id else None
         if problem is not None:
             await self._failed(live, problem)
             return [("recording_failed", None, {"reason": problem})]
@@ -215,12 +203,14 @@ class CallRecorder:
             return [("recording_failed", None, {"reason": problem})]
         return [("recording_interrupted", None, {"why": "relay worker lost"})]
 
-    def relay_failed(self, live: LiveCall, reason: str) -> bool:
-        """The relay says this recording failed (disk full, write error); True if news."""
+    async def relay_failed(self, live: LiveCall, reason: str) -> bool:
+        """The relay says this recording failed (disk full, write error); True if news. What
+        was written until then is kept: the end still converts it."""
         recording = live.recording
         if recording is None or recording.state is RecordingState.FAILED:
             return False
-        recording.state, recording.since = RecordingState.FAILED, utcnow()
+        log.warning("call %s: the relay stopped recording: %s", live.call_id, reason)
+        await self._failed(live, reason)
         return True
 
     # ---- the end -------------------------------------------------------------------------
@@ -230,12 +220,17 @@ class CallRecorder:
         if recording is None:
             return []
         summary: Any = None
-        if recording.state in (RecordingState.RECORDING, RecordingState.PAUSED):
+        # A recording the relay gave up on mid-call still has what it wrote until then.
+        partial = (
+            recording.state is RecordingState.FAILED
+            and (recording.directory / MANIFEST_NAME).exists()
+        )
+        if recording.state in (RecordingState.RECORDING, RecordingState.PAUSED) or partial:
             if live.room_id is not None:
                 try:
-                    relay = cast(RecordingRelay, await self._relay.ready())
+                    relay = await self._relay.ready()
                     summary = await relay.stop_recording(live.room_id)
-                except (RelayError, OSError, RuntimeError, TimeoutError, AttributeError) as error:
+                except (RelayError, OSError, RuntimeError, TimeoutError) as error:
                     log.warning("call %s: stopping its recording: %s", live.call_id, error)
             self._close_pause(recording)
         ended = utcnow()
@@ -245,7 +240,7 @@ class CallRecorder:
             row = await store.recording_by_id(conn, recording.id)
             assert row is not None
             changes["duration_ms"] = round((ended - row["started_at"]).total_seconds() * 1000)
-            if row["state"] != RecordingState.FAILED.value:
+            if row["state"] != RecordingState.FAILED.value or partial:
                 changes["state"] = RecordingState.PROCESSING.value
                 await store.enqueue_job(conn, recording.id, "convert")
             await store.update_recording(conn, recording.id, changes)
@@ -290,4 +285,3 @@ def _summary_changes(summary: Any) -> dict[str, Any]:
         if isinstance(value, int):
             changes[field] = value
     return changes
-

@@ -862,3 +862,11 @@ export function chatLanguageName(code) {
 }
 
 defineFormat("language", chatLanguageName);
+
+/** Add a page's own strings ({en: {...}, "zh-CN": {...}}), before its first translation:
+ * pages with many strings of their own keep them beside their code. */
+export function addStrings(strings) {
+  for (const [code, entries] of Object.entries(strings)) {
+    if (DICTIONARY[code]) Object.assign(DICTIONARY[code], entries);
+  }
+}

@@ -10,6 +10,7 @@ import { LANGUAGES, lang, onLangChange, setLang, t, watchRoot } from "../i18n.js
 import { ChatsView } from "./chatsview.js";
 import { AgentLive } from "./live.js";
 import { StaffSession } from "./session.js";
+import { RubricsView } from "./rubrics.js";
 import { TicketsView } from "./tickets.js";
 import { ensureToasts, toast } from "./toast.js";
 
@@ -23,6 +24,7 @@ let live = null;
 let chats = null;
 let tickets = null;
 let announcer = null;
+let rubrics = null;
 
 function boot() {
   watchRoot(document);
@@ -118,9 +120,14 @@ function openConsole(user) {
       setText($("chat-count-label"), "console.unreadCount", { n: unread });
     },
   });
-  tickets = new TicketsView({ api: session.api });
+  tickets = new TicketsView({ api: session.api, linkToQa: user.role === "admin" });
   $("view-chats").replaceChildren(chats.el);
   $("view-tickets").replaceChildren(tickets.el);
+  const admin = user.role === "admin";
+  rubrics = admin ? new RubricsView({ api: session.api }) : null;
+  $("view-rubrics").replaceChildren(...(rubrics ? [rubrics.el] : []));
+  $("tab-rubrics").hidden = !admin;
+  $("tab-qa").hidden = !admin;
   $("presence").hidden = user.role !== "agent";
   $("presence-select").disabled = true;
   $("presence-select").value = "offline";
@@ -146,8 +153,10 @@ function closeConsole() {
   live = null;
   chats = null;
   tickets = null;
+  rubrics = null;
   $("view-chats").replaceChildren();
   $("view-tickets").replaceChildren();
+  $("view-rubrics").replaceChildren();
 }
 
 // ---- presence ----------------------------------------------------------------------------
@@ -212,12 +221,17 @@ function route() {
   if (!live) return;
   const [view, id] = location.hash.replace(/^#/, "").split("/");
   const showTickets = view === "tickets";
-  $("view-chats").hidden = showTickets;
+  const showRubrics = view === "rubrics" && rubrics !== null;
+  $("view-chats").hidden = showTickets || showRubrics;
   $("view-tickets").hidden = !showTickets;
-  chats.el.hidden = showTickets;
-  current($("tab-chats"), !showTickets);
+  $("view-rubrics").hidden = !showRubrics;
+  chats.el.hidden = showTickets || showRubrics;
+  current($("tab-chats"), !showTickets && !showRubrics);
   current($("tab-tickets"), showTickets);
-  if (showTickets) {
+  current($("tab-rubrics"), showRubrics);
+  if (showRubrics) {
+    rubrics.load();
+  } else if (showTickets) {
     tickets.load();
     if (id && Number(id) !== tickets.openId) tickets.open(Number(id));
   } else {

@@ -5,14 +5,15 @@ import { h, replace } from "../dom.js";
 import "../format.js"; // the date formats of data-format
 import { Transcript } from "../transcript.js";
 import { priorityBadge, statusBadge } from "./badges.js";
+import { qaReviewsPanel, qaScoreBadge } from "./qareviews.js";
 import { TicketForm } from "./ticketform.js";
 
 /**
  * @param {object} options  api, ticket (GET /api/tickets/{id}), directory ({agents, groups}),
- *   onSaved(ticket), saved (just saved: say so)
+ *   onSaved(ticket), saved (just saved: say so), linkToQa (link its QA reviews to /qa)
  * @returns {{el: Element, form: TicketForm, update(ticket): void}}
  */
-export function ticketDetail({ api, ticket, directory, onSaved, saved = false }) {
+export function ticketDetail({ api, ticket, directory, onSaved, saved = false, linkToQa = false }) {
   const names = lookup(directory);
   const meta = h("p", { class: "ticket-detail__meta" });
   const showMeta = (current) => replace(meta,
@@ -23,7 +24,8 @@ export function ticketDetail({ api, ticket, directory, onSaved, saved = false })
     current.csat_score
       ? h("span", { class: "csat-score", i18n: "tickets.csat",
         i18nArgs: { score: current.csat_score } })
-      : null);
+      : null,
+    qaScoreBadge(current));
   showMeta(ticket);
   const form = new TicketForm({ api, ticket, idPrefix: `ticket-${ticket.id}`, saved,
     onSaved: (updated) => {
@@ -42,6 +44,7 @@ export function ticketDetail({ api, ticket, directory, onSaved, saved = false })
   h("section", { class: "panel", "aria-labelledby": "ticket-fields-title" },
     h("h3", { id: "ticket-fields-title", i18n: "tickets.fields" }),
     form.el),
+  qaReviewsPanel(ticket, { linkToQa }),
   h("section", { class: "panel", "aria-labelledby": "ticket-chats-title" },
     h("h3", { id: "ticket-chats-title", i18n: "tickets.transcripts" }),
     ticket.chats.length === 0 ? h("p", { class: "muted", i18n: "tickets.noChats" }) : null,

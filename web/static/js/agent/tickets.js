@@ -10,8 +10,9 @@ import { STATUSES } from "./ticketform.js";
 const PER_PAGE = 25;
 
 export class TicketsView {
-  constructor({ api }) {
+  constructor({ api, linkToQa = false }) {
     this.api = api;
+    this.linkToQa = linkToQa;
     this.page = 1;
     this.openId = null;
     this.current = null;
@@ -126,6 +127,7 @@ export class TicketsView {
     if (!this.current) return;
     this.shown = ticketDetail({
       api: this.api, ticket: this.current, directory: this.directory, saved,
+      linkToQa: this.linkToQa,
       onSaved: (ticket) => {
         Object.assign(this.current, ticket);
         this.load();

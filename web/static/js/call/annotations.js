@@ -143,7 +143,7 @@ export class AnnotationLayer {
   }
 }
 
-function drawShape(ctx, annotation, at, alpha, rect) {
+export function drawShape(ctx, annotation, at, alpha, rect) {
   const points = (annotation.points || []).map(at);
   if (points.length === 0) return;
   ctx.save();
@@ -184,7 +184,7 @@ function drawShape(ctx, annotation, at, alpha, rect) {
   ctx.restore();
 }
 
-function drawPointer(ctx, [x, y], color) {
+export function drawPointer(ctx, [x, y], color) {
   ctx.save();
   ctx.fillStyle = color;
   ctx.strokeStyle = "#ffffff";
