@@ -116,7 +116,7 @@ class DownTrack:
             packet = padding_packet(
                 payload_type=self._rewriter.out_payload_type,
                 sequence_number=out,
-                timestamp=self._rewriter.last_timestamp,
+                timestamp=self._timestamp_before(out),
                 ssrc=self._rewriter.out_ssrc,
             )
             if self._history is not None:  # a NACK for it is answered like any other
@@ -128,6 +128,16 @@ class DownTrack:
             filled += 1
         self.filled += filled
         return filled
+
+    def _timestamp_before(self, out: int) -> int:
+        """A filler takes the timestamp of the packet sent just before it, so it joins that
+        frame (adding no data). With any other timestamp it is a frame of its own with no
+        data, which aiortc's receiver hands its decoder as an empty packet: FFmpeg's
+        end-of-stream signal, after which that decoder never decodes again."""
+        previous = self._history.get((out - 1) & 0xFFFF) if self._history is not None else None
+        if previous is None or len(previous) < 12:
+            return self._rewriter.last_timestamp
+        return int.from_bytes(previous[4:8], "big")
 
     def source_changed(self, *, wait_for_keyframe: bool, skip: int = 0) -> None:
         """The published stream restarted: rebase offsets and wait for its next keyframe

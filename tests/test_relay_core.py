@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
 import pytest
+from aiortc.jitterbuffer import JitterBuffer
 from aiortc.rtcrtpparameters import RTCRtpHeaderExtensionParameters, RTCRtpParameters
 from aiortc.rtp import (
     RTCP_PSFB_APP,
@@ -403,6 +404,19 @@ async def test_forwarder_fans_out_after_keyframe_and_answers_nacks() -> None:
     assert len(sinks[0].packets) == 5
 
 
+def reassembled_by_aiortc(packets: list[bytes]) -> list[bytes]:
+    """The frames aiortc's receiver would hand its decoder: its own jitter buffer, fed in
+    sequence order, each packet's payload as its data (padding-only: b"", as aiortc does)."""
+    buffer = JitterBuffer(capacity=128, is_video=True)
+    frames = []
+    for packet in sorted((reparse(p) for p in packets), key=lambda p: p.sequence_number):
+        packet._data = packet.payload  # type: ignore[attr-defined]
+        _, frame = buffer.add(packet)
+        if frame is not None:
+            frames.append(frame.data)
+    return frames
+
+
 async def test_lost_for_good_upstream_is_filled_then_subscribers_restart_at_a_keyframe() -> None:
     """Else a subscriber's reassembly waits on the hole: aiortc's jitter buffer until 128
     packets have passed (seconds), then it asks for a keyframe itself."""
@@ -441,6 +455,10 @@ async def test_lost_for_good_upstream_is_filled_then_subscribers_restart_at_a_ke
     assert [reparse(p).sequence_number for p in sink.packets] == [0, 1, 3, 4, 2]
     fill = reparse(sink.packets[-1])
     assert (fill.ssrc, fill.payload, fill.padding_size) == (0xA, b"", 4)
+    # It joins the frame before the hole: aiortc's reassembly makes no empty frame of it
+    # (an empty packet ends an FFmpeg decoder for good).
+    assert fill.timestamp == 3000
+    assert b"" not in reassembled_by_aiortc(sink.packets)
     assert track.filled == 1 and track.handle_nack([2]) == 1
     assert sink.packets[-1] == sink.packets[-2]
 
