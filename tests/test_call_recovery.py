@@ -147,6 +147,9 @@ async def test_killed_relay_worker_is_replaced_and_its_call_moves_within_5_s(
         kinds = [e["kind"] for e in record["events"]]
         assert kinds.index("relay_lost") < kinds.index("relay_moved") < len(kinds)
         assert kinds.count("joined") == 4
+        # Recorded (the default policy): the recording goes on in the new room, marked.
+        assert kinds.index("recording_started") < kinds.index("recording_interrupted")
+        assert kinds.index("relay_moved") <= kinds.index("recording_interrupted")
     finally:
         await runner.cleanup()
 
