@@ -84,7 +84,7 @@ async def record_reviewable_call(server: Server) -> ReviewableCall:
         finally:
             await theirs.close()
             await ours.close()
-        recording = await _ready_recording(qa, call_id, chat["ticket_id"])
+        recording = await ready_recording(qa, call_id, chat["ticket_id"])
         return ReviewableCall(
             call_id=call_id,
             chat_id=int(chat["id"]),
@@ -100,7 +100,7 @@ async def record_reviewable_call(server: Server) -> ReviewableCall:
         await agent.close()
 
 
-async def _ready_recording(qa: Staff, call_id: int, ticket_id: int) -> dict[str, Any]:
+async def ready_recording(qa: Staff, call_id: int, ticket_id: int) -> dict[str, Any]:
     """The call's recording once its media job has made the files."""
     deadline = time.monotonic() + READY_TIMEOUT_S
     state = "none"

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import av
 import pytest
 from playwright.async_api import (
     Browser,
@@ -22,7 +23,9 @@ from playwright.async_api import (
     expect,
 )
 
+from loadtest.clients import Staff
 from tests.conftest import Server, start_server
+from tests.reviewable_call import ready_recording
 from tests.test_browser import (
     ARTIFACTS,
     CHROMIUM_ARGS,
@@ -611,6 +614,32 @@ async def test_a_client_preferring_h264_sends_h264_and_receives_vp8(
     await expect(card.locator(".la-call")).to_have_count(0)
     customer.assert_no_script_errors()
     agent.assert_no_script_errors()
+
+    # Recorded (the default policy) as sent, without transcoding: the customer's H.264
+    # camera into MP4, the console's VP8 into WebM, both voices in Opus; each decodes.
+    qa = Staff(server.url)
+    await qa.sign_in("qa@demo.local", server.passwords["qa@demo.local"])
+    try:
+        (listed,) = (await qa.rest("GET", "/api/recordings"))["items"]
+        recording = await ready_recording(qa, listed["call_id"], listed["ticket_id"])
+    finally:
+        await qa.close()
+    files = {(f["participant"], f["role"]): f for f in recording["files"]}
+    assert files[("customer", "camera")]["mime"] == "video/mp4"
+    assert files[("agent", "camera")]["mime"] == "video/webm"
+    assert files[("customer", "audio")]["mime"] == files[("agent", "audio")]["mime"] == "audio/webm"
+    folder = server.runtime.recorder_root / "org1" / f"call{listed['call_id']}" / "files" / "tracks"
+    codecs = {path.name: decoded(path) for path in folder.iterdir()}
+    assert codecs["customer.camera.mp4"][0] == "h264" and codecs["agent.camera.webm"][0] == "vp8"
+    assert codecs["customer.audio.webm"][0] == codecs["agent.audio.webm"][0] == "opus"
+    assert all(frames > 20 for _codec, frames in codecs.values()), codecs
+
+
+def decoded(path: Path) -> tuple[str, int]:
+    """The codec of a recorded file's one stream, and how many frames of it decode."""
+    with av.open(str(path)) as container:
+        stream = container.streams[0]
+        return stream.codec_context.name, sum(1 for _ in container.decode(stream))
 
 
 async def test_unanswered_call_is_missed(browser: Browser, tmp_path: Path) -> None:

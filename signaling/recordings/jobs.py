@@ -236,10 +236,12 @@ def child_main(conn: Connection, kind: str, root: str, directory: str, key: byte
 
     try:
         result = run_job(kind, Path(root), directory, key, progress)
-    except Exception as error:  # reported to the parent, which retries or gives up
-        send_blocking(sock, {"error": f"{type(error).__name__}: {error}"})
-    else:
         send_blocking(sock, {"result": result})
+    except (BrokenPipeError, ConnectionResetError):
+        pass  # the server stopped (or was killed): its next start runs the job again
+    except Exception as error:  # reported to the parent, which retries or gives up
+        with contextlib.suppress(OSError):
+            send_blocking(sock, {"error": f"{type(error).__name__}: {error}"})
     finally:
         sock.close()
 
