@@ -98,7 +98,10 @@ function eventEntry(item, key) {
     who: actor ? { key: `qa.participant.${actor}` } : { key: "qa.entry.server" },
     role: detail.role ? { key: `qa.role.${detail.role}` } : "",
     to: detail.to ? { key: `qa.downgrade.${detail.to}`, args: {} } : "",
-    reason: detail.reason || detail.why || "",
+    // an end reason is a code with its words in both languages; other reasons are text
+    reason: kind === "ended" && detail.reason
+      ? { key: `endText.${detail.reason}`, args: { _: detail.reason } }
+      : detail.reason || detail.why || "",
   };
   return {
     key,

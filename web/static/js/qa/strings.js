@@ -26,7 +26,7 @@ const EVENTS_EN = {
   "qa.event.recording_stopped": "Recording stopped",
   "qa.event.recording_failed": "Recording failed: {reason}",
   "qa.event.recording_interrupted": "Recording interrupted: {reason}",
-  "qa.event.ended": "The call ended ({reason})",
+  "qa.event.ended": "The call ended: {reason}",
 };
 
 const EVENTS_ZH = {
@@ -51,7 +51,7 @@ const EVENTS_ZH = {
   "qa.event.recording_stopped": "录制已停止",
   "qa.event.recording_failed": "录制失败：{reason}",
   "qa.event.recording_interrupted": "录制中断：{reason}",
-  "qa.event.ended": "通话结束（{reason}）",
+  "qa.event.ended": "通话结束：{reason}",
 };
 
 addStrings({
