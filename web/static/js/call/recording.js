@@ -81,6 +81,9 @@ export class RecordingView {
 
   async act(action) {
     if (this.busy) return;
+    const buttons = Object.values(this.buttons);
+    const root = this.badge.getRootNode();
+    const hadFocus = buttons.includes(root.activeElement);
     this.busy = true;
     this.render();
     try {
@@ -91,6 +94,12 @@ export class RecordingView {
     } finally {
       this.busy = false;
       if (!this.destroyed) this.render();
+    }
+    // Pause becomes Resume (and Record becomes Pause): the focus goes along, never to <body>.
+    if (hadFocus && !this.destroyed && !buttons.includes(root.activeElement)) {
+      const next = buttons.find((button) => !button.hidden)
+        || (buttons[0] && buttons[0].parentElement.querySelector("button:not([hidden])"));
+      if (next) next.focus();
     }
   }
 
@@ -129,7 +138,8 @@ export class RecordingView {
     start.hidden = !(live && state === "none" && this.policy === "on_request");
     pause.hidden = !(live && state === "recording");
     resume.hidden = !(live && state === "paused");
-    for (const button of [start, pause, resume]) button.disabled = this.busy;
+    // Never disabled while a request travels (that would drop the focus): act() ignores a
+    // second press instead.
   }
 
   /** Failed: why, in a line under the head (asked once per recording). */
