@@ -16,8 +16,9 @@ import { openTransfer } from "./transfer.js";
 const TYPING_SHOWN_MS = 6000;
 
 export class ChatCard {
-  /** onSelect(chatId): the agent works in this card; onRing(session): a call rings in it */
-  constructor({ chat, live, onSelect, onRing = () => {} }) {
+  /** onSelect(chatId): the agent works in this card; onRing(session): a call rings in it;
+   * announce(key, args): read something out (a call's recording changing) */
+  constructor({ chat, live, onSelect, onRing = () => {}, announce = () => {} }) {
     this.chat = chat;
     this.live = live;
     this.typingTimer = null;
@@ -48,6 +49,13 @@ export class ChatCard {
       onRing: (session) => onRing(session),
       onLayout: (video) => this.el.classList.toggle("chat-card--video", video),
       onError: (error) => toast(null, null, { tone: "error", text: errorMessage(error) }),
+      announce,
+      // Asked when a call shows up: may the agent start a recording (the admin's policy), and
+      // why one failed (the recording's record; the call only says that it did).
+      recording: {
+        policy: () => live.api.get("/api/recording-policy").then((r) => r.recording_policy),
+        reason: (id) => live.api.get(`/api/recordings/${id}`).then((r) => r.reason),
+      },
       onEnded: (call) => {
         if (call.end_reason === "missed" && call.started_by !== "agent") {
           toast("call.log.missed." + (call.media === "video" ? "video" : "audio"));

@@ -86,7 +86,8 @@ export class ChatsView {
   add(chat, restored) {
     if (this.cards.has(chat.id)) return;
     const card = new ChatCard({ chat, live: this.live, onSelect: (id) => this.select(id),
-      onRing: (session) => this.ringing(chat, session) });
+      onRing: (session) => this.ringing(chat, session),
+      announce: (key, args) => this.announcer.say(key, args) });
     this.cards.set(chat.id, card);
     this.empty.remove();
     card.el.hidden = true;

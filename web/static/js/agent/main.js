@@ -1,6 +1,6 @@
 // The agent console page: sign-in, then the console (top bar with views, presence, language
-// and sign-out; the Chats and Tickets views). Views follow the URL hash: #chats, #tickets,
-// #tickets/<id>.
+// and sign-out; the Chats and Tickets views, and for admins Rubrics and Settings). Views follow
+// the URL hash: #chats, #tickets, #tickets/<id>, #rubrics, #settings.
 
 import { Announcer } from "../announce.js";
 import { h, setText } from "../dom.js";
@@ -11,6 +11,7 @@ import { ChatsView } from "./chatsview.js";
 import { AgentLive } from "./live.js";
 import { StaffSession } from "./session.js";
 import { RubricsView } from "./rubrics.js";
+import { SettingsView } from "./settings.js";
 import { TicketsView } from "./tickets.js";
 import { ensureToasts, toast } from "./toast.js";
 
@@ -25,6 +26,7 @@ let chats = null;
 let tickets = null;
 let announcer = null;
 let rubrics = null;
+let settings = null;
 
 function boot() {
   watchRoot(document);
@@ -127,6 +129,9 @@ function openConsole(user) {
   rubrics = admin ? new RubricsView({ api: session.api }) : null;
   $("view-rubrics").replaceChildren(...(rubrics ? [rubrics.el] : []));
   $("tab-rubrics").hidden = !admin;
+  settings = admin ? new SettingsView({ api: session.api }) : null;
+  $("view-settings").replaceChildren(...(settings ? [settings.el] : []));
+  $("tab-settings").hidden = !admin;
   $("tab-qa").hidden = !admin;
   $("presence").hidden = user.role !== "agent";
   $("presence-select").disabled = true;
@@ -154,9 +159,11 @@ function closeConsole() {
   chats = null;
   tickets = null;
   rubrics = null;
+  settings = null;
   $("view-chats").replaceChildren();
   $("view-tickets").replaceChildren();
   $("view-rubrics").replaceChildren();
+  $("view-settings").replaceChildren();
 }
 
 // ---- presence ----------------------------------------------------------------------------
@@ -222,14 +229,20 @@ function route() {
   const [view, id] = location.hash.replace(/^#/, "").split("/");
   const showTickets = view === "tickets";
   const showRubrics = view === "rubrics" && rubrics !== null;
-  $("view-chats").hidden = showTickets || showRubrics;
+  const showSettings = view === "settings" && settings !== null;
+  const showChats = !showTickets && !showRubrics && !showSettings;
+  $("view-chats").hidden = !showChats;
   $("view-tickets").hidden = !showTickets;
   $("view-rubrics").hidden = !showRubrics;
-  chats.el.hidden = showTickets || showRubrics;
-  current($("tab-chats"), !showTickets && !showRubrics);
+  $("view-settings").hidden = !showSettings;
+  chats.el.hidden = !showChats;
+  current($("tab-chats"), showChats);
   current($("tab-tickets"), showTickets);
   current($("tab-rubrics"), showRubrics);
-  if (showRubrics) {
+  current($("tab-settings"), showSettings);
+  if (showSettings) {
+    settings.load();
+  } else if (showRubrics) {
     rubrics.load();
   } else if (showTickets) {
     tickets.load();

@@ -16,5 +16,7 @@ export const CALL_ICONS = {
   arrow: ["M5 19L19 5", "M9 5h10v10"],
   circle: ["M12 3a9 9 0 1 0 0 18a9 9 0 1 0 0-18z"],
   freehand: ["M3 17c3-6 5-6 7-2s4 4 7-2 3-4 4-3"],
+  record: ["M12 6a6 6 0 1 0 0 12a6 6 0 1 0 0-12z"],
+  pause: ["M9 5v14", "M15 5v14"],
   clear: ["M3 6h18", "M8 6V4h8v2", "M19 6l-1 14H6L5 6"],
 };

@@ -1,8 +1,9 @@
 // The call as shown to a participant, the same in the widget and in the agent console:
 // ringing (accept / decline) or calling (cancel), the videos (the other side's screen large
 // with their camera as a small picture-in-picture, our own self-view and screen preview), the
-// quality, notices (reconnecting, step-downs, missing devices), the controls (mute, camera,
-// screen share, hang up) and, for agents, the drawing tools over a shared screen.
+// quality, notices (reconnecting, step-downs, missing devices), whether it is recorded, the
+// controls (mute, camera, screen share, hang up) and, for agents, the drawing tools over a
+// shared screen and Record / Pause / Resume.
 //
 // Test hooks are attributes only: [data-call-id], [data-call-state], [data-link],
 // [data-their-audio|camera|screen|state], [data-call-action=…], [data-call-tool=…],
@@ -15,6 +16,7 @@ import { t } from "../i18n.js";
 import { AnnotationLayer } from "./annotations.js";
 import { canShareScreen } from "./localmedia.js";
 import { CALL_ICONS } from "./icons.js";
+import { RecordingView } from "./recording.js";
 import { framesDecoded } from "./stats.js";
 import { AnnotationTools, TOOLS } from "./tools.js";
 
@@ -25,9 +27,11 @@ export class CallPanel {
    * @param {object} options
    *   session: CallSession    otherName(): the other participant's name
    *   onLayout(video: bool): videos are (or are no longer) shown — the widget grows
-   *   onError(error): show a request's failure
+   *   onError(error): show a request's failure    announce(key, args): read something out
+   *   recording: {policy(), reason(id)} for agents (see RecordingView)
    */
-  constructor({ session, otherName, onLayout = () => {}, onError = () => {} }) {
+  constructor({ session, otherName, onLayout = () => {}, onError = () => {},
+    announce = () => {}, recording = {} }) {
     this.session = session;
     this.otherName = otherName;
     this.onLayout = onLayout;
@@ -76,8 +80,13 @@ export class CallPanel {
       hangup: this.control("hangup", "call.hangUp", CALL_ICONS.phone, () => this.act(
         () => session.hangup()), { toggle: false, danger: true }),
     };
+    this.recording = new RecordingView({ session, agent: this.agent, announce, onError,
+      policy: recording.policy || null, reason: recording.reason || null,
+      control: (...args) => this.control(...args, { toggle: false }) });
+    const { hangup, ...media } = this.buttons;
     this.controls = h("div", { class: "la-call__controls", role: "group",
-      i18nAttrs: { "aria-label": "call.controls" } }, ...Object.values(this.buttons));
+      i18nAttrs: { "aria-label": "call.controls" } }, ...Object.values(media),
+    ...Object.values(this.recording.buttons), hangup);
 
     this.toolButtons = {};
     this.toolbar = h("div", { class: "la-call__tools", role: "toolbar", hidden: true,
@@ -87,8 +96,9 @@ export class CallPanel {
     this.el = h("section", { class: "la-call", dataset: { callId: session.id, tool: this.tool || "" },
       i18nAttrs: { "aria-label": "call.region" } },
     h("div", { class: "la-call__head" },
-      h("div", { class: "la-call__heading" }, this.title, this.status), this.qualityBadge),
-    this.ring, this.notice, this.info, this.problem, this.downgradeBox, this.stage, this.audio,
+      h("div", { class: "la-call__heading" }, this.title, this.status),
+      h("div", { class: "la-call__badges" }, this.recording.badge, this.qualityBadge)),
+    this.recording.notice, this.recording.failure, this.ring, this.notice, this.info, this.problem, this.downgradeBox, this.stage, this.audio,
     this.toolbar, this.controls);
 
     this.subscriptions = [
@@ -107,6 +117,7 @@ export class CallPanel {
 
   destroy() {
     for (const off of this.subscriptions) off();
+    this.recording.destroy();
     clearInterval(this.clockTimer);
     clearInterval(this.framesTimer);
     for (const layer of Object.values(this.layers)) layer.destroy();
@@ -257,6 +268,7 @@ export class CallPanel {
     this.renderStatus();
     this.renderNotice();
     this.renderControls();
+    this.recording.render();
     this.renderStage();
     this.renderQuality();
   }

@@ -304,6 +304,12 @@ export class CallSession extends Emitter {
     this.update(call);
   }
 
+  /** The agent starts, pauses or resumes the call's recording: "start" | "pause" | "resume". */
+  async record(action) {
+    const call = await request(this.socket(), "call.record", { call_id: this.id, action });
+    this.update(call);
+  }
+
   // ---- joining the relay ----------------------------------------------------------------------
 
   /** Build a fresh peer connection and call.join (first time, or again after a failure). */

@@ -16,9 +16,11 @@ export class CallSlot {
    *   canCall(): the chat is in a state to call (active)
    *   onRing(session): an incoming call wants attention (open the widget, a toast…)
    *   onLayout(video: bool)    onError(error)    onEnded(call)
+   *   announce(key, args): read something out (the recording's changes)
+   *   recording: {policy(), reason(id)} for agents (see call/recording.js)
    */
   constructor({ calls, chatId, otherName, canCall, onRing = () => {}, onLayout = () => {},
-    onError = () => {}, onEnded = () => {} }) {
+    onError = () => {}, onEnded = () => {}, announce = () => {}, recording = {} }) {
     this.calls = calls;
     this.chatId = chatId;
     this.otherName = otherName;
@@ -27,6 +29,8 @@ export class CallSlot {
     this.onLayout = onLayout;
     this.onError = onError;
     this.onEnded = onEnded;
+    this.announce = announce;
+    this.recording = recording;
     this.panel = null;
     this.session = null;
     this.starting = false;
@@ -96,7 +100,7 @@ export class CallSlot {
     if (this.panel) this.panel.destroy();
     this.session = session;
     this.panel = new CallPanel({ session, otherName: this.otherName, onLayout: this.onLayout,
-      onError: this.onError });
+      onError: this.onError, announce: this.announce, recording: this.recording });
     this.area.replaceChildren(this.panel.el);
     if (session.state === "ringing" && session.incoming) this.onRing(session);
   }

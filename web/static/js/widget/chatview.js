@@ -55,6 +55,7 @@ export class ChatView {
       onRing: (session) => onAttention(session),
       onLayout: (video) => onWide(video),
       onError: (error) => this.composer.status(error, null, { error: true }),
+      announce,
     });
     this.el = h("div", { class: "la-chat", dataset: { focusScope: "chat" } },
       h("div", { class: "la-chat__bar" }, this.banner, this.calls.buttons, this.endButton),
