@@ -7,19 +7,11 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from loadtest.clients import Customer, Staff
+from loadtest.clients import Staff
 from tests.conftest import free_port, start_server
+from tests.test_restart import disconnected
 
 AGENT = "agent1@demo.local"
-
-
-async def disconnected(*people: Customer | Staff, timeout: float = 5) -> None:
-    """Wait until the server has closed each one's socket."""
-    for _tick in range(round(timeout / 0.05)):
-        if not any(person.sio.connected for person in people):
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("the server did not close every socket")
 
 
 async def test_an_agent_who_reconnects_in_time_is_online_and_gets_what_waited(

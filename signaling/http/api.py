@@ -14,11 +14,13 @@ from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from signaling import jsonutil
 from signaling.auth.access import require_role
 from signaling.auth.tokens import Principal
 from signaling.errors import InvalidPayload, PayloadTooLarge, Unauthenticated
+from signaling.store.audit import audit
 from signaling.types import Role
 from signaling.wire import limit, parse
 
@@ -56,6 +58,28 @@ class ApiRequest:
     @property
     def ip(self) -> str:
         return self.request.remote or "unknown"
+
+    async def audit(
+        self,
+        conn: AsyncConnection,
+        action: str,
+        *,
+        target_type: str | None = None,
+        target_id: int | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        """An audit-log line for what the signed-in caller just did, and from where."""
+        await audit(
+            conn,
+            org_id=self.me.org_id,
+            actor_type=self.me.role.value,
+            actor_id=self.me.subject_id,
+            action=action,
+            target_type=target_type,
+            target_id=target_id,
+            detail=detail,
+            ip=self.ip,
+        )
 
 
 Handler = Callable[[ApiRequest], Awaitable[Any]]

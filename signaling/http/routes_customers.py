@@ -15,7 +15,6 @@ from signaling.store import calls as call_store
 from signaling.store import chats as chat_store
 from signaling.store import customers as customer_store
 from signaling.store import tickets as ticket_store
-from signaling.store.audit import audit
 from signaling.types import EMAIL_PATTERN, Role
 from signaling.wire import limit
 
@@ -97,16 +96,12 @@ async def update_customer(call: ApiRequest) -> dict[str, Any]:
             call.me, await customer_store.customer_by_id(conn, call.path_id("customer_id"))
         )
         await customer_store.update_customer(conn, customer["id"], changes)
-        await audit(
+        await call.audit(
             conn,
-            org_id=call.me.org_id,
-            actor_type=call.me.role.value,
-            actor_id=call.me.subject_id,
-            action="customer.update",
+            "customer.update",
             target_type="customer",
             target_id=customer["id"],
             detail={"fields": sorted(changes)},
-            ip=call.ip,
         )
         updated = await customer_store.customer_by_id(conn, customer["id"])
     if "name" in changes:

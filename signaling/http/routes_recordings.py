@@ -22,7 +22,6 @@ from signaling.store import Record
 from signaling.store import calls as call_store
 from signaling.store import recordings as store
 from signaling.store import reviews as review_store
-from signaling.store.audit import audit
 from signaling.store.reviews import CallScore
 from signaling.types import RecordingPolicy, RecordingState, Role
 from signaling.wire import limit
@@ -231,16 +230,12 @@ async def create_link(call: ApiRequest) -> dict[str, Any]:
         file = await store.file_by_id(conn, req.file_id)
         if file is None or file["recording_id"] != row["id"]:
             raise NotFound(f"recording {row['id']} has no file {req.file_id}")
-        await audit(
+        await call.audit(
             conn,
-            org_id=call.me.org_id,
-            actor_type=call.me.role.value,
-            actor_id=call.me.subject_id,
-            action="recording.link",
+            "recording.link",
             target_type="recording",
             target_id=row["id"],
             detail={"file_id": file["id"], "kind": file["kind"], "role": file["role"]},
-            ip=call.ip,
         )
     token, expires = rt.signer.issue_media_link(
         file_id=file["id"],
@@ -303,13 +298,9 @@ async def set_policy(call: ApiRequest) -> dict[str, Any]:
     req: PolicyUpdate = call.body
     async with call.runtime.db.write() as conn:
         await store.set_policy(conn, call.me.org_id, req.recording_policy)
-        await audit(
+        await call.audit(
             conn,
-            org_id=call.me.org_id,
-            actor_type=call.me.role.value,
-            actor_id=call.me.subject_id,
-            action="recording.policy",
+            "recording.policy",
             detail={"recording_policy": req.recording_policy.value},
-            ip=call.ip,
         )
     return {"recording_policy": req.recording_policy}

@@ -24,7 +24,6 @@ from signaling.store import calls as call_store
 from signaling.store import chats as chat_store
 from signaling.store import reviews as review_store
 from signaling.store import rubrics as rubric_store
-from signaling.store.audit import audit
 from signaling.types import CallState, ReviewAction, ReviewState, Role
 from signaling.wire import limit
 
@@ -136,7 +135,13 @@ async def open_review(call: ApiRequest) -> dict[str, Any]:
             actor_id=call.me.subject_id,
         )
         if created:
-            await _audit(call, conn, "review.create", review["id"], {"call_id": call_id})
+            await call.audit(
+                conn,
+                "review.create",
+                target_type="review",
+                target_id=review["id"],
+                detail={"call_id": call_id},
+            )
         return await whole_review(conn, review, row, rt.names)
 
 
@@ -278,21 +283,11 @@ async def _write(
     await review_store.add_event(conn, review["id"], call.me.subject_id, action, changes)
     if action is not ReviewAction.UPDATED:
         detail = {"call_id": review["call_id"], "score": updated["score"]}
-        await _audit(call, conn, f"review.{action.value}", review["id"], detail)
+        await call.audit(
+            conn,
+            f"review.{action.value}",
+            target_type="review",
+            target_id=review["id"],
+            detail=detail,
+        )
     return updated
-
-
-async def _audit(
-    call: ApiRequest, conn: AsyncConnection, action: str, review_id: int, detail: dict[str, Any]
-) -> None:
-    await audit(
-        conn,
-        org_id=call.me.org_id,
-        actor_type=call.me.role.value,
-        actor_id=call.me.subject_id,
-        action=action,
-        target_type="review",
-        target_id=review_id,
-        detail=detail,
-        ip=call.ip,
-    )

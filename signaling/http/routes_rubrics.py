@@ -19,7 +19,6 @@ from signaling.reviews.views import rubric_view, version_view
 from signaling.store import Record
 from signaling.store import orgs as org_store
 from signaling.store import rubrics as rubric_store
-from signaling.store.audit import audit
 from signaling.types import Role
 from signaling.wire import limit
 
@@ -112,7 +111,13 @@ async def create_rubric(call: ApiRequest) -> dict[str, Any]:
             criteria=criteria,
             created_by=call.me.subject_id,
         )
-        await _audit(conn, call, "rubric.create", rubric, {"version": 1})
+        await call.audit(
+            conn,
+            "rubric.create",
+            target_type="rubric",
+            target_id=rubric["id"],
+            detail={"version": 1},
+        )
         return await _detail(conn, call, rubric)
 
 
@@ -151,7 +156,9 @@ async def update_rubric(call: ApiRequest) -> dict[str, Any]:
         if updated is None:
             raise Conflict("the rubric was changed meanwhile; load it again")
         detail = {"version": updated["version"], "archived": updated["archived"]}
-        await _audit(conn, call, "rubric.update", updated, detail)
+        await call.audit(
+            conn, "rubric.update", target_type="rubric", target_id=updated["id"], detail=detail
+        )
         return await _detail(conn, call, updated)
 
 
@@ -173,19 +180,3 @@ async def _detail(conn: AsyncConnection, call: ApiRequest, rubric: Record) -> di
         **rubric_view(rubric, versions[0]),
         "versions": [await version_view(conn, v, names) for v in versions],
     }
-
-
-async def _audit(
-    conn: AsyncConnection, call: ApiRequest, action: str, rubric: Record, detail: dict[str, Any]
-) -> None:
-    await audit(
-        conn,
-        org_id=call.me.org_id,
-        actor_type=call.me.role.value,
-        actor_id=call.me.subject_id,
-        action=action,
-        target_type="rubric",
-        target_id=rubric["id"],
-        detail=detail,
-        ip=call.ip,
-    )

@@ -17,7 +17,6 @@ from signaling.store import messages as message_store
 from signaling.store import orgs as org_store
 from signaling.store import tickets as ticket_store
 from signaling.store import users as user_store
-from signaling.store.audit import audit
 from signaling.types import Role, TicketPriority, TicketStatus
 from signaling.wire import limit
 
@@ -169,16 +168,12 @@ async def update_ticket(call: ApiRequest) -> dict[str, Any]:
         updated = await ticket_store.change_ticket(
             conn, ticket, changes, actor_type=call.me.role.value, actor_id=call.me.subject_id
         )
-        await audit(
+        await call.audit(
             conn,
-            org_id=call.me.org_id,
-            actor_type=call.me.role.value,
-            actor_id=call.me.subject_id,
-            action="ticket.update",
+            "ticket.update",
             target_type="ticket",
             target_id=ticket["id"],
             detail={"fields": sorted(changes)},
-            ip=call.ip,
         )
     await rt.notifier.ticket_updated(updated, also=(ticket["assignee_id"], call.me.subject_id))
     return updated

@@ -3,10 +3,11 @@
 // the URL hash: #chats, #tickets, #tickets/<id>, #rubrics, #settings.
 
 import { Announcer } from "../announce.js";
-import { h, setText } from "../dom.js";
+import { setText } from "../dom.js";
 import { errorMessage } from "../errors.js";
 import { guardFocus } from "../focus.js";
-import { LANGUAGES, lang, onLangChange, setLang, t, watchRoot } from "../i18n.js";
+import { lang, onLangChange, t, watchRoot } from "../i18n.js";
+import { languagePicker, signInWith } from "../signin.js";
 import { ChatsView } from "./chatsview.js";
 import { AgentLive } from "./live.js";
 import { StaffSession } from "./session.js";
@@ -38,7 +39,7 @@ function boot() {
     document.documentElement.lang = code;
   });
   for (const select of document.querySelectorAll(".lang-select")) languagePicker(select);
-  $("signin-form").addEventListener("submit", signIn);
+  $("signin-form").addEventListener("submit", signInWith(session));
   $("sign-out").addEventListener("click", () => session.signOut().catch(() => {}));
   $("presence-select").addEventListener("change", changePresence);
   $("presence-again").addEventListener("click", () => restorePresence());
@@ -56,43 +57,9 @@ function boot() {
   if (!session.restore()) showSignIn();
 }
 
-function languagePicker(select) {
-  for (const { code, label } of LANGUAGES) select.append(h("option", { value: code, text: label }));
-  select.value = lang();
-  select.addEventListener("change", () => setLang(select.value));
-  onLangChange((code) => {
-    select.value = code;
-  });
-}
 
 // ---- signing in and out ------------------------------------------------------------------
 
-async function signIn(event) {
-  event.preventDefault();
-  const form = event.currentTarget;
-  const error = $("signin-error");
-  const button = form.querySelector("button[type=submit]");
-  const email = form.email.value.trim();
-  const password = form.password.value;
-  if (!email || !password) {
-    (email ? form.password : form.email).focus();
-    return;
-  }
-  button.disabled = true;
-  error.hidden = true;
-  try {
-    await session.signIn(email, password);
-    form.password.value = "";
-  } catch (failure) {
-    error.textContent = failure.code === "unauthenticated"
-      ? t("signin.wrong")
-      : errorMessage(failure);
-    error.hidden = false;
-    form.password.select();
-  } finally {
-    button.disabled = false;
-  }
-}
 
 /** The sign-in page, saying why when the console was left without signing out. */
 function showSignIn(reason = null) {

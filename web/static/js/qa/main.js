@@ -3,9 +3,8 @@
 // Views follow the URL hash: #calls?<filters>, #review/<recording id>, #call/<call id>/<ticket id>.
 
 import "./strings.js";
-import { h } from "../dom.js";
-import { errorMessage } from "../errors.js";
-import { LANGUAGES, lang, onLangChange, setLang, t, watchRoot } from "../i18n.js";
+import { lang, onLangChange, t, watchRoot } from "../i18n.js";
+import { languagePicker, signInWith } from "../signin.js";
 import { StaffSession } from "../agent/session.js";
 import { RecordingsView } from "./list.js";
 import { ReviewView } from "./review.js";
@@ -25,7 +24,7 @@ function boot() {
     document.documentElement.lang = code;
   });
   for (const select of document.querySelectorAll(".lang-select")) languagePicker(select);
-  $("signin-form").addEventListener("submit", signIn);
+  $("signin-form").addEventListener("submit", signInWith(session));
   $("sign-out").addEventListener("click", () => session.signOut().catch(() => {}));
   window.addEventListener("hashchange", route);
   session.on("changed", (user, reason) => {
@@ -36,39 +35,7 @@ function boot() {
   if (!session.restore()) showSignIn();
 }
 
-function languagePicker(select) {
-  for (const { code, label } of LANGUAGES) select.append(h("option", { value: code, text: label }));
-  select.value = lang();
-  select.addEventListener("change", () => setLang(select.value));
-  onLangChange((code) => {
-    select.value = code;
-  });
-}
 
-async function signIn(event) {
-  event.preventDefault();
-  const form = event.currentTarget;
-  const error = $("signin-error");
-  const button = form.querySelector("button[type=submit]");
-  const email = form.email.value.trim();
-  const password = form.password.value;
-  if (!email || !password) {
-    (email ? form.password : form.email).focus();
-    return;
-  }
-  button.disabled = true;
-  error.hidden = true;
-  try {
-    await session.signIn(email, password);
-    form.password.value = "";
-  } catch (failure) {
-    error.textContent = failure.code === "unauthenticated" ? t("signin.wrong") : errorMessage(failure);
-    error.hidden = false;
-    form.password.select();
-  } finally {
-    button.disabled = false;
-  }
-}
 
 function showSignIn(reason = null) {
   closePage();
