@@ -84,7 +84,9 @@ def _plan(opts: RunOptions, processes: int) -> list[dict[str, Any]]:
     weights = [opts.mix[n] for n in names]
     if opts.journeys:
         total = sum(weights)
-        counts = {n: math.floor(opts.journeys * w / total) for n, w in zip(names, weights, strict=True)}
+        counts = {
+            n: math.floor(opts.journeys * w / total) for n, w in zip(names, weights, strict=True)
+        }
         rest = sorted(names, key=lambda n: -(opts.journeys * opts.mix[n] / total % 1))
         for name in rest[: opts.journeys - sum(counts.values())]:
             counts[name] += 1
