@@ -293,7 +293,7 @@ async def _call(
             result.share_setup_ms = round((await _first_frame(caller, "screen") - shared) * 1000, 1)
         if scenario == "reconnect":
             await asyncio.sleep(talk / 2)
-            await _reconnect(caller, callee, seen_by_agent, seen_by_customer, result)
+            await _reconnect(ctx.clip, caller, callee, seen_by_agent, seen_by_customer, result)
         await asyncio.sleep(max(0.0, talk - (loop.time() - talk_began)))
         for peer, direction in ((callee, to_agent), (caller, to_customer)):
             stats = await peer.stats()
@@ -324,6 +324,7 @@ async def _call(
 
 
 async def _reconnect(
+    clip: Clip,
     caller: CallPeer,
     callee: CallPeer,
     seen_by_agent: _Frames,
@@ -339,6 +340,15 @@ async def _reconnect(
         peer.reset_received("camera")
     seen_by_customer.reset()
     seen_by_agent.reset()
+    # Fresh sources, as a page gets from its devices: aiortc cancels a closed sender's
+    # pending recv() on its track, which leaves that track unusable.
+    for role in ("audio", "camera"):
+        old = caller.tracks[role]
+        if old is not None:
+            old.stop()
+    camera = ClipVideoTrack(clip)
+    caller.tracks["camera"] = seen_by_agent.track = camera
+    caller.tracks["audio"] = ClipAudioTrack(clip)
     await caller.join()
     await asyncio.gather(_first_frame(caller, "camera"), _first_frame(callee, "camera"))
     result.reconnect_ms = round((loop.time() - dropped) * 1000, 1)
