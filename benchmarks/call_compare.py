@@ -27,13 +27,13 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import call_publisher, call_subscriber, environment
-from benchmarks.call_clip import Clip, build
 from benchmarks.call_metrics import LOSS_LIMIT_PCT, machine_busy, path_summary, step_figures
 from benchmarks.call_paths import CallPath, DecodedRelay, Janus, OurRelay, PeerToPeer
 from benchmarks.call_report import comparisons, step_line, summary_text
-from benchmarks.call_rpc import Child
 from benchmarks.procstat import ProcSample, cpu_percent, sample
 from benchmarks.report import write_json
+from loadtest.rpc import Child
+from media.clip import Clip, build
 
 RESULTS = Path(__file__).parent / "results"
 PATHS = ["p2p", "relay", "mediarelay", "janus", "relay_asyncio"]

@@ -18,8 +18,8 @@ import aiortc.codecs.vpx
 from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.contrib.media import MediaRelay
 
-from benchmarks.call_rpc import serve
 from benchmarks.call_subscriber import NO_STUN
+from loadtest.rpc import serve
 
 
 class DecodedRelay:

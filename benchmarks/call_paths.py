@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Protocol
 
 from benchmarks import call_decoded_relay
-from benchmarks.call_rpc import Child
 from benchmarks.janus_client import JanusSession
 from benchmarks.janus_server import JanusServer
+from loadtest.rpc import Child
 from relay.interface import EventLoopKind, ParticipantId, RoomId
 from relay.pool import RelayPool
 

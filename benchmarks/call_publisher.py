@@ -8,78 +8,17 @@ sender is recorded with its clip number and the time, the reference for loss and
 from __future__ import annotations
 
 import asyncio
-import fractions
 import logging
-import time
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-import av
 from aiortc import RTCPeerConnection, RTCRtpSender, RTCSessionDescription
-from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
-from av.packet import Packet
 
-from benchmarks.call_clip import AUDIO_FRAME, AUDIO_RATE, FPS, Clip
-from benchmarks.call_rpc import serve
 from benchmarks.call_subscriber import NO_STUN
-
-SentFrame = tuple[int, float, float]
-"""(clip frame number, due time, time handed to the sender), monotonic seconds."""
-
-
-class _ClipTrack(MediaStreamTrack):
-    """Paced like a live source: packet i is due at start + i x interval."""
-
-    def __init__(
-        self, packets: list[bytes], interval: float, time_base: fractions.Fraction, ticks: int
-    ) -> None:
-        super().__init__()
-        self._packets, self._interval = packets, interval
-        self._time_base, self._ticks = time_base, ticks
-        self._count = 0
-        self._start: float | None = None
-
-    async def _next(self) -> tuple[int, float, Packet[Any]]:
-        if self.readyState != "live":
-            raise MediaStreamError
-        now = time.monotonic()
-        if self._start is None:
-            self._start = now
-        due = self._start + self._count * self._interval
-        if due > now:
-            await asyncio.sleep(due - now)
-        number = self._count % len(self._packets)
-        packet = av.Packet(self._packets[number])
-        packet.pts = self._count * self._ticks
-        packet.time_base = self._time_base
-        self._count += 1
-        return number, due, packet
-
-
-class ClipVideoTrack(_ClipTrack):
-    kind = "video"
-
-    def __init__(self, clip: Clip, sent: list[SentFrame]) -> None:
-        super().__init__(clip.video, 1 / FPS, fractions.Fraction(1, FPS), 1)
-        self._sent = sent
-
-    async def recv(self) -> Packet[Any]:
-        number, due, packet = await self._next()
-        self._sent.append((number, due, time.monotonic()))
-        return packet
-
-
-class ClipAudioTrack(_ClipTrack):
-    kind = "audio"
-
-    def __init__(self, clip: Clip) -> None:
-        super().__init__(
-            clip.audio, AUDIO_FRAME / AUDIO_RATE, fractions.Fraction(1, AUDIO_RATE), AUDIO_FRAME
-        )
-
-    async def recv(self) -> Packet[Any]:
-        return (await self._next())[2]
+from loadtest.clip_tracks import ClipAudioTrack, ClipVideoTrack, SentFrame
+from loadtest.rpc import serve
+from media.clip import Clip
 
 
 def prefer_vp8(transceiver: Any) -> None:

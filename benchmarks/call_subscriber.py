@@ -21,8 +21,8 @@ import av
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCRtpSender, RTCSessionDescription
 from aiortc.codecs.vpx import VpxPayloadDescriptor
 
-from benchmarks.call_clip import KEY_BYTES, Clip
-from benchmarks.call_rpc import serve
+from loadtest.rpc import serve
+from media.clip import KEY_BYTES, Clip
 from media.stamps import read_stamp
 
 NO_STUN = RTCConfiguration(iceServers=[])

@@ -30,11 +30,10 @@ from aiortc import RTCPeerConnection, RTCRtpSender, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamTrack
 
 from benchmarks import environment
-from benchmarks.call_clip import FPS, Clip, build
-from benchmarks.call_publisher import ClipAudioTrack, ClipVideoTrack
 from benchmarks.procstat import cpu_percent, sample
 from benchmarks.report import write_json
 from loadtest.call_peer import NO_STUN, ROLES
+from loadtest.clip_tracks import ClipAudioTrack, ClipVideoTrack
 from loadtest.recorded_call import (
     AGENT,
     BURST_PERIOD,
@@ -43,6 +42,7 @@ from loadtest.recorded_call import (
     sleep_for,
     started_ms,
 )
+from media.clip import FPS, Clip, build
 from media.recording.composite import composite_timed
 from media.recording.convert import convert
 from media.recording.sync import burst_offsets, frame_offsets
@@ -99,14 +99,12 @@ class _Unrecorded(ClipVideoTrack):
     record of every frame sent (not needed here)."""
 
     def __init__(self, clip: Clip, fps: float) -> None:
-        super().__init__(clip, [])
+        super().__init__(clip)
         self._interval = 1 / fps
         self._ticks = round(FPS / fps)
 
     async def recv(self) -> Any:
-        packet = await super().recv()
-        self._sent.clear()
-        return packet
+        return await super().recv()
 
 
 async def _window(pid: int, seconds: float, peers: list[BenchPeer]) -> dict[str, float]:

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from aiortc import (
@@ -28,9 +28,16 @@ from aiortc.mediastreams import MediaStreamError
 from av import AudioFrame, VideoFrame
 
 from loadtest.clients import Participant
+from loadtest.clip_tracks import ClipVideoTrack
 from media.stamps import now_ms, read_stamp
 from media.tone import frame_samples
-from relay.interface import TrackRole as Role
+
+Role = Literal["audio", "camera", "screen"]
+"""A track's role: the protocol's words (docs/protocol.md §8), not an import of server code."""
+StampHook = Callable[["Role", int, float], None]
+"""Told (role, stamp's frame number, loop time) for every stamped frame decoded."""
+AUDIO_GAP_S = 0.1
+"""Audio frames arrive every 20 ms; a silence of 100 ms or more is a gap a person hears."""
 
 ROLES: tuple[Role, ...] = ("audio", "camera", "screen")
 """The protocol's m-line order."""
@@ -48,6 +55,9 @@ class Received:
     first_frame_at: float | None = None
     audio: list[np.ndarray] = field(default_factory=list)
     size: tuple[int, int] | None = None
+    last_frame_at: float | None = None
+    gaps: int = 0
+    """Audio: pauses of AUDIO_GAP_S or more between decoded frames."""
 
     @property
     def numbers(self) -> list[int]:
@@ -80,6 +90,7 @@ class CallPeer:
         keep_audio: bool = False,
         read_stamps: bool = True,
         on_first_frame: Callable[[Role], None] | None = None,
+        on_stamp: StampHook | None = None,
     ) -> None:
         self.participant = participant
         self.call_id = call_id
@@ -90,6 +101,7 @@ class CallPeer:
         self.read_stamps = read_stamps
         """Read every video frame's stamp (its number and delay); off, frames are only counted."""
         self.on_first_frame = on_first_frame
+        self.on_stamp = on_stamp
         self.pc: RTCPeerConnection | None = None
         self.transceivers: dict[Role, RTCRtpTransceiver] = {}
         self.received: dict[Role, Received] = {r: Received() for r in ROLES}
@@ -117,6 +129,8 @@ class CallPeer:
             track = self.tracks[role]
             if track is not None:
                 transceiver.sender.replaceTrack(track)
+                if isinstance(track, ClipVideoTrack):
+                    track.sender = transceiver.sender
             self.transceivers[role] = transceiver
 
         @pc.on("connectionstatechange")
@@ -190,6 +204,8 @@ class CallPeer:
         self.tracks[role] = track
         if role in self.transceivers:
             self.transceivers[role].sender.replaceTrack(track)
+            if isinstance(track, ClipVideoTrack):
+                track.sender = self.transceivers[role].sender
         if old is not None and old is not track:
             old.stop()
         await self.send_media_state()
@@ -201,6 +217,10 @@ class CallPeer:
                 frame = await track.recv()
                 got = self.received[role]  # reset_received() may have swapped it
                 got.frames += 1
+                now = loop.time()
+                if got.last_frame_at is not None and now - got.last_frame_at >= AUDIO_GAP_S:
+                    got.gaps += 1
+                got.last_frame_at = now
                 if got.first_frame_at is None:
                     got.first_frame_at = loop.time()
                     if self.on_first_frame is not None:
@@ -217,6 +237,8 @@ class CallPeer:
                 stamp = read_stamp(frame)
                 if stamp is not None:
                     got.stamps.append((stamp.number, now_ms() - stamp.sent_at_ms))
+                    if self.on_stamp is not None:
+                        self.on_stamp(role, stamp.number, now)
 
     async def wait_frames(self, role: Role, count: int, timeout: float = 15.0) -> Received:
         got = self.received[role]
@@ -238,7 +260,8 @@ class CallPeer:
             if stat.type == "remote-inbound-rtp" and stat.roundTripTime is not None:
                 rtt = max(rtt, float(stat.roundTripTime) * 1000)
             if stat.type == "inbound-rtp":
-                jitter = max(jitter, float(stat.jitter or 0) * 1000)
+                # aiortc reports jitter in RTP timestamp units (48 kHz audio, 90 kHz video).
+                jitter = max(jitter, float(stat.jitter or 0) / (48 if stat.kind == "audio" else 90))
                 lost += int(stat.packetsLost or 0)
                 packets += int(stat.packetsReceived or 0)
         loss = 100.0 * lost / (lost + packets) if lost + packets else 0.0

@@ -7,6 +7,7 @@ from typing import Protocol
 
 from aiortc.rtp import RtcpSrPacket
 
+from relay.metrics import COUNTERS
 from relay.packet_history import PacketHistory
 from relay.rtp_header import RtpHeader, padding_packet, parse_header, rtx_packet
 from relay.sender_reports import rewrite_sender_report
@@ -163,10 +164,13 @@ class DownTrack:
             # The subscriber's transport is not (or no longer) connected: never let this
             # reach the publisher's receive loop; resume cleanly at a keyframe.
             self.send_failed += 1
+            COUNTERS.send_failures += 1
             self.waiting_for_keyframe = self._wait_after_failure
             return
         self.sent += 1
         self.sent_octets += len(data) - header.payload_offset
+        COUNTERS.packets_forwarded += 1
+        COUNTERS.bytes_forwarded += len(packet)
 
     def rewrite_sender_report(self, report: RtcpSrPacket) -> bytes | None:
         """The publisher's SR as this subscriber must see it, or None if not mappable yet.
@@ -206,6 +210,8 @@ class DownTrack:
                     break
                 count += 1
         self.retransmitted += count
+        COUNTERS.nacks_received += 1
+        COUNTERS.rtx_sent += count
         return count
 
     def close(self) -> None:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from time import perf_counter_ns
 
 from relay.down_track import DownTrack
 from relay.keyframe_requests import KeyframeRequester
+from relay.metrics import COUNTERS, SAMPLE_EVERY
 from relay.rtp_header import RtpHeader, RtpHeaderError, is_vp8_keyframe_start, parse_header
 from relay.upstream_repair import UpstreamRepair
 
@@ -112,6 +114,15 @@ class Forwarder:
             self.malformed += 1
             return
         self.received += 1
+        COUNTERS.packets_received += 1
+        if COUNTERS.packets_received % SAMPLE_EVERY == 0:
+            began = perf_counter_ns()
+            self._forward(data, header)
+            COUNTERS.forward_time.observe((perf_counter_ns() - began) / 1000)
+        else:
+            self._forward(data, header)
+
+    def _forward(self, data: bytes, header: RtpHeader) -> None:
         if header.ssrc != self._source_ssrc:
             self._new_source(header.ssrc)
         if self._repair is not None and not self._repair.on_sequence(header.sequence_number):

@@ -12,7 +12,7 @@ import enum
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Literal, NewType, Protocol, get_args
+from typing import Any, Literal, NewType, Protocol, get_args
 
 RoomId = NewType("RoomId", str)
 """One room per call: signaling uses the call's id."""
@@ -357,6 +357,8 @@ class WorkerStats:
     """How the last process under this id ended, if one did (negative: killed by that signal)."""
     crash_loop: bool = False
     """Exited repeatedly within a minute: restarted with growing delays, and reported."""
+    metrics: Mapping[str, Any] = field(default_factory=dict)
+    """The worker's counters for /metrics (relay/metrics.py RelayCounters.to_wire)."""
     dropped: Mapping[str, int] = field(default_factory=dict)
     """Datagrams dropped at the worker's sockets since it started, by reason (relay/ice_guard.py:
     foreign, stun_over_budget, queue_full, srtp_auth, empty, bad_stun, bad_rtcp)."""

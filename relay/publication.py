@@ -13,6 +13,7 @@ from relay.codecs import keyframe_detector
 from relay.dtls_sink import DtlsRtpSink
 from relay.forwarder import Forwarder
 from relay.keyframe_requests import KeyframeRequester
+from relay.metrics import COUNTERS
 from relay.negotiated import MID_URI, NegotiatedStream, negotiated_stream
 from relay.rtp_header import RtpHeaderError, parse_header, rtx_original
 from relay.transport_tap import RtcpTap, RtpTap
@@ -106,6 +107,7 @@ class Publication:
             return
         if original is not None:  # None: padding only (the publisher probing bandwidth)
             self.rtx_received += 1
+            COUNTERS.rtx_received += 1
             self.forwarder.on_rtp(original)
 
     def report_bandwidth(self, subscriber: Hashable, bitrate: int) -> None:
@@ -152,6 +154,7 @@ class Publication:
         )
         nack.lost = sorted(lost)
         await self._sink.send_rtcp(bytes(nack))
+        COUNTERS.nacks_sent += 1
 
     async def _send_pli(self) -> None:
         media_ssrc = self.forwarder.source_ssrc
@@ -160,6 +163,7 @@ class Publication:
         pli = RtcpPsfbPacket(fmt=RTCP_PSFB_PLI, ssrc=self.stream.local_ssrc, media_ssrc=media_ssrc)
         await self._sink.send_rtcp(bytes(pli))
         self.pli_sent += 1
+        COUNTERS.plis_sent += 1
 
     async def close(self) -> None:
         """Stop tapping and close the forwarder and its down tracks; idempotent."""

@@ -173,6 +173,7 @@ class RelayWorker:
             open_files=int(result["open_files"]),
             rss_bytes=int(result["rss_bytes"]),
             dropped={str(k): int(v) for k, v in dict(result.get("dropped", {})).items()},
+            metrics=dict(result.get("metrics", {})),
         )
 
     def kill(self) -> None:

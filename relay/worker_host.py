@@ -37,6 +37,7 @@ from relay.interface import (
     UnknownRoom,
 )
 from relay.media_flow import MediaFlowMonitor
+from relay.metrics import COUNTERS, watch_loop_lag
 from relay.room import Room
 
 logger = logging.getLogger(__name__)
@@ -77,6 +78,8 @@ class WorkerHost:
             }
         )
         self._media_flow.start()
+        lag = asyncio.create_task(watch_loop_lag())
+        self._tasks.add(lag)
         try:
             await self._read_commands()
         finally:
@@ -188,6 +191,7 @@ class WorkerHost:
             "open_files": _open_files(),
             "rss_bytes": _rss_bytes(),
             "dropped": self.drops.as_dict(),
+            "metrics": COUNTERS.to_wire(),
         }
 
     def _send_media_flow(self, event: MediaFlow) -> None:

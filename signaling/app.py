@@ -21,6 +21,7 @@ from signaling.http import (  # noqa: F401
     routes_customers,
     routes_health,
     routes_media,
+    routes_metrics,
     routes_recordings,
     routes_review_comments,
     routes_reviews,
@@ -82,6 +83,7 @@ def create_app(
         if runtime.calls.recorder is not None:
             await runtime.calls.recorder.restore()
         runtime.media_jobs.start()
+        runtime.metrics.start()
         runtime.retention.start()
         if runtime.config.relay.preload:
             runtime.relay.start_soon()
@@ -97,6 +99,7 @@ def create_app(
         relay = monotonic() - began
         await runtime.media_jobs.stop()
         await runtime.retention.stop()
+        await runtime.metrics.stop()
         await runtime.context.close()
         await runtime.db.close()
         log.info("stopped: relay in %.2f s, all in %.2f s", relay, monotonic() - began)

@@ -86,6 +86,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     secret = org.add_parser("secret", help="print the identity-signing secret a host site needs")
     secret.add_argument("slug")
+
+    loadtest = sub.add_parser(
+        "loadtest",
+        help="simulate whole support journeys against a server and report (see --help)",
+        add_help=False,
+    )
+    loadtest.add_argument("args", nargs=argparse.REMAINDER)
     return parser
 
 
@@ -105,6 +112,11 @@ def _config(args: argparse.Namespace) -> Config:
 
 
 def main(argv: list[str] | None = None) -> int:
+    raw = sys.argv[1:] if argv is None else argv
+    if raw[:1] == ["loadtest"]:  # its own options; it speaks to a server, it is not one
+        from loadtest.cli import main as loadtest
+
+        return loadtest(raw[1:])
     args = _parser().parse_args(argv)
     logging.basicConfig(
         level=os.environ.get("LIVEASSIST_LOG_LEVEL", "INFO"),

@@ -228,6 +228,19 @@ class RecordingsConfig:
 
 
 @dataclass
+class MetricsConfig:
+    # GET /metrics (Prometheus text): counters and gauges of signaling and every relay worker.
+    enabled: bool = True
+    # Empty: only clients on this machine (loopback addresses) may read it. Set: any address
+    # may, with "Authorization: Bearer <token>" (loopback clients too). At least 16 characters.
+    token: str = ""
+
+    def __post_init__(self) -> None:
+        if self.token and len(self.token) < 16:
+            raise ConfigError("metrics.token must be at least 16 characters (or empty)")
+
+
+@dataclass
 class Config:
     server: ServerConfig = field(default_factory=ServerConfig)
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
@@ -239,6 +252,7 @@ class Config:
     relay: RelayConfig = field(default_factory=RelayConfig)
     calls: CallsConfig = field(default_factory=CallsConfig)
     recordings: RecordingsConfig = field(default_factory=RecordingsConfig)
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
 
     @property
     def data_path(self) -> Path:

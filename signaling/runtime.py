@@ -28,6 +28,7 @@ from signaling.context_hook import CustomerContext
 from signaling.db.database import Database
 from signaling.http.origins import OriginPolicy
 from signaling.log_throttle import library_logger
+from signaling.metrics import ServerMetrics
 from signaling.ratelimit import RateLimiter, RateLimits
 from signaling.realtime.agent_namespace import AgentNamespace
 from signaling.realtime.call_events import call_handlers
@@ -123,6 +124,7 @@ class Runtime:
     """recordings.encryption_key decoded (None: files are not encrypted at rest)."""
     media_jobs: MediaJobRunner
     retention: RetentionSweeper
+    metrics: ServerMetrics
 
     @classmethod
     def build(cls, config: Config) -> Runtime:
@@ -189,11 +191,15 @@ class Runtime:
             recording_key=recording_key,
             media_jobs=MediaJobRunner(db, config.recordings_path, encryption_key=recording_key),
             retention=RetentionSweeper(db, config.recordings_path, config.recordings),
+            metrics=ServerMetrics(),
         )
+        calls.metrics = runtime.metrics
         common = {"authenticator": authenticator, "connects": limits.connects_per_principal}
         recorder.job_queued = runtime.media_jobs.wake
-        sio.register_namespace(CustomerNamespace(chats, calls, handlers, **common))
-        sio.register_namespace(
-            AgentNamespace(chats, dispatcher, presence, db, calls, handlers, **common)
-        )
+        for namespace in (
+            CustomerNamespace(chats, calls, handlers, **common),
+            AgentNamespace(chats, dispatcher, presence, db, calls, handlers, **common),
+        ):
+            namespace.metrics = runtime.metrics
+            sio.register_namespace(namespace)
         return runtime

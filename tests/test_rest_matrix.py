@@ -206,6 +206,8 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     ),
     ("DELETE", "/api/reviews/{review_id}/comments/{comment_id}"): Expect(REVIEWERS),
     ("GET", "/healthz"): Expect(EVERYONE),
+    # Served to loopback clients whoever they are (this test's are); a token is for others.
+    ("GET", "/metrics"): Expect(EVERYONE),
     ("GET", "/api/openapi.json"): Expect(EVERYONE),
 }
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from time import monotonic
 from typing import TYPE_CHECKING, Any
 
 from media.quality import PoorStreak
@@ -89,6 +90,8 @@ class LiveCall:
     recording: LiveRecording | None = None
     """The call's recording while it runs (signaling/recordings/recorder.py)."""
     record: Record | None = None
+    started_at: float = field(default_factory=monotonic)
+    """When call.start created it (monotonic), for the call setup time in /metrics."""
     """The call's row as this process last wrote it. A live call's row changes only through
     its CallService, under `lock`, so reading it here saves a database round trip per event."""
 

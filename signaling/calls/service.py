@@ -51,6 +51,7 @@ from signaling.config import CallsConfig
 from signaling.db.database import Database
 from signaling.db.schema import utcnow
 from signaling.errors import Conflict, Forbidden, InvalidPayload, LiveAssistError, NotFound
+from signaling.metrics import ServerMetrics
 from signaling.ratelimit import RateLimiter
 from signaling.realtime import events as ev
 from signaling.realtime.notifier import Notifier
@@ -139,6 +140,8 @@ class CallService:
         )
         """A join costs the relay a peer connection (~30 ms of CPU): per call and party."""
         self.events = CallEventLog(db)
+        self.metrics: ServerMetrics | None = None
+        """Counts ends, setup times, recording failures (set by the Runtime)."""
 
     # ---- access ---------------------------------------------------------------------------
     async def load(self, principal: Principal, call_id: int) -> Record:
@@ -376,6 +379,12 @@ class CallService:
                 raise RelayUnavailable(f"the call's media relay failed: {error.detail}") from None
             me.joined = True
             me.joined_at = monotonic()
+            if (
+                not rejoin
+                and self.metrics is not None
+                and all(p.joined for p in live.parties.values())
+            ):
+                self.metrics.call_setup.observe(me.joined_at - live.started_at)
             log.debug(
                 "call %s: relay answered %s in %.0f ms",
                 call["id"],
@@ -503,6 +512,8 @@ class CallService:
         """Record the end, tell both sides, close the relay room. Caller holds live.lock."""
         live.ended = True
         live.cancel_timers()
+        if self.metrics is not None:
+            self.metrics.calls_ended.labels(reason.value).inc()
         for party in CallParty:
             self._joins.forget(f"{live.call_id}:{party.value}")
         if self.recorder is not None:  # before the room closes: the relay's last writes
@@ -611,6 +622,8 @@ class CallService:
         move's business (recorder.relocated), not a failure."""
         if event.state != "failed" or event.reason == "relay_lost":
             return
+        if self.metrics is not None:
+            self.metrics.recording_failures.inc()
         live = next((c for c in self.live.values() if c.room_id == event.room_id), None)
         if live is not None and self.recorder is not None:
             self._spawn(self._recording_failed(live, event.reason or "the relay stopped writing"))

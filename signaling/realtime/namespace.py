@@ -22,6 +22,7 @@ import socketio
 from signaling.auth.authenticator import Authenticator
 from signaling.auth.tokens import Principal
 from signaling.errors import InvalidPayload, LiveAssistError, Unauthenticated, UnknownEvent
+from signaling.metrics import ServerMetrics
 from signaling.ratelimit import RateLimiter
 from signaling.realtime.server import client_ip
 from signaling.types import Role
@@ -67,6 +68,8 @@ class LiveAssistNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         self._locks: dict[str, asyncio.Lock] = {}
         self.events: dict[str, Handler] = {}
         """The protocol's events of this namespace; the server's gate lets no other through."""
+        self.metrics: ServerMetrics | None = None
+        """Counts every answer (set by the Runtime)."""
         self.event_max_bytes: dict[str, int] = {}
         """Per-event frame size limits above limits.max_event_bytes (SDP offers)."""
 
@@ -123,6 +126,24 @@ class LiveAssistNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
 
     # ---- events ---------------------------------------------------------------------------
     async def _event(self, sid: str, event: str, payload: Any, *, many: bool) -> dict[str, Any]:
+        answer = await self._answer(sid, event, payload, many=many)
+        if self.metrics is not None:
+            self._count(self.metrics, event, answer)
+        return answer
+
+    def _count(self, metrics: ServerMetrics, event: str, answer: dict[str, Any]) -> None:
+        ok = bool(answer.get("ok"))
+        known = event if event in self.events else "unknown"
+        metrics.answered(self.namespace, known, None if ok else str(answer["error"]["code"]))
+        if not ok:
+            return
+        data = answer.get("data")
+        if event == "message.send" and isinstance(data, dict) and not data.get("duplicate"):
+            metrics.messages.labels(self.namespace.strip("/")).inc()
+        elif event == "call.start" and isinstance(data, dict):
+            metrics.calls_started.labels(str(data.get("media"))).inc()
+
+    async def _answer(self, sid: str, event: str, payload: Any, *, many: bool) -> dict[str, Any]:
         try:
             if many:
                 raise InvalidPayload("send one payload object per event")

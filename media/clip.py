@@ -1,4 +1,5 @@
-"""The call load's media, encoded once: a looped VP8 clip of stamped 640x480 frames and Opus.
+"""The call load's media, encoded once: a looped VP8 clip of stamped frames (640x480 at 30 fps
+unless a profile says otherwise) and Opus.
 
 Encoding 640x480 VP8 costs milliseconds per frame; doing it once per publisher would make
 the load generator, not the path under test, the bottleneck on a 2-core machine. So the
@@ -33,42 +34,52 @@ KEY_BYTES = 64
 
 @dataclass(frozen=True)
 class Clip:
-    """Encoded frames in sending order; video[0] is a keyframe, so the loop restarts cleanly."""
+    """Encoded frames in sending order; video[0] is a keyframe, so the loop restarts cleanly,
+    and so is every `keyframe_interval`-th frame after it."""
 
     video: list[bytes]
     audio: list[bytes]
     bitrate: int
+    fps: int = FPS
+    keyframe_interval: int = KEYFRAME_INTERVAL
 
     def video_index(self) -> dict[bytes, int]:
         """Frame number by its leading bytes, for subscribers that only look at RTP."""
         return {frame[:KEY_BYTES]: k for k, frame in enumerate(self.video)}
 
     def save(self, path: Path) -> None:
-        path.write_bytes(pickle.dumps((self.video, self.audio, self.bitrate)))
+        fields = (self.video, self.audio, self.bitrate, self.fps, self.keyframe_interval)
+        path.write_bytes(pickle.dumps(fields))
 
     @classmethod
     def load(cls, path: Path) -> Clip:
-        video, audio, bitrate = pickle.loads(path.read_bytes())
-        return cls(video, audio, bitrate)
+        return cls(*pickle.loads(path.read_bytes()))
 
 
-def _texture(k: int) -> Luma:
+def _texture(k: int, width: int = WIDTH, height: int = HEIGHT) -> Luma:
     """Camera-like motion plus panning noise, so the encoder needs its whole bit budget."""
     rng = np.random.default_rng(7)
-    noise = rng.integers(0, 48, size=(HEIGHT, WIDTH), dtype=np.int32)
+    noise = rng.integers(0, 48, size=(height, width), dtype=np.int32)
     moving = np.roll(noise, 3 * k, axis=1)
-    luma: Luma = np.clip(camera_luma(k, WIDTH, HEIGHT) + moving - 24, 16, 235).astype(np.uint8)
+    luma: Luma = np.clip(camera_luma(k, width, height) + moving - 24, 16, 235).astype(np.uint8)
     return luma
 
 
-def encode_video(frames: int, bitrate: int) -> list[bytes]:
+def encode_video(
+    frames: int,
+    bitrate: int,
+    width: int = WIDTH,
+    height: int = HEIGHT,
+    fps: int = FPS,
+    keyframe_interval: int = KEYFRAME_INTERVAL,
+) -> list[bytes]:
     """VP8 the way aiortc's encoder sets libvpx up (realtime, CBR), with a fixed GOP."""
     codec = av.CodecContext.create("libvpx", "w")
-    codec.width, codec.height, codec.pix_fmt = WIDTH, HEIGHT, "yuv420p"
-    codec.time_base = fractions.Fraction(1, FPS)
-    codec.framerate = fractions.Fraction(FPS, 1)
+    codec.width, codec.height, codec.pix_fmt = width, height, "yuv420p"
+    codec.time_base = fractions.Fraction(1, fps)
+    codec.framerate = fractions.Fraction(fps, 1)
     codec.bit_rate = bitrate
-    codec.gop_size = KEYFRAME_INTERVAL
+    codec.gop_size = keyframe_interval
     codec.qmin, codec.qmax = 2, 56
     codec.options = {
         "bufsize": str(bitrate),
@@ -83,10 +94,10 @@ def encode_video(frames: int, bitrate: int) -> list[bytes]:
     }
     out: list[bytes] = []
     for k in range(frames):
-        frame = stamp_frame(k, 0, WIDTH, HEIGHT, background=_texture(k))
+        frame = stamp_frame(k, 0, width, height, background=_texture(k, width, height))
         frame.pts = k
         frame.time_base = codec.time_base
-        if k % KEYFRAME_INTERVAL == 0:
+        if k % keyframe_interval == 0:
             frame.pict_type = av.video.frame.PictureType.I
         data = b"".join(bytes(p) for p in codec.encode(frame))
         out.append(data)
@@ -111,12 +122,23 @@ def encode_audio(frames: int) -> list[bytes]:
     return out
 
 
-def build(seconds: int = 10, bitrate: int = 1_000_000) -> Clip:
-    video = encode_video(seconds * FPS, bitrate)
+def build(
+    seconds: int = 10,
+    bitrate: int = 1_000_000,
+    *,
+    width: int = WIDTH,
+    height: int = HEIGHT,
+    fps: int = FPS,
+    keyframe_seconds: float = KEYFRAME_INTERVAL / FPS,
+    check_index: bool = True,
+) -> Clip:
+    """`check_index`: the benchmarks' subscribers recognise frames by their leading bytes."""
+    interval = max(1, round(keyframe_seconds * fps))
+    video = encode_video(seconds * fps, bitrate, width, height, fps, interval)
     index = {frame[:KEY_BYTES] for frame in video}
-    if len(index) != len(video):
+    if check_index and len(index) != len(video):
         raise RuntimeError("two clip frames share their leading bytes; change the texture")
-    return Clip(video, encode_audio(seconds * 50), bitrate)
+    return Clip(video, encode_audio(seconds * 50), bitrate, fps, interval)
 
 
 if __name__ == "__main__":
