@@ -93,6 +93,9 @@ def render(agg: Aggregate) -> str:
         f"<figure><figcaption>{html.escape(title)}</figcaption>"
         f'<img alt="{html.escape(title)}" src="data:image/png;base64,{data}"></figure>'
         for title, data in _plots(agg)
+    ) or (
+        "<p>No plots: matplotlib is not installed "
+        "(<code>pip install 'liveassist[bench]'</code> adds it).</p>"
     )
     options = html.escape(json.dumps(agg.options, indent=1))
     bottleneck = (
