@@ -202,6 +202,12 @@ class ServerMetrics:
         self.recording_failures = Counter(
             "liveassist_recording_failures", "Recordings the relay could not write", registry=r
         )
+        self.recording_bytes = Counter(
+            "liveassist_recording_bytes",
+            "Recording data of stopped recordings: written to disk, or dropped (disk too slow)",
+            ["outcome"],
+            registry=r,
+        )
         self.loop_lag = Histogram(
             "liveassist_event_loop_lag_seconds",
             "Signaling event loop lag (sampled every 0.25 s)",
@@ -237,6 +243,10 @@ class ServerMetrics:
             lag = max(0.0, loop.time() - due)
             self.loop_lag.observe(lag)
             self.loop_lag_last.set(lag)
+
+    def recorded(self, written: int, dropped: int) -> None:
+        self.recording_bytes.labels("written").inc(written)
+        self.recording_bytes.labels("dropped").inc(dropped)
 
     def answered(self, namespace: str, event: str, error_code: str | None) -> None:
         self.events.labels(namespace, event, "error" if error_code else "ok").inc()

@@ -196,6 +196,7 @@ class Runtime:
         calls.metrics = runtime.metrics
         common = {"authenticator": authenticator, "connects": limits.connects_per_principal}
         recorder.job_queued = runtime.media_jobs.wake
+        recorder.bytes_recorded = runtime.metrics.recorded
         for namespace in (
             CustomerNamespace(chats, calls, handlers, **common),
             AgentNamespace(chats, dispatcher, presence, db, calls, handlers, **common),

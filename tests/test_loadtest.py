@@ -141,3 +141,6 @@ async def test_mixed_load_every_scenario(server: SpawnedServer, tmp_path: Path) 
     assert delta("liveassist_relay_cpu_seconds_total", worker="0") > 0
     assert _sum(after, "liveassist_relay_worker_up", worker="0") == 1
     assert _sum(after, "liveassist_chats", state="ended") >= len(SCENARIOS)
+    # The recorded journey's recording stopped with its bytes on disk, none dropped.
+    assert delta("liveassist_recording_bytes_total", outcome="written") > 100_000
+    assert delta("liveassist_recording_bytes_total", outcome="dropped") == 0

@@ -72,6 +72,8 @@ class CallRecorder:
         self.root = root
         """recordings.dir: every recording's folder is below it."""
         self.job_queued: Callable[[], None] = lambda: None
+        self.bytes_recorded: Callable[[int, int], None] = lambda written, dropped: None
+        """Told (written, dropped) bytes as each recording stops (the /metrics counters)."""
         """Told when a media job is queued (the runner looks at once)."""
 
     # ---- starting ------------------------------------------------------------------------
@@ -236,6 +238,7 @@ class CallRecorder:
         ended = utcnow()
         changes: dict[str, Any] = {"ended_at": ended, "paused_ms": recording.paused_ms}
         changes.update(_summary_changes(summary))
+        self.bytes_recorded(changes.get("bytes", 0), changes.get("dropped_bytes", 0))
         async with self._db.write() as conn:
             row = await store.recording_by_id(conn, recording.id)
             assert row is not None
