@@ -3,7 +3,8 @@ three m-lines (audio, camera, screen), joined through a customer's or agent's so
 
 What arrives is read as it would be by a person: video frames are decoded and their
 stamps (media/stamps.py) read, so tests and load runs see frame numbers and end-to-end
-delay; audio frames are kept for a tone check.
+delay; audio frames are kept for a tone check. A load run's participants, which send a
+pre-encoded clip, can instead read at the RTP level (`frame_index`, loadtest/rtp_tap.py).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from av import AudioFrame, VideoFrame
 
 from loadtest.clients import Participant
 from loadtest.clip_tracks import ClipVideoTrack
+from loadtest.rtp_tap import RtpTap, install
 from media.stamps import now_ms, read_stamp
 from media.tone import frame_samples
 
@@ -91,6 +93,7 @@ class CallPeer:
         read_stamps: bool = True,
         on_first_frame: Callable[[Role], None] | None = None,
         on_stamp: StampHook | None = None,
+        frame_index: dict[bytes, int] | None = None,
     ) -> None:
         self.participant = participant
         self.call_id = call_id
@@ -102,6 +105,10 @@ class CallPeer:
         """Read every video frame's stamp (its number and delay); off, frames are only counted."""
         self.on_first_frame = on_first_frame
         self.on_stamp = on_stamp
+        self.frame_index = frame_index
+        """Set (a clip's Clip.video_index()): media is read at the RTP level, nothing decoded
+        (loadtest/rtp_tap.py); frames are known by their clip frame number."""
+        self.taps: dict[Role, RtpTap] = {}
         self.pc: RTCPeerConnection | None = None
         self.transceivers: dict[Role, RTCRtpTransceiver] = {}
         self.received: dict[Role, Received] = {r: Received() for r in ROLES}
@@ -132,6 +139,9 @@ class CallPeer:
                 if isinstance(track, ClipVideoTrack):
                     track.sender = transceiver.sender
             self.transceivers[role] = transceiver
+            if self.frame_index is not None:
+                self.taps[role] = RtpTap(kind == "video", self.frame_index, self._seen(role))
+                install(transceiver.receiver, self.taps[role], asyncio.get_running_loop().time)
 
         @pc.on("connectionstatechange")
         def on_state() -> None:
@@ -140,6 +150,8 @@ class CallPeer:
 
         @pc.on("track")
         def on_track(track: MediaStreamTrack) -> None:
+            if self.taps:
+                return  # read at the RTP level
             for role, transceiver in self.transceivers.items():
                 if transceiver.receiver.track is track:
                     task = asyncio.create_task(self._read(role, track))
@@ -210,21 +222,35 @@ class CallPeer:
             old.stop()
         await self.send_media_state()
 
+    def _count_frame(self, role: Role, now: float) -> Received:
+        got = self.received[role]  # reset_received() may have swapped it
+        got.frames += 1
+        if got.last_frame_at is not None and now - got.last_frame_at >= AUDIO_GAP_S:
+            got.gaps += 1
+        got.last_frame_at = now
+        if got.first_frame_at is None:
+            got.first_frame_at = now
+            if self.on_first_frame is not None:
+                self.on_first_frame(role)
+        return got
+
+    def _seen(self, role: Role) -> Callable[[int | None, float], None]:
+        """A tap's frame callback: counted, and a video frame's clip number told."""
+
+        def seen(number: int | None, now: float) -> None:
+            self._count_frame(role, now)
+            if number is not None and self.on_stamp is not None:
+                self.on_stamp(role, number, now)
+
+        return seen
+
     async def _read(self, role: Role, track: MediaStreamTrack) -> None:
         loop = asyncio.get_running_loop()
         with contextlib.suppress(MediaStreamError, asyncio.CancelledError):
             while True:
                 frame = await track.recv()
-                got = self.received[role]  # reset_received() may have swapped it
-                got.frames += 1
                 now = loop.time()
-                if got.last_frame_at is not None and now - got.last_frame_at >= AUDIO_GAP_S:
-                    got.gaps += 1
-                got.last_frame_at = now
-                if got.first_frame_at is None:
-                    got.first_frame_at = loop.time()
-                    if self.on_first_frame is not None:
-                        self.on_first_frame(role)
+                got = self._count_frame(role, now)
                 if isinstance(frame, AudioFrame):
                     if self.keep_audio:
                         got.audio.append(frame_samples(frame))
@@ -264,6 +290,9 @@ class CallPeer:
                 jitter = max(jitter, float(stat.jitter or 0) / (48 if stat.kind == "audio" else 90))
                 lost += int(stat.packetsLost or 0)
                 packets += int(stat.packetsReceived or 0)
+        if self.taps:  # aiortc's receivers never saw the packets: the taps did
+            lost = sum(tap.lost for tap in self.taps.values())
+            packets = sum(tap.packets for tap in self.taps.values())
         loss = 100.0 * lost / (lost + packets) if lost + packets else 0.0
         size = self.received["camera"].size
         return {
@@ -284,6 +313,7 @@ class CallPeer:
             await self.pc.close()
             self.pc = None
         self.transceivers.clear()
+        self.taps.clear()
         self._prepared = False
 
     async def drop(self) -> None:

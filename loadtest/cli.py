@@ -76,6 +76,12 @@ def parser() -> argparse.ArgumentParser:
     )
     load.add_argument("--processes", type=int, default=0, help="generator processes (0: cores)")
     load.add_argument("--seed", type=int, default=1)
+    load.add_argument(
+        "--decode",
+        action="store_true",
+        help="decode every received frame as a browser would (costs the generator CPU per "
+        "frame); by default frames are known by their clip bytes at the RTP level",
+    )
     out = p.add_argument_group("results")
     out.add_argument("--json", type=Path, help="write every figure here")
     out.add_argument("--html", type=Path, help="write a self-contained report with plots")
@@ -107,6 +113,7 @@ def options(args: argparse.Namespace) -> RunOptions:
         profile=args.profile,
         processes=args.processes,
         seed=args.seed,
+        decode=args.decode,
         metrics_token=args.metrics_token,
         quiet=args.quiet,
     )

@@ -50,6 +50,7 @@ class Generator:
         talk_seconds: float,
         messages: int,
         admin: tuple[str, str] | None = None,
+        decode: bool = False,
     ) -> int:
         """Sign the agents in, connect them, put them online; returns how many are."""
         loop = asyncio.get_running_loop()
@@ -76,6 +77,7 @@ class Generator:
             talk_seconds=talk_seconds,
             messages=messages,
             admin=admin_staff,
+            frame_index=None if decode else self.clip.video_index(),
         )
         return len(staff)
 

@@ -96,6 +96,8 @@ class JourneyContext:
     messages: int = 3
     admin: Staff | None = None
     """Signed in when recorded journeys need to look at recordings (else the agent does)."""
+    frame_index: dict[bytes, int] | None = None
+    """Set: participants read media at the RTP level (loadtest/rtp_tap.py), no decoding."""
 
 
 class _Frames:
@@ -253,8 +255,15 @@ async def _call(
         0,
         customer_tracks,
         on_stamp=stamp_hook({"camera": seen_by_customer, "screen": screen_seen}),
+        frame_index=ctx.frame_index,
     )
-    callee = CallPeer(agent, 0, agent_tracks, on_stamp=stamp_hook({"camera": seen_by_agent}))
+    callee = CallPeer(
+        agent,
+        0,
+        agent_tracks,
+        on_stamp=stamp_hook({"camera": seen_by_agent}),
+        frame_index=ctx.frame_index,
+    )
     try:
         clicked = loop.time()
         call, _ = await asyncio.gather(

@@ -277,7 +277,7 @@ def summary(agg: Aggregate) -> str:
     lines = [
         f"LiveAssist load test: {f['journeys']} journeys in {agg.duration_s:.0f} s, "
         f"{f['completed']} completed, {f['failed']} failed, {f['calls']} calls, "
-        f"{f['stamps_decoded']} stamped frames decoded",
+        f"{f['stamps_decoded']} video frames read (their clip frame known: latency, loss)",
         "",
         f"{'figure':<16}{'count':>7}{'p50':>10}{'p95':>10}{'p99':>10}{'max':>10}",
     ]

@@ -58,6 +58,8 @@ class RunOptions:
     profile: Profile = field(default_factory=Profile)
     processes: int = 0
     seed: int = 1
+    decode: bool = False
+    """Decode every received frame (as a browser does) instead of reading RTP (rtp_tap.py)."""
     metrics_token: str | None = None
     quiet: bool = False
 
@@ -223,7 +225,7 @@ class Run:
             height=p.height,
             fps=p.fps,
             keyframe_seconds=1.0,
-            check_index=False,
+            check_index=not opts.decode,  # frames are then known by their leading bytes
         ).save(clip_path)
         self.clip_seconds = time.monotonic() - began
         self.say(f"clip encoded once in {self.clip_seconds:.1f} s ({p.width}x{p.height}@{p.fps})")
@@ -244,6 +246,7 @@ class Run:
                     talk_seconds=opts.talk,
                     messages=opts.messages,
                     admin=admin_login if recorded else None,
+                    decode=opts.decode,
                 )
                 for i, c in enumerate(self.children)
             )
