@@ -18,21 +18,24 @@ PNG. All traffic stays on 127.0.0.1; every phase is bounded in count and time.
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
 import itertools
 import os
 import resource
 import shlex
 import sys
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchmarks import conversations, environment, ramp, report
+from benchmarks import conversations, environment, loadgen, ramp, report
 from benchmarks.gclog import GcLog
-from benchmarks.pool import WorkerError, WorkerPool
 from benchmarks.server import RAISED_LIMITS, ServerProcess
 from benchmarks.watch import HealthWatch
+from loadtest.rpc import Child
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -176,7 +179,19 @@ def headline(held: int, talk: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def run(opts: Options, command: str) -> dict[str, Any]:
+@contextlib.asynccontextmanager
+async def load_generators(count: int, base_url: str, seed: int = 1) -> AsyncIterator[list[Child]]:
+    """`count` load-generator processes (spawned: each starts clean, with no copy of our
+    state), each asked to close its sockets and exit at the end."""
+    children = [Child(f"loadgen-{i}", loadgen.main, i, base_url, seed + i) for i in range(count)]
+    try:
+        await asyncio.gather(*(child.start() for child in children))
+        yield children
+    finally:
+        await asyncio.gather(*(child.stop() for child in children))
+
+
+async def run(opts: Options, command: str) -> dict[str, Any]:
     """Both phases against one fresh server; whatever was measured before a failure is kept."""
     started = time.monotonic()
     results: dict[str, Any] = {
@@ -198,46 +213,47 @@ def run(opts: Options, command: str) -> dict[str, Any]:
     with (
         ServerProcess(opts.port, keep_data=opts.keep_data, gc_log=opts.gc_log) as server,
         HealthWatch(server.url) as watch,
-        WorkerPool(opts.workers, server.url) as pool,
     ):
-        print(f"server pid {server.pid} at {server.url} (data {server.data_dir})", flush=True)
-        try:
-            _measure(opts, server, watch, pool, results)
-        except (WorkerError, RuntimeError, OSError) as exc:
-            results["errors"].append(f"{type(exc).__name__}: {exc}")
-            print(f"the run stopped early: {exc}", flush=True)
-        print("closing every socket at once", flush=True)
-        try:
-            results["release"] = ramp.release(pool, watch, server.pid, timeout=45)
-            gone = results["release"]
-            print(
-                f"  {gone['sockets']} sockets; after {gone['seconds_until_server_released_all']} s "
-                f"the server counted {gone['server_still_counting']} (None: no answer), "
-                f"CPU {gone['server_cpu_pct']}%, worst stall {gone['worst_stall_ms']:.0f} ms",
-                flush=True,
-            )
-        except (WorkerError, OSError) as exc:
-            results["errors"].append(f"release: {type(exc).__name__}: {exc}")
-        results["server_log_problems"] = server.problems()
-        if server.gc_log_path is not None:
-            annotate_gc(results, GcLog(server.gc_log_path))
-        print("stopping the server", flush=True)
+        async with load_generators(opts.workers, server.url) as pool:
+            print(f"server pid {server.pid} at {server.url} (data {server.data_dir})", flush=True)
+            try:
+                await _measure(opts, server, watch, pool, results)
+            except (RuntimeError, OSError) as exc:  # loadtest.rpc.RemoteError is a RuntimeError
+                results["errors"].append(f"{type(exc).__name__}: {exc}")
+                print(f"the run stopped early: {exc}", flush=True)
+            print("closing every socket at once", flush=True)
+            try:
+                results["release"] = await ramp.release(pool, watch, server.pid, timeout=45)
+                gone = results["release"]
+                print(
+                    f"  {gone['sockets']} sockets; after "
+                    f"{gone['seconds_until_server_released_all']} s the server counted "
+                    f"{gone['server_still_counting']} (None: no answer), "
+                    f"CPU {gone['server_cpu_pct']}%, worst stall {gone['worst_stall_ms']:.0f} ms",
+                    flush=True,
+                )
+            except (RuntimeError, OSError) as exc:
+                results["errors"].append(f"release: {type(exc).__name__}: {exc}")
+            results["server_log_problems"] = server.problems()
+            if server.gc_log_path is not None:
+                annotate_gc(results, GcLog(server.gc_log_path))
+            print("stopping the server", flush=True)
     results["headline"] = headline(results["held_sockets"], results["conversations"])
     results["seconds"] = round(time.monotonic() - started, 1)
     results["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     return results
 
 
-def _measure(
+async def _measure(
     opts: Options,
     server: ServerProcess,
     watch: HealthWatch,
-    pool: WorkerPool,
+    pool: list[Child],
     results: dict[str, Any],
 ) -> None:
     talk = opts.conversation
     print("agents: created through the admin API and online before any load", flush=True)
-    agents, online, errors = conversations.agents_online(
+    agents, online, errors = await conversations.agents_online(
         pool, server.url, server.demo_password("admin@demo.local"), talk
     )
     results["agents"] = {"created": agents, "online": online, "errors": errors}
@@ -246,13 +262,13 @@ def _measure(
     print(f"phase A: ramping idle customer sockets {opts.ramp.targets()}", flush=True)
     traffic_steps = itertools.count()
     active = 0
-    for step in ramp.run(pool, watch, server.pid, opts.ramp):
+    async for step in ramp.run(pool, watch, server.pid, opts.ramp):
         entry = step.to_json()
         results["ramp"].append(entry)
         if not active and step.held >= talk.chats:
-            active = _open_chats(pool, talk.chats, results)
+            active = await _open_chats(pool, talk.chats, results)
         if active:
-            sample = conversations.measure(
+            sample = await conversations.measure(
                 pool,
                 watch,
                 server.pid,
@@ -265,21 +281,21 @@ def _measure(
             entry["sample"] = sample.to_json()
             line = conversations.describe(sample)
             print(f"    sample at {step.held} sockets: {line}", flush=True)
-    results["hold"] = ramp.hold(pool, watch, server.pid, opts.ramp)
+    results["hold"] = await ramp.hold(pool, watch, server.pid, opts.ramp)
     held = results["held_sockets"] = results["hold"]["held_after"]
 
     if not active:
-        active = _open_chats(pool, min(talk.chats, held), results)
+        active = await _open_chats(pool, min(talk.chats, held), results)
     print(f"phase B: {active} conversations at {held} held sockets, rising rates", flush=True)
-    for rate_step in conversations.run(
+    async for rate_step in conversations.run(
         pool, watch, server.pid, talk, active, first_index=next(traffic_steps)
     ):
         results["conversations"].append(rate_step.to_json())
 
 
-def _open_chats(pool: WorkerPool, chats: int, results: dict[str, Any]) -> int:
+async def _open_chats(pool: list[Child], chats: int, results: dict[str, Any]) -> int:
     opened = time.monotonic()
-    active, errors = conversations.open_chats(pool, chats)
+    active, errors = await conversations.open_chats(pool, chats)
     results["conversation_setup"] = {
         "chats_requested": chats,
         "chats_active": active,
@@ -310,7 +326,7 @@ def main(argv: list[str] | None = None) -> int:
     if opts.ramp.max_sockets + 1000 > fds:
         print(f"warning: {opts.ramp.max_sockets} sockets need more than the {fds} fd limit")
     print(f"$ {command}", flush=True)
-    results = run(opts, command)
+    results = asyncio.run(run(opts, command))
     stamp = time.strftime("%Y%m%d-%H%M%S")
     json_path = opts.out / f"chat_sockets-{stamp}.json"
     png_path: Path | None = opts.out / f"chat_sockets-{stamp}.png"

@@ -3,29 +3,22 @@ per rate, end-to-end and ack latency, throughput, errors and the server's CPU.""
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from benchmarks import procstat, rest
-from benchmarks.pool import WorkerPool
-from benchmarks.protocol import (
-    AgentsOnline,
-    AgentsReport,
-    DirectionReport,
-    OpenChats,
-    OpenReport,
-    Traffic,
-    TrafficReport,
-)
+from benchmarks import procstat, rest, traffic
+from benchmarks.loadgen import AgentsReport, OpenReport
 from benchmarks.ramp import split
 from benchmarks.stats import Percentiles, summarize
 from benchmarks.watch import HealthWatch
+from loadtest.rpc import Child, call_all
 
-START_MARGIN = 1.0  # seconds between sending Traffic and its common start time
+START_MARGIN = 1.0  # seconds between asking for a traffic step and its common start time
 
 
 @dataclass(frozen=True)
@@ -98,8 +91,8 @@ class Setup:
     errors: dict[str, int]
 
 
-def agents_online(
-    pool: WorkerPool, base_url: str, admin_password: str, plan: ConversationPlan
+async def agents_online(
+    pool: Sequence[Child], base_url: str, admin_password: str, plan: ConversationPlan
 ) -> tuple[int, int, dict[str, int]]:
     """Create enough agents through the admin API and bring them online, before any load:
     (agents created, agents online, errors)."""
@@ -107,39 +100,44 @@ def agents_online(
     admin = rest.sign_in(base_url, "admin@demo.local", admin_password)
     accounts = rest.create_agents(base_url, admin, count, max_chats=plan.max_chats_per_agent)
     shares = [accounts[i :: len(pool)] for i in range(len(pool))]
-    reports = pool.ask([AgentsOnline(s) for s in shares], AgentsReport, timeout=120)
+    reports: list[AgentsReport] = await call_all(
+        pool, "agents_online", [{"accounts": s} for s in shares], timeout=120
+    )
     errors: Counter[str] = Counter()
     for report in reports:
         errors.update(report.errors)
     return count, sum(r.online for r in reports), dict(errors)
 
 
-def open_chats(pool: WorkerPool, chats: int) -> tuple[int, dict[str, int]]:
+async def open_chats(pool: Sequence[Child], chats: int) -> tuple[int, dict[str, int]]:
     """Held customers write a first message; a chat counts once its customer sees an agent
     take it: (chats active, errors)."""
-    reports = pool.ask(
-        [OpenChats(count=n, concurrency=16, timeout=60) for n in split(chats, len(pool))],
-        OpenReport,
+    reports: list[OpenReport] = await call_all(
+        pool,
+        "open_chats",
+        [{"count": n, "concurrency": 16, "time_bound": 60} for n in split(chats, len(pool))],
         timeout=150,
     )
-    time.sleep(1.0)  # the agents' chat.assigned pushes may trail the customers' by a moment
+    await asyncio.sleep(
+        1.0
+    )  # the agents' chat.assigned pushes may trail the customers' by a moment
     errors: Counter[str] = Counter()
     for report in reports:
         errors.update(report.errors)
     return sum(r.active for r in reports), dict(errors)
 
 
-def run(
-    pool: WorkerPool,
+async def run(
+    pool: Sequence[Child],
     watch: HealthWatch,
     server_pid: int,
     plan: ConversationPlan,
     chats: int,
     first_index: int,
-) -> Iterator[RateStep]:
+) -> AsyncIterator[RateStep]:
     """One step per offered rate, lowest first, until a step fails (past saturation)."""
     for index, rate in enumerate(plan.rates, start=first_index):
-        step = measure(pool, watch, server_pid, plan, index, rate, chats, plan.step_seconds)
+        step = await measure(pool, watch, server_pid, plan, index, rate, chats, plan.step_seconds)
         print(f"  {describe(step)}", flush=True)
         yield step
         if not step.passed:
@@ -158,8 +156,8 @@ def describe(step: RateStep) -> str:
     )
 
 
-def measure(
-    pool: WorkerPool,
+async def measure(
+    pool: Sequence[Child],
     watch: HealthWatch,
     server_pid: int,
     plan: ConversationPlan,
@@ -170,7 +168,7 @@ def measure(
 ) -> RateStep:
     """`rate` messages/s over `seconds` in the open chats; `index` must be new per call."""
     # rate counts both directions; each chat has two senders (its customer and its agent)
-    request = Traffic(
+    request = traffic.Step(
         step=index,
         rate_per_sender=rate / (2 * chats),
         start_at=time.monotonic() + START_MARGIN,
@@ -180,7 +178,8 @@ def measure(
     )
     window = (request.start_at, request.start_at + seconds)
     server = procstat.CpuMeter([server_pid])
-    loadgen = procstat.CpuMeter(pool.pids)
+    pids = [child.pid for child in pool]
+    loadgen = procstat.CpuMeter(pids)
     server.start()
     loadgen.start()
 
@@ -193,11 +192,12 @@ def measure(
 
     with (
         procstat.WindowMeter([server_pid], *window) as server_window,
-        procstat.WindowMeter(pool.pids, *window) as loadgen_window,
+        procstat.WindowMeter(pids, *window) as loadgen_window,
     ):
-        reports = pool.ask_all(
-            request,
-            TrafficReport,
+        reports: list[traffic.TrafficReport] = await call_all(
+            pool,
+            "traffic",
+            {"step": request},
             timeout=START_MARGIN + seconds + plan.drain_seconds + 60,
             progress=progress,
         )
@@ -251,7 +251,7 @@ def measure(
     return step
 
 
-def _direction(parts: list[DirectionReport]) -> Direction:
+def _direction(parts: list[traffic.DirectionReport]) -> Direction:
     errors: Counter[str] = Counter()
     for part in parts:
         errors.update(part.errors)

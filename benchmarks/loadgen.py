@@ -1,5 +1,7 @@
 """A load-generator process: holds customer and agent sockets against the server and does
-what the orchestrator asks, one request at a time (see benchmarks.protocol).
+what the orchestrator asks. It is a loadtest.rpc handler: the orchestrator starts it as a
+`Child` and calls its `op_<name>` coroutines (connect, probe, agents_online, open_chats,
+traffic, release); a failing op raises in the orchestrator and the process stays up.
 
 It runs in its own process so that its CPU never counts as the server's, and several of
 them can share the work when one event loop is not enough to drive the server.
@@ -13,6 +15,7 @@ import random
 import signal
 import time
 from collections import Counter
+from dataclasses import dataclass, field
 from functools import partial
 from multiprocessing.connection import Connection
 from typing import Any
@@ -20,26 +23,40 @@ from typing import Any
 import aiohttp
 
 from benchmarks import traffic
-from benchmarks.protocol import (
-    AgentsOnline,
-    AgentsReport,
-    Connect,
-    ConnectReport,
-    OpenChats,
-    OpenReport,
-    Probe,
-    ProbeReport,
-    Reply,
-    Request,
-    Stop,
-    Stopped,
-    Traffic,
-    TrafficReport,
-    WorkerFailure,
-)
 from loadtest.clients import Customer, Staff
+from loadtest.rpc import serve
 
 ATTEMPT_TIMEOUT = 30.0
+CLOSE_SECONDS = 15.0  # closing what is left at the end; within loadtest.rpc Child.stop's patience
+
+
+@dataclass
+class ConnectReport:
+    held: int
+    opened: int
+    failed: int
+    errors: dict[str, int] = field(default_factory=dict)
+    connect_ms: list[float] = field(default_factory=list)
+
+
+@dataclass
+class ProbeReport:
+    connected: int  # still connected now
+    held: int  # connected at the previous probe (or connect)
+    ack_ms: list[float] = field(default_factory=list)
+    errors: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class AgentsReport:
+    online: int
+    errors: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class OpenReport:
+    active: int
+    errors: dict[str, int] = field(default_factory=dict)
 
 
 def browser_like_ping_grace(person: Customer | Staff) -> None:
@@ -57,74 +74,46 @@ def browser_like_ping_grace(person: Customer | Staff) -> None:
 
 
 def main(conn: Connection, index: int, base_url: str, seed: int) -> None:
-    """Process entry point. Ctrl+C is left to the orchestrator, which stops us in order."""
+    """Process entry point (a loadtest.rpc Child's target). Ctrl+C is left to the
+    orchestrator, which stops us in order."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     random.seed(seed)
-    asyncio.run(LoadGenerator(index, base_url).serve(conn))
+    asyncio.run(_serve(conn, index, base_url))
+
+
+async def _serve(conn: Connection, index: int, base_url: str) -> None:
+    # One pooled HTTP session for every REST call of this process (guest sessions, logins).
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
+        generator = LoadGenerator(index, base_url, http)
+        try:
+            await serve(conn, generator)
+        finally:  # a no-op after an orderly shutdown; after EOF the orchestrator is gone
+            await generator.release(CLOSE_SECONDS)
 
 
 class LoadGenerator:
-    def __init__(self, index: int, base_url: str) -> None:
+    def __init__(self, index: int, base_url: str, http: aiohttp.ClientSession) -> None:
         self.index = index
         self.base_url = base_url
+        self.http = http
         self.customers: list[Customer] = []
         self.chatting: list[Customer] = []
         self.agents: list[Staff] = []
         self.agent_chats: list[tuple[Staff, int]] = []
         self.arrivals = traffic.Arrivals()
         self._serial = 0
-        self._http: aiohttp.ClientSession | None = None
-
-    @property
-    def http(self) -> aiohttp.ClientSession:
-        assert self._http is not None
-        return self._http
-
-    async def serve(self, conn: Connection) -> None:
-        # One pooled HTTP session for every REST call of this process (guest sessions, logins).
-        self._http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
-        try:
-            while True:
-                try:
-                    request: Request = await asyncio.to_thread(conn.recv)
-                except EOFError:  # the orchestrator is gone
-                    await self.stop(Stop(timeout=10))
-                    return
-                reply = await self.handle(request)
-                conn.send(reply)
-                if isinstance(request, Stop):
-                    return
-        finally:
-            await self.http.close()
-
-    async def handle(self, request: Request) -> Reply:
-        try:
-            match request:
-                case Connect():
-                    return await self.connect(request)
-                case Probe():
-                    return await self.probe(request)
-                case AgentsOnline():
-                    return await self.agents_online(request)
-                case OpenChats():
-                    return await self.open_chats(request)
-                case Traffic():
-                    return await self.run_traffic(request)
-                case Stop():
-                    return await self.stop(request)
-        except Exception as exc:
-            return WorkerFailure(type(request).__name__, traffic.error_key(exc))
 
     # ---- idle customers -------------------------------------------------------------------
-    async def connect(self, req: Connect) -> ConnectReport:
-        """`concurrency` runners open chats and sockets until the target or the deadline."""
+    async def op_connect(self, target: int, concurrency: int, deadline: float) -> ConnectReport:
+        """Open guest chats and connect their /customer sockets until `target` are held:
+        `concurrency` runners, none starting a connection after `deadline` (monotonic)."""
         report = ConnectReport(held=0, opened=0, failed=0)
         errors: Counter[str] = Counter()
-        wanted = req.target - len(self.customers)
+        wanted = target - len(self.customers)
 
         async def runner() -> None:
             nonlocal wanted
-            while wanted > 0 and time.monotonic() < req.deadline:
+            while wanted > 0 and time.monotonic() < deadline:
                 wanted -= 1
                 self._serial += 1
                 person = Customer(self.base_url, http=self.http)
@@ -143,22 +132,23 @@ class LoadGenerator:
                 report.connect_ms.append((time.monotonic() - started) * 1000)
                 self.customers.append(person)
 
-        await asyncio.gather(*(runner() for _ in range(max(1, req.concurrency))))
+        await asyncio.gather(*(runner() for _ in range(max(1, concurrency))))
         report.held = len(self.customers)
         report.errors = dict(errors)
         return report
 
-    async def probe(self, req: Probe) -> ProbeReport:
-        """Sequential light requests on random held sockets: how long one answer takes now.
-        Sockets the server has dropped are counted, then let go."""
+    async def op_probe(self, samples: int, time_bound: float) -> ProbeReport:
+        """Ack round trips of `samples` sequential light requests (chat.sync, limit 1) on
+        random held sockets: how long one answer takes now. Sockets the server has dropped
+        are counted, then let go."""
         live = [c for c in self.customers if c.sio.connected]
         dropped = [c for c in self.customers if not c.sio.connected]
         self.customers = live
         await asyncio.gather(*(_quietly_close(c) for c in dropped))
         report = ProbeReport(connected=len(live), held=len(live) + len(dropped))
         errors: Counter[str] = Counter()
-        deadline = time.monotonic() + req.timeout
-        for person in random.sample(live, min(req.samples, len(live))):
+        deadline = time.monotonic() + time_bound
+        for person in random.sample(live, min(samples, len(live))):
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 errors["probe time bound reached"] += 1
@@ -176,9 +166,10 @@ class LoadGenerator:
         return report
 
     # ---- conversations --------------------------------------------------------------------
-    async def agents_online(self, req: AgentsOnline) -> AgentsReport:
+    async def op_agents_online(self, accounts: list[tuple[str, str]]) -> AgentsReport:
+        """Sign these (email, password) agents in, connect their /agent sockets, go online."""
         errors: Counter[str] = Counter()
-        for email, password in req.accounts:
+        for email, password in accounts:
             agent = Staff(self.base_url, http=self.http)
             agent.sio.on(
                 "chat.assigned", partial(self._on_assigned, agent), namespace=agent.namespace
@@ -204,11 +195,12 @@ class LoadGenerator:
     def _on_assigned(self, agent: Staff, data: Any) -> None:
         self.agent_chats.append((agent, int(data["chat"]["id"])))
 
-    async def open_chats(self, req: OpenChats) -> OpenReport:
-        """The first message puts a chat in line; done when the customer sees it active."""
+    async def op_open_chats(self, count: int, concurrency: int, time_bound: float) -> OpenReport:
+        """Make `count` held customers write a first message, which puts the chat in line;
+        each is done when its customer sees the chat active (an agent has it)."""
         errors: Counter[str] = Counter()
-        pending = [c for c in self.customers[: req.count] if c.sio.connected]
-        semaphore = asyncio.Semaphore(max(1, req.concurrency))
+        pending = [c for c in self.customers[:count] if c.sio.connected]
+        semaphore = asyncio.Semaphore(max(1, concurrency))
 
         async def start(person: Customer) -> None:
             person.sio.on(
@@ -218,12 +210,12 @@ class LoadGenerator:
             )
             async with semaphore:
                 try:
-                    async with asyncio.timeout(req.timeout):
+                    async with asyncio.timeout(time_bound):
                         await person.say("hello, this is a benchmark chat")
                         await person.next(
                             "chat.updated",
                             where=lambda c: c["state"] == "active",
-                            timeout=req.timeout,
+                            timeout=time_bound,
                         )
                 except Exception as exc:
                     errors[traffic.error_key(exc)] += 1
@@ -233,23 +225,32 @@ class LoadGenerator:
         await asyncio.gather(*(start(c) for c in pending))
         return OpenReport(active=len(self.chatting), errors=dict(errors))
 
-    async def run_traffic(self, req: Traffic) -> TrafficReport:
+    async def op_traffic(self, step: traffic.Step) -> traffic.TrafficReport:
+        """One traffic step in every open chat, both directions (see benchmarks.traffic)."""
         senders = [traffic.Sender(traffic.CUSTOMER_TO_AGENT, customer=c) for c in self.chatting]
         senders += [
             traffic.Sender(traffic.AGENT_TO_CUSTOMER, agent=agent, chat_id=chat_id)
             for agent, chat_id in self.agent_chats
         ]
-        return await traffic.run_step(req, senders, self.arrivals)
+        return await traffic.run_step(step, senders, self.arrivals)
 
     # ---- the end --------------------------------------------------------------------------
-    async def stop(self, req: Stop) -> Stopped:
+    async def op_release(self, time_bound: float) -> int:
+        """Close every socket (bounded in time); returns how many there were."""
+        return await self.release(time_bound)
+
+    async def release(self, time_bound: float) -> int:
         everyone: list[Customer | Staff] = [*self.customers, *self.agents]
         with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(req.timeout):
+            async with asyncio.timeout(time_bound):
                 await asyncio.gather(*(_quietly_close(p) for p in everyone))
         self.customers.clear()
         self.agents.clear()
-        return Stopped(closed=len(everyone))
+        return len(everyone)
+
+    async def close(self) -> None:
+        """loadtest.rpc calls this on shutdown: let go of whatever is still held."""
+        await self.release(CLOSE_SECONDS)
 
 
 async def _quietly_close(person: Customer | Staff) -> None:

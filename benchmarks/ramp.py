@@ -4,17 +4,18 @@ top level for a whole ping cycle to see that every socket survives it."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from benchmarks import procstat
-from benchmarks.pool import WorkerPool
-from benchmarks.protocol import Connect, ConnectReport, Probe, ProbeReport, Stop, Stopped
+from benchmarks.loadgen import ConnectReport, ProbeReport
 from benchmarks.stats import Percentiles, summarize
 from benchmarks.watch import HealthWatch
+from loadtest.rpc import Child, call_all
 
 
 @dataclass(frozen=True)
@@ -71,9 +72,9 @@ def split(total: int, parts: int) -> list[int]:
     return [total // parts + (1 if i < total % parts else 0) for i in range(parts)]
 
 
-def run(
-    pool: WorkerPool, watch: HealthWatch, server_pid: int, plan: RampPlan
-) -> Iterator[RampStep]:
+async def run(
+    pool: Sequence[Child], watch: HealthWatch, server_pid: int, plan: RampPlan
+) -> AsyncIterator[RampStep]:
     """One step per target, until a step fails or the time bound cuts the ramp short."""
     steps: list[RampStep] = []
     ramp_deadline = time.monotonic() + plan.seconds
@@ -88,7 +89,7 @@ def run(
                 flush=True,
             )
             break
-        step = _step(pool, watch, server_pid, plan, target, ramp_deadline)
+        step = await _step(pool, watch, server_pid, plan, target, ramp_deadline)
         steps.append(step)
         held, rate = step.held, step.connects_per_second
         print(
@@ -105,8 +106,8 @@ def run(
             return
 
 
-def _step(
-    pool: WorkerPool,
+async def _step(
+    pool: Sequence[Child],
     watch: HealthWatch,
     server_pid: int,
     plan: RampPlan,
@@ -114,7 +115,7 @@ def _step(
     ramp_deadline: float,
 ) -> RampStep:
     server = procstat.CpuMeter([server_pid])
-    loadgen = procstat.CpuMeter(pool.pids)
+    loadgen = procstat.CpuMeter([child.pid for child in pool])
     server.start()
     loadgen.start()
     started = time.monotonic()
@@ -130,17 +131,19 @@ def _step(
 
     concurrency = split(plan.connect_concurrency, len(pool))
     requests = [
-        Connect(target=share, concurrency=max(1, c), deadline=ramp_deadline)
+        {"target": share, "concurrency": max(1, c), "deadline": ramp_deadline}
         for share, c in zip(split(target, len(pool)), concurrency, strict=True)
     ]
-    reports = pool.ask(requests, ConnectReport, timeout=plan.seconds + 60, progress=progress)
+    reports: list[ConnectReport] = await call_all(
+        pool, "connect", requests, timeout=plan.seconds + 60, progress=progress
+    )
     connect_seconds = time.monotonic() - started
     cpu_connecting = server.read()
     loadgen_connecting = loadgen.read()
     server.start()
-    time.sleep(plan.settle_seconds)
+    await asyncio.sleep(plan.settle_seconds)
     cpu_idle = server.read()
-    probes = _probe(pool, plan)
+    probes = await _probe(pool, plan)
     mem = procstat.sample(server_pid)
     latest = watch.latest()
     errors: Counter[str] = Counter()
@@ -172,9 +175,10 @@ def _step(
     return step
 
 
-def _probe(pool: WorkerPool, plan: RampPlan) -> list[ProbeReport]:
-    request = Probe(samples=max(1, plan.probe_samples // len(pool)), timeout=30)
-    return pool.ask_all(request, ProbeReport, timeout=60)
+async def _probe(pool: Sequence[Child], plan: RampPlan) -> list[ProbeReport]:
+    request = {"samples": max(1, plan.probe_samples // len(pool)), "time_bound": 30}
+    probes: list[ProbeReport] = await call_all(pool, "probe", request, timeout=60)
+    return probes
 
 
 def _judge(step: RampStep, probes: list[ProbeReport], plan: RampPlan, *, timed_out: bool) -> None:
@@ -196,16 +200,18 @@ def _judge(step: RampStep, probes: list[ProbeReport], plan: RampPlan, *, timed_o
         step.verdict = f"ok; the time bound stopped it at {step.held}"
 
 
-def hold(pool: WorkerPool, watch: HealthWatch, server_pid: int, plan: RampPlan) -> dict[str, Any]:
+async def hold(
+    pool: Sequence[Child], watch: HealthWatch, server_pid: int, plan: RampPlan
+) -> dict[str, Any]:
     """Keep the top level idle for a whole ping cycle (Engine.IO pings every 25 s): every
     socket must survive it; idle CPU measured over a full cycle is the true cost of holding."""
     started = time.monotonic()
-    before = sum(p.connected for p in _probe(pool, plan))
+    before = sum(p.connected for p in await _probe(pool, plan))
     server = procstat.CpuMeter([server_pid])
     server.start()
-    time.sleep(plan.hold_seconds)
+    await asyncio.sleep(plan.hold_seconds)
     cpu = server.read()
-    probes = _probe(pool, plan)
+    probes = await _probe(pool, plan)
     latest = watch.latest()
     result = {
         "seconds": plan.hold_seconds,
@@ -226,8 +232,8 @@ def hold(pool: WorkerPool, watch: HealthWatch, server_pid: int, plan: RampPlan) 
     return result
 
 
-def release(
-    pool: WorkerPool, watch: HealthWatch, server_pid: int, timeout: float
+async def release(
+    pool: Sequence[Child], watch: HealthWatch, server_pid: int, timeout: float
 ) -> dict[str, Any]:
     """Close every socket at once and time how long the server takes to let them all go:
     a mass disconnect (a deploy, a network blip) is a load of its own."""
@@ -236,18 +242,20 @@ def release(
     server = procstat.CpuMeter([server_pid])
     server.start()
     started = time.monotonic()
-    stopped = pool.ask_all(Stop(timeout=timeout), Stopped, timeout=timeout + 30)
+    closed: list[int] = await call_all(
+        pool, "release", {"time_bound": timeout}, timeout=timeout + 30
+    )
     clients_closed = time.monotonic()
     remaining: int | None = None  # None: the server has not answered since the clients closed
     while True:
-        time.sleep(1.0)
+        await asyncio.sleep(1.0)
         now = watch.latest(since=clients_closed)
         remaining = now.customers + now.staff if now else None
         if remaining == 0 or time.monotonic() - started >= timeout:
             break
     return {
         "sockets": before,
-        "closed_by_clients": sum(s.closed for s in stopped),
+        "closed_by_clients": sum(closed),
         "seconds_until_clients_closed": round(clients_closed - started, 1),
         "seconds_until_server_released_all": round(time.monotonic() - started, 1),
         "server_still_counting": remaining,

@@ -13,10 +13,9 @@ import asyncio
 import random
 import time
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from benchmarks.protocol import DirectionReport, Traffic, TrafficReport
 from loadtest.clients import Customer, ProtocolError, Staff
 
 PREFIX = "bench"
@@ -24,6 +23,41 @@ CUSTOMER_TO_AGENT = "customer_to_agent"
 AGENT_TO_CUSTOMER = "agent_to_customer"
 ACK_TIMEOUT = 10.0
 QUIET_SECONDS = 2.0  # a step's pushes are all in once none has arrived for this long
+
+
+@dataclass(frozen=True)
+class Step:
+    """Both sides of every open chat send stamped messages, each at `rate_per_sender` per
+    second, from `start_at` (monotonic, the same clock in every process) for `duration`;
+    then wait up to `drain` seconds past the end for pushes still on their way."""
+
+    step: int
+    rate_per_sender: float
+    start_at: float
+    duration: float
+    drain: float
+    max_in_flight: int
+
+
+@dataclass
+class DirectionReport:
+    """One direction of traffic (customer→agent or agent→customer) in one worker."""
+
+    attempted: int = 0
+    acked: int = 0
+    skipped: int = 0  # not sent: too many of this worker's sends were still waiting for acks
+    delivered: int = 0  # pushes received by the other side (counted where they arrive)
+    ack_ms: list[float] = field(default_factory=list)
+    e2e_ms: list[float] = field(default_factory=list)
+    errors: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class TrafficReport:
+    customer_to_agent: DirectionReport
+    agent_to_customer: DirectionReport
+    customer_chats: int
+    agent_chats: int
 
 
 def error_key(exc: BaseException) -> str:
@@ -84,7 +118,7 @@ class Sender:
             await self.agent.say(self.chat_id, text)
 
 
-def schedule(senders: list[Sender], req: Traffic) -> list[tuple[float, int]]:
+def schedule(senders: list[Sender], req: Step) -> list[tuple[float, int]]:
     """(send time, sender index) for the whole step: each sender every 1/rate seconds from a
     random phase, so the offered load is smooth and the same whatever the server does."""
     interval = 1.0 / req.rate_per_sender
@@ -99,7 +133,7 @@ def schedule(senders: list[Sender], req: Traffic) -> list[tuple[float, int]]:
     return plan
 
 
-async def run_step(req: Traffic, senders: list[Sender], arrivals: Arrivals) -> TrafficReport:
+async def run_step(req: Step, senders: list[Sender], arrivals: Arrivals) -> TrafficReport:
     reports = {CUSTOMER_TO_AGENT: DirectionReport(), AGENT_TO_CUSTOMER: DirectionReport()}
     errors: dict[str, Counter[str]] = {name: Counter() for name in reports}
     in_flight: set[asyncio.Task[None]] = set()

@@ -1,6 +1,7 @@
 """Calls between the benchmark's processes: a spawned child serves `op_<name>` coroutines over
 a Pipe; the parent awaits their results. The pipe is read with loop.add_reader (no thread),
-so a child's media loop is not disturbed by a helper thread."""
+so a child's media loop is not disturbed by a helper thread. call_all() asks every child at
+once, within a time bound, reporting progress while it waits."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import itertools
 import logging
 import multiprocessing
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -91,6 +92,49 @@ class Child:
                 process.kill()
                 await asyncio.to_thread(process.join, 5)
             self._process = None
+
+
+async def call_all(
+    children: Sequence[Child],
+    op: str,
+    args: Mapping[str, Any] | Sequence[Mapping[str, Any]],
+    *,
+    timeout: float,
+    progress: Callable[[], None] | None = None,
+    every: float = 5.0,
+) -> list[Any]:
+    """`op` on every child at once (the same `args` for all, or args[i] for children[i]);
+    their results in children's order. While waiting, progress() runs every `every` seconds.
+    The first failure (an op raising, a child exiting or not answering within `timeout`)
+    raises RemoteError; the other answers are then not waited for."""
+    each = [args] * len(children) if isinstance(args, Mapping) else list(args)
+    if len(each) != len(children):
+        raise ValueError(f"{len(each)} sets of arguments for {len(children)} children")
+
+    async def one(child: Child, kwargs: Mapping[str, Any]) -> Any:
+        try:
+            return await child.call(op, timeout=timeout, **kwargs)
+        except TimeoutError:
+            raise RemoteError(f"{child.name} did not answer {op} within {timeout:.0f} s") from None
+
+    calls = [
+        asyncio.ensure_future(one(child, kwargs))
+        for child, kwargs in zip(children, each, strict=True)
+    ]
+    try:
+        pending: set[asyncio.Future[Any]] = set(calls)
+        while pending:
+            done, pending = await asyncio.wait(
+                pending, timeout=every, return_when=asyncio.FIRST_EXCEPTION
+            )
+            for finished in done:
+                finished.result()  # raises the first failure
+            if pending and progress is not None:
+                progress()
+        return [call.result() for call in calls]
+    finally:
+        for call in calls:
+            call.cancel()
 
 
 async def serve(conn: Connection, handler: object) -> None:
