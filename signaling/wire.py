@@ -22,6 +22,17 @@ T = TypeVar("T")
 MISSING = dataclasses.MISSING
 
 
+BLANK = r"\t\n\x0b\x0c\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+"""What counts as blank around a text (min_len counts what is left), as a character class that
+Python's re and JSON Schema's (ECMAScript) regexes read alike: the union of what each calls
+whitespace, so the OpenAPI document and this check agree on every character."""
+_TRIM = re.compile(f"^[{BLANK}]+|[{BLANK}]+$")
+
+
+def trimmed_length(value: str) -> int:
+    return len(_TRIM.sub("", value))
+
+
 def limit(**constraints: Any) -> dict[str, Any]:
     """Field metadata helper: `x: str = field(metadata=limit(max_len=64))`."""
     return constraints
@@ -113,7 +124,7 @@ def _check(value: Any, kind: Any, name: str, meta: typing.Mapping[str, Any]) -> 
             raise InvalidPayload(
                 f"{name} is longer than {max_len} characters", details={"field": name}
             )
-        if meta.get("min_len") and len(value.strip()) < meta["min_len"]:
+        if meta.get("min_len") and trimmed_length(value) < meta["min_len"]:
             raise InvalidPayload(f"{name} must not be empty", details={"field": name})
         pattern = meta.get("pattern")
         if pattern and not re.fullmatch(pattern, value):

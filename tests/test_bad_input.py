@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import re
+from dataclasses import dataclass, field
 
 import aiohttp
 import pytest
 
 from loadtest.clients import ProtocolError
+from signaling.errors import InvalidPayload
+from signaling.http.api import _string_rules
+from signaling.wire import limit, parse
 from tests.conftest import Server, start_server
 
 
@@ -260,3 +265,20 @@ async def test_rest_bodies_with_lone_surrogates_or_nan_are_invalid_payload(serve
                 answer = await resp.json()
                 assert resp.status == 400 and answer["error"]["code"] == "invalid_payload"
                 assert why in answer["error"]["message"]
+
+
+@pytest.mark.parametrize("text", ["\x1d", " \t", "\ufeff", "\u3000\x85", "\u2028 "])
+def test_a_blank_text_is_refused_and_the_documented_pattern_says_so(text: str) -> None:
+    """Blank is one rule for the server and the OpenAPI document: a generator that reads the
+    document's pattern never makes a text the server calls empty (a control character such
+    as U+001D is blank to Python, not to JavaScript: both now call it blank)."""
+
+    @dataclass
+    class Titled:
+        title: str = field(metadata=limit(max_len=20, min_len=1))
+
+    with pytest.raises(InvalidPayload, match="must not be empty"):
+        parse(Titled, {"title": text})
+    pattern = _string_rules({"max_len": 20, "min_len": 1})["pattern"]
+    assert re.search(pattern, text) is None
+    assert re.search(pattern, text + "a") and parse(Titled, {"title": text + "a"})

@@ -22,7 +22,7 @@ from signaling.auth.tokens import Principal
 from signaling.errors import InvalidPayload, PayloadTooLarge, Unauthenticated
 from signaling.store.audit import audit
 from signaling.types import Role
-from signaling.wire import limit, parse
+from signaling.wire import BLANK, limit, parse
 
 if TYPE_CHECKING:
     from signaling.runtime import Runtime
@@ -320,6 +320,9 @@ def _string_rules(meta: typing.Mapping[str, Any]) -> dict[str, Any]:
         rules["pattern"] = f"^(?:{meta['pattern']})$"
     elif min_len:
         gap = min_len - 2
-        rules["pattern"] = r"\S" if min_len == 1 else rf"^\s*\S[\s\S]{{{gap},}}\S\s*$"
+        text = f"[^{BLANK}]"
+        rules["pattern"] = (
+            text if min_len == 1 else rf"^[{BLANK}]*{text}[\s\S]{{{gap},}}{text}[{BLANK}]*$"
+        )
     rules.update(meta.get("schema", {}))  # a rule the handler checks itself (passwords)
     return rules
