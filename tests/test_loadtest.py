@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import sys
 import time
 from pathlib import Path
@@ -17,6 +18,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from loadtest.journeys import SCENARIOS
 from loadtest.report import check_slos
 from loadtest.server import SpawnedServer, wait_ready
+
+ROOT = Path(__file__).resolve().parent.parent
 
 MESSAGES = 1
 
@@ -123,7 +126,8 @@ async def test_mixed_load_every_scenario(server: SpawnedServer, tmp_path: Path) 
 
     async with aiohttp.ClientSession() as http, http.get(server.url + "/metrics") as resp:
         assert resp.headers["Content-Type"].startswith("text/plain")
-        after = _metrics(await resp.text())
+        scraped = await resp.text()
+        after = _metrics(scraped)
 
     def delta(name: str, **labels: str) -> float:
         return _sum(after, name, **labels) - _sum(before, name, **labels)
@@ -144,3 +148,14 @@ async def test_mixed_load_every_scenario(server: SpawnedServer, tmp_path: Path) 
     # The recorded journey's recording stopped with its bytes on disk, none dropped.
     assert delta("liveassist_recording_bytes_total", outcome="written") > 100_000
     assert delta("liveassist_recording_bytes_total", outcome="dropped") == 0
+    # The Grafana dashboard in docs/ asks only for metrics the service exposes.
+    assert dashboard_metrics() <= {f.name for f in text_string_to_metric_families(scraped)}
+
+
+def dashboard_metrics() -> set[str]:
+    """Metric families the dashboard's queries read (sample suffixes taken off)."""
+    dashboard = json.loads((ROOT / "docs" / "grafana-dashboard.json").read_text())
+    queries = [t["expr"] for panel in dashboard["panels"] for t in panel["targets"]]
+    names = set(re.findall(r"liveassist_[a-z_]+", " ".join(queries)))
+    assert len(names) >= 10, names
+    return {re.sub(r"_(total|bucket|count|sum)$", "", name) for name in names}
