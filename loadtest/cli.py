@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -53,7 +54,12 @@ def parser() -> argparse.ArgumentParser:
     target.add_argument("--url", help="a running LiveAssist (http://host:port)")
     target.add_argument("--spawn", action="store_true", help="start one (embedded default)")
     target.add_argument("--email", help="admin email (creates the simulated agents)")
-    target.add_argument("--password", help="admin password")
+    target.add_argument(
+        "--password",
+        default=os.environ.get("LIVEASSIST_LOADTEST_PASSWORD"),
+        help="admin password (or LIVEASSIST_LOADTEST_PASSWORD, which keeps it out of the "
+        "process list; --password=VALUE for one that starts with -)",
+    )
     target.add_argument("--org", default="demo", help="organisation slug (default demo)")
     target.add_argument("--workers", type=int, default=0, help="--spawn: relay workers")
     target.add_argument("--metrics-token", help="bearer token for /metrics (metrics.token)")

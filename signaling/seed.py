@@ -38,6 +38,15 @@ DEMO_USERS = [
 ]
 
 
+def demo_password() -> str:
+    """16 URL-safe characters, never starting with "-": people paste it after a command-line
+    option (`liveassist loadtest --password …`), where a leading dash reads as an option."""
+    while True:
+        password = secrets.token_urlsafe(12)
+        if not password.startswith("-"):
+            return password
+
+
 async def seed_demo(
     db: Database, passwords: Passwords, data_dir: Path
 ) -> list[tuple[str, str, str]] | None:
@@ -48,7 +57,7 @@ async def seed_demo(
     created: list[tuple[str, str, str]] = []
     hashed = []
     for _ in DEMO_USERS:
-        password = secrets.token_urlsafe(12)
+        password = demo_password()
         hashed.append((password, await passwords.hash(password)))
     async with db.write() as conn:
         org = await org_store.create_org(conn, slug=DEMO_ORG, name="Demo Co")

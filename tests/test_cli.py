@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from signaling.db.migrate import head_revision
+from signaling.seed import demo_password
 from tests.conftest import free_port
 
 EXECUTABLE = Path(sys.executable).with_name("liveassist")
@@ -232,3 +233,10 @@ def test_bad_configuration_exits_2_naming_the_key(
     assert done.returncode == 2, done.stdout + done.stderr
     assert "configuration error" in done.stderr and named in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_demo_passwords_never_start_with_a_dash() -> None:
+    """They are pasted after command-line options (`liveassist loadtest --password …`)."""
+    passwords = [demo_password() for _ in range(2000)]
+    assert not any(p.startswith("-") for p in passwords)
+    assert all(len(p) == 16 for p in passwords) and len(set(passwords)) == 2000

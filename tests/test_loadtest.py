@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
 import sys
 import time
@@ -63,8 +64,6 @@ async def test_mixed_load_every_scenario(server: SpawnedServer, tmp_path: Path) 
             server.url,
             "--email",
             email,
-            "--password",
-            password,
             "--mix",
             ",".join(SCENARIOS),
             "--journeys",
@@ -93,6 +92,8 @@ async def test_mixed_load_every_scenario(server: SpawnedServer, tmp_path: Path) 
         ],
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
+        # The password from the environment, as a script passes it (not in the process list).
+        env={**os.environ, "LIVEASSIST_LOADTEST_PASSWORD": password},
     )
     stdout, stderr = await asyncio.wait_for(process.communicate(), 150)
     print(stdout.decode(), stderr.decode()[-3000:], f"run took {time.monotonic() - began:.1f} s")
