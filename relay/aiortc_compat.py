@@ -15,6 +15,7 @@ SRTP session once DTLS has set it) and keep the object: no accessor runs per pac
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -285,10 +286,27 @@ class _Track(MediaStreamTrack):
         raise NotImplementedError
 
 
+async def _samples_in_loop() -> dict[str, object]:
+    return _samples()
+
+
+def _build_samples() -> dict[str, object]:
+    """RTCRtpSender() asks asyncio.get_event_loop(): outside a running loop, lend it one."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        loop = asyncio.new_event_loop()
+        try:
+            return loop.run_until_complete(_samples_in_loop())
+        finally:
+            loop.close()
+    return _samples()
+
+
 def missing() -> list[str]:
     """Every requirement the installed aiortc/aioice fail, as "Class.name (what)"."""
     try:
-        samples = _samples()
+        samples = _build_samples()
     except Exception as error:  # a constructor changed: that alone is an incompatibility
         return [f"building sample aiortc objects ({type(error).__name__}: {error})"]
     gaps: list[str] = []
