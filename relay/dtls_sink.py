@@ -8,33 +8,48 @@ from typing import Any
 import pylibsrtp
 from aiortc import RTCDtlsTransport
 
+from relay import aiortc_compat
+
 logger = logging.getLogger(__name__)
 
 _RTP_COMPONENT = 1
 
 
 class DtlsRtpSink:
-    """An RtpSink over an aiortc RTCDtlsTransport (its _tx_srtp session and ICE pair).
+    """An RtpSink over an aiortc RTCDtlsTransport (its outgoing SRTP session and ICE pair).
 
     send_rtp() is synchronous, because it is the hot path: protect, then one sendto() on
     the ICE pair aioice nominated (what aiortc's _send_rtp does through three coroutine
     layers). Sending before DTLS is connected, or after it closed, raises ConnectionError.
+    The SRTP session is looked up until DTLS has set it, then kept (aiortc never replaces it).
     """
 
-    __slots__ = ("_closed", "_dtls", "_ice_send", "_nominated", "protect_errors")
+    __slots__ = ("_closed", "_dtls", "_ice_send", "_nominated", "_srtp", "protect_errors")
 
     def __init__(self, dtls_transport: RTCDtlsTransport) -> None:
         self._dtls = dtls_transport
         ice = dtls_transport.transport
-        self._ice_send = ice._send
-        self._nominated: dict[int, Any] = ice._connection._nominated
+        self._ice_send = aiortc_compat.ice_send(ice)
+        self._nominated: dict[int, Any] = aiortc_compat.nominated_pairs(
+            aiortc_compat.ice_connection(ice)
+        )
+        self._srtp: Any = None
         self._closed = False
         self.protect_errors = 0
 
-    def send_rtp(self, packet: bytes) -> None:
-        srtp = self._dtls._tx_srtp
-        if srtp is None or self._closed:
+    def _session(self) -> Any:
+        """The outgoing SRTP session once DTLS is connected (ConnectionError before)."""
+        srtp = self._srtp = aiortc_compat.tx_srtp(self._dtls)
+        if srtp is None:
             raise ConnectionError("SRTP is not set up on this transport")
+        return srtp
+
+    def send_rtp(self, packet: bytes) -> None:
+        if self._closed:
+            raise ConnectionError("SRTP is not set up on this transport")
+        srtp = self._srtp
+        if srtp is None:
+            srtp = self._session()
         try:
             protected = srtp.protect(packet)
         except pylibsrtp.Error as exc:
@@ -48,9 +63,11 @@ class DtlsRtpSink:
         pair.protocol.transport.sendto(protected, pair.remote_addr)
 
     async def send_rtcp(self, packet: bytes) -> None:
-        srtp = self._dtls._tx_srtp
-        if srtp is None or self._closed:
+        if self._closed:
             raise ConnectionError("SRTP is not set up on this transport")
+        srtp = self._srtp
+        if srtp is None:
+            srtp = self._session()
         await self._ice_send(srtp.protect_rtcp(packet))
 
     def close(self) -> None:

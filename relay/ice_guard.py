@@ -23,15 +23,19 @@ IceGuard shadows datagram_received on each of the connection's StunProtocol inst
   counted instead of reaching the event loop's handler, which would log a traceback each;
 - what still gets queued for aiortc is capped (Connection._queue.put_nowait shadowed).
 Every drop is counted by reason in a DropCounters the worker reports, never logged.
+The aioice internals used here are named in relay/aiortc_compat.py.
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from typing import Any
 
 from aioice.ice import CandidatePair
+
+from relay import aiortc_compat
 
 QUEUE_LIMIT = 256
 """Datagrams waiting for aiortc's _recv_next (RTCP, DTLS); media RTP never waits there."""
@@ -144,16 +148,21 @@ class IceGuard:
         self._connection = connection
         self._drops = drops
         self._budget = budget or SourceBudget()
+        self._nominated: dict[int, Any] = aiortc_compat.nominated_pairs(connection)
         self._gates: list[_Gate] = []
-        for protocol in list(connection._protocols):
-            if "datagram_received" not in vars(protocol):
+        for protocol in aiortc_compat.stun_protocols(connection):
+            with contextlib.suppress(aiortc_compat.AlreadyShadowed):  # a guard is there
                 self._gates.append(_Gate(self, protocol))
-        self._queue = connection._queue
+        self._queue = aiortc_compat.receive_queue(connection)
         self._queue_put: Callable[[Any], None] | None = None
-        if "put_nowait" not in vars(self._queue):
-            self._queue_put = self._queue.put_nowait
-            self._queue_limit = queue_limit
-            self._queue.put_nowait = self._bounded_put
+        self._queue_limit = queue_limit
+        self._queue_shadow: aiortc_compat.Shadow[Callable[[Any], None]] | None = None
+        try:
+            self._queue_shadow = aiortc_compat.shadow_put_nowait(self._queue, self._bounded_put)
+        except aiortc_compat.AlreadyShadowed:
+            pass
+        else:
+            self._queue_put = self._queue_shadow.original
         self._closed = False
 
     def _bounded_put(self, item: Any) -> None:
@@ -171,10 +180,14 @@ class IceGuard:
         socket's pairs that passed a check. Not only the pair aioice nominated: the peer may
         use another (with IPv4 and IPv6, each side can nominate a different one, and the
         pair the peer chose may still be in progress on ours when its DTLS arrives)."""
-        sources = {(str(c._network_host), int(c.port)) for c in self._connection._remote_candidates}
+        connection = self._connection
+        sources = {
+            (aiortc_compat.network_host(c), int(c.port))
+            for c in aiortc_compat.remote_candidates(connection)
+        }
         sources.update(
             (str(pair.remote_addr[0]), int(pair.remote_addr[1]))
-            for pair in self._connection._check_list
+            for pair in aiortc_compat.check_list(connection)
             if pair.protocol is protocol and pair.state == _SUCCEEDED
         )
         return frozenset(sources)
@@ -186,8 +199,8 @@ class IceGuard:
         self._closed = True
         for gate in self._gates:
             gate.close()
-        if self._queue_put is not None:
-            vars(self._queue).pop("put_nowait", None)
+        if self._queue_shadow is not None:
+            self._queue_shadow.restore()
 
 
 class _Gate:
@@ -206,6 +219,7 @@ class _Gate:
         "_proven_until",
         "_remote_host",
         "_remote_port",
+        "_shadow",
     )
 
     def __init__(self, guard: IceGuard, protocol: Any) -> None:
@@ -214,14 +228,14 @@ class _Gate:
         self._connection = guard._connection
         self._drops = guard._drops
         self._component: int = protocol.local_candidate.component
-        self._nominated: dict[int, Any] = self._connection._nominated
-        self._original: Callable[[bytes, Any], None] = protocol.datagram_received
+        self._nominated = guard._nominated
         self._pair: Any = None
         self._remote_host: str | None = None
         self._remote_port = -1
         self._proven_sources: frozenset[tuple[str, int]] = frozenset()
         self._proven_until = 0.0
-        protocol.datagram_received = self.datagram_received
+        self._shadow = aiortc_compat.shadow_datagram_received(protocol, self.datagram_received)
+        self._original: Callable[[bytes, Any], None] = self._shadow.original
 
     def datagram_received(self, data: bytes, addr: Any) -> None:
         pair = self._nominated.get(self._component)
@@ -268,4 +282,4 @@ class _Gate:
             self._remote_host, self._remote_port = None, -1
 
     def close(self) -> None:
-        vars(self._protocol).pop("datagram_received", None)
+        self._shadow.restore()

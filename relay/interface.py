@@ -88,6 +88,13 @@ class RelayLost(RelayError):
     code = "relay_lost"
 
 
+class RelayIncompatible(RelayError):
+    """A relay worker refused to start: the installed aiortc/aioice lack private attributes
+    the relay depends on (relay/aiortc_compat.py). Restarting does not help."""
+
+    code = "relay_incompatible"
+
+
 class BadOffer(RelayError):
     code = "bad_offer"
 
@@ -115,6 +122,7 @@ ERRORS: dict[str, type[RelayError]] = {
         ParticipantExists,
         NoCapacity,
         RelayLost,
+        RelayIncompatible,
         BadOffer,
         RecordingFailed,
         NotRecording,

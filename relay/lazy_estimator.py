@@ -9,8 +9,9 @@ back to aiortc (an RTX probe, an unrouted payload type): it is built then.
 
 from __future__ import annotations
 
-import aiortc.rtcrtpreceiver
 from aiortc.rate import RemoteBitrateEstimator
+
+from relay import aiortc_compat
 
 
 class LazyRemoteBitrateEstimator:
@@ -33,4 +34,4 @@ def install() -> None:
     """Make aiortc's receivers in this process use the lazy estimator (the worker calls it
     at start; never in a process that also runs client peer connections' receivers for
     real, though even there it only delays the allocation)."""
-    vars(aiortc.rtcrtpreceiver)["RemoteBitrateEstimator"] = LazyRemoteBitrateEstimator
+    aiortc_compat.install_remote_bitrate_estimator(LazyRemoteBitrateEstimator)

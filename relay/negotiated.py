@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from relay import aiortc_compat
 from relay.codecs import CodecChoice
 from relay.rtp_header import build_one_byte_extension_block
 
@@ -64,13 +65,14 @@ class NegotiatedStream:
 
 def negotiated_stream(transceiver: Any) -> NegotiatedStream:
     """Read a transceiver after setLocalDescription/setRemoteDescription have both run."""
-    raw = list(transceiver._codecs)
+    raw = aiortc_compat.negotiated_codecs(transceiver)
     if not raw or transceiver.mid is None:
         raise ValueError("transceiver is not negotiated yet")
     codecs = codec_choices(raw)
     if not codecs:
         raise ValueError("transceiver negotiated no media codec")
     primary = codecs[0]
+    local_ssrc, local_rtx_ssrc = aiortc_compat.sender_ssrcs(transceiver.sender)
     return NegotiatedStream(
         mid=str(transceiver.mid),
         kind=str(transceiver.kind),
@@ -78,9 +80,9 @@ def negotiated_stream(transceiver: Any) -> NegotiatedStream:
         payload_type=primary.payload_type,
         clock_rate=primary.clock_rate,
         rtx_payload_type=primary.rtx_payload_type,
-        local_ssrc=int(transceiver.sender._ssrc),
-        local_rtx_ssrc=int(transceiver.sender._rtx_ssrc),
-        extension_ids={str(e.uri): int(e.id) for e in transceiver._headerExtensions},
+        local_ssrc=local_ssrc,
+        local_rtx_ssrc=local_rtx_ssrc,
+        extension_ids={str(e.uri): int(e.id) for e in aiortc_compat.header_extensions(transceiver)},
         codecs=codecs,
     )
 

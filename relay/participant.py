@@ -8,6 +8,7 @@ from typing import Any
 
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 
+from relay import aiortc_compat
 from relay.codecs import FORWARDABLE_VIDEO, CodecChoice, matching_codec
 from relay.down_track import RtxStream
 from relay.ice_guard import DropCounters, IceGuard
@@ -40,7 +41,7 @@ class Slot:
     @property
     def codecs(self) -> tuple[CodecChoice, ...]:
         """What this m-line can receive, as negotiated."""
-        return codec_choices(list(self.transceiver._codecs))
+        return codec_choices(aiortc_compat.negotiated_codecs(self.transceiver))
 
 
 class RelayParticipant:
@@ -100,8 +101,7 @@ class RelayParticipant:
             role = (roles or {}).get(str(transceiver.mid)) or default_role(transceiver.kind)
             if (role == "audio") != (transceiver.kind == "audio"):
                 raise BadOffer(f"m-line {transceiver.mid} is {transceiver.kind}, not {role}")
-            # _offerDirection is the client's direction seen from our side.
-            offered = transceiver._offerDirection
+            offered = aiortc_compat.offered_direction(transceiver)
             if offered is None:  # aiortc's createAnswer would raise ValueError on it
                 raise BadOffer(f"m-line {transceiver.mid} has no direction attribute")
             if transceiver.receiver.transport is None:
@@ -146,7 +146,7 @@ class RelayParticipant:
         for transceiver in self.pc.getTransceivers():
             ice = transceiver.receiver.transport.transport
             if id(ice) not in self._guards:
-                self._guards[id(ice)] = IceGuard(ice._connection, self.drops)
+                self._guards[id(ice)] = IceGuard(aiortc_compat.ice_connection(ice), self.drops)
 
     def _rtp_tap(self, transport: Any) -> RtpTap:
         tap = self._rtp_taps.get(id(transport))
@@ -263,7 +263,7 @@ def _offer_only_what_receivers_accept(
     so the client sends one of them whoever picks among the rest (aiortc as offerer keeps
     its own order, a browser takes the answer's first). If none fits, nothing changes and
     the subscription refuses it with the reason."""
-    raw = list(transceiver._codecs)
+    raw = aiortc_compat.negotiated_codecs(transceiver)
     media = [c for c in raw if not str(c.mimeType).lower().endswith("/rtx")]
     accepted = {
         choice.payload_type
@@ -273,12 +273,15 @@ def _offer_only_what_receivers_accept(
     }
     if not accepted:
         return
-    transceiver._codecs = [
-        c
-        for c in raw
-        if int(c.payloadType) in accepted
-        or (
-            str(c.mimeType).lower().endswith("/rtx")
-            and int(c.parameters.get("apt", -1)) in accepted
-        )
-    ]
+    aiortc_compat.set_negotiated_codecs(
+        transceiver,
+        [
+            c
+            for c in raw
+            if int(c.payloadType) in accepted
+            or (
+                str(c.mimeType).lower().endswith("/rtx")
+                and int(c.parameters.get("apt", -1)) in accepted
+            )
+        ],
+    )

@@ -26,6 +26,7 @@ from relay.interface import (
     RecordingListener,
     RecordingState,
     RecordingSummary,
+    RelayIncompatible,
     RelayLost,
     RelayStats,
     ResumeRecording,
@@ -354,6 +355,16 @@ class RelayPool:
                 policy.restarts += 1
                 try:
                     await replacement.start()
+                except RelayIncompatible as error:
+                    # The same installed aiortc will refuse every replacement: say so once.
+                    policy.exited(replacement.exitcode)
+                    logger.critical(
+                        "relay worker %s cannot run with the installed aiortc; not restarting"
+                        " it: %s",
+                        lost.worker_id,
+                        error,
+                    )
+                    return
                 except Exception as error:
                     await replacement.stop()
                     code = replacement.exitcode

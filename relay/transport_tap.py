@@ -1,8 +1,9 @@
 """Hooks on an aiortc RTCDtlsTransport: decrypted RTP/RTCP go to the relay, not the jitter buffer.
 
-This module and dtls_sink.py hold the hooks into aiortc internals (negotiated.py only reads):
-RTCDtlsTransport._recv_next() unprotects SRTP and then awaits
-self._handle_rtp_data(data, arrival_time_ms=...) or self._handle_rtcp_data(data).
+This module and dtls_sink.py hold the hooks into aiortc internals (negotiated.py only reads),
+each named once in relay/aiortc_compat.py: RTCDtlsTransport._recv_next() unprotects SRTP
+and then awaits self._handle_rtp_data(data, arrival_time_ms=...) or
+self._handle_rtcp_data(data).
 We shadow those two bound methods on the instance (and RTCRtpSender._send_rtcp, see
 SenderReportFilter); aiortc keeps doing ICE, DTLS, SRTP keys and SDP. close() removes
 the shadowing, giving routing back to aiortc.
@@ -37,6 +38,7 @@ from aiortc.rtp import (
     is_rtcp,
 )
 
+from relay import aiortc_compat
 from relay.bandwidth import parse_remb
 from relay.ice_guard import DropCounters
 from relay.rtp_header import RtpHeaderError, one_byte_extension_elements, parse_header
@@ -62,24 +64,34 @@ class RtpTap:
     """
 
     def __init__(self, dtls_transport: Any, drops: DropCounters | None = None) -> None:
-        if "_handle_rtp_data" in vars(dtls_transport):
-            raise RuntimeError("this transport already has an RTP tap")
+        try:
+            self._shadow = aiortc_compat.shadow_handle_rtp_data(
+                dtls_transport, self._handle_rtp_data
+            )
+        except aiortc_compat.AlreadyShadowed:
+            raise RuntimeError("this transport already has an RTP tap") from None
         self._transport = dtls_transport
         self._drops = drops
-        self._original: Callable[..., Awaitable[None]] = dtls_transport._handle_rtp_data
+        self._original: Callable[..., Awaitable[None]] = self._shadow.original
+        self._rx_srtp: Any = None
+        """The incoming SRTP session, kept once DTLS has set it (aiortc never replaces it)."""
         self._by_ssrc: dict[int, RtpHandler] = {}
         self._by_pt: dict[int, list[_Route]] = {}
         self._mid_ext_id: int | None = None
         self._closed = False
         self._handed_back: set[asyncio.Task[None]] = set()
         self.unprotect_failed = 0
-        dtls_transport._handle_rtp_data = self._handle_rtp_data
         # The ICE connection under the DTLS transport (absent in tests without ICE).
-        self._ice: Any = getattr(getattr(dtls_transport, "transport", None), "_connection", None)
+        self._ice_shadow: aiortc_compat.Shadow[Callable[[bytes, int], None]] | None = None
         self._ice_data_received: Callable[[bytes, int], None] | None = None
-        if self._ice is not None and "data_received" not in vars(self._ice):
-            self._ice_data_received = self._ice.data_received
-            self._ice.data_received = self._datagram
+        ice = aiortc_compat.ice_connection_of(dtls_transport)
+        if ice is not None:
+            try:
+                self._ice_shadow = aiortc_compat.shadow_data_received(ice, self._datagram)
+            except aiortc_compat.AlreadyShadowed:
+                pass
+            else:
+                self._ice_data_received = self._ice_shadow.original
 
     def route(
         self,
@@ -134,7 +146,9 @@ class RtpTap:
 
     def _datagram(self, data: bytes, component: int) -> None:
         """aioice hands us each non-STUN datagram: SRTP is unprotected and forwarded here."""
-        srtp = self._transport._rx_srtp
+        srtp = self._rx_srtp
+        if srtp is None:
+            srtp = self._rx_srtp = aiortc_compat.rx_srtp(self._transport)
         if (
             srtp is None
             or self._closed
@@ -171,8 +185,7 @@ class RtpTap:
         if mid is not None:
             chosen = next((r for r in routes if r.mid == mid), None)
         if chosen is None:
-            table = getattr(getattr(self._transport, "_rtp_router", None), "ssrc_table", {})
-            receiver = table.get(ssrc)
+            receiver = aiortc_compat.ssrc_table(self._transport).get(ssrc)
             chosen = next(
                 (r for r in routes if r.receiver is not None and r.receiver is receiver), None
             )
@@ -201,9 +214,9 @@ class RtpTap:
             self._closed = True
             self._by_ssrc.clear()
             self._by_pt.clear()
-            vars(self._transport).pop("_handle_rtp_data", None)
-            if self._ice_data_received is not None:
-                vars(self._ice).pop("data_received", None)
+            self._shadow.restore()
+            if self._ice_shadow is not None:
+                self._ice_shadow.restore()
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,17 +236,20 @@ class RtcpTap:
     """
 
     def __init__(self, dtls_transport: Any, drops: DropCounters | None = None) -> None:
-        if "_handle_rtcp_data" in vars(dtls_transport):
-            raise RuntimeError("this transport already has an RTCP tap")
+        try:
+            self._shadow = aiortc_compat.shadow_handle_rtcp_data(
+                dtls_transport, self._handle_rtcp_data
+            )
+        except aiortc_compat.AlreadyShadowed:
+            raise RuntimeError("this transport already has an RTCP tap") from None
         self._transport = dtls_transport
         self._drops = drops
         self.rejected = 0
         """Compounds aiortc's own handler raised on (dropped, counted, not logged)."""
-        self._original: Callable[[bytes], Awaitable[None]] = dtls_transport._handle_rtcp_data
+        self._original: Callable[[bytes], Awaitable[None]] = self._shadow.original
         self._routes: dict[int, FeedbackHandler] = {}
         self._sr_handlers: list[SenderReportHandler] = []
         self._closed = False
-        dtls_transport._handle_rtcp_data = self._handle_rtcp_data
 
     def route(self, media_ssrc: int, handler: FeedbackHandler) -> None:
         self._routes[media_ssrc] = handler
@@ -296,7 +312,7 @@ class RtcpTap:
             self._closed = True
             self._routes.clear()
             self._sr_handlers.clear()
-            vars(self._transport).pop("_handle_rtcp_data", None)
+            self._shadow.restore()
 
 
 class SenderReportFilter:
@@ -310,13 +326,13 @@ class SenderReportFilter:
     """
 
     def __init__(self, sender: Any) -> None:
-        if "_send_rtcp" in vars(sender):
-            raise RuntimeError("this sender already has an RTCP filter")
-        self._sender = sender
-        self._original: Callable[[list[AnyRtcpPacket]], Awaitable[None]] = sender._send_rtcp
+        try:
+            self._shadow = aiortc_compat.shadow_send_rtcp(sender, self._send_rtcp)
+        except aiortc_compat.AlreadyShadowed:
+            raise RuntimeError("this sender already has an RTCP filter") from None
+        self._original: Callable[[list[AnyRtcpPacket]], Awaitable[None]] = self._shadow.original
         self._closed = False
         self.replaced = 0
-        sender._send_rtcp = self._send_rtcp
 
     async def _send_rtcp(self, packets: list[AnyRtcpPacket]) -> None:
         out: list[AnyRtcpPacket] = []
@@ -332,4 +348,4 @@ class SenderReportFilter:
         """Give the sender its own _send_rtcp back; idempotent."""
         if not self._closed:
             self._closed = True
-            vars(self._sender).pop("_send_rtcp", None)
+            self._shadow.restore()

@@ -14,7 +14,7 @@ from typing import Any
 
 from relay import wire, worker_host
 from relay.channel import ChannelClosed, FrameChannel, socket_of
-from relay.interface import EventLoopKind, RelayLost, WorkerId, WorkerStats
+from relay.interface import EventLoopKind, RelayIncompatible, RelayLost, WorkerId, WorkerStats
 
 logger = logging.getLogger(__name__)
 
@@ -98,7 +98,11 @@ class RelayWorker:
     def _dispatch(self, message: dict[str, Any]) -> None:
         if message.get("event") == "hello":
             if self._hello is not None and not self._hello.done():
-                self._hello.set_result(message)
+                if "refused" in message:  # aiortc_compat.check() failed in the worker
+                    self._stopping = True  # its exit is a refusal, not a loss to report
+                    self._hello.set_exception(RelayIncompatible(str(message["refused"])))
+                else:
+                    self._hello.set_result(message)
             return
         if "event" in message:
             if self._on_event is not None:

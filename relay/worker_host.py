@@ -15,7 +15,7 @@ from typing import Any
 
 from aiortc import RTCBundlePolicy, RTCConfiguration
 
-from relay import lazy_estimator, wire
+from relay import aiortc_compat, lazy_estimator, wire
 from relay.channel import ChannelClosed, FrameChannel, socket_of
 from relay.ice_guard import DropCounters
 from relay.interface import (
@@ -253,15 +253,36 @@ def loop_factory(kind: EventLoopKind) -> Callable[[], asyncio.AbstractEventLoop]
     return asyncio.new_event_loop
 
 
+EXIT_INCOMPATIBLE = 78
+"""Exit code of a worker that refused to start (EX_CONFIG): aiortc_compat.check() failed."""
+
+
 def main(conn: Connection, worker_id: int, capacity: int, event_loop: EventLoopKind) -> None:
-    """Process entry point (multiprocessing spawn target)."""
+    """Process entry point (multiprocessing spawn target).
+
+    Before anything else the worker checks the installed aiortc/aioice have every private
+    attribute the relay uses; if not it answers the pool's wait for hello with a refusal
+    naming them (the pool raises RelayIncompatible and does not restart it) and exits."""
     logging.basicConfig(level=logging.WARNING)
-    lazy_estimator.install()
+    try:
+        aiortc_compat.check()
+    except aiortc_compat.AiortcIncompatible as error:
+        refusal: str | None = str(error)
+        logger.critical("relay worker %s refuses to start: %s", worker_id, error)
+    else:
+        refusal = None
+        lazy_estimator.install()
 
     sock = socket_of(conn)
 
     async def serve() -> None:
         channel = await FrameChannel.open(sock)
+        if refusal is not None:
+            with contextlib.suppress(ChannelClosed):
+                channel.send({"event": "hello", "worker_id": worker_id, "refused": refusal})
+                await channel.drain()
+            channel.close()
+            return
         host = WorkerHost(channel, worker_id, capacity)
         await host.run()
         await host.acknowledge_shutdown()
@@ -269,3 +290,5 @@ def main(conn: Connection, worker_id: int, capacity: int, event_loop: EventLoopK
 
     with asyncio.Runner(loop_factory=loop_factory(event_loop)) as runner:
         runner.run(serve())
+    if refusal is not None:
+        raise SystemExit(EXIT_INCOMPATIBLE)
