@@ -45,3 +45,26 @@ export function signInWith(session) {
     }
   };
 }
+
+/**
+ * What both staff pages do at start: the page's language follows the pickers, the sign-in form
+ * and Sign out work, and each sign-in (or restored session) opens the page for `roles`; anyone
+ * else is signed out and told `wrongRole`. Call it last: restoring a session opens the page.
+ * @param {object} options  session, roles (Set), open(user), showSignIn(reason), wrongRole
+ */
+export function startStaffPage({ session, roles, open, showSignIn, wrongRole }) {
+  document.documentElement.lang = lang();
+  onLangChange((code) => {
+    document.documentElement.lang = code;
+  });
+  for (const select of document.querySelectorAll(".lang-select")) languagePicker(select);
+  document.getElementById("signin-form").addEventListener("submit", signInWith(session));
+  document.getElementById("sign-out")
+    .addEventListener("click", () => session.signOut().catch(() => {}));
+  session.on("changed", (user, reason) => {
+    if (!user) showSignIn(reason);
+    else if (roles.has(user.role)) open(user);
+    else session.signOut().finally(() => showSignIn(wrongRole));
+  });
+  if (!session.restore()) showSignIn();
+}

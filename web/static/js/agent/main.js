@@ -6,8 +6,8 @@ import { Announcer } from "../announce.js";
 import { setText } from "../dom.js";
 import { errorMessage } from "../errors.js";
 import { guardFocus } from "../focus.js";
-import { lang, onLangChange, t, watchRoot } from "../i18n.js";
-import { languagePicker, signInWith } from "../signin.js";
+import { t, watchRoot } from "../i18n.js";
+import { startStaffPage } from "../signin.js";
 import { ChatsView } from "./chatsview.js";
 import { AgentLive } from "./live.js";
 import { StaffSession } from "./session.js";
@@ -34,13 +34,6 @@ function boot() {
   guardFocus(document.body);
   announcer = new Announcer(document.body);
   ensureToasts();
-  document.documentElement.lang = lang();
-  onLangChange((code) => {
-    document.documentElement.lang = code;
-  });
-  for (const select of document.querySelectorAll(".lang-select")) languagePicker(select);
-  $("signin-form").addEventListener("submit", signInWith(session));
-  $("sign-out").addEventListener("click", () => session.signOut().catch(() => {}));
   $("presence-select").addEventListener("change", changePresence);
   $("presence-again").addEventListener("click", () => restorePresence());
   $("presence-stay").addEventListener("click", () => {
@@ -49,17 +42,12 @@ function boot() {
     $("presence-select").focus();
   });
   window.addEventListener("hashchange", route);
-  session.on("changed", (user, reason) => {
-    if (!user) showSignIn(reason);
-    else if (CONSOLE_ROLES.has(user.role)) openConsole(user);
-    else session.signOut().finally(() => showSignIn("notAgent"));
+  startStaffPage({
+    session, roles: CONSOLE_ROLES, open: openConsole, showSignIn, wrongRole: "notAgent",
   });
-  if (!session.restore()) showSignIn();
 }
 
-
 // ---- signing in and out ------------------------------------------------------------------
-
 
 /** The sign-in page, saying why when the console was left without signing out. */
 function showSignIn(reason = null) {

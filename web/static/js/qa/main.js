@@ -3,8 +3,8 @@
 // Views follow the URL hash: #calls?<filters>, #review/<recording id>, #call/<call id>/<ticket id>.
 
 import "./strings.js";
-import { lang, onLangChange, t, watchRoot } from "../i18n.js";
-import { languagePicker, signInWith } from "../signin.js";
+import { t, watchRoot } from "../i18n.js";
+import { startStaffPage } from "../signin.js";
 import { StaffSession } from "../agent/session.js";
 import { RecordingsView } from "./list.js";
 import { ReviewView } from "./review.js";
@@ -19,23 +19,11 @@ let lastListHash = "#calls";
 
 function boot() {
   watchRoot(document);
-  document.documentElement.lang = lang();
-  onLangChange((code) => {
-    document.documentElement.lang = code;
-  });
-  for (const select of document.querySelectorAll(".lang-select")) languagePicker(select);
-  $("signin-form").addEventListener("submit", signInWith(session));
-  $("sign-out").addEventListener("click", () => session.signOut().catch(() => {}));
   window.addEventListener("hashchange", route);
-  session.on("changed", (user, reason) => {
-    if (!user) showSignIn(reason);
-    else if (QA_ROLES.has(user.role)) openPage(user);
-    else session.signOut().finally(() => showSignIn("notReviewer"));
+  startStaffPage({
+    session, roles: QA_ROLES, open: openPage, showSignIn, wrongRole: "notReviewer",
   });
-  if (!session.restore()) showSignIn();
 }
-
-
 
 function showSignIn(reason = null) {
   closePage();
