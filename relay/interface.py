@@ -47,6 +47,9 @@ class CloseReason(enum.Enum):
     """The worker hosting it exited or stopped answering."""
     RELAY_SHUTDOWN = "relay_shutdown"
     """The relay was stopped in an orderly way."""
+    RELAY_DRAINED = "relay_drained"
+    """The relay node hosting it is draining (going away on purpose): the call moves to
+    another node, as after RELAY_LOST, but nothing failed."""
     ERROR = "error"
     """Something failed inside the relay; its log has the traceback."""
 
@@ -460,7 +463,8 @@ RecordingListener = Callable[[RecordingState], None]
 
 
 class RelayControl(Protocol):
-    """What signaling asks of the relay. Implementations: relay.pool.RelayPool (embedded).
+    """What signaling asks of the relay. Implementations: relay.pool.RelayPool (embedded) and
+    relay.cluster.control.ClusterRelay (relay nodes over Redis).
 
     Room lifecycle: open_room → join/leave any number of times → closed (close_room, or
     the hosting worker lost) → never reused. Errors are RelayError subclasses.
@@ -524,3 +528,12 @@ class RelayControl(Protocol):
     def add_recording_listener(self, listener: RecordingListener) -> None:
         """`listener` gets every RecordingState event."""
         ...
+
+
+class RelayService(RelayControl, Protocol):
+    """A RelayControl that signaling starts and stops: relay.pool.RelayPool (workers on this
+    machine) or relay.cluster.control.ClusterRelay (relay nodes found in Redis)."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...

@@ -9,6 +9,7 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
+from relay.event_wire import event_from_wire, notify_all
 from relay.interface import (
     CloseReason,
     CloseRoom,
@@ -44,6 +45,17 @@ from relay.restarts import RestartPolicy
 from relay.worker import RelayWorker
 
 logger = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Occupancy:
+    capacity: int
+    """Participants the live workers take in all."""
+    participants: int
+    rooms: int
+    workers: int
+    workers_alive: int
+
 
 DEFAULT_CAPACITY = 100
 """Participants per worker; one forwarded packet costs about 7-8 µs (docs/relay-notes.md)."""
@@ -124,71 +136,26 @@ class RelayPool:
         self._recording_listeners.append(listener)
 
     def _on_worker_event(self, message: dict[str, Any]) -> None:
-        if message.get("event") == "media":
-            self._on_media_flow(message)
-            return
-        if message.get("event") == "recording":
-            self._on_recording(message)
-            return
-        if message.get("event") != "participant":
+        if message.get("event") == "hello":
             return
         try:
-            event = ParticipantLink(
-                RoomId(str(message["room_id"])),
-                ParticipantId(str(message["participant_id"])),
-                str(message["state"]),
-            )
-        except (KeyError, ValueError):
-            logger.exception("malformed participant event from a worker: %r", message)
+            event = event_from_wire(message)
+        except ValueError:
+            logger.exception("malformed event from a worker: %r", message)
             return
-        for listener in list(self._participant_listeners):
-            try:
-                listener(event)
-            except Exception:
-                logger.exception("participant listener failed")
-
-    def _on_media_flow(self, message: dict[str, Any]) -> None:
-        try:
-            event = MediaFlow(
-                RoomId(str(message["room_id"])),
-                ParticipantId(str(message["participant_id"])),
-                message["role"],
-                message["flowing"],
-            )
-        except (KeyError, ValueError):
-            logger.exception("malformed media event from a worker: %r", message)
-            return
-        for listener in list(self._media_flow_listeners):
-            try:
-                listener(event)
-            except Exception:
-                logger.exception("media flow listener failed")
-
-    def _on_recording(self, message: dict[str, Any]) -> None:
-        try:
-            event = RecordingState(
-                RoomId(str(message["room_id"])),
-                str(message["recording_id"]),
-                message["state"],
-                message["reason"],
-                message["bytes"],
-                message["dropped_bytes"],
-            )
-        except (KeyError, ValueError):
-            logger.exception("malformed recording event from a worker: %r", message)
-            return
-        if event.state == "stopped":
-            self._recordings.pop(event.room_id, None)
-        elif event.room_id in self._rooms:
-            self._recordings[event.room_id] = event
-        self._emit_recording(event)
+        if isinstance(event, RecordingState):
+            if event.state == "stopped":
+                self._recordings.pop(event.room_id, None)
+            elif event.room_id in self._rooms:
+                self._recordings[event.room_id] = event
+            self._emit_recording(event)
+        elif isinstance(event, MediaFlow):
+            notify_all(self._media_flow_listeners, event, "media flow")
+        elif isinstance(event, ParticipantLink):
+            notify_all(self._participant_listeners, event, "participant")
 
     def _emit_recording(self, event: RecordingState) -> None:
-        for listener in list(self._recording_listeners):
-            try:
-                listener(event)
-            except Exception:
-                logger.exception("recording listener failed")
+        notify_all(self._recording_listeners, event, "recording")
 
     def _place(self) -> RelayWorker:
         alive = [w for w in self.workers if w.alive]
@@ -300,6 +267,22 @@ class RelayPool:
             )
         )
 
+    def occupancy(self) -> Occupancy:
+        """What the pool holds now, from its own books (no round trip to the workers): what a
+        relay node announces in every heartbeat."""
+        alive = [w for w in self.workers if w.alive]
+        return Occupancy(
+            capacity=sum(w.capacity for w in alive),
+            participants=sum(self._participants.values()),
+            rooms=len(self._rooms),
+            workers=len(self.workers),
+            workers_alive=len(alive),
+        )
+
+    @property
+    def room_ids(self) -> list[RoomId]:
+        return list(self._rooms)
+
     def _forget(self, room_id: RoomId, reason: CloseReason) -> None:
         worker = self._rooms.pop(room_id)
         recording = self._recordings.pop(room_id, None)
@@ -309,12 +292,7 @@ class RelayPool:
             )
         members = self._room_participants.pop(room_id, set())
         self._participants[worker.worker_id] -= len(members)
-        event = RoomClosed(room_id, reason)
-        for listener in list(self._listeners):
-            try:
-                listener(event)
-            except Exception:
-                logger.exception("room-closed listener failed")
+        notify_all(self._listeners, RoomClosed(room_id, reason), "room-closed")
 
     def _on_worker_lost(self, worker: RelayWorker) -> None:
         for room_id, host in list(self._rooms.items()):

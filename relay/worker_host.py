@@ -17,6 +17,7 @@ from aiortc import RTCBundlePolicy, RTCConfiguration
 
 from relay import aiortc_compat, lazy_estimator, wire
 from relay.channel import ChannelClosed, FrameChannel, socket_of
+from relay.event_wire import event_to_wire
 from relay.ice_guard import DropCounters
 from relay.interface import (
     CloseReason,
@@ -26,6 +27,7 @@ from relay.interface import (
     Leave,
     MediaFlow,
     OpenRoom,
+    ParticipantLink,
     PauseRecording,
     RecordingState,
     RelayError,
@@ -134,12 +136,7 @@ class WorkerHost:
                 room_id,
                 self._configuration,
                 lambda participant_id, state: self._send(
-                    {
-                        "event": "participant",
-                        "room_id": room_id,
-                        "participant_id": participant_id,
-                        "state": state,
-                    }
+                    event_to_wire(ParticipantLink(room_id, participant_id, state))
                 ),
                 drops=self.drops,
             )
@@ -195,18 +192,10 @@ class WorkerHost:
         }
 
     def _send_media_flow(self, event: MediaFlow) -> None:
-        self._send(
-            {
-                "event": "media",
-                "room_id": event.room_id,
-                "participant_id": event.participant_id,
-                "role": event.role,
-                "flowing": event.flowing,
-            }
-        )
+        self._send(event_to_wire(event))
 
     def _send_recording_state(self, event: RecordingState) -> None:
-        self._send({"event": "recording", **dataclasses.asdict(event)})
+        self._send(event_to_wire(event))
 
     def _send(self, message: dict[str, Any]) -> None:
         with contextlib.suppress(ChannelClosed):  # the pool is gone; run() ends on EOF

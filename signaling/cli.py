@@ -10,8 +10,6 @@ import os
 import sys
 from typing import Any
 
-from aiohttp import web
-
 from signaling.config import Config, load_config
 from signaling.errors import ConfigError
 
@@ -87,6 +85,24 @@ def _parser() -> argparse.ArgumentParser:
     secret = org.add_parser("secret", help="print the identity-signing secret a host site needs")
     secret.add_argument("slug")
 
+    relay = sub.add_parser(
+        "relay",
+        help="run this machine's relay workers as a node of a Redis deployment, or drain one",
+        description="Run relay worker processes that register in Redis (server.redis_url) and "
+        "take calls from every signaling process; SIGTERM or Ctrl+C drains first (no new "
+        "calls; running ones may end within relay.drain_seconds, then move to other nodes). "
+        "`liveassist relay drain --node-id ID` drains a running node from anywhere.",
+    )
+    relay.add_argument("action", nargs="?", choices=["serve", "drain"], default="serve")
+    relay.add_argument("--redis-url", help="redis://host:port/db (default: server.redis_url)")
+    relay.add_argument("--node-id", help="this node's name (default: relay.node_id or hostname)")
+    relay.add_argument("--workers", type=int, help="relay worker processes (default: one per core)")
+    relay.add_argument(
+        "--drain-seconds",
+        type=float,
+        help="how long calls may go on while draining before they move (relay.drain_seconds)",
+    )
+
     loadtest = sub.add_parser(
         "loadtest",
         help="simulate whole support journeys against a server and report (see --help)",
@@ -108,6 +124,12 @@ def _config(args: argparse.Namespace) -> Config:
         overrides["server"]["port"] = args.port
     if getattr(args, "workers", None) is not None:
         overrides["relay"]["workers"] = args.workers
+    if getattr(args, "redis_url", None):
+        overrides["server"]["redis_url"] = args.redis_url
+    if getattr(args, "node_id", None):
+        overrides["relay"]["node_id"] = args.node_id
+    if getattr(args, "drain_seconds", None) is not None:
+        overrides["relay"]["drain_seconds"] = args.drain_seconds
     return load_config(args.config, overrides={k: v for k, v in overrides.items() if v})
 
 
@@ -136,6 +158,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "serve":
             return commands.serve(config, demo=not args.no_demo)
+        if args.command == "relay":
+            from signaling import relay_node
+
+            if args.action == "drain":
+                return asyncio.run(relay_node.drain(config))
+            return relay_node.serve(config)
         if args.command == "user":
             password = os.environ.get("LIVEASSIST_NEW_PASSWORD") or getpass.getpass("Password: ")
             return asyncio.run(commands.add_user(config, args, password))
@@ -147,19 +175,3 @@ def main(argv: list[str] | None = None) -> int:
         print(f"liveassist: {exc}", file=sys.stderr)
         return 2
     return 1  # pragma: no cover
-
-
-SHUTDOWN_SECONDS = 3.0
-"""How long requests still running at shutdown may take to finish: connections that stay
-open (Socket.IO) are closed before, by signaling/shutdown.py, so this bounds only HTTP."""
-
-
-def run_app(app: web.Application, host: str, port: int) -> None:
-    web.run_app(
-        app,
-        host=host,
-        port=port,
-        print=None,
-        access_log=None,
-        shutdown_timeout=SHUTDOWN_SECONDS,
-    )

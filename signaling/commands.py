@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from aiohttp import web
+
 from signaling.auth.passwords import Passwords, password_problem
 from signaling.config import Config
 from signaling.db.database import Database
@@ -14,10 +16,24 @@ from signaling.store import orgs as org_store
 from signaling.store import users as user_store
 from signaling.types import Role
 
+SHUTDOWN_SECONDS = 3.0
+"""How long requests still running at shutdown may take to finish: connections that stay
+open (Socket.IO) are closed before, by signaling/shutdown.py, so this bounds only HTTP."""
+
+
+def run_app(app: web.Application, host: str, port: int) -> None:
+    web.run_app(
+        app,
+        host=host,
+        port=port,
+        print=None,
+        access_log=None,
+        shutdown_timeout=SHUTDOWN_SECONDS,
+    )
+
 
 def serve(config: Config, *, demo: bool) -> int:
     from signaling.app import DemoAccounts, create_app
-    from signaling.cli import run_app
     from signaling.runtime import Runtime
 
     def announce(created: DemoAccounts | None) -> None:

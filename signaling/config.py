@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from relay.cluster.registry import NODE_ID
 from relay.interface import EVENT_LOOP_KINDS
 from signaling.errors import ConfigError
 
@@ -42,10 +43,15 @@ class ServerConfig:
     # Host header values accepted besides this server's own (host:port, localhost and
     # 127.0.0.1 at the port, public_url's host): name or name:port, "*" for any (DNS rebinding).
     allowed_hosts: list[str] = field(default_factory=list)
+    # redis://[:password@]host:port/db (or rediss://, unix://): the relay nodes registered there
+    # carry the calls (relay.embedded adds this machine's workers as one). Empty: no Redis.
+    redis_url: str = ""
 
     def __post_init__(self) -> None:
         if not 0 < self.port < 65536:
             raise ConfigError(f"server.port must be 1..65535, got {self.port}")
+        if self.redis_url and not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
+            raise ConfigError("server.redis_url must start with redis://, rediss:// or unix://")
         for name in self.allowed_hosts:
             if not HOST_ENTRY.fullmatch(name.lower()):
                 raise ConfigError(
@@ -161,8 +167,24 @@ class RelayConfig:
     preload: bool = True
     # The workers' event loop: "uvloop" (less CPU per forwarded packet) or "asyncio".
     event_loop: str = "uvloop"
+    # With server.redis_url: also run this machine's workers as a relay node (false: calls go
+    # only to nodes started with `liveassist relay`).
+    embedded: bool = True
+    # This machine's relay node name in Redis (default: the host name); unique per node.
+    node_id: str = ""
+    # How often a relay node says it is alive; it counts as gone after 4 missed beats.
+    heartbeat_seconds: float = 0.5
+    # Draining a relay node (SIGTERM, `liveassist relay drain`): how long its calls may go on
+    # before they are moved to another node.
+    drain_seconds: float = 120.0
 
     def __post_init__(self) -> None:
+        if self.node_id and not NODE_ID.fullmatch(self.node_id):
+            raise ConfigError("relay.node_id must be 1-64 characters of [A-Za-z0-9_.-]")
+        if not 0.05 <= self.heartbeat_seconds <= 10:
+            raise ConfigError("relay.heartbeat_seconds must be between 0.05 and 10")
+        if self.drain_seconds < 0:
+            raise ConfigError("relay.drain_seconds must not be negative")
         if self.workers < 0:
             raise ConfigError("relay.workers must be 0 (one per core) or more")
         if self.worker_capacity < 2:

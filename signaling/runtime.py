@@ -8,9 +8,7 @@ import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
-from typing import cast
 
-from relay.interface import EventLoopKind
 from signaling.attachments import AttachmentStore
 from signaling.auth.authenticator import Authenticator
 from signaling.auth.login_throttle import LoginThrottle
@@ -18,7 +16,7 @@ from signaling.auth.passwords import Passwords
 from signaling.auth.tokens import TokenSigner
 from signaling.calls.guidance import CallGuidance
 from signaling.calls.quality import CallQuality
-from signaling.calls.relay_launcher import RelayLauncher
+from signaling.calls.relay_launcher import RelayLauncher, relay_service_factory
 from signaling.calls.service import CallService
 from signaling.chat.guest import GuestSessions
 from signaling.chat.service import ChatService
@@ -148,11 +146,7 @@ class Runtime:
         names = NameBook()
         dispatcher = Dispatcher(db, presence, notifier, names, config.routing)
         chats = ChatService(db, dispatcher, notifier, names)
-        relay = RelayLauncher(
-            config.relay.workers,
-            config.relay.worker_capacity,
-            cast(EventLoopKind, config.relay.event_loop),  # validated by RelayConfig
-        )
+        relay = RelayLauncher(relay_service_factory(config))
         recorder = CallRecorder(db, relay, config.recordings, config.recordings_path)
         recording_key = (
             base64.b64decode(config.recordings.encryption_key)

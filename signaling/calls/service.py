@@ -662,16 +662,19 @@ class CallService:
             if live.room_id == event.room_id:
                 live.room_id = None  # nothing left to close
                 if event.reason is CloseReason.RELAY_LOST:
-                    self._spawn(self._relocate(live))
+                    self._spawn(self._relocate(live, "worker_lost"))
+                elif event.reason is CloseReason.RELAY_DRAINED:
+                    self._spawn(self._relocate(live, "node_drained"))
                 else:
                     self._spawn(self.end(live.call_id, CallEndReason.ERROR))
 
     # ---- moving to another relay worker ---------------------------------------------------
-    async def _relocate(self, live: LiveCall) -> None:
-        """The call's relay worker died: both sides are told at once ("reconnecting"), a
-        room is opened on a live worker (or the dead one's replacement), and a new
-        `relay_session` asks each participant to join it with a fresh peer connection.
-        Without a worker within `calls.reconnect_seconds` the call ends as `relay_lost`."""
+    async def _relocate(self, live: LiveCall, why: str) -> None:
+        """The call's relay worker died (`why` "worker_lost") or its relay node is draining
+        ("node_drained"): both sides are told at once ("reconnecting"), a room is opened on
+        a live worker (or the dead one's replacement), and a new `relay_session` asks each
+        participant to join it with a fresh peer connection. Without a worker within
+        `calls.reconnect_seconds` the call ends as `relay_lost`."""
         lost_worker = live.relay_worker
         async with live.lock:
             if live.ended:
@@ -683,7 +686,8 @@ class CallService:
                     state.dropped_at = now
                     timer = f"reconnect:{party.value}"
                     live.timers[timer] = asyncio.create_task(self._reconnect_timeout(live, party))
-            await self.events.append(live.call_id, [("relay_lost", None, {"worker": lost_worker})])
+            detail = {"worker": lost_worker, "why": why}
+            await self.events.append(live.call_id, [("relay_lost", None, detail)])
             await self._publish(await self._record(live.call_id))
         session = live.relay_session + 1
         room = RoomId(f"{room_of(live.call_id)}.{session}")
@@ -704,7 +708,7 @@ class CallService:
             detail = {"from_worker": lost_worker, "to_worker": worker, "relay_session": session}
             events: list[CallEvent] = [("relay_moved", None, detail)]
             if self.recorder is not None:
-                events += await self.recorder.relocated(live)
+                events += await self.recorder.relocated(live, why)
             await self.events.append(live.call_id, events)
             await self._publish(await self._record(live.call_id))
             log.warning(

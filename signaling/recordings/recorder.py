@@ -37,6 +37,10 @@ package loads the media stack, which signaling does not need)."""
 log = logging.getLogger(__name__)
 
 
+RELOCATED_WHY = {"worker_lost": "relay worker lost", "node_drained": "relay node drained"}
+"""How a recording's `recording_interrupted` event says why its call moved."""
+
+
 @dataclass
 class LiveRecording:
     """What signaling keeps in memory about a running call's recording."""
@@ -182,10 +186,10 @@ class CallRecorder:
             recording.paused_since = None
 
     # ---- following the call --------------------------------------------------------------
-    async def relocated(self, live: LiveCall) -> list[CallEvent]:
-        """The call moved to another relay worker: the new room records into the same folder
-        (a new segment); the gap while it moved stays a gap, and the recording says it was
-        interrupted."""
+    async def relocated(self, live: LiveCall, why: str) -> list[CallEvent]:
+        """The call moved to another relay worker (`why`: worker_lost or node_drained): the
+        new room records into the same folder (a new segment); the gap while it moved stays
+        a gap, and the recording says it was interrupted."""
         recording = live.recording
         if recording is None or recording.state not in (
             RecordingState.RECORDING,
@@ -203,7 +207,7 @@ class CallRecorder:
         if problem is not None:
             await self._failed(live, problem)
             return [("recording_failed", None, {"reason": problem})]
-        return [("recording_interrupted", None, {"why": "relay worker lost"})]
+        return [("recording_interrupted", None, {"why": RELOCATED_WHY.get(why, why)})]
 
     async def relay_failed(self, live: LiveCall, reason: str) -> bool:
         """The relay says this recording failed (disk full, write error); True if news. What
