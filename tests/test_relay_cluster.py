@@ -136,6 +136,7 @@ async def test_calls_spread_over_two_nodes_and_a_killed_node_s_call_moves_within
                 assert hosts == {"node-a", "node-b"}, "two calls go to the two least-loaded nodes"
                 health = await first[1][1].rest("GET", "/healthz")
                 assert health["components"]["relay"]["workers_alive"] == 2
+                assert sorted(health["components"]["relay"]["nodes"]) == ["node-a", "node-b"]
 
                 doomed = node_of(nodes, live[first_id].relay_worker or 0)
                 killed_at = asyncio.get_running_loop().time()

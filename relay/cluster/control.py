@@ -132,10 +132,17 @@ class ClusterRelay:
         if room_id in self._rooms:
             raise RoomExists(f"room {room_id} is already open")
         self.nodes = await self.registry.nodes()
-        candidates = sorted(
-            (n for n in self.nodes.values() if n.placeable),
-            key=lambda n: (n.load, n.rooms, n.node_id),
-        )
+        mine: dict[str, int] = {}
+        for placement in self._rooms.values():
+            mine[placement.node_id] = mine.get(placement.node_id, 0) + 1
+
+        def busy(node: NodeRecord) -> tuple[float, int, str]:
+            # A heartbeat is up to one interval old: rooms placed since count from our books.
+            rooms = max(node.rooms, mine.get(node.node_id, 0))
+            load = max(node.load, 2 * mine.get(node.node_id, 0) / max(node.capacity, 1))
+            return (load, rooms, node.node_id)
+
+        candidates = sorted((n for n in self.nodes.values() if n.placeable), key=busy)
         if not self.nodes:
             raise RelayLost("no relay node is registered")
         refusals: list[str] = []
@@ -146,8 +153,6 @@ class ClusterRelay:
                 refusals.append(f"{node.node_id}: {error}")
                 continue
             self._rooms[room_id] = Placement(node.node_id, node.instance)
-            # Count it at once, so rooms opened before the next heartbeat spread out.
-            self.nodes[node.node_id] = dataclasses.replace(node, rooms=node.rooms + 1)
             return WorkerId(int(worker))
         raise NoCapacity(
             "no relay node takes new rooms" + (f" ({'; '.join(refusals)})" if refusals else "")

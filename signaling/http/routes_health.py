@@ -9,6 +9,7 @@ import time
 from datetime import timedelta
 from typing import Any
 
+from relay.cluster.control import ClusterRelay
 from signaling.db.migrate import current_revision, head_revision
 from signaling.db.schema import utcnow
 from signaling.http import schemas
@@ -84,9 +85,17 @@ async def _relay_health(rt: Any) -> dict[str, Any]:
     except Exception as exc:
         return {"ok": False, "started": True, "error": type(exc).__name__}
     alive = [w for w in stats.workers if w.alive]
+    nodes = None
+    if isinstance(pool, ClusterRelay):  # relay nodes in Redis: calls need one taking rooms
+        nodes = {
+            n.node_id: {"rooms": n.rooms, "load": round(n.load, 3), "draining": n.draining}
+            for n in pool.nodes.values()
+        }
+    placeable = nodes is None or any(not n["draining"] for n in nodes.values())
     # Degraded while any worker is down (its replacement is starting) or crash-looping.
     return {
-        "ok": stats.healthy,
+        "ok": stats.healthy and placeable,
+        **({"nodes": nodes} if nodes is not None else {}),
         "started": True,
         "workers": len(stats.workers),
         "workers_alive": len(alive),
