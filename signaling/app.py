@@ -87,6 +87,7 @@ def create_app(
         runtime.retention.start()
         if runtime.config.relay.preload:
             runtime.relay.start_soon()
+        runtime.drain.install()
         if on_started is not None:
             on_started(created)
 

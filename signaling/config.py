@@ -43,6 +43,9 @@ class ServerConfig:
     # Host header values accepted besides this server's own (host:port, localhost and
     # 127.0.0.1 at the port, public_url's host): name or name:port, "*" for any (DNS rebinding).
     allowed_hosts: list[str] = field(default_factory=list)
+    # On SIGTERM, answer /healthz 503 "draining" for this long while still serving, so a load
+    # balancer stops sending new connections before the sockets are closed (0: close at once).
+    drain_seconds: float = 0.0
     # redis://[:password@]host:port/db (or rediss://, unix://): the relay nodes registered there
     # carry the calls (relay.embedded adds this machine's workers as one). Empty: no Redis.
     redis_url: str = ""
@@ -50,6 +53,8 @@ class ServerConfig:
     def __post_init__(self) -> None:
         if not 0 < self.port < 65536:
             raise ConfigError(f"server.port must be 1..65535, got {self.port}")
+        if not 0 <= self.drain_seconds <= 3600:
+            raise ConfigError("server.drain_seconds must be between 0 and 3600")
         if self.redis_url and not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
             raise ConfigError("server.redis_url must start with redis://, rediss:// or unix://")
         for name in self.allowed_hosts:

@@ -24,6 +24,7 @@ from signaling.chat.views import NameBook
 from signaling.config import Config
 from signaling.context_hook import CustomerContext
 from signaling.db.database import Database
+from signaling.draining import Drain
 from signaling.http.origins import OriginPolicy
 from signaling.log_throttle import library_logger
 from signaling.metrics import ServerMetrics
@@ -123,6 +124,8 @@ class Runtime:
     media_jobs: MediaJobRunner
     retention: RetentionSweeper
     metrics: ServerMetrics
+    drain: Drain
+    """SIGTERM with server.drain_seconds: unready first (signaling/draining.py)."""
 
     @classmethod
     def build(cls, config: Config) -> Runtime:
@@ -186,6 +189,7 @@ class Runtime:
             media_jobs=MediaJobRunner(db, config.recordings_path, encryption_key=recording_key),
             retention=RetentionSweeper(db, config.recordings_path, config.recordings),
             metrics=ServerMetrics(),
+            drain=Drain(config.server.drain_seconds),
         )
         calls.metrics = runtime.metrics
         common = {"authenticator": authenticator, "connects": limits.connects_per_principal}

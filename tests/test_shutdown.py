@@ -13,7 +13,7 @@ from loadtest.call_peer import CallPeer
 from loadtest.clients import Customer, Participant, Staff
 from media.stamps import StampedVideoTrack
 from tests.test_calls import SMALL, ring_and_accept
-from tests.test_cli import environment, serve_process
+from tests.test_cli import environment, http, serve_process
 
 SOCKETS = 50
 EXIT_WITHIN_S = 5.0
@@ -86,3 +86,33 @@ async def test_sigterm_with_50_sockets_and_a_call_exits_within_5_s(tmp_path: Pat
                 await peer.close()
             for person in people:
                 await person.close()
+
+
+async def test_sigterm_with_a_drain_time_turns_unready_first_then_closes(tmp_path: Path) -> None:
+    """server.drain_seconds: right after SIGTERM /healthz answers 503 "draining" while the
+    server still serves (sockets stay up, a sign-in works), and only after the drain time
+    are sockets told `server.closing` and the process exits 0."""
+    data = tmp_path / "data"
+    env = environment(LIVEASSIST_SERVER_DRAIN_SECONDS="2")
+    with serve_process(data, "--workers", "1", env=env) as (process, url, _printed, err_path):
+        assert http(url + "/healthz")[0] == 200
+        agent = Staff(url)
+        try:
+            await agent.sign_in("agent1@demo.local", demo_password(data, "agent1@demo.local"))
+            await agent.connect()
+            sent = time.monotonic()
+            process.send_signal(signal.SIGTERM)
+            await asyncio.sleep(0.3)
+            status, health = await asyncio.to_thread(http, url + "/healthz")
+            assert (status, health["status"]) == (503, "draining")
+            again = Staff(url)
+            await again.sign_in("agent1@demo.local", demo_password(data, "agent1@demo.local"))
+            await again.close()
+            assert agent.sio.connected and agent.drain("server.closing") == []
+            code = await asyncio.to_thread(process.wait, 15)
+            took = time.monotonic() - sent
+            assert code == 0, err_path.read_text()
+            assert 2.0 <= took < 2.0 + EXIT_WITHIN_S, f"exited {took:.1f} s after SIGTERM"
+            assert agent.drain("server.closing") == [{"reason": "shutdown"}]
+        finally:
+            await agent.close()

@@ -65,13 +65,14 @@ async def healthz(call: ApiRequest) -> Any:
     components["relay"] = await _relay_health(rt)
     components["recordings"] = await _recordings_health(rt)
     healthy = all(c.get("ok") for c in components.values())
+    status = "draining" if rt.drain.draining else "ok" if healthy else "degraded"
     return json_response(
         {
-            "status": "ok" if healthy else "degraded",
+            "status": status,
             "uptime_seconds": round(time.time() - STARTED, 1),
             "components": components,
         },
-        status=200 if healthy else 503,
+        status=200 if status == "ok" else 503,
     )
 
 

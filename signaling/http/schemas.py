@@ -498,7 +498,7 @@ CONTEXT = obj(
 # /healthz: each component says ok and adds its own diagnostic figures (protocol §7).
 HEALTH = obj(
     {
-        "status": {"type": "string", "enum": ["ok", "degraded"]},
+        "status": {"type": "string", "enum": ["ok", "degraded", "draining"]},
         "uptime_seconds": NUMBER,
         "components": obj(
             {
