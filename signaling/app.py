@@ -78,13 +78,12 @@ def create_app(
         created = None
         if demo:
             created = await seed_demo(runtime.db, runtime.passwords, runtime.config.data_path)
-        await runtime.dispatcher.restore()
-        await runtime.calls.restore()
-        if runtime.calls.recorder is not None:
-            await runtime.calls.recorder.restore()
-        runtime.media_jobs.start()
+        if runtime.cluster is None:
+            await runtime.become_primary()
+        else:
+            runtime.cluster.when_primary(runtime.become_primary)
+            await runtime.cluster.start()
         runtime.metrics.start()
-        runtime.retention.start()
         if runtime.config.relay.preload:
             runtime.relay.start_soon()
         runtime.drain.install()
@@ -102,6 +101,8 @@ def create_app(
         await runtime.retention.stop()
         await runtime.metrics.stop()
         await runtime.context.close()
+        if runtime.cluster is not None:
+            await runtime.cluster.stop()
         await runtime.db.close()
         log.info("stopped: relay in %.2f s, all in %.2f s", relay, monotonic() - began)
 

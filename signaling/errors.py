@@ -94,6 +94,14 @@ class RangeNotSatisfiable(LiveAssistError):
     status = 416
 
 
+class Unavailable(LiveAssistError):
+    """With several signaling processes: no process holds the primary role right now (one
+    just stopped; another takes over within seconds). Retry."""
+
+    code = "unavailable"
+    status = 503
+
+
 class UnknownEvent(LiveAssistError):
     code = "unknown_event"
     status = 400

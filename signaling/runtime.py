@@ -8,7 +8,11 @@ import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import socketio
+
+from signaling import jsonutil
 from signaling.attachments import AttachmentStore
 from signaling.auth.authenticator import Authenticator
 from signaling.auth.login_throttle import LoginThrottle
@@ -21,6 +25,7 @@ from signaling.calls.service import CallService
 from signaling.chat.guest import GuestSessions
 from signaling.chat.service import ChatService
 from signaling.chat.views import NameBook
+from signaling.cluster.coordinator import SignalingCluster
 from signaling.config import Config
 from signaling.context_hook import CustomerContext
 from signaling.db.database import Database
@@ -59,6 +64,17 @@ def load_or_create_secret(config: Config) -> str:
     with os.fdopen(fd, "w") as handle:
         handle.write(secret)
     return secret
+
+
+def socketio_manager(config: Config) -> dict[str, Any]:
+    """With Redis, python-socketio's Redis manager: an emit or a room change made by any
+    signaling process reaches the sockets held by every other (strict JSON on the wire)."""
+    if not config.server.redis_url:
+        return {}
+    manager = socketio.AsyncRedisManager(
+        config.server.redis_url, channel="liveassist:socketio", json=jsonutil
+    )
+    return {"client_manager": manager}
 
 
 def build_limits(config: Config) -> RateLimits:
@@ -126,6 +142,8 @@ class Runtime:
     metrics: ServerMetrics
     drain: Drain
     """SIGTERM with server.drain_seconds: unready first (signaling/draining.py)."""
+    cluster: SignalingCluster | None = None
+    """With server.redis_url: one of several signaling processes (signaling/cluster/)."""
 
     @classmethod
     def build(cls, config: Config) -> Runtime:
@@ -143,6 +161,7 @@ class Runtime:
             max_http_buffer_size=TRANSPORT_MAX_BYTES,
             logger=library_logger("signaling.socketio"),
             engineio_logger=library_logger("signaling.engineio"),
+            **socketio_manager(config),
         )
         notifier = Notifier(sio)
         presence = PresenceRegistry()
@@ -195,10 +214,78 @@ class Runtime:
         common = {"authenticator": authenticator, "connects": limits.connects_per_principal}
         recorder.job_queued = runtime.media_jobs.wake
         recorder.bytes_recorded = runtime.metrics.recorded
-        for namespace in (
+        namespaces = (
             CustomerNamespace(chats, calls, handlers, **common),
-            AgentNamespace(chats, dispatcher, presence, db, calls, handlers, **common),
-        ):
+            AgentNamespace(chats, dispatcher, presence, notifier, db, calls, handlers, **common),
+        )
+        for namespace in namespaces:
             namespace.metrics = runtime.metrics
             sio.register_namespace(namespace)
+        if config.server.redis_url:
+            runtime.cluster = SignalingCluster(config.server.redis_url)
+            runtime.cluster.forwarder.serve(namespaces)
+            runtime.cluster.operation("presence.snapshot", runtime._presence_snapshot)
+            runtime.cluster.operation("session.revoke", runtime._revoke_session)
+            runtime.cluster.operation("agent.refresh", runtime._refresh_agent)
         return runtime
+
+    # ---- live state, wherever it is held ------------------------------------------------------
+    # With several signaling processes only the primary holds presence, the queue and live
+    # calls; a REST request served by another process asks it (signaling/cluster/).
+
+    async def live_agents(self, org_id: int) -> dict[int, dict[str, Any]]:
+        """Each known agent's status, load and languages, by user id."""
+        body = {"org_id": org_id}
+        if self.cluster is None:
+            found = await self._presence_snapshot(body)
+        else:
+            found = await self.cluster.on_primary(
+                "presence.snapshot", body, self._presence_snapshot
+            )
+        return {int(user_id): dict(agent) for user_id, agent in found.items()}
+
+    async def revoke_session(self, user_id: int, session_id: str) -> None:
+        """Close the sockets of a sign-in session that just ended (sign-out)."""
+        body = {"user_id": user_id, "session_id": session_id}
+        if self.cluster is None:
+            await self._revoke_session(body)
+        else:
+            await self.cluster.on_primary("session.revoke", body, self._revoke_session)
+
+    async def refresh_agent(self, user_id: int) -> None:
+        """An agent's profile changed (skills, languages, capacity): routing uses it now."""
+        body = {"user_id": user_id}
+        if self.cluster is None:
+            await self._refresh_agent(body)
+        else:
+            await self.cluster.on_primary("agent.refresh", body, self._refresh_agent)
+
+    async def _presence_snapshot(self, body: dict[str, Any]) -> dict[str, Any]:
+        return {
+            str(agent.user_id): {
+                "status": agent.status.value,
+                "load": agent.load,
+                "languages": sorted(agent.languages),
+            }
+            for agent in self.presence.in_org(int(body["org_id"]))
+        }
+
+    async def _revoke_session(self, body: dict[str, Any]) -> None:
+        await self.notifier.disconnect_session(int(body["user_id"]), str(body["session_id"]))
+
+    async def _refresh_agent(self, body: dict[str, Any]) -> None:
+        user_id = int(body["user_id"])
+        if self.presence.get(user_id) is not None:
+            async with self.db.read() as conn:
+                await self.dispatcher.load_agent(conn, user_id)
+
+    async def become_primary(self) -> None:
+        """What only the process holding routing and calls does at start (every process,
+        on the embedded default): give back queued chats, agents' statuses and recordings
+        a previous run left, and run the media jobs and retention sweeps."""
+        await self.dispatcher.restore()
+        await self.calls.restore()
+        if self.calls.recorder is not None:
+            await self.calls.recorder.restore()
+        self.media_jobs.start()
+        self.retention.start()

@@ -67,8 +67,9 @@ async def directory(call: ApiRequest) -> dict[str, Any]:
         groups = await org_store.list_groups(conn, call.me.org_id)
         members = await org_store.members_of(conn, call.me.org_id)
     agents = []
+    live_agents = await rt.live_agents(call.me.org_id)
     for user in users:
-        live = rt.presence.get(user["id"])
+        live = live_agents.get(user["id"])
         agents.append(
             {
                 "id": user["id"],
@@ -76,8 +77,8 @@ async def directory(call: ApiRequest) -> dict[str, Any]:
                 "skills": user["skills"],
                 "languages": user["languages"],
                 "group_ids": members.get(user["id"], []),
-                "status": live.status.value if live else Presence.OFFLINE.value,
-                "load": live.load if live else 0,
+                "status": live["status"] if live else Presence.OFFLINE.value,
+                "load": live["load"] if live else 0,
                 "max_chats": user["max_chats"],
                 "active": user["active"],
             }
@@ -191,8 +192,7 @@ async def update_user(call: ApiRequest) -> dict[str, Any]:
             ip=call.ip,
         )
         updated = await user_store.user_by_id(conn, user["id"])
-        if rt.presence.get(user["id"]) is not None:
-            await rt.dispatcher.load_agent(conn, user["id"])
+    await rt.refresh_agent(user["id"])
     assert updated is not None
     return user_store.public_user(updated)
 

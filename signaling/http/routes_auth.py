@@ -153,7 +153,7 @@ async def logout(call: ApiRequest) -> dict[str, Any]:
             action="auth.logout",
             ip=call.ip,
         )
-    await call.runtime.notifier.disconnect_session(me.subject_id, me.session_id or "")
+    await call.runtime.revoke_session(me.subject_id, me.session_id or "")
     return {"signed_out": True}
 
 

@@ -64,6 +64,8 @@ async def healthz(call: ApiRequest) -> Any:
     components["context_hook"] = {"ok": True, "configured": rt.context.enabled}
     components["relay"] = await _relay_health(rt)
     components["recordings"] = await _recordings_health(rt)
+    if rt.cluster is not None:
+        components["cluster"] = await _cluster_health(rt.cluster)
     healthy = all(c.get("ok") for c in components.values())
     status = "draining" if rt.drain.draining else "ok" if healthy else "degraded"
     return json_response(
@@ -74,6 +76,26 @@ async def healthz(call: ApiRequest) -> Any:
         },
         status=200 if status == "ok" else 503,
     )
+
+
+async def _cluster_health(cluster: Any) -> dict[str, Any]:
+    """Several signaling processes: this one's role, and whether any holds the primary's."""
+    try:
+        primary = await cluster.leadership.holder()
+    except Exception as exc:
+        return {
+            "ok": False,
+            "role": "forwarding",
+            "process": cluster.process_id,
+            "primary": None,
+            "error": type(exc).__name__,
+        }
+    return {
+        "ok": primary is not None,
+        "role": "primary" if cluster.is_primary else "forwarding",
+        "process": cluster.process_id,
+        "primary": primary,
+    }
 
 
 async def _relay_health(rt: Any) -> dict[str, Any]:

@@ -29,12 +29,12 @@ class WidgetConfigQuery:
 )
 async def widget_config(call: ApiRequest) -> dict[str, Any]:
     org, topics = await call.runtime.guests.topics(call.query.org)
-    agents = call.runtime.presence.in_org(org["id"])
-    online = [a for a in agents if a.status is Presence.ONLINE]
+    agents = await call.runtime.live_agents(org["id"])
+    online = [a for a in agents.values() if a["status"] == Presence.ONLINE.value]
     return {
         "org": {"slug": org["slug"], "name": org["name"]},
         "topics": topics,
-        "languages": sorted({lang for a in online for lang in a.languages}) or ["en"],
+        "languages": sorted({lang for a in online for lang in a["languages"]}) or ["en"],
         "agents_online": len(online),
     }
 

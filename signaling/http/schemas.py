@@ -512,7 +512,19 @@ HEALTH = obj(
                     "relay",
                     "recordings",
                 )
-            }
+            },
+            optional={
+                # Only with several signaling processes (server.redis_url).
+                "cluster": obj(
+                    {
+                        "ok": BOOLEAN,
+                        "role": {"type": "string", "enum": ["primary", "forwarding"]},
+                        "process": STRING,
+                        "primary": nullable(STRING),
+                    },
+                    optional={"error": STRING},
+                ),
+            },
         ),
     }
 )

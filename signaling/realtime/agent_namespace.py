@@ -12,7 +12,7 @@ from signaling.db.database import Database
 from signaling.realtime import events as ev
 from signaling.realtime.call_events import CALL_EVENT_MAX_BYTES
 from signaling.realtime.namespace import Handler, LiveAssistNamespace, typed
-from signaling.realtime.notifier import admins_room, chat_room, user_room
+from signaling.realtime.notifier import Notifier, admins_room, chat_room, user_room
 from signaling.routing.dispatcher import Dispatcher
 from signaling.routing.presence import PresenceRegistry
 from signaling.store import chats as chat_store
@@ -27,6 +27,7 @@ class AgentNamespace(LiveAssistNamespace):
         chats: ChatService,
         dispatcher: Dispatcher,
         presence: PresenceRegistry,
+        notifier: Notifier,
         db: Database,
         calls: CallService,
         call_handlers: dict[str, Handler],
@@ -37,6 +38,7 @@ class AgentNamespace(LiveAssistNamespace):
         self._calls = calls
         self._dispatcher = dispatcher
         self._presence = presence
+        self._notifier = notifier
         self._db = db
         self.events = {
             "presence.set": typed(ev.PresenceSet, self._set_presence),
@@ -53,6 +55,7 @@ class AgentNamespace(LiveAssistNamespace):
         self.event_max_bytes = dict(CALL_EVENT_MAX_BYTES)
 
     async def on_authenticated(self, sid: str, principal: Principal) -> None:
+        self._notifier.staff_connected(principal.subject_id, sid, principal.session_id)
         await self.enter_room(sid, user_room(principal.subject_id))
         if principal.role is Role.ADMIN:
             await self.enter_room(sid, admins_room(principal.org_id))
@@ -80,6 +83,7 @@ class AgentNamespace(LiveAssistNamespace):
             )
 
     async def on_gone(self, sid: str, principal: Principal) -> None:
+        self._notifier.staff_gone(principal.subject_id, sid)
         await self._calls.socket_gone(sid)
         agent = self._presence.get(principal.subject_id)
         if agent is None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import socketio
 
@@ -27,6 +27,9 @@ from signaling.ratelimit import RateLimiter
 from signaling.realtime.server import client_ip
 from signaling.types import Role
 from signaling.wire import parse
+
+if TYPE_CHECKING:
+    from signaling.cluster.forwarding import Forwarder
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +75,8 @@ class LiveAssistNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         """Counts every answer (set by the Runtime)."""
         self.event_max_bytes: dict[str, int] = {}
         """Per-event frame size limits above limits.max_event_bytes (SDP offers)."""
+        self.forward: Forwarder | None = None
+        """With several signaling processes: runs this process's events on the primary."""
 
     # ---- lifecycle ------------------------------------------------------------------------
     async def trigger_event(self, event: str, *args: Any) -> Any:
@@ -106,7 +111,13 @@ class LiveAssistNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             )
             raise socketio.exceptions.ConnectionRefusedError(exc.message, wire) from None
         await self.save_session(sid, {"principal": principal, "ip": ip})
-        await self.on_authenticated(sid, principal)
+        if self.forward is None or self.forward.local:
+            await self.on_authenticated(sid, principal)
+            return
+        try:
+            await self.forward.connected(self.namespace, sid, principal)
+        except LiveAssistError as exc:
+            raise socketio.exceptions.ConnectionRefusedError(exc.message, exc.to_wire()) from None
 
     async def _disconnect(self, sid: str) -> None:
         self._locks.pop(sid, None)
@@ -114,7 +125,10 @@ class LiveAssistNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         principal = session.get("principal")
         if principal is not None:
             try:
-                await self.on_gone(sid, principal)
+                if self.forward is None or self.forward.local:
+                    await self.on_gone(sid, principal)
+                else:
+                    await self.forward.gone(self.namespace, sid, principal)
             except Exception:
                 log.exception("disconnect handling failed for %s", sid)
 
@@ -147,13 +161,26 @@ class LiveAssistNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         try:
             if many:
                 raise InvalidPayload("send one payload object per event")
-            handler = self.events.get(event)
-            if handler is None:
+            if event not in self.events:
                 raise UnknownEvent(f"unknown event {event!r} on {self.namespace}")
             try:
                 principal = (await self.get_session(sid))["principal"]
             except KeyError:  # closed meanwhile (e.g. for flooding): nobody waits for this
                 raise Unauthenticated("this connection has closed") from None
+            if self.forward is not None and not self.forward.local:
+                return await self.forward.event(self.namespace, event, sid, principal, payload)
+        except LiveAssistError as exc:
+            return {"ok": False, "error": exc.to_wire()}
+        return await self.answer_event(sid, event, principal, payload)
+
+    async def answer_event(
+        self, sid: str, event: str, principal: Principal, payload: Any
+    ) -> dict[str, Any]:
+        """Run one event of a connection (this process's, or forwarded to the primary)."""
+        try:
+            handler = self.events.get(event)
+            if handler is None:
+                raise UnknownEvent(f"unknown event {event!r} on {self.namespace}")
             data = await handler(sid, principal, payload)
             return {"ok": True, "data": data}
         except LiveAssistError as exc:

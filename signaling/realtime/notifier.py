@@ -30,6 +30,21 @@ def admins_room(org_id: int) -> str:
 class Notifier:
     def __init__(self, sio: socketio.AsyncServer) -> None:
         self._sio = sio
+        self._staff_sockets: dict[int, dict[str, str | None]] = {}
+        """Staff member → their /agent sockets → the sign-in session each was opened with.
+        Kept by the namespace's lifecycle (which runs on the primary when several signaling
+        processes share the work), not read from the Socket.IO manager, which knows only
+        this process's sockets."""
+
+    def staff_connected(self, user_id: int, sid: str, session_id: str | None) -> None:
+        self._staff_sockets.setdefault(user_id, {})[sid] = session_id
+
+    def staff_gone(self, user_id: int, sid: str) -> None:
+        sockets = self._staff_sockets.get(user_id)
+        if sockets is not None:
+            sockets.pop(sid, None)
+            if not sockets:
+                del self._staff_sockets[user_id]
 
     async def to_chat(
         self, chat_id: int, event: str, data: Any, skip_sid: str | None = None
@@ -64,9 +79,7 @@ class Notifier:
         await self._sio.emit("ticket.updated", ticket, room=rooms, namespace=AGENT_NS)
 
     def _user_sids(self, user_id: int) -> list[str]:
-        return [
-            sid for sid, _eio in self._sio.manager.get_participants(AGENT_NS, user_room(user_id))
-        ]
+        return list(self._staff_sockets.get(user_id, {}))
 
     async def join_chat(self, user_id: int, chat_id: int) -> None:
         for sid in self._user_sids(user_id):
@@ -78,10 +91,8 @@ class Notifier:
 
     async def disconnect_session(self, user_id: int, session_id: str) -> None:
         """Close every socket opened with a sign-in session that was just revoked."""
-        for sid in self._user_sids(user_id):
-            session = await self._sio.get_session(sid, namespace=AGENT_NS)
-            principal = session.get("principal")
-            if principal is not None and principal.session_id == session_id:
+        for sid, opened_with in list(self._staff_sockets.get(user_id, {}).items()):
+            if opened_with == session_id:
                 await self._sio.emit(
                     "session.revoked", {"reason": "signed out"}, to=sid, namespace=AGENT_NS
                 )

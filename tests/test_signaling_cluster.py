@@ -1,0 +1,185 @@
+"""Two real `liveassist serve` processes on one Redis and one PostgreSQL, each with its own
+relay node: a customer on A and agents on B get chat, routing, presence, transfer and a video
+call across them; many chats started on both at once are each assigned once, to an agent with
+room, and none is lost; one process is primary and, when it dies, the other takes over."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import Any
+
+from loadtest.call_peer import CallPeer
+from loadtest.clients import Customer, Staff
+from media.stamps import StampedVideoTrack
+from tests.test_calls import SMALL, ring_and_accept
+from tests.test_cli import environment, http, serve_process
+from tests.test_shutdown import demo_password
+
+SECRET = "cluster-test-secret-key-0123456789abcdef"
+
+
+@contextmanager
+def signaling(
+    data: Path, name: str, redis_url: str, pg_url: str
+) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    env = environment(
+        LIVEASSIST_SERVER_REDIS_URL=redis_url,
+        LIVEASSIST_DATABASE_URL=pg_url,
+        LIVEASSIST_AUTH_SECRET_KEY=SECRET,
+        LIVEASSIST_RELAY_NODE_ID=f"relay-{name}",
+        # Generous per-address limits: every client of this test comes from 127.0.0.1.
+        LIVEASSIST_LIMITS_IP_GUEST_SESSION_BURST="100",
+        LIVEASSIST_LIMITS_IP_CONNECT_BURST="200",
+    )
+    with serve_process(data, "--workers", "1", env=env) as (process, url, _printed, _err):
+        yield process, url
+
+
+@contextmanager
+def two_processes(tmp_path: Path, redis_url: str, pg_url: str) -> Iterator[dict[str, Any]]:
+    """A starts first (it migrates, seeds the demo accounts and becomes primary), then B."""
+    data = tmp_path / "data"
+    with ExitStack() as stack:
+        a, url_a = stack.enter_context(signaling(data, "a", redis_url, pg_url))
+        b, url_b = stack.enter_context(signaling(data, "b", redis_url, pg_url))
+        yield {"a": url_a, "b": url_b, "process_a": a, "process_b": b, "data": data}
+
+
+async def staff(url: str, data: Path, email: str, *, online: bool = True) -> Staff:
+    member = Staff(url)
+    await member.sign_in(email, demo_password(data, email))
+    await member.connect()
+    if online:
+        await member.go_online()
+    return member
+
+
+async def customer(url: str, **fields: Any) -> Customer:
+    person = Customer(url)
+    await person.open_chat(**fields)
+    await person.connect()
+    return person
+
+
+def role_of(url: str) -> str:
+    return str(http(url + "/healthz")[1]["components"]["cluster"]["role"])
+
+
+async def test_customer_on_one_process_and_agents_on_the_other(
+    tmp_path: Path, redis_url: str, pg_url: str
+) -> None:
+    with two_processes(tmp_path, redis_url, pg_url) as world:
+        assert {role_of(world["a"]), role_of(world["b"])} == {"primary", "forwarding"}
+        data = world["data"]
+        agent1 = await staff(world["b"], data, "agent1@demo.local")
+        agent2 = await staff(world["a"], data, "agent2@demo.local", online=False)
+        admin = await staff(world["a"], data, "admin@demo.local", online=False)
+        cleo = await customer(world["a"], name="Cleo", topic="general")
+        peers: list[CallPeer] = []
+        try:
+            widget = http(world["a"] + "/api/widget/config?org=demo")[1]
+            assert widget["agents_online"] == 1, "presence held by the primary, seen from A"
+            await cleo.say("hello from A")
+            assigned = await agent1.next("chat.assigned", timeout=15)
+            assert assigned["chat"]["id"] == cleo.chat_id
+            assert "hello from A" in [m["text"] for m in assigned["messages"]]
+            await agent1.say(cleo.chat_id, "hi from B")
+            await cleo.next("message", where=lambda m: m["text"] == "hi from B")
+            await cleo.say("and again from A")  # now through the chat's room, A → B
+            got = await agent1.next("message", where=lambda m: m["text"] == "and again from A")
+            assert got["chat_id"] == cleo.chat_id
+
+            directory = await admin.rest("GET", "/api/directory")
+            status = {a["id"]: a["status"] for a in directory["agents"]}
+            assert status[agent1.user["id"]] == "online" and status[agent2.user["id"]] == "offline"
+
+            call_id = await ring_and_accept(cleo, agent1, cleo.chat_id)
+            peers = [
+                CallPeer(person, call_id, {"camera": StampedVideoTrack(**SMALL)})
+                for person in (cleo, agent1)
+            ]
+            await asyncio.gather(*(peer.join() for peer in peers))
+            await asyncio.gather(*(peer.wait_frames("camera", 5) for peer in peers))
+            ended = await agent1.request("call.hangup", {"call_id": call_id})
+            assert ended["state"] == "ended"
+
+            await agent2.go_online()
+            await agent1.request(
+                "chat.transfer", {"chat_id": cleo.chat_id, "to_user_id": agent2.user["id"]}
+            )
+            moved = await agent2.next("chat.assigned", timeout=15)
+            assert moved["chat"]["id"] == cleo.chat_id
+            await cleo.say("still there?")
+            await agent2.next("message", where=lambda m: m["text"] == "still there?")
+        finally:
+            for peer in peers:
+                await peer.close()
+            for person in (agent1, agent2, admin, cleo):
+                await person.close()
+
+
+async def test_chats_started_on_both_processes_at_once_are_each_assigned_once(
+    tmp_path: Path, redis_url: str, pg_url: str
+) -> None:
+    """24 customers, half on each process, write at once; two agents (one per process, 3
+    chats each) are online. Exactly 6 chats are assigned, each to one agent, none over
+    capacity; the other 18 wait in the line, none lost."""
+    with two_processes(tmp_path, redis_url, pg_url) as world:
+        data = world["data"]
+        agents = [
+            await staff(world["a"], data, "agent1@demo.local"),
+            await staff(world["b"], data, "agent2@demo.local"),
+        ]
+        people = await asyncio.gather(
+            *(customer(world["a" if i % 2 else "b"], name=f"C{i}") for i in range(24))
+        )
+        try:
+            await asyncio.gather(*(person.say("help") for person in people))
+            await asyncio.sleep(3)
+            assigned = {agent.user["id"]: agent.drain("chat.assigned") for agent in agents}
+            chats = [a["chat"]["id"] for given in assigned.values() for a in given]
+            assert len(chats) == len(set(chats)) == 6, assigned
+            assert all(len(given) == 3 for given in assigned.values())
+            admin = await staff(world["b"], data, "admin@demo.local", online=False)
+            try:
+                listed = await admin.rest("GET", "/api/chats?state=queued")
+                queued = {c["id"] for c in listed["items"]}
+            finally:
+                await admin.close()
+            mine = {person.chat_id for person in people}
+            assert queued | set(chats) == mine and not queued & set(chats)
+        finally:
+            for person in [*agents, *people]:
+                await person.close()
+
+
+async def test_the_other_process_takes_over_when_the_primary_dies(
+    tmp_path: Path, redis_url: str, pg_url: str
+) -> None:
+    """kill -9 of the primary: within seconds the other process is primary, an agent
+    connected to it is online again (its socket announced anew) and takes a new chat."""
+    with two_processes(tmp_path, redis_url, pg_url) as world:
+        primary = "a" if role_of(world["a"]) == "primary" else "b"
+        other = "b" if primary == "a" else "a"
+        agent = await staff(world[other], world["data"], "agent1@demo.local")
+        try:
+            os.kill(world[f"process_{primary}"].pid, signal.SIGKILL)
+            async with asyncio.timeout(15):
+                while role_of(world[other]) != "primary":  # noqa: ASYNC110
+                    await asyncio.sleep(0.2)
+            await agent.go_online()
+            late = await customer(world[other], name="Late")
+            try:
+                await late.say("anyone?")
+                assigned = await agent.next("chat.assigned", timeout=15)
+                assert assigned["chat"]["id"] == late.chat_id
+            finally:
+                await late.close()
+        finally:
+            await agent.close()
