@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import logging
 import os
@@ -12,6 +13,7 @@ from typing import Any
 
 import socketio
 
+from relay.cluster.control import ClusterRelay
 from signaling import jsonutil
 from signaling.attachments import AttachmentStore
 from signaling.auth.authenticator import Authenticator
@@ -289,3 +291,18 @@ class Runtime:
             await self.calls.recorder.restore()
         self.media_jobs.start()
         self.retention.start()
+        if self.config.server.redis_url:
+            # Relay rooms outlive a signaling process on the relay nodes: those of calls
+            # just ended above are closed, so no node keeps peer connections for nobody.
+            await self._close_orphan_rooms()
+
+    async def _close_orphan_rooms(self) -> None:
+        try:
+            relay = await asyncio.wait_for(self.relay.ready(), 10.0)
+        except Exception as error:
+            log.warning("relay not ready to close rooms left by a previous run: %r", error)
+            return
+        if isinstance(relay, ClusterRelay):
+            closed = await relay.close_orphans()
+            if closed:
+                log.warning("closed %d relay room(s) a previous run left open", closed)

@@ -29,7 +29,8 @@ async def close_connections(runtime: Runtime) -> None:
     await runtime.calls.shutdown()
     notice = {"reason": "shutdown"}
     for namespace in (CUSTOMER_NS, AGENT_NS):
-        await runtime.sio.emit(CLOSING_EVENT, notice, namespace=namespace)
+        # This process's sockets only: with several signaling processes, the others' stay.
+        await runtime.sio.emit(CLOSING_EVENT, notice, namespace=namespace, ignore_queue=True)
     sockets = len(runtime.sio.eio.sockets)
     requests = [env.get("aiohttp.request") for env in list(runtime.sio.environ.values())]
     transports = [r.transport for r in requests if r is not None and r.transport is not None]

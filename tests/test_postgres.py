@@ -52,6 +52,23 @@ async def test_migrations_from_empty_match_the_schema(pg_url: str) -> None:
         await db.close()
 
 
+async def test_two_processes_migrating_one_empty_database_at_once_both_succeed(
+    pg_url: str,
+) -> None:
+    """Signaling processes of one deployment may start together: one migrates, the other
+    waits on the advisory lock and finds the schema at head (without the lock, one of them
+    fails creating a table the other just created)."""
+    config = load_config(environ={}, overrides={"database": {"url": pg_url}})
+    first, second = Database(config.database_url), Database(config.database_url)
+    try:
+        await asyncio.gather(upgrade(first), upgrade(second))
+        assert await current_revision(first) == head_revision()
+        assert await schema_differences(first) == []
+    finally:
+        await first.close()
+        await second.close()
+
+
 async def test_customer_queue_agent_flow(pg_server: Server) -> None:
     status, health = await get_json(pg_server.url + "/healthz")
     assert status == 200 and health["status"] == "ok"

@@ -183,3 +183,34 @@ async def test_the_other_process_takes_over_when_the_primary_dies(
                 await late.close()
         finally:
             await agent.close()
+
+
+async def test_of_many_processes_starting_at_once_exactly_one_is_primary(redis_url: str) -> None:
+    """The election itself, raced: eight contenders start together, one wins; when it lets
+    go another takes the role within one renewal interval, and still only one holds it."""
+    from redis.asyncio import Redis
+
+    from signaling.cluster.leadership import Leadership
+
+    gained: list[str] = []
+
+    def contender(name: str) -> Leadership:
+        async def on_gained() -> None:
+            gained.append(name)
+
+        redis = Redis.from_url(redis_url)
+        return Leadership(redis, name, ttl_seconds=0.6, on_gained=on_gained, on_lost=lambda: None)
+
+    everyone = [contender(f"p{i}") for i in range(8)]
+    try:
+        await asyncio.gather(*(c.start() for c in everyone))
+        assert [c.process_id for c in everyone if c.is_primary] == gained and len(gained) == 1
+        first = next(c for c in everyone if c.is_primary)
+        await first.stop()
+        async with asyncio.timeout(3):
+            while len(gained) < 2:  # noqa: ASYNC110
+                await asyncio.sleep(0.05)
+        assert sum(c.is_primary for c in everyone) == 1 and gained[1] != gained[0]
+    finally:
+        for c in everyone:
+            await c.stop()

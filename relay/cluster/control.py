@@ -44,6 +44,7 @@ from relay.interface import (
     RecordingListener,
     RecordingState,
     RecordingSummary,
+    RelayError,
     RelayLost,
     RelayStats,
     ResumeRecording,
@@ -209,6 +210,25 @@ class ClusterRelay:
 
         found = await asyncio.gather(*(node_stats(n) for n in sorted(self.nodes)))
         return RelayStats(tuple(w for workers in found for w in workers))
+
+    async def close_orphans(self) -> int:
+        """Close every room on every live node that this client did not open: what a
+        signaling process that died (or the previous primary) left. Only the process that
+        places calls may call it, before it opens any; returns how many it closed."""
+        closed = 0
+        for node_id in sorted(await self.registry.nodes()):
+            try:
+                rooms = await self._request(node_id, "rooms", {}, timeout=5.0)
+            except (RelayLost, TimeoutError):
+                continue
+            for room_id in rooms:
+                if RoomId(room_id) in self._rooms:
+                    continue
+                command = CloseRoom(RoomId(room_id), CloseReason.CALL_ENDED)
+                with contextlib.suppress(RelayError):
+                    await self._execute(node_id, command)
+                    closed += 1
+        return closed
 
     async def drain(self, node_id: str, deadline_seconds: float) -> int:
         """Ask a node to drain; returns how many rooms it had then."""

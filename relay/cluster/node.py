@@ -180,6 +180,8 @@ class RelayNode:
                 )
                 for w in stats.workers
             ]
+        if op == "rooms":
+            return list(self._pool.room_ids)
         if op == "drain":
             deadline = float(args.get("deadline_seconds", 0.0))
             self.drain_soon(deadline)
