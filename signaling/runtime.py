@@ -153,6 +153,7 @@ class Runtime:
             config.relay.workers,
             config.relay.worker_capacity,
             cast(EventLoopKind, config.relay.event_loop),  # validated by RelayConfig
+            public_ip=config.relay.public_ip,
         )
         recorder = CallRecorder(db, relay, config.recordings, config.recordings_path)
         recording_key = (

@@ -15,10 +15,18 @@ log = logging.getLogger(__name__)
 class RelayLauncher:
     """Lifecycle: idle → starting (start_soon/ready) → running → stopped (stop, idempotent)."""
 
-    def __init__(self, workers: int, capacity: int, event_loop: EventLoopKind = "uvloop") -> None:
+    def __init__(
+        self,
+        workers: int,
+        capacity: int,
+        event_loop: EventLoopKind = "uvloop",
+        *,
+        public_ip: str = "",
+    ) -> None:
         self._workers = workers or None  # 0: one per core
         self._capacity = capacity
         self._event_loop: EventLoopKind = event_loop
+        self._public_ip = public_ip
         self._pool: RelayPool | None = None
         self._starting: asyncio.Task[RelayPool] | None = None
         self.stopped = False
@@ -48,7 +56,7 @@ class RelayLauncher:
             raise
 
     async def _start(self) -> RelayPool:
-        pool = RelayPool(self._workers, self._capacity, self._event_loop)
+        pool = RelayPool(self._workers, self._capacity, self._event_loop, public_ip=self._public_ip)
         self._pool = pool
         await pool.start()
         log.info("relay: %d worker process(es) up", len(pool.workers))
