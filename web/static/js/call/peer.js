@@ -4,6 +4,7 @@
 // starting or stopping a source is replaceTrack() on that role's sender.
 //
 // A CallPeer is used once: a reconnect builds a fresh one (aiortc has no ICE restart).
+// Its ICE servers (STUN, TURN with this participant's credentials) come from call.ice_servers.
 
 export const ROLES = ["audio", "camera", "screen"];
 const KIND = { audio: "audio", camera: "video", screen: "video" };
@@ -12,10 +13,12 @@ const GATHER_TIMEOUT_MS = 8000;
 export class CallPeer {
   /**
    * @param {object} options
+   *   iceServers: RTCIceServer[] for this call ([]: the relay is reached directly)
    *   onConnectionState(state): the RTCPeerConnection's connectionState changed
    */
-  constructor({ onConnectionState = () => {} } = {}) {
-    this.pc = new RTCPeerConnection({ bundlePolicy: "max-bundle", rtcpMuxPolicy: "require" });
+  constructor({ iceServers = [], onConnectionState = () => {} } = {}) {
+    this.pc = new RTCPeerConnection({ bundlePolicy: "max-bundle", rtcpMuxPolicy: "require",
+      iceServers });
     this.closed = false;
     this.transceivers = {};
     this.pc.addEventListener("connectionstatechange", () => {
