@@ -8,9 +8,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 # Debian packages the tests use: a browser for the page tests, a real PostgreSQL server,
-# CJK glyphs so screenshots of the Chinese UI show text instead of boxes, and ffprobe
-# (ffmpeg) to check that converted recordings play outside PyAV too.
-TEST_SYSTEM_PACKAGES := chromium postgresql fonts-noto-cjk ffmpeg
+# CJK glyphs so screenshots of the Chinese UI show text instead of boxes, ffprobe
+# (ffmpeg) to check that converted recordings play outside PyAV too, and coturn, the TURN
+# server calls go through with relay-only ICE (configured by docs/coturn/turnserver.conf).
+TEST_SYSTEM_PACKAGES := chromium postgresql fonts-noto-cjk ffmpeg coturn
 # Extra arguments, e.g. make run SERVE_ARGS="--port 9000", make test PYTEST_ARGS="-k chat".
 SERVE_ARGS ?=
 PYTEST_ARGS ?=
