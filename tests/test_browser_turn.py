@@ -2,12 +2,17 @@
 transport policy "relay": the page takes the ICE servers signaling hands it (call.ice_servers,
 with its own TURN credentials), may use relay candidates only, and still sends and receives
 video — so every packet went through coturn. The agent is an aiortc participant, relay-only
-too. The TURN server is tests/turn.py's, configured by docs/coturn/turnserver.conf."""
+too. The TURN server is tests/turn.py's, configured by docs/coturn/turnserver.conf; a second
+TURN server in the list never answers (down, or its UDP dropped), and must not hold the call
+back."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import socket
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +21,7 @@ from playwright.async_api import Browser
 
 from loadtest.call_peer import CallPeer
 from media.stamps import StampedVideoTrack
-from tests.conftest import start_server
+from tests.conftest import Server, start_server
 from tests.test_browser import customer_says, launched_chromium, start_widget_chat
 from tests.test_browser_calls import CALL_ARGS, CAMERA, open_tab, wait_frames
 from tests.test_calls import SMALL
@@ -68,13 +73,30 @@ async def browser() -> AsyncIterator[Browser]:
         yield chromium
 
 
+@contextmanager
+def silent_turn_url() -> Iterator[str]:
+    """A TURN URL whose server never answers: a UDP socket that takes and drops everything."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sink:
+        sink.bind(("127.0.0.1", 0))
+        yield f"turn:127.0.0.1:{sink.getsockname()[1]}?transport=udp"
+
+
 async def test_widget_with_relay_only_policy_calls_through_coturn(
     tmp_path: Path, browser: Browser, turn_server: TurnServer
 ) -> None:
     turn = turn_server
-    srv, runner = await start_server(
-        tmp_path / "d", calls={"ice_servers": [turn.url]}, turn={"secret": turn.secret}
-    )
+    with silent_turn_url() as silent:
+        urls = [turn.url, turn.url.replace("=udp", "=tcp"), silent]
+        srv, runner = await start_server(
+            tmp_path / "d", calls={"ice_servers": urls}, turn={"secret": turn.secret}
+        )
+        try:
+            await relay_only_call(srv, browser, turn, urls)
+        finally:
+            await runner.cleanup()
+
+
+async def relay_only_call(srv: Server, browser: Browser, turn: TurnServer, urls: list[str]) -> None:
     agent = await srv.staff("agent1@demo.local")
     us: CallPeer | None = None
     try:
@@ -87,9 +109,18 @@ async def test_widget_with_relay_only_policy_calls_through_coturn(
         call: dict[str, Any] = await agent.next(
             "call.ringing", where=lambda c: c["chat_id"] == assigned["chat"]["id"]
         )
+        rang = time.monotonic()  # the page builds its peer connection from here on
+        # aiortc takes the list's first TURN URL: coturn over UDP.
         us = CallPeer(agent, call["id"], {"camera": StampedVideoTrack(**SMALL)}, relay_only=True)
         await asyncio.gather(agent.request("call.accept", {"call_id": call["id"]}), us.prepare())
         await us.join()
+        await agent.next(
+            "call.updated", where=lambda c: c["participants"]["customer"]["state"] == "connected"
+        )
+        # The page's offer went out once it had relay candidates, without waiting the 8 s
+        # its gathering allows for the silent server (web/static/js/call/peer.js).
+        joined = time.monotonic() - rang
+        assert joined < 4, f"the customer joined {joined:.1f} s after the call rang"
 
         await wait_frames(page, CAMERA)  # the agent's camera, decoded in the page
         await us.wait_frames("camera", 10)  # the page's fake camera, decoded by the agent
@@ -98,11 +129,12 @@ async def test_widget_with_relay_only_policy_calls_through_coturn(
         # with credentials naming this call's customer.
         assert ice["policy"] == "relay"
         (server,) = ice["servers"]
-        assert server["urls"] == [turn.url]
+        assert server["urls"] == urls
         assert f":call-{call['id']}-customer-" in server["username"]
-        # It offered relay candidates only, and sends through one of them to the relay.
+        # It offered relay candidates only (coturn's, over UDP and TCP), and sends through
+        # one of them to the relay.
         assert ice["offered"] and set(ice["offered"]) == {"relay"}, ice
-        assert ice["local"]["type"] == "relay" and ice["local"]["url"] == turn.url, ice
+        assert ice["local"]["type"] == "relay" and ice["local"]["url"] in urls[:2], ice
         assert ice["remote"]["type"] == "host", ice  # the relay worker's own address
 
         await agent.request("call.hangup", {"call_id": call["id"]})
@@ -113,8 +145,9 @@ async def test_widget_with_relay_only_policy_calls_through_coturn(
             # Both directions of video passed through coturn, for each participant.
             assert received > 10_000 and sent > 10_000, (party, received, sent)
         customer.assert_no_script_errors()
+        print(f"\ncustomer joined {joined:.2f} s after the call rang")
+        await page.context.close()  # before the server stops under it
     finally:
         if us is not None:
             await us.close()
         await agent.close()
-        await runner.cleanup()

@@ -46,9 +46,10 @@ MACHINE_KEYS = frozenset(
         "userdb",
     }
 )
+OPENED = re.compile(r"session (?P<session>\d+): new, realm=<[^>]*>, username=<(?P<username>[^>]*)>")
 USAGE = re.compile(
-    r"usage: realm=<[^>]*>, username=<(?P<username>[^>]*)>, "
-    r"rp=(?P<rp>\d+), rb=(?P<rb>\d+), sp=(?P<sp>\d+), sb=(?P<sb>\d+)"
+    r"session (?P<session>\d+): usage: realm=<[^>]*>, username=<[^>]*>, "
+    r"rp=\d+, rb=(?P<rb>\d+), sp=\d+, sb=(?P<sb>\d+)"
 )
 
 
@@ -69,14 +70,19 @@ class TurnServer:
         return self.log_path.read_text(errors="replace")
 
     async def usage(self, username_part: str, timeout: float = 5) -> tuple[int, int]:
-        """Bytes coturn relayed for the sessions whose username contains `username_part`
-        (received from the client, sent to it), from the usage lines coturn writes about a
-        second after a client deleted its allocation: waits for the first such line."""
+        """Bytes coturn relayed for the allocations whose username contains `username_part`
+        (received from the client, sent to it), once every one of them has ended: coturn
+        writes a session's usage about a second after its client deleted it."""
         deadline = time.monotonic() + timeout
         while True:
-            found = [m for m in USAGE.finditer(self.log()) if username_part in m["username"]]
-            if found or time.monotonic() > deadline:
-                return sum(int(m["rb"]) for m in found), sum(int(m["sb"]) for m in found)
+            log = self.log()
+            opened = {m["session"] for m in OPENED.finditer(log) if username_part in m["username"]}
+            ended = {m["session"]: m for m in USAGE.finditer(log) if m["session"] in opened}
+            if (opened and len(ended) == len(opened)) or time.monotonic() > deadline:
+                return (
+                    sum(int(m["rb"]) for m in ended.values()),
+                    sum(int(m["sb"]) for m in ended.values()),
+                )
             await asyncio.sleep(0.1)
 
 
