@@ -192,11 +192,8 @@ class RelayConfig:
                 address = ipaddress.ip_address(self.public_ip)
             except ValueError:
                 address = None
-            if (
-                address is None
-                or address.is_unspecified
-                or address.is_loopback
-                or (address.is_multicast)
+            if address is None or (
+                address.is_unspecified or address.is_loopback or address.is_multicast
             ):
                 raise ConfigError(
                     f"relay.public_ip must be the IPv4 or IPv6 address clients reach the relay "
