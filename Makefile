@@ -8,10 +8,11 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 # Debian packages the tests use: a browser for the page tests, a real PostgreSQL server, a
-# real Redis server (relay nodes and several signaling processes),
-# CJK glyphs so screenshots of the Chinese UI show text instead of boxes, and ffprobe
-# (ffmpeg) to check that converted recordings play outside PyAV too.
-TEST_SYSTEM_PACKAGES := chromium postgresql redis-server fonts-noto-cjk ffmpeg
+# real Redis server (relay nodes and several signaling processes), CJK glyphs so screenshots
+# of the Chinese UI show text instead of boxes, ffprobe (ffmpeg) to check that converted
+# recordings play outside PyAV too, and coturn, the TURN server calls go through with
+# relay-only ICE (configured by docs/coturn/turnserver.conf).
+TEST_SYSTEM_PACKAGES := chromium postgresql redis-server fonts-noto-cjk ffmpeg coturn
 # Extra arguments, e.g. make run SERVE_ARGS="--port 9000", make test PYTEST_ARGS="-k chat".
 SERVE_ARGS ?=
 PYTEST_ARGS ?=

@@ -20,6 +20,8 @@ from aiortc import (
     MediaStreamTrack,
     RTCBundlePolicy,
     RTCConfiguration,
+    RTCIceServer,
+    RTCIceTransportPolicy,
     RTCPeerConnection,
     RTCRtpSender,
     RTCRtpTransceiver,
@@ -45,6 +47,25 @@ ROLES: tuple[Role, ...] = ("audio", "camera", "screen")
 """The protocol's m-line order."""
 # max-bundle: with aiortc's default (balanced) a third m-line keeps an orphaned transport.
 NO_STUN = RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
+
+
+def ice_configuration(
+    ice_servers: list[dict[str, Any]], *, relay_only: bool = False
+) -> RTCConfiguration:
+    """An RTCConfiguration from call.ice_servers' list (aiortc uses its first STUN and first
+    TURN URL); `relay_only`: gather and use TURN relay candidates only."""
+    return RTCConfiguration(
+        iceServers=[
+            RTCIceServer(
+                urls=list(server["urls"]),
+                username=server.get("username"),
+                credential=server.get("credential"),
+            )
+            for server in ice_servers
+        ],
+        iceTransportPolicy=RTCIceTransportPolicy.RELAY if relay_only else RTCIceTransportPolicy.ALL,
+        bundlePolicy=RTCBundlePolicy.MAX_BUNDLE,
+    )
 
 
 @dataclass
@@ -94,6 +115,7 @@ class CallPeer:
         on_first_frame: Callable[[Role], None] | None = None,
         on_stamp: StampHook | None = None,
         frame_index: dict[bytes, int] | None = None,
+        relay_only: bool = False,
     ) -> None:
         self.participant = participant
         self.call_id = call_id
@@ -108,6 +130,11 @@ class CallPeer:
         self.frame_index = frame_index
         """Set (a clip's Clip.video_index()): media is read at the RTP level, nothing decoded
         (loadtest/rtp_tap.py); frames are known by their clip frame number."""
+        self.relay_only = relay_only
+        """Use only TURN relay candidates (iceTransportPolicy "relay"): media goes through the
+        TURN server call.ice_servers names, never directly to the relay."""
+        self.ice_servers: list[dict[str, Any]] = []
+        """What call.ice_servers handed this participant for its last peer connection."""
         self.taps: dict[Role, RtpTap] = {}
         self.pc: RTCPeerConnection | None = None
         self.transceivers: dict[Role, RTCRtpTransceiver] = {}
@@ -123,11 +150,18 @@ class CallPeer:
     async def prepare(self) -> None:
         """Build a fresh peer connection and its gathered offer, without telling the server.
 
-        A client does this while it waits for the other side (the caller right after its
-        click, the callee while it rings), so the next join() only has to send the offer.
+        A client does this while it waits for the other side (the caller once call.start has
+        answered, the callee while it rings), so the next join() only has to send the offer.
+        Its ICE servers come from call.ice_servers; a peer connection prepared before the call
+        exists (call_id 0: a pre-warmed benchmark client) has none.
         """
         await self._close_pc()
-        pc = self.pc = RTCPeerConnection(NO_STUN)
+        configuration = NO_STUN
+        if self.call_id:
+            handed = await self.participant.request("call.ice_servers", {"call_id": self.call_id})
+            self.ice_servers = list(handed["ice_servers"])
+            configuration = ice_configuration(self.ice_servers, relay_only=self.relay_only)
+        pc = self.pc = RTCPeerConnection(configuration)
         for role in ROLES:
             kind = "audio" if role == "audio" else "video"
             transceiver = pc.addTransceiver(kind, direction="sendrecv")

@@ -210,7 +210,9 @@ async def prepare(url: str, data_dir: Path, calls: int) -> list[tuple[Customer, 
 
 def make_peers(customer: Customer, agent: Staff, fps: float, timing: CallTiming) -> None:
     """The call's two headless participants (no peer connection yet). The call id is
-    known only once call.start acks; the peer connections do not need it."""
+    known only once call.start acks; a peer connection built before it (pre-warmed, or the
+    caller's while call.start travels) has no ICE servers: this measures a relay reached
+    directly, as on this machine."""
     caller = CallPeer(customer, 0, {"camera": LoopedCamera(320, 240, fps)})
     viewer = CallPeer(
         agent,

@@ -266,18 +266,21 @@ async def _call(
     )
     try:
         clicked = loop.time()
-        call, _ = await asyncio.gather(
-            customer.request(
-                "call.start", {"chat_id": customer.chat_id, "media": "video" if video else "audio"}
-            ),
-            caller.prepare(),
+        call = await customer.request(
+            "call.start", {"chat_id": customer.chat_id, "media": "video" if video else "audio"}
         )
         call_id = int(call["id"])
         caller.call_id = callee.call_id = call_id
-        await agent.next("call.ringing", where=lambda c: c["id"] == call_id, timeout=30)
-        await asyncio.gather(
-            agent.request("call.accept", {"call_id": call_id}, timeout=30), callee.prepare()
-        )
+
+        async def ring_and_accept() -> None:
+            await agent.next("call.ringing", where=lambda c: c["id"] == call_id, timeout=30)
+            await asyncio.gather(
+                agent.request("call.accept", {"call_id": call_id}, timeout=30), callee.prepare()
+            )
+
+        # As the pages do: each side builds its peer connection with the ICE servers
+        # call.ice_servers hands it, the caller while it rings, the callee as it accepts.
+        await asyncio.gather(caller.prepare(), ring_and_accept())
         if scenario == "recorded":
             try:
                 await agent.request("call.record", {"call_id": call_id, "action": "start"})

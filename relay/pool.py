@@ -76,12 +76,16 @@ class RelayPool:
         workers: int | None = None,
         capacity: int = DEFAULT_CAPACITY,
         event_loop: EventLoopKind = "uvloop",
+        *,
+        public_ip: str = "",
     ) -> None:
         count = workers if workers is not None else (os.cpu_count() or 1)
         if count < 1:
             raise ValueError("a relay pool needs at least one worker")
         self._capacity = capacity
         self._event_loop: EventLoopKind = event_loop
+        self._public_ip = public_ip
+        """relay.public_ip: every worker announces it in its answers (1:1 NAT)."""
         self.workers = [self._new_worker(WorkerId(i)) for i in range(count)]
         self.restarts = {w.worker_id: RestartPolicy() for w in self.workers}
         self._restarting: dict[WorkerId, asyncio.Task[None]] = {}
@@ -103,6 +107,7 @@ class RelayPool:
             on_lost=self._on_worker_lost,
             on_event=self._on_worker_event,
             event_loop=self._event_loop,
+            public_ip=self._public_ip,
         )
 
     async def start(self) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from aiortc import RTCConfiguration
 
+from relay.announce import announce_address
 from relay.codecs import CodecChoice
 from relay.ice_guard import DropCounters
 from relay.interface import (
@@ -45,8 +46,11 @@ class Room:
         configuration: RTCConfiguration,
         on_participant_state: Callable[[ParticipantId, str], None] | None = None,
         drops: DropCounters | None = None,
+        public_ip: str = "",
     ) -> None:
         self.room_id = room_id
+        self.public_ip = public_ip
+        """Announced in every answer besides the worker's own addresses (relay/announce.py)."""
         self.drops = drops if drops is not None else DropCounters()
         """Datagrams dropped at its participants' sockets (shared with the worker's rooms)."""
         self._configuration = configuration
@@ -84,6 +88,7 @@ class Room:
         )
         try:
             answer = await participant.answer(offer_sdp, roles, self._receivers(participant_id))
+            answer = announce_address(answer, self.public_ip)
             if self.close_reason is not None:
                 raise UnknownRoom(f"room {self.room_id} closed while {participant_id} joined")
             if participant_id in self.participants and not replace:  # a concurrent join won

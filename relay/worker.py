@@ -36,6 +36,7 @@ class RelayWorker:
         on_lost: Callable[[RelayWorker], None] | None = None,
         on_event: Callable[[dict[str, Any]], None] | None = None,
         event_loop: EventLoopKind = "uvloop",
+        public_ip: str = "",
     ) -> None:
         if capacity < 1:
             raise ValueError("a worker's capacity must be at least 1 participant")
@@ -43,6 +44,8 @@ class RelayWorker:
         self.capacity = capacity
         self.event_loop: EventLoopKind = event_loop
         """Asked for at start; after start, the loop the worker really runs (its hello)."""
+        self.public_ip = public_ip
+        """Announced in the worker's answers besides its own addresses (relay.public_ip)."""
         self.pid: int | None = None
         self.exitcode: int | None = None
         """The process's exit code once stopped (0: it shut down cleanly)."""
@@ -63,7 +66,7 @@ class RelayWorker:
         parent, child = context.Pipe()
         process = context.Process(
             target=worker_host.main,
-            args=(child, int(self.worker_id), self.capacity, self.event_loop),
+            args=(child, int(self.worker_id), self.capacity, self.event_loop, self.public_ip),
             name=f"relay-worker-{self.worker_id}",
             daemon=True,
         )

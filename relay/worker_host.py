@@ -52,8 +52,11 @@ class WorkerHost:
     cancelled and every room closed with RELAY_SHUTDOWN.
     """
 
-    def __init__(self, channel: FrameChannel, worker_id: int, capacity: int) -> None:
+    def __init__(
+        self, channel: FrameChannel, worker_id: int, capacity: int, public_ip: str = ""
+    ) -> None:
         self._channel = channel
+        self._public_ip = public_ip
         self._worker_id = worker_id
         self._capacity = capacity
         # max-bundle: aiortc's balanced policy leaves a third m-line (our screen) on an
@@ -139,6 +142,7 @@ class WorkerHost:
                     event_to_wire(ParticipantLink(room_id, participant_id, state))
                 ),
                 drops=self.drops,
+                public_ip=self._public_ip,
             )
             return None
         room = self.rooms.get(command.room_id)
@@ -246,7 +250,13 @@ EXIT_INCOMPATIBLE = 78
 """Exit code of a worker that refused to start (EX_CONFIG): aiortc_compat.check() failed."""
 
 
-def main(conn: Connection, worker_id: int, capacity: int, event_loop: EventLoopKind) -> None:
+def main(
+    conn: Connection,
+    worker_id: int,
+    capacity: int,
+    event_loop: EventLoopKind,
+    public_ip: str = "",
+) -> None:
     """Process entry point (multiprocessing spawn target).
 
     Before anything else the worker checks the installed aiortc/aioice have every private
@@ -272,7 +282,7 @@ def main(conn: Connection, worker_id: int, capacity: int, event_loop: EventLoopK
                 await channel.drain()
             channel.close()
             return
-        host = WorkerHost(channel, worker_id, capacity)
+        host = WorkerHost(channel, worker_id, capacity, public_ip)
         await host.run()
         await host.acknowledge_shutdown()
         channel.close()

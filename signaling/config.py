@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import ipaddress
 import os
 import re
 import tomllib
@@ -27,6 +28,20 @@ CONFIG_FILE_ENV = "LIVEASSIST_CONFIG"
 # LIVEASSIST_* variables that are not config keys: the file path, log level, a new password.
 HOST_ENTRY = re.compile(r"\*|([a-z0-9_.-]+|\[[0-9a-f:.]+\])(:\d{1,5})?")
 NON_CONFIG_ENV = frozenset({CONFIG_FILE_ENV, "LIVEASSIST_LOG_LEVEL", "LIVEASSIST_NEW_PASSWORD"})
+# RFC 7064 (stun:, stuns:) and RFC 7065 (turn:, turns:, with an optional transport) URIs.
+ICE_SERVER_URL = re.compile(
+    r"(?P<scheme>stuns?|turns?):"
+    r"([A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*|\[[0-9A-Fa-f:.]+\])(:(?P<port>\d{1,5}))?"
+    r"(\?transport=(?P<transport>udp|tcp))?"
+)
+
+
+def is_ice_server_url(url: str) -> bool:
+    """A stun:/stuns:/turn:/turns: URI a browser's RTCPeerConnection accepts."""
+    match = ICE_SERVER_URL.fullmatch(url)
+    if match is None or (match["transport"] and match["scheme"].startswith("stun")):
+        return False
+    return match["port"] is None or 0 < int(match["port"]) < 65536
 
 
 @dataclass
@@ -182,6 +197,9 @@ class RelayConfig:
     # Draining a relay node (SIGTERM, `liveassist relay drain`): how long its calls may go on
     # before they are moved to another node.
     drain_seconds: float = 120.0
+    # The address clients reach this relay at when it sits behind a 1:1 NAT (a cloud VM's
+    # public or elastic IP): announced in its answers beside its own addresses. Empty: none.
+    public_ip: str = ""
 
     def __post_init__(self) -> None:
         if self.node_id and not NODE_ID.fullmatch(self.node_id):
@@ -196,6 +214,18 @@ class RelayConfig:
             raise ConfigError("relay.worker_capacity must be at least 2 (one call)")
         if self.event_loop not in EVENT_LOOP_KINDS:
             raise ConfigError('relay.event_loop must be "uvloop" or "asyncio"')
+        if self.public_ip:
+            try:
+                address = ipaddress.ip_address(self.public_ip)
+            except ValueError:
+                address = None
+            if address is None or (
+                address.is_unspecified or address.is_loopback or address.is_multicast
+            ):
+                raise ConfigError(
+                    f"relay.public_ip must be the IPv4 or IPv6 address clients reach the relay "
+                    f"at (not loopback, multicast or unspecified), got {self.public_ip!r}"
+                )
 
 
 @dataclass
@@ -210,12 +240,43 @@ class CallsConfig:
     poor_samples: int = 3
     # Apply the step down at once instead of offering it to the agent.
     auto_downgrade: bool = False
+    # STUN and TURN servers handed to each participant of a call (call.ice_servers), e.g.
+    # "stun:turn.example.com:3478", "turn:turn.example.com:3478?transport=udp". Empty: none
+    # (clients reach the relay directly: loopback, LAN, or relay.public_ip).
+    ice_servers: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.ring_seconds <= 0 or self.reconnect_seconds <= 0:
             raise ConfigError("calls.ring_seconds and calls.reconnect_seconds must be positive")
         if self.poor_samples < 1:
             raise ConfigError("calls.poor_samples must be at least 1")
+        for url in self.ice_servers:
+            if not is_ice_server_url(url):
+                raise ConfigError(
+                    f"calls.ice_servers entry {url!r} must look like stun:host[:port], "
+                    "stuns:host[:port], turn:host[:port][?transport=udp|tcp] or turns:…"
+                )
+
+    @property
+    def turn_urls(self) -> list[str]:
+        """The turn: and turns: entries (they need credentials: turn.secret)."""
+        return [url for url in self.ice_servers if url.startswith(("turn:", "turns:"))]
+
+
+@dataclass
+class TurnConfig:
+    # coturn's static-auth-secret (with use-auth-secret): each call participant is handed
+    # TURN credentials signed with it (TURN REST API). Empty: no TURN credentials.
+    secret: str = ""
+    # How long handed-out TURN credentials may open a TURN allocation; an allocation made in
+    # time lasts the whole call. Short: a leaked credential is soon useless.
+    ttl_seconds: int = 3600
+
+    def __post_init__(self) -> None:
+        if self.secret and len(self.secret) < 16:
+            raise ConfigError("turn.secret must be at least 16 characters (or empty)")
+        if not 60 <= self.ttl_seconds <= 7 * 86_400:
+            raise ConfigError("turn.ttl_seconds must be between 60 and 604800 (7 days)")
 
 
 @dataclass
@@ -280,6 +341,19 @@ class Config:
     calls: CallsConfig = field(default_factory=CallsConfig)
     recordings: RecordingsConfig = field(default_factory=RecordingsConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
+    turn: TurnConfig = field(default_factory=TurnConfig)
+
+    def __post_init__(self) -> None:
+        turn_urls = self.calls.turn_urls
+        if turn_urls and not self.turn.secret:
+            raise ConfigError(
+                f"calls.ice_servers lists TURN servers ({', '.join(turn_urls)}) but turn.secret "
+                "is empty: set it to the TURN server's static-auth-secret"
+            )
+        if self.turn.secret and not turn_urls:
+            raise ConfigError(
+                "turn.secret is set but calls.ice_servers lists no turn: or turns: URL to use it"
+            )
 
     @property
     def data_path(self) -> Path:

@@ -43,7 +43,10 @@ def serve(config: Config) -> int:
 async def _serve(config: Config) -> int:
     relay = config.relay
     pool = RelayPool(
-        relay.workers or None, relay.worker_capacity, cast(EventLoopKind, relay.event_loop)
+        relay.workers or None,
+        relay.worker_capacity,
+        cast(EventLoopKind, relay.event_loop),
+        public_ip=relay.public_ip,
     )
     node = RelayNode(
         Redis.from_url(config.server.redis_url),

@@ -21,6 +21,7 @@ from signaling.auth.login_throttle import LoginThrottle
 from signaling.auth.passwords import Passwords
 from signaling.auth.tokens import TokenSigner
 from signaling.calls.guidance import CallGuidance
+from signaling.calls.ice_servers import CallIceServers, IceServers
 from signaling.calls.quality import CallQuality
 from signaling.calls.relay_launcher import RelayLauncher, relay_service_factory
 from signaling.calls.service import CallService
@@ -181,7 +182,11 @@ class Runtime:
         chats.ended_listeners.append(calls.chat_ended)
         quality = CallQuality(calls, notifier)
         handlers = call_handlers(
-            calls, quality, CallGuidance(calls, notifier), RecordingControl(calls)
+            calls,
+            quality,
+            CallGuidance(calls, notifier),
+            RecordingControl(calls),
+            CallIceServers(calls, IceServers.from_config(config)),
         )
         runtime = cls(
             config=config,

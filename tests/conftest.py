@@ -18,6 +18,7 @@ from signaling.runtime import Runtime
 from signaling.seed import seed_demo
 from tests.postgres import pg_cluster, pg_server, pg_url  # noqa: F401  (fixtures, by name)
 from tests.redis_server import redis_port, redis_url  # noqa: F401  (fixtures, by name)
+from tests.turn import turn_server  # noqa: F401  (a fixture, by name)
 
 # Cheap password hashing keeps tests fast; production defaults are checked in test_config.
 FAST_AUTH = {"password_memory_kib": 8192, "password_time_cost": 1}

@@ -47,6 +47,16 @@ def test_layers_file_then_environment_then_flags(tmp_path: Path) -> None:
         ("[server]\nport = 70000\n", "server.port must be 1..65535"),
         ("[server]\nallowed_origins = ['shop.example/']\n", "allowed_origins"),
         ("[auth]\npassword_memory_kib = 1024\n", "at least 8192"),
+        ("[calls]\nice_servers = ['turn.example.com:3478']\n", "calls.ice_servers entry"),
+        ("[calls]\nice_servers = ['stun:a.example?transport=udp']\n", "calls.ice_servers entry"),
+        ("[calls]\nice_servers = ['turn:a.example:70000']\n", "calls.ice_servers entry"),
+        ("[calls]\nice_servers = ['turns:a.example']\n", "but turn.secret is empty"),
+        ("[turn]\nsecret = '0123456789abcdef'\n", "lists no turn: or turns: URL"),
+        ("[turn]\nsecret = 'short'\n", "at least 16 characters"),
+        ("[turn]\nttl_seconds = 5\n", "turn.ttl_seconds"),
+        ("[relay]\npublic_ip = 'elastic.example.com'\n", "relay.public_ip must be"),
+        ("[relay]\npublic_ip = '127.0.0.1'\n", "relay.public_ip must be"),
+        ("[relay]\npublic_ip = '0.0.0.0'\n", "relay.public_ip must be"),
         ("not toml at all [", "not valid TOML"),
     ],
 )
@@ -55,6 +65,28 @@ def test_bad_files_are_refused_by_name(tmp_path: Path, text: str, message: str) 
     file.write_text(text)
     with pytest.raises(ConfigError, match=re.escape(message)):
         load_config(file, environ={})
+
+
+def test_ice_servers_turn_and_public_ip_from_the_environment() -> None:
+    config = load_config(
+        environ={
+            "LIVEASSIST_CALLS_ICE_SERVERS": "stun:turn.example.com:3478, "
+            "turn:turn.example.com:3478?transport=udp,turns:[2001:db8::7]:5349?transport=tcp",
+            "LIVEASSIST_TURN_SECRET": "shared-with-coturn-0123",
+            "LIVEASSIST_TURN_TTL_SECONDS": "900",
+            "LIVEASSIST_RELAY_PUBLIC_IP": "2001:db8::8",
+        }
+    )
+    assert config.calls.ice_servers == [
+        "stun:turn.example.com:3478",
+        "turn:turn.example.com:3478?transport=udp",
+        "turns:[2001:db8::7]:5349?transport=tcp",
+    ]
+    assert config.calls.turn_urls == config.calls.ice_servers[1:]
+    assert (config.turn.secret, config.turn.ttl_seconds) == ("shared-with-coturn-0123", 900)
+    assert config.relay.public_ip == "2001:db8::8"
+    # STUN alone needs no secret.
+    assert load_config(environ={"LIVEASSIST_CALLS_ICE_SERVERS": "stun:a.example"}).turn.secret == ""
 
 
 def test_unknown_environment_variables_are_refused() -> None:

@@ -27,7 +27,12 @@ def relay_service_factory(config: Config) -> Callable[[], RelayService]:
     def pool() -> RelayPool:
         # 0: one per core; the event loop was validated by RelayConfig.
         event_loop = cast(EventLoopKind, relay.event_loop)
-        return RelayPool(relay.workers or None, relay.worker_capacity, event_loop)
+        return RelayPool(
+            relay.workers or None,
+            relay.worker_capacity,
+            event_loop,
+            public_ip=relay.public_ip,
+        )
 
     if not config.server.redis_url:
         return pool

@@ -173,6 +173,14 @@ class CallService:
             raise Conflict(f"the call is {call['state']}, not active")
         return call, live, party
 
+    async def unfinished(self, principal: Principal, call_id: int) -> tuple[Record, CallParty]:
+        """The ringing or running call `principal` is a party to, and their side."""
+        call = await self.load(principal, call_id)
+        party = self._require_party(principal, call)
+        if call["state"] == CallState.ENDED.value:
+            raise Conflict("the call has ended")
+        return call, party
+
     async def view(self, principal: Principal, req: ev.CallRef) -> dict[str, Any]:
         call = await self.load(principal, req.call_id)
         return call_view(call, self.live.get(call["id"]))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from signaling.calls.guidance import CallGuidance
+from signaling.calls.ice_servers import CallIceServers
 from signaling.calls.quality import CallQuality
 from signaling.calls.service import CallService
 from signaling.realtime import events as ev
@@ -18,6 +19,7 @@ def call_handlers(
     quality: CallQuality,
     guidance: CallGuidance,
     recording: RecordingControl,
+    ice: CallIceServers,
 ) -> dict[str, Handler]:
     return {
         "call.start": typed(ev.CallStart, lambda sid, p, r: calls.start(p, r)),
@@ -25,6 +27,7 @@ def call_handlers(
         "call.decline": typed(ev.CallRef, lambda sid, p, r: calls.decline(p, r)),
         "call.hangup": typed(ev.CallRef, lambda sid, p, r: calls.hangup(p, r)),
         "call.get": typed(ev.CallRef, lambda sid, p, r: calls.view(p, r)),
+        "call.ice_servers": typed(ev.CallRef, lambda sid, p, r: ice.handout(p, r)),
         "call.join": typed(ev.CallJoin, lambda sid, p, r: calls.join(p, r, sid)),
         "call.media": typed(ev.CallMediaState, lambda sid, p, r: calls.set_media(p, r)),
         "call.stats": typed(ev.CallStats, lambda sid, p, r: quality.report(p, r)),

@@ -97,7 +97,7 @@ class CallStart:
 
 @dataclass(frozen=True)
 class CallRef:
-    """call.accept, call.decline, call.hangup, call.get: name the call."""
+    """call.accept, call.decline, call.hangup, call.get, call.ice_servers: name the call."""
 
     call_id: int = field(metadata=ID)
 

@@ -20,6 +20,9 @@ const STATS_INTERVAL_MS = 5000;
 const DISCONNECTED_GRACE_MS = 2000;
 const REJOIN_RETRY_MS = 2000;
 const JOIN_TIMEOUT_MS = 30000;
+// TURN credentials must still be valid when the peer connection allocates: ask again when
+// they expire within this margin.
+const ICE_SERVERS_MARGIN_MS = 60000;
 
 export class CallSession extends Emitter {
   /**
@@ -47,6 +50,7 @@ export class CallSession extends Emitter {
     this.relaySession = null;  // the call's relay_session our peer connection joined
     this.opening = null;  // the one openMedia() everybody waits for
     this.prepared = null;  // Promise<{peer, offer}> built while the call rings (prepare())
+    this.ice = null;  // {servers: Promise<RTCIceServer[]>, expiresAt: ms | null} (iceServers())
     this.closed = false;
     this.quality = { customer: null, agent: null };
     this.downgradeOffer = null;
@@ -340,6 +344,38 @@ export class CallSession extends Emitter {
   }
 
   /**
+   * The call's ICE servers for a new peer connection (call.ice_servers), asked once and again
+   * only when their TURN credentials are about to expire. A server that cannot say (an older
+   * one, or a refusal) means none: the relay is then reached directly, as before.
+   */
+  iceServers() {
+    const ice = this.ice;
+    if (ice && (ice.expiresAt === null || ice.expiresAt - Date.now() > ICE_SERVERS_MARGIN_MS)) {
+      return ice.servers;
+    }
+    const asked = { expiresAt: null };
+    asked.servers = request(this.socket(), "call.ice_servers", { call_id: this.id })
+      .then((data) => {
+        asked.expiresAt = data.expires_at ? Date.parse(data.expires_at) : null;
+        return data.ice_servers || [];
+      }, (error) => {
+        console.warn("LiveAssist: call.ice_servers failed", error);
+        if (this.ice === asked) this.ice = null;  // ask again for the next peer connection
+        return [];
+      });
+    this.ice = asked;
+    return asked.servers;
+  }
+
+  /** A fresh CallPeer with the call's ICE servers. */
+  async newPeer() {
+    const iceServers = await this.iceServers();
+    const peer = new CallPeer({ iceServers,
+      onConnectionState: (state) => this.linkChanged(peer, state) });
+    return peer;
+  }
+
+  /**
    * Build the peer connection and its offer (certificate, ICE gathering) while the call
    * rings, so that joining once it is answered is a single round trip. Only the first
    * join uses it; a failed preparation just means that join builds its own.
@@ -347,8 +383,9 @@ export class CallSession extends Emitter {
   prepare() {
     if (this.prepared || this.peer || this.joinedOnce || this.closed || this.ended) return;
     this.prepared = (async () => {
+      this.iceServers();  // asked while the devices open
       await this.openMedia();
-      const peer = new CallPeer({ onConnectionState: (state) => this.linkChanged(peer, state) });
+      const peer = await this.newPeer();
       try {
         return { peer, offer: await peer.createOffer(this.currentTracks()) };
       } catch (error) {
@@ -390,8 +427,11 @@ export class CallSession extends Emitter {
     if (old) old.close();
     clearTimeout(this.disconnectTimer);
     const ready = await this.takePrepared();
-    const peer = ready ? ready.peer
-      : new CallPeer({ onConnectionState: (state) => this.linkChanged(peer, state) });
+    const peer = ready ? ready.peer : await this.newPeer();
+    if (this.closed) {
+      peer.close();
+      return;
+    }
     const tracks = this.currentTracks();
     // The flags ride with the offer (protocol §8), saving a call.media after every join.
     const sent = { ...this.flags };
