@@ -1,7 +1,7 @@
 """One signaling process against two on one Redis, side by side: how fast chats are routed
 (customers write at once, agents take them) and what each process spends on it.
 
-    .venv/bin/python -m benchmarks.signaling_cluster --chats 200 --rounds 2
+    .venv/bin/python -m benchmarks.signaling_cluster --chats 100 --sockets 1000 --rounds 2
 
 Starts its own redis-server and a throw-away PostgreSQL (the tests' helper; root needs the
 `postgres` user, as in `make test`), a fresh database per run. 4 agents (50 chats each) sit
@@ -45,7 +45,7 @@ def _env(database_url: str, redis_url: str) -> dict[str, str]:
             "LIVEASSIST_AUTH_PASSWORD_MEMORY_KIB": "8192",
             "LIVEASSIST_AUTH_PASSWORD_TIME_COST": "1",
             "LIVEASSIST_LOG_LEVEL": "WARNING",
-            "LIVEASSIST_RELAY_PRELOAD": "false",
+            "LIVEASSIST_RELAY_EMBEDDED": "false",  # routing only: no calls, no relay
             "LIVEASSIST_NEW_PASSWORD": PASSWORD,
         }
     )
@@ -87,7 +87,43 @@ async def _up(url: str) -> None:
         await probe.close()
 
 
-async def one_mode(processes: int, chats: int, database_url: str, redis_url: str) -> dict[str, Any]:
+async def _hold_sockets(
+    servers: list[tuple[subprocess.Popen[bytes], str]], count: int, people: list[Customer]
+) -> dict[str, Any]:
+    """`count` more customers connect (each with its chat) to the last process: what a held
+    socket costs each process (CPU to accept it, memory to keep it)."""
+    before = [sample(p.pid) for p, _url in servers]
+    began = time.perf_counter()
+    url = servers[-1][1]
+
+    async def one(i: int) -> Customer:
+        person = Customer(url)
+        await person.open_chat(name=f"S{i}")
+        await person.connect()
+        return person
+
+    for start in range(0, count, 50):
+        people += await asyncio.gather(*(one(i) for i in range(start, min(count, start + 50))))
+    took = time.perf_counter() - began
+    await asyncio.sleep(2)  # settle
+    after = [sample(p.pid) for p, _url in servers]
+    return {
+        "sockets": count,
+        "sockets_per_second": count / took,
+        "cpu_ms_per_socket": [
+            round((a.cpu_seconds - b.cpu_seconds) * 1000 / count, 2)
+            for a, b in zip(after, before, strict=True)
+        ],
+        "kib_per_socket": [
+            round((a.rss_bytes - b.rss_bytes) / 1024 / count, 1)
+            for a, b in zip(after, before, strict=True)
+        ],
+    }
+
+
+async def one_mode(
+    processes: int, chats: int, sockets: int, database_url: str, redis_url: str
+) -> dict[str, Any]:
     data = Path(tempfile.mkdtemp(prefix="la-bench-cluster-"))
     env = _env(database_url, redis_url)
     await asyncio.to_thread(_prepare, data, env)
@@ -122,7 +158,8 @@ async def one_mode(processes: int, chats: int, database_url: str, redis_url: str
 
         async def say(person: Customer) -> None:
             said[person.chat_id] = time.perf_counter()
-            await person.say("help")
+            payload = {"chat_id": person.chat_id, "client_msg_id": "first", "text": "help"}
+            await person.request("message.send", payload, timeout=120)
 
         await asyncio.gather(*(say(p) for p in people))
         assigned_at: dict[int, float] = {}
@@ -140,6 +177,7 @@ async def one_mode(processes: int, chats: int, database_url: str, redis_url: str
                 task.cancel()
         elapsed = max(assigned_at.values()) - began
         after = [sample(p.pid) for p, _url in servers]
+        held = await _hold_sockets(servers, sockets, people)
         waits = sorted((assigned_at[c] - said[c]) * 1000 for c in said)
         cpu = [a.cpu_seconds - b.cpu_seconds for a, b in zip(after, before, strict=True)]
         return {
@@ -150,6 +188,7 @@ async def one_mode(processes: int, chats: int, database_url: str, redis_url: str
             "assign_ms_p95": waits[int(0.95 * (len(waits) - 1))],
             "cpu_ms_per_chat": [round(c * 1000 / chats, 2) for c in cpu],
             "rss_mib": [round(a.rss_mib, 1) for a in after],
+            **held,
         }
     finally:
         for person in [*people, *agents]:
@@ -160,7 +199,7 @@ async def one_mode(processes: int, chats: int, database_url: str, redis_url: str
             process.wait(timeout=30)
 
 
-async def run(chats: int, rounds: int) -> list[dict[str, Any]]:
+async def run(chats: int, sockets: int, rounds: int) -> list[dict[str, Any]]:
     bindir = find_bindir()
     if bindir is None:
         raise SystemExit("PostgreSQL is not installed: apt-get install -y postgresql")
@@ -180,14 +219,18 @@ async def run(chats: int, rounds: int) -> list[dict[str, Any]]:
             for number in range(rounds):
                 for processes in (1, 2) if number % 2 == 0 else (2, 1):
                     database = cluster.create_database()
-                    result = await one_mode(processes, chats, cluster.url(database), redis_url)
+                    url = cluster.url(database)
+                    result = await one_mode(processes, chats, sockets, url, redis_url)
                     results.append(result)
                     print(
                         f"round {number + 1}, {processes} process(es): "
                         f"{result['decisions_per_second']:6.1f} chats routed/s, wait p50 "
                         f"{result['assign_ms_p50']:6.0f} ms p95 {result['assign_ms_p95']:6.0f} ms,"
                         f" CPU ms per chat {result['cpu_ms_per_chat']},"
-                        f" RSS MiB {result['rss_mib']}",
+                        f" RSS MiB {result['rss_mib']}; {sockets} more sockets on the last:"
+                        f" {result['sockets_per_second']:.0f}/s, CPU ms per socket"
+                        f" {result['cpu_ms_per_socket']},"
+                        f" KiB per socket {result['kib_per_socket']}",
                         flush=True,
                     )
     finally:
@@ -197,10 +240,11 @@ async def run(chats: int, rounds: int) -> list[dict[str, Any]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--chats", type=int, default=200, help="at most 200 (4 agents x 50)")
+    parser.add_argument("--chats", type=int, default=100, help="at most 200 (4 agents x 50)")
+    parser.add_argument("--sockets", type=int, default=1000, help="idle customers held after")
     parser.add_argument("--rounds", type=int, default=2)
     options = parser.parse_args()
-    asyncio.run(run(min(options.chats, AGENTS * 50), options.rounds))
+    asyncio.run(run(min(options.chats, AGENTS * 50), options.sockets, options.rounds))
 
 
 if __name__ == "__main__":
