@@ -10,9 +10,8 @@ telling signaling over Redis, so both ends parse (and validate) them the same wa
 from __future__ import annotations
 
 import dataclasses
-import logging
-from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from collections.abc import Mapping
+from typing import Any
 
 from relay.interface import (
     CloseReason,
@@ -24,10 +23,7 @@ from relay.interface import (
     RoomId,
 )
 
-logger = logging.getLogger(__name__)
-
 RelayEvent = RoomClosed | ParticipantLink | MediaFlow | RecordingState
-E = TypeVar("E")
 
 
 def event_to_wire(event: RelayEvent) -> dict[str, Any]:
@@ -76,12 +72,3 @@ def event_from_wire(message: Mapping[str, Any]) -> RelayEvent:
     except KeyError as missing:
         raise ValueError(f"relay event without {missing}") from None
     raise ValueError(f"unknown relay event {kind!r}")
-
-
-def notify_all(listeners: list[Callable[[E], None]], event: E, kind: str) -> None:
-    """Every listener hears the event; one that raises is logged, not the others' problem."""
-    for listener in list(listeners):
-        try:
-            listener(event)
-        except Exception:
-            logger.exception("%s listener failed", kind)

@@ -9,30 +9,22 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from relay.event_wire import event_from_wire, notify_all
+from relay.event_wire import event_from_wire
 from relay.interface import (
     CloseReason,
     CloseRoom,
     EventLoopKind,
     Join,
     Leave,
-    MediaFlow,
-    MediaFlowListener,
     NoCapacity,
     OpenRoom,
     ParticipantId,
-    ParticipantLink,
-    ParticipantListener,
     PauseRecording,
-    RecordingListener,
-    RecordingState,
     RecordingSummary,
     RelayIncompatible,
     RelayLost,
     RelayStats,
     ResumeRecording,
-    RoomClosed,
-    RoomClosedListener,
     RoomExists,
     RoomId,
     StartRecording,
@@ -41,6 +33,7 @@ from relay.interface import (
     UnknownRoom,
     WorkerId,
 )
+from relay.listeners import RelayListeners
 from relay.restarts import RestartPolicy
 from relay.worker import RelayWorker
 
@@ -61,7 +54,7 @@ DEFAULT_CAPACITY = 100
 """Participants per worker; one forwarded packet costs about 7-8 µs (docs/relay-notes.md)."""
 
 
-class RelayPool:
+class RelayPool(RelayListeners):
     """Lifecycle: new → started (start(): every worker up and registered) → stopped.
 
     A room lives on one worker, chosen at open_room as the one with the lowest
@@ -79,6 +72,7 @@ class RelayPool:
         *,
         public_ip: str = "",
     ) -> None:
+        super().__init__()
         count = workers if workers is not None else (os.cpu_count() or 1)
         if count < 1:
             raise ValueError("a relay pool needs at least one worker")
@@ -93,12 +87,6 @@ class RelayPool:
         self._rooms: dict[RoomId, RelayWorker] = {}
         self._participants: dict[WorkerId, int] = {w.worker_id: 0 for w in self.workers}
         self._room_participants: dict[RoomId, set[ParticipantId]] = {}
-        self._listeners: list[RoomClosedListener] = []
-        self._participant_listeners: list[ParticipantListener] = []
-        self._media_flow_listeners: list[MediaFlowListener] = []
-        self._recording_listeners: list[RecordingListener] = []
-        self._recordings: dict[RoomId, RecordingState] = {}
-        """The last state of each room's running recording (a lost worker fails them)."""
 
     def _new_worker(self, worker_id: WorkerId) -> RelayWorker:
         return RelayWorker(
@@ -128,18 +116,6 @@ class RelayPool:
         for room_id in rooms:
             self._forget(room_id, CloseReason.RELAY_SHUTDOWN)
 
-    def add_room_closed_listener(self, listener: RoomClosedListener) -> None:
-        self._listeners.append(listener)
-
-    def add_participant_listener(self, listener: ParticipantListener) -> None:
-        self._participant_listeners.append(listener)
-
-    def add_media_flow_listener(self, listener: MediaFlowListener) -> None:
-        self._media_flow_listeners.append(listener)
-
-    def add_recording_listener(self, listener: RecordingListener) -> None:
-        self._recording_listeners.append(listener)
-
     def _on_worker_event(self, message: dict[str, Any]) -> None:
         if message.get("event") == "hello":
             return
@@ -148,19 +124,7 @@ class RelayPool:
         except ValueError:
             logger.exception("malformed event from a worker: %r", message)
             return
-        if isinstance(event, RecordingState):
-            if event.state == "stopped":
-                self._recordings.pop(event.room_id, None)
-            elif event.room_id in self._rooms:
-                self._recordings[event.room_id] = event
-            self._emit_recording(event)
-        elif isinstance(event, MediaFlow):
-            notify_all(self._media_flow_listeners, event, "media flow")
-        elif isinstance(event, ParticipantLink):
-            notify_all(self._participant_listeners, event, "participant")
-
-    def _emit_recording(self, event: RecordingState) -> None:
-        notify_all(self._recording_listeners, event, "recording")
+        self.tell(event, room_open=event.room_id in self._rooms)
 
     def _place(self) -> RelayWorker:
         alive = [w for w in self.workers if w.alive]
@@ -290,14 +254,9 @@ class RelayPool:
 
     def _forget(self, room_id: RoomId, reason: CloseReason) -> None:
         worker = self._rooms.pop(room_id)
-        recording = self._recordings.pop(room_id, None)
-        if recording is not None and reason == CloseReason.RELAY_LOST:
-            self._emit_recording(
-                dataclasses.replace(recording, state="failed", reason="relay_lost")
-            )
         members = self._room_participants.pop(room_id, set())
         self._participants[worker.worker_id] -= len(members)
-        notify_all(self._listeners, RoomClosed(room_id, reason), "room-closed")
+        self.room_closed(room_id, reason)
 
     def _on_worker_lost(self, worker: RelayWorker) -> None:
         for room_id, host in list(self._rooms.items()):

@@ -298,8 +298,9 @@ class Runtime:
         self.retention.start()
         if self.config.server.redis_url:
             # Relay rooms outlive a signaling process on the relay nodes: those of calls
-            # just ended above are closed, so no node keeps peer connections for nobody.
-            await self._close_orphan_rooms()
+            # just ended above are closed, so no node keeps peer connections for nobody
+            # (in the background: starting the relay may take seconds).
+            self._orphans = asyncio.create_task(self._close_orphan_rooms())
 
     async def _close_orphan_rooms(self) -> None:
         try:

@@ -14,7 +14,7 @@ import pytest
 from aiortc import RTCBundlePolicy, RTCConfiguration, RTCPeerConnection
 
 from loadtest.call_peer import CallPeer
-from loadtest.clients import Customer, ProtocolError, Staff
+from loadtest.clients import Customer, Participant, ProtocolError, Staff
 from media.stamps import StampedVideoTrack
 from media.tone import ToneAudioTrack, dominant_frequency
 from signaling.types import CallParty
@@ -47,6 +47,19 @@ async def ring_and_accept(caller: Any, callee: Any, chat_id: int, media: str = "
     accepted = await callee.request("call.accept", {"call_id": call["id"]})
     assert accepted["state"] == "active"
     return int(call["id"])
+
+
+async def rejoin_after_move(
+    peer: CallPeer, person: Participant, timeout: float = 15.0
+) -> dict[str, Any]:
+    """What a client does on a relay move: wait for the new relay_session, join it afresh,
+    and see the other side's camera again. Returns the call as the move showed it."""
+    moved = await person.next("call.updated", where=peer.moved, timeout=timeout)
+    peer.tracks["camera"] = StampedVideoTrack(**SMALL)  # the old sender's track is spent
+    peer.reset_received("camera")
+    await peer.join()
+    await peer.wait_frames("camera", 5)
+    return moved
 
 
 async def three_line_offer(policy: RTCBundlePolicy = RTCBundlePolicy.MAX_BUNDLE) -> str:

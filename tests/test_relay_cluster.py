@@ -23,7 +23,7 @@ from loadtest.clients import Participant
 from media.stamps import StampedVideoTrack
 from relay.cluster.registry import WORKERS_PER_NODE, NodeRecord, NodeRegistry
 from tests.conftest import Server, start_server
-from tests.test_calls import SMALL, chat_pair, ring_and_accept
+from tests.test_calls import SMALL, chat_pair, rejoin_after_move, ring_and_accept
 
 CLI = [sys.executable, "-c", "import sys; from signaling.cli import main; sys.exit(main())"]
 HEARTBEAT = 0.5
@@ -96,19 +96,6 @@ async def video_call(srv: Server) -> AsyncIterator[tuple[int, list[tuple[CallPee
         finally:
             await them.close()
             await us.close()
-
-
-async def rejoin_after_move(
-    peer: CallPeer, person: Participant, timeout: float = 15.0
-) -> dict[str, Any]:
-    """What a client does on a relay move: wait for the new relay_session, join it afresh,
-    and see the other side's camera again. Returns the call as the move showed it."""
-    moved = await person.next("call.updated", where=peer.moved, timeout=timeout)
-    peer.tracks["camera"] = StampedVideoTrack(**SMALL)  # the old sender's track is spent
-    peer.reset_received("camera")
-    await peer.join()
-    await peer.wait_frames("camera", 5)
-    return moved
 
 
 async def call_record(srv: Server, call_id: int) -> dict[str, Any]:

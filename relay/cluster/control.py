@@ -27,29 +27,23 @@ from relay.cluster.registry import (
     replies_channel,
     requests_channel,
 )
-from relay.event_wire import event_from_wire, notify_all
+from relay.cluster.subscription import messages
+from relay.event_wire import event_from_wire
 from relay.interface import (
     CloseReason,
     CloseRoom,
     Join,
     Leave,
-    MediaFlow,
-    MediaFlowListener,
     NoCapacity,
     OpenRoom,
     ParticipantId,
-    ParticipantLink,
-    ParticipantListener,
     PauseRecording,
-    RecordingListener,
-    RecordingState,
     RecordingSummary,
     RelayError,
     RelayLost,
     RelayStats,
     ResumeRecording,
     RoomClosed,
-    RoomClosedListener,
     RoomExists,
     RoomId,
     StartRecording,
@@ -59,6 +53,7 @@ from relay.interface import (
     WorkerId,
     WorkerStats,
 )
+from relay.listeners import RelayListeners
 
 logger = logging.getLogger(__name__)
 
@@ -72,11 +67,12 @@ class Placement:
     instance: str
 
 
-class ClusterRelay:
+class ClusterRelay(RelayListeners):
     """Lifecycle: start() (subscribed; nodes read) → serving → stop(). Needs no node to start:
     open_room raises RelayLost while none is registered, and the call retries (signaling)."""
 
     def __init__(self, redis: Redis, *, heartbeat_seconds: float = 0.5) -> None:
+        super().__init__()
         self._redis = redis
         self._heartbeat = heartbeat_seconds
         self.registry = NodeRegistry(redis, ttl=4 * heartbeat_seconds)
@@ -85,13 +81,10 @@ class ClusterRelay:
         self._ids = itertools.count(1)
         self._pending: dict[int, asyncio.Future[dict[str, Any]]] = {}
         self._rooms: dict[RoomId, Placement] = {}
-        self._recordings: dict[RoomId, RecordingState] = {}
+        self._opening: set[RoomId] = set()
+        """Rooms asked for and not answered yet: not orphans, though no node said so yet."""
         self.nodes: dict[str, NodeRecord] = {}
         """Live nodes as last read (every heartbeat interval)."""
-        self._room_listeners: list[RoomClosedListener] = []
-        self._participant_listeners: list[ParticipantListener] = []
-        self._media_listeners: list[MediaFlowListener] = []
-        self._recording_listeners: list[RecordingListener] = []
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
@@ -114,19 +107,6 @@ class ClusterRelay:
             self._forget(room_id, CloseReason.RELAY_SHUTDOWN)
         await self._redis.aclose()
 
-    # ---- listeners --------------------------------------------------------------------------
-    def add_room_closed_listener(self, listener: RoomClosedListener) -> None:
-        self._room_listeners.append(listener)
-
-    def add_participant_listener(self, listener: ParticipantListener) -> None:
-        self._participant_listeners.append(listener)
-
-    def add_media_flow_listener(self, listener: MediaFlowListener) -> None:
-        self._media_listeners.append(listener)
-
-    def add_recording_listener(self, listener: RecordingListener) -> None:
-        self._recording_listeners.append(listener)
-
     # ---- RelayControl -----------------------------------------------------------------------
     async def open_room(self, room_id: RoomId) -> WorkerId:
         command = OpenRoom(room_id)
@@ -147,6 +127,19 @@ class ClusterRelay:
         if not self.nodes:
             raise RelayLost("no relay node is registered")
         refusals: list[str] = []
+        self._opening.add(room_id)
+        try:
+            return await self._open_on(room_id, command, candidates, refusals)
+        finally:
+            self._opening.discard(room_id)
+
+    async def _open_on(
+        self,
+        room_id: RoomId,
+        command: OpenRoom,
+        candidates: list[NodeRecord],
+        refusals: list[str],
+    ) -> WorkerId:
         for node in candidates:
             try:
                 worker = await self._execute(node.node_id, command)
@@ -222,7 +215,7 @@ class ClusterRelay:
             except (RelayLost, TimeoutError):
                 continue
             for room_id in rooms:
-                if RoomId(room_id) in self._rooms:
+                if RoomId(room_id) in self._rooms or RoomId(room_id) in self._opening:
                     continue
                 command = CloseRoom(RoomId(room_id), CloseReason.CALL_ENDED)
                 with contextlib.suppress(RelayError):
@@ -271,22 +264,11 @@ class ClusterRelay:
         return reply.get("result")
 
     async def _listen(self, pubsub: Any) -> None:
-        try:
-            async for message in pubsub.listen():
-                channel = message.get("channel")
-                channel = channel.decode() if isinstance(channel, bytes) else channel
-                try:
-                    data = json.loads(message.get("data"))
-                except (TypeError, ValueError):
-                    logger.warning("relay cluster: undecodable message on %s", channel)
-                    continue
-                if channel == self._replies:
-                    self._on_reply(data)
-                else:
-                    self._on_event(data)
-        finally:
-            with contextlib.suppress(Exception):
-                await pubsub.aclose()
+        async for channel, data in messages(pubsub):
+            if channel == self._replies:
+                self._on_reply(data)
+            else:
+                self._on_event(data)
 
     def _on_reply(self, reply: dict[str, Any]) -> None:
         future = self._pending.get(int(reply.get("id", -1)))
@@ -304,16 +286,8 @@ class ClusterRelay:
             return  # another process's room, or an older room of the same id
         if isinstance(event, RoomClosed):
             self._forget(event.room_id, event.reason)
-        elif isinstance(event, RecordingState):
-            if event.state == "stopped":
-                self._recordings.pop(event.room_id, None)
-            else:
-                self._recordings[event.room_id] = event
-            notify_all(self._recording_listeners, event, "recording")
-        elif isinstance(event, MediaFlow):
-            notify_all(self._media_listeners, event, "media flow")
-        elif isinstance(event, ParticipantLink):
-            notify_all(self._participant_listeners, event, "participant")
+        else:
+            self.tell(event)
 
     async def _watch(self) -> None:
         """Every heartbeat interval: the rooms of a node gone (or restarted) are lost."""
@@ -334,8 +308,4 @@ class ClusterRelay:
 
     def _forget(self, room_id: RoomId, reason: CloseReason) -> None:
         self._rooms.pop(room_id, None)
-        recording = self._recordings.pop(room_id, None)
-        if recording is not None and reason is CloseReason.RELAY_LOST:
-            failed = dataclasses.replace(recording, state="failed", reason=reason.value)
-            notify_all(self._recording_listeners, failed, "recording")
-        notify_all(self._room_listeners, RoomClosed(room_id, reason), "room-closed")
+        self.room_closed(room_id, reason)

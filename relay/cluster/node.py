@@ -28,6 +28,7 @@ from relay.cluster.registry import (
     check_node_id,
     requests_channel,
 )
+from relay.cluster.subscription import messages
 from relay.event_wire import RelayEvent, event_to_wire
 from relay.interface import (
     CloseReason,
@@ -141,22 +142,17 @@ class RelayNode:
 
     # ---- requests ---------------------------------------------------------------------------
     async def _serve(self, pubsub: Any) -> None:
-        try:
-            async for message in pubsub.listen():
-                task = asyncio.create_task(self._answer(message.get("data")))
-                self._requests.add(task)
-                task.add_done_callback(self._requests.discard)
-        finally:
-            with contextlib.suppress(Exception):
-                await pubsub.aclose()
+        async for _channel, request in messages(pubsub):
+            task = asyncio.create_task(self._answer(request))
+            self._requests.add(task)
+            task.add_done_callback(self._requests.discard)
 
-    async def _answer(self, data: Any) -> None:
+    async def _answer(self, request: Any) -> None:
         try:
-            request = json.loads(data)
             reply_to, request_id = request["reply_to"], int(request["id"])
             op, args = str(request["op"]), dict(request.get("args") or {})
         except (ValueError, TypeError, KeyError):
-            logger.warning("relay node %s: malformed request %.200r", self.node_id, data)
+            logger.warning("relay node %s: malformed request %.200r", self.node_id, request)
             return
         if not isinstance(reply_to, str) or not reply_to.startswith(PREFIX + "client:"):
             logger.warning("relay node %s: request without a reply channel", self.node_id)

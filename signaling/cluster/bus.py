@@ -5,7 +5,6 @@ process listens on the primary's channel and answers only while it is the primar
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import logging
 from collections.abc import Awaitable, Callable
@@ -13,6 +12,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from relay.cluster.subscription import messages
 from signaling import jsonutil
 from signaling.errors import LiveAssistError, Unavailable
 
@@ -106,26 +106,15 @@ class SignalingBus:
         await self._redis.publish(TO_ALL, jsonutil.dumps({"kind": kind, "body": body}))
 
     async def _listen(self, pubsub: Any) -> None:
-        try:
-            async for message in pubsub.listen():
-                channel = message.get("channel")
-                channel = channel.decode() if isinstance(channel, bytes) else channel
-                try:
-                    data = jsonutil.loads(message.get("data"))
-                except (TypeError, ValueError):
-                    log.warning("signaling bus: undecodable message on %s", channel)
-                    continue
-                if channel == self._reply_to:
-                    future = self._pending.get(int(data.get("id", -1)))
-                    if future is not None and not future.done():
-                        future.set_result(data)
-                elif channel == TO_PRIMARY and self._is_primary():
-                    self._spawn(self._answer(data))
-                elif channel == TO_ALL and data.get("kind") in self._notices:
-                    self._spawn(self._notices[data["kind"]](dict(data.get("body") or {})))
-        finally:
-            with contextlib.suppress(Exception):
-                await pubsub.aclose()
+        async for channel, data in messages(pubsub, jsonutil.loads):
+            if channel == self._reply_to:
+                future = self._pending.get(int(data.get("id", -1)))
+                if future is not None and not future.done():
+                    future.set_result(data)
+            elif channel == TO_PRIMARY and self._is_primary():
+                self._spawn(self._answer(data))
+            elif channel == TO_ALL and data.get("kind") in self._notices:
+                self._spawn(self._notices[data["kind"]](dict(data.get("body") or {})))
 
     def _spawn(self, work: Awaitable[None]) -> None:
         task: asyncio.Task[None] = asyncio.ensure_future(work)

@@ -43,8 +43,12 @@ class Leadership:
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        await self._attempt()
+        """Try once now (and, if that makes this process primary, finish taking over before
+        returning); renewals run on their own task from the start, however long that takes."""
+        gained = await self._attempt()
         self._task = asyncio.create_task(self._run(), name="signaling-leadership")
+        if gained:
+            await self._on_gained()
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -68,24 +72,34 @@ class Leadership:
         return value.decode() if isinstance(value, bytes) else value
 
     async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self._ttl_ms / 3000)
-            try:
-                await self._attempt()
-            except Exception as error:
-                log.warning("primary election: Redis: %r", error)
-                if self.is_primary:
-                    self._step_down()
+        taking_over: asyncio.Task[None] | None = None
+        try:
+            while True:
+                await asyncio.sleep(self._ttl_ms / 3000)
+                try:
+                    gained = await self._attempt()
+                except Exception as error:
+                    log.warning("primary election: Redis: %r", error)
+                    if self.is_primary:
+                        self._step_down()
+                    continue
+                if gained:  # taking over runs beside the renewals, never delaying them
+                    taking_over = asyncio.ensure_future(self._on_gained())
+        finally:
+            if taking_over is not None and not taking_over.done():
+                taking_over.cancel()
 
-    async def _attempt(self) -> None:
+    async def _attempt(self) -> bool:
+        """Renew, or try to take the role; True if this attempt made this process primary."""
         if self.is_primary:
             if not await self._redis.eval(RENEW, 1, KEY, self.process_id, self._ttl_ms):
                 self._step_down()
-            return
+            return False
         if await self._redis.set(KEY, self.process_id, nx=True, px=self._ttl_ms):
             self.is_primary = True
             log.warning("this signaling process is now the primary (%s)", self.process_id)
-            await self._on_gained()
+            return True
+        return False
 
     def _step_down(self) -> None:
         self.is_primary = False
