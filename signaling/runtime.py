@@ -27,7 +27,6 @@ from signaling.calls.relay_launcher import RelayLauncher, relay_service_factory
 from signaling.calls.service import CallService
 from signaling.chat.guest import GuestSessions
 from signaling.chat.service import ChatService
-from signaling.chat.views import NameBook
 from signaling.cluster.coordinator import SignalingCluster
 from signaling.config import Config
 from signaling.context_hook import CustomerContext
@@ -36,11 +35,11 @@ from signaling.draining import Drain
 from signaling.http.origins import OriginPolicy
 from signaling.log_throttle import library_logger
 from signaling.metrics import ServerMetrics
+from signaling.protocol.notifier import Notifier
 from signaling.ratelimit import RateLimiter, RateLimits
 from signaling.realtime.agent_namespace import AgentNamespace
 from signaling.realtime.call_events import call_handlers
 from signaling.realtime.customer_namespace import CustomerNamespace
-from signaling.realtime.notifier import Notifier
 from signaling.realtime.server import GuardedServer
 from signaling.recordings.control import RecordingControl
 from signaling.recordings.jobs import MediaJobRunner
@@ -48,6 +47,7 @@ from signaling.recordings.recorder import CallRecorder
 from signaling.recordings.retention import RetentionSweeper
 from signaling.routing.dispatcher import Dispatcher
 from signaling.routing.presence import PresenceRegistry
+from signaling.transcript.views import NameBook
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ import logging
 from time import monotonic
 from typing import TYPE_CHECKING
 
-from signaling.realtime.notifier import AGENT_NS, CUSTOMER_NS
+from signaling.protocol.notifier import AGENT_NS, CUSTOMER_NS
 
 if TYPE_CHECKING:
     from signaling.runtime import Runtime

@@ -11,8 +11,8 @@ from signaling.auth.tokens import Principal
 from signaling.calls.service import CallService
 from signaling.db.schema import utcnow
 from signaling.errors import Forbidden, InvalidPayload
-from signaling.realtime import events as ev
-from signaling.realtime.notifier import Notifier
+from signaling.protocol import events as ev
+from signaling.protocol.notifier import Notifier
 from signaling.store import calls as call_store
 from signaling.types import AnnotationKind, CallParty
 

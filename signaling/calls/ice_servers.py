@@ -16,7 +16,7 @@ from signaling.auth.tokens import Principal
 from signaling.auth.turn_credentials import turn_credential
 from signaling.calls.service import CallService
 from signaling.config import Config
-from signaling.realtime import events as ev
+from signaling.protocol import events as ev
 
 
 class IceServers:

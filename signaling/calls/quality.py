@@ -10,8 +10,8 @@ from signaling.auth.tokens import Principal
 from signaling.calls.service import CallService
 from signaling.calls.views import call_view
 from signaling.errors import Conflict, Forbidden, InvalidPayload
-from signaling.realtime import events as ev
-from signaling.realtime.notifier import Notifier
+from signaling.protocol import events as ev
+from signaling.protocol.notifier import Notifier
 from signaling.store import calls as call_store
 from signaling.types import CallEndReason, CallParty, Downgrade
 

@@ -45,20 +45,20 @@ from signaling.calls.offer import OfferRefused, check_offer
 from signaling.calls.relay_launcher import RelayLauncher
 from signaling.calls.revision import next_rev
 from signaling.calls.views import call_view
-from signaling.chat.system_messages import add_system_message
-from signaling.chat.views import NameBook
 from signaling.config import CallsConfig
 from signaling.db.database import Database
 from signaling.db.schema import utcnow
 from signaling.errors import Conflict, Forbidden, InvalidPayload, LiveAssistError, NotFound
 from signaling.metrics import ServerMetrics
+from signaling.protocol import events as ev
+from signaling.protocol.notifier import Notifier
 from signaling.ratelimit import RateLimiter
-from signaling.realtime import events as ev
-from signaling.realtime.notifier import Notifier
 from signaling.recordings.recorder import CallRecorder
 from signaling.store import Record
 from signaling.store import calls as call_store
 from signaling.store import chats as chat_store
+from signaling.transcript.system_messages import add_system_message
+from signaling.transcript.views import NameBook
 from signaling.types import (
     CallEndReason,
     CallMedia,

@@ -9,7 +9,6 @@ from typing import Any
 from signaling.auth.identity import verify_identity
 from signaling.auth.tokens import TokenSigner
 from signaling.chat.subjects import ticket_subject
-from signaling.chat.views import NameBook, chat_view
 from signaling.db.database import Database
 from signaling.errors import InvalidPayload, NotFound, TokenExpired, Unauthenticated
 from signaling.store import customers as customer_store
@@ -17,6 +16,7 @@ from signaling.store import orgs as org_store
 from signaling.store.audit import audit
 from signaling.store.chats import create_chat
 from signaling.store.tickets import create_ticket
+from signaling.transcript.views import NameBook, chat_view
 from signaling.types import EMAIL_PATTERN, ChatId, CustomerId, OrgId, Role, TicketPriority
 from signaling.wire import limit
 

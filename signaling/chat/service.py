@@ -10,13 +10,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from signaling.auth import access
 from signaling.auth.tokens import Principal
-from signaling.chat.system_messages import add_system_message
-from signaling.chat.views import NameBook, chat_view, message_views
 from signaling.db.database import Database
 from signaling.db.schema import utcnow
 from signaling.errors import Conflict, Forbidden, InvalidPayload, NotFound
-from signaling.realtime import events as ev
-from signaling.realtime.notifier import Notifier
+from signaling.protocol import events as ev
+from signaling.protocol.notifier import Notifier
 from signaling.routing.dispatcher import Dispatcher
 from signaling.store import Record
 from signaling.store import chats as chat_store
@@ -25,6 +23,8 @@ from signaling.store import orgs as org_store
 from signaling.store import tickets as ticket_store
 from signaling.store import users as user_store
 from signaling.store.audit import audit
+from signaling.transcript.system_messages import add_system_message
+from signaling.transcript.views import NameBook, chat_view, message_views
 from signaling.types import (
     ChatEndReason,
     ChatState,

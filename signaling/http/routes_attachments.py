@@ -8,13 +8,13 @@ from aiohttp import web
 
 from signaling.auth import access
 from signaling.chat.service import sender_of
-from signaling.chat.views import attachment_view
 from signaling.errors import Conflict, NotFound
 from signaling.filenames import clean_filename, content_disposition
 from signaling.http import schemas
 from signaling.http.api import ApiRequest, api
 from signaling.http.multipart_upload import read_one_file
 from signaling.store import messages as message_store
+from signaling.transcript.views import attachment_view
 from signaling.types import ChatState, Role
 
 ANYONE = (Role.CUSTOMER, Role.AGENT, Role.QA, Role.ADMIN)

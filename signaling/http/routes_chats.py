@@ -6,12 +6,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from signaling.auth import access
-from signaling.chat.views import chat_view, message_views
 from signaling.http import schemas
 from signaling.http.api import ID, MAX_ID, ApiRequest, api
 from signaling.http.paging import paged
 from signaling.store import chats as chat_store
 from signaling.store import messages as message_store
+from signaling.transcript.views import chat_view, message_views
 from signaling.types import ChatState, Role
 from signaling.wire import limit
 

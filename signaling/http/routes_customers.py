@@ -7,7 +7,6 @@ from typing import Any
 
 from signaling.auth import access
 from signaling.calls.views import call_view
-from signaling.chat.views import chat_view
 from signaling.http import schemas
 from signaling.http.api import ApiRequest, api
 from signaling.http.paging import paged
@@ -15,6 +14,7 @@ from signaling.store import calls as call_store
 from signaling.store import chats as chat_store
 from signaling.store import customers as customer_store
 from signaling.store import tickets as ticket_store
+from signaling.transcript.views import chat_view
 from signaling.types import EMAIL_PATTERN, Role
 from signaling.wire import limit
 

@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from signaling.auth import access
-from signaling.chat.views import chat_view, message_views
 from signaling.errors import Conflict, InvalidPayload, NotFound
 from signaling.http import schemas
 from signaling.http.api import ID, ApiRequest, api
@@ -17,6 +16,7 @@ from signaling.store import messages as message_store
 from signaling.store import orgs as org_store
 from signaling.store import tickets as ticket_store
 from signaling.store import users as user_store
+from signaling.transcript.views import chat_view, message_views
 from signaling.types import Role, TicketPriority, TicketStatus
 from signaling.wire import limit
 

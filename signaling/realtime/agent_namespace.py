@@ -9,10 +9,10 @@ from signaling.auth.tokens import Principal
 from signaling.calls.service import CallService
 from signaling.chat.service import ChatService
 from signaling.db.database import Database
-from signaling.realtime import events as ev
+from signaling.protocol import events as ev
+from signaling.protocol.notifier import Notifier, admins_room, chat_room, user_room
 from signaling.realtime.call_events import CALL_EVENT_MAX_BYTES
 from signaling.realtime.namespace import Handler, LiveAssistNamespace, typed
-from signaling.realtime.notifier import Notifier, admins_room, chat_room, user_room
 from signaling.routing.dispatcher import Dispatcher
 from signaling.routing.presence import PresenceRegistry
 from signaling.store import chats as chat_store

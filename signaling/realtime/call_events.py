@@ -6,7 +6,7 @@ from signaling.calls.guidance import CallGuidance
 from signaling.calls.ice_servers import CallIceServers
 from signaling.calls.quality import CallQuality
 from signaling.calls.service import CallService
-from signaling.realtime import events as ev
+from signaling.protocol import events as ev
 from signaling.realtime.namespace import Handler, typed
 from signaling.recordings.control import RecordingControl
 

@@ -7,10 +7,10 @@ from typing import Any
 from signaling.auth.tokens import Principal
 from signaling.calls.service import CallService
 from signaling.chat.service import ChatService
-from signaling.realtime import events as ev
+from signaling.protocol import events as ev
+from signaling.protocol.notifier import chat_room
 from signaling.realtime.call_events import CALL_EVENT_MAX_BYTES
 from signaling.realtime.namespace import Handler, LiveAssistNamespace, typed
-from signaling.realtime.notifier import chat_room
 from signaling.types import Role
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from signaling.auth.tokens import Principal
 from signaling.calls.service import CallService
 from signaling.errors import Conflict, Forbidden
-from signaling.realtime import events as ev
+from signaling.protocol import events as ev
 from signaling.types import CallParty, RecordingAction, RecordingPolicy, RecordingState
 
 

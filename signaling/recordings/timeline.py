@@ -11,11 +11,11 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from signaling.calls.views import quality_view
-from signaling.chat.views import NameBook, message_views
 from signaling.store import Record
 from signaling.store import calls as call_store
 from signaling.store import chats as chat_store
 from signaling.store import messages as message_store
+from signaling.transcript.views import NameBook, message_views
 
 MAX_MESSAGES = 2000
 

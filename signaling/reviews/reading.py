@@ -9,12 +9,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from signaling.auth import access
 from signaling.auth.tokens import Principal
-from signaling.chat.views import NameBook
 from signaling.reviews.views import review_view, summary_view
 from signaling.store import Record
 from signaling.store import calls as call_store
 from signaling.store import reviews as review_store
 from signaling.store import rubrics as rubric_store
+from signaling.transcript.views import NameBook
 from signaling.types import ReviewState
 
 

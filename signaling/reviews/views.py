@@ -7,8 +7,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from signaling.chat.views import NameBook
 from signaling.store import Record
+from signaling.transcript.views import NameBook
 
 
 def rubric_view(rubric: Record, current: Record) -> dict[str, Any]:

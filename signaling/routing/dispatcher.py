@@ -8,12 +8,10 @@ import logging
 import time
 from typing import Any
 
-from signaling.chat.system_messages import add_system_message
-from signaling.chat.views import NameBook, chat_view, message_views
 from signaling.config import RoutingConfig
 from signaling.db.database import Database
 from signaling.db.schema import utcnow
-from signaling.realtime.notifier import Notifier
+from signaling.protocol.notifier import Notifier
 from signaling.routing.presence import AgentState, PresenceRegistry
 from signaling.routing.queue import ChatQueue, QueueEntry
 from signaling.store import Record
@@ -24,6 +22,8 @@ from signaling.store import orgs as org_store
 from signaling.store import presence as presence_store
 from signaling.store import tickets as ticket_store
 from signaling.store import users as user_store
+from signaling.transcript.system_messages import add_system_message
+from signaling.transcript.views import NameBook, chat_view, message_views
 from signaling.types import ChatState, Presence, TicketPriority
 
 log = logging.getLogger(__name__)

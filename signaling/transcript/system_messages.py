@@ -6,9 +6,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from signaling.chat.views import NameBook, message_views
 from signaling.store import Record
 from signaling.store.messages import append_message
+from signaling.transcript.views import NameBook, message_views
 from signaling.types import MessageKind, SenderType
 
 
