@@ -14,8 +14,8 @@ from benchmarks import call_decoded_relay
 from benchmarks.janus_client import JanusSession
 from benchmarks.janus_server import JanusServer
 from loadtest.rpc import Child
+from relay.control.pool import RelayPool
 from relay.interface import EventLoopKind, ParticipantId, RoomId
-from relay.pool import RelayPool
 
 
 class CallPath(Protocol):

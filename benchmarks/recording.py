@@ -46,8 +46,8 @@ from media.clip import FPS, Clip, build
 from media.recording.composite import composite_timed
 from media.recording.convert import convert
 from media.recording.sync import burst_offsets, frame_offsets
+from relay.control.pool import RelayPool
 from relay.interface import CloseReason, ParticipantId, RoomId, TrackRole
-from relay.pool import RelayPool
 
 RESULTS = Path(__file__).parent / "results"
 

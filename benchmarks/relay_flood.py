@@ -30,8 +30,8 @@ from typing import Any
 from benchmarks.procstat import sample
 from loadtest.relay_peer import RelayPeer, join_pair, relay_address
 from loadtest.udp_flood import PAYLOADS, Flood
+from relay.control.pool import RelayPool
 from relay.interface import ParticipantLink, RoomId
-from relay.pool import RelayPool
 
 ROOM = RoomId("flood")
 

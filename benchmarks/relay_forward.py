@@ -35,17 +35,17 @@ from aiortc.rtcrtpparameters import RTCRtpHeaderExtensionParameters, RTCRtpParam
 from aiortc.rtp import HeaderExtensionsMap, RtpPacket
 from pylibsrtp import Policy, Session
 
-from relay.down_track import DownTrack
-from relay.dtls_sink import DtlsRtpSink
-from relay.forwarder import Forwarder
-from relay.ice_guard import DropCounters, IceGuard
 from relay.interface import ParticipantId
-from relay.negotiated import negotiated_stream
-from relay.recorder import TrackRecorder
-from relay.rtp_header import is_vp8_keyframe_start
-from relay.silent_track import SilentTrack
-from relay.stream_rewriter import StreamRewriter
-from relay.transport_tap import RtpTap
+from relay.packet.rtp_header import is_vp8_keyframe_start
+from relay.packet.stream_rewriter import StreamRewriter
+from relay.rtc.down_track import DownTrack
+from relay.rtc.dtls_sink import DtlsRtpSink
+from relay.rtc.forwarder import Forwarder
+from relay.rtc.ice_guard import DropCounters, IceGuard
+from relay.rtc.negotiated import negotiated_stream
+from relay.rtc.recorder import TrackRecorder
+from relay.rtc.silent_track import SilentTrack
+from relay.rtc.transport_tap import RtpTap
 
 NO_STUN = RTCConfiguration(iceServers=[])
 BATCH = 500
@@ -62,7 +62,7 @@ class Result:
     ingress_us: float
     """Same loop with no subscriber: unprotect + parse only."""
     recorded_ingress_us: float
-    """Same loop with no subscriber but the recorder's tap (relay/recorder.py)."""
+    """Same loop with no subscriber but the recorder's tap (relay/rtc/recorder.py)."""
 
     @property
     def per_forwarded_us(self) -> float:

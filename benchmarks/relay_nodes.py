@@ -30,8 +30,8 @@ from redis.asyncio import Redis
 from benchmarks.procstat import sample
 from loadtest.relay_peer import RelayPeer
 from relay.cluster.control import ClusterRelay
+from relay.control.pool import RelayPool
 from relay.interface import CloseReason, ParticipantId, RelayService, RoomId
-from relay.pool import RelayPool
 
 CLI = [sys.executable, "-c", "import sys; from signaling.cli import main; sys.exit(main())"]
 MODES = ("embedded, 1 worker", "1 node via Redis", "2 nodes via Redis")

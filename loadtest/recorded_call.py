@@ -17,6 +17,7 @@ from loadtest.relay_peer import RelayPeer, until
 from media.recording import manifest as manifest_file
 from media.stamps import StampedVideoTrack
 from media.tone import ToneBurstTrack
+from relay.control.pool import RelayPool
 from relay.interface import (
     CloseReason,
     ParticipantId,
@@ -26,7 +27,6 @@ from relay.interface import (
     TrackRole,
     WorkerStats,
 )
-from relay.pool import RelayPool
 
 ROOM = RoomId("call-7")
 CUSTOMER, AGENT = ParticipantId("customer"), ParticipantId("agent")

@@ -93,7 +93,7 @@ class RelayLost(RelayError):
 
 class RelayIncompatible(RelayError):
     """A relay worker refused to start: the installed aiortc/aioice lack private attributes
-    the relay depends on (relay/aiortc_compat.py). Restarting does not help."""
+    the relay depends on (relay/rtc/aiortc_compat.py). Restarting does not help."""
 
     code = "relay_incompatible"
 
@@ -371,8 +371,9 @@ class WorkerStats:
     metrics: Mapping[str, Any] = field(default_factory=dict)
     """The worker's counters for /metrics (relay/metrics.py RelayCounters.to_wire)."""
     dropped: Mapping[str, int] = field(default_factory=dict)
-    """Datagrams dropped at the worker's sockets since it started, by reason (relay/ice_guard.py:
-    foreign, stun_over_budget, queue_full, srtp_auth, empty, bad_stun, bad_rtcp)."""
+    """Datagrams dropped at the worker's sockets since it started, by reason
+    (relay/rtc/ice_guard.py: foreign, stun_over_budget, queue_full, srtp_auth, empty, bad_stun,
+    bad_rtcp)."""
 
     def __post_init__(self) -> None:
         for name in (
@@ -437,7 +438,7 @@ class MediaFlow:
 
     `flowing` is true from the first packet (reported within a second) and again when
     packets come back after a stop; false once none arrived for 2 to 3 s (checked once a
-    second per worker, relay/media_flow.py). Whether the participant meant to stop (a
+    second per worker, relay/rtc/media_flow.py). Whether the participant meant to stop (a
     camera turned off: compare its media flags) is for the listener to decide. A rejoin
     with media continuing reports nothing; a participant that leaves is not reported.
     """
@@ -463,8 +464,8 @@ RecordingListener = Callable[[RecordingState], None]
 
 
 class RelayControl(Protocol):
-    """What signaling asks of the relay. Implementations: relay.pool.RelayPool (embedded) and
-    relay.cluster.control.ClusterRelay (relay nodes over Redis).
+    """What signaling asks of the relay. Implementations: relay.control.pool.RelayPool
+    (embedded) and relay.cluster.control.ClusterRelay (relay nodes over Redis).
 
     Room lifecycle: open_room → join/leave any number of times → closed (close_room, or
     the hosting worker lost) → never reused. Errors are RelayError subclasses.
@@ -531,7 +532,7 @@ class RelayControl(Protocol):
 
 
 class RelayService(RelayControl, Protocol):
-    """A RelayControl that signaling starts and stops: relay.pool.RelayPool (workers on this
+    """A RelayControl that signaling starts and stops: relay.control.pool.RelayPool (workers on this
     machine) or relay.cluster.control.ClusterRelay (relay nodes found in Redis)."""
 
     async def start(self) -> None: ...

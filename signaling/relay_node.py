@@ -14,9 +14,9 @@ from redis.exceptions import RedisError
 
 from relay.cluster.control import ClusterRelay
 from relay.cluster.node import NodeIdInUse, RelayNode
+from relay.control.pool import RelayPool
+from relay.control.worker_host import EXIT_INCOMPATIBLE
 from relay.interface import EventLoopKind, RelayIncompatible, RelayLost
-from relay.pool import RelayPool
-from relay.worker_host import EXIT_INCOMPATIBLE
 from signaling.config import Config
 
 DRAIN_GRACE_SECONDS = 30.0

@@ -1,6 +1,7 @@
-"""The contract between the relay and aiortc/aioice's private attributes (relay/aiortc_compat.py):
-check() passes on the pinned versions, every accessor works on a real connected call, a
-missing attribute is named, and a worker that fails the check refuses instead of looping."""
+"""The contract between the relay and aiortc/aioice's private attributes
+(relay/rtc/aiortc_compat.py): check() passes on the pinned versions, every accessor works on
+a real connected call, a missing attribute is named, and a worker that fails the check
+refuses instead of looping."""
 
 from __future__ import annotations
 
@@ -22,13 +23,14 @@ from aiortc.rtcdtlstransport import RTCDtlsTransport
 from aiortc.rtcrtpsender import RTCRtpSender
 
 from loadtest.relay_peer import NO_STUN, RelayPeer, until
-from relay import aiortc_compat, worker_host
-from relay.channel import FrameChannel, socket_of
+from relay.control import worker_host
+from relay.control.channel import FrameChannel, socket_of
+from relay.control.pool import RelayPool
+from relay.control.worker import RelayWorker
 from relay.interface import CloseReason, ParticipantId, RelayIncompatible, RoomId, WorkerId
-from relay.negotiated import MID_URI
-from relay.pool import RelayPool
-from relay.room import Room
-from relay.worker import RelayWorker
+from relay.rtc import aiortc_compat
+from relay.rtc.negotiated import MID_URI
+from relay.rtc.room import Room
 
 CONSTRAINTS = Path(__file__).resolve().parent.parent / "constraints.txt"
 

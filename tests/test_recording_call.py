@@ -41,7 +41,7 @@ from media.recording.decoded import audio_samples, video_frames
 from media.recording.sync import burst_offsets, frame_offsets
 from media.stamps import read_stamp
 from media.tone import dominant_frequency, tone_level_dbfs
-from relay.pool import RelayPool
+from relay.control.pool import RelayPool
 
 SKEW_LIMIT_MS = 100
 

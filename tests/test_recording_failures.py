@@ -26,7 +26,8 @@ from media.recording.manifest import Manifest, Session, TrackEntry
 from media.recording.rawfile import RecordType, SenderReport, file_header, read_track, record
 from media.recording.recover import recover
 from media.stamps import read_stamp, stamp_frame
-from relay import wire
+from relay.control import wire
+from relay.control.pool import RelayPool
 from relay.interface import (
     PauseRecording,
     RecordingFailed,
@@ -35,8 +36,7 @@ from relay.interface import (
     StartRecording,
     StopRecording,
 )
-from relay.pool import RelayPool
-from relay.recording_writer import DiskWriter
+from relay.packet.recording_writer import DiskWriter
 
 
 def test_a_worker_killed_mid_call_leaves_a_recording_recover_and_convert_make_playable(

@@ -15,8 +15,8 @@ from media.recording.convert import convert
 from media.recording.decoded import video_frames
 from media.recording.recover import recover
 from media.stamps import read_stamp
+from relay.control.pool import RelayPool
 from relay.interface import CloseReason, RecordingState, RoomId
-from relay.pool import RelayPool
 
 FIRST, SECOND = RoomId("call-9"), RoomId("call-9.2")
 

@@ -11,7 +11,7 @@ from aioice.candidate import Candidate
 
 from loadtest.call_peer import CallPeer
 from media.stamps import StampedVideoTrack
-from relay.announce import announce_address
+from relay.rtc.announce import announce_address
 from tests.conftest import start_server
 from tests.test_calls import SMALL, chat_pair, ring_and_accept
 

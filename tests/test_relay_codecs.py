@@ -12,16 +12,16 @@ from aiortc.rate import RemoteBitrateEstimator
 from aiortc.rtp import RtpPacket, unwrap_rtx
 from av import VideoFrame
 
-from relay.codecs import (
+from relay.packet.codecs import (
     CodecChoice,
     is_h264_keyframe_start,
     keyframe_detector,
     matching_codec,
 )
-from relay.down_track import DownTrack, RtxStream
-from relay.lazy_estimator import LazyRemoteBitrateEstimator
-from relay.rtp_header import is_vp8_keyframe_start, parse_header
-from relay.stream_rewriter import StreamRewriter
+from relay.packet.rtp_header import is_vp8_keyframe_start, parse_header
+from relay.packet.stream_rewriter import StreamRewriter
+from relay.rtc.down_track import DownTrack, RtxStream
+from relay.rtc.lazy_estimator import LazyRemoteBitrateEstimator
 
 
 def encoded_frames(encoder: H264Encoder | Vp8Encoder, count: int) -> list[list[bytes]]:

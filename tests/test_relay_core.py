@@ -26,14 +26,10 @@ from aiortc.rtp import (
     unpack_remb_fci,
 )
 
-from relay.bandwidth import RembAggregator, remb_packet, remb_share
-from relay.codecs import CodecChoice
-from relay.down_track import DownTrack
-from relay.forwarder import Forwarder
-from relay.keyframe_requests import KeyframeRequester
-from relay.negotiated import ABS_SEND_TIME_URI, MID_URI, NegotiatedStream
-from relay.packet_history import PacketHistory
-from relay.rtp_header import (
+from relay.packet.codecs import CodecChoice
+from relay.packet.keyframe_requests import KeyframeRequester
+from relay.packet.packet_history import PacketHistory
+from relay.packet.rtp_header import (
     RtpHeader,
     RtpHeaderError,
     build_one_byte_extension_block,
@@ -42,10 +38,14 @@ from relay.rtp_header import (
     parse_header,
     rewrite_header,
 )
-from relay.sender_reports import rewrite_sender_report
-from relay.stream_rewriter import StreamRewriter, seq_newer
-from relay.transport_tap import RtcpTap, SenderReportFilter
-from relay.upstream_repair import UpstreamRepair
+from relay.packet.stream_rewriter import StreamRewriter, seq_newer
+from relay.packet.upstream_repair import UpstreamRepair
+from relay.rtc.bandwidth import RembAggregator, remb_packet, remb_share
+from relay.rtc.down_track import DownTrack
+from relay.rtc.forwarder import Forwarder
+from relay.rtc.negotiated import ABS_SEND_TIME_URI, MID_URI, NegotiatedStream
+from relay.rtc.sender_reports import rewrite_sender_report
+from relay.rtc.transport_tap import RtcpTap, SenderReportFilter
 
 MID_ID = 3
 EXT_MAP = HeaderExtensionsMap()

@@ -17,11 +17,11 @@ from aiortc import (
 from aiortc.rtp import AnyRtcpPacket, RtcpSrPacket, RtpPacket
 from av import VideoFrame
 
-from relay.bandwidth import remb_packet
-from relay.publication import Publication
-from relay.silent_track import SilentTrack
-from relay.subscription import Subscription
-from relay.transport_tap import RtcpTap, RtpTap
+from relay.rtc.bandwidth import remb_packet
+from relay.rtc.publication import Publication
+from relay.rtc.silent_track import SilentTrack
+from relay.rtc.subscription import Subscription
+from relay.rtc.transport_tap import RtcpTap, RtpTap
 
 NO_STUN = RTCConfiguration(iceServers=[])
 

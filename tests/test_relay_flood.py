@@ -11,9 +11,9 @@ from aiortc import RTCConfiguration
 
 from loadtest.relay_peer import NO_STUN, RelayPeer, join_pair, relay_address, until
 from loadtest.udp_flood import Flood
+from relay.control.pool import RelayPool
 from relay.interface import CloseReason, ParticipantId, ParticipantLink, RoomId
-from relay.pool import RelayPool
-from relay.room import Room
+from relay.rtc.room import Room
 
 ROOM = RoomId("call-flood")
 FLOOD_SECONDS = 3.0

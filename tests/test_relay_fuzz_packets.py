@@ -39,13 +39,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from loadtest.relay_peer import NO_STUN, RelayPeer
-from relay.codecs import is_h264_keyframe_start
-from relay.down_track import DownTrack, RtxStream
-from relay.forwarder import Forwarder
-from relay.ice_guard import DropCounters, IceGuard
 from relay.interface import CloseReason, ParticipantId, RoomId
-from relay.room import Room
-from relay.rtp_header import (
+from relay.packet.codecs import is_h264_keyframe_start
+from relay.packet.rtp_header import (
     RtpHeaderError,
     is_vp8_keyframe_start,
     one_byte_extension_elements,
@@ -54,8 +50,12 @@ from relay.rtp_header import (
     replace_extension_block,
     rtx_original,
 )
-from relay.stream_rewriter import StreamRewriter
-from relay.upstream_repair import UpstreamRepair
+from relay.packet.stream_rewriter import StreamRewriter
+from relay.packet.upstream_repair import UpstreamRepair
+from relay.rtc.down_track import DownTrack, RtxStream
+from relay.rtc.forwarder import Forwarder
+from relay.rtc.ice_guard import DropCounters, IceGuard
+from relay.rtc.room import Room
 
 T = TypeVar("T")
 FUZZ = settings(

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from loadtest.relay_peer import NO_STUN, RelayPeer, until
 from relay.interface import BadOffer, CloseReason, ParticipantId, RoomId, TrackRole
-from relay.room import Room
+from relay.rtc.room import Room
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ROLES: dict[str, TrackRole] = {"0": "audio", "1": "camera", "2": "screen"}

@@ -12,7 +12,7 @@ import pytest
 from aioice import Candidate
 from aioice.ice import CandidatePair
 
-from relay.ice_guard import QUEUE_LIMIT, DropCounters, IceGuard, SourceBudget
+from relay.rtc.ice_guard import QUEUE_LIMIT, DropCounters, IceGuard, SourceBudget
 
 STUN_REQUEST = b"\x00\x01\x00\x00\x21\x12\xa4\x42" + bytes(12)  # binding, no credentials
 

@@ -9,10 +9,10 @@ import multiprocessing
 from aiortc import RTCConfiguration
 
 from loadtest.relay_peer import NO_STUN, RelayPeer, until
+from relay.control.pool import RelayPool
 from relay.interface import CloseReason, MediaFlow, ParticipantId, RoomId
-from relay.media_flow import MediaFlowMonitor
-from relay.pool import RelayPool
-from relay.room import Room
+from relay.rtc.media_flow import MediaFlowMonitor
+from relay.rtc.room import Room
 
 ROOM = RoomId("call-flow")
 ALICE = ParticipantId("alice")

@@ -1,11 +1,11 @@
-"""What the relay refuses before aiortc parses an offer (relay/offer_check.py)."""
+"""What the relay refuses before aiortc parses an offer (relay/rtc/offer_check.py)."""
 
 from __future__ import annotations
 
 import pytest
 
 from relay.interface import BadOffer
-from relay.offer_check import check_offer
+from relay.rtc.offer_check import check_offer
 from tests.test_calls import three_line_offer
 
 

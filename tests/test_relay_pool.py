@@ -18,7 +18,8 @@ from aiortc import (
 )
 from av import VideoFrame
 
-from relay import wire
+from relay.control import wire
+from relay.control.pool import RelayPool
 from relay.interface import (
     BadOffer,
     CloseReason,
@@ -33,7 +34,6 @@ from relay.interface import (
     UnknownParticipant,
     UnknownRoom,
 )
-from relay.pool import RelayPool
 
 NO_STUN = RTCConfiguration(iceServers=[])
 ROOM = RoomId("call-1")

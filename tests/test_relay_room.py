@@ -9,7 +9,7 @@ from aiortc import RTCConfiguration
 
 from loadtest.relay_peer import NO_STUN, RelayPeer, until
 from relay.interface import BadOffer, CloseReason, ParticipantId, RoomId
-from relay.room import Room
+from relay.rtc.room import Room
 
 ALICE = ParticipantId("alice")
 BOB = ParticipantId("bob")

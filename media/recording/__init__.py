@@ -1,4 +1,4 @@
-"""Call recording after the relay: raw track files (written by relay/recorder.py) ->
+"""Call recording after the relay: raw track files (written by relay/rtc/recorder.py) ->
 standard files, a composite review file, and recovery of a crashed worker's recording.
 
 The job runner's process uses:

@@ -104,7 +104,7 @@ def file_header(meta: dict[str, Any]) -> bytes:
 
 
 def record(kind: RecordType, arrival_us: int, payload: bytes = b"") -> bytes:
-    """One whole record (the relay's hot path packs the header inline; see relay/recorder.py)."""
+    """One whole record (the relay's hot path packs the header inline: relay/rtc/recorder.py)."""
     return RECORD.pack(kind, len(payload), arrival_us) + payload
 
 

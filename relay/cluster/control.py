@@ -19,7 +19,6 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from relay import wire
 from relay.cluster.registry import (
     EVENTS,
     NodeRecord,
@@ -28,7 +27,9 @@ from relay.cluster.registry import (
     requests_channel,
 )
 from relay.cluster.subscription import messages
-from relay.event_wire import event_from_wire
+from relay.control import wire
+from relay.control.event_wire import event_from_wire
+from relay.control.listeners import RelayListeners
 from relay.interface import (
     CloseReason,
     CloseRoom,
@@ -53,7 +54,6 @@ from relay.interface import (
     WorkerId,
     WorkerStats,
 )
-from relay.listeners import RelayListeners
 
 logger = logging.getLogger(__name__)
 

@@ -19,7 +19,6 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from relay import wire
 from relay.cluster.registry import (
     EVENTS,
     PREFIX,
@@ -29,7 +28,9 @@ from relay.cluster.registry import (
     requests_channel,
 )
 from relay.cluster.subscription import messages
-from relay.event_wire import RelayEvent, event_to_wire
+from relay.control import wire
+from relay.control.event_wire import RelayEvent, event_to_wire
+from relay.control.pool import RelayPool
 from relay.interface import (
     CloseReason,
     CloseRoom,
@@ -43,7 +44,6 @@ from relay.interface import (
     StartRecording,
     StopRecording,
 )
-from relay.pool import RelayPool
 
 logger = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ Keys (all under `liveassist:relay:`):
   nodes                set of node ids ever announced (stale ones removed by readers)
   node-numbers         hash node id → number, stable across restarts (global worker ids)
   node-seq             counter behind those numbers
-  node:<id>:requests   channel: requests to that node (relay/wire.py shapes + reply_to)
+  node:<id>:requests   channel: requests to that node (relay/control/wire.py shapes + reply_to)
   client:<id>          channel: replies to one signaling process
   events               channel: every node's events
 """

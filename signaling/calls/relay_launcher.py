@@ -14,8 +14,8 @@ from redis.asyncio import Redis
 
 from relay.cluster.node import RelayNode
 from relay.cluster.service import ClusterService
+from relay.control.pool import RelayPool
 from relay.interface import EventLoopKind, RelayControl, RelayService
-from relay.pool import RelayPool
 from signaling.config import Config
 
 log = logging.getLogger(__name__)

@@ -21,7 +21,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from relay.channel import ChannelClosed, FrameChannel, send_blocking, socket_of
+from relay.control.channel import ChannelClosed, FrameChannel, send_blocking, socket_of
 from signaling.db.database import Database
 from signaling.db.schema import utcnow
 from signaling.store import recordings as store

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable
 
-from relay.throttle import Throttle
+from relay.packet.throttle import Throttle
 
 SendRequest = Callable[[], Awaitable[None]]
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from relay import aiortc_compat
-from relay.codecs import CodecChoice
-from relay.rtp_header import build_one_byte_extension_block
+from relay.packet.codecs import CodecChoice
+from relay.packet.rtp_header import build_one_byte_extension_block
+from relay.rtc import aiortc_compat
 
 MID_URI = "urn:ietf:params:rtp-hdrext:sdes:mid"
 ABS_SEND_TIME_URI = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"

@@ -7,9 +7,6 @@ from pathlib import Path
 
 from aiortc import RTCConfiguration
 
-from relay.announce import announce_address
-from relay.codecs import CodecChoice
-from relay.ice_guard import DropCounters
 from relay.interface import (
     CloseReason,
     NotRecording,
@@ -23,8 +20,11 @@ from relay.interface import (
     UnknownParticipant,
     UnknownRoom,
 )
-from relay.participant import RelayParticipant
-from relay.recorder import RoomRecorder
+from relay.packet.codecs import CodecChoice
+from relay.rtc.announce import announce_address
+from relay.rtc.ice_guard import DropCounters
+from relay.rtc.participant import RelayParticipant
+from relay.rtc.recorder import RoomRecorder
 
 
 class Room:
@@ -50,7 +50,7 @@ class Room:
     ) -> None:
         self.room_id = room_id
         self.public_ip = public_ip
-        """Announced in every answer besides the worker's own addresses (relay/announce.py)."""
+        """Announced in every answer besides the worker's own addresses (relay/rtc/announce.py)."""
         self.drops = drops if drops is not None else DropCounters()
         """Datagrams dropped at its participants' sockets (shared with the worker's rooms)."""
         self._configuration = configuration

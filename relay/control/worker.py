@@ -1,5 +1,5 @@
 """The pool's handle on one relay worker process (spawned, own asyncio loop, JSON frames over a
-socketpair: relay/channel.py)."""
+socketpair: relay/control/channel.py)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from collections.abc import Callable
 from multiprocessing.process import BaseProcess
 from typing import Any
 
-from relay import wire, worker_host
-from relay.channel import ChannelClosed, FrameChannel, socket_of
+from relay.control import wire, worker_host
+from relay.control.channel import ChannelClosed, FrameChannel, socket_of
 from relay.interface import EventLoopKind, RelayIncompatible, RelayLost, WorkerId, WorkerStats
 
 logger = logging.getLogger(__name__)

@@ -11,7 +11,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 
-from relay.throttle import Send, Throttle
+from relay.packet.throttle import Send, Throttle
 
 SendNack = Callable[[list[int]], Awaitable[None]]
 Unrepairable = Callable[[list[int]], None]

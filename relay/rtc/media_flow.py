@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from relay.interface import MediaFlow, ParticipantId, RoomId, TrackRole
-from relay.room import Room
+from relay.rtc.room import Room
 
 logger = logging.getLogger(__name__)
 

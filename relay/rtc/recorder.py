@@ -33,10 +33,10 @@ from relay.interface import (
     RoomId,
     TrackRole,
 )
-from relay.participant import RelayParticipant
-from relay.publication import Publication
-from relay.recording_writer import DEFAULT_MAX_PENDING, DiskWriter
-from relay.rtp_header import RtpHeader
+from relay.packet.recording_writer import DEFAULT_MAX_PENDING, DiskWriter
+from relay.packet.rtp_header import RtpHeader
+from relay.rtc.participant import RelayParticipant
+from relay.rtc.publication import Publication
 
 logger = logging.getLogger(__name__)
 

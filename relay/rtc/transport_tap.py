@@ -1,7 +1,7 @@
 """Hooks on an aiortc RTCDtlsTransport: decrypted RTP/RTCP go to the relay, not the jitter buffer.
 
 This module and dtls_sink.py hold the hooks into aiortc internals (negotiated.py only reads),
-each named once in relay/aiortc_compat.py: RTCDtlsTransport._recv_next() unprotects SRTP
+each named once in relay/rtc/aiortc_compat.py: RTCDtlsTransport._recv_next() unprotects SRTP
 and then awaits self._handle_rtp_data(data, arrival_time_ms=...) or
 self._handle_rtcp_data(data).
 We shadow those two bound methods on the instance (and RTCRtpSender._send_rtcp, see
@@ -38,10 +38,10 @@ from aiortc.rtp import (
     is_rtcp,
 )
 
-from relay import aiortc_compat
-from relay.bandwidth import parse_remb
-from relay.ice_guard import DropCounters
-from relay.rtp_header import RtpHeaderError, one_byte_extension_elements, parse_header
+from relay.packet.rtp_header import RtpHeaderError, one_byte_extension_elements, parse_header
+from relay.rtc import aiortc_compat
+from relay.rtc.bandwidth import parse_remb
+from relay.rtc.ice_guard import DropCounters
 
 logger = logging.getLogger(__name__)
 _SSRC = struct.Struct("!I")  # at offset 8 of every RTP header; read without slicing

@@ -5,7 +5,7 @@ and negotiated codecs aiortc keeps private, and shadows a few of its methods on 
 instance (transport_tap.py, dtls_sink.py, ice_guard.py). Every such name is written here
 once, behind a typed accessor or a Shadow, and listed in REQUIRED; check() verifies them
 all against the installed aiortc/aioice by building cheap real objects (no sockets, no
-tasks). Each relay worker runs check() before it says hello (relay/worker_host.py), and
+tasks). Each relay worker runs check() before it says hello (relay/control/worker_host.py), and
 tests/test_aiortc_compat.py does too, so an aiortc upgrade that renames one of them fails
 there, naming what is missing, not as an AttributeError deep inside a call.
 
@@ -44,7 +44,7 @@ class AiortcIncompatible(RuntimeError):
         super().__init__(
             f"the relay needs private attributes that aiortc {_version('aiortc')} / aioice "
             f"{_version('aioice')} do not have: {', '.join(self.missing)} "
-            "(see relay/aiortc_compat.py; the pinned versions are in constraints.txt)"
+            "(see relay/rtc/aiortc_compat.py; the pinned versions are in constraints.txt)"
         )
 
 

@@ -8,10 +8,10 @@ from typing import Protocol
 from aiortc.rtp import RtcpSrPacket
 
 from relay.metrics import COUNTERS
-from relay.packet_history import PacketHistory
-from relay.rtp_header import RtpHeader, padding_packet, parse_header, rtx_packet
-from relay.sender_reports import rewrite_sender_report
-from relay.stream_rewriter import StreamRewriter
+from relay.packet.packet_history import PacketHistory
+from relay.packet.rtp_header import RtpHeader, padding_packet, parse_header, rtx_packet
+from relay.packet.stream_rewriter import StreamRewriter
+from relay.rtc.sender_reports import rewrite_sender_report
 
 
 class RtpSink(Protocol):

@@ -8,7 +8,7 @@ from typing import Any
 import pylibsrtp
 from aiortc import RTCDtlsTransport
 
-from relay import aiortc_compat
+from relay.rtc import aiortc_compat
 
 logger = logging.getLogger(__name__)
 

@@ -8,18 +8,18 @@ from typing import Any
 
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 
-from relay import aiortc_compat
-from relay.codecs import FORWARDABLE_VIDEO, CodecChoice, matching_codec
-from relay.down_track import RtxStream
-from relay.ice_guard import DropCounters, IceGuard
 from relay.interface import BadOffer, ParticipantId, TrackRole, default_role
-from relay.negotiated import codec_choices
-from relay.offer_check import check_offer
-from relay.publication import Publication
-from relay.silent_track import SilentTrack
-from relay.stream_rewriter import StreamRewriter
-from relay.subscription import Subscription
-from relay.transport_tap import RtcpTap, RtpTap
+from relay.packet.codecs import FORWARDABLE_VIDEO, CodecChoice, matching_codec
+from relay.packet.stream_rewriter import StreamRewriter
+from relay.rtc import aiortc_compat
+from relay.rtc.down_track import RtxStream
+from relay.rtc.ice_guard import DropCounters, IceGuard
+from relay.rtc.negotiated import codec_choices
+from relay.rtc.offer_check import check_offer
+from relay.rtc.publication import Publication
+from relay.rtc.silent_track import SilentTrack
+from relay.rtc.subscription import Subscription
+from relay.rtc.transport_tap import RtcpTap, RtpTap
 
 logger = logging.getLogger(__name__)
 

@@ -9,7 +9,10 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from relay.event_wire import event_from_wire
+from relay.control.event_wire import event_from_wire
+from relay.control.listeners import RelayListeners
+from relay.control.restarts import RestartPolicy
+from relay.control.worker import RelayWorker
 from relay.interface import (
     CloseReason,
     CloseRoom,
@@ -33,9 +36,6 @@ from relay.interface import (
     UnknownRoom,
     WorkerId,
 )
-from relay.listeners import RelayListeners
-from relay.restarts import RestartPolicy
-from relay.worker import RelayWorker
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ class RelayPool(RelayListeners):
     participants/capacity (then fewest rooms). A lost worker ends its rooms with
     RELAY_LOST, reported to every room-closed listener (signaling moves those calls to
     another worker); the other workers carry on, and a replacement process is started
-    under the same worker id (relay/restarts.py says when, and when it is a crash loop).
+    under the same worker id (relay/control/restarts.py says when, and when it is a crash loop).
     """
 
     def __init__(

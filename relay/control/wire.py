@@ -1,5 +1,5 @@
 """Messages between a relay pool and its worker processes (one JSON object per frame of
-relay/channel.py).
+relay/control/channel.py).
 
 request  {"id": 7, "op": "join", "args": {...}}
 reply    {"id": 7, "ok": true, "result": ...} | {"id": 7, "ok": false, "code": ..., "detail": ...}

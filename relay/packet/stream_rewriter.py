@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from relay.rtp_header import RtpHeader, replace_extension_block, rewrite_header
+from relay.packet.rtp_header import RtpHeader, replace_extension_block, rewrite_header
 
 _SEQ_MASK = 0xFFFF
 _TS_MASK = 0xFFFFFFFF

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable, Hashable
 
 from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, pack_remb_fci, unpack_remb_fci
 
-from relay.throttle import Throttle
+from relay.packet.throttle import Throttle
 
 SendBitrate = Callable[[int], Awaitable[None]]
 

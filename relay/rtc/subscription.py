@@ -14,14 +14,14 @@ from aiortc.rtp import (
     RtcpSrPacket,
 )
 
-from relay.bandwidth import remb_share
-from relay.codecs import matching_codec
-from relay.down_track import DownTrack, RtxStream
-from relay.dtls_sink import DtlsRtpSink
-from relay.negotiated import NegotiatedStream, negotiated_stream
-from relay.publication import Publication
-from relay.stream_rewriter import StreamRewriter
-from relay.transport_tap import RtcpTap, SenderReportFilter
+from relay.packet.codecs import matching_codec
+from relay.packet.stream_rewriter import StreamRewriter
+from relay.rtc.bandwidth import remb_share
+from relay.rtc.down_track import DownTrack, RtxStream
+from relay.rtc.dtls_sink import DtlsRtpSink
+from relay.rtc.negotiated import NegotiatedStream, negotiated_stream
+from relay.rtc.publication import Publication
+from relay.rtc.transport_tap import RtcpTap, SenderReportFilter
 
 
 class Subscription:

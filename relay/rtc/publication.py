@@ -8,16 +8,16 @@ from typing import Any
 
 from aiortc.rtp import RTCP_PSFB_PLI, RTCP_RTPFB_NACK, RtcpPsfbPacket, RtcpRtpfbPacket, RtcpSrPacket
 
-from relay.bandwidth import RembAggregator, remb_packet
-from relay.codecs import keyframe_detector
-from relay.dtls_sink import DtlsRtpSink
-from relay.forwarder import Forwarder
-from relay.keyframe_requests import KeyframeRequester
 from relay.metrics import COUNTERS
-from relay.negotiated import MID_URI, NegotiatedStream, negotiated_stream
-from relay.rtp_header import RtpHeaderError, parse_header, rtx_original
-from relay.transport_tap import RtcpTap, RtpTap
-from relay.upstream_repair import UpstreamRepair
+from relay.packet.codecs import keyframe_detector
+from relay.packet.keyframe_requests import KeyframeRequester
+from relay.packet.rtp_header import RtpHeaderError, parse_header, rtx_original
+from relay.packet.upstream_repair import UpstreamRepair
+from relay.rtc.bandwidth import RembAggregator, remb_packet
+from relay.rtc.dtls_sink import DtlsRtpSink
+from relay.rtc.forwarder import Forwarder
+from relay.rtc.negotiated import MID_URI, NegotiatedStream, negotiated_stream
+from relay.rtc.transport_tap import RtcpTap, RtpTap
 
 logger = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ import logging
 from collections.abc import Callable
 from typing import TypeVar
 
-from relay.event_wire import RelayEvent
+from relay.control.event_wire import RelayEvent
 from relay.interface import (
     CloseReason,
     MediaFlow,

@@ -6,11 +6,11 @@ import logging
 from collections.abc import Callable
 from time import perf_counter_ns
 
-from relay.down_track import DownTrack
-from relay.keyframe_requests import KeyframeRequester
 from relay.metrics import COUNTERS, SAMPLE_EVERY
-from relay.rtp_header import RtpHeader, RtpHeaderError, is_vp8_keyframe_start, parse_header
-from relay.upstream_repair import UpstreamRepair
+from relay.packet.keyframe_requests import KeyframeRequester
+from relay.packet.rtp_header import RtpHeader, RtpHeaderError, is_vp8_keyframe_start, parse_header
+from relay.packet.upstream_repair import UpstreamRepair
+from relay.rtc.down_track import DownTrack
 
 logger = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ IceGuard shadows datagram_received on each of the connection's StunProtocol inst
   counted instead of reaching the event loop's handler, which would log a traceback each;
 - what still gets queued for aiortc is capped (Connection._queue.put_nowait shadowed).
 Every drop is counted by reason in a DropCounters the worker reports, never logged.
-The aioice internals used here are named in relay/aiortc_compat.py.
+The aioice internals used here are named in relay/rtc/aiortc_compat.py.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from typing import Any
 
 from aioice.ice import CandidatePair
 
-from relay import aiortc_compat
+from relay.rtc import aiortc_compat
 
 QUEUE_LIMIT = 256
 """Datagrams waiting for aiortc's _recv_next (RTCP, DTLS); media RTP never waits there."""

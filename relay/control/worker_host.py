@@ -15,10 +15,9 @@ from typing import Any
 
 from aiortc import RTCBundlePolicy, RTCConfiguration
 
-from relay import aiortc_compat, lazy_estimator, wire
-from relay.channel import ChannelClosed, FrameChannel, socket_of
-from relay.event_wire import event_to_wire
-from relay.ice_guard import DropCounters
+from relay.control import wire
+from relay.control.channel import ChannelClosed, FrameChannel, socket_of
+from relay.control.event_wire import event_to_wire
 from relay.interface import (
     CloseReason,
     CloseRoom,
@@ -38,9 +37,11 @@ from relay.interface import (
     StopRecording,
     UnknownRoom,
 )
-from relay.media_flow import MediaFlowMonitor
 from relay.metrics import COUNTERS, watch_loop_lag
-from relay.room import Room
+from relay.rtc import aiortc_compat, lazy_estimator
+from relay.rtc.ice_guard import DropCounters
+from relay.rtc.media_flow import MediaFlowMonitor
+from relay.rtc.room import Room
 
 logger = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from aiortc.rate import RemoteBitrateEstimator
 
-from relay import aiortc_compat
+from relay.rtc import aiortc_compat
 
 
 class LazyRemoteBitrateEstimator:

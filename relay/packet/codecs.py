@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
-from relay.rtp_header import RtpHeader, is_vp8_keyframe_start, payload_end
+from relay.packet.rtp_header import RtpHeader, is_vp8_keyframe_start, payload_end
 
 KeyframeDetector = Callable[[bytes, RtpHeader], bool]
 
