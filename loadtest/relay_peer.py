@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
 
 from aiortc import (
     AudioStreamTrack,
@@ -22,6 +23,9 @@ from aiortc.mediastreams import MediaStreamError
 
 from loadtest.call_peer import NO_STUN, ROLES
 from relay.interface import ParticipantId, RelayControl, RoomId, TrackRole
+
+if TYPE_CHECKING:
+    from relay.rtc.room import Room
 
 
 async def until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
@@ -159,6 +163,15 @@ def relay_address(peer: RelayPeer) -> tuple[str, int]:
     pair = peer.pc.getTransceivers()[0].sender.transport.transport._connection._nominated[1]
     host, port = pair.remote_addr
     return str(host), int(port)
+
+
+async def join_room_pair(room: Room, alice: RelayPeer, bob: RelayPeer) -> None:
+    """Join Alice and Bob to an in-process Room (no worker process) and wait until both are
+    connected: the start of every test that reaches into a room's participants."""
+    for peer, name in ((alice, "alice"), (bob, "bob")):
+        offer, tracks = await peer.offer()
+        await peer.accept(await room.join(ParticipantId(name), offer, tracks))
+    await until(lambda: alice.connected and bob.connected)
 
 
 async def join_pair(

@@ -11,6 +11,7 @@ import dataclasses
 import ipaddress
 import os
 import re
+import socket
 import tomllib
 import types
 import typing
@@ -200,6 +201,11 @@ class RelayConfig:
     # The address clients reach this relay at when it sits behind a 1:1 NAT (a cloud VM's
     # public or elastic IP): announced in its answers beside its own addresses. Empty: none.
     public_ip: str = ""
+
+    @property
+    def node_name(self) -> str:
+        """This machine's relay node id in Redis: node_id, else the host name."""
+        return self.node_id or socket.gethostname()
 
     def __post_init__(self) -> None:
         if self.node_id and not NODE_ID.fullmatch(self.node_id):

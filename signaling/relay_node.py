@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import socket
 import sys
 from typing import cast
 
@@ -21,10 +20,6 @@ from signaling.config import Config
 
 DRAIN_GRACE_SECONDS = 30.0
 """How long `relay drain` waits beyond the deadline for the node to hand back its calls."""
-
-
-def _node_id(config: Config) -> str:
-    return config.relay.node_id or socket.gethostname()
 
 
 def _needs_redis(config: Config) -> bool:
@@ -51,7 +46,7 @@ async def _serve(config: Config) -> int:
     node = RelayNode(
         Redis.from_url(config.server.redis_url),
         pool,
-        _node_id(config),
+        config.relay.node_name,
         heartbeat_seconds=relay.heartbeat_seconds,
     )
     try:
@@ -93,7 +88,7 @@ async def _serve(config: Config) -> int:
 async def drain(config: Config) -> int:
     if not _needs_redis(config):
         return 2
-    node_id, deadline = _node_id(config), config.relay.drain_seconds
+    node_id, deadline = config.relay.node_name, config.relay.drain_seconds
     client = ClusterRelay(Redis.from_url(config.server.redis_url))
     try:
         await client.start()

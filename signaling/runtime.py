@@ -27,6 +27,7 @@ from signaling.calls.relay_launcher import RelayLauncher, relay_service_factory
 from signaling.calls.service import CallService
 from signaling.chat.guest import GuestSessions
 from signaling.chat.service import ChatService
+from signaling.cluster.bus import Operation
 from signaling.cluster.coordinator import SignalingCluster
 from signaling.config import Config
 from signaling.context_hook import CustomerContext
@@ -147,6 +148,8 @@ class Runtime:
     """SIGTERM with server.drain_seconds: unready first (signaling/draining.py)."""
     cluster: SignalingCluster | None = None
     """With server.redis_url: one of several signaling processes (signaling/cluster/)."""
+    orphans: asyncio.Task[None] | None = None
+    """Closing relay rooms a previous primary left (started when this one takes over)."""
 
     @classmethod
     def build(cls, config: Config) -> Runtime:
@@ -242,30 +245,25 @@ class Runtime:
 
     async def live_agents(self, org_id: int) -> dict[int, dict[str, Any]]:
         """Each known agent's status, load and languages, by user id."""
-        body = {"org_id": org_id}
-        if self.cluster is None:
-            found = await self._presence_snapshot(body)
-        else:
-            found = await self.cluster.on_primary(
-                "presence.snapshot", body, self._presence_snapshot
-            )
+        found = await self._on_primary(
+            "presence.snapshot", {"org_id": org_id}, self._presence_snapshot
+        )
         return {int(user_id): dict(agent) for user_id, agent in found.items()}
 
     async def revoke_session(self, user_id: int, session_id: str) -> None:
         """Close the sockets of a sign-in session that just ended (sign-out)."""
         body = {"user_id": user_id, "session_id": session_id}
-        if self.cluster is None:
-            await self._revoke_session(body)
-        else:
-            await self.cluster.on_primary("session.revoke", body, self._revoke_session)
+        await self._on_primary("session.revoke", body, self._revoke_session)
 
     async def refresh_agent(self, user_id: int) -> None:
         """An agent's profile changed (skills, languages, capacity): routing uses it now."""
-        body = {"user_id": user_id}
+        await self._on_primary("agent.refresh", {"user_id": user_id}, self._refresh_agent)
+
+    async def _on_primary(self, kind: str, body: dict[str, Any], run: Operation) -> Any:
+        """`run(body)` where the live state is: here, or on the primary."""
         if self.cluster is None:
-            await self._refresh_agent(body)
-        else:
-            await self.cluster.on_primary("agent.refresh", body, self._refresh_agent)
+            return await run(body)
+        return await self.cluster.on_primary(kind, body, run)
 
     async def _presence_snapshot(self, body: dict[str, Any]) -> dict[str, Any]:
         return {
@@ -300,7 +298,7 @@ class Runtime:
             # Relay rooms outlive a signaling process on the relay nodes: those of calls
             # just ended above are closed, so no node keeps peer connections for nobody
             # (in the background: starting the relay may take seconds).
-            self._orphans = asyncio.create_task(self._close_orphan_rooms())
+            self.orphans = asyncio.create_task(self._close_orphan_rooms())
 
     async def _close_orphan_rooms(self) -> None:
         try:

@@ -22,7 +22,7 @@ from aiortc import MediaStreamTrack, RTCConfiguration
 from aiortc.rtcdtlstransport import RTCDtlsTransport
 from aiortc.rtcrtpsender import RTCRtpSender
 
-from loadtest.relay_peer import NO_STUN, RelayPeer, until
+from loadtest.relay_peer import NO_STUN, RelayPeer, join_room_pair
 from relay.control import worker_host
 from relay.control.channel import FrameChannel, socket_of
 from relay.control.pool import RelayPool
@@ -54,10 +54,7 @@ async def call() -> AsyncIterator[tuple[Room, RelayPeer, RelayPeer]]:
     room = Room(RoomId("call-compat"), configuration)
     alice, bob = RelayPeer(), RelayPeer()
     try:
-        for peer, name in ((alice, "alice"), (bob, "bob")):
-            offer, tracks = await peer.offer()
-            await peer.accept(await room.join(ParticipantId(name), offer, tracks))
-        await until(lambda: alice.connected and bob.connected)
+        await join_room_pair(room, alice, bob)
         await bob.frames_grow("camera", 3)
         yield room, alice, bob
     finally:

@@ -9,7 +9,7 @@ import socket
 
 from aiortc import RTCConfiguration
 
-from loadtest.relay_peer import NO_STUN, RelayPeer, join_pair, relay_address, until
+from loadtest.relay_peer import NO_STUN, RelayPeer, join_pair, join_room_pair, relay_address, until
 from loadtest.udp_flood import Flood
 from relay.control.pool import RelayPool
 from relay.interface import CloseReason, ParticipantId, ParticipantLink, RoomId
@@ -74,10 +74,7 @@ async def test_one_empty_datagram_from_anyone_does_not_end_a_participants_transp
     room = Room(RoomId("call-empty"), configuration)
     alice, bob = RelayPeer(), RelayPeer()
     try:
-        for peer, name in ((alice, "alice"), (bob, "bob")):
-            offer, tracks = await peer.offer()
-            await peer.accept(await room.join(ParticipantId(name), offer, tracks))
-        await until(lambda: alice.connected and bob.connected)
+        await join_room_pair(room, alice, bob)
         relay_side = room.participants[ParticipantId("alice")]
         dtls = relay_side.pc.getTransceivers()[0].receiver.transport
         host, port = relay_address(alice)

@@ -8,7 +8,7 @@ import multiprocessing
 
 from aiortc import RTCConfiguration
 
-from loadtest.relay_peer import NO_STUN, RelayPeer, until
+from loadtest.relay_peer import NO_STUN, RelayPeer, join_room_pair, until
 from relay.control.pool import RelayPool
 from relay.interface import CloseReason, MediaFlow, ParticipantId, RoomId
 from relay.rtc.media_flow import MediaFlowMonitor
@@ -86,10 +86,7 @@ async def test_a_rejoin_with_media_continuing_reports_nothing() -> None:
     monitor = MediaFlowMonitor(lambda: [room], events.append)
     alice, bob = RelayPeer(), RelayPeer()
     try:
-        for peer, name in ((alice, ALICE), (bob, BOB)):
-            offer, tracks = await peer.offer()
-            await peer.accept(await room.join(name, offer, tracks))
-        await until(lambda: alice.connected and bob.connected)
+        await join_room_pair(room, alice, bob)
         await bob.frames_grow("camera", 3)
         monitor.check()
         assert {(e.participant_id, e.role) for e in events if e.flowing} == {

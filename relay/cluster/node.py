@@ -25,6 +25,7 @@ from relay.cluster.registry import (
     NodeRecord,
     NodeRegistry,
     check_node_id,
+    global_worker,
     requests_channel,
 )
 from relay.cluster.subscription import messages
@@ -172,7 +173,7 @@ class RelayNode:
             stats = await self._pool.stats()
             return [
                 dataclasses.asdict(
-                    dataclasses.replace(w, worker_id=self.record().global_worker(w.worker_id))
+                    dataclasses.replace(w, worker_id=global_worker(self.number, w.worker_id))
                 )
                 for w in stats.workers
             ]
@@ -187,7 +188,7 @@ class RelayNode:
         if isinstance(command, OpenRoom):
             if self.draining:
                 raise NoCapacity(f"relay node {self.node_id} is draining")
-            return self.record().global_worker(int(await pool.open_room(command.room_id)))
+            return global_worker(self.number, int(await pool.open_room(command.room_id)))
         if isinstance(command, Join):
             return await pool.join(
                 command.room_id,

@@ -33,6 +33,10 @@ WORKERS_PER_NODE = 1000
 """Global worker id = node number * 1000 + the worker's id on its node (records show it)."""
 
 
+def global_worker(node_number: int, local_worker: int) -> WorkerId:
+    return WorkerId(node_number * WORKERS_PER_NODE + local_worker)
+
+
 def node_key(node_id: str) -> str:
     return f"{PREFIX}node:{node_id}"
 
@@ -81,7 +85,7 @@ class NodeRecord:
         return not self.draining and self.workers_alive > 0 and self.participants < self.capacity
 
     def global_worker(self, local_worker: int) -> WorkerId:
-        return WorkerId(self.number * WORKERS_PER_NODE + local_worker)
+        return global_worker(self.number, local_worker)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), separators=(",", ":"))

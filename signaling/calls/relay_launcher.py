@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 from collections.abc import Callable
 from typing import cast
 
@@ -43,7 +42,7 @@ def relay_service_factory(config: Config) -> Callable[[], RelayService]:
             node = RelayNode(
                 Redis.from_url(config.server.redis_url),
                 pool(),
-                relay.node_id or socket.gethostname(),
+                relay.node_name,
                 heartbeat_seconds=relay.heartbeat_seconds,
             )
         url = config.server.redis_url
