@@ -70,8 +70,11 @@ class SignalingCluster:
         await self._redis.aclose()
 
     async def _gained(self) -> None:
-        for work in self._on_primary:
-            await work()
+        try:
+            for work in self._on_primary:
+                await work()
+        finally:  # events wait for this; a failed restore is logged, not a stuck primary
+            self.forwarder.ready()
         await self.forwarder.replay_all()
 
     def _lost(self) -> None:

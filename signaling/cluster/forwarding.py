@@ -10,6 +10,7 @@ previous one's answer.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
@@ -52,6 +53,14 @@ class Forwarder:
         self._bus = bus
         self._is_primary = is_primary
         self._namespaces: dict[str, LiveAssistNamespace] = {}
+        self._known: set[tuple[str, str]] = set()
+        """Connections whose arrival this process ran as primary: a new primary knows none,
+        and adopts each at its first event or at its announcement, whichever comes first."""
+        self._ready = asyncio.Event()
+        """Set once this process, as primary, has restored routing and calls."""
+
+    def ready(self) -> None:
+        self._ready.set()
 
     @property
     def local(self) -> bool:
@@ -102,13 +111,39 @@ class Forwarder:
                     continue
                 try:
                     if self.local:
-                        await namespace.on_authenticated(sid, principal)
+                        await self.arrived(namespace, sid, principal)
                     else:
                         await self.connected(namespace.namespace, sid, principal)
                 except Exception:
                     log.exception("announcing connection %s to the new primary failed", sid)
 
-    # ---- on the primary ---------------------------------------------------------------------
+    # ---- on the primary ----------------------------------------------------------------------
+    async def arrived(self, namespace: LiveAssistNamespace, sid: str, principal: Principal) -> None:
+        """A connection's arrival, run once per connection (a replayed one is known)."""
+        await self._ready.wait()
+        key = (namespace.namespace, sid)
+        if key not in self._known:
+            self._known.add(key)
+            await namespace.on_authenticated(sid, principal)
+
+    async def left(self, namespace: LiveAssistNamespace, sid: str, principal: Principal) -> None:
+        await self._ready.wait()
+        self._known.discard((namespace.namespace, sid))
+        await namespace.on_gone(sid, principal)
+
+    async def answer(
+        self,
+        namespace: LiveAssistNamespace,
+        sid: str,
+        event: str,
+        principal: Principal,
+        payload: Any,
+    ) -> dict[str, Any]:
+        """An event, after its connection's arrival (adopted here if this primary is new and
+        the announcement has not come yet)."""
+        await self.arrived(namespace, sid, principal)
+        return await namespace.answer_event(sid, event, principal, payload)
+
     def _namespace(self, body: dict[str, Any]) -> tuple[LiveAssistNamespace, str, Principal]:
         return (
             self._namespaces[str(body["ns"])],
@@ -118,12 +153,10 @@ class Forwarder:
 
     async def _run_event(self, body: dict[str, Any]) -> dict[str, Any]:
         namespace, sid, principal = self._namespace(body)
-        return await namespace.answer_event(sid, str(body["event"]), principal, body["payload"])
+        return await self.answer(namespace, sid, str(body["event"]), principal, body["payload"])
 
     async def _run_connect(self, body: dict[str, Any]) -> None:
-        namespace, sid, principal = self._namespace(body)
-        await namespace.on_authenticated(sid, principal)
+        await self.arrived(*self._namespace(body))
 
     async def _run_gone(self, body: dict[str, Any]) -> None:
-        namespace, sid, principal = self._namespace(body)
-        await namespace.on_gone(sid, principal)
+        await self.left(*self._namespace(body))

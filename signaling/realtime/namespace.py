@@ -111,8 +111,11 @@ class LiveAssistNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             )
             raise socketio.exceptions.ConnectionRefusedError(exc.message, wire) from None
         await self.save_session(sid, {"principal": principal, "ip": ip})
-        if self.forward is None or self.forward.local:
+        if self.forward is None:
             await self.on_authenticated(sid, principal)
+            return
+        if self.forward.local:
+            await self.forward.arrived(self, sid, principal)
             return
         try:
             await self.forward.connected(self.namespace, sid, principal)
@@ -125,8 +128,10 @@ class LiveAssistNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         principal = session.get("principal")
         if principal is not None:
             try:
-                if self.forward is None or self.forward.local:
+                if self.forward is None:
                     await self.on_gone(sid, principal)
+                elif self.forward.local:
+                    await self.forward.left(self, sid, principal)
                 else:
                     await self.forward.gone(self.namespace, sid, principal)
             except Exception:
@@ -171,6 +176,8 @@ class LiveAssistNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
                 return await self.forward.event(self.namespace, event, sid, principal, payload)
         except LiveAssistError as exc:
             return {"ok": False, "error": exc.to_wire()}
+        if self.forward is not None:  # the primary: after the take-over and the arrival
+            return await self.forward.answer(self, sid, event, principal, payload)
         return await self.answer_event(sid, event, principal, payload)
 
     async def answer_event(
