@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable
 from time import monotonic
@@ -95,7 +96,9 @@ def create_app(
 
     async def stop(app: web.Application) -> None:
         began = monotonic()
-        await runtime.calls.close()
+        runtime.calls.close()
+        with contextlib.suppress(Exception):
+            await runtime.relay.stop()
         relay = monotonic() - began
         await runtime.media_jobs.stop()
         await runtime.retention.stop()
@@ -103,6 +106,7 @@ def create_app(
         await runtime.context.close()
         if runtime.cluster is not None:
             await runtime.cluster.stop()
+        await runtime.limits.close()
         await runtime.db.close()
         log.info("stopped: relay in %.2f s, all in %.2f s", relay, monotonic() - began)
 

@@ -1,12 +1,15 @@
 """Starts the relay once, at startup or at the first call, whichever comes first, so a
 chat-only process (or a test that never calls) spawns nothing. Which relay: worker processes
-on this machine (the embedded default), or relay nodes found in Redis (server.redis_url)."""
+on this machine (the embedded default), or relay nodes found in Redis (server.redis_url).
+
+The launcher is itself a RelayControl (each request waits for the start), so the services
+that use the relay depend on that interface alone, not on how or when it starts."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import cast
 
 from redis.asyncio import Redis
@@ -14,7 +17,22 @@ from redis.asyncio import Redis
 from relay.cluster.node import RelayNode
 from relay.cluster.service import ClusterService
 from relay.control.pool import RelayPool
-from relay.interface import EventLoopKind, RelayControl, RelayService
+from relay.interface import (
+    CloseReason,
+    EventLoopKind,
+    MediaFlowListener,
+    ParticipantId,
+    ParticipantListener,
+    RecordingListener,
+    RecordingSummary,
+    RelayControl,
+    RelayService,
+    RelayStats,
+    RoomClosedListener,
+    RoomId,
+    TrackRole,
+    WorkerId,
+)
 from signaling.config import Config
 
 log = logging.getLogger(__name__)
@@ -51,14 +69,19 @@ def relay_service_factory(config: Config) -> Callable[[], RelayService]:
     return cluster
 
 
-class RelayLauncher:
-    """Lifecycle: idle → starting (start_soon/ready) → running → stopped (stop, idempotent)."""
+class RelayLauncher(RelayControl):
+    """Lifecycle: idle → starting (start_soon/ready) → running → stopped (stop, idempotent).
+    Listeners added at any time reach the relay once it runs."""
 
     def __init__(self, make: Callable[[], RelayService]) -> None:
         self._make = make
         self._service: RelayService | None = None
         self._starting: asyncio.Task[RelayService] | None = None
         self.stopped = False
+        self._room_listeners: list[RoomClosedListener] = []
+        self._participant_listeners: list[ParticipantListener] = []
+        self._media_listeners: list[MediaFlowListener] = []
+        self._recording_listeners: list[RecordingListener] = []
 
     @property
     def pool(self) -> RelayControl | None:
@@ -87,6 +110,14 @@ class RelayLauncher:
     async def _start(self) -> RelayService:
         service = self._make()
         self._service = service
+        for room_listener in self._room_listeners:
+            service.add_room_closed_listener(room_listener)
+        for participant_listener in self._participant_listeners:
+            service.add_participant_listener(participant_listener)
+        for media_listener in self._media_listeners:
+            service.add_media_flow_listener(media_listener)
+        for recording_listener in self._recording_listeners:
+            service.add_recording_listener(recording_listener)
         try:
             await service.start()
         except BaseException:
@@ -104,3 +135,62 @@ class RelayLauncher:
             self._starting.cancel()
         if self._service is not None:
             await self._service.stop()
+
+    # ---- RelayControl: each request waits for the start -------------------------------------
+    async def open_room(self, room_id: RoomId) -> WorkerId:
+        return await (await self.ready()).open_room(room_id)
+
+    async def join(
+        self,
+        room_id: RoomId,
+        participant_id: ParticipantId,
+        offer_sdp: str,
+        tracks: Mapping[str, TrackRole] | None = None,
+        *,
+        replace: bool = False,
+    ) -> str:
+        relay = await self.ready()
+        return await relay.join(room_id, participant_id, offer_sdp, tracks, replace=replace)
+
+    async def leave(self, room_id: RoomId, participant_id: ParticipantId) -> None:
+        await (await self.ready()).leave(room_id, participant_id)
+
+    async def close_room(self, room_id: RoomId, reason: CloseReason) -> None:
+        """Nothing to close on a relay that is not running (never started, or stopped)."""
+        if self.pool is not None and not self.stopped:
+            await self.pool.close_room(room_id, reason)
+
+    async def stats(self) -> RelayStats:
+        return await (await self.ready()).stats()
+
+    async def start_recording(self, room_id: RoomId, recording_id: str, directory: str) -> None:
+        await (await self.ready()).start_recording(room_id, recording_id, directory)
+
+    async def pause_recording(self, room_id: RoomId) -> None:
+        await (await self.ready()).pause_recording(room_id)
+
+    async def resume_recording(self, room_id: RoomId) -> None:
+        await (await self.ready()).resume_recording(room_id)
+
+    async def stop_recording(self, room_id: RoomId) -> RecordingSummary:
+        return await (await self.ready()).stop_recording(room_id)
+
+    def add_room_closed_listener(self, listener: RoomClosedListener) -> None:
+        self._room_listeners.append(listener)
+        if self._service is not None:
+            self._service.add_room_closed_listener(listener)
+
+    def add_participant_listener(self, listener: ParticipantListener) -> None:
+        self._participant_listeners.append(listener)
+        if self._service is not None:
+            self._service.add_participant_listener(listener)
+
+    def add_media_flow_listener(self, listener: MediaFlowListener) -> None:
+        self._media_listeners.append(listener)
+        if self._service is not None:
+            self._service.add_media_flow_listener(listener)
+
+    def add_recording_listener(self, listener: RecordingListener) -> None:
+        self._recording_listeners.append(listener)
+        if self._service is not None:
+            self._service.add_recording_listener(listener)

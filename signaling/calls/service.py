@@ -1,6 +1,8 @@
-"""The call state machine: start, ring, accept or decline or miss, join the relay, drop and
-rejoin, hang up. Every transition is written to the call's record and event log before
-either side is told, and each call's transitions run one at a time (its lock).
+"""The call coordinator: start, ring, accept or decline or miss, join the relay, drop and
+rejoin, hang up. The rules of each transition are in signaling/calls/machine.py (no I/O);
+this module does what they ask: every transition is written to the call's record and event
+log before either side is told, each call's transitions run one at a time (its lock), and
+the relay is reached through RelayControl only.
 
 Joins, media flags and drops only append to the event log, through CallEventLog's shared
 transactions; `media_used` is kept in memory while the call runs and written with its
@@ -9,7 +11,6 @@ end (after a crash it is derived from the "media" events)."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import fields
@@ -39,10 +40,11 @@ from relay.interface import (
 )
 from signaling.auth import access
 from signaling.auth.tokens import Principal
-from signaling.calls.event_log import CallEvent, CallEventLog
+from signaling.calls import machine
+from signaling.calls.event_log import CallEventLog
 from signaling.calls.live import FLOW_GRACE, LiveCall
+from signaling.calls.machine import Step
 from signaling.calls.offer import OfferRefused, check_offer
-from signaling.calls.relay_launcher import RelayLauncher
 from signaling.calls.revision import next_rev
 from signaling.calls.views import call_view
 from signaling.config import CallsConfig
@@ -120,7 +122,7 @@ class CallService:
         db: Database,
         notifier: Notifier,
         names: NameBook,
-        relay: RelayLauncher,
+        relay: RelayControl,
         config: CallsConfig,
         recorder: CallRecorder | None = None,
     ) -> None:
@@ -132,7 +134,10 @@ class CallService:
         self._relay = relay
         self.config = config
         self.live: dict[int, LiveCall] = {}
-        self._listening = False
+        relay.add_room_closed_listener(self._room_closed)
+        relay.add_participant_listener(self._participant_link)
+        relay.add_media_flow_listener(self._media_flow)
+        relay.add_recording_listener(self._recording_changed)
         self.ended_listeners: list[CallEndedListener] = []
         self._closing: set[asyncio.Task[None]] = set()
         self._joins = RateLimiter(
@@ -252,16 +257,14 @@ class CallService:
         async with live.lock:
             live.parties[party].link = LinkState.CONNECTING
             try:
-                relay = await self._relay.ready()
-                self._listen(relay)
-                worker = await relay.open_room(room_of(call["id"]))
+                worker = await self._relay.open_room(room_of(call["id"]))
             except (RelayError, OSError, RuntimeError, TimeoutError) as error:
                 log.warning("call %s: no relay: %s", call["id"], error)
                 await self._finish(live, CallEndReason.RELAY_UNAVAILABLE, None)
                 raise RelayUnavailable("no media relay could take the call; try again") from None
             live.room_id = room_of(call["id"])
             live.relay_worker = worker  # written with the answer or the end: one write fewer
-            live.timers["ring"] = asyncio.create_task(self._ring_timeout(live))
+            self._start_timers(live, ["ring"])
             view = await self._publish(call, "call.ringing")
             log.debug("call %s: start took %.0f ms", call["id"], (monotonic() - received) * 1000)
             return view
@@ -269,32 +272,25 @@ class CallService:
     async def _ring_timeout(self, live: LiveCall) -> None:
         await asyncio.sleep(self.config.ring_seconds)
         async with live.lock:
-            call = await self._record(live.call_id)
-            if call["state"] == CallState.RINGING.value and not live.ended:
-                await self._finish(live, CallEndReason.MISSED, None)
+            reason = machine.ring_expired(await self._record(live.call_id), live)
+            if reason is not None:
+                await self._finish(live, reason, None)
 
     async def _ringing_for_callee(
         self, principal: Principal, call_id: int
     ) -> tuple[Record, LiveCall]:
         call = await self.load(principal, call_id)
         party = self._require_party(principal, call)
-        live = self.live.get(call["id"])
-        if call["state"] != CallState.RINGING.value or live is None or live.ended:
-            raise Conflict(f"the call is {call['state']}, not ringing")
-        if call["started_by"] == party.value:
-            raise Conflict("the caller cannot answer their own call")
-        return call, live
+        return call, machine.check_answerable(call, self.live.get(call["id"]), party)
 
     async def accept(self, principal: Principal, req: ev.CallRef) -> dict[str, Any]:
         received = monotonic()
         call, live = await self._ringing_for_callee(principal, req.call_id)
         party = party_of(principal)
         async with live.lock:
-            call = await self._record(call["id"])
-            if call["state"] != CallState.RINGING.value or live.ended:
-                raise Conflict(f"the call is {call['state']}, not ringing")
-            live.cancel_timer("ring")
-            live.parties[party].link = LinkState.CONNECTING
+            machine.check_answerable(await self._record(call["id"]), live, party)
+            step = machine.accepted(live, party)
+            self._cancel_timers(live, step)
             live.rev = next_rev(live.rev)
             changes = {
                 "state": CallState.ACTIVE.value,
@@ -305,7 +301,8 @@ class CallService:
 
             def answer(conn: Connection) -> Record:
                 answered = call_store.update_call_sync(conn, live.call_id, changes)
-                call_store.add_event_sync(conn, live.call_id, "accepted", party)
+                for kind, actor, detail in step.events:
+                    call_store.add_event_sync(conn, live.call_id, kind, actor, detail)
                 return answered
 
             call = live.record = await self.db.write_in_thread(answer)
@@ -331,15 +328,7 @@ class CallService:
             call = await self._record(call["id"])
             if call["state"] == CallState.ENDED.value or live.ended:
                 return call_view(call, None)
-            if call["state"] == CallState.RINGING.value:
-                reason = (
-                    CallEndReason.CANCELLED
-                    if call["started_by"] == party.value
-                    else CallEndReason.DECLINED
-                )
-            else:
-                reason = CallEndReason.HUNG_UP
-            return await self._finish(live, reason, party)
+            return await self._finish(live, machine.hangup_reason(call, party), party)
 
     # ---- media ----------------------------------------------------------------------------
     async def join(self, principal: Principal, req: ev.CallJoin, sid: str) -> dict[str, Any]:
@@ -356,22 +345,17 @@ class CallService:
         call, live, party = await self.active(principal, req.call_id)
         self._joins.hit(f"{call['id']}:{party.value}")
         async with live.lock:
-            if live.ended:
-                raise Conflict("the call has ended")
-            if live.room_id is None:
+            if live.room_id is None and not live.ended:
                 raise RelayMoving(MOVING)
-            me = live.parties[party]
-            rejoin = me.joined
-            if rejoin and me.link is LinkState.CONNECTED:
+            rejoin = live.parties[party].joined
+            if machine.join_begins(live, party, monotonic()):
                 # The client found its connection broken before we did: the others see
                 # "reconnecting" while the new peer connection is set up.
-                me.link = LinkState.RECONNECTING
-                me.dropped_at = monotonic()
                 await self._publish(await self._record(call["id"]))
-            relay = await self._relay.ready()
+            assert live.room_id is not None
             asked = monotonic()
             try:
-                answer = await relay.join(
+                answer = await self._relay.join(
                     live.room_id, ParticipantId(party.value), req.offer, tracks, replace=rejoin
                 )
             except BadOffer as error:
@@ -385,37 +369,14 @@ class CallService:
                 log.warning("call %s: relay failed on join: %s", call["id"], error)
                 await self._finish(live, CallEndReason.ERROR, None)
                 raise RelayUnavailable(f"the call's media relay failed: {error.detail}") from None
-            me.joined = True
-            me.joined_at = monotonic()
-            if (
-                not rejoin
-                and self.metrics is not None
-                and all(p.joined for p in live.parties.values())
-            ):
-                self.metrics.call_setup.observe(me.joined_at - live.started_at)
+            now = monotonic()
+            step = machine.joined(live, party, sid=sid, tracks=dict(tracks), flags=flags, now=now)
+            if self.metrics is not None and machine.setup_complete(live, party, rejoin):
+                self.metrics.call_setup.observe(now - live.started_at)
             log.debug(
-                "call %s: relay answered %s in %.0f ms",
-                call["id"],
-                party,
-                (me.joined_at - asked) * 1000,
+                "call %s: relay answered %s in %.0f ms", call["id"], party, (now - asked) * 1000
             )
-            me.sid = sid
-            gap_ms = (
-                round((monotonic() - me.dropped_at) * 1000) if me.dropped_at is not None else None
-            )
-            was = me.link
-            me.link = LinkState.CONNECTED
-            me.dropped_at = None
-            live.cancel_timer(f"reconnect:{party.value}")
-            kind = "reconnected" if rejoin else "joined"
-            detail: dict[str, Any] = {"tracks": dict(tracks)}
-            if rejoin:
-                detail.update(gap_ms=gap_ms, was=was.value)
-            # The join and the client's first media flags are one transition: one append.
-            events: list[CallEvent] = [(kind, party, detail)]
-            if flags is not None:
-                events.append(self._media_changed(live, party, flags))
-            await self.events.append(call["id"], events)
+            await self._apply(live, step)
             view = await self._publish(await self._record(call["id"]))
             log.debug(
                 "call %s: join by %s took %.0f ms",
@@ -429,29 +390,32 @@ class CallService:
         call, live, party = await self.active(principal, req.call_id)
         flags = {"audio": req.audio, "camera": req.camera, "screen": req.screen}
         async with live.lock:
-            await self.events.append(call["id"], [self._media_changed(live, party, flags)])
+            await self._apply(live, machine.media_changed(live, party, flags, monotonic()))
             await self._publish(await self._record(call["id"]))
             return live.parties[party].media_wire()
 
-    def _media_changed(self, live: LiveCall, party: CallParty, flags: dict[str, bool]) -> CallEvent:
-        """Apply a participant's media flags in memory; the "media" event that records them.
+    async def _apply(self, live: LiveCall, step: Step) -> None:
+        """Do what a transition asks, but publishing: the caller publishes once it is done
+        (a transition and what follows it, as one revision). Caller holds live.lock."""
+        self._cancel_timers(live, step)
+        await self.events.append(live.call_id, step.events)
+        self._start_timers(live, step.start)
 
-        Caller holds live.lock and appends the event before telling anyone."""
-        for key, on in flags.items():
-            live.media_used[key] = live.media_used.get(key, False) or on
-        me = live.parties[party]
-        was = {"audio": me.audio, "camera": me.camera, "screen": me.screen}
-        me.audio, me.camera, me.screen = flags["audio"], flags["camera"], flags["screen"]
-        turned_on = [role for role, on in flags.items() if on and not was[role]]
-        for role in turned_on:
-            me.sending_since[role] = monotonic()
-        if turned_on:
-            live.cancel_timer(f"flow:{party.value}")
-            live.timers[f"flow:{party.value}"] = asyncio.create_task(
-                self._check_flow_later(live, party)
-            )
-        me.stalled = [role for role in me.stalled if flags[role]]  # turned off: not news
-        return ("media", party, dict(flags))
+    def _cancel_timers(self, live: LiveCall, step: Step) -> None:
+        for name in step.cancel:
+            live.cancel_timer(name)
+
+    def _start_timers(self, live: LiveCall, names: list[str]) -> None:
+        for name in names:
+            kind, _, side = name.partition(":")
+            work: Coroutine[Any, Any, None]
+            if kind == "ring":
+                work = self._ring_timeout(live)
+            elif kind == "reconnect":
+                work = self._reconnect_timeout(live, CallParty(side))
+            else:
+                work = self._check_flow_later(live, CallParty(side))
+            live.timers[name] = asyncio.create_task(work, name=f"call-{live.call_id}-{name}")
 
     # ---- drops and reconnects -------------------------------------------------------------
     async def socket_gone(self, sid: str) -> None:
@@ -465,29 +429,16 @@ class CallService:
         self, live: LiveCall, party: CallParty, why: str, *, seen_at: float | None = None
     ) -> None:
         async with live.lock:
-            state = live.parties[party]
-
-            if live.ended or state.link is not LinkState.CONNECTED:
-                return
-            if seen_at is not None and state.joined_at > seen_at:
-                return  # about a peer connection that a rejoin has already replaced
-            state.link = LinkState.RECONNECTING
-            state.dropped_at = monotonic()
-            state.sid = None
-            await self.events.append(live.call_id, [("reconnecting", party, {"why": why})])
-            live.timers[f"reconnect:{party.value}"] = asyncio.create_task(
-                self._reconnect_timeout(live, party)
-            )
-            await self._publish(await self._record(live.call_id))
+            step = machine.dropped(live, party, why, monotonic(), seen_at)
+            if step is not None:
+                await self._apply(live, step)
+                await self._publish(await self._record(live.call_id))
 
     async def _reconnect_timeout(self, live: LiveCall, party: CallParty) -> None:
         await asyncio.sleep(self.config.reconnect_seconds)
         async with live.lock:
-            if not live.ended and live.parties[party].link is LinkState.RECONNECTING:
-                # Still without a relay room: the relay, not the network, is what failed.
-                reason = (
-                    CallEndReason.RELAY_LOST if live.room_id is None else CallEndReason.NETWORK_LOST
-                )
+            reason = machine.reconnect_expired(live, party)
+            if reason is not None:
                 await self._finish(live, reason, None)
 
     async def resend_state(
@@ -559,21 +510,10 @@ class CallService:
         return view
 
     async def _close_room(self, room: RoomId, call_id: int) -> None:
-        pool = self._relay.pool
-        if pool is None:
-            return
         try:
-            await pool.close_room(room, CloseReason.CALL_ENDED)
+            await self._relay.close_room(room, CloseReason.CALL_ENDED)
         except RelayError as error:
             log.info("call %s: closing its relay room: %s", call_id, error)
-
-    def _listen(self, relay: RelayControl) -> None:
-        if not self._listening:
-            relay.add_room_closed_listener(self._room_closed)
-            relay.add_participant_listener(self._participant_link)
-            relay.add_media_flow_listener(self._media_flow)
-            relay.add_recording_listener(self._recording_changed)
-            self._listening = True
 
     def _in_room(self, room_id: RoomId, participant_id: str) -> tuple[LiveCall, CallParty] | None:
         """The live call in a relay room, and which of its parties a relay participant is."""
@@ -595,27 +535,17 @@ class CallService:
         async with live.lock:
             if live.ended:
                 return
-            me = live.parties[party]
-            (me.flowing.add if flowing else me.flowing.discard)(role)
+            machine.flow_changed(live, party, role, flowing)
             await self._show_stalled(live, party)
 
     async def _show_stalled(self, live: LiveCall, party: CallParty) -> None:
         """Record and show what a participant says it sends but the relay does not get
         (`stalled`), and its return; media its owner turned off is not news. Caller holds
         live.lock."""
-        me = live.parties[party]
-        now = me.stalled_now(monotonic())
-        if now == me.stalled:
-            return
-        events: list[CallEvent] = [
-            ("media_stalled", party, {"role": role}) for role in now if role not in me.stalled
-        ]
-        events += [
-            ("media_resumed", party, {"role": role}) for role in me.stalled if role not in now
-        ]
-        me.stalled = now
-        await self.events.append(live.call_id, events)
-        await self._publish(await self._record(live.call_id))
+        step = machine.stalled(live, party, monotonic())
+        if step is not None:
+            await self._apply(live, step)
+            await self._publish(await self._record(live.call_id))
 
     async def _check_flow_later(self, live: LiveCall, party: CallParty) -> None:
         """A role just turned on: once the relay has had time to see it, is it there?"""
@@ -687,15 +617,7 @@ class CallService:
         async with live.lock:
             if live.ended:
                 return
-            now = monotonic()
-            for party, state in live.parties.items():
-                if state.link is LinkState.CONNECTED:
-                    state.link = LinkState.RECONNECTING
-                    state.dropped_at = now
-                    timer = f"reconnect:{party.value}"
-                    live.timers[timer] = asyncio.create_task(self._reconnect_timeout(live, party))
-            detail = {"worker": lost_worker, "why": why}
-            await self.events.append(live.call_id, [("relay_lost", None, detail)])
+            await self._apply(live, machine.relay_lost(live, why, monotonic()))
             await self._publish(await self._record(live.call_id))
         session = live.relay_session + 1
         room = RoomId(f"{room_of(live.call_id)}.{session}")
@@ -708,16 +630,10 @@ class CallService:
             if worker is None:
                 await self._finish(live, CallEndReason.RELAY_LOST, None)
                 return
-            live.room_id, live.relay_worker, live.relay_session = room, worker, session
-            for state in live.parties.values():
-                state.joined = False  # the next join is a first join in the new room
-                state.flowing.clear()  # the new room reports each stream from its first packet
-                state.sending_since = dict.fromkeys(state.sending_since, monotonic())
-            detail = {"from_worker": lost_worker, "to_worker": worker, "relay_session": session}
-            events: list[CallEvent] = [("relay_moved", None, detail)]
+            step = machine.relay_moved(live, room, worker, session, monotonic())
             if self.recorder is not None:
-                events += await self.recorder.relocated(live, why)
-            await self.events.append(live.call_id, events)
+                step.events += await self.recorder.relocated(live, why)
+            await self._apply(live, step)
             await self._publish(await self._record(live.call_id))
             log.warning(
                 "call %s: moved from relay worker %s to %s", live.call_id, lost_worker, worker
@@ -728,8 +644,7 @@ class CallService:
         deadline = monotonic() + seconds
         while True:
             try:
-                relay = await self._relay.ready()
-                return int(await relay.open_room(room))
+                return int(await self._relay.open_room(room))
             except (RelayLost, NoCapacity, RuntimeError, OSError) as error:
                 if monotonic() >= deadline:
                     log.error("no relay worker took %s within %.0f s: %s", room, seconds, error)
@@ -769,12 +684,10 @@ class CallService:
         for live in list(self.live.values()):
             await self.end(live.call_id, CallEndReason.SERVER_SHUTDOWN)
 
-    async def close(self) -> None:
+    def close(self) -> None:
         """Server shutdown: cancel every timer (the relay closes its rooms itself)."""
         for live in list(self.live.values()):
             live.cancel_timers()
-        with contextlib.suppress(Exception):
-            await self._relay.stop()
 
 
 def media_flags(media: dict[str, Any]) -> dict[str, bool]:

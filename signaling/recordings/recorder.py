@@ -20,10 +20,9 @@ from pathlib import Path
 from time import monotonic
 from typing import Any
 
-from relay.interface import RelayError
+from relay.interface import RelayControl, RelayError
 from signaling.calls.event_log import CallEvent
 from signaling.calls.live import LiveCall
-from signaling.calls.relay_launcher import RelayLauncher
 from signaling.config import RecordingsConfig
 from signaling.db.database import Database
 from signaling.db.schema import utcnow
@@ -66,7 +65,7 @@ class CallRecorder:
     def __init__(
         self,
         db: Database,
-        relay: RelayLauncher,
+        relay: RelayControl,
         config: RecordingsConfig,
         root: Path,
     ) -> None:
@@ -131,8 +130,7 @@ class CallRecorder:
     async def _relay_call(self, method: str, *args: Any) -> str | None:
         """Ask the relay; the reason if it failed (the call goes on either way)."""
         try:
-            relay = await self._relay.ready()
-            await getattr(relay, method)(*args)
+            await getattr(self._relay, method)(*args)
         except (RelayError, OSError, RuntimeError, TimeoutError) as error:
             detail = getattr(error, "detail", None) or str(error) or type(error).__name__
             return f"the relay could not record: {detail}"
@@ -234,8 +232,7 @@ class CallRecorder:
         if recording.state in (RecordingState.RECORDING, RecordingState.PAUSED) or partial:
             if live.room_id is not None:
                 try:
-                    relay = await self._relay.ready()
-                    summary = await relay.stop_recording(live.room_id)
+                    summary = await self._relay.stop_recording(live.room_id)
                 except (RelayError, OSError, RuntimeError, TimeoutError) as error:
                     log.warning("call %s: stopping its recording: %s", live.call_id, error)
             self._close_pause(recording)
