@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import socketio
+from redis.asyncio import Redis
 
 from relay.cluster.control import ClusterRelay
 from signaling import jsonutil
@@ -37,7 +38,7 @@ from signaling.http.origins import OriginPolicy
 from signaling.log_throttle import library_logger
 from signaling.metrics import ServerMetrics
 from signaling.protocol.notifier import Notifier
-from signaling.ratelimit import RateLimiter, RateLimits
+from signaling.ratelimit import Buckets, MemoryBuckets, RateLimiter, RateLimits
 from signaling.realtime.agent_namespace import AgentNamespace
 from signaling.realtime.call_events import call_handlers
 from signaling.realtime.customer_namespace import CustomerNamespace
@@ -46,6 +47,7 @@ from signaling.recordings.control import RecordingControl
 from signaling.recordings.jobs import MediaJobRunner
 from signaling.recordings.recorder import CallRecorder
 from signaling.recordings.retention import RetentionSweeper
+from signaling.redis_buckets import RedisBuckets
 from signaling.routing.dispatcher import Dispatcher
 from signaling.routing.presence import PresenceRegistry
 from signaling.transcript.views import NameBook
@@ -82,7 +84,17 @@ def socketio_manager(config: Config) -> dict[str, Any]:
 
 
 def build_limits(config: Config) -> RateLimits:
+    """The limits keyed by address or account are shared by every signaling process through
+    Redis when there is one (server.redis_url); the rest stay in this process (see
+    RateLimits)."""
     lim = config.limits
+    redis = Redis.from_url(config.server.redis_url) if config.server.redis_url else None
+
+    def shared(name: str, *, rate: float, burst: int, what: str) -> Buckets:
+        if redis is not None:
+            return RedisBuckets(redis, name, rate=rate, burst=burst, what=what)
+        return MemoryBuckets(RateLimiter(rate=rate, burst=burst, what=what))
+
     return RateLimits(
         per_connection=RateLimiter(
             rate=lim.events_per_second, burst=lim.event_burst, what="events on this connection"
@@ -98,21 +110,27 @@ def build_limits(config: Config) -> RateLimits:
             backoff_seconds=lim.login_backoff_seconds,
             backoff_max_seconds=lim.login_backoff_max_seconds,
             unknown_failures_per_hour=lim.login_unknown_failures_per_hour,
+            redis=redis,
         ),
-        guest_sessions_per_ip=RateLimiter(
+        guest_sessions_per_ip=shared(
+            "guest_sessions_per_ip",
             rate=lim.ip_guest_sessions_per_second,
             burst=lim.ip_guest_session_burst,
             what="new chats from your address",
         ),
-        uploads_per_ip=RateLimiter(rate=1.0, burst=20, what="uploads from your address"),
-        connects_per_ip=RateLimiter(
+        uploads_per_ip=shared(
+            "uploads_per_ip", rate=1.0, burst=20, what="uploads from your address"
+        ),
+        connects_per_ip=shared(
+            "connects_per_ip",
             rate=lim.ip_connects_per_second,
             burst=lim.ip_connect_burst,
             what="new connections from your address",
         ),
-        connects_per_principal=RateLimiter(
-            rate=2.0, burst=30, what="connections with this sign-in"
+        connects_per_principal=shared(
+            "connects_per_principal", rate=2.0, burst=30, what="connections with this sign-in"
         ),
+        store=redis,
     )
 
 

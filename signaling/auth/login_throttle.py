@@ -12,19 +12,31 @@ Following OWASP's authentication guidance (and its "device cookie" proposal):
 - The per-address limit (all accounts together, against password spraying) also applies to
   unknown sources only.
 Accounts are keyed by the email as typed (lower case), whether or not it exists, so throttling
-behaves the same for a wrong user as for a wrong password. State is per process, in memory.
+behaves the same for a wrong user as for a wrong password.
+
+Where the state lives is a constructor argument: this process's memory (the embedded
+default), or Redis (server.redis_url), where every signaling process sees the same counts:
+behind a load balancer a guesser would otherwise get as many tries as there are processes.
 """
 
 from __future__ import annotations
 
 import contextlib
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from redis.asyncio import Redis
+
+from signaling.auth.login_failures import (
+    BackoffPolicy,
+    LoginFailures,
+    MemoryLoginFailures,
+    RedisLoginFailures,
+)
 from signaling.errors import RateLimited
-from signaling.ratelimit import RateLimiter
+from signaling.ratelimit import Buckets, MemoryBuckets, RateLimiter
+from signaling.redis_buckets import RedisBuckets
 
 
 @dataclass(frozen=True)
@@ -42,14 +54,17 @@ class LoginSource:
         return f"{account}\x00{'device:' + self.device_id if self.device_id else 'ip:' + self.ip}"
 
 
-@dataclass
-class _Backoff:
-    failures: int
-    last_failure: float
-    locked_until: float = 0.0
+PER_IP = "sign-in attempts from your address"
+UNKNOWN = (
+    "failed sign-ins to this account from new devices; "
+    "sign in from a device you used before, or wait"
+)
 
 
 class LoginThrottle:
+    """With `redis`, the state is in Redis and on Redis's clock (`clock` is then unused);
+    without, in memory on `clock`, which tests may replace at any time."""
+
     def __init__(
         self,
         *,
@@ -58,67 +73,64 @@ class LoginThrottle:
         backoff_seconds: float,
         backoff_max_seconds: float,
         unknown_failures_per_hour: int,
+        redis: Redis | None = None,
         max_keys: int = 100_000,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.clock = clock
-        self.free_failures = free_failures
-        self.backoff_seconds = backoff_seconds
-        self.backoff_max_seconds = backoff_max_seconds
-        self.max_keys = max_keys
-        self._per_ip = RateLimiter(
-            rate=logins_per_minute_per_ip / 60,
-            burst=logins_per_minute_per_ip,
-            what="sign-in attempts from your address",
-            clock=lambda: self.clock(),
+        policy = BackoffPolicy(free_failures, backoff_seconds, backoff_max_seconds)
+        per_ip_rate, unknown_rate = logins_per_minute_per_ip / 60, unknown_failures_per_hour / 3600
+        self._per_ip: Buckets
+        self._unknown: Buckets
+        self._failures: LoginFailures
+        if redis is not None:
+            self._per_ip = RedisBuckets(
+                redis, "login_per_ip", rate=per_ip_rate, burst=logins_per_minute_per_ip, what=PER_IP
+            )
+            self._unknown = RedisBuckets(
+                redis,
+                "login_unknown",
+                rate=unknown_rate,
+                burst=unknown_failures_per_hour,
+                what=UNKNOWN,
+            )
+            self._failures = RedisLoginFailures(redis, policy)
+            return
+        self._per_ip = MemoryBuckets(
+            RateLimiter(
+                rate=per_ip_rate,
+                burst=logins_per_minute_per_ip,
+                what=PER_IP,
+                clock=lambda: self.clock(),
+            )
         )
-        self._unknown = RateLimiter(
-            rate=unknown_failures_per_hour / 3600,
-            burst=unknown_failures_per_hour,
-            what="failed sign-ins to this account from new devices; "
-            "sign in from a device you used before, or wait",
-            clock=lambda: self.clock(),
+        self._unknown = MemoryBuckets(
+            RateLimiter(
+                rate=unknown_rate,
+                burst=unknown_failures_per_hour,
+                what=UNKNOWN,
+                clock=lambda: self.clock(),
+            )
         )
-        self._sources: OrderedDict[str, _Backoff] = OrderedDict()
+        self._failures = MemoryLoginFailures(policy, max_keys=max_keys, clock=lambda: self.clock())
 
-    def before(self, account: str, source: LoginSource) -> None:
+    async def before(self, account: str, source: LoginSource) -> None:
         """Raise RateLimited when this attempt may not even have its password checked."""
         if not source.known:
-            self._per_ip.hit(source.ip)
-        backoff = self._current(source.key(account))
-        if backoff is not None and backoff.locked_until > self.clock():
-            wait = backoff.locked_until - self.clock()
+            await self._per_ip.hit(source.ip)
+        wait = await self._failures.wait(source.key(account))
+        if wait > 0:
             raise RateLimited(
                 f"too many failed sign-ins from here; retry in {wait:.1f} s", retry_after=wait
             )
         if not source.known:
-            self._unknown.check(account)
+            await self._unknown.check(account)
 
-    def failed(self, account: str, source: LoginSource) -> None:
-        key = source.key(account)
-        backoff = self._current(key) or _Backoff(failures=0, last_failure=self.clock())
-        backoff.failures += 1
-        backoff.last_failure = self.clock()
-        beyond = backoff.failures - self.free_failures  # 0 at the last free one
-        if beyond >= 0:
-            wait = min(self.backoff_max_seconds, self.backoff_seconds * 2 ** min(beyond, 30))
-            backoff.locked_until = self.clock() + wait
-        self._sources[key] = backoff
-        self._sources.move_to_end(key)
-        if len(self._sources) > self.max_keys:
-            self._sources.popitem(last=False)
+    async def failed(self, account: str, source: LoginSource) -> None:
+        await self._failures.failed(source.key(account))
         if not source.known:
             with contextlib.suppress(RateLimited):  # an empty bucket stays empty
-                self._unknown.hit(account)
+                await self._unknown.hit(account)
 
-    def succeeded(self, account: str, source: LoginSource) -> None:
-        self._sources.pop(source.key(account), None)
-
-    def _current(self, key: str) -> _Backoff | None:
-        """The source's backoff, forgotten once it has been quiet for the longest wait."""
-        backoff = self._sources.get(key)
-        quiet_since = max(backoff.last_failure, backoff.locked_until) if backoff else 0.0
-        if backoff is not None and self.clock() > quiet_since + self.backoff_max_seconds:
-            del self._sources[key]
-            return None
-        return backoff
+    async def succeeded(self, account: str, source: LoginSource) -> None:
+        await self._failures.forget(source.key(account))

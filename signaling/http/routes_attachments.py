@@ -33,7 +33,7 @@ ANYONE = (Role.CUSTOMER, Role.AGENT, Role.QA, Role.ADMIN)
 )
 async def upload(call: ApiRequest) -> dict[str, Any]:
     rt = call.runtime
-    rt.limits.uploads_per_ip.hit(call.ip)
+    await rt.limits.uploads_per_ip.hit(call.ip)
     async with rt.db.read() as conn:
         chat = await rt.chats.visible_chat(conn, call.me, call.path_id("chat_id"))
     access.check_write_chat(call.me, chat)

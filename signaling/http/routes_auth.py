@@ -64,11 +64,11 @@ async def login(call: ApiRequest) -> web.Response:
     known = device is not None and user is not None and device.user_id == user["id"]
     source = LoginSource(call.ip, device.device_id if device is not None and known else None)
     # A source that failed too often waits before its password is even checked.
-    rt.limits.login.before(email, source)
+    await rt.limits.login.before(email, source)
     # Verified against a decoy hash when the account does not exist: same time, same answer.
     ok = await rt.passwords.verify(user["password_hash"] if user else None, req.password)
     if not ok or user is None or not user["active"]:
-        rt.limits.login.failed(email, source)
+        await rt.limits.login.failed(email, source)
         async with rt.db.write() as conn:
             await audit(
                 conn,
@@ -80,7 +80,7 @@ async def login(call: ApiRequest) -> web.Response:
                 ip=call.ip,
             )
         raise Unauthenticated("wrong email or password")
-    rt.limits.login.succeeded(email, source)
+    await rt.limits.login.succeeded(email, source)
     async with rt.db.write() as conn:
         session = await user_store.open_session(
             conn,

@@ -51,7 +51,7 @@ async def widget_config(call: ApiRequest) -> dict[str, Any]:
     errors=(401, 404, 429),
 )
 async def open_session(call: ApiRequest) -> dict[str, Any]:
-    call.runtime.limits.guest_sessions_per_ip.hit(call.ip)
+    await call.runtime.limits.guest_sessions_per_ip.hit(call.ip)
     req: GuestSessionRequest = call.body
     identity = parse(HostIdentity, req.identity) if req.identity is not None else None
     return await call.runtime.guests.open(req, identity, call.ip)

@@ -23,7 +23,7 @@ from signaling.auth.authenticator import Authenticator
 from signaling.auth.tokens import Principal
 from signaling.errors import InvalidPayload, LiveAssistError, Unauthenticated, UnknownEvent
 from signaling.metrics import ServerMetrics
-from signaling.ratelimit import RateLimiter
+from signaling.ratelimit import Buckets
 from signaling.realtime.server import client_ip
 from signaling.types import Role
 from signaling.wire import parse
@@ -62,7 +62,7 @@ class LiveAssistNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         namespace: str,
         *,
         authenticator: Authenticator,
-        connects: RateLimiter,
+        connects: Buckets,
     ) -> None:
         super().__init__(namespace)
         self._auth = authenticator
@@ -97,7 +97,7 @@ class LiveAssistNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         try:
             token = auth.get("token") if isinstance(auth, dict) else None
             principal = await self._auth.principal(token)
-            self._connects.hit(f"{principal.role.value}:{principal.subject_id}")
+            await self._connects.hit(f"{principal.role.value}:{principal.subject_id}")
             if principal.role not in self.roles:
                 allowed = ", ".join(sorted(r.value for r in self.roles))
                 raise LiveAssistError(

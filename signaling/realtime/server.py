@@ -94,7 +94,7 @@ class GuardedServer(socketio.AsyncServer):  # type: ignore[misc]
     async def _handle_engineio_request(self, request: web.Request) -> web.StreamResponse:
         if "sid" not in request.query:  # a new connection: refused before Engine.IO's work
             try:
-                self._limits.connects_per_ip.hit(request.remote or "unknown")
+                await self._limits.connects_per_ip.hit(request.remote or "unknown")
             except RateLimited as limited:
                 self._count("rate_limited_connection")
                 return web.json_response(
@@ -198,7 +198,7 @@ class GuardedServer(socketio.AsyncServer):  # type: ignore[misc]
             )
             self._limits.per_ip.penalize(ip, FLOOD_PENALTY * self._limits.per_ip.burst)
             connects = self._limits.connects_per_ip
-            connects.penalize(ip, FLOOD_PENALTY * connects.burst)
+            await connects.penalize(ip, FLOOD_PENALTY * connects.burst)
             request = self.environ.get(eio_sid, {}).get("aiohttp.request")
             await self.eio.disconnect(eio_sid)
             # Engine.IO would go on reading (and dispatching) what the client still sends.
