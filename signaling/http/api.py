@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from signaling import jsonutil
 from signaling.auth.access import require_role
+from signaling.auth.actor import Actor
 from signaling.auth.tokens import Principal
 from signaling.errors import InvalidPayload, PayloadTooLarge, Unauthenticated
 from signaling.store.audit import audit
@@ -58,6 +59,11 @@ class ApiRequest:
     @property
     def ip(self) -> str:
         return self.request.remote or "unknown"
+
+    @property
+    def actor(self) -> Actor:
+        """The signed-in caller and their address, as the services take them."""
+        return Actor(self.me, self.ip)
 
     async def audit(
         self,

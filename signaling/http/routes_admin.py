@@ -5,16 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
-from signaling.auth.passwords import PASSWORD_SCHEMA, password_problem
-from signaling.errors import Conflict, InvalidPayload, NotFound
-from signaling.http import schemas
+from signaling.auth.passwords import PASSWORD_SCHEMA
+from signaling.http import schemas, services
 from signaling.http.api import ID, ApiRequest, api
-from signaling.store import Record
 from signaling.store import orgs as org_store
 from signaling.store import users as user_store
-from signaling.store.audit import audit, list_audit
+from signaling.store.audit import list_audit
 from signaling.types import EMAIL_PATTERN, Presence, Role, StaffRole
 from signaling.wire import limit
 
@@ -113,42 +109,17 @@ async def list_users(call: ApiRequest) -> dict[str, Any]:
 )
 async def create_user(call: ApiRequest) -> dict[str, Any]:
     req: UserCreate = call.body
-    problem = password_problem(req.password)
-    if problem:
-        raise InvalidPayload(problem, details={"field": "password"})
-    rt = call.runtime
-    password_hash = await rt.passwords.hash(req.password)
-    async with rt.db.write() as conn:
-        if await user_store.user_by_email(conn, req.email):
-            raise Conflict("an account with this email exists")
-        for group_id in req.group_ids:
-            group = await org_store.group_by_id(conn, group_id)
-            if group is None or group["org_id"] != call.me.org_id:
-                raise NotFound(f"no group {group_id}")
-        user = await user_store.create_user(
-            conn,
-            org_id=call.me.org_id,
-            email=req.email,
-            name=req.name,
-            role=Role(req.role.value),
-            password_hash=password_hash,
-            skills=req.skills,
-            languages=req.languages,
-            max_chats=req.max_chats,
-        )
-        for group_id in sorted(set(req.group_ids)):
-            await org_store.add_member(conn, group_id=group_id, user_id=user["id"])
-        await audit(
-            conn,
-            org_id=call.me.org_id,
-            actor_type="admin",
-            actor_id=call.me.subject_id,
-            action="user.create",
-            target_type="user",
-            target_id=user["id"],
-            detail={"role": req.role.value},
-            ip=call.ip,
-        )
+    user = await services.staff_accounts(call.runtime).create(
+        call.actor,
+        email=req.email,
+        name=req.name,
+        role=req.role,
+        password=req.password,
+        skills=req.skills,
+        languages=req.languages,
+        max_chats=req.max_chats,
+        group_ids=req.group_ids,
+    )
     return user_store.public_user(user)
 
 
@@ -164,7 +135,6 @@ async def create_user(call: ApiRequest) -> dict[str, Any]:
 )
 async def update_user(call: ApiRequest) -> dict[str, Any]:
     req: UserUpdate = call.body
-    rt = call.runtime
     changes = {
         k: getattr(req, k)
         for k in ("name", "skills", "languages", "max_chats", "active", "role")
@@ -172,45 +142,9 @@ async def update_user(call: ApiRequest) -> dict[str, Any]:
     }
     if req.role is not None:
         changes["role"] = req.role.value
-    async with rt.db.write() as conn:
-        user = await user_store.user_by_id(conn, call.path_id("user_id"))
-        if user is None or user["org_id"] != call.me.org_id:
-            raise NotFound("no such user")
-        await _keep_an_admin(conn, user, changes)
-        await user_store.update_user(conn, user["id"], changes)
-        if changes.get("active") is False or changes.get("role", user["role"]) != user["role"]:
-            await user_store.revoke_user_sessions(conn, user["id"])
-        await audit(
-            conn,
-            org_id=call.me.org_id,
-            actor_type="admin",
-            actor_id=call.me.subject_id,
-            action="user.update",
-            target_type="user",
-            target_id=user["id"],
-            detail={"fields": sorted(changes)},
-            ip=call.ip,
-        )
-        updated = await user_store.user_by_id(conn, user["id"])
-    await rt.refresh_agent(user["id"])
-    assert updated is not None
+    accounts = services.staff_accounts(call.runtime)
+    updated = await accounts.update(call.actor, call.path_id("user_id"), changes)
     return user_store.public_user(updated)
-
-
-async def _keep_an_admin(conn: AsyncConnection, user: Record, changes: dict[str, Any]) -> None:
-    """Nobody could administer an organisation whose last active admin was deactivated or
-    demoted (their own click included), so that change is refused."""
-    leaves = (
-        changes.get("active") is False or changes.get("role", Role.ADMIN.value) != Role.ADMIN.value
-    )
-    if user["role"] != Role.ADMIN.value or not user["active"] or not leaves:
-        return
-    others = [i for i in await user_store.active_admin_ids(conn, user["org_id"]) if i != user["id"]]
-    if not others:
-        raise Conflict(
-            f"{user['email']} is the last active admin of the organisation; "
-            "make another account admin first"
-        )
 
 
 @api.route(

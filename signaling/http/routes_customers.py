@@ -7,7 +7,7 @@ from typing import Any
 
 from signaling.auth import access
 from signaling.calls.views import call_view
-from signaling.http import schemas
+from signaling.http import schemas, services
 from signaling.http.api import ApiRequest, api
 from signaling.http.paging import paged
 from signaling.store import calls as call_store
@@ -91,23 +91,8 @@ async def update_customer(call: ApiRequest) -> dict[str, Any]:
         for k in ("name", "email", "vip", "attributes")
         if getattr(req, k) is not None
     }
-    async with call.runtime.db.write() as conn:
-        customer = access.check_view_customer(
-            call.me, await customer_store.customer_by_id(conn, call.path_id("customer_id"))
-        )
-        await customer_store.update_customer(conn, customer["id"], changes)
-        await call.audit(
-            conn,
-            "customer.update",
-            target_type="customer",
-            target_id=customer["id"],
-            detail={"fields": sorted(changes)},
-        )
-        updated = await customer_store.customer_by_id(conn, customer["id"])
-    if "name" in changes:
-        call.runtime.names.remember_customer(customer["id"], changes["name"])
-    assert updated is not None
-    return updated
+    customers = services.customers(call.runtime)
+    return await customers.update(call.actor, call.path_id("customer_id"), changes)
 
 
 @api.route(

@@ -6,16 +6,13 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from signaling.auth import access
-from signaling.errors import Conflict, InvalidPayload, NotFound
-from signaling.http import schemas
+from signaling.http import schemas, services
 from signaling.http.api import ID, ApiRequest, api
 from signaling.http.paging import paged
 from signaling.reviews.reading import ticket_reviews
 from signaling.store import chats as chat_store
 from signaling.store import messages as message_store
-from signaling.store import orgs as org_store
 from signaling.store import tickets as ticket_store
-from signaling.store import users as user_store
 from signaling.transcript.views import chat_view, message_views
 from signaling.types import Role, TicketPriority, TicketStatus
 from signaling.wire import limit
@@ -133,58 +130,15 @@ async def get_ticket(call: ApiRequest) -> dict[str, Any]:
 )
 async def update_ticket(call: ApiRequest) -> dict[str, Any]:
     req: TicketUpdate = call.body
-    rt = call.runtime
-    async with rt.db.write() as conn:
-        ticket = await ticket_store.ticket_by_id(conn, call.path_id("ticket_id"))
-        access.check_edit_ticket(
-            call.me, ticket or {"org_id": -1}, await rt.chats.group_ids(conn, call.me)
-        )
-        assert ticket is not None
-        if req.version is not None and req.version != ticket["version"]:
-            raise stale_edit(ticket, req.version)
-        changes: dict[str, Any] = {}
-        if req.subject is not None:
-            changes["subject"] = req.subject.strip()
-        if req.status is not None:
-            changes["status"] = req.status.value
-        if req.priority is not None:
-            changes["priority"] = req.priority.value
-        if req.tags is not None:
-            changes["tags"] = sorted(set(req.tags))
-        if req.unassign and req.assignee_id is not None:
-            raise InvalidPayload("give assignee_id or unassign, not both")
-        if req.unassign:
-            changes["assignee_id"] = None
-        if req.assignee_id is not None:
-            user = await user_store.user_by_id(conn, req.assignee_id)
-            if user is None or user["org_id"] != call.me.org_id or user["role"] == Role.QA.value:
-                raise NotFound("no such agent")
-            changes["assignee_id"] = user["id"]
-        if req.group_id is not None:
-            group = await org_store.group_by_id(conn, req.group_id)
-            if group is None or group["org_id"] != call.me.org_id:
-                raise NotFound("no such group")
-            changes["group_id"] = group["id"]
-        updated = await ticket_store.change_ticket(
-            conn, ticket, changes, actor_type=call.me.role.value, actor_id=call.me.subject_id
-        )
-        await call.audit(
-            conn,
-            "ticket.update",
-            target_type="ticket",
-            target_id=ticket["id"],
-            detail={"fields": sorted(changes)},
-        )
-    await rt.notifier.ticket_updated(updated, also=(ticket["assignee_id"], call.me.subject_id))
-    return updated
-
-
-def stale_edit(ticket: dict[str, Any], edited: int) -> Conflict:
-    """409 for a save made on an older version: says so, and carries what the ticket is now,
-    so the page can show it rather than apply its edit over a change it never saw."""
-    return Conflict(
-        f"ticket #{ticket['id']} changed since you opened it (you edited version {edited}, "
-        f"it is at version {ticket['version']} now, status {ticket['status']}); "
-        "nothing was saved: check the current fields and save again",
-        details={"field": "version", "version": ticket["version"], "ticket": ticket},
+    return await services.tickets(call.runtime).update(
+        call.actor,
+        call.path_id("ticket_id"),
+        version=req.version,
+        subject=req.subject,
+        status=req.status,
+        priority=req.priority,
+        tags=req.tags,
+        assignee_id=req.assignee_id,
+        group_id=req.group_id,
+        unassign=req.unassign,
     )

@@ -1,0 +1,1 @@
+"""Staff accounts as their organisation's admins manage them."""

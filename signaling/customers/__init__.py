@@ -1,0 +1,1 @@
+"""Customers: the records staff keep of the people who chat with them."""

@@ -1,0 +1,26 @@
+"""The services REST routes hand their changes to, built from the Runtime's parts. They
+hold references only, so building one per request costs an object, and the routes stay
+free of the database's write side (tests/test_layering.py)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from signaling.accounts.staff import StaffAccounts
+from signaling.customers.service import CustomerService
+from signaling.tickets.service import TicketService
+
+if TYPE_CHECKING:
+    from signaling.runtime import Runtime
+
+
+def staff_accounts(rt: Runtime) -> StaffAccounts:
+    return StaffAccounts(rt.db, rt.passwords, rt.refresh_agent)
+
+
+def customers(rt: Runtime) -> CustomerService:
+    return CustomerService(rt.db, rt.names)
+
+
+def tickets(rt: Runtime) -> TicketService:
+    return TicketService(rt.db, rt.chats, rt.notifier)
