@@ -6,25 +6,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from signaling.auth import access
-from signaling.db.schema import utcnow
-from signaling.errors import Conflict
-from signaling.http import schemas
+from signaling.http import schemas, services
 from signaling.http.api import ID, ApiRequest, api
 from signaling.http.paging import paged
 from signaling.reviews import scoring
 from signaling.reviews.criteria import MAX_CRITERIA
-from signaling.reviews.history import Change, action_of, review_changes
 from signaling.reviews.reading import review_with_call, summaries, whole_review
 from signaling.reviews.views import event_view, version_view
-from signaling.store import Record
 from signaling.store import calls as call_store
 from signaling.store import chats as chat_store
 from signaling.store import reviews as review_store
 from signaling.store import rubrics as rubric_store
-from signaling.types import CallState, ReviewAction, ReviewState, Role
+from signaling.types import ReviewState, Role
 from signaling.wire import limit
 
 REVIEWERS = (Role.QA, Role.ADMIN)
@@ -102,47 +96,8 @@ async def get_call_review(call: ApiRequest) -> dict[str, Any]:
 )
 async def open_review(call: ApiRequest) -> dict[str, Any]:
     req: ReviewOpen = call.body
-    rt = call.runtime
-    call_id = call.path_id("call_id")
-    async with rt.db.write() as conn:
-        row = access.check_review_call(call.me, await call_store.call_by_id(conn, call_id), call_id)
-        existing = await review_store.review_of_call(conn, call_id)
-        if existing is not None:
-            return await whole_review(conn, existing, row, rt.names)
-        if row["state"] != CallState.ENDED.value:
-            raise Conflict("a call is reviewed once it has ended")
-        if req.rubric_id is not None:
-            rubric = access.check_view_rubric(
-                call.me, await rubric_store.rubric_by_id(conn, req.rubric_id)
-            )
-            if rubric["archived"]:
-                raise Conflict("that rubric is archived")
-        else:
-            chat = await chat_store.chat_by_id(conn, row["chat_id"])
-            found = await rubric_store.rubric_for_group(
-                conn, call.me.org_id, chat["group_id"] if chat else None
-            )
-            if found is None:
-                raise Conflict("no rubric applies to this call: an admin must create one")
-            rubric = found
-        version = await rubric_store.version_of(conn, rubric["id"], rubric["version"])
-        assert version is not None
-        review, created = await review_store.open_review(
-            conn,
-            org_id=call.me.org_id,
-            call_id=call_id,
-            rubric_version_id=version["id"],
-            actor_id=call.me.subject_id,
-        )
-        if created:
-            await call.audit(
-                conn,
-                "review.create",
-                target_type="review",
-                target_id=review["id"],
-                detail={"call_id": call_id},
-            )
-        return await whole_review(conn, review, row, rt.names)
+    reviews = services.reviews(call.runtime)
+    return await reviews.open(call.actor, call.path_id("call_id"), req.rubric_id)
 
 
 @api.route(
@@ -205,40 +160,15 @@ async def get_review(call: ApiRequest) -> dict[str, Any]:
 async def update_review(call: ApiRequest) -> dict[str, Any]:
     req: ReviewUpdate = call.body
     if req.scores is not None:
-        scoring.check_values(req.scores)
-    rt = call.runtime
-    async with rt.db.write() as conn:
-        review, row = await review_with_call(conn, call.me, call.path_id("review_id"))
-        if req.version is not None and req.version != review["version"]:
-            raise Conflict(
-                f"the review is at version {review['version']} now, not {req.version}",
-                details={"version": review["version"]},
-            )
-        version = await rubric_store.version_by_id(conn, review["rubric_version_id"])
-        assert version is not None
-        criteria = version["criteria"]
-        scores = review["scores"]
-        if req.scores is not None:
-            scores = scoring.apply_scores(criteria, scores, req.scores)
-        state = req.state.value if req.state is not None else review["state"]
-        score = scoring.weighted_score(criteria, scores)
-        if state == ReviewState.DONE.value:
-            left = scoring.missing(criteria, scores)
-            if left:
-                raise Conflict(
-                    "score every required criterion before marking the review done: "
-                    + ", ".join(left),
-                    details={"missing": left},
-                )
-            if score is None:
-                raise Conflict("score at least one criterion before marking the review done")
-        after: dict[str, Any] = {"scores": scores, "score": score, "state": state}
-        if req.summary is not None:
-            after["summary"] = req.summary
-        changes = review_changes(review, after)
-        if changes:
-            review = await _write(call, conn, review, after, changes)
-        return await whole_review(conn, review, row, rt.names)
+        scoring.check_values(req.scores)  # the body's own shape, before the path is read
+    return await services.reviews(call.runtime).update(
+        call.actor,
+        call.path_id("review_id"),
+        scores=req.scores,
+        summary=req.summary,
+        state=req.state,
+        version=req.version,
+    )
 
 
 @api.route(
@@ -255,39 +185,3 @@ async def review_history(call: ApiRequest) -> dict[str, Any]:
         review, _ = await review_with_call(conn, call.me, call.path_id("review_id"))
         events = await review_store.history_of(conn, review["id"])
         return {"items": [await event_view(conn, e, rt.names) for e in events]}
-
-
-async def _write(
-    call: ApiRequest,
-    conn: AsyncConnection,
-    review: Record,
-    after: dict[str, Any],
-    changes: list[Change],
-) -> Record:
-    """One edit: the new values, done_at/done_by with the state, one history entry, and an
-    audit line when the review was marked done or reopened."""
-    moment = utcnow()
-    action = action_of(changes)
-    values = dict(after)
-    if action is ReviewAction.DONE:
-        values.update(done_at=moment, done_by=call.me.subject_id)
-    elif action is ReviewAction.REOPENED:
-        values.update(done_at=None, done_by=None)
-    updated = await review_store.update_review(conn, review, values, moment)
-    if updated is None:
-        current = await review_store.review_by_id(conn, review["id"])
-        version = current["version"] if current else review["version"]
-        raise Conflict(
-            "the review was changed meanwhile; load it again", details={"version": version}
-        )
-    await review_store.add_event(conn, review["id"], call.me.subject_id, action, changes)
-    if action is not ReviewAction.UPDATED:
-        detail = {"call_id": review["call_id"], "score": updated["score"]}
-        await call.audit(
-            conn,
-            f"review.{action.value}",
-            target_type="review",
-            target_id=review["id"],
-            detail=detail,
-        )
-    return updated

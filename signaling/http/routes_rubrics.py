@@ -7,17 +7,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from signaling.auth import access
-from signaling.auth.tokens import Principal
-from signaling.errors import Conflict, NotFound
-from signaling.http import schemas
+from signaling.http import schemas, services
 from signaling.http.api import ID, ApiRequest, api
 from signaling.reviews.criteria import CRITERIA_FIELD, criteria_from_wire
-from signaling.reviews.views import rubric_view, version_view
-from signaling.store import Record
-from signaling.store import orgs as org_store
+from signaling.reviews.rubrics import rubric_detail
+from signaling.reviews.views import rubric_view
 from signaling.store import rubrics as rubric_store
 from signaling.types import Role
 from signaling.wire import limit
@@ -80,7 +75,7 @@ async def get_rubric(call: ApiRequest) -> dict[str, Any]:
         rubric = access.check_view_rubric(
             call.me, await rubric_store.rubric_by_id(conn, call.path_id("rubric_id"))
         )
-        return await _detail(conn, call, rubric)
+        return await rubric_detail(conn, rubric, rt.names)
 
 
 @api.route(
@@ -97,28 +92,9 @@ async def get_rubric(call: ApiRequest) -> dict[str, Any]:
 async def create_rubric(call: ApiRequest) -> dict[str, Any]:
     req: RubricCreate = call.body
     criteria = criteria_from_wire(req.criteria)
-    async with call.runtime.db.write() as conn:
-        if req.group_id is not None:
-            group = await org_store.group_by_id(conn, req.group_id)
-            if group is None or group["org_id"] != call.me.org_id:
-                raise NotFound("no such group")
-        await _check_scope_free(conn, call.me, req.group_id)
-        rubric = await rubric_store.create_rubric(
-            conn,
-            org_id=call.me.org_id,
-            group_id=req.group_id,
-            name=req.name.strip(),
-            criteria=criteria,
-            created_by=call.me.subject_id,
-        )
-        await call.audit(
-            conn,
-            "rubric.create",
-            target_type="rubric",
-            target_id=rubric["id"],
-            detail={"version": 1},
-        )
-        return await _detail(conn, call, rubric)
+    return await services.rubrics(call.runtime).create(
+        call.actor, name=req.name, criteria=criteria, group_id=req.group_id
+    )
 
 
 @api.route(
@@ -134,49 +110,11 @@ async def create_rubric(call: ApiRequest) -> dict[str, Any]:
 async def update_rubric(call: ApiRequest) -> dict[str, Any]:
     req: RubricUpdate = call.body
     criteria = criteria_from_wire(req.criteria) if req.criteria is not None else None
-    async with call.runtime.db.write() as conn:
-        rubric = access.check_view_rubric(
-            call.me, await rubric_store.rubric_by_id(conn, call.path_id("rubric_id"))
-        )
-        if req.version is not None and req.version != rubric["version"]:
-            raise Conflict(
-                f"the rubric is at version {rubric['version']} now, not {req.version}",
-                details={"version": rubric["version"]},
-            )
-        if req.archived is False and rubric["archived"]:
-            await _check_scope_free(conn, call.me, rubric["group_id"])
-        updated = await rubric_store.update_rubric(
-            conn,
-            rubric,
-            name=req.name.strip() if req.name is not None else None,
-            criteria=criteria,
-            archived=req.archived,
-            actor_id=call.me.subject_id,
-        )
-        if updated is None:
-            raise Conflict("the rubric was changed meanwhile; load it again")
-        detail = {"version": updated["version"], "archived": updated["archived"]}
-        await call.audit(
-            conn, "rubric.update", target_type="rubric", target_id=updated["id"], detail=detail
-        )
-        return await _detail(conn, call, updated)
-
-
-async def _check_scope_free(conn: AsyncConnection, me: Principal, group_id: int | None) -> None:
-    """One active rubric per group, and one organisation default."""
-    taken = await rubric_store.active_rubric_of_scope(conn, me.org_id, group_id)
-    if taken is not None:
-        scope = "this group" if group_id is not None else "the organisation default"
-        raise Conflict(
-            f"{scope} already has an active rubric (#{taken['id']}); edit or archive it",
-            details={"rubric_id": taken["id"]},
-        )
-
-
-async def _detail(conn: AsyncConnection, call: ApiRequest, rubric: Record) -> dict[str, Any]:
-    versions = await rubric_store.versions_of(conn, rubric["id"])
-    names = call.runtime.names
-    return {
-        **rubric_view(rubric, versions[0]),
-        "versions": [await version_view(conn, v, names) for v in versions],
-    }
+    return await services.rubrics(call.runtime).update(
+        call.actor,
+        call.path_id("rubric_id"),
+        name=req.name,
+        criteria=criteria,
+        archived=req.archived,
+        version=req.version,
+    )

@@ -8,6 +8,9 @@ from typing import TYPE_CHECKING
 
 from signaling.accounts.staff import StaffAccounts
 from signaling.customers.service import CustomerService
+from signaling.reviews.comments import ReviewComments
+from signaling.reviews.rubrics import RubricService
+from signaling.reviews.service import ReviewService
 from signaling.tickets.service import TicketService
 
 if TYPE_CHECKING:
@@ -24,3 +27,15 @@ def customers(rt: Runtime) -> CustomerService:
 
 def tickets(rt: Runtime) -> TicketService:
     return TicketService(rt.db, rt.chats, rt.notifier)
+
+
+def reviews(rt: Runtime) -> ReviewService:
+    return ReviewService(rt.db, rt.names)
+
+
+def review_comments(rt: Runtime) -> ReviewComments:
+    return ReviewComments(rt.db, rt.names)
+
+
+def rubrics(rt: Runtime) -> RubricService:
+    return RubricService(rt.db, rt.names)
