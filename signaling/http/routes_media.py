@@ -11,12 +11,9 @@ from typing import Any
 from aiohttp import web
 
 from signaling.errors import InvalidPayload, NotFound, RangeNotSatisfiable
-from signaling.http import schemas
+from signaling.http import schemas, services
 from signaling.http.api import ApiRequest, api
 from signaling.recordings.crypto import Corrupted, EncryptedFile
-from signaling.store import recordings as store
-from signaling.store.audit import audit
-from signaling.types import RecordingState
 
 MEDIA_TYPES = ("video/webm", "audio/webm", "video/mp4", "video/x-matroska", "audio/ogg")
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)")
@@ -37,33 +34,8 @@ PRIVATE = {"Cache-Control": "private, no-store", "Accept-Ranges": "bytes"}
 async def media_file(call: ApiRequest) -> web.StreamResponse:
     rt = call.runtime
     link = rt.signer.verify_media_link(call.request.match_info["token"])
-    async with rt.db.read() as conn:
-        file = await store.file_by_id(conn, link.file_id)
-        recording = await store.recording_by_id(conn, file["recording_id"]) if file else None
-    if (
-        file is None
-        or recording is None
-        or recording["org_id"] != link.org_id
-        or recording["state"] == RecordingState.DELETED.value
-    ):
-        raise NotFound("this recording's file no longer exists")
-    path = rt.recorder_root / file["path"]
-    if not path.exists():
-        raise NotFound("this recording's file is missing on disk")
-    wanted = call.request.headers.get("Range")
-    if wanted is None or wanted.startswith("bytes=0-"):
-        async with rt.db.write() as conn:
-            await audit(
-                conn,
-                org_id=link.org_id,
-                actor_type="user",
-                actor_id=link.user_id,
-                action="recording.access",
-                target_type="recording",
-                target_id=recording["id"],
-                detail={"file_id": file["id"], "range": wanted},
-                ip=call.ip,
-            )
+    found = await services.recordings(rt).playback(link, call.request.headers.get("Range"), call.ip)
+    file, recording, path = found.file, found.recording, found.path
     headers = {**PRIVATE, "Content-Type": file["mime"]}
     if not recording["encrypted"]:
         return web.FileResponse(path, headers=headers)

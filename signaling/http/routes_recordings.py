@@ -13,10 +13,11 @@ from sqlalchemy import and_, exists, select
 
 from signaling.auth import access
 from signaling.db.schema import call_quality, calls
-from signaling.errors import Conflict, InvalidPayload, NotFound
-from signaling.http import schemas
+from signaling.errors import InvalidPayload
+from signaling.http import schemas, services
 from signaling.http.api import ID, ApiRequest, api
 from signaling.http.paging import paged
+from signaling.recordings.service import visible_recording
 from signaling.recordings.timeline import paused_spans, timeline
 from signaling.store import Record
 from signaling.store import calls as call_store
@@ -156,15 +157,6 @@ async def list_recordings(call: ApiRequest) -> dict[str, Any]:
     return paged(items, total, q.page, q.per_page)
 
 
-async def _visible(call: ApiRequest, conn: Any) -> Record:
-    recording_id = call.path_id("recording_id")
-    row = await store.summary_of(conn, recording_id)
-    row = access.check_view_recording(call.me, row, recording_id)
-    if row["state"] == RecordingState.DELETED.value:
-        raise NotFound(f"recording {recording_id} was deleted (retention or budget)")
-    return row
-
-
 def file_view(row: Record) -> dict[str, Any]:
     keys = ("id", "kind", "participant", "role", "mime", "duration_ms", "start_offset_ms", "bytes")
     return {key: row[key] for key in keys}
@@ -184,7 +176,7 @@ def job_view(row: Record) -> dict[str, Any]:
 )
 async def get_recording(call: ApiRequest) -> dict[str, Any]:
     async with call.runtime.db.read() as conn:
-        row = await _visible(call, conn)
+        row = await visible_recording(conn, call.me, call.path_id("recording_id"))
         files = await store.files_of(conn, row["id"])
         jobs = await store.jobs_of(conn, row["id"])
         events = await call_store.events_of(conn, row["call_id"])
@@ -208,7 +200,7 @@ async def get_recording(call: ApiRequest) -> dict[str, Any]:
 )
 async def get_timeline(call: ApiRequest) -> dict[str, Any]:
     async with call.runtime.db.read() as conn:
-        row = await _visible(call, conn)
+        row = await visible_recording(conn, call.me, call.path_id("recording_id"))
         return await timeline(conn, row, call.runtime.names)
 
 
@@ -225,18 +217,8 @@ async def get_timeline(call: ApiRequest) -> dict[str, Any]:
 async def create_link(call: ApiRequest) -> dict[str, Any]:
     req: LinkRequest = call.body
     rt = call.runtime
-    async with rt.db.write() as conn:
-        row = await _visible(call, conn)
-        file = await store.file_by_id(conn, req.file_id)
-        if file is None or file["recording_id"] != row["id"]:
-            raise NotFound(f"recording {row['id']} has no file {req.file_id}")
-        await call.audit(
-            conn,
-            "recording.link",
-            target_type="recording",
-            target_id=row["id"],
-            detail={"file_id": file["id"], "kind": file["kind"], "role": file["role"]},
-        )
+    recordings = services.recordings(rt)
+    file = await recordings.link_file(call.actor, call.path_id("recording_id"), req.file_id)
     token, expires = rt.signer.issue_media_link(
         file_id=file["id"],
         org_id=call.me.org_id,
@@ -256,18 +238,8 @@ async def create_link(call: ApiRequest) -> dict[str, Any]:
     status=202,
 )
 async def request_composite(call: ApiRequest) -> dict[str, Any]:
-    rt = call.runtime
-    async with rt.db.write() as conn:
-        row = await _visible(call, conn)
-        if row["state"] != RecordingState.READY.value:
-            raise Conflict(f"the recording is {row['state']}; a composite needs it ready")
-        pending = [
-            j
-            for j in await store.jobs_of(conn, row["id"])
-            if j["kind"] == "composite" and j["state"] in ("queued", "running")
-        ]
-        job = pending[0] if pending else await store.enqueue_job(conn, row["id"], "composite")
-    rt.media_jobs.wake()
+    recordings = services.recordings(call.runtime)
+    job = await recordings.request_composite(call.actor, call.path_id("recording_id"))
     return job_view(job)
 
 
@@ -296,11 +268,5 @@ async def get_policy(call: ApiRequest) -> dict[str, Any]:
 )
 async def set_policy(call: ApiRequest) -> dict[str, Any]:
     req: PolicyUpdate = call.body
-    async with call.runtime.db.write() as conn:
-        await store.set_policy(conn, call.me.org_id, req.recording_policy)
-        await call.audit(
-            conn,
-            "recording.policy",
-            detail={"recording_policy": req.recording_policy.value},
-        )
+    await services.recordings(call.runtime).set_policy(call.actor, req.recording_policy)
     return {"recording_policy": req.recording_policy}

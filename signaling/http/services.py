@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from signaling.accounts.staff import StaffAccounts
 from signaling.customers.service import CustomerService
+from signaling.recordings.service import RecordingService
 from signaling.reviews.comments import ReviewComments
 from signaling.reviews.rubrics import RubricService
 from signaling.reviews.service import ReviewService
@@ -39,3 +40,7 @@ def review_comments(rt: Runtime) -> ReviewComments:
 
 def rubrics(rt: Runtime) -> RubricService:
     return RubricService(rt.db, rt.names)
+
+
+def recordings(rt: Runtime) -> RecordingService:
+    return RecordingService(rt.db, rt.recorder_root, rt.media_jobs.wake)
