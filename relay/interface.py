@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, NewType, Protocol, get_args
 
@@ -496,6 +496,12 @@ class RelayControl(Protocol):
     async def leave(self, room_id: RoomId, participant_id: ParticipantId) -> None: ...
 
     async def close_room(self, room_id: RoomId, reason: CloseReason) -> None: ...
+
+    async def adopt_rooms(self, room_ids: Collection[RoomId]) -> set[RoomId]:
+        """Take over rooms another signaling process opened (a primary that died): those
+        still open on a live worker are this client's from now on (requests, events);
+        returns them. The others are gone."""
+        ...
 
     async def stats(self) -> RelayStats: ...
 

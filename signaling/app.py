@@ -107,6 +107,7 @@ def create_app(
         if runtime.cluster is not None:
             await runtime.cluster.stop()
         await runtime.limits.close()
+        await runtime.calls.shared.close()
         await runtime.db.close()
         log.info("stopped: relay in %.2f s, all in %.2f s", relay, monotonic() - began)
 

@@ -26,6 +26,7 @@ from signaling.calls.ice_servers import CallIceServers, IceServers
 from signaling.calls.quality import CallQuality
 from signaling.calls.relay_launcher import RelayLauncher, relay_service_factory
 from signaling.calls.service import CallService
+from signaling.calls.shared_calls import CallsInProcess, CallsInRedis
 from signaling.chat.guest import GuestSessions
 from signaling.chat.service import ChatService
 from signaling.cluster.bus import Operation
@@ -199,7 +200,13 @@ class Runtime:
             if config.recordings.encryption_key
             else None
         )
-        calls = CallService(db, notifier, names, relay, config.calls, recorder)
+        shared_calls = (
+            CallsInRedis(Redis.from_url(config.server.redis_url))
+            if config.server.redis_url
+            else CallsInProcess()
+        )
+        calls = CallService(db, notifier, names, relay, config.calls, recorder, shared_calls)
+        calls.hand_over = bool(config.server.redis_url)
         chats.ended_listeners.append(calls.chat_ended)
         quality = CallQuality(calls, notifier)
         handlers = call_handlers(
@@ -309,7 +316,7 @@ class Runtime:
         await self.dispatcher.restore()
         await self.calls.restore()
         if self.calls.recorder is not None:
-            await self.calls.recorder.restore()
+            await self.calls.recorder.restore(running=self.calls.recordings_running())
         self.media_jobs.start()
         self.retention.start()
         if self.config.server.redis_url:

@@ -1,5 +1,6 @@
 """Stopping on SIGTERM (or Ctrl+C) promptly and in order, so nobody is left guessing:
-running calls end with `server_shutdown` (both sides told, each transcript given its line),
+running calls end with `server_shutdown` (both sides told, each transcript given its line;
+with several signaling processes they are left to the next primary instead),
 every connected page is told `server.closing` and its connection closed — the pages then
 reconnect by themselves to whatever comes back — and agents keep the status they chose,
 which a restarted server gives back to those who reconnect within the grace period."""
@@ -44,7 +45,7 @@ async def close_connections(runtime: Runtime) -> None:
             log.info("shutdown: some connections did not take their close in time")
     await _closed_or_aborted(transports)
     log.info(
-        "shutdown: %d call(s) ended, %d connection(s) closed in %.2f s",
+        "shutdown: %d call(s) ended or handed over, %d connection(s) closed in %.2f s",
         calls,
         sockets,
         monotonic() - began,

@@ -19,6 +19,7 @@ from loadtest.clients import Customer, Staff
 from media.stamps import StampedVideoTrack
 from tests.test_calls import SMALL, ring_and_accept
 from tests.test_cli import environment, http, serve_process
+from tests.test_relay_cluster import relay_node
 from tests.test_shutdown import demo_password
 
 SECRET = "cluster-test-secret-key-0123456789abcdef"
@@ -26,9 +27,10 @@ SECRET = "cluster-test-secret-key-0123456789abcdef"
 
 @contextmanager
 def signaling(
-    data: Path, name: str, redis_url: str, pg_url: str
+    data: Path, name: str, redis_url: str, pg_url: str, **extra: str
 ) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
     env = environment(
+        **extra,
         LIVEASSIST_SERVER_REDIS_URL=redis_url,
         LIVEASSIST_DATABASE_URL=pg_url,
         LIVEASSIST_AUTH_SECRET_KEY=SECRET,
@@ -42,12 +44,14 @@ def signaling(
 
 
 @contextmanager
-def two_processes(tmp_path: Path, redis_url: str, pg_url: str) -> Iterator[dict[str, Any]]:
+def two_processes(
+    tmp_path: Path, redis_url: str, pg_url: str, **extra: str
+) -> Iterator[dict[str, Any]]:
     """A starts first (it migrates, seeds the demo accounts and becomes primary), then B."""
     data = tmp_path / "data"
     with ExitStack() as stack:
-        a, url_a = stack.enter_context(signaling(data, "a", redis_url, pg_url))
-        b, url_b = stack.enter_context(signaling(data, "b", redis_url, pg_url))
+        a, url_a = stack.enter_context(signaling(data, "a", redis_url, pg_url, **extra))
+        b, url_b = stack.enter_context(signaling(data, "b", redis_url, pg_url, **extra))
         yield {"a": url_a, "b": url_b, "process_a": a, "process_b": b, "data": data}
 
 
@@ -182,6 +186,79 @@ async def test_the_other_process_takes_over_when_the_primary_dies(
             finally:
                 await late.close()
         finally:
+            await agent.close()
+
+
+async def test_a_running_call_goes_on_when_the_primary_dies_or_stops(
+    tmp_path: Path, redis_url: str, pg_url: str
+) -> None:
+    """Calls placed on a relay node of their own (the deployment the README describes): a
+    video call runs between a customer and an agent connected to the other process; kill -9
+    of the primary. The other process takes the call over from its snapshot in Redis: media
+    flows on during the take-over, on the same relay session (nobody rejoined), and the
+    call log says `adopted`. Then a fresh process joins and the primary is stopped with
+    SIGTERM: it hands the call over rather than end it, the newcomer adopts it, and a
+    hang-up there ends it as `hung_up`."""
+    with (
+        relay_node(redis_url, "relay-own", tmp_path),
+        two_processes(tmp_path, redis_url, pg_url, LIVEASSIST_RELAY_EMBEDDED="false") as world,
+    ):
+        primary = "a" if role_of(world["a"]) == "primary" else "b"
+        other = "b" if primary == "a" else "a"
+        agent = await staff(world[other], world["data"], "agent1@demo.local")
+        cleo = await customer(world[other], name="Cleo")
+        peers: list[CallPeer] = []
+
+        def frames() -> list[int]:
+            return [peer.received["camera"].frames for peer in peers]
+
+        async def primary_now(url: str) -> None:
+            async with asyncio.timeout(15):
+                while role_of(url) != "primary":  # noqa: ASYNC110
+                    await asyncio.sleep(0.2)
+
+        try:
+            await cleo.say("can we talk?")
+            await agent.next("chat.assigned", timeout=15)
+            call_id = await ring_and_accept(cleo, agent, cleo.chat_id)
+            peers = [
+                CallPeer(person, call_id, {"camera": StampedVideoTrack(**SMALL)})
+                for person in (cleo, agent)
+            ]
+            await asyncio.gather(*(peer.join() for peer in peers))
+            await asyncio.gather(*(peer.wait_frames("camera", 5) for peer in peers))
+            session = (await agent.request("call.get", {"call_id": call_id}))["relay_session"]
+
+            os.kill(world[f"process_{primary}"].pid, signal.SIGKILL)
+            at_kill = frames()
+            await primary_now(world[other])
+            during = frames()
+            assert all(d > k + 10 for d, k in zip(during, at_kill, strict=True)), (at_kill, during)
+            call = await agent.request("call.get", {"call_id": call_id})
+            assert (call["state"], call["relay_session"]) == ("active", session)
+
+            env = {"LIVEASSIST_RELAY_EMBEDDED": "false"}
+            with signaling(world["data"], "c", redis_url, pg_url, **env) as (_c, url_c):
+                world[f"process_{other}"].send_signal(signal.SIGTERM)
+                at_stop = frames()
+                await primary_now(url_c)
+                agent_again = await staff(url_c, world["data"], "agent1@demo.local")
+                try:
+                    call = await agent_again.request("call.get", {"call_id": call_id})
+                    assert (call["state"], call["relay_session"]) == ("active", session)
+                    waits = zip(peers, at_stop, strict=True)
+                    await asyncio.gather(*(peer.wait_frames("camera", n + 10) for peer, n in waits))
+                    ended = await agent_again.request("call.hangup", {"call_id": call_id})
+                    assert (ended["state"], ended["end_reason"]) == ("ended", "hung_up")
+                    record = await agent_again.rest("GET", f"/api/calls/{call_id}")
+                finally:
+                    await agent_again.close()
+            kinds = [event["kind"] for event in record["events"]]
+            assert kinds.count("adopted") == 2 and "relay_lost" not in kinds, kinds
+        finally:
+            for peer in peers:
+                await peer.close()
+            await cleo.close()
             await agent.close()
 
 

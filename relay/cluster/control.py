@@ -14,7 +14,7 @@ import itertools
 import json
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from redis.asyncio import Redis
@@ -59,6 +59,8 @@ logger = logging.getLogger(__name__)
 
 REQUEST_TIMEOUT = 15.0
 """A join waits for the node's answer; longer than any healthy one takes."""
+ADOPT_TIMEOUT = 2.0
+"""A take-over asks every node for its rooms: a healthy node answers in milliseconds."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -222,6 +224,24 @@ class ClusterRelay(RelayListeners):
                     await self._execute(node_id, command)
                     closed += 1
         return closed
+
+    async def adopt_rooms(self, room_ids: Collection[RoomId]) -> set[RoomId]:
+        """A new primary takes over the rooms of the old one's calls: each live node is
+        asked which rooms it has (a node that does not answer in ADOPT_TIMEOUT is dying, and
+        its rooms are not adopted); found rooms are placed on their node from now on."""
+        wanted = set(room_ids)
+        found: set[RoomId] = set()
+        self.nodes = await self.registry.nodes()
+        for node_id, node in sorted(self.nodes.items()):
+            try:
+                rooms = await self._request(node_id, "rooms", {}, timeout=ADOPT_TIMEOUT)
+            except (RelayLost, TimeoutError):
+                continue
+            for room_id in map(RoomId, rooms):
+                if room_id in wanted:
+                    self._rooms[room_id] = Placement(node_id, node.instance)
+                    found.add(room_id)
+        return found
 
     async def drain(self, node_id: str, deadline_seconds: float) -> int:
         """Ask a node to drain; returns how many rooms it had then."""

@@ -6,7 +6,7 @@ import asyncio
 import dataclasses
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from relay.control.event_wire import event_from_wire
@@ -194,6 +194,11 @@ class RelayPool(RelayListeners):
         if members is not None and participant_id in members:
             members.discard(participant_id)
             self._participants[worker.worker_id] -= 1
+
+    async def adopt_rooms(self, room_ids: Collection[RoomId]) -> set[RoomId]:
+        """Only this process opens rooms in its pool, and they die with it: a previous
+        process's rooms are never here; those this pool already has are its own."""
+        return {room_id for room_id in room_ids if room_id in self._rooms}
 
     async def close_room(self, room_id: RoomId, reason: CloseReason) -> None:
         command = CloseRoom(room_id, reason)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import cast
 
 from redis.asyncio import Redis
@@ -159,6 +159,9 @@ class RelayLauncher(RelayControl):
         """Nothing to close on a relay that is not running (never started, or stopped)."""
         if self.pool is not None and not self.stopped:
             await self.pool.close_room(room_id, reason)
+
+    async def adopt_rooms(self, room_ids: Collection[RoomId]) -> set[RoomId]:
+        return await (await self.ready()).adopt_rooms(room_ids)
 
     async def stats(self) -> RelayStats:
         return await (await self.ready()).stats()

@@ -46,6 +46,9 @@ from signaling.calls.live import FLOW_GRACE, LiveCall
 from signaling.calls.machine import Step
 from signaling.calls.offer import OfferRefused, check_offer
 from signaling.calls.revision import next_rev
+from signaling.calls.shared_calls import CallsInProcess, SharedCalls
+from signaling.calls.snapshot import VERSION as SNAPSHOT_VERSION
+from signaling.calls.snapshot import adopted_call, call_snapshot
 from signaling.calls.views import call_view
 from signaling.config import CallsConfig
 from signaling.db.database import Database
@@ -86,6 +89,9 @@ class RelayMoving(LiveAssistError):
     status = 503
 
 
+ADOPT_SECONDS = 15.0
+"""A take-over waits this long for the relay to say which rooms are still open."""
+
 JOINS_PER_SECOND = 1.0
 JOIN_BURST = 5
 """call.join per participant: a reconnect is one, a client retrying in a loop is refused
@@ -125,8 +131,13 @@ class CallService:
         relay: RelayControl,
         config: CallsConfig,
         recorder: CallRecorder | None = None,
+        shared: SharedCalls | None = None,
     ) -> None:
         self.db = db
+        self.shared: SharedCalls = shared or CallsInProcess()
+        """Each live call's snapshot after every change: a new primary takes them over."""
+        self.hand_over = False
+        """Leave running calls to the next primary at shutdown rather than end them."""
         self.recorder = recorder
         """Records calls as the organisation's policy says (None: never)."""
         self._notifier = notifier
@@ -199,6 +210,7 @@ class CallService:
         live = self.live.get(call["id"])
         if live is not None:
             live.rev = next_rev(live.rev)
+            await self.shared.save(live.call_id, call_snapshot(live))
         view = call_view(call, live)
         await self._notifier.to_chat(call["chat_id"], event, view)
         return view
@@ -478,6 +490,7 @@ class CallService:
         if self.recorder is not None:  # before the room closes: the relay's last writes
             await self.events.append(live.call_id, await self.recorder.ended(live))
         self.live.pop(live.call_id, None)
+        await self.shared.forget(live.call_id)
         async with self.db.write() as conn:
             call = await call_store.update_call(
                 conn,
@@ -652,11 +665,22 @@ class CallService:
             await asyncio.sleep(0.2)
 
     async def restore(self) -> None:
-        """At startup: calls a previous run left open (it crashed, or was killed) ended with
-        it; each gets its end and its transcript line, as a call ended while running would."""
+        """At startup or take-over. A call whose snapshot another primary left (Redis) and
+        whose relay room is still open goes on: this process adopts it, and its parties'
+        media never stopped. Every other unfinished call ended with the process that ran
+        it (crashed, killed): it gets its end and its transcript line, as a call ended while
+        running would."""
+        adoptable = await self._adoptable()
+        adopted: list[LiveCall] = []
         reason = CallEndReason.SERVER_SHUTDOWN
         async with self.db.write() as conn:
             for call in await call_store.unfinished_calls(conn):
+                snapshot = adoptable.pop(call["id"], None)
+                if snapshot is not None:
+                    live = adopted_call(snapshot, call, self.config.poor_samples)
+                    self.live[live.call_id] = live
+                    adopted.append(live)
+                    continue
                 events = await call_store.events_of(conn, call["id"])
                 # Its last sign of life, not now: the outage may have lasted hours.
                 last_seen = events[-1]["created_at"] if events else utcnow()
@@ -677,10 +701,66 @@ class CallService:
                 chat = await chat_store.chat_by_id(conn, call["chat_id"])
                 if chat is not None:
                     await add_system_message(conn, chat, _summary(ended, reason), self._names)
+        for call_id in adoptable:  # ended meanwhile, or unknown to the database
+            await self.shared.forget(call_id)
+        for live in adopted:
+            await self._adopted(live)
+
+    async def _adoptable(self) -> dict[int, dict[str, Any]]:
+        """The snapshots of calls whose relay rooms are still open (the relay is asked only
+        if there is any: on the embedded default a fresh process has none)."""
+        snapshots = {
+            call_id: snapshot
+            for call_id, snapshot in (await self.shared.snapshots()).items()
+            if snapshot.get("version") == SNAPSHOT_VERSION and snapshot.get("room_id")
+        }
+        if not snapshots:
+            return {}
+        rooms = {RoomId(snapshot["room_id"]) for snapshot in snapshots.values()}
+        try:
+            open_rooms = await asyncio.wait_for(self._relay.adopt_rooms(rooms), ADOPT_SECONDS)
+        except (RelayError, OSError, RuntimeError, TimeoutError) as error:
+            log.warning("no relay to take over %d running call(s): %r", len(snapshots), error)
+            open_rooms = set()
+        found = {i: s for i, s in snapshots.items() if s["room_id"] in open_rooms}
+        for call_id in snapshots.keys() - found.keys():
+            log.warning("call %s: its relay room is gone; it ends", call_id)
+        return found
+
+    async def _adopted(self, live: LiveCall) -> None:
+        """A call taken over: its timers start afresh (a ringing call rings its full time
+        again, a reconnecting party gets its full grace), the log says so, both sides get
+        the current state."""
+        async with live.lock:
+            call = await self._record(live.call_id)
+            timers = ["ring"] if call["state"] == CallState.RINGING.value else []
+            timers += [
+                machine.reconnect_timer(party)
+                for party, state in live.parties.items()
+                if state.link is LinkState.RECONNECTING
+            ]
+            self._start_timers(live, timers)
+            detail = {"relay_session": live.relay_session, "relay_worker": live.relay_worker}
+            await self.events.append(live.call_id, [("adopted", None, detail)])
+            await self._publish(call)
+        log.warning("call %s: taken over from the previous primary", live.call_id)
+
+    def recordings_running(self) -> set[int]:
+        """The recordings of live calls (adopted ones go on: not cut by a restart)."""
+        return {live.recording.id for live in self.live.values() if live.recording is not None}
 
     async def shutdown(self) -> None:
-        """The server is stopping: every running call ends now with `server_shutdown`, both
-        sides told and the transcript given its line, rather than vanishing with the relay."""
+        """The server is stopping. With other signaling processes to take over (`hand_over`,
+        Redis), running calls are left to the next primary: their snapshots stay and, where
+        their relay rooms are on nodes that stay up, the media never stops. Otherwise every
+        running call ends now with `server_shutdown`, both sides told and the transcript
+        given its line, rather than vanishing with the relay."""
+        if self.hand_over:
+            for live in list(self.live.values()):
+                live.cancel_timers()
+            log.warning("shutdown: %d running call(s) left to the next primary", len(self.live))
+            self.live.clear()
+            return
         for live in list(self.live.values()):
             await self.end(live.call_id, CallEndReason.SERVER_SHUTDOWN)
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -252,14 +252,19 @@ class CallRecorder:
         return [("recording_stopped", None, {"recording_id": recording.id})]
 
     # ---- after a restart -----------------------------------------------------------------
-    async def restore(self) -> None:
-        """Recordings a previous process left running were cut by its end: each is finished
-        from what was captured (the convert job recovers torn files first) and marked
-        interrupted; jobs it was running start again."""
+    async def restore(self, running: Collection[int] = ()) -> None:
+        """Recordings a previous process left running were cut by its end, but for those of
+        calls this one took over (`running`: their relay rooms still record): each is
+        finished from what was captured (the convert job recovers torn files first) and
+        marked interrupted; jobs it was running start again."""
         async with self._db.write() as conn:
-            cut = await store.recordings_in_state(
-                conn, RecordingState.RECORDING, RecordingState.PAUSED
-            )
+            cut = [
+                row
+                for row in await store.recordings_in_state(
+                    conn, RecordingState.RECORDING, RecordingState.PAUSED
+                )
+                if row["id"] not in running
+            ]
             for row in cut:
                 await store.update_recording(
                     conn,
