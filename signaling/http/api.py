@@ -14,14 +14,12 @@ from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from signaling import jsonutil
 from signaling.auth.access import require_role
 from signaling.auth.actor import Actor
 from signaling.auth.tokens import Principal
 from signaling.errors import InvalidPayload, PayloadTooLarge, Unauthenticated
-from signaling.store.audit import audit
 from signaling.types import Role
 from signaling.wire import BLANK, limit, parse
 
@@ -64,28 +62,6 @@ class ApiRequest:
     def actor(self) -> Actor:
         """The signed-in caller and their address, as the services take them."""
         return Actor(self.me, self.ip)
-
-    async def audit(
-        self,
-        conn: AsyncConnection,
-        action: str,
-        *,
-        target_type: str | None = None,
-        target_id: int | None = None,
-        detail: dict[str, Any] | None = None,
-    ) -> None:
-        """An audit-log line for what the signed-in caller just did, and from where."""
-        await audit(
-            conn,
-            org_id=self.me.org_id,
-            actor_type=self.me.role.value,
-            actor_id=self.me.subject_id,
-            action=action,
-            target_type=target_type,
-            target_id=target_id,
-            detail=detail,
-            ip=self.ip,
-        )
 
 
 Handler = Callable[[ApiRequest], Awaitable[Any]]

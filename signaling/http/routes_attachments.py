@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from typing import Any
 
 from aiohttp import web
 
-from signaling.auth import access
-from signaling.chat.service import sender_of
-from signaling.errors import Conflict, NotFound
-from signaling.filenames import clean_filename, content_disposition
-from signaling.http import schemas
+from signaling.attachments import StoredFile
+from signaling.errors import NotFound
+from signaling.filenames import content_disposition
+from signaling.http import schemas, services
 from signaling.http.api import ApiRequest, api
 from signaling.http.multipart_upload import read_one_file
 from signaling.store import messages as message_store
 from signaling.transcript.views import attachment_view
-from signaling.types import ChatState, Role
+from signaling.types import Role
 
 ANYONE = (Role.CUSTOMER, Role.AGENT, Role.QA, Role.ADMIN)
 
@@ -34,32 +34,12 @@ ANYONE = (Role.CUSTOMER, Role.AGENT, Role.QA, Role.ADMIN)
 async def upload(call: ApiRequest) -> dict[str, Any]:
     rt = call.runtime
     await rt.limits.uploads_per_ip.hit(call.ip)
-    async with rt.db.read() as conn:
-        chat = await rt.chats.visible_chat(conn, call.me, call.path_id("chat_id"))
-    access.check_write_chat(call.me, chat)
-    if chat["state"] == ChatState.ENDED.value:
-        raise Conflict("this chat has ended")
-    stored, filename = await read_one_file(
-        call.request, rt.attachments.save, lambda done: rt.attachments.discard(done.key)
-    )
-    uploader_type, uploader_id = sender_of(call.me)
-    try:
-        async with rt.db.write() as conn:
-            row = await message_store.create_attachment(
-                conn,
-                org_id=chat["org_id"],
-                chat_id=chat["id"],
-                uploader_type=uploader_type,
-                uploader_id=uploader_id,
-                filename=clean_filename(filename),
-                content_type=stored.content_type,
-                size=stored.size,
-                sha256=stored.sha256,
-                storage_key=stored.key,
-            )
-    except BaseException:
-        rt.attachments.discard(stored.key)
-        raise
+    files = rt.attachments
+
+    def receive() -> Awaitable[tuple[StoredFile, str | None]]:
+        return read_one_file(call.request, files.save, lambda done: files.discard(done.key))
+
+    row = await services.chat_attachments(rt).upload(call.me, call.path_id("chat_id"), receive)
     return attachment_view(row)
 
 

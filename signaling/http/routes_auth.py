@@ -8,13 +8,10 @@ from typing import Any
 
 from aiohttp import web
 
-from signaling.auth.login_throttle import LoginSource
 from signaling.db.schema import utcnow
-from signaling.errors import Unauthenticated
-from signaling.http import schemas
+from signaling.http import schemas, services
 from signaling.http.api import ApiRequest, api, json_response
 from signaling.store import users as user_store
-from signaling.store.audit import audit
 from signaling.store.orgs import group_ids_of, org_by_id
 from signaling.types import STAFF_ROLES, OrgId, Role, UserId
 from signaling.wire import limit
@@ -57,47 +54,10 @@ def _token_for(call: ApiRequest, user: dict[str, Any], session_id: str) -> dict[
 async def login(call: ApiRequest) -> web.Response:
     req: LoginRequest = call.body
     rt = call.runtime
-    email = req.email.strip().lower()
-    async with rt.db.read() as conn:
-        user = await user_store.user_by_email(conn, email)
-    device = rt.signer.verify_device(req.device_token or call.request.cookies.get(DEVICE_COOKIE))
-    known = device is not None and user is not None and device.user_id == user["id"]
-    source = LoginSource(call.ip, device.device_id if device is not None and known else None)
-    # A source that failed too often waits before its password is even checked.
-    await rt.limits.login.before(email, source)
-    # Verified against a decoy hash when the account does not exist: same time, same answer.
-    ok = await rt.passwords.verify(user["password_hash"] if user else None, req.password)
-    if not ok or user is None or not user["active"]:
-        await rt.limits.login.failed(email, source)
-        async with rt.db.write() as conn:
-            await audit(
-                conn,
-                org_id=user["org_id"] if user else None,
-                actor_type="anonymous",
-                actor_id=None,
-                action="auth.login_failed",
-                detail={"email": email, "known_device": source.known},
-                ip=call.ip,
-            )
-        raise Unauthenticated("wrong email or password")
-    await rt.limits.login.succeeded(email, source)
-    async with rt.db.write() as conn:
-        session = await user_store.open_session(
-            conn,
-            user_id=user["id"],
-            max_seconds=rt.config.auth.staff_session_max_seconds,
-            ip=call.ip,
-        )
-        await audit(
-            conn,
-            org_id=user["org_id"],
-            actor_type=user["role"],
-            actor_id=user["id"],
-            action="auth.login",
-            detail={"known_device": source.known},
-            ip=call.ip,
-        )
-    answer = _token_for(call, user, session["id"])
+    device_token = req.device_token or call.request.cookies.get(DEVICE_COOKIE)
+    signed = await services.sign_in(rt).login(req.email, req.password, device_token, call.ip)
+    user = signed.user
+    answer = _token_for(call, user, signed.session_id)
     ttl = rt.config.auth.device_token_ttl_days * 86400
     answer["device_token"], _ = rt.signer.issue_device(user_id=UserId(user["id"]), ttl=ttl)
     response = json_response(answer)
@@ -142,18 +102,7 @@ async def refresh(call: ApiRequest) -> dict[str, Any]:
     response=schemas.SIGNED_OUT,
 )
 async def logout(call: ApiRequest) -> dict[str, Any]:
-    me = call.me
-    async with call.runtime.db.write() as conn:
-        await user_store.revoke_session(conn, me.session_id or "")
-        await audit(
-            conn,
-            org_id=me.org_id,
-            actor_type=me.role.value,
-            actor_id=me.subject_id,
-            action="auth.logout",
-            ip=call.ip,
-        )
-    await call.runtime.revoke_session(me.subject_id, me.session_id or "")
+    await services.sign_in(call.runtime).logout(call.actor)
     return {"signed_out": True}
 
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from signaling.accounts.staff import StaffAccounts
+from signaling.auth.sign_in import StaffSignIn
+from signaling.chat.attachments import ChatAttachments
 from signaling.customers.service import CustomerService
 from signaling.recordings.service import RecordingService
 from signaling.reviews.comments import ReviewComments
@@ -44,3 +46,18 @@ def rubrics(rt: Runtime) -> RubricService:
 
 def recordings(rt: Runtime) -> RecordingService:
     return RecordingService(rt.db, rt.recorder_root, rt.media_jobs.wake)
+
+
+def sign_in(rt: Runtime) -> StaffSignIn:
+    return StaffSignIn(
+        rt.db,
+        rt.passwords,
+        rt.signer,
+        rt.limits.login,
+        rt.config.auth.staff_session_max_seconds,
+        rt.revoke_session,
+    )
+
+
+def chat_attachments(rt: Runtime) -> ChatAttachments:
+    return ChatAttachments(rt.db, rt.chats, rt.attachments)
