@@ -17,9 +17,9 @@ from typing import Any
 from loadtest.call_peer import CallPeer
 from loadtest.clients import Customer, Staff
 from media.stamps import StampedVideoTrack
-from tests.test_calls import SMALL, ring_and_accept
+from tests.test_calls import SMALL, rejoin_after_move, ring_and_accept
 from tests.test_cli import environment, http, serve_process
-from tests.test_relay_cluster import relay_node
+from tests.test_relay_cluster import node_of, registered, relay_node
 from tests.test_shutdown import demo_password
 
 SECRET = "cluster-test-secret-key-0123456789abcdef"
@@ -166,27 +166,71 @@ async def test_chats_started_on_both_processes_at_once_are_each_assigned_once(
 async def test_the_other_process_takes_over_when_the_primary_dies(
     tmp_path: Path, redis_url: str, pg_url: str
 ) -> None:
-    """kill -9 of the primary: within seconds the other process is primary, an agent
-    connected to it is online again (its socket announced anew) and takes a new chat."""
+    """kill -9 of the primary, each process running a relay node of its own: within seconds
+    the other process is primary and takes over the two running calls, one on each node.
+    The call on the surviving node goes on untouched; the one whose room died with the
+    primary's node moves to the survivor and both its sides see video again within 5 s of
+    the take-over. The agent, connected to the survivor, stays online and takes a new chat."""
     with two_processes(tmp_path, redis_url, pg_url) as world:
         primary = "a" if role_of(world["a"]) == "primary" else "b"
         other = "b" if primary == "a" else "a"
         agent = await staff(world[other], world["data"], "agent1@demo.local")
+        people = [await customer(world[other], name=name) for name in ("Cleo", "Dan")]
+        calls: dict[str, tuple[int, list[CallPeer]]] = {}
         try:
+            nodes = await registered(redis_url, "relay-a", "relay-b")
+            for person in people:
+                await person.say("a call, please")
+                await agent.next(
+                    "chat.assigned",
+                    where=lambda a, p=person: a["chat"]["id"] == p.chat_id,
+                    timeout=15,
+                )
+                call_id = await ring_and_accept(person, agent, person.chat_id)
+                peers = [
+                    CallPeer(who, call_id, {"camera": StampedVideoTrack(**SMALL)})
+                    for who in (person, agent)
+                ]
+                await asyncio.gather(*(peer.join() for peer in peers))
+                await asyncio.gather(*(peer.wait_frames("camera", 5) for peer in peers))
+                worker = (await agent.request("call.get", {"call_id": call_id}))["relay_worker"]
+                calls[node_of(nodes, worker)] = (call_id, peers)
+            assert sorted(calls) == ["relay-a", "relay-b"], "one call on each node"
+            kept_id, kept = calls[f"relay-{other}"]
+            moved_id, moved = calls[f"relay-{primary}"]
+
             os.kill(world[f"process_{primary}"].pid, signal.SIGKILL)
+            at_kill = [peer.received["camera"].frames for peer in kept]
             async with asyncio.timeout(15):
                 while role_of(world[other]) != "primary":  # noqa: ASYNC110
                     await asyncio.sleep(0.2)
+            took_over = asyncio.get_running_loop().time()
+            await asyncio.gather(*(rejoin_after_move(peer, peer.participant) for peer in moved))
+            back = asyncio.get_running_loop().time() - took_over
+            assert back < 5.0, f"media back {back:.1f} s after the take-over"
+            state = await agent.request("call.get", {"call_id": moved_id})
+            assert (state["state"], state["relay_session"]) == ("active", 2)
+            after = [peer.received["camera"].frames for peer in kept]
+            assert all(a > k + 10 for a, k in zip(after, at_kill, strict=True)), (at_kill, after)
+            state = await agent.request("call.get", {"call_id": kept_id})
+            assert (state["state"], state["relay_session"]) == ("active", 1)
+
             await agent.go_online()
             late = await customer(world[other], name="Late")
             try:
                 await late.say("anyone?")
-                assigned = await agent.next("chat.assigned", timeout=15)
+                assigned = await agent.next(
+                    "chat.assigned", where=lambda a: a["chat"]["id"] == late.chat_id, timeout=15
+                )
                 assert assigned["chat"]["id"] == late.chat_id
             finally:
                 await late.close()
         finally:
-            await agent.close()
+            for _call_id, peers in calls.values():
+                for peer in peers:
+                    await peer.close()
+            for person in [*people, agent]:
+                await person.close()
 
 
 async def test_a_running_call_goes_on_when_the_primary_dies_or_stops(

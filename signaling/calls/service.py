@@ -665,17 +665,18 @@ class CallService:
             await asyncio.sleep(0.2)
 
     async def restore(self) -> None:
-        """At startup or take-over. A call whose snapshot another primary left (Redis) and
-        whose relay room is still open goes on: this process adopts it, and its parties'
-        media never stopped. Every other unfinished call ended with the process that ran
-        it (crashed, killed): it gets its end and its transcript line, as a call ended while
-        running would."""
-        adoptable = await self._adoptable()
+        """At startup or take-over. A call whose snapshot another primary left (Redis) goes
+        on: this process adopts it. If its relay room is still open its parties' media never
+        stopped; if the room went with the old primary's process (its embedded relay node)
+        the call moves to another relay, as after any lost worker. Every other unfinished
+        call ended with the process that ran it (crashed, killed): it gets its end and its
+        transcript line, as a call ended while running would."""
+        snapshots = await self._snapshots()
         adopted: list[LiveCall] = []
         reason = CallEndReason.SERVER_SHUTDOWN
         async with self.db.write() as conn:
             for call in await call_store.unfinished_calls(conn):
-                snapshot = adoptable.pop(call["id"], None)
+                snapshot = snapshots.pop(call["id"], None)
                 if snapshot is not None:
                     live = adopted_call(snapshot, call, self.config.poor_samples)
                     self.live[live.call_id] = live
@@ -701,36 +702,34 @@ class CallService:
                 chat = await chat_store.chat_by_id(conn, call["chat_id"])
                 if chat is not None:
                     await add_system_message(conn, chat, _summary(ended, reason), self._names)
-        for call_id in adoptable:  # ended meanwhile, or unknown to the database
+        for call_id in snapshots:  # ended meanwhile, or unknown to the database
             await self.shared.forget(call_id)
-        for live in adopted:
-            await self._adopted(live)
+        if adopted:
+            open_rooms = await self._open_rooms([live.room_id for live in adopted])
+            for live in adopted:
+                await self._adopted(live, live.room_id in open_rooms)
 
-    async def _adoptable(self) -> dict[int, dict[str, Any]]:
-        """The snapshots of calls whose relay rooms are still open (the relay is asked only
-        if there is any: on the embedded default a fresh process has none)."""
-        snapshots = {
+    async def _snapshots(self) -> dict[int, dict[str, Any]]:
+        """The running calls another primary left, in a shape this version reads."""
+        return {
             call_id: snapshot
             for call_id, snapshot in (await self.shared.snapshots()).items()
-            if snapshot.get("version") == SNAPSHOT_VERSION and snapshot.get("room_id")
+            if snapshot.get("version") == SNAPSHOT_VERSION
         }
-        if not snapshots:
-            return {}
-        rooms = {RoomId(snapshot["room_id"]) for snapshot in snapshots.values()}
-        try:
-            open_rooms = await asyncio.wait_for(self._relay.adopt_rooms(rooms), ADOPT_SECONDS)
-        except (RelayError, OSError, RuntimeError, TimeoutError) as error:
-            log.warning("no relay to take over %d running call(s): %r", len(snapshots), error)
-            open_rooms = set()
-        found = {i: s for i, s in snapshots.items() if s["room_id"] in open_rooms}
-        for call_id in snapshots.keys() - found.keys():
-            log.warning("call %s: its relay room is gone; it ends", call_id)
-        return found
 
-    async def _adopted(self, live: LiveCall) -> None:
+    async def _open_rooms(self, rooms: list[RoomId | None]) -> set[RoomId]:
+        """Which of these relay rooms are still open (this client's from now on)."""
+        wanted = {room for room in rooms if room is not None}
+        try:
+            return await asyncio.wait_for(self._relay.adopt_rooms(wanted), ADOPT_SECONDS)
+        except (RelayError, OSError, RuntimeError, TimeoutError) as error:
+            log.warning("no relay answered which rooms are open: %r", error)
+            return set()
+
+    async def _adopted(self, live: LiveCall, room_open: bool) -> None:
         """A call taken over: its timers start afresh (a ringing call rings its full time
         again, a reconnecting party gets its full grace), the log says so, both sides get
-        the current state."""
+        the current state; a call whose room is gone moves to another relay."""
         async with live.lock:
             call = await self._record(live.call_id)
             timers = ["ring"] if call["state"] == CallState.RINGING.value else []
@@ -742,8 +741,16 @@ class CallService:
             self._start_timers(live, timers)
             detail = {"relay_session": live.relay_session, "relay_worker": live.relay_worker}
             await self.events.append(live.call_id, [("adopted", None, detail)])
+            if not room_open:
+                live.room_id = None  # nothing left to close
             await self._publish(call)
-        log.warning("call %s: taken over from the previous primary", live.call_id)
+        log.warning(
+            "call %s: taken over from the previous primary%s",
+            live.call_id,
+            "" if room_open else "; its relay room is gone, it moves",
+        )
+        if not room_open:
+            self._spawn(self._relocate(live, "worker_lost"))
 
     def recordings_running(self) -> set[int]:
         """The recordings of live calls (adopted ones go on: not cut by a restart)."""
