@@ -1,6 +1,7 @@
 """The services REST routes hand their changes to, built from the Runtime's parts. They
 hold references only, so building one per request costs an object, and the routes stay
-free of the database's write side (tests/test_layering.py)."""
+free of the database's write side (tests/test_layering.py). Were the Runtime to own them
+(built once in Runtime.build), each function here would become one of its fields."""
 
 from __future__ import annotations
 
