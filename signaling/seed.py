@@ -9,6 +9,7 @@ from pathlib import Path
 
 from signaling.auth.passwords import Passwords
 from signaling.db.database import Database
+from signaling.db.locks import SEED_LOCK, hold_until_commit
 from signaling.store import orgs as org_store
 from signaling.store import users as user_store
 from signaling.types import Role
@@ -60,6 +61,11 @@ async def seed_demo(
         password = demo_password()
         hashed.append((password, await passwords.hash(password)))
     async with db.write() as conn:
+        # Two processes starting together on an empty database: one seeds, the other finds
+        # the users once it gets the lock and leaves the demo accounts alone.
+        await hold_until_commit(conn, SEED_LOCK)
+        if await user_store.count_users(conn) > 0:
+            return None
         org = await org_store.create_org(conn, slug=DEMO_ORG, name="Demo Co")
         groups = {
             "General": await org_store.create_group(

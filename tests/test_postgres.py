@@ -11,10 +11,13 @@ import aiohttp
 import pytest
 
 from loadtest.clients import Customer, Participant
+from signaling.auth.passwords import Passwords
 from signaling.config import load_config
 from signaling.db.database import Database
 from signaling.db.migrate import current_revision, downgrade, head_revision, upgrade
 from signaling.db.schema import metadata
+from signaling.seed import DEMO_USERS, seed_demo
+from signaling.store.users import count_users
 from tests.conftest import Server, start_server
 from tests.schema_diff import schema_differences, table_names
 
@@ -52,18 +55,27 @@ async def test_migrations_from_empty_match_the_schema(pg_url: str) -> None:
         await db.close()
 
 
-async def test_two_processes_migrating_one_empty_database_at_once_both_succeed(
-    pg_url: str,
+async def test_two_processes_migrating_and_seeding_one_empty_database_at_once(
+    pg_url: str, tmp_path: Path
 ) -> None:
     """Signaling processes of one deployment may start together: one migrates, the other
     waits on the advisory lock and finds the schema at head (without the lock, one of them
-    fails creating a table the other just created)."""
+    fails creating a table the other just created); likewise one seeds the demo accounts
+    and the other leaves them alone (without the lock: two demo organisations' users)."""
     config = load_config(environ={}, overrides={"database": {"url": pg_url}})
     first, second = Database(config.database_url), Database(config.database_url)
     try:
         await asyncio.gather(upgrade(first), upgrade(second))
         assert await current_revision(first) == head_revision()
         assert await schema_differences(first) == []
+        # Both then find the database empty of users and seed the demo: one does.
+        passwords = Passwords(memory_kib=1024, time_cost=1)
+        seeded = await asyncio.gather(
+            seed_demo(first, passwords, tmp_path), seed_demo(second, passwords, tmp_path)
+        )
+        assert sorted(created is None for created in seeded) == [False, True], seeded
+        async with first.read() as conn:
+            assert await count_users(conn) == len(DEMO_USERS)
     finally:
         await first.close()
         await second.close()

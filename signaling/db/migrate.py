@@ -9,10 +9,10 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from signaling.db.database import Database
+from signaling.db.locks import MIGRATION_LOCK, hold_until_commit
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
@@ -37,10 +37,6 @@ async def current_revision(db: Database) -> str | None:
         return await conn.run_sync(read)
 
 
-MIGRATION_LOCK = 0x4C41_4D49  # "LAMI": any constant that is ours
-"""PostgreSQL advisory lock key held while migrating."""
-
-
 async def upgrade(db: Database, revision: str = "head") -> None:
     """Bring the schema to `revision`; a no-op when it is already there."""
     await _run(db, command.upgrade, revision)
@@ -59,8 +55,7 @@ async def _run(db: Database, step: Callable[[AlembicConfig, str], None], revisio
         step(cfg, revision)
 
     async with db.write() as conn:
-        if conn.dialect.name == "postgresql":
-            # Several signaling processes may start together on one database: one migrates,
-            # the others wait here, then find nothing left to do (released at commit).
-            await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+        # Several signaling processes may start together on one database: one migrates,
+        # the others wait here, then find nothing left to do.
+        await hold_until_commit(conn, MIGRATION_LOCK)
         await conn.run_sync(run)
