@@ -75,6 +75,23 @@ def role_of(url: str) -> str:
     return str(http(url + "/healthz")[1]["components"]["cluster"]["role"])
 
 
+async def until_primary(url: str) -> None:
+    async with asyncio.timeout(15):
+        while role_of(url) != "primary":  # noqa: ASYNC110
+            await asyncio.sleep(0.2)
+
+
+async def video_call(person: Customer, agent: Staff) -> tuple[int, list[CallPeer]]:
+    """The customer calls the agent of its chat; both see each other's camera."""
+    call_id = await ring_and_accept(person, agent, person.chat_id)
+    peers = [
+        CallPeer(who, call_id, {"camera": StampedVideoTrack(**SMALL)}) for who in (person, agent)
+    ]
+    await asyncio.gather(*(peer.join() for peer in peers))
+    await asyncio.gather(*(peer.wait_frames("camera", 5) for peer in peers))
+    return call_id, peers
+
+
 async def test_customer_on_one_process_and_agents_on_the_other(
     tmp_path: Path, redis_url: str, pg_url: str
 ) -> None:
@@ -103,13 +120,7 @@ async def test_customer_on_one_process_and_agents_on_the_other(
             status = {a["id"]: a["status"] for a in directory["agents"]}
             assert status[agent1.user["id"]] == "online" and status[agent2.user["id"]] == "offline"
 
-            call_id = await ring_and_accept(cleo, agent1, cleo.chat_id)
-            peers = [
-                CallPeer(person, call_id, {"camera": StampedVideoTrack(**SMALL)})
-                for person in (cleo, agent1)
-            ]
-            await asyncio.gather(*(peer.join() for peer in peers))
-            await asyncio.gather(*(peer.wait_frames("camera", 5) for peer in peers))
+            call_id, peers = await video_call(cleo, agent1)
             ended = await agent1.request("call.hangup", {"call_id": call_id})
             assert ended["state"] == "ended"
 
@@ -186,13 +197,7 @@ async def test_the_other_process_takes_over_when_the_primary_dies(
                     where=lambda a, p=person: a["chat"]["id"] == p.chat_id,
                     timeout=15,
                 )
-                call_id = await ring_and_accept(person, agent, person.chat_id)
-                peers = [
-                    CallPeer(who, call_id, {"camera": StampedVideoTrack(**SMALL)})
-                    for who in (person, agent)
-                ]
-                await asyncio.gather(*(peer.join() for peer in peers))
-                await asyncio.gather(*(peer.wait_frames("camera", 5) for peer in peers))
+                call_id, peers = await video_call(person, agent)
                 worker = (await agent.request("call.get", {"call_id": call_id}))["relay_worker"]
                 calls[node_of(nodes, worker)] = (call_id, peers)
             assert sorted(calls) == ["relay-a", "relay-b"], "one call on each node"
@@ -201,9 +206,7 @@ async def test_the_other_process_takes_over_when_the_primary_dies(
 
             os.kill(world[f"process_{primary}"].pid, signal.SIGKILL)
             at_kill = [peer.received["camera"].frames for peer in kept]
-            async with asyncio.timeout(15):
-                while role_of(world[other]) != "primary":  # noqa: ASYNC110
-                    await asyncio.sleep(0.2)
+            await until_primary(world[other])
             took_over = asyncio.get_running_loop().time()
             await asyncio.gather(*(rejoin_after_move(peer, peer.participant) for peer in moved))
             back = asyncio.get_running_loop().time() - took_over
@@ -256,26 +259,15 @@ async def test_a_running_call_goes_on_when_the_primary_dies_or_stops(
         def frames() -> list[int]:
             return [peer.received["camera"].frames for peer in peers]
 
-        async def primary_now(url: str) -> None:
-            async with asyncio.timeout(15):
-                while role_of(url) != "primary":  # noqa: ASYNC110
-                    await asyncio.sleep(0.2)
-
         try:
             await cleo.say("can we talk?")
             await agent.next("chat.assigned", timeout=15)
-            call_id = await ring_and_accept(cleo, agent, cleo.chat_id)
-            peers = [
-                CallPeer(person, call_id, {"camera": StampedVideoTrack(**SMALL)})
-                for person in (cleo, agent)
-            ]
-            await asyncio.gather(*(peer.join() for peer in peers))
-            await asyncio.gather(*(peer.wait_frames("camera", 5) for peer in peers))
+            call_id, peers = await video_call(cleo, agent)
             session = (await agent.request("call.get", {"call_id": call_id}))["relay_session"]
 
             os.kill(world[f"process_{primary}"].pid, signal.SIGKILL)
             at_kill = frames()
-            await primary_now(world[other])
+            await until_primary(world[other])
             during = frames()
             assert all(d > k + 10 for d, k in zip(during, at_kill, strict=True)), (at_kill, during)
             call = await agent.request("call.get", {"call_id": call_id})
@@ -285,7 +277,7 @@ async def test_a_running_call_goes_on_when_the_primary_dies_or_stops(
             with signaling(world["data"], "c", redis_url, pg_url, **env) as (_c, url_c):
                 world[f"process_{other}"].send_signal(signal.SIGTERM)
                 at_stop = frames()
-                await primary_now(url_c)
+                await until_primary(url_c)
                 agent_again = await staff(url_c, world["data"], "agent1@demo.local")
                 try:
                     call = await agent_again.request("call.get", {"call_id": call_id})
