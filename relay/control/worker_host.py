@@ -38,7 +38,7 @@ from relay.interface import (
     UnknownRoom,
 )
 from relay.metrics import COUNTERS, watch_loop_lag
-from relay.rtc import aiortc_compat, lazy_estimator
+from relay.rtc import aiortc_compat, worker_process
 from relay.rtc.ice_guard import DropCounters
 from relay.rtc.media_flow import MediaFlowMonitor
 from relay.rtc.room import Room
@@ -271,7 +271,8 @@ def main(
         logger.critical("relay worker %s refuses to start: %s", worker_id, error)
     else:
         refusal = None
-        lazy_estimator.install()
+        worker_process.prepare()
+        worker_process.freeze_startup_heap()
 
     sock = socket_of(conn)
 

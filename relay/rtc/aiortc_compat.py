@@ -17,21 +17,27 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import queue
+import threading
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any, Generic, TypeVar
 
+import aioice.ice
+import aiortc.rtcpeerconnection
 import aiortc.rtcrtpreceiver
 from aioice.candidate import Candidate
 from aioice.ice import CandidatePair, Connection, StunProtocol
-from aiortc import MediaStreamTrack
-from aiortc.rtcdtlstransport import RTCCertificate, RTCDtlsTransport
+from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection
+from aiortc.rtcdtlstransport import RTCCertificate, RTCDtlsFingerprint, RTCDtlsTransport
 from aiortc.rtcicetransport import RTCIceGatherer, RTCIceTransport
 from aiortc.rtcrtpparameters import RTCRtpHeaderExtensionParameters
 from aiortc.rtcrtpreceiver import RTCRtpReceiver
 from aiortc.rtcrtpsender import RTCRtpSender
 from aiortc.rtcrtptransceiver import RTCRtpTransceiver
+from OpenSSL import SSL
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -151,6 +157,134 @@ def install_remote_bitrate_estimator(factory: Callable[[], Any]) -> None:
     vars(aiortc.rtcrtpreceiver)["RemoteBitrateEstimator"] = factory
 
 
+def install_host_addresses(lookup: Callable[[bool, bool], list[str]]) -> None:
+    """Make aioice's gathering in this process ask `lookup(use_ipv4, use_ipv6)` for the host
+    addresses (aioice.ice looks get_host_addresses up in its module globals per gathering)."""
+    vars(aioice.ice)["get_host_addresses"] = lookup
+
+
+def host_addresses(use_ipv4: bool, use_ipv6: bool) -> list[str]:
+    """aioice's own lookup (every interface, through ifaddr), whatever is installed."""
+    return _AIOICE_HOST_ADDRESSES(use_ipv4, use_ipv6)
+
+
+_AIOICE_HOST_ADDRESSES: Callable[[bool, bool], list[str]] = aioice.ice.get_host_addresses
+
+
+# --- one certificate for many peer connections -------------------------------------------------
+
+
+class ReusableCertificate(RTCCertificate):
+    """An RTCCertificate meant for many peer connections: its fingerprints and its DTLS SSL
+    context are made once, not per m-line and per handshake (aiortc recomputes three
+    digests for every m-line of every answer and builds a context, loading key and
+    certificate, for every DTLS transport). The context keeps no sessions: a handshake never
+    resumes another peer connection's session, so each one verifies its peer's certificate.
+    """
+
+    def __init__(self, key: Any, cert: Any) -> None:
+        super().__init__(key, cert)
+        self._fingerprints = tuple(super().getFingerprints())
+        self._contexts: dict[tuple[bytes, ...], SSL.Context] = {}
+
+    def getFingerprints(self) -> list[RTCDtlsFingerprint]:
+        # Fresh objects: aiortc puts them in each description it builds.
+        return [RTCDtlsFingerprint(f.algorithm, f.value) for f in self._fingerprints]
+
+    def _create_ssl_context(self, srtp_profiles: list[Any]) -> SSL.Context:
+        key = tuple(bytes(profile.openssl_profile) for profile in srtp_profiles)
+        context = self._contexts.get(key)
+        if context is None:
+            context = super()._create_ssl_context(srtp_profiles)
+            context.set_session_cache_mode(SSL.SESS_CACHE_OFF)
+            self._contexts[key] = context
+        return context
+
+
+class _Issuing:
+    """Stands in for RTCCertificate in aiortc.rtcpeerconnection while one RTCPeerConnection
+    is built: its generateCertificate() hands over a given certificate."""
+
+    def __init__(self, certificate: RTCCertificate) -> None:
+        self._certificate = certificate
+
+    def generateCertificate(self) -> RTCCertificate:
+        return self._certificate
+
+
+def peer_connection(
+    configuration: RTCConfiguration, certificate: RTCCertificate
+) -> RTCPeerConnection:
+    """An RTCPeerConnection whose DTLS transports use `certificate` instead of one it would
+    generate for itself (aiortc has no parameter for it). The swap lasts only the
+    constructor, which does not await: nothing else can build a peer connection meanwhile."""
+    module = vars(aiortc.rtcpeerconnection)
+    own = module["RTCCertificate"]
+    module["RTCCertificate"] = _Issuing(certificate)
+    try:
+        pc = RTCPeerConnection(configuration)
+    finally:
+        module["RTCCertificate"] = own
+    return pc
+
+
+def certificates(pc: RTCPeerConnection) -> list[RTCCertificate]:
+    """The certificates a peer connection's DTLS transports use."""
+    return list(pc._RTCPeerConnection__certificates)  # type: ignore[attr-defined]
+
+
+# --- receivers that never decode ---------------------------------------------------------------
+
+
+class _NoThread:
+    """What a relay receiver gets instead of its decoder thread: starts nothing, and is
+    false, so aiortc hands it no frames (RTCRtpReceiver checks the thread before queueing)
+    and has nothing to join when the receiver stops."""
+
+    def start(self) -> None:
+        pass
+
+    def join(self, timeout: float | None = None) -> None:
+        pass
+
+    def __bool__(self) -> bool:
+        return False
+
+
+class _DecoderThreads:
+    """aiortc.rtcrtpreceiver's `threading` once a receiver skipped its decoder: a thread
+    whose input queue belongs to such a receiver is a _NoThread, anything else real."""
+
+    Event = threading.Event
+
+    def __init__(self) -> None:
+        self.skipping: weakref.WeakSet[queue.Queue[Any]] = weakref.WeakSet()
+
+    def Thread(self, *args: Any, **kwargs: Any) -> Any:  # threading's name
+        worker_args = kwargs.get("args", ())
+        if len(worker_args) > 1 and worker_args[1] in self.skipping:
+            return _NoThread()
+        return threading.Thread(*args, **kwargs)
+
+
+_DECODER_THREADS = _DecoderThreads()
+
+
+def skip_decoder_thread(receiver: RTCRtpReceiver) -> None:
+    """Start no decoder thread when aiortc starts this receiver (RTCRtpReceiver.receive(), as
+    the connection comes up): a relay receiver's media goes to the RtpTap, and what aiortc
+    would decode (a payload type nobody routed) nobody reads. Saves a thread start and join
+    per m-line (~0.4 ms) and a parked thread per m-line while the call lasts. Other
+    receivers of the process (a test's clients) decode as before."""
+    vars(aiortc.rtcrtpreceiver)["threading"] = _DECODER_THREADS
+    _DECODER_THREADS.skipping.add(receiver._RTCRtpReceiver__decoder_queue)  # type: ignore[attr-defined]
+
+
+def decoder_thread(receiver: RTCRtpReceiver) -> Any:
+    """The receiver's decoder thread (None before receive(); a false _NoThread if skipped)."""
+    return receiver._RTCRtpReceiver__decoder_thread  # type: ignore[attr-defined]
+
+
 # --- shadows ---------------------------------------------------------------------------------
 
 
@@ -251,6 +385,15 @@ REQUIRED: tuple[Requirement, ...] = (
     Requirement("RTCRtpSender", "_run_rtcp", "relied on: calls _send_rtcp"),
     Requirement("RTCRtpSender", "_send_rtcp", "shadowed by SenderReportFilter", ("packets",)),
     Requirement("aiortc.rtcrtpreceiver", "RemoteBitrateEstimator", "replaced: lazy_estimator"),
+    Requirement("aiortc.rtcrtpreceiver", "threading", "swapped: receivers without a decoder"),
+    Requirement("RTCRtpReceiver", "_RTCRtpReceiver__decoder_queue", "read: tells a relay receiver"),
+    Requirement("RTCRtpReceiver", "_RTCRtpReceiver__decoder_thread", "read: tests"),
+    Requirement("aiortc.rtcpeerconnection", "RTCCertificate", "swapped: a shared certificate"),
+    Requirement("RTCPeerConnection", "_RTCPeerConnection__certificates", "read: the certificate"),
+    Requirement(
+        "RTCCertificate", "_create_ssl_context", "overridden: one context", ("srtp_profiles",)
+    ),
+    Requirement("aioice.ice", "get_host_addresses", "replaced: cached per worker"),
 )
 ABSENT: tuple[Requirement, ...] = (
     Requirement("MediaStreamTrack", "_stopped", "must stay free: SilentTrack sets it"),
@@ -267,6 +410,11 @@ def _samples() -> dict[str, object]:
     receiver = RTCRtpReceiver("video", dtls)
     connection = ice._connection if hasattr(ice, "_connection") else gatherer._connection
     return {
+        "RTCRtpReceiver": receiver,
+        "RTCPeerConnection": RTCPeerConnection(),
+        "RTCCertificate": RTCCertificate.generateCertificate(),
+        "aiortc.rtcpeerconnection": aiortc.rtcpeerconnection,
+        "aioice.ice": aioice.ice,
         "RTCDtlsTransport": dtls,
         "RTCIceTransport": ice,
         "Connection": connection,

@@ -88,21 +88,20 @@ def negotiated_stream(transceiver: Any) -> NegotiatedStream:
 
 
 def codec_choices(raw: list[Any]) -> tuple[CodecChoice, ...]:
-    """aiortc's negotiated codec list (RTCRtpCodecParameters) → media codecs with their RTX."""
+    """aiortc's negotiated codec list (RTCRtpCodecParameters) → media codecs with their RTX.
+
+    One pass for the RTX entries, then one per codec (a join reads a dozen such lists)."""
+    rtx_of: dict[str, int] = {}
+    for codec in raw:
+        if _is_rtx(codec):
+            rtx_of.setdefault(str(codec.parameters.get("apt")), int(codec.payloadType))
     return tuple(
         CodecChoice(
             payload_type=int(c.payloadType),
             mime_type=str(c.mimeType),
             clock_rate=int(c.clockRate),
             parameters={str(k): str(v) for k, v in (c.parameters or {}).items()},
-            rtx_payload_type=next(
-                (
-                    int(r.payloadType)
-                    for r in raw
-                    if _is_rtx(r) and str(r.parameters.get("apt")) == str(c.payloadType)
-                ),
-                None,
-            ),
+            rtx_payload_type=rtx_of.get(str(c.payloadType)),
             nack=any(f.type == "nack" and not f.parameter for f in c.rtcpFeedback or ()),
         )
         for c in raw

@@ -6,15 +6,16 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc import RTCConfiguration, RTCSessionDescription
 
 from relay.interface import BadOffer, ParticipantId, TrackRole, default_role
 from relay.packet.codecs import FORWARDABLE_VIDEO, CodecChoice, matching_codec
 from relay.packet.stream_rewriter import StreamRewriter
 from relay.rtc import aiortc_compat
+from relay.rtc.certificate import WORKER_CERTIFICATE
 from relay.rtc.down_track import RtxStream
 from relay.rtc.ice_guard import DropCounters, IceGuard
-from relay.rtc.negotiated import codec_choices
+from relay.rtc.negotiated import NegotiatedStream, codec_choices, negotiated_stream
 from relay.rtc.offer_check import check_offer
 from relay.rtc.publication import Publication
 from relay.rtc.silent_track import SilentTrack
@@ -37,11 +38,20 @@ class Slot:
         """Kept across subscriptions so the output seq/ts carry on."""
         self.rtx: RtxStream | None = None
         """Likewise for the retransmission stream's numbering."""
+        self._stream: NegotiatedStream | None = None
+
+    @property
+    def stream(self) -> NegotiatedStream:
+        """This m-line as negotiated: read once (a Slot is made after its codecs are
+        settled), as every later join of the room asks for its codecs again."""
+        if self._stream is None:
+            self._stream = negotiated_stream(self.transceiver)
+        return self._stream
 
     @property
     def codecs(self) -> tuple[CodecChoice, ...]:
         """What this m-line can receive, as negotiated."""
-        return codec_choices(aiortc_compat.negotiated_codecs(self.transceiver))
+        return self.stream.codecs
 
 
 class RelayParticipant:
@@ -62,7 +72,7 @@ class RelayParticipant:
         drops: DropCounters | None = None,
     ) -> None:
         self.participant_id = participant_id
-        self.pc = RTCPeerConnection(configuration)
+        self.pc = aiortc_compat.peer_connection(configuration, WORKER_CERTIFICATE.current())
         self.drops = drops if drops is not None else DropCounters()
         self._guards: dict[int, IceGuard] = {}
         if on_state is not None:
@@ -106,6 +116,7 @@ class RelayParticipant:
                 raise BadOffer(f"m-line {transceiver.mid} has no direction attribute")
             if transceiver.receiver.transport is None:
                 raise BadOffer(f"m-line {transceiver.mid} is bundled with no transport")
+            aiortc_compat.skip_decoder_thread(transceiver.receiver)
             relay_sends = offered in ("sendonly", "sendrecv")
             relay_receives = offered in ("recvonly", "sendrecv")
             if relay_sends:
@@ -176,6 +187,7 @@ class RelayParticipant:
                         self._rtcp_tap(transport),
                         rewriter=slot.rewriter,
                         rtx=slot.rtx,
+                        stream=slot.stream,
                     )
                 except ValueError as error:
                     detail = f"{role} of {source} to {self.participant_id}: {error}"

@@ -44,8 +44,10 @@ class Subscription:
         *,
         rewriter: StreamRewriter | None = None,
         rtx: RtxStream | None = None,
+        stream: NegotiatedStream | None = None,
     ) -> None:
-        self.stream: NegotiatedStream = negotiated_stream(transceiver)
+        """`stream`: the transceiver's negotiated_stream(), if the caller has read it."""
+        self.stream: NegotiatedStream = stream or negotiated_stream(transceiver)
         source = publication.stream.primary
         codec = matching_codec(self.stream.codecs, source)
         if codec is None:
