@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import socketio
 from redis.asyncio import Redis
 
 from relay.cluster.control import ClusterRelay
@@ -43,6 +42,7 @@ from signaling.ratelimit import Buckets, MemoryBuckets, RateLimiter, RateLimits
 from signaling.realtime.agent_namespace import AgentNamespace
 from signaling.realtime.call_events import call_handlers
 from signaling.realtime.customer_namespace import CustomerNamespace
+from signaling.realtime.room_index import IndexedManager, IndexedRedisManager
 from signaling.realtime.server import GuardedServer
 from signaling.recordings.control import RecordingControl
 from signaling.recordings.jobs import MediaJobRunner
@@ -75,10 +75,12 @@ def load_or_create_secret(config: Config) -> str:
 
 def socketio_manager(config: Config) -> dict[str, Any]:
     """With Redis, python-socketio's Redis manager: an emit or a room change made by any
-    signaling process reaches the sockets held by every other (strict JSON on the wire)."""
+    signaling process reaches the sockets held by every other (strict JSON on the wire).
+    Either manager keeps a sid → rooms index, so that a disconnect does not scan every room
+    (signaling/realtime/room_index.py)."""
     if not config.server.redis_url:
-        return {}
-    manager = socketio.AsyncRedisManager(
+        return {"client_manager": IndexedManager()}
+    manager = IndexedRedisManager(
         config.server.redis_url, channel="liveassist:socketio", json=jsonutil
     )
     return {"client_manager": manager}
