@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from signaling.auth import access
 from signaling.auth.tokens import Principal
+from signaling.chat.message_writer import MessageWriter
 from signaling.db.database import Database
 from signaling.db.schema import utcnow
 from signaling.errors import Conflict, Forbidden, InvalidPayload, NotFound
@@ -28,7 +29,6 @@ from signaling.transcript.views import NameBook, chat_view, message_views
 from signaling.types import (
     ChatEndReason,
     ChatState,
-    MessageKind,
     Presence,
     Role,
     SenderType,
@@ -52,6 +52,8 @@ class ChatService:
         self._dispatcher = dispatcher
         self._notifier = notifier
         self._names = names
+        self.messages = MessageWriter(db, notifier, names)
+        """Writes the messages people send, in batches (its `batches` count is read by tests)."""
         self.ended_listeners: list[Callable[[int], Awaitable[None]]] = []
         """Told the id of every chat that ends (its call, if any, ends with it)."""
 
@@ -94,56 +96,14 @@ class ChatService:
         self, principal: Principal, req: ev.MessageSend, sid: str | None
     ) -> dict[str, Any]:
         """Persist, then acknowledge and fan out; a resend with the same client_msg_id returns
-        the stored message and tells no one twice."""
+        the stored message and tells no one twice. Written in batches (MessageWriter)."""
         text = req.text.strip()
         if not text and req.attachment_id is None:
             raise InvalidPayload("a message needs text or an attachment", details={"field": "text"})
-        sender_type, sender_id = sender_of(principal)
-        start_chat = False
-        async with self._db.write() as conn:
-            # Locked first: a resend racing its original must find it, not hit the unique key.
-            await chat_store.lock_chat(conn, req.chat_id)
-            chat = await self.visible_chat(conn, principal, req.chat_id)
-            access.check_write_chat(principal, chat)
-            existing = await message_store.find_by_client_id(
-                conn,
-                chat_id=chat["id"],
-                sender_type=sender_type,
-                sender_id=sender_id,
-                client_msg_id=req.client_msg_id,
-            )
-            if existing is not None:
-                (view,) = await message_views(conn, chat, [existing], self._names)
-                return {"message": view, "duplicate": True}
-            if chat["state"] == ChatState.ENDED.value:
-                raise Conflict("this chat has ended; start a new one")
-            if req.attachment_id is not None:
-                att = await message_store.attachment_by_id(conn, req.attachment_id)
-                if att is None or att["chat_id"] != chat["id"]:
-                    raise NotFound("no such attachment in this chat")
-            row = await message_store.append_message(
-                conn,
-                chat_id=chat["id"],
-                sender_type=sender_type,
-                sender_id=sender_id,
-                kind=MessageKind.ATTACHMENT if req.attachment_id else MessageKind.TEXT,
-                text=text,
-                client_msg_id=req.client_msg_id,
-                attachment_id=req.attachment_id,
-            )
-            changes: dict[str, Any] = {}
-            if sender_type is SenderType.AGENT and chat["first_response_at"] is None:
-                changes["first_response_at"] = utcnow()
-            if chat["state"] == ChatState.NEW.value:
-                changes.update(state=ChatState.QUEUED.value, queued_at=utcnow())
-                start_chat = True
-            if changes:
-                chat = await chat_store.update_chat(conn, chat["id"], changes)
-            (view,) = await message_views(conn, chat, [row], self._names)
-        await self._notifier.to_chat(chat["id"], "message", view, skip_sid=sid)
-        if start_chat:
-            await self._dispatcher.enqueue(chat)
-        return {"message": view, "duplicate": False}
+        written = await self.messages.write(principal, sender_of(principal), req, text, sid)
+        if written.started:
+            await self._dispatcher.enqueue(written.chat)
+        return {"message": written.view, "duplicate": written.duplicate}
 
     async def start(self, principal: Principal, req: ev.ChatRef) -> dict[str, Any]:
         """Put a new chat in line (idempotent: a started chat is returned as it is)."""

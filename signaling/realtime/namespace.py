@@ -6,13 +6,13 @@ Rate limits, frame sizes and event names are checked before an event gets here, 
 server's gate (signaling/realtime/server.py); `connect` and `disconnect` reach
 trigger_event only from python-socketio itself, never from the wire.
 
-Events of one connection run one at a time, in arrival order, so a client's messages are
-stored in the order it sent them. A failing event never closes the connection.
+Events of one connection start one at a time, in arrival order, and are answered in that
+order (signaling/protocol/turns.py), so a client's messages are stored in the order it sent
+them. A failing event never closes the connection.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
@@ -23,6 +23,7 @@ from signaling.auth.authenticator import Authenticator
 from signaling.auth.tokens import Principal
 from signaling.errors import InvalidPayload, LiveAssistError, Unauthenticated, UnknownEvent
 from signaling.metrics import ServerMetrics
+from signaling.protocol.turns import Turns
 from signaling.ratelimit import Buckets
 from signaling.realtime.server import client_ip
 from signaling.types import Role
@@ -68,7 +69,7 @@ class LiveAssistNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         self._auth = authenticator
         self._connects = connects
         """Namespace connects per token holder (limits.connects_per_principal)."""
-        self._locks: dict[str, asyncio.Lock] = {}
+        self._turns: dict[str, Turns] = {}
         self.events: dict[str, Handler] = {}
         """The protocol's events of this namespace; the server's gate lets no other through."""
         self.metrics: ServerMetrics | None = None
@@ -88,9 +89,10 @@ class LiveAssistNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             return await self._disconnect(args[0])
         sid = args[0]
         payload = args[1] if len(args) == 2 else (list(args[1:]) if len(args) > 2 else None)
-        lock = self._locks.setdefault(sid, asyncio.Lock())
-        async with lock:
-            return await self._event(sid, event, payload, many=len(args) > 2)
+        turns = self._turns.get(sid)
+        if turns is None:
+            turns = self._turns[sid] = Turns()
+        return await turns.run(lambda: self._event(sid, event, payload, many=len(args) > 2))
 
     async def _connect(self, sid: str, environ: dict[str, Any], auth: Any) -> None:
         ip = client_ip(environ)
@@ -123,7 +125,7 @@ class LiveAssistNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             raise socketio.exceptions.ConnectionRefusedError(exc.message, exc.to_wire()) from None
 
     async def _disconnect(self, sid: str) -> None:
-        self._locks.pop(sid, None)
+        self._turns.pop(sid, None)
         session = await self.get_session(sid)
         principal = session.get("principal")
         if principal is not None:

@@ -62,18 +62,6 @@ async def update_chat(conn: AsyncConnection, chat_id: int, changes: dict[str, An
     return updated
 
 
-async def lock_chat(conn: AsyncConnection, chat_id: int) -> None:
-    """Hold the chat's row until the transaction ends, so writers to one chat take turns and
-    each sees what the previous one committed. SQLite needs nothing: it has one writer, and
-    Database.write() already queues ours, so the query is skipped there (it was ~6 % of the
-    per-message CPU in benchmarks/chat_sockets)."""
-    if conn.dialect.name == "sqlite":
-        return
-    await conn.execute(
-        select(chat_sessions.c.id).where(chat_sessions.c.id == chat_id).with_for_update()
-    )
-
-
 async def next_seq(conn: AsyncConnection, chat_id: int) -> int:
     """Reserve the next message number of a chat inside the caller's transaction."""
     result = await conn.execute(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import Connection, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from signaling.db.schema import customers
@@ -51,6 +51,12 @@ async def customer_by_id(conn: AsyncConnection, customer_id: int) -> Record | No
     return record(
         (await conn.execute(select(customers).where(customers.c.id == customer_id))).first()
     )
+
+
+def customer_name_sync(conn: Connection, customer_id: int) -> str | None:
+    """A customer's name (None if unnamed or unknown), inside Database.write_in_thread."""
+    name = conn.execute(select(customers.c.name).where(customers.c.id == customer_id)).scalar()
+    return None if name is None else str(name)
 
 
 async def update_customer(conn: AsyncConnection, customer_id: int, changes: dict[str, Any]) -> None:

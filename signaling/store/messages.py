@@ -1,32 +1,17 @@
 """Chat messages: numbered per chat (seq), persisted before they are acknowledged, and
-idempotent on the sender's client message id so a resend never duplicates."""
+idempotent on the sender's client message id so a resend never duplicates (the messages
+people send are written in batches by signaling/chat/message_writer.py, through
+signaling/store/message_batch.py; system lines come through append_message here)."""
 
 from __future__ import annotations
 
-from sqlalchemy import insert, select
+from sqlalchemy import Connection, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from signaling.db.schema import attachments, messages, utcnow
 from signaling.store import Record, record, records
 from signaling.store.chats import next_seq
 from signaling.types import MessageKind, SenderType
-
-
-async def find_by_client_id(
-    conn: AsyncConnection,
-    *,
-    chat_id: int,
-    sender_type: SenderType,
-    sender_id: int | None,
-    client_msg_id: str,
-) -> Record | None:
-    query = select(messages).where(
-        messages.c.chat_id == chat_id,
-        messages.c.sender_type == sender_type.value,
-        messages.c.sender_id == sender_id,
-        messages.c.client_msg_id == client_msg_id,
-    )
-    return record((await conn.execute(query)).first())
 
 
 async def append_message(
@@ -80,6 +65,12 @@ async def attachment_by_id(conn: AsyncConnection, attachment_id: int) -> Record 
     return record(
         (await conn.execute(select(attachments).where(attachments.c.id == attachment_id))).first()
     )
+
+
+def attachment_by_id_sync(conn: Connection, attachment_id: int) -> Record | None:
+    """attachment_by_id inside Database.write_in_thread."""
+    query = select(attachments).where(attachments.c.id == attachment_id)
+    return record(conn.execute(query).first())
 
 
 async def attachments_by_ids(conn: AsyncConnection, ids: set[int]) -> dict[int, Record]:

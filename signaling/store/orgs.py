@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 
-from sqlalchemy import insert, select
+from sqlalchemy import Connection, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from signaling.db.schema import group_members, groups, organisations
@@ -81,6 +81,12 @@ async def group_ids_of(conn: AsyncConnection, user_id: int) -> set[int]:
     rows = await conn.execute(
         select(group_members.c.group_id).where(group_members.c.user_id == user_id)
     )
+    return {int(r[0]) for r in rows}
+
+
+def group_ids_of_sync(conn: Connection, user_id: int) -> set[int]:
+    """group_ids_of inside Database.write_in_thread."""
+    rows = conn.execute(select(group_members.c.group_id).where(group_members.c.user_id == user_id))
     return {int(r[0]) for r in rows}
 
 

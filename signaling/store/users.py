@@ -6,7 +6,7 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from signaling.db.schema import auth_sessions, users, utcnow
@@ -71,6 +71,12 @@ async def user_by_email(conn: AsyncConnection, email: str) -> Record | None:
 
 async def user_by_id(conn: AsyncConnection, user_id: int) -> Record | None:
     return record((await conn.execute(select(users).where(users.c.id == user_id))).first())
+
+
+def user_name_sync(conn: Connection, user_id: int) -> str | None:
+    """A staff member's display name, inside Database.write_in_thread."""
+    name = conn.execute(select(users.c.name).where(users.c.id == user_id)).scalar()
+    return None if name is None else str(name)
 
 
 async def list_users(conn: AsyncConnection, org_id: int, role: str | None = None) -> list[Record]:

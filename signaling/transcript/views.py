@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from signaling.filenames import clean_filename
 from signaling.store import Record
-from signaling.store.customers import customer_by_id
+from signaling.store.customers import customer_by_id, customer_name_sync
 from signaling.store.messages import attachments_by_ids
-from signaling.store.users import user_by_id
+from signaling.store.users import user_by_id, user_name_sync
 
 CHAT_FIELDS = (
     "id",
@@ -71,6 +72,23 @@ class NameBook:
             self._customers[customer_id] = (row["name"] if row else None) or "Customer"
         return self._customers[customer_id]
 
+    def user_sync(self, conn: Connection, user_id: int | None) -> str | None:
+        """user() inside Database.write_in_thread (the message writer's batches)."""
+        if user_id is None:
+            return None
+        name = self._users.get(user_id)
+        if name is None:
+            name = self._users[user_id] = user_name_sync(conn, user_id) or "Agent"
+        return name
+
+    def customer_sync(self, conn: Connection, customer_id: int) -> str:
+        """customer() inside Database.write_in_thread."""
+        name = self._customers.get(customer_id)
+        if name is None:
+            name = customer_name_sync(conn, customer_id) or "Customer"
+            self._customers[customer_id] = name
+        return name
+
 
 async def chat_view(conn: AsyncConnection, chat: Record, names: NameBook) -> dict[str, Any]:
     view: dict[str, Any] = {key: chat[key] for key in CHAT_FIELDS}
@@ -92,17 +110,20 @@ async def message_views(
         else:
             name = None
         att = atts.get(row["attachment_id"]) if row["attachment_id"] else None
-        views.append(
-            {
-                "id": row["id"],
-                "chat_id": row["chat_id"],
-                "seq": row["seq"],
-                "sender": {"type": row["sender_type"], "id": row["sender_id"], "name": name},
-                "kind": row["kind"],
-                "text": row["text"],
-                "attachment": attachment_view(att) if att else None,
-                "client_msg_id": row["client_msg_id"],
-                "created_at": row["created_at"],
-            }
-        )
+        views.append(message_view(row, name, att))
     return views
+
+
+def message_view(row: Record, sender_name: str | None, attachment: Record | None) -> dict[str, Any]:
+    """One message row as clients see it (message_views, or the message writer's batches)."""
+    return {
+        "id": row["id"],
+        "chat_id": row["chat_id"],
+        "seq": row["seq"],
+        "sender": {"type": row["sender_type"], "id": row["sender_id"], "name": sender_name},
+        "kind": row["kind"],
+        "text": row["text"],
+        "attachment": attachment_view(attachment) if attachment else None,
+        "client_msg_id": row["client_msg_id"],
+        "created_at": row["created_at"],
+    }
