@@ -35,7 +35,17 @@ def _default(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
+_COMPACT = {"separators": (",", ":")}
+_ENCODER = json.JSONEncoder(
+    separators=(",", ":"), ensure_ascii=False, allow_nan=False, default=_default
+)
+"""The wire's encoder, made once: every Socket.IO packet is encoded with exactly these
+options, and building a JSONEncoder per call was half the cost of a small packet's JSON."""
+
+
 def dumps(value: Any, **kwargs: Any) -> str:
+    if not kwargs or kwargs == _COMPACT:
+        return _ENCODER.encode(value)
     kwargs.setdefault("separators", (",", ":"))
     kwargs.setdefault("ensure_ascii", False)
     kwargs["allow_nan"] = False

@@ -181,6 +181,7 @@ class ServerMetrics:
             ["namespace", "event", "outcome"],
             registry=r,
         )
+        self._answered: dict[tuple[str, str, str], Counter] = {}
         self.messages = Counter(
             "liveassist_messages", "Chat messages stored, by sender", ["sender"], registry=r
         )
@@ -249,7 +250,11 @@ class ServerMetrics:
         self.recording_bytes.labels("dropped").inc(dropped)
 
     def answered(self, namespace: str, event: str, error_code: str | None) -> None:
-        self.events.labels(namespace, event, "error" if error_code else "ok").inc()
+        key = (namespace, event, "error" if error_code else "ok")
+        counter = self._answered.get(key)
+        if counter is None:  # labels() takes a lock and builds a key: once per label set
+            counter = self._answered[key] = self.events.labels(*key)
+        counter.inc()
         if error_code:
             self.errors.labels(error_code).inc()
 

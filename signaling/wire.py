@@ -29,7 +29,12 @@ whitespace, so the OpenAPI document and this check agree on every character."""
 _TRIM = re.compile(f"^[{BLANK}]+|[{BLANK}]+$")
 
 
+_EDGE = re.compile(f"[{BLANK}]")
+
+
 def trimmed_length(value: str) -> int:
+    if value and not _EDGE.match(value[0]) and not _EDGE.match(value[-1]):
+        return len(value)  # nothing to trim (most texts): no substitution
     return len(_TRIM.sub("", value))
 
 
@@ -38,9 +43,24 @@ def limit(**constraints: Any) -> dict[str, Any]:
     return constraints
 
 
+@dataclasses.dataclass(frozen=True)
+class _Field:
+    kind: Any
+    meta: typing.Mapping[str, Any]
+    required: bool
+
+
 @cache
-def _hints(kind: Any) -> dict[str, Any]:
-    return typing.get_type_hints(kind)
+def _fields(kind: Any) -> dict[str, _Field]:
+    """A payload dataclass's fields with their resolved types, worked out once per class
+    (every Socket.IO event is parsed here, so this was a per-message cost)."""
+    hints = typing.get_type_hints(kind)
+    return {
+        f.name: _Field(
+            hints[f.name], f.metadata, f.default is MISSING and f.default_factory is MISSING
+        )
+        for f in dataclasses.fields(kind)
+    }
 
 
 def parse(kind: type[T], payload: Any) -> T:
@@ -48,22 +68,25 @@ def parse(kind: type[T], payload: Any) -> T:
         payload = {}
     if not isinstance(payload, dict):
         raise InvalidPayload(f"payload must be a JSON object, got {type(payload).__name__}")
-    fields = {f.name: f for f in dataclasses.fields(kind)}  # type: ignore[arg-type]
-    unknown = sorted(str(k) for k in payload if k not in fields)
-    if unknown:
+    fields = _fields(cast(Any, kind))
+    if any(k not in fields for k in payload):
+        unknown = sorted(str(k) for k in payload if k not in fields)
         raise InvalidPayload(f"unknown field(s): {', '.join(unknown)}", details={"fields": unknown})
     values: dict[str, Any] = {}
-    hints = _hints(cast(Any, kind))
     for name, spec in fields.items():
         if name not in payload:
-            if spec.default is MISSING and spec.default_factory is MISSING:
+            if spec.required:
                 raise InvalidPayload(f"missing field: {name}", details={"field": name})
             continue
-        values[name] = _check(payload[name], hints[name], name, spec.metadata)
+        values[name] = _check(payload[name], spec.kind, name, spec.meta)
     return kind(**values)
 
 
 def _check(value: Any, kind: Any, name: str, meta: typing.Mapping[str, Any]) -> Any:
+    if kind is str:
+        return _check_str(value, name, meta)
+    if kind is int:
+        return _check_int(value, name, meta)
     origin = typing.get_origin(kind)
     if origin in (types.UnionType, typing.Union):
         options = [arg for arg in typing.get_args(kind) if arg is not type(None)]
@@ -100,11 +123,6 @@ def _check(value: Any, kind: Any, name: str, meta: typing.Mapping[str, Any]) -> 
         if not isinstance(value, bool):
             raise InvalidPayload(f"{name} must be true or false", details={"field": name})
         return value
-    if kind is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise InvalidPayload(f"{name} must be an integer", details={"field": name})
-        _range(value, name, meta)
-        return value
     if kind is float:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise InvalidPayload(f"{name} must be a number", details={"field": name})
@@ -116,23 +134,35 @@ def _check(value: Any, kind: Any, name: str, meta: typing.Mapping[str, Any]) -> 
             raise InvalidPayload(f"{name} must be a finite number", details={"field": name})
         _range(number, name, meta)
         return number
-    if kind is str:
-        if not isinstance(value, str):
-            raise InvalidPayload(f"{name} must be a string", details={"field": name})
-        max_len = meta.get("max_len", 1000)
-        if len(value) > max_len:
-            raise InvalidPayload(
-                f"{name} is longer than {max_len} characters", details={"field": name}
-            )
-        if meta.get("min_len") and trimmed_length(value) < meta["min_len"]:
-            raise InvalidPayload(f"{name} must not be empty", details={"field": name})
-        pattern = meta.get("pattern")
-        if pattern and not re.fullmatch(pattern, value):
-            raise InvalidPayload(f"{name} has an invalid format", details={"field": name})
-        return value
     if kind is Any:
         return value
     raise TypeError(f"unsupported wire type {kind!r} for {name}")  # pragma: no cover
+
+
+def _check_int(value: Any, name: str, meta: typing.Mapping[str, Any]) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidPayload(f"{name} must be an integer", details={"field": name})
+    _range(value, name, meta)
+    return value
+
+
+def _check_str(value: Any, name: str, meta: typing.Mapping[str, Any]) -> str:
+    if not isinstance(value, str):
+        raise InvalidPayload(f"{name} must be a string", details={"field": name})
+    max_len = meta.get("max_len", 1000)
+    if len(value) > max_len:
+        raise InvalidPayload(f"{name} is longer than {max_len} characters", details={"field": name})
+    if meta.get("min_len") and trimmed_length(value) < meta["min_len"]:
+        raise InvalidPayload(f"{name} must not be empty", details={"field": name})
+    pattern = meta.get("pattern")
+    if pattern and not _pattern(pattern).fullmatch(value):
+        raise InvalidPayload(f"{name} has an invalid format", details={"field": name})
+    return value
+
+
+@cache
+def _pattern(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
 
 
 def _range(value: float, name: str, meta: typing.Mapping[str, Any]) -> None:

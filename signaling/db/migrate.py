@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cache
 from pathlib import Path
 
 from alembic import command
@@ -23,7 +24,10 @@ def alembic_config() -> AlembicConfig:
     return cfg
 
 
+@cache
 def head_revision() -> str:
+    """The newest migration. Read once: loading the scripts was most of what a /healthz
+    answer cost (several ms of CPU each, polled every second by monitors)."""
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     assert head is not None
     return head

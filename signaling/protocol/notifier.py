@@ -10,6 +10,11 @@ from collections.abc import Iterable
 from typing import Any
 
 import socketio
+from engineio import packet as eio_packet
+from socketio import packet as sio_packet
+from socketio.async_pubsub_manager import AsyncPubSubManager
+
+from signaling import jsonutil
 
 CUSTOMER_NS = "/customer"
 AGENT_NS = "/agent"
@@ -50,8 +55,18 @@ class Notifier:
         self, chat_id: int, event: str, data: Any, skip_sid: str | None = None
     ) -> None:
         room = chat_room(chat_id)
-        await self._sio.emit(event, data, room=room, namespace=CUSTOMER_NS, skip_sid=skip_sid)
-        await self._sio.emit(event, data, room=room, namespace=AGENT_NS, skip_sid=skip_sid)
+        if isinstance(self._sio.manager, AsyncPubSubManager):
+            await self._sio.emit(event, data, room=room, namespace=CUSTOMER_NS, skip_sid=skip_sid)
+            await self._sio.emit(event, data, room=room, namespace=AGENT_NS, skip_sid=skip_sid)
+            return
+        # Every socket here: the payload is encoded once for both namespaces (emit encodes
+        # per namespace) and queued to each socket directly (emit starts a task for each).
+        body = jsonutil.dumps([event, data])
+        for namespace in (CUSTOMER_NS, AGENT_NS):
+            packet = eio_packet.Packet(eio_packet.MESSAGE, f"{sio_packet.EVENT}{namespace},{body}")
+            for sid, eio_sid in self._sio.manager.get_participants(namespace, room):
+                if sid != skip_sid:
+                    await self._sio.eio.send_packet(eio_sid, packet)
 
     async def to_chat_staff(self, chat_id: int, event: str, data: Any) -> None:
         """Staff in the chat only (internal notes): never the customer's namespace."""
