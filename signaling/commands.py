@@ -7,6 +7,7 @@ import argparse
 from aiohttp import web
 
 from signaling.auth.passwords import Passwords, password_problem
+from signaling.collector import Collector
 from signaling.config import Config
 from signaling.db.database import Database
 from signaling.db.migrate import current_revision, head_revision, upgrade
@@ -53,7 +54,19 @@ def serve(config: Config, *, demo: bool) -> int:
             print(f"Demo accounts: see {accounts}")
         print("Press Ctrl+C to stop.", flush=True)
 
-    app = create_app(Runtime.build(config), demo=demo, on_started=announce)
+    runtime = Runtime.build(config)
+    sio = runtime.sio
+    collector = Collector(held=lambda: len(sio.eio.sockets), closed=lambda: sio.connections_closed)
+
+    def started(created: DemoAccounts | None) -> None:
+        announce(created)
+        collector.start()  # after imports, the app, migrations and seeding: all long-lived
+
+    async def stop_collector(app: web.Application) -> None:
+        await collector.stop()
+
+    app = create_app(runtime, demo=demo, on_started=started)
+    app.on_cleanup.append(stop_collector)
     run_app(app, config.server.host, config.server.port)
     return 0
 

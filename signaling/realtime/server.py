@@ -85,6 +85,8 @@ class GuardedServer(socketio.AsyncServer):  # type: ignore[misc]
         self._log = ThrottledLog(log)
         self.refused: dict[str, int] = {}
         """Frames refused at the gate so far, by reason (for tests and /healthz)."""
+        self.connections_closed = 0
+        """Engine.IO connections closed so far (signaling/collector.py schedules by it)."""
         # Engine.IO decodes its own framing outside any error handling: a frame that is not
         # an Engine.IO packet (an empty one, say) ends that socket's request with an
         # exception. Say so in one line instead of a traceback per frame.
@@ -172,6 +174,7 @@ class GuardedServer(socketio.AsyncServer):  # type: ignore[misc]
             await self._bad_frame(eio_sid, header, f"packet type {kind} is not accepted")
 
     async def _handle_eio_disconnect(self, eio_sid: str, reason: Any) -> None:
+        self.connections_closed += 1
         self._limits.per_connection.forget(eio_sid)
         self._strikes.forget(eio_sid)
         await super()._handle_eio_disconnect(eio_sid, reason)

@@ -1,0 +1,77 @@
+"""The garbage collector's schedule (signaling/collector.py): full collections follow
+closed sockets and time, never CPython's promotion count; start-up objects are frozen; stop
+gives CPython its own schedule back; `liveassist serve` runs it after its start-up."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+from pathlib import Path
+
+import pytest
+
+from signaling import collector
+from signaling.collector import Collector, Turnover, full_collection_due
+from tests.test_cli import environment, serve_process
+
+
+@pytest.mark.parametrize(
+    ("closed", "peak_held", "seconds", "due"),
+    [
+        (0, 0, 10.0, False),
+        (4000, 16000, 10.0, False),  # not twice within MIN_SPACING, even in a mass disconnect
+        (3999, 16000, 60.0, False),
+        (4000, 16000, 60.0, True),  # a quarter of the most held
+        (499, 100, 60.0, False),  # a small server: at least MIN_CLOSED
+        (500, 100, 60.0, True),
+        (0, 16000, 1799.0, False),
+        (0, 16000, 1800.0, True),  # whatever happened: MAX_INTERVAL
+    ],
+)
+def test_a_full_collection_follows_closed_sockets_and_time(
+    closed: int, peak_held: int, seconds: float, due: bool
+) -> None:
+    assert full_collection_due(Turnover(closed, peak_held, seconds)) is due
+
+
+async def test_start_freezes_and_stops_automatic_full_collections_stop_undoes_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(collector, "CHECK_SECONDS", 0.01)
+    monkeypatch.setattr(collector, "MIN_SPACING", 0.0)
+    before = gc.get_threshold()
+    held, closed = [1000], [0]
+    schedule = Collector(held=lambda: held[0], closed=lambda: closed[0])
+    full = gc.get_stats()[2]["collections"]
+    schedule.start()
+    try:
+        assert gc.get_freeze_count() > 0
+        assert gc.get_threshold() == (before[0], before[1], collector.NEVER)
+        started = gc.get_stats()[2]["collections"]
+        assert started == full + 1  # the one before freezing
+        closed[0] = 499
+        await asyncio.sleep(0.1)
+        assert gc.get_stats()[2]["collections"] == started
+        closed[0] = 500  # max(MIN_CLOSED, a quarter of 1000)
+        for _ in range(100):
+            await asyncio.sleep(0.01)
+            if gc.get_stats()[2]["collections"] > started:
+                break
+        assert gc.get_stats()[2]["collections"] == started + 1
+    finally:
+        await schedule.stop()
+    assert gc.get_threshold() == before
+    assert gc.get_freeze_count() == 0
+
+
+async def test_serve_runs_the_schedule_after_its_start_up(tmp_path: Path) -> None:
+    env = environment(LIVEASSIST_LOG_LEVEL="INFO")
+    with serve_process(tmp_path / "data", "--workers", "1", env=env) as (process, *_, err):
+        for _ in range(100):
+            if "start-up objects frozen" in err.read_text():
+                break
+            await asyncio.sleep(0.05)
+        assert "start-up objects frozen" in err.read_text()
+        process.terminate()
+        assert await asyncio.to_thread(process.wait, 15) == 0
+    assert "Traceback" not in err.read_text()
