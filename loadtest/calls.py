@@ -1,13 +1,24 @@
 """Many calls starting together: click-to-first-frame through a real `liveassist serve`.
 
     .venv/bin/python -m loadtest.calls [--calls 50] [--workers 0] [--fps 5] [--prewarm]
+                                       [--media clip|live]
 
 Starts the server (its own relay worker processes; --workers 0 = one per core) on a free
 port with a throwaway data directory, creates one agent per call, brings every agent
 online and every customer into a chat, then all customers click "video call" at the same
 instant. Each agent accepts as soon as it rings; both sides join the relay; the customer
 sends stamped 320x240 camera frames. Measured per call, from the click: ringing at the
-agent, call active, relay answer, and the first decoded camera frame at the agent.
+agent, call active, relay answer, and the first camera frame at the agent.
+
+The camera (`--media`): `clip` (the default) sends a stamped clip VP8-encoded once before
+the run (media/clip.py, as the capacity scenarios do) through loadtest/clip_sender.py
+(one header write, SRTP and sendto per packet) and the agent reads RTP
+(loadtest/rtp_tap.py): its first frame is the first whole camera frame to arrive, a
+keyframe, since the relay starts every subscription with one. `live` encodes every
+caller's camera live and decodes it at the agent through aiortc's jitter buffer (the first
+*decoded* frame), as runs before the relay-join work did: on one 2-core machine that
+makes the generator spend more CPU on VP8 than server and relay together; real callers
+encode on their own devices.
 
 Nothing is built before the click: the customer builds its peer connection right after
 it (while call.start travels), the agent while its phone rings (while call.accept
@@ -32,13 +43,17 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import aiohttp
 import av
 
 from loadtest.call_peer import CallPeer
 from loadtest.clients import Customer, Staff
+from loadtest.clip_sender import ClipSender
+from loadtest.cpu_share import CpuShare, CpuWindow
+from media.clip import Clip
+from media.clip import build as build_clip
 from media.stamps import StampedVideoTrack, now_ms, stamp_frame
 from media.synthetic import Luma, Pattern, pattern_luma
 
@@ -70,6 +85,8 @@ class Report:
     calls: int
     workers: int
     prewarmed: bool
+    media: str
+    """"clip": pre-encoded, the first whole frame at RTP level; "live": encoded and decoded."""
     completed: int
     first_frame_p50_ms: float | None
     first_frame_p95_ms: float | None
@@ -88,7 +105,27 @@ class Report:
     """Write transactions between the click and the last first frame (all calls' work)."""
     db_write_held_s: float | None = None
     db_write_waited_s: float | None = None
+    cpu: dict[str, float] = field(default_factory=dict)
+    """CPU seconds from the click to the last call's end, by process (loadtest/cpu_share.py):
+    generator, server, relay workers, the whole machine; and what they make per call."""
     errors: list[str] = field(default_factory=list)
+
+
+def cpu_summary(share: CpuShare, calls: int) -> dict[str, float]:
+    """The window's CPU, and per call or join: relay figures include the media forwarded
+    until the last first frame, server figures every call event of the burst."""
+    return {
+        "wall_s": share.wall_s,
+        "generator_s": share.generator_s,
+        "server_s": share.server_s,
+        "relay_workers_s": share.relay_workers_s,
+        "machine_s": share.machine_s,
+        "others_s": round(share.others_s, 3),
+        "generator_share": round(share.generator_share, 3),
+        "server_ms_per_call": round(1000 * share.server_s / calls, 2),
+        "relay_ms_per_join": round(1000 * share.relay_workers_s / (2 * calls), 2),
+        "generator_ms_per_call": round(1000 * share.generator_s / calls, 2),
+    }
 
 
 class LoopedCamera(StampedVideoTrack):
@@ -208,19 +245,62 @@ async def prepare(url: str, data_dir: Path, calls: int) -> list[tuple[Customer, 
     return pairs
 
 
-def make_peers(customer: Customer, agent: Staff, fps: float, timing: CallTiming) -> None:
+class ClipCaller(CallPeer):
+    """A caller whose camera is a ClipSender (loadtest/clip_sender.py): its m-line has no
+    aiortc track, and the sender starts once the peer connection is up."""
+
+    def __init__(self, customer: Customer, clip: Clip) -> None:
+        super().__init__(customer, 0)
+        self.camera = ClipSender(clip)
+        self._starting: asyncio.Task[None] | None = None
+
+    def media_flags(self) -> dict[str, bool]:
+        return {**super().media_flags(), "camera": True}
+
+    async def join(self) -> dict[str, Any]:
+        ack = await super().join()
+        self._starting = asyncio.create_task(self._start_camera())
+        return ack
+
+    async def _start_camera(self) -> None:
+        while self.connected_at is None:  # noqa: ASYNC110  (a state change, polled)
+            await asyncio.sleep(0.01)
+        self.camera.start(self.transceivers["camera"])
+
+    async def close(self) -> None:
+        if self._starting is not None:
+            self._starting.cancel()
+        await self.camera.stop()
+        await super().close()
+
+
+def make_peers(
+    customer: Customer, agent: Staff, fps: float, timing: CallTiming, clip: Clip | None = None
+) -> None:
     """The call's two headless participants (no peer connection yet). The call id is
     known only once call.start acks; a peer connection built before it (pre-warmed, or the
     caller's while call.start travels) has no ICE servers: this measures a relay reached
-    directly, as on this machine."""
-    caller = CallPeer(customer, 0, {"camera": LoopedCamera(320, 240, fps)})
-    viewer = CallPeer(
-        agent,
-        0,
-        read_stamps=False,
-        on_first_frame=lambda role: timing.first.set() if role == "camera" else None,
-    )
+    directly, as on this machine. With a `clip`, the caller sends it and the agent reads
+    RTP; without, the caller encodes a live camera and the agent decodes it."""
+
+    def first(role: str) -> None:
+        if role == "camera":
+            timing.first.set()
+
+    caller: CallPeer
+    if clip is not None:
+        caller = ClipCaller(customer, clip)
+        viewer = CallPeer(agent, 0, frame_index=clip.video_index(), on_first_frame=first)
+    else:
+        caller = CallPeer(customer, 0, {"camera": LoopedCamera(320, 240, fps)})
+        viewer = CallPeer(agent, 0, read_stamps=False, on_first_frame=first)
     timing.peers = [viewer, caller]
+
+
+def camera_clip(fps: float) -> Clip:
+    """The callers' camera, encoded once: 10 s of stamped 320x240 VP8 at 300 kbit/s with a
+    keyframe every 2 s (~1.5 s of CPU before the run)."""
+    return build_clip(seconds=10, bitrate=300_000, width=320, height=240, fps=max(1, round(fps)))
 
 
 async def one_call(customer: Customer, agent: Staff, clicked: float, timing: CallTiming) -> None:
@@ -298,7 +378,7 @@ def server_timings(log: Path) -> tuple[list[float], list[float]]:
     return joins, answers
 
 
-async def run(calls: int, workers: int, fps: float, prewarm: bool) -> Report:
+async def run(calls: int, workers: int, fps: float, prewarm: bool, media: str = "clip") -> Report:
     data_dir = Path(tempfile.mkdtemp(prefix="liveassist-load-"))
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -316,18 +396,22 @@ async def run(calls: int, workers: int, fps: float, prewarm: bool) -> Report:
         lags: list[float] = []
         lag = asyncio.create_task(watch_loop_lag(lags))
         timings = [CallTiming() for _ in pairs]
+        clip = camera_clip(fps) if media == "clip" else None
         for (customer, agent), timing in zip(pairs, timings, strict=True):
-            make_peers(customer, agent, fps, timing)
+            make_peers(customer, agent, fps, timing, clip)
         if prewarm:
             await asyncio.gather(*(peer.prepare() for t in timings for peer in t.peers))
             print(f"  {2 * calls} peer connections pre-warmed (built and gathered)", flush=True)
         writes_before = await write_stats(url)
+        cpu_window = CpuWindow(server.pid)
+        cpu_window.start()
         clicked = asyncio.get_running_loop().time()
         print(f"  {calls} customers click 'video call' together", flush=True)
         progress = asyncio.create_task(show_progress(timings, clicked))
         await asyncio.gather(
             *(one_call(c, a, clicked, t) for (c, a), t in zip(pairs, timings, strict=True))
         )
+        cpu = cpu_window.stop()
         progress.cancel()
         lag.cancel()
         writes_after = await write_stats(url)
@@ -347,6 +431,7 @@ async def run(calls: int, workers: int, fps: float, prewarm: bool) -> Report:
         calls=calls,
         workers=int(relay["workers"]),
         prewarmed=prewarm,
+        media=media,
         completed=len(frames),
         first_frame_p50_ms=percentile(frames, 0.5),
         first_frame_p95_ms=percentile(frames, 0.95),
@@ -366,6 +451,7 @@ async def run(calls: int, workers: int, fps: float, prewarm: bool) -> Report:
         db_write_waited_s=round(
             writes_after["waited_seconds"] - writes_before["waited_seconds"], 3
         ),
+        cpu=cpu_summary(cpu, calls),
     )
     return report
 
@@ -381,9 +467,16 @@ def main() -> None:
         help="build and gather every peer connection before the click, as a client that keeps "
         "one ready would (off: built after the click, measured)",
     )
+    parser.add_argument(
+        "--media",
+        choices=("clip", "live"),
+        default="clip",
+        help="the callers' camera: a clip encoded once, read at RTP level by the agent (the "
+        "default), or encoded live and decoded by the agent (the generator then dominates)",
+    )
     parser.add_argument("--json", type=Path, help="also write the report here")
     args = parser.parse_args()
-    report = asyncio.run(run(args.calls, args.workers, args.fps, args.prewarm))
+    report = asyncio.run(run(args.calls, args.workers, args.fps, args.prewarm, args.media))
     print(json.dumps(asdict(report), indent=2))
     target = report.first_frame_p95_ms is not None and report.first_frame_p95_ms <= 1000
     print(
@@ -391,6 +484,13 @@ def main() -> None:
         f"{report.completed}/{report.calls} calls: "
         f"{'meets' if target and report.completed == report.calls else 'misses'} "
         "the 1 s target"
+    )
+    cpu = report.cpu
+    print(
+        f"CPU over {cpu['wall_s']} s from the click: generator {cpu['generator_s']} s"
+        f" ({100 * cpu['generator_share']:.0f} % of generator + server + relay), server"
+        f" {cpu['server_s']} s, relay workers {cpu['relay_workers_s']} s, other processes"
+        f" {cpu['others_s']} s"
     )
     if args.json:
         args.json.write_text(json.dumps(asdict(report), indent=2))
