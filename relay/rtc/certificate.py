@@ -2,10 +2,10 @@
 
 aiortc makes a key pair and a certificate for every RTCPeerConnection, hashes it three ways
 for every m-line of every answer, and builds an SSL context for every DTLS handshake: about
-1 ms of a join's CPU (docs/benchmarks.md, "Relay join"). Clients see the same fingerprint
-in every answer of a worker, as with Janus or mediasoup; each handshake still has its own
-ephemeral keys and SRTP keys, and verifies the client's own certificate. Workers are
-spawned processes, so no two workers share one. A certificate is replaced once it is a
+1 ms of a join's CPU (docs/benchmarks.md, "Relay join and call setup"). Clients see the
+same fingerprint in every answer of a worker, as with Janus or mediasoup; each handshake
+still has its own ephemeral keys and SRTP keys, and verifies the client's own certificate.
+Workers are spawned processes, so no two workers share one. A certificate is replaced once it is a
 day old (aiortc's are valid for 30 days); peer connections keep the one they started with.
 """
 
