@@ -25,9 +25,14 @@ class NotJson(ValueError):
     """Text that is not strict JSON; the message says what to fix."""
 
 
+def wire_time(value: datetime) -> str:
+    """A timestamp as the wire writes it: ISO 8601 in UTC with 'Z'."""
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
 def _default(value: Any) -> Any:
     if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+        return wire_time(value)
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, set | frozenset):
@@ -63,15 +68,24 @@ def _finite_float(text: str) -> float:
     return number
 
 
+_DECODER = json.JSONDecoder(parse_constant=_refuse_constant, parse_float=_finite_float)
+"""Made once, like _ENCODER: json.loads builds a decoder per call when given options."""
+
+
 def loads(text: str | bytes, **kwargs: Any) -> Any:
-    kwargs.setdefault("parse_constant", _refuse_constant)
-    kwargs.setdefault("parse_float", _finite_float)
     if isinstance(text, bytes | bytearray):
         try:
             text = text.decode()
         except UnicodeDecodeError:
             raise NotJson("the JSON text is not valid UTF-8") from None
-    value = json.loads(text, **kwargs)
+    if kwargs:
+        kwargs.setdefault("parse_constant", _refuse_constant)
+        kwargs.setdefault("parse_float", _finite_float)
+        value = json.loads(text, **kwargs)
+    elif text.startswith("\ufeff"):  # as json.loads says it
+        raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
+    else:
+        value = _DECODER.decode(text)
     if _SURROGATE_ESCAPE.search(text) and _has_lone_surrogate(value):
         raise NotJson("a string holds a lone UTF-16 surrogate (\\ud800-\\udfff)")
     return value

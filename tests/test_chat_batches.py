@@ -16,9 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from loadtest.clients import Customer, ProtocolError, Staff
 from signaling.chat.message_writer import MessageWriter
+from signaling.db.schema import chat_sessions
 from signaling.store.message_batch import MessageStatements
 from tests.conftest import Server
 from tests.test_cli import environment, serve_process
@@ -63,11 +65,14 @@ async def pushes(
 
 
 @contextlib.asynccontextmanager
-async def held_writer(server: Server, messages: int) -> AsyncIterator[MessageWriter]:
-    """Hold the database's writer until `messages` wait for the message writer: whatever
-    reached it first is one batch, everything else the next."""
+async def held_writer(server: Server, messages: int, chat_id: int) -> AsyncIterator[MessageWriter]:
+    """Hold the database's writer (SQLite) or the chat's row (PostgreSQL) until `messages`
+    wait for the message writer: whatever reached it first is one batch, the rest the next."""
     writer = server.runtime.chats.messages
-    async with server.runtime.db.write():
+    async with server.runtime.db.write() as conn:
+        if conn.dialect.name != "sqlite":
+            query = select(chat_sessions.c.id).where(chat_sessions.c.id == chat_id)
+            await conn.execute(query.with_for_update())
         yield writer
         for _tick in range(200):
             if writer.waiting >= messages:
@@ -146,6 +151,14 @@ async def test_many_chats_at_once_each_keep_their_order(server: Server) -> None:
 
 
 async def test_a_resend_racing_its_original_in_one_batch_is_stored_once(server: Server) -> None:
+    await resends_race_their_originals(server)
+
+
+async def test_a_resend_racing_its_original_on_postgresql(pg_server: Server) -> None:
+    await resends_race_their_originals(pg_server)
+
+
+async def resends_race_their_originals(server: Server) -> None:
     agent = await server.staff(AGENT)
     customer = await active_chat(server, agent, "Resa")
     second_tab = Customer(server.url)  # the widget open twice: same guest token
@@ -153,7 +166,7 @@ async def test_a_resend_racing_its_original_in_one_batch_is_stored_once(server: 
     await second_tab.connect()
     chat = customer.chat_id
     try:
-        async with held_writer(server, messages=5) as writer:
+        async with held_writer(server, 5, chat) as writer:
             before = writer.batches
             requests = [
                 asyncio.ensure_future(send(customer, chat, "first", "dup-1")),
@@ -187,7 +200,7 @@ async def test_a_refused_message_in_a_batch_fails_alone(server: Server) -> None:
     staying = await active_chat(server, agent, "Stays")
     await ending.request("chat.end", {"chat_id": ending.chat_id})
     try:
-        async with held_writer(server, messages=5):
+        async with held_writer(server, 5, staying.chat_id):
             requests = [
                 asyncio.ensure_future(send(staying, staying.chat_id, "one")),
                 asyncio.ensure_future(send(ending, ending.chat_id, "too late")),
@@ -215,7 +228,7 @@ async def test_a_batch_that_breaks_is_written_again_one_by_one(
 ) -> None:
     insert = MessageStatements.insert
 
-    def breaks_on_boom(self: MessageStatements, conn: Any, row: Any) -> int:
+    def breaks_on_boom(self: MessageStatements, conn: Any, row: Any) -> int | None:
         if row["text"] == "boom":
             raise RuntimeError("the database refused this row")
         return insert(self, conn, row)
@@ -225,7 +238,7 @@ async def test_a_batch_that_breaks_is_written_again_one_by_one(
     try:
         await customer.say("before")
         chat = customer.chat_id
-        async with held_writer(server, messages=4):
+        async with held_writer(server, 4, chat):
             requests = [
                 asyncio.ensure_future(send(customer, chat, "alone")),
                 asyncio.ensure_future(send(customer, chat, "a")),

@@ -6,8 +6,9 @@ of a process's budget (docs/benchmarks.md, "Chat: the cost of one message"). Her
 that arrives while a batch is being written waits for the next batch, which carries
 everything that arrived meanwhile, and the whole batch runs in one transaction in SQLite's
 writer thread (Database.write_in_thread; on PostgreSQL through the async engine) with the
-statements of signaling/store/message_batch.py: the batch's chats, the messages already
-stored under its client ids, one insert per message, each chat's last_seq once.
+statements of signaling/store/message_batch.py: the batch's chats, one insert per message
+(which skips a client id already stored: the idempotency lookup is folded into it), each
+chat's last_seq once.
 
 What holds as before:
 - **Persisted before anyone is told.** Each sender's ack waits for its batch's commit, and
@@ -33,6 +34,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Dialect, update
 
+from signaling import jsonutil
 from signaling.auth import access
 from signaling.auth.tokens import Principal
 from signaling.db.database import Database
@@ -175,7 +177,7 @@ class MessageWriter:
         """Write the batch; refusals are outcomes, anything else aborts the transaction."""
         statements = self._statements_for(conn.dialect)
         chats = statements.chats(conn, {p.req.chat_id for p in batch})
-        stored = statements.stored(conn, [p.key for p in batch])
+        stored: dict[ClientKey, Record] = {}  # this batch's messages and originals found
         last_seq: dict[int, int] = {}
         changes: dict[int, dict[str, Any]] = {}
         outcomes: list[Outcome] = []
@@ -214,6 +216,8 @@ class MessageWriter:
         chat = access.check_view_chat(principal, chat, groups)
         access.check_write_chat(principal, chat)
         original = stored.get(pending.key)
+        if original is None and chat["state"] == ChatState.ENDED.value:
+            original = statements.stored(conn, [pending.key]).get(pending.key)
         if original is not None:
             return Written(self._view(conn, chat, original), True, chat)
         if chat["state"] == ChatState.ENDED.value:
@@ -235,7 +239,11 @@ class MessageWriter:
             "attachment_id": req.attachment_id,
             "created_at": utcnow(),
         }
-        row["id"] = statements.insert(conn, row)
+        message_id = statements.insert(conn, row)
+        if message_id is None:  # a resend of a message stored before this batch
+            original = stored[pending.key] = statements.stored(conn, [pending.key])[pending.key]
+            return Written(self._view(conn, chat, original), True, chat)
+        row["id"] = message_id
         stored[pending.key] = row  # a resend later in this batch finds it
         chat = {**chat, "last_seq": row["seq"]}
         change: dict[str, Any] = {}
@@ -248,8 +256,9 @@ class MessageWriter:
             chat.update(change)
             changes.setdefault(chat["id"], {}).update(change)
         chats[chat["id"]] = chat
-        name = self._sender_name(conn, chat, row)
-        return Written(message_view(row, name, attachment), False, chat, started)
+        view = message_view(row, self._sender_name(conn, chat, row), attachment)
+        view["created_at"] = jsonutil.wire_time(row["created_at"])  # once, not per encoding
+        return Written(view, False, chat, started)
 
     def _view(self, conn: Connection, chat: Record, row: Record) -> dict[str, Any]:
         attachment = None

@@ -61,12 +61,19 @@ class Notifier:
             return
         # Every socket here: the payload is encoded once for both namespaces (emit encodes
         # per namespace) and queued to each socket directly (emit starts a task for each).
-        body = jsonutil.dumps([event, data])
+        body = None
         for namespace in (CUSTOMER_NS, AGENT_NS):
+            recipients = [
+                eio_sid
+                for sid, eio_sid in self._sio.manager.get_participants(namespace, room)
+                if sid != skip_sid
+            ]
+            if not recipients:
+                continue
+            body = body or jsonutil.dumps([event, data])
             packet = eio_packet.Packet(eio_packet.MESSAGE, f"{sio_packet.EVENT}{namespace},{body}")
-            for sid, eio_sid in self._sio.manager.get_participants(namespace, room):
-                if sid != skip_sid:
-                    await self._sio.eio.send_packet(eio_sid, packet)
+            for eio_sid in recipients:
+                await self._sio.eio.send_packet(eio_sid, packet)
 
     async def to_chat_staff(self, chat_id: int, event: str, data: Any) -> None:
         """Staff in the chat only (internal notes): never the customer's namespace."""

@@ -1,7 +1,8 @@
 """The statements a batch of chat messages runs (signaling/chat/message_writer.py), compiled
 once per dialect and run on the DBAPI cursor (signaling.db.prepared): the batch's chats
-(locked on PostgreSQL), the messages already stored under the batch's client ids, one
-insert per message, and each touched chat's new last_seq. Inside Database.write_in_thread.
+(locked on PostgreSQL), one insert per message that skips a client key already stored,
+each touched chat's new last_seq, and the stored original of a resend. Inside
+Database.write_in_thread.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Dialect, and_, bindparam, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from signaling.db.prepared import Prepared
 from signaling.db.schema import chat_sessions, messages
@@ -37,12 +40,7 @@ class MessageStatements:
         self._for_update = dialect.name != "sqlite"  # SQLite has one writer: nothing to lock
         self._chats: dict[int, Prepared] = {}
         self._stored: dict[int, Prepared] = {}
-        self._insert = Prepared(
-            insert(messages)
-            .values({c.key: bindparam(f"p_{c.key}", type_=c.type) for c in _INSERTED})
-            .returning(messages.c.id),
-            dialect,
-        )
+        self._insert = Prepared(_insert_statement(dialect), dialect)
         self._last_seq = Prepared(
             update(chat_sessions)
             .where(chat_sessions.c.id == bindparam("p_id", type_=chat_sessions.c.id.type))
@@ -79,11 +77,13 @@ class MessageStatements:
                 found[key] = row
         return found
 
-    def insert(self, conn: Connection, row: Mapping[str, Any]) -> int:
-        """Insert one message (every column but id given); its new id."""
+    def insert(self, conn: Connection, row: Mapping[str, Any]) -> int | None:
+        """Insert one message (every column but id given): its new id, or None when a
+        message with its client key is stored already (the idempotency lookup folded into
+        the insert; `stored()` then finds the original)."""
         cursor = self._insert.run(conn, {f"p_{c.key}": row[c.key] for c in _INSERTED})
-        (message_id,) = cursor.fetchone()
-        return int(message_id)
+        found = cursor.fetchone()
+        return None if found is None else int(found[0])
 
     def set_last_seq(self, conn: Connection, last_seqs: Mapping[int, int]) -> None:
         """Each chat's last_seq, as the batch left it."""
@@ -119,6 +119,30 @@ class MessageStatements:
             for i in range(count)
         ]
         return Prepared(select(messages).where(or_(*matches)), self._dialect, list(messages.c))
+
+
+def _insert_statement(dialect: Dialect) -> Any:
+    """INSERT … ON CONFLICT (the client key) DO NOTHING RETURNING id, on the dialects that
+    have it (SQLite and PostgreSQL, the two LiveAssist runs on); elsewhere a plain insert,
+    which a resend fails with the unique key."""
+    values = {c.key: bindparam(f"p_{c.key}", type_=c.type) for c in _INSERTED}
+    key = [messages.c.chat_id, messages.c.sender_type, messages.c.sender_id]
+    key.append(messages.c.client_msg_id)
+    if dialect.name == "sqlite":
+        return (
+            sqlite_insert(messages)
+            .values(values)
+            .on_conflict_do_nothing(index_elements=key)
+            .returning(messages.c.id)
+        )
+    if dialect.name == "postgresql":
+        return (
+            postgresql_insert(messages)
+            .values(values)
+            .on_conflict_do_nothing(index_elements=key)
+            .returning(messages.c.id)
+        )
+    return insert(messages).values(values).returning(messages.c.id)
 
 
 def _padded(items: list[T]) -> list[T]:
