@@ -43,10 +43,19 @@ def free_port() -> int:
 class ServerProcess:
     """Start in __enter__ (waits until /healthz answers), stop in __exit__ (SIGINT, then
     SIGKILL after STOP_TIMEOUT); the data directory is removed unless `keep_data`.
-    `gc_log` loads benchmarks/gc_hook into the server to log its collector pauses."""
+    `gc_log` loads benchmarks/gc_hook into the server to log its collector pauses;
+    `extra_env` is added to the server's environment last (a database URL, PYTHONPATH)."""
 
-    def __init__(self, port: int = 0, *, keep_data: bool = False, gc_log: bool = False) -> None:
+    def __init__(
+        self,
+        port: int = 0,
+        *,
+        keep_data: bool = False,
+        gc_log: bool = False,
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
         self.port = port or free_port()
+        self.extra_env = dict(extra_env or {})
         self.url = f"http://127.0.0.1:{self.port}"
         self.keep_data = keep_data
         self.data_dir = Path(tempfile.mkdtemp(prefix="liveassist-bench-"))
@@ -77,6 +86,10 @@ class ServerProcess:
                 p for p in (str(HOOK_DIR), env.get("PYTHONPATH", "")) if p
             )
             env["BENCH_GC_LOG"] = str(self.gc_log_path)
+        for key, value in self.extra_env.items():
+            if key == "PYTHONPATH" and env.get(key):
+                value = os.pathsep.join((value, env[key]))
+            env[key] = value
         with open(self.log_path, "wb") as log:
             self._proc = subprocess.Popen(
                 self.command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=self.data_dir
