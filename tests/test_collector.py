@@ -1,6 +1,7 @@
-"""The garbage collector's schedule (signaling/collector.py): full collections follow
-closed sockets and time, never CPython's promotion count; start-up objects are frozen; stop
-gives CPython its own schedule back; `liveassist serve` runs it after its start-up."""
+"""The garbage collector's schedule (signaling/collector.py): young collections on a timer,
+full ones after closed sockets and time, never after CPython's promotion count; start-up
+objects are frozen; stop gives CPython its own schedule back; `liveassist serve` runs it
+after its start-up."""
 
 from __future__ import annotations
 
@@ -34,9 +35,10 @@ def test_a_full_collection_follows_closed_sockets_and_time(
     assert full_collection_due(Turnover(closed, peak_held, seconds)) is due
 
 
-async def test_start_freezes_and_stops_automatic_full_collections_stop_undoes_it(
+async def test_start_freezes_collects_young_on_a_timer_stop_undoes_it(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setattr(collector, "YOUNG_SECONDS", 0.005)
     monkeypatch.setattr(collector, "CHECK_SECONDS", 0.01)
     monkeypatch.setattr(collector, "MIN_SPACING", 0.0)
     before = gc.get_threshold()
@@ -49,6 +51,9 @@ async def test_start_freezes_and_stops_automatic_full_collections_stop_undoes_it
         assert gc.get_threshold() == (before[0], before[1], collector.NEVER)
         started = gc.get_stats()[2]["collections"]
         assert started == full + 1  # the one before freezing
+        young = gc.get_stats()[1]["collections"]
+        await asyncio.sleep(0.1)
+        assert gc.get_stats()[1]["collections"] >= young + 5  # on the timer
         closed[0] = 499
         await asyncio.sleep(0.1)
         assert gc.get_stats()[2]["collections"] == started
