@@ -26,7 +26,7 @@ class GcLog:
             return []
         out = []
         for line in self.path.read_text().splitlines():
-            at, generation, ms, _collected = line.split()
+            at, generation, ms = line.split()[:3]  # BENCH_GC_DETAIL adds fields
             out.append(Pause(float(at), int(generation), float(ms)))
         return out
 
