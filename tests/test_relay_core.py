@@ -472,6 +472,50 @@ async def test_lost_for_good_upstream_is_filled_then_subscribers_restart_at_a_ke
     await forwarder.close()
 
 
+async def test_a_keyframe_whose_first_packet_came_late_reaches_the_subscriber_whole() -> None:
+    """Its first packet lost and repaired upstream, the rest of the keyframe arrives first,
+    while the down track still waits for a keyframe start. Those packets were held back and
+    follow the retransmitted start in order; dropped, they left a hole no NACK could fill
+    (the subscriber asks for numbers the relay never sent) and aiortc's reassembly stalled
+    on it until 512 packets had passed (seen under a UDP flood, tests/test_relay_flood.py)."""
+    nacks: list[list[int]] = []
+
+    async def send_nack(lost: list[int]) -> None:
+        nacks.append(lost)
+
+    async def send_pli() -> None:
+        pass
+
+    repair = UpstreamRepair(send_nack, retry_after=1.0, min_interval=0.0)
+    forwarder = Forwarder(
+        keyframe_requester=KeyframeRequester(send_pli, min_interval=0.0), repair=repair
+    )
+    sink = ListSink()
+    track = down_track(sink, 0xA)
+    forwarder.add_down_track(track)
+    forwarder.on_rtp(rtp(200, 0))  # a delta frame: not decodable, dropped
+    # 201, the keyframe's first packet, is lost on the way in.
+    forwarder.on_rtp(rtp(202, 3000, payload=VP8_CONTINUATION))
+    forwarder.on_rtp(rtp(203, 3000, payload=VP8_CONTINUATION, marker=1))
+    await asyncio.sleep(0)
+    assert nacks == [[201]] and sink.packets == []
+    forwarder.on_rtp(rtp(201, 3000, payload=VP8_KEY))  # its retransmission
+    forwarder.on_rtp(rtp(204, 6000))
+    sent = [reparse(p) for p in sink.packets]
+    assert [p.sequence_number for p in sent] == [0, 1, 2, 3]
+    assert [p.payload for p in sent[:3]] == [VP8_KEY, VP8_CONTINUATION, VP8_CONTINUATION]
+    assert reassembled_by_aiortc(sink.packets) == [VP8_KEY + VP8_CONTINUATION * 2]
+    assert track.dropped_waiting == 1 and track.sent == 4  # only the delta frame before it
+
+    # Held packets of an older source never follow a new source's keyframe.
+    track.source_changed(wait_for_keyframe=True)
+    forwarder.on_rtp(rtp(205, 9000))
+    forwarder.on_rtp(rtp(7, 12000, ssrc=0x999, payload=VP8_KEY))
+    assert [reparse(p).ssrc for p in sink.packets[4:]] == [0xA]
+    assert reparse(sink.packets[-1]).payload == VP8_KEY
+    await forwarder.close()
+
+
 async def test_audio_forwarder_needs_no_keyframe() -> None:
     forwarder = Forwarder(keyframe_requester=None, keyframe_detector=None)
     sink = ListSink()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable
 from typing import Protocol
 
@@ -10,8 +11,12 @@ from aiortc.rtp import RtcpSrPacket
 from relay.metrics import COUNTERS
 from relay.packet.packet_history import PacketHistory
 from relay.packet.rtp_header import RtpHeader, padding_packet, parse_header, rtx_packet
-from relay.packet.stream_rewriter import StreamRewriter
+from relay.packet.stream_rewriter import StreamRewriter, seq_newer
 from relay.rtc.sender_reports import rewrite_sender_report
+
+HELD_WHILE_WAITING = 128
+"""Packets kept while waiting for a keyframe, newest last: a keyframe's first packet that is
+lost and retransmitted arrives after the rest of its frame, which must then follow it."""
 
 
 class RtpSink(Protocol):
@@ -52,6 +57,7 @@ class DownTrack:
 
     __slots__ = (
         "_closed",
+        "_held",
         "_history",
         "_rewriter",
         "_rtx",
@@ -81,6 +87,7 @@ class DownTrack:
         # 0: the subscriber negotiated no NACK (aiortc's audio), so nothing is kept.
         self._history = PacketHistory(history_size) if history_size else None
         self._closed = False
+        self._held: deque[tuple[bytes, RtpHeader]] = deque(maxlen=HELD_WHILE_WAITING)
         self.waiting_for_keyframe = wait_for_keyframe
         self.sent = 0
         self.sent_octets = 0
@@ -145,6 +152,7 @@ class DownTrack:
         (`skip`: leave that many sequence numbers out before it, see StreamRewriter)."""
         self._rewriter.switch_source(skip=skip)
         self.waiting_for_keyframe = wait_for_keyframe
+        self._held.clear()
 
     def forward(self, data: bytes, header: RtpHeader, keyframe_start: bool) -> None:
         if self._closed:
@@ -152,8 +160,34 @@ class DownTrack:
         if self.waiting_for_keyframe:
             if not keyframe_start:
                 self.dropped_waiting += 1
+                self._held.append((data, header))
                 return
             self.waiting_for_keyframe = False
+            if self._held:
+                self._start_late_keyframe(data, header)
+                return
+        self._send(data, header)
+
+    def _start_late_keyframe(self, data: bytes, header: RtpHeader) -> None:
+        """The keyframe starts here, but packets after it may have come first (it was lost
+        and retransmitted): send them after it, in order, instead of leaving the subscriber
+        a hole no NACK can fill (they were never sent, so its history has none of them)."""
+        start = header.sequence_number
+        later = [
+            (d, h)
+            for d, h in self._held
+            if h.ssrc == header.ssrc and seq_newer(h.sequence_number, start)
+        ]
+        self._held.clear()
+        later.sort(key=lambda packet: (packet[1].sequence_number - start) & 0xFFFF)
+        self._send(data, header)
+        for held_data, held_header in later:
+            if self._closed or self.waiting_for_keyframe:
+                break
+            self.dropped_waiting -= 1
+            self._send(held_data, held_header)
+
+    def _send(self, data: bytes, header: RtpHeader) -> None:
         out = self._rewriter.rewrite(data, header)
         packet = bytes(out)
         if self._history is not None:
@@ -166,6 +200,7 @@ class DownTrack:
             self.send_failed += 1
             COUNTERS.send_failures += 1
             self.waiting_for_keyframe = self._wait_after_failure
+            self._held.clear()
             return
         self.sent += 1
         self.sent_octets += len(data) - header.payload_offset
@@ -218,5 +253,6 @@ class DownTrack:
         """Stop forwarding and drop the history; idempotent."""
         if not self._closed:
             self._closed = True
+            self._held.clear()
             if self._history is not None:
                 self._history.close()
