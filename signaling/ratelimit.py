@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
+from relay.cluster.closing import close_within
 from signaling.errors import RateLimited
 
 if TYPE_CHECKING:
@@ -167,5 +168,5 @@ class RateLimits:
 
     async def close(self) -> None:
         if self.store is not None:
-            await self.store.aclose()
+            await close_within(self.store, "the rate limits' Redis client")
             self.store = None

@@ -16,6 +16,7 @@ from signaling.app import create_app
 from signaling.config import load_config
 from signaling.runtime import Runtime
 from signaling.seed import seed_demo
+from tests.hang_watchdog import pytest_runtest_protocol  # noqa: F401  (a hook, by name)
 from tests.postgres import pg_cluster, pg_server, pg_url  # noqa: F401  (fixtures, by name)
 from tests.redis_server import redis_port, redis_url  # noqa: F401  (fixtures, by name)
 from tests.turn import turn_server  # noqa: F401  (a fixture, by name)

@@ -19,6 +19,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from relay.cluster.closing import close_within
 from relay.cluster.registry import (
     EVENTS,
     NodeRecord,
@@ -107,7 +108,7 @@ class ClusterRelay(RelayListeners):
                 future.set_exception(RelayLost("the relay client stopped"))
         for room_id in list(self._rooms):
             self._forget(room_id, CloseReason.RELAY_SHUTDOWN)
-        await self._redis.aclose()
+        await close_within(self._redis, "the relay cluster's Redis client")
 
     # ---- RelayControl -----------------------------------------------------------------------
     async def open_room(self, room_id: RoomId) -> WorkerId:

@@ -3,11 +3,12 @@ do not decode logged and skipped, the subscription closed when the reader stops.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 from collections.abc import AsyncIterator, Callable
 from typing import Any
+
+from relay.cluster.closing import close_within
 
 logger = logging.getLogger(__name__)
 
@@ -26,5 +27,4 @@ async def messages(
                 continue
             yield channel, data
     finally:
-        with contextlib.suppress(Exception):
-            await pubsub.aclose()
+        await close_within(pubsub, "a Redis subscription")

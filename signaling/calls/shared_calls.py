@@ -12,6 +12,7 @@ from typing import Any, Protocol
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from relay.cluster.closing import close_within
 from signaling import jsonutil
 
 log = logging.getLogger(__name__)
@@ -79,4 +80,4 @@ class CallsInRedis:
         return found
 
     async def close(self) -> None:
-        await self._redis.aclose()
+        await close_within(self._redis, "the live calls' Redis client")

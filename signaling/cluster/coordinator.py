@@ -14,6 +14,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from relay.cluster.closing import close_within
 from signaling.cluster.bus import Operation, SignalingBus
 from signaling.cluster.forwarding import Forwarder
 from signaling.cluster.leadership import Leadership
@@ -67,7 +68,7 @@ class SignalingCluster:
     async def stop(self) -> None:
         await self.leadership.stop()
         await self.bus.stop()
-        await self._redis.aclose()
+        await close_within(self._redis, "the signaling cluster's Redis client")
 
     async def _gained(self) -> None:
         try:
