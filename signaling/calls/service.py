@@ -58,7 +58,7 @@ from signaling.metrics import ServerMetrics
 from signaling.protocol import events as ev
 from signaling.protocol.notifier import Notifier
 from signaling.ratelimit import RateLimiter
-from signaling.recordings.recorder import CallRecorder
+from signaling.recordings.recorder import CallRecorder, OpenedRecording
 from signaling.store import Record
 from signaling.store import calls as call_store
 from signaling.store import chats as chat_store
@@ -71,7 +71,6 @@ from signaling.types import (
     CallState,
     ChatState,
     LinkState,
-    RecordingPolicy,
     Role,
 )
 
@@ -311,16 +310,18 @@ class CallService:
                 "rev": live.rev,
             }
 
-            def answer(conn: Connection) -> Record:
+            recorder = self.recorder
+
+            def answer(conn: Connection) -> tuple[Record, OpenedRecording | None]:
                 answered = call_store.update_call_sync(conn, live.call_id, changes)
                 for kind, actor, detail in step.events:
                     call_store.add_event_sync(conn, live.call_id, kind, actor, detail)
-                return answered
+                return answered, recorder.open_if_always_sync(conn, live) if recorder else None
 
-            call = live.record = await self.db.write_in_thread(answer)
-            recorder = self.recorder
-            if recorder and await recorder.policy(live.org_id) is RecordingPolicy.ALWAYS:
-                await self.events.append(live.call_id, await recorder.start(live, None))
+            call, opened = await self.db.write_in_thread(answer)
+            live.record = call
+            if recorder and opened is not None:
+                await self.events.append(live.call_id, await recorder.begin(live, opened, None))
             view = await self._publish(call)
             log.debug("call %s: accept took %.0f ms", call["id"], (monotonic() - received) * 1000)
             return view

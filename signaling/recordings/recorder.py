@@ -20,6 +20,8 @@ from pathlib import Path
 from time import monotonic
 from typing import Any
 
+from sqlalchemy import Connection
+
 from relay.interface import RelayControl, RelayError
 from signaling.calls.event_log import CallEvent
 from signaling.calls.live import LiveCall
@@ -56,6 +58,18 @@ class LiveRecording:
         return {"id": self.id, "state": self.state.value, "since": self.since}
 
 
+@dataclass(frozen=True)
+class OpenedRecording:
+    """A recording's row as written, before the relay is asked to capture."""
+
+    id: int
+    state: RecordingState
+    started: datetime
+    directory: Path
+    problem: str | None
+    """Why it cannot be recorded (written as `failed` with it), or None."""
+
+
 def recording_key(recording_id: int) -> str:
     """The recording's id as the relay knows it."""
     return f"rec-{recording_id}"
@@ -87,31 +101,51 @@ class CallRecorder:
     async def start(self, live: LiveCall, by: str | None) -> list[CallEvent]:
         """Record the call from now on; the events to append (caller holds live.lock and
         publishes). A recording that cannot start is kept as `failed`, with the reason."""
+        opened = await self._db.write_in_thread(lambda conn: self.open_sync(conn, live))
+        return await self.begin(live, opened, by)
+
+    def open_if_always_sync(self, conn: Connection, live: LiveCall) -> OpenedRecording | None:
+        """In the caller's write transaction (the writer thread, as a call is answered): the
+        organisation's policy read, and the recording's row written if it is `always`. One
+        transaction with the answer instead of a read and a write of their own."""
+        if store.policy_of_sync(conn, live.org_id) is not RecordingPolicy.ALWAYS:
+            return None
+        return self.open_sync(conn, live)
+
+    def open_sync(self, conn: Connection, live: LiveCall) -> OpenedRecording:
+        """The recording's row, written in the caller's transaction; `failed` with the
+        reason if its folder cannot be written (checked here, off the event loop)."""
         directory = self.root / f"org{live.org_id}" / f"call{live.call_id}"
         started = utcnow()
         problem = self._cannot_write(directory)
-        async with self._db.write() as conn:
-            row = await store.create_recording(
-                conn,
-                org_id=live.org_id,
-                call_id=live.call_id,
-                directory=str(directory.relative_to(self.root)),
-                state=RecordingState.FAILED if problem else RecordingState.RECORDING,
-                started_at=started,
-                encrypted=bool(self._config.encryption_key),
-                reason=problem,
-            )
-        live.recording = LiveRecording(row["id"], RecordingState(row["state"]), started, directory)
+        row = store.create_recording_sync(
+            conn,
+            org_id=live.org_id,
+            call_id=live.call_id,
+            directory=str(directory.relative_to(self.root)),
+            state=RecordingState.FAILED if problem else RecordingState.RECORDING,
+            started_at=started,
+            encrypted=bool(self._config.encryption_key),
+            reason=problem,
+        )
+        return OpenedRecording(row["id"], RecordingState(row["state"]), started, directory, problem)
+
+    async def begin(
+        self, live: LiveCall, opened: OpenedRecording, by: str | None
+    ) -> list[CallEvent]:
+        """After the row is committed: the relay starts capturing; the events to append."""
+        live.recording = LiveRecording(opened.id, opened.state, opened.started, opened.directory)
+        problem = opened.problem
         if problem is None and live.room_id is not None:
             problem = await self._relay_call(
-                "start_recording", live.room_id, recording_key(row["id"]), str(directory)
+                "start_recording", live.room_id, recording_key(opened.id), str(opened.directory)
             )
             if problem is not None:
                 await self._failed(live, problem)
         if problem is not None:
             log.warning("call %s: recording failed: %s", live.call_id, problem)
             return [("recording_failed", None, {"reason": problem})]
-        return [("recording_started", None, {"by": by, "recording_id": row["id"]})]
+        return [("recording_started", None, {"by": by, "recording_id": opened.id})]
 
     def _cannot_write(self, directory: Path) -> str | None:
         """Why this recording cannot be written, or None."""

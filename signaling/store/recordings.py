@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from signaling.db.schema import (
@@ -26,10 +26,12 @@ FINISHED = (RecordingState.READY.value, RecordingState.FAILED.value)
 
 # ---- policy ----------------------------------------------------------------------------------
 async def policy_of(conn: AsyncConnection, org_id: int) -> RecordingPolicy:
-    value = (
-        await conn.execute(
-            select(organisations.c.recording_policy).where(organisations.c.id == org_id)
-        )
+    return await conn.run_sync(policy_of_sync, org_id)
+
+
+def policy_of_sync(conn: Connection, org_id: int) -> RecordingPolicy:
+    value = conn.execute(
+        select(organisations.c.recording_policy).where(organisations.c.id == org_id)
     ).scalar_one()
     return RecordingPolicy(value)
 
@@ -43,8 +45,13 @@ async def set_policy(conn: AsyncConnection, org_id: int, policy: RecordingPolicy
 
 
 # ---- recordings ------------------------------------------------------------------------------
-async def create_recording(
-    conn: AsyncConnection,
+async def create_recording(conn: AsyncConnection, **fields: Any) -> Record:
+    """See create_recording_sync."""
+    return await conn.run_sync(lambda sync_conn: create_recording_sync(sync_conn, **fields))
+
+
+def create_recording_sync(
+    conn: Connection,
     *,
     org_id: int,
     call_id: int,
@@ -54,7 +61,7 @@ async def create_recording(
     encrypted: bool,
     reason: str | None = None,
 ) -> Record:
-    result = await conn.execute(
+    result = conn.execute(
         insert(recordings)
         .values(
             org_id=org_id,
