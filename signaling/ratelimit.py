@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from relay.cluster.closing import close_within
+from relay.cluster.closing import Closable, close_within
 from signaling.errors import RateLimited
 
 if TYPE_CHECKING:
@@ -138,10 +138,6 @@ class MemoryBuckets:
 
     async def forget(self, key: str) -> None:
         self.limiter.forget(key)
-
-
-class Closable(Protocol):
-    async def aclose(self) -> None: ...
 
 
 @dataclass

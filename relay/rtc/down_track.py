@@ -166,7 +166,23 @@ class DownTrack:
             if self._held:
                 self._start_late_keyframe(data, header)
                 return
-        self._send(data, header)
+        out = self._rewriter.rewrite(data, header)
+        packet = bytes(out)
+        if self._history is not None:
+            self._history.put((out[2] << 8) | out[3], packet)
+        try:
+            self._sink.send_rtp(packet)
+        except ConnectionError:
+            # The subscriber's transport is not (or no longer) connected: never let this
+            # reach the publisher's receive loop; resume cleanly at a keyframe.
+            self.send_failed += 1
+            COUNTERS.send_failures += 1
+            self.waiting_for_keyframe = self._wait_after_failure
+            return
+        self.sent += 1
+        self.sent_octets += len(data) - header.payload_offset
+        COUNTERS.packets_forwarded += 1
+        COUNTERS.bytes_forwarded += len(packet)
 
     def _start_late_keyframe(self, data: bytes, header: RtpHeader) -> None:
         """The keyframe starts here, but packets after it may have come first (it was lost
@@ -180,32 +196,12 @@ class DownTrack:
         ]
         self._held.clear()
         later.sort(key=lambda packet: (packet[1].sequence_number - start) & 0xFFFF)
-        self._send(data, header)
+        self.forward(data, header, True)
         for held_data, held_header in later:
-            if self._closed or self.waiting_for_keyframe:
+            if self._closed or self.waiting_for_keyframe:  # a send failed: wait again
                 break
             self.dropped_waiting -= 1
-            self._send(held_data, held_header)
-
-    def _send(self, data: bytes, header: RtpHeader) -> None:
-        out = self._rewriter.rewrite(data, header)
-        packet = bytes(out)
-        if self._history is not None:
-            self._history.put((out[2] << 8) | out[3], packet)
-        try:
-            self._sink.send_rtp(packet)
-        except ConnectionError:
-            # The subscriber's transport is not (or no longer) connected: never let this
-            # reach the publisher's receive loop; resume cleanly at a keyframe.
-            self.send_failed += 1
-            COUNTERS.send_failures += 1
-            self.waiting_for_keyframe = self._wait_after_failure
-            self._held.clear()
-            return
-        self.sent += 1
-        self.sent_octets += len(data) - header.payload_offset
-        COUNTERS.packets_forwarded += 1
-        COUNTERS.bytes_forwarded += len(packet)
+            self.forward(held_data, held_header, False)
 
     def rewrite_sender_report(self, report: RtcpSrPacket) -> bytes | None:
         """The publisher's SR as this subscriber must see it, or None if not mappable yet.

@@ -63,11 +63,19 @@ class OpenedRecording:
     """A recording's row as written, before the relay is asked to capture."""
 
     id: int
-    state: RecordingState
     started: datetime
     directory: Path
     problem: str | None
     """Why it cannot be recorded (written as `failed` with it), or None."""
+
+    @property
+    def state(self) -> RecordingState:
+        return state_with(self.problem)
+
+
+def state_with(problem: str | None) -> RecordingState:
+    """A new recording's state: `failed` when there is a reason it cannot be made."""
+    return RecordingState.FAILED if problem else RecordingState.RECORDING
 
 
 def recording_key(recording_id: int) -> str:
@@ -123,12 +131,12 @@ class CallRecorder:
             org_id=live.org_id,
             call_id=live.call_id,
             directory=str(directory.relative_to(self.root)),
-            state=RecordingState.FAILED if problem else RecordingState.RECORDING,
+            state=state_with(problem),
             started_at=started,
             encrypted=bool(self._config.encryption_key),
             reason=problem,
         )
-        return OpenedRecording(row["id"], RecordingState(row["state"]), started, directory, problem)
+        return OpenedRecording(row["id"], started, directory, problem)
 
     async def begin(
         self, live: LiveCall, opened: OpenedRecording, by: str | None
