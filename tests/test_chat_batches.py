@@ -176,7 +176,10 @@ async def resends_race_their_originals(server: Server) -> None:
                 asyncio.ensure_future(send(second_tab, chat, "second", "dup-2")),
             ]
         acks = await asyncio.gather(*requests)
-        assert writer.batches - before == 2, "what came first, then the rest together"
+        # Frames a socket has already received are read together, so the first message
+        # may start its (held) batch alone or wait with the rest: either way copies of one
+        # message race inside one batch.
+        assert writer.batches - before in (1, 2), "the held writer took them in one go"
         # whichever copy came first is stored; every other copy gets that one, as a duplicate
         for copies in (acks[:3], acks[3:]):
             assert sorted(a["duplicate"] for a in copies) == [False] + [True] * (len(copies) - 1)

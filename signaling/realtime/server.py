@@ -36,6 +36,7 @@ from signaling.errors import (
 )
 from signaling.log_throttle import ThrottledLog
 from signaling.ratelimit import RateLimiter, RateLimits
+from signaling.realtime import lean_socket
 
 log = logging.getLogger(__name__)
 
@@ -172,6 +173,10 @@ class GuardedServer(socketio.AsyncServer):  # type: ignore[misc]
             await self._handle_ack(eio_sid, pkt.namespace, pkt.id, pkt.data)
         else:
             await self._bad_frame(eio_sid, header, f"packet type {kind} is not accepted")
+
+    async def _handle_eio_connect(self, eio_sid: str, environ: dict[str, Any]) -> Any:
+        lean_socket.adopt(self.eio.sockets.get(eio_sid))
+        return await super()._handle_eio_connect(eio_sid, environ)
 
     async def _handle_eio_disconnect(self, eio_sid: str, reason: Any) -> None:
         self.connections_closed += 1

@@ -1,0 +1,171 @@
+"""python-engineio's socket with a cheaper websocket loop and ping timer.
+
+python-engineio 4.x (`engineio.async_socket.AsyncSocket`) reads each websocket frame through
+a new task wrapped in `asyncio.wait_for` (on Python 3.11 a second task and a timer per frame),
+waits for each frame to send through another `wait_for` around `Queue.get()`, and keeps a task
+sleeping a whole ping interval per socket for its next ping. Per chat message (the event, its
+ack, a push) that was about a fifth of the server's CPU (docs/benchmarks.md, "Chat: the cost
+of one message"), and the ping tasks are most of what a held socket promotes to the oldest
+GC generation every interval (signaling/collector.py).
+
+`LeanSocket` keeps the Engine.IO behaviour (same packets, same order, same timeouts) with:
+
+- the reader awaiting the websocket directly, under one deadline that is pushed back at most
+  every few seconds instead of re-armed per frame;
+- the writer awaiting the queue directly: it ends on the `None` that closing puts there, or
+  when the reader ends;
+- the next ping a `loop.call_later` callback instead of a sleeping task.
+
+After the loop, the socket drops what ties it to its connection (the websocket wrapper, the
+queue's waiters) so a closed connection is freed by reference counting rather than left as a
+cycle for a full collection to find.
+
+The server adopts each new socket (`adopt`) before Engine.IO starts using it; long-polling
+and the upgrade handshake are python-engineio's own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any, Protocol
+
+from engineio import async_socket, packet
+
+DEADLINE_SLACK = 5.0
+"""Seconds (at most half the timeout) the reader's deadline may have run down before a frame
+pushes it back: a quiet connection is closed between timeout - slack and timeout after its
+last frame, and a busy one re-arms its timer at most once per this many seconds."""
+
+
+class EngineWebSocket(Protocol):
+    """What python-engineio's websocket wrapper offers (engineio.async_drivers)."""
+
+    async def wait(self) -> str | bytes: ...
+
+    async def send(self, message: str | bytes) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+class LeanSocket(async_socket.AsyncSocket):  # type: ignore[misc]
+    # python-engineio's (untyped) state, as this class uses it.
+    last_ping: float | None
+    connected: bool
+    upgrading: bool
+    upgraded: bool
+    _ping_timer: asyncio.TimerHandle | None = None
+
+    # ---- pings ----------------------------------------------------------------------------
+    def schedule_ping(self) -> None:
+        # As python-engineio: only once the previous ping has been answered.
+        if self.last_ping:
+            self.last_ping = None
+            loop = asyncio.get_running_loop()
+            self._ping_timer = loop.call_later(self.server.ping_interval, self._ping_due)
+
+    def _ping_due(self) -> None:
+        self._ping_timer = None
+        if not self.closing and not self.closed:
+            self.last_ping = time.time()
+            self.queue.put_nowait(packet.Packet(packet.PING))
+
+    # ---- the websocket transport ----------------------------------------------------------
+    async def _websocket_handler(self, ws: EngineWebSocket) -> None:
+        if self.connected:
+            # An upgrade from long-polling: python-engineio's own probe handshake.
+            if not await self._upgrade_handshake(ws):
+                return
+        else:
+            self.connected = True
+            self.upgraded = True
+        writer = asyncio.ensure_future(self._write_frames(ws))
+        try:
+            await self._read_frames(ws)
+        finally:
+            self.queue.put_nowait(None)  # the writer sends what is queued, then ends
+            await writer
+            await self.close(wait=False, abort=True, reason=self.server.reason.TRANSPORT_CLOSE)
+            self._let_go()
+
+    async def _read_frames(self, ws: EngineWebSocket) -> None:
+        server = self.server
+        timeout = server.ping_interval + server.ping_timeout
+        slack = min(DEADLINE_SLACK, timeout / 2)
+        loop = asyncio.get_running_loop()
+        try:
+            async with asyncio.timeout_at(loop.time() + timeout) as deadline:
+                while True:
+                    data = await ws.wait()
+                    if len(data) > server.max_http_buffer_size:
+                        return  # python-engineio ends the connection too
+                    now = loop.time()
+                    if (deadline.when() or 0.0) - now < timeout - slack:
+                        deadline.reschedule(now + timeout)
+                    # A frame that is not an Engine.IO packet raises here, as in
+                    # python-engineio: the server's request handler reports it.
+                    pkt = packet.Packet(encoded_packet=data)
+                    try:
+                        await self.receive(pkt)
+                    except async_socket.exceptions.UnknownPacketError:
+                        pass
+                    except async_socket.exceptions.SocketIsClosedError:
+                        return
+                    except Exception:
+                        server.logger.exception("Unknown receive error")
+        except (OSError, TimeoutError):
+            return  # the transport ended or went quiet
+
+    async def _write_frames(self, ws: EngineWebSocket) -> None:
+        queue = self.queue
+        try:
+            while True:
+                pkt = await queue.get()
+                queue.task_done()
+                if pkt is None:
+                    return
+                await ws.send(pkt.encode())
+                while not queue.empty():  # what came meanwhile, without a wait each
+                    pkt = queue.get_nowait()
+                    queue.task_done()
+                    if pkt is None:
+                        return
+                    await ws.send(pkt.encode())
+        except Exception:
+            return  # a send on a closed connection: the reader ends it
+        finally:
+            await ws.close()
+
+    async def _upgrade_handshake(self, ws: EngineWebSocket) -> bool:
+        """The polling → websocket probe (PING "probe", PONG "probe", UPGRADE)."""
+        self.upgrading = True  # hold packet sends during the upgrade
+        try:
+            probe = packet.Packet(encoded_packet=await ws.wait())
+            if probe.packet_type != packet.PING or probe.data != "probe":
+                self.upgrading = False
+                return False
+            await ws.send(packet.Packet(packet.PONG, data="probe").encode())
+            await self.queue.put(packet.Packet(packet.NOOP))  # end the pending poll
+            upgrade = packet.Packet(encoded_packet=await ws.wait())
+        except (OSError, ValueError):
+            self.upgrading = False
+            return False
+        self.upgrading = False
+        if upgrade.packet_type != packet.UPGRADE:
+            self.upgraded = False
+            return False
+        self.upgraded = True
+        return True
+
+    def _let_go(self) -> None:
+        """Break what would keep a closed connection alive as a cycle."""
+        if self._ping_timer is not None:
+            self._ping_timer.cancel()
+            self._ping_timer = None
+
+
+def adopt(socket: Any) -> None:
+    """Give a socket python-engineio has just made the lean loop (same state, same class
+    layout: only the methods change)."""
+    if type(socket) is async_socket.AsyncSocket:
+        socket.__class__ = LeanSocket
