@@ -33,9 +33,10 @@ from typing import Any, Protocol
 from engineio import async_socket, packet
 
 DEADLINE_SLACK = 5.0
-"""Seconds (at most half the timeout) the reader's deadline may have run down before a frame
-pushes it back: a quiet connection is closed between timeout - slack and timeout after its
-last frame, and a busy one re-arms its timer at most once per this many seconds."""
+"""Seconds (at most half the ping timeout) the reader's deadline may have run down before a
+frame pushes it back: a quiet connection is closed between interval + timeout - slack and
+interval + timeout after its last frame (a pong comes within the ping timeout of its ping,
+so never a live one), and a busy one re-arms its timer at most once per this many seconds."""
 
 
 class EngineWebSocket(Protocol):
@@ -91,7 +92,7 @@ class LeanSocket(async_socket.AsyncSocket):  # type: ignore[misc]
     async def _read_frames(self, ws: EngineWebSocket) -> None:
         server = self.server
         timeout = server.ping_interval + server.ping_timeout
-        slack = min(DEADLINE_SLACK, timeout / 2)
+        slack = min(DEADLINE_SLACK, server.ping_timeout / 2)
         loop = asyncio.get_running_loop()
         try:
             async with asyncio.timeout_at(loop.time() + timeout) as deadline:

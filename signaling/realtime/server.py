@@ -62,6 +62,10 @@ class WirePacket(packet.Packet):  # type: ignore[misc]
     uses_binary_events = False
 
 
+PEER_KEY = "liveassist.peer"
+"""Where a connection's environ keeps its peer address, read once at connect."""
+
+
 def client_ip(environ: dict[str, Any]) -> str:
     request = environ.get("aiohttp.request")
     if request is not None and request.remote:
@@ -176,6 +180,7 @@ class GuardedServer(socketio.AsyncServer):  # type: ignore[misc]
 
     async def _handle_eio_connect(self, eio_sid: str, environ: dict[str, Any]) -> Any:
         lean_socket.adopt(self.eio.sockets.get(eio_sid))
+        environ[PEER_KEY] = client_ip(environ)  # aiohttp works it out anew per read
         return await super()._handle_eio_connect(eio_sid, environ)
 
     async def _handle_eio_disconnect(self, eio_sid: str, reason: Any) -> None:
@@ -216,7 +221,8 @@ class GuardedServer(socketio.AsyncServer):  # type: ignore[misc]
 
     def ip_of(self, eio_sid: str) -> str:
         """The peer address as aiohttp saw it (never anything a client wrote)."""
-        return client_ip(self.environ.get(eio_sid, {}))
+        environ = self.environ.get(eio_sid, {})
+        return str(environ.get(PEER_KEY) or client_ip(environ))
 
     def _check_event(self, pkt: Any, frame_bytes: int) -> None:
         args = pkt.data
