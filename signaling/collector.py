@@ -11,10 +11,13 @@ a full collection every ~19 s, each walking ~2.5 million objects (~160 per socke
 request, python-engineio's socket and its six tasks' coroutines) for 2 to 4 s with the event
 loop stopped, to find a few hundred garbage objects (docs/benchmarks.md, "Chat sockets").
 
-The garbage that does build up in the oldest generation is closed connections: a closed
-socket is one reference cycle of ~75 objects (its aiohttp request and websocket, python-
-engineio's socket and tasks, the OSError that ended its read). So the schedule here follows
-sockets, not promotions:
+What garbage does build up in the oldest generation: until December 2026 mostly closed
+connections (each a reference cycle of ~75 objects: aiohttp's request and websocket,
+python-engineio's socket and tasks, the OSError that ended its read). The server's own
+Engine.IO socket (signaling/realtime/lean_socket.py) no longer leaves that cycle, so a closed
+connection is freed by reference counting when it closes; what is left is a few hundred
+objects a minute from elsewhere. A full collection, though, walks every *live* socket (~2 to 4 s
+at 16,000). So the schedule collects when that is cheap, not when garbage might be there:
 
 1. After start-up, `gc.freeze()`: the ~150,000 objects of imports, the app and the schema live
    as long as the process; no collection walks them again.
@@ -25,15 +28,13 @@ sockets, not promotions:
    290,000 objects between collections, and a "young" collection took 100 to 400 ms (8,000
    sockets). On a timer it holds what a quarter of a second made: a few milliseconds.
 3. No automatic full collection (the oldest generation's threshold is out of reach), but one
-   when sockets have turned over: as many closed since the last one as a quarter of the most
-   held meanwhile (at least MIN_CLOSED), checked every CHECK_SECONDS, at most one per
-   MIN_SPACING; and one every MAX_INTERVAL whatever happened, for garbage that has nothing
-   to do with sockets (measured: a few hundred objects a minute).
+   when the server has emptied: at least MIN_CLOSED sockets closed since the last one and no
+   more than QUIET of the most held meanwhile still connected (after a mass disconnect, at
+   the end of the day), checked every CHECK_SECONDS, at most one per MIN_SPACING; and one
+   every MAX_INTERVAL whatever happened, for a server that is never quiet.
 
-A full collection still stops the process for as long as it walks every live socket, but only
-when that pays: dead sockets are at most about a quarter of the live ones, as CPython's own
-rule bounds the promoted objects. Not configurable: these follow from what the server
-allocates, not from a deployment, and a knob would only allow the pauses back.
+Not configurable: these follow from what the server allocates, not from a deployment, and a
+knob would only allow the pauses back.
 """
 
 from __future__ import annotations
@@ -50,17 +51,18 @@ log = logging.getLogger(__name__)
 
 YOUNG_SECONDS = 0.25
 CHECK_SECONDS = 2.0
-TURNOVER = 0.25
-"""A full collection once the sockets closed since the last one reach this share of the
-most held meanwhile."""
+QUIET = 0.25
+"""A full collection once the sockets held have fallen to this share of the most held since
+the last one: it then walks at most a quarter of the peak's live objects."""
 MIN_CLOSED = 500
-"""...and at least this many (~17 MiB of dead sockets), so that a small server does not
-collect for every few closed sockets."""
+"""...and at least this many closed meanwhile, so that a small, steady server does not
+collect every MIN_SPACING for nothing."""
 MIN_SPACING = 30.0
 """Seconds between two full collections at least: a mass disconnect is collected once or
 twice, not once per quarter of what is left."""
-MAX_INTERVAL = 1800.0
-"""Seconds between two full collections at most."""
+MAX_INTERVAL = 6 * 3600.0
+"""Seconds between two full collections at most (a busy server's insurance against cycles
+from elsewhere: a few hundred objects a minute measured, ~100,000 in this interval)."""
 NEVER = 1_000_000_000
 """The oldest generation's threshold: young collections before CPython runs a full one."""
 
@@ -71,6 +73,8 @@ class Turnover:
 
     closed: int
     """Sockets closed since the last full collection."""
+    held: int
+    """Sockets connected now."""
     peak_held: int
     """The most sockets held at any check since then."""
     seconds: float
@@ -82,7 +86,8 @@ def full_collection_due(turnover: Turnover) -> bool:
         return False
     if turnover.seconds >= MAX_INTERVAL:
         return True
-    return turnover.closed >= max(MIN_CLOSED, TURNOVER * turnover.peak_held)
+    emptied = turnover.held <= QUIET * turnover.peak_held
+    return emptied and turnover.closed >= MIN_CLOSED
 
 
 class Collector:
@@ -134,9 +139,11 @@ class Collector:
             if time.monotonic() - checked < CHECK_SECONDS:
                 continue
             checked = time.monotonic()
-            self._peak_held = max(self._peak_held, self._held())
+            held = self._held()
+            self._peak_held = max(self._peak_held, held)
             turnover = Turnover(
                 closed=self._closed() - self._closed_at_last,
+                held=held,
                 peak_held=self._peak_held,
                 seconds=time.monotonic() - self._last,
             )

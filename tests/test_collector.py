@@ -1,7 +1,7 @@
 """The garbage collector's schedule (signaling/collector.py): young collections on a timer,
-full ones after closed sockets and time, never after CPython's promotion count; start-up
-objects are frozen; stop gives CPython its own schedule back; `liveassist serve` runs it
-after its start-up."""
+full ones once the server has emptied or after a long time, never after CPython's promotion
+count; start-up objects are frozen; stop gives CPython its own schedule back; `liveassist
+serve` runs it after its start-up."""
 
 from __future__ import annotations
 
@@ -17,22 +17,23 @@ from tests.test_cli import environment, serve_process
 
 
 @pytest.mark.parametrize(
-    ("closed", "peak_held", "seconds", "due"),
+    ("closed", "held", "peak_held", "seconds", "due"),
     [
-        (0, 0, 10.0, False),
-        (4000, 16000, 10.0, False),  # not twice within MIN_SPACING, even in a mass disconnect
-        (3999, 16000, 60.0, False),
-        (4000, 16000, 60.0, True),  # a quarter of the most held
-        (499, 100, 60.0, False),  # a small server: at least MIN_CLOSED
-        (500, 100, 60.0, True),
-        (0, 16000, 1799.0, False),
-        (0, 16000, 1800.0, True),  # whatever happened: MAX_INTERVAL
+        (0, 0, 0, 10.0, False),
+        (16000, 10, 16000, 10.0, False),  # not twice within MIN_SPACING, even when emptied
+        (4000, 12000, 16000, 60.0, False),  # churn while busy: walking 12,000 would stall
+        (8000, 4001, 16000, 60.0, False),
+        (12000, 4000, 16000, 60.0, True),  # emptied to a quarter of the peak: cheap now
+        (499, 0, 499, 60.0, False),  # a small, steady server: at least MIN_CLOSED
+        (500, 0, 600, 60.0, True),
+        (0, 16000, 16000, 6 * 3600.0 - 1, False),
+        (0, 16000, 16000, 6 * 3600.0, True),  # never quiet: MAX_INTERVAL
     ],
 )
-def test_a_full_collection_follows_closed_sockets_and_time(
-    closed: int, peak_held: int, seconds: float, due: bool
+def test_a_full_collection_waits_for_an_emptied_server_or_time(
+    closed: int, held: int, peak_held: int, seconds: float, due: bool
 ) -> None:
-    assert full_collection_due(Turnover(closed, peak_held, seconds)) is due
+    assert full_collection_due(Turnover(closed, held, peak_held, seconds)) is due
 
 
 async def test_start_freezes_collects_young_on_a_timer_stop_undoes_it(
@@ -54,10 +55,10 @@ async def test_start_freezes_collects_young_on_a_timer_stop_undoes_it(
         young = gc.get_stats()[1]["collections"]
         await asyncio.sleep(0.1)
         assert gc.get_stats()[1]["collections"] >= young + 5  # on the timer
-        closed[0] = 499
+        closed[0], held[0] = 500, 251
         await asyncio.sleep(0.1)
         assert gc.get_stats()[2]["collections"] == started
-        closed[0] = 500  # max(MIN_CLOSED, a quarter of 1000)
+        held[0] = 250  # a quarter of the most held, MIN_CLOSED closed
         for _ in range(100):
             await asyncio.sleep(0.01)
             if gc.get_stats()[2]["collections"] > started:
