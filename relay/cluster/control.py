@@ -19,7 +19,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from relay.cluster.closing import close_within
+from relay.cluster.closing import cancel_requested, close_within, stop_tasks
 from relay.cluster.registry import (
     EVENTS,
     NodeRecord,
@@ -100,9 +100,7 @@ class ClusterRelay(RelayListeners):
         ]
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await stop_tasks(self._tasks, "the relay cluster client's listener and watcher")
         for future in self._pending.values():
             if not future.done():
                 future.set_exception(RelayLost("the relay client stopped"))
@@ -317,6 +315,8 @@ class ClusterRelay(RelayListeners):
             try:
                 self.nodes = await self.registry.nodes()
             except Exception as error:
+                if cancel_requested():
+                    raise asyncio.CancelledError from error
                 logger.warning("relay cluster: reading the node registry failed: %r", error)
                 continue
             for room_id, placement in list(self._rooms.items()):

@@ -19,6 +19,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from relay.cluster.closing import cancel_requested, stop_tasks
 from relay.cluster.registry import (
     EVENTS,
     PREFIX,
@@ -139,6 +140,8 @@ class RelayNode:
             try:
                 await self.announce()
             except Exception as error:  # Redis away for a moment: the next beat retries
+                if cancel_requested():
+                    raise asyncio.CancelledError from error
                 logger.warning("relay node %s: heartbeat failed: %r", self.node_id, error)
 
     # ---- requests ---------------------------------------------------------------------------
@@ -271,9 +274,7 @@ class RelayNode:
         await self._drain_task
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._events.join(), 5.0)  # signaling hears every move
-        for task in [*self._tasks, *self._requests]:
-            task.cancel()
-        await asyncio.gather(*self._tasks, *self._requests, return_exceptions=True)
+        await stop_tasks([*self._tasks, *self._requests], f"relay node {self.node_id}'s tasks")
         with contextlib.suppress(Exception):
             await self.registry.withdraw(self.record())
         await self._pool.stop()

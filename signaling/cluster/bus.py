@@ -12,6 +12,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from relay.cluster.closing import stop_tasks
 from relay.cluster.subscription import messages
 from signaling import jsonutil
 from signaling.errors import LiveAssistError, Unavailable
@@ -74,13 +75,8 @@ class SignalingBus:
         self._listener = asyncio.create_task(self._listen(pubsub), name="signaling-bus")
 
     async def stop(self) -> None:
-        if self._listener is not None:
-            self._listener.cancel()
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(
-            *(t for t in (self._listener, *self._tasks) if t is not None), return_exceptions=True
-        )
+        tasks = [t for t in (self._listener, *self._tasks) if t is not None]
+        await stop_tasks(tasks, "the signaling bus")
         for future in self._pending.values():
             if not future.done():
                 future.set_exception(Unavailable("this signaling process is stopping"))

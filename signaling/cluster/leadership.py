@@ -11,6 +11,8 @@ from collections.abc import Awaitable, Callable
 
 from redis.asyncio import Redis
 
+from relay.cluster.closing import cancel_requested, stop_tasks
+
 log = logging.getLogger(__name__)
 
 KEY = "liveassist:signaling:primary"
@@ -52,8 +54,7 @@ class Leadership:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+            await stop_tasks([self._task], "the primary election")
         if self.is_primary:
             self.is_primary = False
             try:  # hand over at once instead of after the TTL
@@ -79,6 +80,8 @@ class Leadership:
                 try:
                     gained = await self._attempt()
                 except Exception as error:
+                    if cancel_requested():
+                        raise asyncio.CancelledError from error
                     log.warning("primary election: Redis: %r", error)
                     if self.is_primary:
                         self._step_down()
