@@ -127,13 +127,7 @@ class LeanSocket(async_socket.AsyncSocket):  # type: ignore[misc]
                 queue.task_done()
                 if pkt is None:
                     return
-                await ws.send(pkt.encode())
-                while not queue.empty():  # what came meanwhile, without a wait each
-                    pkt = queue.get_nowait()
-                    queue.task_done()
-                    if pkt is None:
-                        return
-                    await ws.send(pkt.encode())
+                await ws.send(pkt.encode())  # get() does not wait while packets are queued
         except Exception:
             return  # a send on a closed connection: the reader ends it
         finally:
