@@ -35,6 +35,7 @@ export class Transcript {
     // Only the reader unpins the transcript: scrolls that layout causes (the box resized,
     // its width changed) must not count as "they scrolled up to read".
     this.readerAt = 0;
+    this.lastTop = 0;
     const reader = () => {
       this.readerAt = performance.now();
     };
@@ -149,8 +150,10 @@ export class Transcript {
     this.scroller.scrollTop = this.scroller.scrollHeight;
   }
 
-  /** Back to the newest message, and follow new ones again. */
+  /** Back to the newest message, and follow new ones again. This is the reader's latest word:
+   * the scrolls that follow (the jump itself, a call panel closing) are not theirs. */
   jumpToEnd() {
+    this.readerAt = 0;
     this.pinned = true;
     this.marker.hidden = true;
     this.scrollToEnd();
@@ -159,9 +162,17 @@ export class Transcript {
   /** A scroll: the reader's own (pinned again only at the bottom), or one that layout caused
    * (a pinned transcript goes back to the bottom). */
   scrolled() {
+    const top = this.scroller.scrollTop;
+    const movedUp = top < this.lastTop - 1;
+    this.lastTop = top;
     const byReader = performance.now() - this.readerAt < READER_SCROLL_MS;
-    if (byReader) this.pinned = this.nearBottom();
-    else if (this.pinned) this.scrollToEnd();
+    // Only a move up unpins: content that grew below a pinned reader (a line added between
+    // the scroll and this event) leaves them short of the bottom without their doing.
+    if (byReader) {
+      if (movedUp && !this.nearBottom()) this.pinned = false;
+    } else if (this.pinned) {
+      this.scrollToEnd();
+    }
     if (this.nearBottom()) {
       this.pinned = true;
       this.marker.hidden = true;
