@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 
 from aiohttp import web
 
+from relay.event_loops import loop_factory
+from relay.interface import EventLoopKind
 from signaling.auth.passwords import Passwords, password_problem
 from signaling.collector import Collector
 from signaling.config import Config
@@ -22,15 +25,20 @@ SHUTDOWN_SECONDS = 3.0
 open (Socket.IO) are closed before, by signaling/shutdown.py, so this bounds only HTTP."""
 
 
-def run_app(app: web.Application, host: str, port: int) -> None:
+def run_app(app: web.Application, host: str, port: int, event_loop: EventLoopKind) -> None:
     web.run_app(
         app,
         host=host,
         port=port,
+        loop=loop_factory(event_loop, "liveassist serve")(),
         print=None,
         access_log=None,
         shutdown_timeout=SHUTDOWN_SECONDS,
     )
+
+
+def loop_name(loop: asyncio.AbstractEventLoop) -> str:
+    return "uvloop" if type(loop).__module__.startswith("uvloop") else "asyncio"
 
 
 def serve(config: Config, *, demo: bool) -> int:
@@ -45,6 +53,7 @@ def serve(config: Config, *, demo: bool) -> int:
         print(f"  REST API (OpenAPI) : {url}/api/openapi.json")
         print(f"  health             : {url}/healthz")
         print(f"  data directory     : {config.data_path}")
+        print(f"  event loop         : {loop_name(asyncio.get_running_loop())}")
         accounts = config.data_path / ACCOUNTS_FILE
         if created:
             print(f"Demo accounts created on this first run (kept in {accounts}, mode 600):")
@@ -67,7 +76,7 @@ def serve(config: Config, *, demo: bool) -> int:
 
     app = create_app(runtime, demo=demo, on_started=started)
     app.on_cleanup.append(stop_collector)
-    run_app(app, config.server.host, config.server.port)
+    run_app(app, config.server.host, config.server.port, config.server.loop_kind)
     return 0
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from relay.cluster.registry import NODE_ID
-from relay.interface import EVENT_LOOP_KINDS
+from relay.interface import EVENT_LOOP_KINDS, EventLoopKind
 from signaling.errors import ConfigError
 
 ENV_PREFIX = "LIVEASSIST_"
@@ -65,8 +65,12 @@ class ServerConfig:
     # redis://[:password@]host:port/db (or rediss://, unix://): the relay nodes registered there
     # carry the calls (relay.embedded adds this machine's workers as one). Empty: no Redis.
     redis_url: str = ""
+    # The serving process's event loop: "uvloop" (less CPU per chat message) or "asyncio".
+    event_loop: str = "uvloop"
 
     def __post_init__(self) -> None:
+        if self.event_loop not in EVENT_LOOP_KINDS:
+            raise ConfigError('server.event_loop must be "uvloop" or "asyncio"')
         if not 0 < self.port < 65536:
             raise ConfigError(f"server.port must be 1..65535, got {self.port}")
         if not 0 <= self.drain_seconds <= 3600:
@@ -83,6 +87,10 @@ class ServerConfig:
                 raise ConfigError(
                     f"server.allowed_origins entry {origin!r} must look like https://host[:port]"
                 )
+
+    @property
+    def loop_kind(self) -> EventLoopKind:
+        return "uvloop" if self.event_loop == "uvloop" else "asyncio"
 
     @property
     def own_url(self) -> str:

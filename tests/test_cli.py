@@ -188,6 +188,7 @@ def test_serve_prints_pages_and_demo_accounts_once(tmp_path: Path) -> None:
             assert time.monotonic() < deadline, "relay workers did not start"
             time.sleep(0.2)
         assert "Demo accounts created" in printed
+        assert re.search(r"event loop\s+: uvloop", printed), printed  # the default
         accounts = re.findall(r"(admin|agent|qa)\s+(\S+@demo\.local)\s+password: (\S+)", printed)
         assert {role for role, _email, _password in accounts} == {"admin", "agent", "qa"}
         status, health = http(url + "/healthz")
@@ -202,9 +203,10 @@ def test_serve_prints_pages_and_demo_accounts_once(tmp_path: Path) -> None:
         assert status == 200
         users = http(url + "/api/users", token=login["token"])[1]["items"]
 
-    with serving(data) as (url, printed):
+    with serving(data, env=environment(LIVEASSIST_SERVER_EVENT_LOOP="asyncio")) as (url, printed):
         assert "Demo accounts created" not in printed
         assert "Demo accounts: see" in printed
+        assert re.search(r"event loop\s+: asyncio", printed), printed
         status, login = http(url + "/api/auth/login", {"email": admin[0], "password": admin[1]})
         assert status == 200, "the first run's password must still work"
         assert http(url + "/api/users", token=login["token"])[1]["items"] == users

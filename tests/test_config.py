@@ -45,6 +45,7 @@ def test_layers_file_then_environment_then_flags(tmp_path: Path) -> None:
         ("[sever]\nport = 1\n", "unknown config section(s)"),
         ("[server]\nport = 'eighty'\n", "server.port"),
         ("[server]\nport = 70000\n", "server.port must be 1..65535"),
+        ("[server]\nevent_loop = 'trio'\n", 'server.event_loop must be "uvloop" or "asyncio"'),
         ("[server]\nallowed_origins = ['shop.example/']\n", "allowed_origins"),
         ("[auth]\npassword_memory_kib = 1024\n", "at least 8192"),
         ("[calls]\nice_servers = ['turn.example.com:3478']\n", "calls.ice_servers entry"),

@@ -8,7 +8,6 @@ import dataclasses
 import logging
 import os
 import threading
-from collections.abc import Callable
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from aiortc import RTCBundlePolicy, RTCConfiguration
 from relay.control import wire
 from relay.control.channel import ChannelClosed, FrameChannel, socket_of
 from relay.control.event_wire import event_to_wire
+from relay.event_loops import loop_factory
 from relay.interface import (
     CloseReason,
     CloseRoom,
@@ -234,19 +234,6 @@ def _rss_bytes() -> int:
         return 0
 
 
-def loop_factory(kind: EventLoopKind) -> Callable[[], asyncio.AbstractEventLoop]:
-    """uvloop's libuv loop (a quarter less CPU per forwarded packet, docs/benchmarks.md) or
-    the standard one; uvloop missing falls back to the standard loop, logged."""
-    if kind == "uvloop":
-        try:
-            import uvloop
-        except ImportError:
-            logger.warning("relay: uvloop is not installed; using the standard asyncio loop")
-        else:
-            return uvloop.new_event_loop
-    return asyncio.new_event_loop
-
-
 EXIT_INCOMPATIBLE = 78
 """Exit code of a worker that refused to start (EX_CONFIG): aiortc_compat.check() failed."""
 
@@ -289,7 +276,7 @@ def main(
         await host.acknowledge_shutdown()
         channel.close()
 
-    with asyncio.Runner(loop_factory=loop_factory(event_loop)) as runner:
+    with asyncio.Runner(loop_factory=loop_factory(event_loop, "relay worker")) as runner:
         runner.run(serve())
     if refusal is not None:
         raise SystemExit(EXIT_INCOMPATIBLE)
