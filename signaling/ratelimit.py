@@ -27,7 +27,7 @@ def limited(what: str, retry_after: float) -> RateLimited:
     return RateLimited(f"too many {what}; retry in {retry_after:.1f} s", retry_after=retry_after)
 
 
-@dataclass
+@dataclass(slots=True)
 class _Bucket:
     tokens: float
     updated: float
@@ -59,8 +59,7 @@ class RateLimiter:
         self.hit(key, cost=1.0, spend=False)
 
     def hit(self, key: str, cost: float = 1.0, *, spend: bool = True) -> None:
-        self.check_refill(key)
-        bucket = self._buckets[key]
+        bucket = self._refilled(key)
         if bucket.tokens < cost:
             raise limited(self.what, (cost - bucket.tokens) / self.rate)
         if spend:
@@ -69,19 +68,26 @@ class RateLimiter:
     def penalize(self, key: str, cost: float) -> None:
         """Take `cost` tokens now, going into debt down to minus one burst: the key waits
         that much longer before its next hit succeeds."""
-        self.check_refill(key)
-        bucket = self._buckets[key]
+        bucket = self._refilled(key)
         bucket.tokens = max(-float(self.burst), bucket.tokens - cost)
 
     def check_refill(self, key: str) -> None:
         """Bring the key's bucket up to date (created full if new), spending nothing."""
+        self._refilled(key)
+
+    def _refilled(self, key: str) -> _Bucket:
         now = self.clock()
-        bucket = self._buckets.pop(key, None) or _Bucket(tokens=float(self.burst), updated=now)
+        buckets = self._buckets
+        bucket = buckets.get(key)
+        if bucket is None:
+            bucket = buckets[key] = _Bucket(tokens=float(self.burst), updated=now)
+            if len(buckets) > self.max_keys:
+                buckets.popitem(last=False)
+            return bucket
+        buckets.move_to_end(key)
         bucket.tokens = min(self.burst, bucket.tokens + (now - bucket.updated) * self.rate)
         bucket.updated = now
-        self._buckets[key] = bucket
-        if len(self._buckets) > self.max_keys:
-            self._buckets.popitem(last=False)
+        return bucket
 
     def forget(self, key: str) -> None:
         self._buckets.pop(key, None)

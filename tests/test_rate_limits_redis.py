@@ -103,6 +103,19 @@ async def test_a_penalty_is_debt_and_forget_starts_over(make_buckets: BucketsFac
     await buckets.hit("k")
 
 
+def test_memory_buckets_drop_the_least_recently_hit_key_beyond_their_cap() -> None:
+    """A flood of distinct keys cannot grow memory, and cannot evict a key still in use."""
+    limiter = RateLimiter(rate=0.001, burst=1, what="things", max_keys=2)
+    limiter.hit("a")
+    limiter.hit("b")
+    with pytest.raises(RateLimited):
+        limiter.hit("a")  # spent; this refusal also makes "a" the most recently hit
+    limiter.hit("c")  # over the cap: "b", the least recently hit, goes
+    with pytest.raises(RateLimited):
+        limiter.hit("a")  # kept, still spent
+    limiter.hit("b")  # forgotten: a full bucket again
+
+
 async def test_two_clients_share_one_budget_and_spend_it_atomically(redis_url: str) -> None:
     """Two processes' clients: 30 hits at once on a burst of 10 admit exactly 10."""
     clients = [Redis.from_url(redis_url), Redis.from_url(redis_url)]

@@ -131,7 +131,7 @@ class GuardedServer(socketio.AsyncServer):  # type: ignore[misc]
     async def _handle_eio_message(self, eio_sid: str, data: Any) -> None:
         # What a refusal needs (type, namespace, ack id) comes from the frame's header, so
         # a frame over the limits is answered without decoding its JSON.
-        header = _HEADER.match(data) if isinstance(data, str) else None
+        header = frame_header(data)
         kind = int(header["type"]) if header else None
         try:
             self._admit(eio_sid, kind)
@@ -156,19 +156,16 @@ class GuardedServer(socketio.AsyncServer):  # type: ignore[misc]
             )
             await self._refuse(eio_sid, header, too_large)
             return
+        if reads_fast(header):
+            await self._event_frame(eio_sid, header, data)
+            return
         try:
             pkt = self.packet_class(encoded_packet=data)
         except (ValueError, TypeError, IndexError, RecursionError) as error:
             await self._bad_frame(eio_sid, header, _why(error))
             return
         if kind == packet.EVENT:
-            try:
-                self._check_event(pkt, len(data.encode("utf-8", "surrogatepass")))
-            except LiveAssistError as refused:
-                self._count(refused.code)
-                await self._refuse(eio_sid, header, refused)
-                return
-            await self._handle_event(eio_sid, pkt.namespace, pkt.id, pkt.data)
+            await self._checked_event(eio_sid, header, data, pkt.namespace, pkt.id, pkt.data)
         elif kind == packet.CONNECT:
             await self._handle_connect(eio_sid, pkt.namespace, pkt.data)
         elif kind == packet.DISCONNECT:
@@ -177,6 +174,34 @@ class GuardedServer(socketio.AsyncServer):  # type: ignore[misc]
             await self._handle_ack(eio_sid, pkt.namespace, pkt.id, pkt.data)
         else:
             await self._bad_frame(eio_sid, header, f"packet type {kind} is not accepted")
+
+    async def _event_frame(self, eio_sid: str, header: re.Match[str], data: str) -> None:
+        """An event frame read from the header already matched: what python-socketio's
+        decode would find (namespace, ack id, then the JSON from `["name"` on), without
+        reading the frame a second time."""
+        try:
+            namespace, ack_id, args = read_event(header, data)
+        except (ValueError, TypeError, RecursionError) as error:
+            await self._bad_frame(eio_sid, header, _why(error))
+            return
+        await self._checked_event(eio_sid, header, data, namespace, ack_id, args)
+
+    async def _checked_event(
+        self,
+        eio_sid: str,
+        header: re.Match[str],
+        data: str,
+        namespace: str | None,
+        ack_id: int | None,
+        args: Any,
+    ) -> None:
+        try:
+            self._check_event(namespace, args, data)
+        except LiveAssistError as refused:
+            self._count(refused.code)
+            await self._refuse(eio_sid, header, refused)
+            return
+        await self._handle_event(eio_sid, namespace, ack_id, args)
 
     async def _handle_eio_connect(self, eio_sid: str, environ: dict[str, Any]) -> Any:
         lean_socket.adopt(self.eio.sockets.get(eio_sid))
@@ -224,17 +249,19 @@ class GuardedServer(socketio.AsyncServer):  # type: ignore[misc]
         environ = self.environ.get(eio_sid, {})
         return str(environ.get(PEER_KEY) or client_ip(environ))
 
-    def _check_event(self, pkt: Any, frame_bytes: int) -> None:
-        args = pkt.data
+    def _check_event(self, namespace: str | None, args: Any, frame: str) -> None:
         if not isinstance(args, list) or not args or not isinstance(args[0], str):
             raise InvalidPayload("an event is a JSON array starting with the event's name")
         name = args[0]
-        handler = self.namespace_handlers.get(pkt.namespace or "/")
+        handler = self.namespace_handlers.get(namespace or "/")
         events: dict[str, Any] = getattr(handler, "events", {})
         if name in RESERVED_EVENTS or name not in events:
             shown = name if len(name) <= 64 else name[:64] + "…"
-            raise UnknownEvent(f"unknown event {shown!r} on {pkt.namespace or '/'}")
-        max_bytes = self._event_limit(pkt.namespace, name)
+            raise UnknownEvent(f"unknown event {shown!r} on {namespace or '/'}")
+        max_bytes = self._event_limit(namespace, name)
+        if 4 * len(frame) <= max_bytes:  # a character is at most 4 bytes of UTF-8
+            return
+        frame_bytes = len(frame.encode("utf-8", "surrogatepass"))
         if frame_bytes > max_bytes:
             raise PayloadTooLarge(f"event frame is {frame_bytes} bytes; the limit is {max_bytes}")
 
@@ -290,6 +317,27 @@ class GuardedServer(socketio.AsyncServer):  # type: ignore[misc]
 
     def _count(self, reason: str) -> None:
         self.refused[reason] = self.refused.get(reason, 0) + 1
+
+
+def frame_header(data: Any) -> re.Match[str] | None:
+    """Packet type, namespace, ack id and event name of a text frame (None: not a packet)."""
+    return _HEADER.match(data) if isinstance(data, str) else None
+
+
+def reads_fast(header: re.Match[str] | None) -> bool:
+    """Whether `read_event` can read the frame: an event with its name in view and a
+    namespace without a query (python-socketio decodes anything else)."""
+    if header is None or header["type"] != "2" or not header["name"]:
+        return False
+    return "?" not in (header["nsp"] or "")
+
+
+def read_event(header: re.Match[str], data: str) -> tuple[str | None, int | None, Any]:
+    """(namespace, ack id, arguments) of an event frame whose header matched, as
+    python-socketio's decode reads them; raises ValueError for JSON that is not strict."""
+    namespace = header["nsp"][:-1] if header["nsp"] else None
+    ack_id = int(header["id"]) if header["id"] else None
+    return namespace, ack_id, jsonutil.loads(data[header.start("name") - 2 :])
 
 
 def _why(error: BaseException) -> str:
