@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from typing import Any
 
 from tests.conftest import Server
 
@@ -166,4 +168,51 @@ async def test_transfer_to_a_group_goes_to_someone_else(server: Server) -> None:
         assert ticket["group_id"] == groups["Technical"]
     finally:
         for person in (a1, a2, customer, busy):
+            await person.close()
+
+
+async def test_each_console_sees_the_waiting_chats_its_agent_could_serve(server: Server) -> None:
+    """queue.updated: an agent's list keeps the chats of their groups and skills; agents who
+    could serve the same chats get the same list; an admin sees every waiting chat."""
+    admin = await server.staff("admin@demo.local")
+    groups = {g["name"]: g["id"] for g in (await admin.rest("GET", "/api/groups"))["items"]}
+    await admin.rest(
+        "POST",
+        "/api/users",
+        expect=201,
+        json={
+            "email": "agent3@demo.local",
+            "name": "Cy Agent",
+            "role": "agent",
+            "password": "a long enough password 3",
+            "skills": ["technical"],
+            "group_ids": [groups["Technical"], groups["General"]],
+        },
+    )
+    server.passwords["agent3@demo.local"] = "a long enough password 3"
+    # Connected but away: the chats stay in line, and every console is told about the line.
+    both, tech, tech_too = [
+        await server.staff(f"agent{n}@demo.local", online=False) for n in (1, 2, 3)
+    ]
+    billing = await server.customer(name="Bill", topic="billing")
+    technical = await server.customer(name="Tech", topic="technical")
+    try:
+        await billing.say("my invoice is wrong")
+        await technical.say("my router blinks red")
+
+        def names(snapshot: dict[str, Any]) -> list[str]:
+            return sorted(entry["customer_name"] for entry in snapshot["queue"])
+
+        def listing(wanted: list[str]) -> Callable[[dict[str, Any]], bool]:
+            return lambda snapshot: names(snapshot) == wanted
+
+        everyone = await admin.next("queue.updated", where=listing(["Bill", "Tech"]))
+        assert len(everyone["agents"]) == 3
+        assert names(await both.next("queue.updated", where=listing(["Bill", "Tech"])))
+        for agent in (tech, tech_too):
+            seen = await agent.next("queue.updated", where=lambda s: len(s["queue"]) == 1)
+            assert names(seen) == ["Tech"], seen
+            assert {a["name"] for a in seen["agents"]} == {"Alex Agent", "Bo Agent", "Cy Agent"}
+    finally:
+        for person in (billing, technical, both, tech, tech_too, admin):
             await person.close()

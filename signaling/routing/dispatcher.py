@@ -269,17 +269,14 @@ class Dispatcher:
 
     def snapshot(self, org_id: int, agent: AgentState | None) -> dict[str, Any]:
         """What a console shows: waiting chats (an agent: those they could serve) and agents."""
+        return self._snapshots(org_id).of(agent)
+
+    def _snapshots(self, org_id: int) -> _Snapshots:
         entries = self.queue.ordered(org_id)
-        if agent is not None:
-            entries = [
-                e
-                for e in entries
-                if e.group_id in agent.group_ids or e.topic in agent.skills or e.topic == "general"
-            ]
-        return {
-            "queue": [e.to_wire(self.queue.position(e)) for e in entries],
-            "agents": [a.to_wire() for a in self._presence.in_org(org_id)],
-        }
+        return _Snapshots(
+            [(e, e.to_wire(self.queue.position(e))) for e in entries],
+            [a.to_wire() for a in self._presence.in_org(org_id)],
+        )
 
     async def publish(self, org_id: int) -> None:
         handle = await self.handle_seconds(org_id)
@@ -288,9 +285,39 @@ class Dispatcher:
             if self._sent_estimates.get(entry.chat_id) != wire:
                 self._sent_estimates[entry.chat_id] = wire
                 await self._notifier.to_customer(entry.chat_id, "queue.position", wire)
+        # The queue and the agents are put on the wire once per change, not once per agent
+        # watching (that was agents x (agents + queue) views per change).
+        snapshots = self._snapshots(org_id)
         for agent in self._presence.in_org(org_id):
             if agent.sids:
-                await self._notifier.to_user(
-                    agent.user_id, "queue.updated", self.snapshot(org_id, agent)
-                )
-        await self._notifier.to_admins(org_id, "queue.updated", self.snapshot(org_id, None))
+                await self._notifier.to_user(agent.user_id, "queue.updated", snapshots.of(agent))
+        await self._notifier.to_admins(org_id, "queue.updated", snapshots.of(None))
+
+
+class _Snapshots:
+    """One change's console snapshots: the queue and the agents as wire views, made once;
+    an agent's snapshot keeps the chats they could serve (shared by agents who could serve
+    the same ones)."""
+
+    def __init__(
+        self, queue: list[tuple[QueueEntry, dict[str, Any]]], agents: list[dict[str, Any]]
+    ) -> None:
+        self._queue = queue
+        self._agents = agents
+        self._by_reach: dict[tuple[frozenset[int], frozenset[str]], dict[str, Any]] = {}
+
+    def of(self, agent: AgentState | None) -> dict[str, Any]:
+        if agent is None:
+            return {"queue": [wire for _entry, wire in self._queue], "agents": self._agents}
+        reach = (agent.group_ids, agent.skills)
+        found = self._by_reach.get(reach)
+        if found is None:
+            queue = [
+                wire
+                for entry, wire in self._queue
+                if entry.group_id in agent.group_ids
+                or entry.topic in agent.skills
+                or entry.topic == "general"
+            ]
+            found = self._by_reach[reach] = {"queue": queue, "agents": self._agents}
+        return found
