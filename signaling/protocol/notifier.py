@@ -89,6 +89,12 @@ class Notifier:
             event, data, room=user_room(user_id), namespace=AGENT_NS, skip_sid=skip_sid
         )
 
+    async def to_users(self, user_ids: Iterable[int], event: str, data: Any) -> None:
+        """One push to several staff members' tabs: encoded once for all of them."""
+        rooms = [user_room(user_id) for user_id in user_ids]
+        if rooms:
+            await self._sio.emit(event, data, room=rooms, namespace=AGENT_NS)
+
     async def to_admins(self, org_id: int, event: str, data: Any) -> None:
         await self._sio.emit(event, data, room=admins_room(org_id), namespace=AGENT_NS)
 

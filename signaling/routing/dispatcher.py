@@ -285,39 +285,45 @@ class Dispatcher:
             if self._sent_estimates.get(entry.chat_id) != wire:
                 self._sent_estimates[entry.chat_id] = wire
                 await self._notifier.to_customer(entry.chat_id, "queue.position", wire)
-        # The queue and the agents are put on the wire once per change, not once per agent
-        # watching (that was agents x (agents + queue) views per change).
+        # The queue and the agents are put on the wire once per change, and each snapshot is
+        # encoded once for every agent it is for: per agent watching, that was
+        # agents x (agents + queue) views and as many encodings per change.
         snapshots = self._snapshots(org_id)
+        watching: dict[Reach, list[AgentState]] = {}
         for agent in self._presence.in_org(org_id):
             if agent.sids:
-                await self._notifier.to_user(agent.user_id, "queue.updated", snapshots.of(agent))
+                watching.setdefault(reach_of(agent), []).append(agent)
+        for agents in watching.values():
+            snapshot = snapshots.of(agents[0])
+            await self._notifier.to_users([a.user_id for a in agents], "queue.updated", snapshot)
         await self._notifier.to_admins(org_id, "queue.updated", snapshots.of(None))
 
 
+Reach = tuple[frozenset[int], frozenset[str]]
+"""An agent's groups and skills: what decides which waiting chats their console lists."""
+
+
+def reach_of(agent: AgentState) -> Reach:
+    return agent.group_ids, agent.skills
+
+
 class _Snapshots:
-    """One change's console snapshots: the queue and the agents as wire views, made once;
-    an agent's snapshot keeps the chats they could serve (shared by agents who could serve
-    the same ones)."""
+    """One change's console snapshots, from the queue and the agents as wire views made
+    once: an agent's keeps the chats they could serve, an admin's every chat."""
 
     def __init__(
         self, queue: list[tuple[QueueEntry, dict[str, Any]]], agents: list[dict[str, Any]]
     ) -> None:
         self._queue = queue
         self._agents = agents
-        self._by_reach: dict[tuple[frozenset[int], frozenset[str]], dict[str, Any]] = {}
 
     def of(self, agent: AgentState | None) -> dict[str, Any]:
-        if agent is None:
-            return {"queue": [wire for _entry, wire in self._queue], "agents": self._agents}
-        reach = (agent.group_ids, agent.skills)
-        found = self._by_reach.get(reach)
-        if found is None:
-            queue = [
-                wire
-                for entry, wire in self._queue
-                if entry.group_id in agent.group_ids
-                or entry.topic in agent.skills
-                or entry.topic == "general"
-            ]
-            found = self._by_reach[reach] = {"queue": queue, "agents": self._agents}
-        return found
+        queue = [
+            wire
+            for entry, wire in self._queue
+            if agent is None
+            or entry.group_id in agent.group_ids
+            or entry.topic in agent.skills
+            or entry.topic == "general"
+        ]
+        return {"queue": queue, "agents": self._agents}
