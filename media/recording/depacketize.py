@@ -230,8 +230,9 @@ def h264_sps_size(sps: bytes) -> tuple[int, int] | None:
 # --- frames ------------------------------------------------------------------------------
 
 
-def _inside(wall_us: int, spans: Sequence[tuple[int, int]]) -> bool:
-    return any(start <= wall_us < end for start, end in spans)
+def _span_end(wall_us: int, spans: Sequence[tuple[int, int]]) -> int | None:
+    """The end of the span `wall_us` falls in, or None."""
+    return next((end for start, end in spans if start <= wall_us < end), None)
 
 
 def video_frames(
@@ -241,7 +242,12 @@ def video_frames(
     exclude: Sequence[tuple[int, int]] = (),
 ) -> Iterator[Frame]:
     """Complete, decodable frames of one track in sequence order (VP8 or H.264), none
-    captured inside an `exclude` span (µs, relay clock)."""
+    placed inside an `exclude` span (µs, relay clock).
+
+    A frame captured inside a span was recorded after it (the recorder takes nothing while
+    paused): a sender running late. It is placed at the span's end, not left out: the
+    keyframe asked for at the resume is often such a frame, and without it nothing could be
+    decoded until the sender's next keyframe (a screen share may send none for minutes)."""
     h264 = mime_type.lower() == "video/h264"
     need_keyframe = True
     last_seq: int | None = None
@@ -253,10 +259,6 @@ def video_frames(
         if last_seq is not None and (head.ssrc != last_ssrc or head.seq != last_seq + 1):
             need_keyframe = True  # a whole frame may be missing: references are broken
         last_seq, last_ssrc = group[-1].seq, head.ssrc
-        if exclude and _inside(head.wall_us, exclude):
-            stats.skipped += 1
-            need_keyframe = True  # what follows may refer to it
-            continue
         size: tuple[int, int] | None = None
         if h264:
             units = h264_nal_units(group)
@@ -293,14 +295,17 @@ def video_frames(
         need_keyframe = False
         stats.frames += 1
         width, height = size if size is not None else (0, 0)
-        yield Frame(data, head.wall_us, keyframe, width, height)
+        wall_us = head.wall_us
+        if exclude:
+            wall_us = _span_end(wall_us, exclude) or wall_us
+        yield Frame(data, wall_us, keyframe, width, height)
 
 
 def opus_frames(
     packets: list[RtpPacket], stats: FrameStats, exclude: Sequence[tuple[int, int]] = ()
 ) -> Iterator[Frame]:
     for packet in packets:
-        if exclude and _inside(packet.wall_us, exclude):
+        if exclude and _span_end(packet.wall_us, exclude) is not None:
             stats.skipped += 1
         elif packet.payload:
             stats.frames += 1
