@@ -27,3 +27,8 @@ def loop_factory(kind: EventLoopKind, who: str) -> Callable[[], asyncio.Abstract
         else:
             return uvloop.new_event_loop
     return asyncio.new_event_loop
+
+
+def kind_of(loop: asyncio.AbstractEventLoop) -> EventLoopKind:
+    """Which kind of loop `loop` is (what a process reports it runs on)."""
+    return "uvloop" if type(loop).__module__.startswith("uvloop") else "asyncio"

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from typing import cast
 
 from aiohttp import web
 
-from relay.event_loops import loop_factory
+from relay.event_loops import kind_of, loop_factory
 from relay.interface import EventLoopKind
 from signaling.auth.passwords import Passwords, password_problem
 from signaling.collector import Collector
@@ -37,10 +38,6 @@ def run_app(app: web.Application, host: str, port: int, event_loop: EventLoopKin
     )
 
 
-def loop_name(loop: asyncio.AbstractEventLoop) -> str:
-    return "uvloop" if type(loop).__module__.startswith("uvloop") else "asyncio"
-
-
 def serve(config: Config, *, demo: bool) -> int:
     from signaling.app import DemoAccounts, create_app
     from signaling.runtime import Runtime
@@ -53,7 +50,7 @@ def serve(config: Config, *, demo: bool) -> int:
         print(f"  REST API (OpenAPI) : {url}/api/openapi.json")
         print(f"  health             : {url}/healthz")
         print(f"  data directory     : {config.data_path}")
-        print(f"  event loop         : {loop_name(asyncio.get_running_loop())}")
+        print(f"  event loop         : {kind_of(asyncio.get_running_loop())}")
         accounts = config.data_path / ACCOUNTS_FILE
         if created:
             print(f"Demo accounts created on this first run (kept in {accounts}, mode 600):")
@@ -76,7 +73,8 @@ def serve(config: Config, *, demo: bool) -> int:
 
     app = create_app(runtime, demo=demo, on_started=started)
     app.on_cleanup.append(stop_collector)
-    run_app(app, config.server.host, config.server.port, config.server.loop_kind)
+    event_loop = cast(EventLoopKind, config.server.event_loop)  # checked by ServerConfig
+    run_app(app, config.server.host, config.server.port, event_loop)
     return 0
 
 

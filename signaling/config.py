@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from relay.cluster.registry import NODE_ID
-from relay.interface import EVENT_LOOP_KINDS, EventLoopKind
+from relay.interface import EVENT_LOOP_KINDS
 from signaling.errors import ConfigError
 
 ENV_PREFIX = "LIVEASSIST_"
@@ -87,10 +87,6 @@ class ServerConfig:
                 raise ConfigError(
                     f"server.allowed_origins entry {origin!r} must look like https://host[:port]"
                 )
-
-    @property
-    def loop_kind(self) -> EventLoopKind:
-        return "uvloop" if self.event_loop == "uvloop" else "asyncio"
 
     @property
     def own_url(self) -> str:

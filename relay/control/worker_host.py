@@ -17,7 +17,7 @@ from aiortc import RTCBundlePolicy, RTCConfiguration
 from relay.control import wire
 from relay.control.channel import ChannelClosed, FrameChannel, socket_of
 from relay.control.event_wire import event_to_wire
-from relay.event_loops import loop_factory
+from relay.event_loops import kind_of, loop_factory
 from relay.interface import (
     CloseReason,
     CloseRoom,
@@ -80,7 +80,7 @@ class WorkerHost:
                 "worker_id": self._worker_id,
                 "pid": os.getpid(),
                 "capacity": self._capacity,
-                "event_loop": "uvloop" if type(loop).__module__.startswith("uvloop") else "asyncio",
+                "event_loop": kind_of(loop),
             }
         )
         self._media_flow.start()
