@@ -7,6 +7,8 @@ benchmark hold it to ≤ 100 ms (audio-video, screen-camera).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from media.recording.convert import OutputFile
 from media.recording.decoded import SAMPLE_RATE, audio_samples, video_frames
 from media.stamps import read_stamp
@@ -31,15 +33,25 @@ def frame_offsets(output: OutputFile, started_ms: float) -> list[tuple[int, floa
 
 
 def burst_offsets(
-    output: OutputFile, started_ms: float, tone_started_at: float, period: float
+    output: OutputFile,
+    started_ms: float,
+    tone_started_at: float,
+    period: float,
+    *,
+    skip: Sequence[tuple[float, float]] = (),
 ) -> list[float]:
     """For each tone burst the file holds: wall ms where it is - when it was sent (burst k
-    starts at `tone_started_at` + k x `period`, Unix s; matched to the nearest)."""
+    starts at `tone_started_at` + k x `period`, Unix s; matched to the nearest).
+
+    A burst sent inside one of the `skip` spans (Unix ms; a paused recording) is left out:
+    only its tail after the span was recorded, so its onset shows where the span ends."""
     samples, first = audio_samples(output.path)
     origin = tone_started_at * 1000
     offsets = []
     for onset in burst_onsets(samples[0], SAMPLE_RATE):
         wall = started_ms + output.start_offset_ms + (first + onset) * 1000
         nominal = origin + round((wall - origin) / (period * 1000)) * period * 1000
+        if any(start <= nominal < end for start, end in skip):
+            continue
         offsets.append(wall - nominal)
     return offsets
