@@ -10,9 +10,10 @@ BIN := $(VENV)/bin
 # Debian packages the tests use: a browser for the page tests, a real PostgreSQL server, a
 # real Redis server (relay nodes and several signaling processes), CJK glyphs so screenshots
 # of the Chinese UI show text instead of boxes, ffprobe (ffmpeg) to check that converted
-# recordings play outside PyAV too, and coturn, the TURN server calls go through with
-# relay-only ICE (configured by docs/coturn/turnserver.conf).
-TEST_SYSTEM_PACKAGES := chromium postgresql redis-server fonts-noto-cjk ffmpeg coturn
+# recordings play outside PyAV too, coturn, the TURN server calls go through with
+# relay-only ICE (configured by docs/coturn/turnserver.conf), and iptables, whose statistic
+# match makes packet loss on loopback for the relay's RTCP tests (the kernel has no netem).
+TEST_SYSTEM_PACKAGES := chromium postgresql redis-server fonts-noto-cjk ffmpeg coturn iptables
 # Extra arguments, e.g. make run SERVE_ARGS="--port 9000", make test PYTEST_ARGS="-k chat".
 SERVE_ARGS ?=
 PYTEST_ARGS ?=

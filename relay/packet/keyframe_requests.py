@@ -25,9 +25,19 @@ class KeyframeRequester:
         min_interval: float = 0.5,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        self._base_interval = min_interval
         self._throttle = Throttle(
             lambda: send, min_interval=min_interval, what="keyframe request", clock=clock
         )
+
+    def set_round_trip(self, rtt: float) -> None:
+        """A keyframe cannot come back sooner than a round trip: on a long leg, asking again
+        within two of them only makes the publisher send a second one."""
+        self._throttle.min_interval = max(self._base_interval, 2 * rtt)
+
+    @property
+    def min_interval(self) -> float:
+        return self._throttle.min_interval
 
     @property
     def sent(self) -> int:

@@ -28,7 +28,8 @@ class Throttle:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._next_send = next_send
-        self._min_interval = min_interval
+        self.min_interval = min_interval
+        """May change at any time (e.g. paced by a measured round trip)."""
         self._what = what
         self._clock = clock
         self._last_sent: float | None = None
@@ -43,12 +44,12 @@ class Throttle:
         if self.closed:
             return False
         now = self._clock()
-        if self._last_sent is None or now - self._last_sent >= self._min_interval:
+        if self._last_sent is None or now - self._last_sent >= self.min_interval:
             self._fire()
             return True
         self.suppressed += 1
         if self._deferred is None:
-            delay = self._min_interval - (now - self._last_sent)
+            delay = self.min_interval - (now - self._last_sent)
             self._deferred = asyncio.get_running_loop().call_later(delay, self._fire_deferred)
         return False
 

@@ -18,6 +18,8 @@ Unrepairable = Callable[[list[int]], None]
 """Takes the sequence numbers given up (empty after a jump too large to ask for)."""
 
 _SEQ_MASK = 0xFFFF
+MAX_RETRY_AFTER = 1.0
+"""Beyond this a retransmission is too late for any subscriber's jitter buffer anyway."""
 
 
 class UpstreamRepair:
@@ -46,7 +48,7 @@ class UpstreamRepair:
         self._on_unrepairable = on_unrepairable
         self._max_gap = max_gap
         self._attempts = attempts
-        self._retry_after = retry_after
+        self._retry_after = self._base_retry_after = retry_after
         self._highest: int | None = None
         self._missing: dict[int, int] = {}  # seq → NACKs sent for it
         self._retry: asyncio.TimerHandle | None = None
@@ -60,6 +62,16 @@ class UpstreamRepair:
         self.stale = 0
         """Duplicates, and packets that came after they were given up (not forwarded)."""
         """Forward jumps larger than max_gap (a burst lost, or the source skipped ahead)."""
+
+    def set_round_trip(self, rtt: float) -> None:
+        """A retransmission needs a round trip: asking again (and giving up after `attempts`)
+        on a fixed timer would, on a leg longer than it, give up on packets already on their
+        way and restart every subscriber at a keyframe for each one lost."""
+        self._retry_after = min(max(self._base_retry_after, 1.5 * rtt + 0.02), MAX_RETRY_AFTER)
+
+    @property
+    def retry_after(self) -> float:
+        return self._retry_after
 
     @property
     def nacks_sent(self) -> int:

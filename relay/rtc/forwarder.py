@@ -60,6 +60,10 @@ class Forwarder:
         return self._source_ssrc
 
     @property
+    def keyframe_requester(self) -> KeyframeRequester | None:
+        return self._requester
+
+    @property
     def video(self) -> bool:
         return self._detector is not None
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -15,6 +16,7 @@ from relay.rtc import aiortc_compat
 from relay.rtc.certificate import WORKER_CERTIFICATE
 from relay.rtc.down_track import RtxStream
 from relay.rtc.ice_guard import DropCounters, IceGuard
+from relay.rtc.leg import Leg
 from relay.rtc.negotiated import NegotiatedStream, codec_choices, negotiated_stream
 from relay.rtc.offer_check import check_offer
 from relay.rtc.publication import Publication
@@ -87,6 +89,7 @@ class RelayParticipant:
         self.slots: list[Slot] = []
         self._rtp_taps: dict[int, RtpTap] = {}
         self._rtcp_taps: dict[int, RtcpTap] = {}
+        self._legs: dict[int, Leg] = {}
         self._silent: list[SilentTrack] = []
         self.closed = False
 
@@ -134,6 +137,8 @@ class RelayParticipant:
             )
             if relay_receives:
                 receiving.append((transceiver, role))
+                if transceiver.kind == "audio":
+                    _ask_for_opus_fec(transceiver)
                 if transceiver.kind == "video":
                     _offer_only_what_receivers_accept(transceiver, (receivers or {}).get(role, ()))
             if relay_sends:
@@ -150,6 +155,7 @@ class RelayParticipant:
                 raise BadOffer(str(error)) from error
             self.publications.append(publication)
             self.publication_roles[id(publication)] = role
+            self._leg(transport).report(publication)
         return str(self.pc.localDescription.sdp)
 
     def _guard_sockets(self) -> None:
@@ -171,6 +177,17 @@ class RelayParticipant:
             tap = self._rtcp_taps[id(transport)] = RtcpTap(transport, self.drops)
         return tap
 
+    def _leg(self, transport: Any) -> Leg:
+        leg = self._legs.get(id(transport))
+        if leg is None:
+            leg = self._legs[id(transport)] = Leg(transport, self._rtcp_tap(transport))
+        return leg
+
+    @property
+    def legs(self) -> list[Leg]:
+        """This client's transports (one with BUNDLE), with their round trip and reports."""
+        return list(self._legs.values())
+
     def subscribe(self, source: ParticipantId, publication: Publication, role: TrackRole) -> bool:
         """Forward `publication` into a free slot of its role; False if there is none.
 
@@ -185,6 +202,7 @@ class RelayParticipant:
                         slot.transceiver,
                         publication,
                         self._rtcp_tap(transport),
+                        self._leg(transport),
                         rewriter=slot.rewriter,
                         rtx=slot.rtx,
                         stream=slot.stream,
@@ -247,6 +265,8 @@ class RelayParticipant:
                 await publication.close()
             except Exception:
                 logger.exception("closing a publication of %s failed", self.participant_id)
+        for leg in self._legs.values():
+            await leg.close()
         for rtp_tap in self._rtp_taps.values():
             rtp_tap.close()
         for rtcp_tap in self._rtcp_taps.values():
@@ -297,3 +317,22 @@ def _offer_only_what_receivers_accept(
             )
         ],
     )
+
+
+OPUS_RECEIVE_PARAMETERS = {"minptime": 10, "useinbandfec": 1}
+"""What the relay's answer asks of an Opus sender: in-band FEC (each packet carries a
+low-bitrate copy of the one before, so a single lost packet is concealed from the next;
+RFC 7587 3.1.3). The relay never decodes: the subscribers' decoders use it."""
+
+
+def _ask_for_opus_fec(transceiver: Any) -> None:
+    """Answer Opus with useinbandfec=1: a sender enables FEC only when the receiver's fmtp
+    asks for it, and aiortc answers with its own codec's (empty) parameters."""
+    raw = aiortc_compat.negotiated_codecs(transceiver)
+    changed = []
+    for codec in raw:
+        if str(codec.mimeType).lower() == "audio/opus":
+            codec = copy.copy(codec)
+            codec.parameters = {**codec.parameters, **OPUS_RECEIVE_PARAMETERS}
+        changed.append(codec)
+    aiortc_compat.set_negotiated_codecs(transceiver, changed)

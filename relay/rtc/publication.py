@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 import logging
+import struct
+import time
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Any
 
-from aiortc.rtp import RTCP_PSFB_PLI, RTCP_RTPFB_NACK, RtcpPsfbPacket, RtcpRtpfbPacket, RtcpSrPacket
+from aiortc.rtp import (
+    RTCP_PSFB_PLI,
+    RTCP_RTPFB_NACK,
+    RtcpPsfbPacket,
+    RtcpReceiverInfo,
+    RtcpRtpfbPacket,
+    RtcpSrPacket,
+)
 
 from relay.metrics import COUNTERS
 from relay.packet.codecs import keyframe_detector
 from relay.packet.keyframe_requests import KeyframeRequester
+from relay.packet.receive_statistics import ReceiveStatistics
 from relay.packet.rtp_header import RtpHeaderError, parse_header, rtx_original
 from relay.packet.upstream_repair import UpstreamRepair
 from relay.rtc.bandwidth import RembAggregator, remb_packet
@@ -22,6 +32,7 @@ from relay.rtc.transport_tap import RtcpTap, RtpTap
 logger = logging.getLogger(__name__)
 
 SenderReportListener = Callable[[RtcpSrPacket], Awaitable[None]]
+_SEQ_TS_SSRC = struct.Struct("!HII")  # at offset 2 of every RTP header
 
 
 class Publication:
@@ -56,6 +67,10 @@ class Publication:
             else None
         )
         self.rtx_received = 0
+        self.receive = ReceiveStatistics(self.stream.clock_rate)
+        """What arrived of the publisher's original packets (retransmissions not counted:
+        the loss its receiver reports show is the leg's, before repair)."""
+        self._receive_ssrc: int | None = None
         self.forwarder = Forwarder(
             keyframe_requester=KeyframeRequester(self._send_pli, min_interval=keyframe_interval)
             if video
@@ -72,7 +87,7 @@ class Publication:
         self._closed = False
         rtp_tap.route(
             self.stream.payload_type,
-            self.forwarder.on_rtp,
+            self._on_media,
             mid=self.stream.mid,
             receiver=transceiver.receiver,
             mid_extension_id=self.stream.extension_ids.get(MID_URI),
@@ -87,6 +102,34 @@ class Publication:
             )
         if rtcp_tap is not None:
             rtcp_tap.add_sender_report_handler(self._on_sender_report)
+
+    @property
+    def reporter_ssrc(self) -> int:
+        """The SSRC the relay's receiver reports to this publisher are sent from."""
+        return self.stream.local_ssrc
+
+    def _on_media(self, data: bytes) -> None:
+        """One original packet from the publisher (the RtpTap checked it has a header)."""
+        seq, timestamp, ssrc = _SEQ_TS_SSRC.unpack_from(data, 2)
+        if ssrc != self._receive_ssrc:
+            self._receive_ssrc = ssrc
+            self.receive = ReceiveStatistics(self.stream.clock_rate)
+        self.receive.on_packet(seq, timestamp, time.monotonic())
+        self.forwarder.on_rtp(data)
+
+    def receive_report(self, now: float) -> RtcpReceiverInfo | None:
+        """The report block about this stream for the next receiver report to the publisher."""
+        if self._closed or self._receive_ssrc is None:
+            return None
+        return self.receive.report_block(self._receive_ssrc, now)
+
+    def set_round_trip(self, rtt: float) -> None:
+        """The leg's measured round trip paces upstream NACKs and keyframe requests."""
+        if self.repair is not None:
+            self.repair.set_round_trip(rtt)
+        requester = self.forwarder.keyframe_requester
+        if requester is not None:
+            requester.set_round_trip(rtt)
 
     def _on_unrepairable(self, lost: list[int]) -> None:
         self.forwarder.restart_at_keyframe(lost)
@@ -128,6 +171,8 @@ class Publication:
         if self._closed or report.ssrc != self.forwarder.source_ssrc:
             return
         self.sender_reports += 1
+        if report.ssrc == self._receive_ssrc:
+            self.receive.on_sender_report(report.sender_info.ntp_timestamp, time.monotonic())
         for listener in list(self._sr_listeners):
             try:
                 await listener(report)

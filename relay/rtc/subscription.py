@@ -19,6 +19,7 @@ from relay.packet.stream_rewriter import StreamRewriter
 from relay.rtc.bandwidth import remb_share
 from relay.rtc.down_track import DownTrack, RtxStream
 from relay.rtc.dtls_sink import DtlsRtpSink
+from relay.rtc.leg import Leg
 from relay.rtc.negotiated import NegotiatedStream, negotiated_stream
 from relay.rtc.publication import Publication
 from relay.rtc.transport_tap import RtcpTap, SenderReportFilter
@@ -41,6 +42,7 @@ class Subscription:
         transceiver: Any,
         publication: Publication,
         rtcp_tap: RtcpTap,
+        leg: Leg | None = None,
         *,
         rewriter: StreamRewriter | None = None,
         rtx: RtxStream | None = None,
@@ -56,6 +58,7 @@ class Subscription:
         self.codec = codec
         self._publication = publication
         self._rtcp_tap = rtcp_tap
+        self._leg = leg
         self._dtls = transceiver.sender.transport
         # Only the publisher's SRs, rewritten, may reach the subscriber for this SSRC.
         self._sr_filter = SenderReportFilter(transceiver.sender)
@@ -105,6 +108,8 @@ class Subscription:
         self._listening = False
         self._closed = False
         rtcp_tap.route(self.stream.local_ssrc, self._on_feedback)
+        if leg is not None:
+            leg.watch(self.stream.local_ssrc)
         publication.add_sender_report_listener(self._on_sender_report)
         if self._dtls.state == "connected":
             self._attach()
@@ -153,6 +158,8 @@ class Subscription:
         except ConnectionError:
             return
         self.sender_reports_sent += 1
+        if self._leg is not None:
+            self._leg.sent_sender_report(self.stream.local_ssrc, report.sender_info.ntp_timestamp)
 
     def close(self) -> None:
         """Stop forwarding to this subscriber; idempotent."""
@@ -161,6 +168,8 @@ class Subscription:
         self._closed = True
         self._stop_listening()
         self._rtcp_tap.unroute(self.stream.local_ssrc)
+        if self._leg is not None:
+            self._leg.forget(self.stream.local_ssrc)
         self._publication.remove_sender_report_listener(self._on_sender_report)
         self._publication.forget_bandwidth(self)
         self._sr_filter.close()

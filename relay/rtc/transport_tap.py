@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import struct
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +33,7 @@ from aiortc.rtp import (
     AnyRtcpPacket,
     RtcpPacket,
     RtcpPsfbPacket,
+    RtcpReceiverInfo,
     RtcpRrPacket,
     RtcpRtpfbPacket,
     RtcpSrPacket,
@@ -50,6 +52,8 @@ RtpHandler = Callable[[bytes], None]
 """Takes one decrypted RTP packet; synchronous (it runs inside the datagram callback)."""
 FeedbackHandler = Callable[[RtcpPsfbPacket | RtcpRtpfbPacket], Awaitable[None]]
 SenderReportHandler = Callable[[RtcpSrPacket], Awaitable[None]]
+ReportBlockHandler = Callable[[RtcpReceiverInfo, float], None]
+"""Takes one report block the remote sent (in an SR or an RR) and when it arrived."""
 
 
 class RtpTap:
@@ -249,6 +253,7 @@ class RtcpTap:
         self._original: Callable[[bytes], Awaitable[None]] = self._shadow.original
         self._routes: dict[int, FeedbackHandler] = {}
         self._sr_handlers: list[SenderReportHandler] = []
+        self._block_handler: ReportBlockHandler | None = None
         self._closed = False
 
     def route(self, media_ssrc: int, handler: FeedbackHandler) -> None:
@@ -265,19 +270,28 @@ class RtcpTap:
         if handler in self._sr_handlers:
             self._sr_handlers.remove(handler)
 
+    def set_report_block_handler(self, handler: ReportBlockHandler | None) -> None:
+        """Every report block the remote sends (about the SSRCs the relay sends it) goes to
+        `handler`, synchronously: the leg's round trip and downlink loss (relay/rtc/leg.py)."""
+        self._block_handler = handler
+
     async def _handle_rtcp_data(self, data: bytes) -> None:
-        if self._routes or self._sr_handlers:
+        if self._routes or self._sr_handlers or self._block_handler is not None:
             try:
                 packets: list[AnyRtcpPacket] = RtcpPacket.parse(data)
             except ValueError:
                 packets = []
+            arrived = time.monotonic()
             for packet in packets:
                 if isinstance(packet, RtcpPsfbPacket | RtcpRtpfbPacket):
                     for handler in self._feedback_handlers(packet):
                         await self._call(handler, packet)
-                elif isinstance(packet, RtcpSrPacket):
-                    for sr_handler in list(self._sr_handlers):
-                        await self._call(sr_handler, packet)
+                elif isinstance(packet, RtcpSrPacket | RtcpRrPacket):
+                    if self._block_handler is not None and packet.reports:
+                        self._report_blocks(packet.reports, arrived)
+                    if isinstance(packet, RtcpSrPacket):
+                        for sr_handler in list(self._sr_handlers):
+                            await self._call(sr_handler, packet)
         try:
             await self._original(data)
         except ConnectionError:
@@ -299,6 +313,16 @@ class RtcpTap:
         handler = self._routes.get(packet.media_ssrc)
         return [] if handler is None else [handler]
 
+    def _report_blocks(self, blocks: list[RtcpReceiverInfo], arrived: float) -> None:
+        handler = self._block_handler
+        for block in blocks:
+            if handler is None:
+                return
+            try:
+                handler(block, arrived)
+            except Exception:
+                logger.exception("relay report block handler failed")
+
     @staticmethod
     async def _call(handler: Callable[[Any], Awaitable[None]], packet: object) -> None:
         try:
@@ -312,6 +336,7 @@ class RtcpTap:
             self._closed = True
             self._routes.clear()
             self._sr_handlers.clear()
+            self._block_handler = None
             self._shadow.restore()
 
 

@@ -1,0 +1,249 @@
+"""The relay's own RTCP: receive statistics per publication (RFC 3550 A.1/A.3/A.8), the round
+trip of a leg from the client's report blocks, and the timing they pace upstream."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from typing import Any
+
+from aiortc import RTCConfiguration
+from aiortc.rtp import RtcpPacket, RtcpRrPacket
+
+from loadtest.relay_peer import NO_STUN, RelayPeer, join_room_pair, until
+from relay.interface import CloseReason, ParticipantId, RoomId
+from relay.packet.keyframe_requests import KeyframeRequester
+from relay.packet.receive_statistics import ReceiveStatistics
+from relay.packet.round_trip import RoundTrip
+from relay.packet.upstream_repair import MAX_RETRY_AFTER, UpstreamRepair
+from relay.rtc import aiortc_compat
+from relay.rtc.room import Room
+from tests.impairment import udp_loss
+
+ALICE = ParticipantId("alice")
+BOB = ParticipantId("bob")
+
+VIDEO_RATE = 90_000
+
+
+def feed(stats: ReceiveStatistics, seqs: list[int], *, start: float = 0.0) -> None:
+    """One packet per 20 ms, each its own frame (timestamps follow the wall clock exactly)."""
+    for i, seq in enumerate(seqs):
+        arrival = start + i * 0.02
+        stats.on_packet(seq & 0xFFFF, round(arrival * VIDEO_RATE) & 0xFFFFFFFF, arrival)
+
+
+def test_loss_is_counted_per_interval_and_in_all() -> None:
+    stats = ReceiveStatistics(VIDEO_RATE)
+    assert stats.report_block(1, 0.0) is None  # nothing received: nothing to report
+    feed(stats, [s for s in range(100, 200) if s % 10 != 5])  # 10 of 100 lost
+    block = stats.report_block(0x1234, 2.0)
+    assert block is not None
+    assert block.ssrc == 0x1234
+    assert block.highest_sequence == 199
+    assert block.packets_lost == 10 and stats.cumulative_lost == 10
+    assert block.fraction_lost == (10 << 8) // 100  # 25/256 ≈ 9.8 %
+    # The next interval loses nothing: fraction 0, the cumulative count stays.
+    feed(stats, list(range(200, 300)), start=2.0)
+    block = stats.report_block(0x1234, 4.0)
+    assert block is not None
+    assert block.fraction_lost == 0 and block.packets_lost == 10
+
+
+def test_sequence_wrap_duplicates_and_reordering() -> None:
+    stats = ReceiveStatistics(VIDEO_RATE)
+    feed(stats, [65530, 65531, 65533, 65532, 65534, 65535, 0, 1, 1, 2])  # reordered, a dup
+    block = stats.report_block(1, 1.0)
+    assert block is not None
+    assert block.highest_sequence == 65536 + 2  # one cycle
+    assert block.packets_lost == -1  # the duplicate: received exceeds expected (RFC 3550)
+    assert block.fraction_lost == 0
+
+
+def test_a_large_jump_restarts_only_when_the_next_packet_follows_it() -> None:
+    stats = ReceiveStatistics(VIDEO_RATE)
+    feed(stats, list(range(1000, 1010)))
+    stats.on_packet(30_000, 0, 1.0)  # a stray packet far ahead: ignored
+    feed(stats, list(range(1010, 1020)), start=1.02)
+    assert stats.cumulative_lost == 0 and stats.extended_highest == 1019
+    stats.on_packet(40_000, 0, 2.0)
+    stats.on_packet(40_001, 1, 2.02)  # the sender restarted its numbering
+    assert stats.extended_highest == 40_001 and stats.cumulative_lost == 0
+
+
+def test_jitter_is_zero_for_a_steady_stream_and_grows_with_variable_delay() -> None:
+    steady = ReceiveStatistics(VIDEO_RATE)
+    feed(steady, list(range(50)))
+    assert steady.jitter_seconds < 0.0001
+    shaky = ReceiveStatistics(VIDEO_RATE)
+    for i in range(400):
+        sent = i * 0.02
+        delay = 0.05 if i % 2 else 0.02  # 30 ms of delay variation every other packet
+        shaky.on_packet(i, round(sent * VIDEO_RATE), sent + delay)
+    # RFC 3550's estimator converges on the mean |D|: 30 ms here.
+    assert 0.025 < shaky.jitter_seconds < 0.035
+    # Packets of one frame (same timestamp) paced out by the sender are not jitter.
+    paced = ReceiveStatistics(VIDEO_RATE)
+    for frame in range(40):
+        for part in range(5):
+            paced.on_packet(frame * 5 + part, frame * 3000, frame / 30 + part * 0.004)
+    assert paced.jitter_seconds < 0.0001
+
+
+def test_lsr_and_dlsr_echo_the_last_sender_report() -> None:
+    stats = ReceiveStatistics(VIDEO_RATE)
+    feed(stats, [1, 2, 3])
+    ntp = (0x12345678 << 32) | 0x9ABCDEF0
+    stats.on_sender_report(ntp, 10.0)
+    block = stats.report_block(1, 10.5)
+    assert block is not None
+    assert block.lsr == 0x56789ABC  # the middle 32 bits
+    assert block.dlsr == 32768  # half a second in 1/65536 s
+    # The block survives aiortc's own parser (what a client decodes).
+    packet = RtcpPacket.parse(bytes(RtcpRrPacket(ssrc=7, reports=[block])))[0]
+    assert isinstance(packet, RtcpRrPacket) and packet.reports == [block]
+
+
+def test_round_trip_from_echoed_sender_reports() -> None:
+    trip = RoundTrip()
+    ntp_a = 0x0000_1111_2222_0000
+    ntp_b = 0x0000_1111_3333_0000
+    trip.sent_sender_report(5, ntp_a, when=100.0)
+    trip.sent_sender_report(5, ntp_b, when=101.0)
+    # The client held SR a for 0.25 s and answered at 100.4: 0.15 s on the wire both ways.
+    assert trip.on_report_block(5, 0x1111_2222, int(0.25 * 65536), now=100.4) is not None
+    assert trip.rtt is not None and abs(trip.rtt - 0.15) < 0.001
+    # Unknown SSRC, unknown LSR, or no LSR at all: no sample.
+    assert trip.on_report_block(6, 0x1111_2222, 0, now=100.5) is None
+    assert trip.on_report_block(5, 0x7777_7777, 0, now=100.5) is None
+    assert trip.on_report_block(5, 0, 0, now=100.5) is None
+    # A forged DLSR that makes the round trip negative is ignored.
+    assert trip.on_report_block(5, 0x1111_3333, 65536 * 5, now=101.1) is None
+    # Later samples are smoothed in.
+    trip.on_report_block(5, 0x1111_3333, 0, now=101.35)
+    assert 0.15 < trip.rtt < 0.35 and trip.samples == 2
+
+
+async def test_a_measured_round_trip_paces_upstream_nacks_and_keyframe_requests() -> None:
+    sent: list[list[int]] = []
+
+    async def send_nack(lost: list[int]) -> None:
+        sent.append(lost)
+
+    repair = UpstreamRepair(send_nack)
+    assert repair.retry_after == 0.08
+    repair.set_round_trip(0.01)
+    assert repair.retry_after == 0.08  # loopback: the floor stays
+    repair.set_round_trip(0.3)
+    assert abs(repair.retry_after - 0.47) < 1e-9  # 1.5 round trips and 20 ms
+    repair.set_round_trip(5.0)
+    assert repair.retry_after == MAX_RETRY_AFTER
+    # With a 150 ms round trip, a packet whose retransmission comes 180 ms after the NACK
+    # is recovered, not given up at 160 ms (two NACKs 80 ms apart).
+    given_up: list[list[int]] = []
+    repair = UpstreamRepair(send_nack, on_unrepairable=given_up.append)
+    repair.set_round_trip(0.15)
+    repair.on_sequence(1)
+    repair.on_sequence(3)
+    await asyncio.sleep(0.18)
+    assert repair.on_sequence(2)  # the retransmission, in time
+    assert repair.recovered == 1 and not given_up
+    await repair.close()
+
+    async def send_pli() -> None:
+        pass
+
+    requester = KeyframeRequester(send_pli)
+    requester.set_round_trip(0.1)
+    assert requester.min_interval == 0.5
+    requester.set_round_trip(0.4)
+    assert requester.min_interval == 0.8
+    await requester.close()
+
+
+# --- through a real Room, with real loss ------------------------------------------------
+
+
+def stats_of(report: dict[str, Any], kind: str, stats_type: str) -> Any:
+    return next(s for s in report.values() if s.type == stats_type and s.kind == kind)
+
+
+async def test_a_publisher_behind_5_percent_loss_hears_it_and_both_sides_measure_the_rtt() -> None:
+    configuration = RTCConfiguration(iceServers=[], bundlePolicy=NO_STUN.bundlePolicy)
+    room = Room(RoomId("call-rtcp"), configuration)
+    alice, bob = RelayPeer(), RelayPeer()
+    try:
+        await join_room_pair(room, alice, bob)
+        await bob.frames_grow("camera", 3)
+        assert alice.pc is not None
+        pair = aiortc_compat.nominated_pairs(
+            aiortc_compat.ice_connection(alice.pc.getTransceivers()[0].sender.transport.transport)
+        )[1]
+        started = await alice.pc.getStats()
+        before = {kind: stats_of(started, kind, "outbound-rtp") for kind in ("audio", "video")}
+        publications = room.participants[ALICE].publications
+        counted = [(p.receive.expected, p.receive.cumulative_lost) for p in publications]
+        with udp_loss(pair.local_addr[1], 0.05):
+            await asyncio.sleep(8.0)
+            after = await alice.pc.getStats()
+            now = [(p.receive.expected, p.receive.cumulative_lost) for p in publications]
+            expected = sum(e1 - e0 for (e0, _), (e1, _) in zip(counted, now, strict=True))
+            lost = sum(n1 - n0 for (_, n0), (_, n1) in zip(counted, now, strict=True))
+        # The relay counted about 5 % of Alice's packets lost (~600 packets: 2.5-8 % is
+        # three standard deviations of a binomial count either way).
+        print(f"relay: {lost} of {expected} lost ({lost / expected:.1%})")
+        assert 0.025 <= lost / expected <= 0.08
+        # Alice heard it in the relay's receiver reports: loss (the last report is up to
+        # 1.5 s old, so a little under what was sent), and a round trip from LSR/DLSR.
+        sent = heard_lost = 0
+        for kind in ("audio", "video"):
+            heard = stats_of(after, kind, "remote-inbound-rtp")
+            sent += stats_of(after, kind, "outbound-rtp").packetsSent - before[kind].packetsSent
+            heard_lost += heard.packetsLost
+            assert heard.roundTripTime is not None and heard.roundTripTime > 0, heard
+        print(f"Alice heard {heard_lost} of {sent} lost ({heard_lost / sent:.1%})")
+        assert 0.01 <= heard_lost / sent <= 0.1
+        # The relay's side: the round trip of both legs from their report blocks, the loss
+        # counted per publication, and Bob's downlink reports: his video lost nothing (the
+        # relay repaired Alice's uplink with NACKs before forwarding it); Opus takes no NACK,
+        # so what Alice's audio lost on her uplink shows in his report as well.
+        alice_leg = room.participants[ALICE].legs[0]
+        bob_leg = room.participants[BOB].legs[0]
+        for leg in (alice_leg, bob_leg):
+            assert leg.rtt is not None and 0 < leg.rtt < 0.5, leg.rtt
+            assert leg.reports_sent >= 4
+        camera = next(p for p in room.participants[ALICE].publications if p.stream.kind == "video")
+        assert camera.receive.cumulative_lost > 0
+        assert camera.repair is not None and camera.repair.retry_after >= 0.08
+        kinds = {
+            slot.subscription.stream.local_ssrc: slot.subscription.stream.kind
+            for slot in room.participants[BOB].slots
+            if slot.subscription is not None
+        }
+        reported = {kinds[ssrc]: report for ssrc, report in bob_leg.downlink.items()}
+        print("Bob's downlink:", reported)
+        assert reported["video"].packets_lost <= 2, reported
+        assert reported["audio"].packets_lost > 0, reported
+        await bob.frames_grow("camera", 10)
+    finally:
+        await alice.close()
+        await bob.close()
+        await room.close(CloseReason.CALL_ENDED)
+
+
+async def test_the_relay_answers_opus_asking_for_in_band_fec() -> None:
+    configuration = RTCConfiguration(iceServers=[], bundlePolicy=NO_STUN.bundlePolicy)
+    room = Room(RoomId("call-fec"), configuration)
+    alice = RelayPeer()
+    try:
+        offer, tracks = await alice.offer()
+        answer = await room.join(ALICE, offer, tracks)
+        opus = re.search(r"a=rtpmap:(\d+) opus/48000/2", answer)
+        assert opus is not None, answer
+        fmtp = re.search(rf"a=fmtp:{opus.group(1)} ([^\r\n]*)", answer)
+        assert fmtp is not None and "useinbandfec=1" in fmtp.group(1).split(";"), answer
+        await alice.accept(answer)
+        await until(lambda: alice.connected)
+    finally:
+        await alice.close()
+        await room.close(CloseReason.CALL_ENDED)
