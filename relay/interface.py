@@ -457,9 +457,59 @@ class MediaFlow:
             raise ValueError("flowing must be true or false")
 
 
+def _check_share(name: str, value: float | None) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"{name} must be a number or null")
+    if not 0 <= value <= 100:
+        raise ValueError(f"{name} must be between 0 and 100, got {value!r}")
+
+
+def _check_millis(name: str, value: float | None) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"{name} must be a number or null")
+    if not 0 <= value <= MAX_LINK_MS:
+        raise ValueError(f"{name} must be between 0 and {MAX_LINK_MS}, got {value!r}")
+
+
+MAX_LINK_MS = 60_000
+
+
+@dataclass(frozen=True, slots=True)
+class LinkReport:
+    """Event: one participant's link as the relay measures it, every 2 s while it has one.
+
+    Uplink: what arrived of the participant's published media since the last report (loss
+    before the relay's repair, interarrival jitter; relay/packet/receive_statistics.py).
+    Downlink: the participant's own receiver reports about what the relay sends it (the
+    latest, worst stream). Round trip: from those reports echoing the relay's sender reports.
+    A figure is None until it is known (nothing published or subscribed yet, no echo yet).
+    """
+
+    room_id: RoomId
+    participant_id: ParticipantId
+    rtt_ms: float | None
+    uplink_loss_pct: float | None
+    uplink_jitter_ms: float | None
+    downlink_loss_pct: float | None
+    downlink_jitter_ms: float | None
+
+    def __post_init__(self) -> None:
+        _check_id("room_id", self.room_id)
+        _check_id("participant_id", self.participant_id)
+        _check_share("uplink_loss_pct", self.uplink_loss_pct)
+        _check_share("downlink_loss_pct", self.downlink_loss_pct)
+        for name in ("rtt_ms", "uplink_jitter_ms", "downlink_jitter_ms"):
+            _check_millis(name, getattr(self, name))
+
+
 RoomClosedListener = Callable[[RoomClosed], None]
 ParticipantListener = Callable[[ParticipantLink], None]
 MediaFlowListener = Callable[[MediaFlow], None]
+LinkListener = Callable[[LinkReport], None]
 RecordingListener = Callable[[RecordingState], None]
 
 
@@ -511,6 +561,10 @@ class RelayControl(Protocol):
 
     def add_media_flow_listener(self, listener: MediaFlowListener) -> None:
         """`listener` gets every MediaFlow event (media of a role started/stopped arriving)."""
+        ...
+
+    def add_link_listener(self, listener: LinkListener) -> None:
+        """`listener` gets every LinkReport (each participant's link, every 2 s)."""
         ...
 
     async def start_recording(self, room_id: RoomId, recording_id: str, directory: str) -> None:

@@ -387,6 +387,11 @@ async def test_video_call_screen_share_annotations_and_hang_up(
         badge = call.locator(".la-call__quality")
         await expect(badge).to_have_attribute("data-level", re.compile("^(good|fair|poor)$"))
         await expect(badge).to_contain_text("MOS")
+    # Beside the browsers' own figures, the relay's measure of the other side's link
+    # (call.link: round trip and loss each way, from the relay's RTCP with Chromium).
+    await expect(agent_call.locator(".la-call__quality")).to_have_attribute(
+        "title", re.compile(r"Relay measures theirs: \w+, \d+ ms, [\d.]+% lost sending")
+    )
     marks["quality shown"] = time.monotonic() - began
 
     # The agent hangs up: it ends for both, and the call's record says so.

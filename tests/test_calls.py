@@ -244,6 +244,40 @@ async def test_quality_samples_grade_the_call_and_offer_a_step_down(server: Serv
         assert steps == ["audio", "chat"]
 
 
+async def test_both_sides_see_the_relays_measure_of_each_link(server: Server) -> None:
+    """call.link: the relay's own figures per participant (round trip from its sender
+    reports' echoes, loss and jitter each way), graded, with no call.stats from anyone."""
+    async with chat_pair(server) as (customer, agent):
+        call_id = await ring_and_accept(customer, agent, customer.chat_id)
+        them = CallPeer(
+            customer, call_id, {"audio": ToneAudioTrack(440.0), "camera": stamped_camera()}
+        )
+        us = CallPeer(agent, call_id, {"audio": ToneAudioTrack(660.0), "camera": stamped_camera()})
+        try:
+            await asyncio.gather(them.join(), us.join())
+            for party in ("customer", "agent"):
+                link = await agent.next(
+                    "call.link",
+                    where=lambda seen, party=party: (
+                        seen["participant"] == party
+                        and seen["rtt_ms"] is not None
+                        and seen["downlink_loss_pct"] is not None
+                    ),
+                    timeout=15,
+                )
+                assert link["call_id"] == call_id
+                assert 0 < link["rtt_ms"] < 500, link
+                # Loopback: nothing lost (a busy machine may drop the odd datagram), a good grade.
+                assert link["uplink_loss_pct"] <= 2 and link["downlink_loss_pct"] <= 2, link
+                assert link["uplink_jitter_ms"] is not None and link["uplink_jitter_ms"] < 200
+                assert link["level"] in ("good", "fair") and link["mos"] > 3.5, link
+            seen = await customer.next("call.link")
+            assert seen["call_id"] == call_id
+        finally:
+            await them.close()
+            await us.close()
+
+
 async def test_annotations_reach_the_customer_and_are_stored(server: Server) -> None:
     async with chat_pair(server) as (customer, agent):
         call_id = await ring_and_accept(customer, agent, customer.chat_id)

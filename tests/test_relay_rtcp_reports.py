@@ -7,16 +7,19 @@ import asyncio
 import re
 from typing import Any
 
+import pytest
 from aiortc import RTCConfiguration
 from aiortc.rtp import RtcpPacket, RtcpRrPacket
 
 from loadtest.relay_peer import NO_STUN, RelayPeer, join_room_pair, until
-from relay.interface import CloseReason, ParticipantId, RoomId
+from relay.control.event_wire import event_from_wire, event_to_wire
+from relay.interface import CloseReason, LinkReport, ParticipantId, RoomId
 from relay.packet.keyframe_requests import KeyframeRequester
 from relay.packet.receive_statistics import ReceiveStatistics
 from relay.packet.round_trip import RoundTrip
 from relay.packet.upstream_repair import MAX_RETRY_AFTER, UpstreamRepair
 from relay.rtc import aiortc_compat
+from relay.rtc.link_reports import LinkMonitor
 from relay.rtc.room import Room
 from tests.impairment import udp_loss
 
@@ -183,9 +186,14 @@ async def test_a_publisher_behind_5_percent_loss_hears_it_and_both_sides_measure
         before = {kind: stats_of(started, kind, "outbound-rtp") for kind in ("audio", "video")}
         publications = room.participants[ALICE].publications
         counted = [(p.receive.expected, p.receive.cumulative_lost) for p in publications]
+        links: list[LinkReport] = []
+        monitor = LinkMonitor(lambda: [room], links.append)
+        monitor.check()  # the window starts here
         with udp_loss(pair.local_addr[1], 0.05):
             await asyncio.sleep(8.0)
             after = await alice.pc.getStats()
+            links.clear()
+            monitor.check()
             now = [(p.receive.expected, p.receive.cumulative_lost) for p in publications]
             expected = sum(e1 - e0 for (e0, _), (e1, _) in zip(counted, now, strict=True))
             lost = sum(n1 - n0 for (_, n0), (_, n1) in zip(counted, now, strict=True))
@@ -203,6 +211,13 @@ async def test_a_publisher_behind_5_percent_loss_hears_it_and_both_sides_measure
             assert heard.roundTripTime is not None and heard.roundTripTime > 0, heard
         print(f"Alice heard {heard_lost} of {sent} lost ({heard_lost / sent:.1%})")
         assert 0.01 <= heard_lost / sent <= 0.1
+        # What signaling is told (LinkReport): the same share over the window, both round trips.
+        by_who = {report.participant_id: report for report in links}
+        print("link reports:", by_who)
+        assert by_who[ALICE].uplink_loss_pct is not None
+        assert 2.5 <= by_who[ALICE].uplink_loss_pct <= 8
+        assert all(r.rtt_ms is not None and 0 < r.rtt_ms < 500 for r in by_who.values())
+        assert by_who[BOB].uplink_loss_pct is not None and by_who[BOB].uplink_loss_pct < 1
         # The relay's side: the round trip of both legs from their report blocks, the loss
         # counted per publication, and Bob's downlink reports: his video lost nothing (the
         # relay repaired Alice's uplink with NACKs before forwarding it); Opus takes no NACK,
@@ -247,3 +262,14 @@ async def test_the_relay_answers_opus_asking_for_in_band_fec() -> None:
     finally:
         await alice.close()
         await room.close(CloseReason.CALL_ENDED)
+
+
+def test_a_link_report_crosses_the_wire_and_bad_figures_are_refused() -> None:
+    report = LinkReport(RoomId("call-1"), ALICE, 148.2, 4.9, 6.1, None, None)
+    assert event_from_wire(event_to_wire(report)) == report
+    wire = event_to_wire(report)
+    for field, bad in (("uplink_loss_pct", 101), ("rtt_ms", -1), ("downlink_jitter_ms", True)):
+        with pytest.raises(ValueError, match=field):
+            event_from_wire({**wire, field: bad})
+    with pytest.raises(ValueError, match="without"):
+        event_from_wire({k: v for k, v in wire.items() if k != "rtt_ms"})

@@ -101,6 +101,7 @@ class RelayNode:
             self._pool.add_participant_listener,
             self._pool.add_media_flow_listener,
             self._pool.add_recording_listener,
+            self._pool.add_link_listener,
         ):
             add(self._queue_event)
         await self._pool.start()

@@ -4,6 +4,8 @@ telling signaling over Redis, so both ends parse (and validate) them the same wa
 {"event": "room_closed", "room_id", "reason"}
 {"event": "participant", "room_id", "participant_id", "state"}
 {"event": "media", "room_id", "participant_id", "role", "flowing"}
+{"event": "link", "room_id", "participant_id", "rtt_ms", "uplink_loss_pct", "uplink_jitter_ms",
+ "downlink_loss_pct", "downlink_jitter_ms"}
 {"event": "recording", "room_id", "recording_id", "state", "reason", "bytes", "dropped_bytes"}
 """
 
@@ -15,6 +17,7 @@ from typing import Any
 
 from relay.interface import (
     CloseReason,
+    LinkReport,
     MediaFlow,
     ParticipantId,
     ParticipantLink,
@@ -23,7 +26,7 @@ from relay.interface import (
     RoomId,
 )
 
-RelayEvent = RoomClosed | ParticipantLink | MediaFlow | RecordingState
+RelayEvent = RoomClosed | ParticipantLink | MediaFlow | RecordingState | LinkReport
 
 
 def event_to_wire(event: RelayEvent) -> dict[str, Any]:
@@ -44,6 +47,8 @@ def event_to_wire(event: RelayEvent) -> dict[str, Any]:
             "role": event.role,
             "flowing": event.flowing,
         }
+    if isinstance(event, LinkReport):
+        return {"event": "link", **dataclasses.asdict(event)}
     return {"event": "recording", **dataclasses.asdict(event)}
 
 
@@ -60,6 +65,16 @@ def event_from_wire(message: Mapping[str, Any]) -> RelayEvent:
         if kind == "media":
             participant = ParticipantId(str(message["participant_id"]))
             return MediaFlow(room_id, participant, message["role"], message["flowing"])
+        if kind == "link":
+            return LinkReport(
+                room_id,
+                ParticipantId(str(message["participant_id"])),
+                message["rtt_ms"],
+                message["uplink_loss_pct"],
+                message["uplink_jitter_ms"],
+                message["downlink_loss_pct"],
+                message["downlink_jitter_ms"],
+            )
         if kind == "recording":
             return RecordingState(
                 room_id,

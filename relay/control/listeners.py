@@ -1,5 +1,5 @@
 """What a RelayControl tells its listeners, kept in one place for both implementations (the
-embedded RelayPool and ClusterRelay over Redis): the four kinds of listener, the running
+embedded RelayPool and ClusterRelay over Redis): the five kinds of listener, the running
 recording of each room (a room lost while recording reports that recording failed), and
 that a listener which raises is logged without keeping the event from the others."""
 
@@ -13,6 +13,8 @@ from typing import TypeVar
 from relay.control.event_wire import RelayEvent
 from relay.interface import (
     CloseReason,
+    LinkListener,
+    LinkReport,
     MediaFlow,
     MediaFlowListener,
     ParticipantLink,
@@ -34,6 +36,7 @@ class RelayListeners:
         self._participant_listeners: list[ParticipantListener] = []
         self._media_listeners: list[MediaFlowListener] = []
         self._recording_listeners: list[RecordingListener] = []
+        self._link_listeners: list[LinkListener] = []
         self._recordings: dict[RoomId, RecordingState] = {}
         """The last state of each open room's running recording."""
 
@@ -49,6 +52,9 @@ class RelayListeners:
     def add_recording_listener(self, listener: RecordingListener) -> None:
         self._recording_listeners.append(listener)
 
+    def add_link_listener(self, listener: LinkListener) -> None:
+        self._link_listeners.append(listener)
+
     def tell(self, event: RelayEvent, *, room_open: bool = True) -> None:
         """An event from the relay (RoomClosed goes through room_closed instead)."""
         if isinstance(event, RecordingState):
@@ -59,6 +65,8 @@ class RelayListeners:
             _notify(self._recording_listeners, event, "recording")
         elif isinstance(event, MediaFlow):
             _notify(self._media_listeners, event, "media flow")
+        elif isinstance(event, LinkReport):
+            _notify(self._link_listeners, event, "link")
         elif isinstance(event, ParticipantLink):
             _notify(self._participant_listeners, event, "participant")
         elif isinstance(event, RoomClosed):

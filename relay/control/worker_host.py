@@ -16,7 +16,7 @@ from aiortc import RTCBundlePolicy, RTCConfiguration
 
 from relay.control import wire
 from relay.control.channel import ChannelClosed, FrameChannel, socket_of
-from relay.control.event_wire import event_to_wire
+from relay.control.event_wire import RelayEvent, event_to_wire
 from relay.event_loops import kind_of, loop_factory
 from relay.interface import (
     CloseReason,
@@ -24,11 +24,9 @@ from relay.interface import (
     EventLoopKind,
     Join,
     Leave,
-    MediaFlow,
     OpenRoom,
     ParticipantLink,
     PauseRecording,
-    RecordingState,
     RelayError,
     ResumeRecording,
     RoomExists,
@@ -40,6 +38,7 @@ from relay.interface import (
 from relay.metrics import COUNTERS, watch_loop_lag
 from relay.rtc import aiortc_compat, worker_process
 from relay.rtc.ice_guard import DropCounters
+from relay.rtc.link_reports import LinkMonitor
 from relay.rtc.media_flow import MediaFlowMonitor
 from relay.rtc.room import Room
 
@@ -68,7 +67,8 @@ class WorkerHost:
         self.rooms: dict[RoomId, Room] = {}
         self.drops = DropCounters()
         """Datagrams dropped at every room's sockets, by reason (reported in stats)."""
-        self._media_flow = MediaFlowMonitor(lambda: self.rooms.values(), self._send_media_flow)
+        self._media_flow = MediaFlowMonitor(lambda: self.rooms.values(), self._send_event)
+        self._links = LinkMonitor(lambda: self.rooms.values(), self._send_event)
         self._tasks: set[asyncio.Task[None]] = set()
         self._shutdown_id: int | None = None
 
@@ -84,12 +84,14 @@ class WorkerHost:
             }
         )
         self._media_flow.start()
+        self._links.start()
         lag = asyncio.create_task(watch_loop_lag())
         self._tasks.add(lag)
         try:
             await self._read_commands()
         finally:
             await self._media_flow.stop()
+            await self._links.stop()
             for task in list(self._tasks):
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -161,7 +163,7 @@ class WorkerHost:
             return None
         if isinstance(command, StartRecording):
             await room.start_recording(
-                command.recording_id, Path(command.directory), self._send_recording_state
+                command.recording_id, Path(command.directory), self._send_event
             )
             return None
         if isinstance(command, PauseRecording):
@@ -196,10 +198,7 @@ class WorkerHost:
             "metrics": COUNTERS.to_wire(),
         }
 
-    def _send_media_flow(self, event: MediaFlow) -> None:
-        self._send(event_to_wire(event))
-
-    def _send_recording_state(self, event: RecordingState) -> None:
+    def _send_event(self, event: RelayEvent) -> None:
         self._send(event_to_wire(event))
 
     def _send(self, message: dict[str, Any]) -> None:

@@ -52,8 +52,7 @@ class DownlinkReport:
     """Of the client's last interval, 0..1."""
     packets_lost: int
     """Cumulative, as the client counts it."""
-    jitter: int
-    """In the stream's RTP clock units."""
+    jitter_seconds: float
     at: float
     """time.monotonic() when it arrived."""
 
@@ -75,7 +74,8 @@ class Leg:
         self.round_trip = RoundTrip()
         self.downlink: dict[int, DownlinkReport] = {}
         """Relay SSRC → the client's last report block about it."""
-        self._down_ssrcs: set[int] = set()
+        self._down_ssrcs: dict[int, int] = {}
+        """Relay SSRC → its RTP clock rate."""
         self._reported: list[Reported] = []
         self._task: asyncio.Task[None] | None = None
         self._closed = False
@@ -100,10 +100,10 @@ class Leg:
         if publication in self._reported:
             self._reported.remove(publication)
 
-    def watch(self, ssrc: int) -> None:
+    def watch(self, ssrc: int, clock_rate: int) -> None:
         """A down track the relay sends on this leg: keep the client's reports about it
         (blocks about any other SSRC are ignored, so a client cannot grow this)."""
-        self._down_ssrcs.add(ssrc)
+        self._down_ssrcs[ssrc] = clock_rate
 
     def sent_sender_report(self, ssrc: int, ntp_timestamp: int) -> None:
         """The relay sent the client an SR for `ssrc` (a down track): its echo times the leg."""
@@ -111,18 +111,19 @@ class Leg:
 
     def forget(self, ssrc: int) -> None:
         """A down track of this leg is gone."""
-        self._down_ssrcs.discard(ssrc)
+        self._down_ssrcs.pop(ssrc, None)
         self.round_trip.forget(ssrc)
         self.downlink.pop(ssrc, None)
 
     def _on_block(self, block: RtcpReceiverInfo, arrived: float) -> None:
-        if self._closed or block.ssrc not in self._down_ssrcs:
+        clock_rate = self._down_ssrcs.get(block.ssrc)
+        if self._closed or not clock_rate:
             return
         sample = self.round_trip.on_report_block(block.ssrc, block.lsr, block.dlsr, arrived)
         self.downlink[block.ssrc] = DownlinkReport(
             fraction_lost=block.fraction_lost / 256,
             packets_lost=block.packets_lost,
-            jitter=block.jitter,
+            jitter_seconds=block.jitter / clock_rate,
             at=arrived,
         )
         rtt = self.round_trip.rtt

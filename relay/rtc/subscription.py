@@ -109,7 +109,7 @@ class Subscription:
         self._closed = False
         rtcp_tap.route(self.stream.local_ssrc, self._on_feedback)
         if leg is not None:
-            leg.watch(self.stream.local_ssrc)
+            leg.watch(self.stream.local_ssrc, self.stream.clock_rate)
         publication.add_sender_report_listener(self._on_sender_report)
         if self._dtls.state == "connected":
             self._attach()

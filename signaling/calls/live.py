@@ -34,6 +34,8 @@ class PartyLive:
     joined_at: float = 0.0
     dropped_at: float | None = None
     quality: dict[str, Any] | None = None
+    relay_link: dict[str, Any] | None = None
+    """The relay's last measure of this participant's link (a Link, docs/protocol.md)."""
     poor: PoorStreak = field(default_factory=PoorStreak)
     """Set from calls.poor_samples when the call starts."""
     last_pointer_stored: float = 0.0

@@ -1,11 +1,15 @@
 """call.stats: store each participant's connection sample, grade it (MOS), tell both sides,
-and offer (or apply) a step down when quality stays poor: video → screen only → audio → chat."""
+and offer (or apply) a step down when quality stays poor: video → screen only → audio → chat.
+Beside them, the relay's own measure of each participant's link (call.link)."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from typing import Any
 
 from media.quality import QualitySample, assess
+from relay.interface import LinkReport
 from signaling.auth.tokens import Principal
 from signaling.calls.service import CallService
 from signaling.calls.views import call_view
@@ -16,12 +20,54 @@ from signaling.store import calls as call_store
 from signaling.types import CallEndReason, CallParty, Downgrade
 
 STEPS = (Downgrade.SCREEN_ONLY, Downgrade.AUDIO, Downgrade.CHAT)
+log = logging.getLogger(__name__)
+
+
+def link_view(call_id: int, party: CallParty, report: LinkReport) -> dict[str, Any]:
+    """A Link (docs/protocol.md): the relay's figures for one participant, graded with the
+    same E-model as the clients' own (loss of both directions added, the worse jitter)."""
+    jitters = [j for j in (report.uplink_jitter_ms, report.downlink_jitter_ms) if j is not None]
+    loss = min((report.uplink_loss_pct or 0.0) + (report.downlink_loss_pct or 0.0), 100.0)
+    grade = assess(QualitySample(report.rtt_ms or 0.0, max(jitters, default=0.0), loss, 0.0))
+    return {
+        "call_id": call_id,
+        "participant": party.value,
+        "rtt_ms": report.rtt_ms,
+        "uplink_loss_pct": report.uplink_loss_pct,
+        "uplink_jitter_ms": report.uplink_jitter_ms,
+        "downlink_loss_pct": report.downlink_loss_pct,
+        "downlink_jitter_ms": report.downlink_jitter_ms,
+        "mos": round(grade.mos, 2),
+        "level": grade.level.value,
+    }
 
 
 class CallQuality:
     def __init__(self, calls: CallService, notifier: Notifier) -> None:
         self._calls = calls
         self._notifier = notifier
+        self._pushes: set[asyncio.Task[None]] = set()
+        calls.relay.add_link_listener(self.on_link_report)
+
+    def on_link_report(self, report: LinkReport) -> None:
+        """The relay measured a participant's link: both sides see it (call.link)."""
+        found = self._calls.in_room(report.room_id, report.participant_id)
+        if found is None:
+            return
+        live, party = found
+        if live.ended:
+            return
+        view = link_view(live.call_id, party, report)
+        live.parties[party].relay_link = view
+        task = asyncio.ensure_future(self._push_link(live.chat_id, view))
+        self._pushes.add(task)
+        task.add_done_callback(self._pushes.discard)
+
+    async def _push_link(self, chat_id: int, view: dict[str, Any]) -> None:
+        try:
+            await self._notifier.to_chat(chat_id, "call.link", view)
+        except Exception:
+            log.exception("call.link push failed")
 
     async def report(self, principal: Principal, req: ev.CallStats) -> dict[str, Any]:
         call, live, party = await self._calls.active(principal, req.call_id)

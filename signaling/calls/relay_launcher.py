@@ -20,6 +20,7 @@ from relay.control.pool import RelayPool
 from relay.interface import (
     CloseReason,
     EventLoopKind,
+    LinkListener,
     MediaFlowListener,
     ParticipantId,
     ParticipantListener,
@@ -82,6 +83,7 @@ class RelayLauncher(RelayControl):
         self._participant_listeners: list[ParticipantListener] = []
         self._media_listeners: list[MediaFlowListener] = []
         self._recording_listeners: list[RecordingListener] = []
+        self._link_listeners: list[LinkListener] = []
 
     @property
     def pool(self) -> RelayControl | None:
@@ -118,6 +120,8 @@ class RelayLauncher(RelayControl):
             service.add_media_flow_listener(media_listener)
         for recording_listener in self._recording_listeners:
             service.add_recording_listener(recording_listener)
+        for link_listener in self._link_listeners:
+            service.add_link_listener(link_listener)
         try:
             await service.start()
         except BaseException:
@@ -197,3 +201,8 @@ class RelayLauncher(RelayControl):
         self._recording_listeners.append(listener)
         if self._service is not None:
             self._service.add_recording_listener(listener)
+
+    def add_link_listener(self, listener: LinkListener) -> None:
+        self._link_listeners.append(listener)
+        if self._service is not None:
+            self._service.add_link_listener(listener)

@@ -158,6 +158,11 @@ class CallService:
         self.metrics: ServerMetrics | None = None
         """Counts ends, setup times, recording failures (set by the Runtime)."""
 
+    @property
+    def relay(self) -> RelayControl:
+        """For the parts beside this one that listen to the relay too (call quality)."""
+        return self._relay
+
     # ---- access ---------------------------------------------------------------------------
     async def load(self, principal: Principal, call_id: int) -> Record:
         """The call, if `principal` is one of its two parties (admins: any of their org)."""
@@ -529,7 +534,7 @@ class CallService:
         except RelayError as error:
             log.info("call %s: closing its relay room: %s", call_id, error)
 
-    def _in_room(self, room_id: RoomId, participant_id: str) -> tuple[LiveCall, CallParty] | None:
+    def in_room(self, room_id: RoomId, participant_id: str) -> tuple[LiveCall, CallParty] | None:
         """The live call in a relay room, and which of its parties a relay participant is."""
         live = next((c for c in self.live.values() if c.room_id == room_id), None)
         try:
@@ -539,7 +544,7 @@ class CallService:
 
     def _media_flow(self, event: MediaFlow) -> None:
         """The relay saw a participant's audio, camera or screen stop (or start) arriving."""
-        found = self._in_room(event.room_id, event.participant_id)
+        found = self.in_room(event.room_id, event.participant_id)
         if found is not None:
             self._spawn(self._flow_changed(*found, event.role, event.flowing))
 
@@ -592,7 +597,7 @@ class CallService:
 
     def _participant_link(self, event: ParticipantLink) -> None:
         """The relay saw a participant's peer connection fail or close: reconnecting."""
-        found = self._in_room(event.room_id, event.participant_id)
+        found = self.in_room(event.room_id, event.participant_id)
         if event.state in ("failed", "closed") and found is not None:
             why = f"media connection {event.state}"
             self._spawn(self._dropped(*found, why, seen_at=monotonic()))

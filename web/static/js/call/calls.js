@@ -31,6 +31,7 @@ export class CallManager extends Emitter {
     on("call.ringing", (call) => this.seen(call));
     on("call.updated", (call) => this.seen(call));
     on("call.quality", (quality) => this.withCall(quality.call_id, (s) => s.setQuality(quality)));
+    on("call.link", (link) => this.withCall(link.call_id, (s) => s.setLink(link)));
     on("call.downgrade", (event) => this.withCall(event.call_id, (s) => s.downgraded(event)));
     on("call.annotation", (annotation) => this.withCall(annotation.call_id,
       (s) => s.annotated(annotation)));

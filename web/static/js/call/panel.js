@@ -398,17 +398,21 @@ export class CallPanel {
     }
     const mine = s.quality[s.role];
     const theirs = s.quality[s.other];
-    const shown = mine || theirs;
-    this.qualityBadge.hidden = !shown || s.ended;
-    if (!shown) return;
-    // The worse of the two links decides the colour: either side's trouble is the call's.
-    const worst = [mine, theirs].filter(Boolean)
-      .sort((a, b) => (a.mos ?? 5) - (b.mos ?? 5))[0];
+    const myLink = s.links[s.role];
+    const theirLink = s.links[s.other];
+    const graded = [mine, theirs, myLink, theirLink].filter(Boolean);
+    this.qualityBadge.hidden = !graded.length || s.ended;
+    if (!graded.length) return;
+    // The worst grade decides the colour: either side's trouble is the call's, whether its
+    // browser says so or the relay measures it.
+    const worst = graded.sort((a, b) => (a.mos ?? 5) - (b.mos ?? 5))[0];
     this.qualityBadge.dataset.level = worst.level;
     const args = { level: t(`call.level.${worst.level}`), mos: (worst.mos ?? 0).toFixed(1) };
     setText(this.qualityBadge, "call.quality", args);
     const detail = [mine && t("call.qualityMine", qualityArgs(mine)),
-      theirs && t("call.qualityTheirs", qualityArgs(theirs))].filter(Boolean).join(" · ");
+      theirs && t("call.qualityTheirs", qualityArgs(theirs)),
+      myLink && t("call.linkMine", linkArgs(myLink)),
+      theirLink && t("call.linkTheirs", linkArgs(theirLink))].filter(Boolean).join(" · ");
     this.qualityBadge.title = detail;
     this.qualityBadge.setAttribute("aria-label", `${t("call.quality", args)} — ${detail}`);
   }
@@ -497,6 +501,13 @@ export function callLogLine(call, role) {
 function qualityArgs(q) {
   return { level: t(`call.level.${q.level}`), mos: (q.mos ?? 0).toFixed(1),
     rtt: Math.round(q.rtt_ms ?? 0), loss: (q.loss_pct ?? 0).toFixed(1) };
+}
+
+function linkArgs(link) {
+  const share = (value) => (value == null ? "–" : value.toFixed(1));
+  return { level: t(`call.level.${link.level}`),
+    rtt: link.rtt_ms == null ? "–" : Math.round(link.rtt_ms),
+    up: share(link.uplink_loss_pct), down: share(link.downlink_loss_pct) };
 }
 
 /** "2:31" from `since` (ms since the epoch) to `until`. */

@@ -7,7 +7,7 @@
 //
 // Events: "changed" (call)      any change worth redrawing: state, participants, our flags
 //         "tracks"               the peer connection (and so the remote tracks) was replaced
-//         "quality" (Quality)    "downgrade" ({to, applied, reason})
+//         "quality" (Quality or Link)    "downgrade" ({to, applied, reason})
 //         "annotation" (Annotation)    "problem" (key)    "ended" (call)
 
 import { Emitter } from "../emitter.js";
@@ -53,6 +53,7 @@ export class CallSession extends Emitter {
     this.ice = null;  // {servers: Promise<RTCIceServer[]>, expiresAt: ms | null} (iceServers())
     this.closed = false;
     this.quality = { customer: null, agent: null };
+    this.links = { customer: null, agent: null };  // the relay's measure of each (call.link)
     this.downgradeOffer = null;
     this.sampler = new StatsSampler();
     this.statsTimer = null;
@@ -133,6 +134,13 @@ export class CallSession extends Emitter {
     if (!quality || !quality.participant) return;
     this.quality[quality.participant] = quality;
     this.emit("quality", quality);
+  }
+
+  /** call.link: how the relay measures a participant's link, beside the clients' own. */
+  setLink(link) {
+    if (!link || !link.participant) return;
+    this.links[link.participant] = link;
+    this.emit("quality", link);
   }
 
   /** call.downgrade: a suggestion (to the agent) or a step down both sides apply now. */

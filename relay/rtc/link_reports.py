@@ -1,0 +1,127 @@
+"""Every 2 s, each participant's link as the relay measures it (LinkReport), for signaling to
+grade beside the clients' own call.stats.
+
+The clients' figures say what their browser sees; these say what the relay sees, per
+direction: a customer whose page sends no stats (or wrong ones) still gets a grade, and an
+agent can tell an uplink problem from a downlink one. Off the hot path: one pass over the
+rooms per interval reads counters the packet path keeps anyway.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Iterable
+
+from relay.interface import MAX_LINK_MS, LinkReport, ParticipantId, RoomId
+from relay.rtc.participant import RelayParticipant
+from relay.rtc.room import Room
+
+logger = logging.getLogger(__name__)
+
+LinkReportListener = Callable[[LinkReport], None]
+STALE_AFTER = 5.0
+"""A client's receiver report older than this (seconds) no longer speaks for its downlink."""
+
+
+class LinkMonitor:
+    """Lifecycle: start() → stop() (idempotent); check() is one pass, for tests."""
+
+    def __init__(
+        self,
+        rooms: Callable[[], Iterable[Room]],
+        on_report: LinkReportListener,
+        *,
+        interval: float = 2.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._rooms = rooms
+        self._on_report = on_report
+        self._interval = interval
+        self._clock = clock
+        self._counted: dict[int, tuple[int, int]] = {}
+        """id(publication) → (expected, lost) at the last check."""
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run())
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self._interval)
+            try:
+                self.check()
+            except Exception:
+                logger.exception("link report failed")
+
+    def check(self) -> None:
+        counted: dict[int, tuple[int, int]] = {}
+        now = self._clock()
+        for room in self._rooms():
+            for participant_id, participant in list(room.participants.items()):
+                report = self._report(room.room_id, participant_id, participant, counted, now)
+                if report is None:
+                    continue
+                try:
+                    self._on_report(report)
+                except Exception:
+                    logger.exception("link report listener failed")
+        self._counted = counted  # publications gone since are forgotten
+
+    def _report(
+        self,
+        room_id: RoomId,
+        participant_id: ParticipantId,
+        participant: RelayParticipant,
+        counted: dict[int, tuple[int, int]],
+        now: float,
+    ) -> LinkReport | None:
+        expected = lost = 0
+        jitter: float | None = None
+        for publication in participant.publications:
+            stats = publication.receive
+            counted[id(publication)] = (stats.expected, stats.cumulative_lost)
+            before_expected, before_lost = self._counted.get(id(publication), (0, 0))
+            if stats.expected < before_expected:  # restarted (a new SSRC): count afresh
+                before_expected = before_lost = 0
+            expected += stats.expected - before_expected
+            lost += max(stats.cumulative_lost - before_lost, 0)
+            if stats.received:
+                jitter = max(jitter or 0.0, stats.jitter_seconds)
+        uplink_loss = min(100.0 * lost / expected, 100.0) if expected > 0 else None
+        rtt: float | None = None
+        down_loss: float | None = None
+        down_jitter: float | None = None
+        for leg in participant.legs:
+            if leg.rtt is not None:
+                rtt = leg.rtt if rtt is None else min(rtt, leg.rtt)
+            for downlink in leg.downlink.values():
+                if now - downlink.at > STALE_AFTER:
+                    continue
+                down_loss = max(down_loss or 0.0, 100.0 * downlink.fraction_lost)
+                down_jitter = max(down_jitter or 0.0, downlink.jitter_seconds)
+        if rtt is None and uplink_loss is None and down_loss is None:
+            return None
+        return LinkReport(
+            room_id,
+            participant_id,
+            rtt_ms=_millis(rtt),
+            uplink_loss_pct=None if uplink_loss is None else round(uplink_loss, 2),
+            uplink_jitter_ms=_millis(jitter) if uplink_loss is not None else None,
+            downlink_loss_pct=None if down_loss is None else round(down_loss, 2),
+            downlink_jitter_ms=_millis(down_jitter),
+        )
+
+
+def _millis(seconds: float | None) -> float | None:
+    return None if seconds is None else round(min(seconds * 1000, MAX_LINK_MS), 1)
