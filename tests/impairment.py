@@ -13,12 +13,12 @@ from contextlib import contextmanager
 import pytest
 
 
-def _rule(port: int, probability: float) -> list[str]:
+def _rule(port: int, probability: float, towards: bool) -> list[str]:
     return [
         "OUTPUT",
         "-p",
         "udp",
-        "--sport",
+        "--dport" if towards else "--sport",
         str(port),
         "-m",
         "statistic",
@@ -32,14 +32,15 @@ def _rule(port: int, probability: float) -> list[str]:
 
 
 @contextmanager
-def udp_loss(port: int, probability: float) -> Iterator[None]:
-    """Drop `probability` of the UDP datagrams sent from local port `port` until the block ends."""
+def udp_loss(port: int, probability: float, *, towards: bool = False) -> Iterator[None]:
+    """Drop `probability` of the UDP datagrams sent from local port `port` (`towards`: sent
+    to it: on loopback, that socket's downlink) until the block ends."""
     iptables = shutil.which("iptables")
     if iptables is None:
         pytest.skip("iptables is not installed (Debian package iptables; make test installs it)")
     if os.geteuid() != 0:
         pytest.skip("loss is made with iptables, which needs root")
-    rule = _rule(port, probability)
+    rule = _rule(port, probability, towards)
     subprocess.run([iptables, "-I", *rule], check=True, capture_output=True)
     try:
         yield

@@ -12,9 +12,11 @@ from aiortc import RTCConfiguration
 from aiortc.rtp import RtcpPacket, RtcpRrPacket
 
 from loadtest.relay_peer import NO_STUN, RelayPeer, join_room_pair, until
+from media.stamps import StampedVideoTrack
 from relay.control.event_wire import event_from_wire, event_to_wire
 from relay.interface import CloseReason, LinkReport, ParticipantId, RoomId
 from relay.packet.keyframe_requests import KeyframeRequester
+from relay.packet.loss_limit import MIN_BITRATE, LossLimit
 from relay.packet.receive_statistics import ReceiveStatistics
 from relay.packet.round_trip import RoundTrip
 from relay.packet.upstream_repair import MAX_RETRY_AFTER, UpstreamRepair
@@ -179,9 +181,6 @@ async def test_a_publisher_behind_5_percent_loss_hears_it_and_both_sides_measure
         await join_room_pair(room, alice, bob)
         await bob.frames_grow("camera", 3)
         assert alice.pc is not None
-        pair = aiortc_compat.nominated_pairs(
-            aiortc_compat.ice_connection(alice.pc.getTransceivers()[0].sender.transport.transport)
-        )[1]
         started = await alice.pc.getStats()
         before = {kind: stats_of(started, kind, "outbound-rtp") for kind in ("audio", "video")}
         publications = room.participants[ALICE].publications
@@ -189,7 +188,7 @@ async def test_a_publisher_behind_5_percent_loss_hears_it_and_both_sides_measure
         links: list[LinkReport] = []
         monitor = LinkMonitor(lambda: [room], links.append)
         monitor.check()  # the window starts here
-        with udp_loss(pair.local_addr[1], 0.05):
+        with udp_loss(local_port(alice), 0.05):
             await asyncio.sleep(8.0)
             after = await alice.pc.getStats()
             links.clear()
@@ -246,6 +245,49 @@ async def test_a_publisher_behind_5_percent_loss_hears_it_and_both_sides_measure
         await room.close(CloseReason.CALL_ENDED)
 
 
+def local_port(peer: RelayPeer) -> int:
+    assert peer.pc is not None
+    ice = peer.pc.getTransceivers()[0].sender.transport.transport
+    return int(aiortc_compat.nominated_pairs(aiortc_compat.ice_connection(ice))[1].local_addr[1])
+
+
+async def test_a_lossy_downlink_lowers_what_the_publisher_is_asked_to_send() -> None:
+    """20 % lost on the way to Bob: his REMB (delay-based) does not move, his receiver
+    reports do; the relay caps his share and Alice is asked for less, then for as much as
+    before once the loss is gone."""
+    configuration = RTCConfiguration(iceServers=[], bundlePolicy=NO_STUN.bundlePolicy)
+    room = Room(RoomId("call-cap"), configuration)
+    # A moving picture, so Alice sends (and Bob's REMB says) far more than a cap's floor.
+    alice = RelayPeer(sources={"camera": lambda: StampedVideoTrack(320, 240, 30)})
+    bob = RelayPeer()
+    try:
+        await join_room_pair(room, alice, bob)
+        await bob.frames_grow("camera", 3)
+        camera = next(p for p in room.participants[ALICE].publications if p.stream.kind == "video")
+        subscription = next(
+            s.subscription
+            for s in room.participants[BOB].slots
+            if s.subscription is not None and s.subscription.stream.kind == "video"
+        )
+        await until(lambda: subscription.remb_received > 0, 10)
+        clean = camera.bandwidth.current()
+        assert clean is not None and subscription.loss_limit.cap is None
+        with udp_loss(local_port(bob), 0.2, towards=True):
+            await until(lambda: subscription.loss_limit.cap is not None, 10)
+            await asyncio.sleep(3.0)
+            asked = camera.bandwidth.current()
+            print(f"asked of Alice: {clean} bit/s clean, {asked} with 20 % lost to Bob")
+            assert asked is not None and asked < 0.8 * clean
+            assert camera.bandwidth.last_bitrate is not None
+            assert camera.bandwidth.last_bitrate < 0.8 * clean  # and it went out as REMB
+        await until(lambda: subscription.loss_limit.cap is None, 15)
+        assert (camera.bandwidth.current() or 0) >= 0.8 * clean
+    finally:
+        await alice.close()
+        await bob.close()
+        await room.close(CloseReason.CALL_ENDED)
+
+
 async def test_the_relay_answers_opus_asking_for_in_band_fec() -> None:
     configuration = RTCConfiguration(iceServers=[], bundlePolicy=NO_STUN.bundlePolicy)
     room = Room(RoomId("call-fec"), configuration)
@@ -273,3 +315,26 @@ def test_a_link_report_crosses_the_wire_and_bad_figures_are_refused() -> None:
             event_from_wire({**wire, field: bad})
     with pytest.raises(ValueError, match="without"):
         event_from_wire({k: v for k, v in wire.items() if k != "rtt_ms"})
+
+
+def test_loss_in_a_subscribers_reports_caps_its_estimate_until_it_stays_clean() -> None:
+    sent = [0]
+    limit = LossLimit(lambda: sent[0])
+
+    def report(octets_per_second: int, loss: float, at: float) -> float | None:
+        sent[0] += octets_per_second
+        return limit.on_report(loss, at)
+
+    assert report(125_000, 0.0, 0.0) is None  # the first report only starts the measure
+    assert report(125_000, 0.01, 1.0) is None and limit.limit(2_000_000) == 2_000_000
+    cap = report(125_000, 0.2, 2.0)  # 1 Mbit/s received, 20 % lost: cut by 10 %
+    assert cap is not None and abs(cap - 900_000) < 1
+    assert limit.limit(2_000_000) == 900_000 and limit.limit(500_000) == 500_000
+    assert report(125_000, 0.05, 3.0) == cap  # between 2 and 10 %: hold
+    grown = report(125_000, 0.0, 4.0)
+    assert grown is not None and abs(grown - cap * 1.08) < 1
+    assert report(125_000, 0.0, 5.0) is not None
+    assert report(125_000, 0.0, 6.0) is None  # three clean reports: lifted
+    # Heavy loss on a starved link never caps below what a keyframe needs.
+    report(100, 0.9, 7.0)
+    assert limit.cap == MIN_BITRATE

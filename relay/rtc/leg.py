@@ -44,6 +44,9 @@ class Reported(Protocol):
     def set_round_trip(self, rtt: float) -> None: ...
 
 
+DownlinkListener = Callable[["DownlinkReport"], None]
+
+
 @dataclass(frozen=True, slots=True)
 class DownlinkReport:
     """The client's last report block about one stream the relay sends it."""
@@ -74,8 +77,8 @@ class Leg:
         self.round_trip = RoundTrip()
         self.downlink: dict[int, DownlinkReport] = {}
         """Relay SSRC → the client's last report block about it."""
-        self._down_ssrcs: dict[int, int] = {}
-        """Relay SSRC → its RTP clock rate."""
+        self._down_ssrcs: dict[int, tuple[int, DownlinkListener | None]] = {}
+        """Relay SSRC → its RTP clock rate, and who hears of each report about it."""
         self._reported: list[Reported] = []
         self._task: asyncio.Task[None] | None = None
         self._closed = False
@@ -100,10 +103,11 @@ class Leg:
         if publication in self._reported:
             self._reported.remove(publication)
 
-    def watch(self, ssrc: int, clock_rate: int) -> None:
-        """A down track the relay sends on this leg: keep the client's reports about it
-        (blocks about any other SSRC are ignored, so a client cannot grow this)."""
-        self._down_ssrcs[ssrc] = clock_rate
+    def watch(self, ssrc: int, clock_rate: int, listener: DownlinkListener | None = None) -> None:
+        """A down track the relay sends on this leg: keep the client's reports about it and
+        pass each to `listener` (blocks about any other SSRC are ignored, so a client cannot
+        grow this)."""
+        self._down_ssrcs[ssrc] = (clock_rate, listener)
 
     def sent_sender_report(self, ssrc: int, ntp_timestamp: int) -> None:
         """The relay sent the client an SR for `ssrc` (a down track): its echo times the leg."""
@@ -116,16 +120,19 @@ class Leg:
         self.downlink.pop(ssrc, None)
 
     def _on_block(self, block: RtcpReceiverInfo, arrived: float) -> None:
-        clock_rate = self._down_ssrcs.get(block.ssrc)
-        if self._closed or not clock_rate:
+        watched = self._down_ssrcs.get(block.ssrc)
+        if self._closed or watched is None:
             return
+        clock_rate, listener = watched
         sample = self.round_trip.on_report_block(block.ssrc, block.lsr, block.dlsr, arrived)
-        self.downlink[block.ssrc] = DownlinkReport(
+        report = self.downlink[block.ssrc] = DownlinkReport(
             fraction_lost=block.fraction_lost / 256,
             packets_lost=block.packets_lost,
             jitter_seconds=block.jitter / clock_rate,
             at=arrived,
         )
+        if listener is not None:
+            listener(report)
         rtt = self.round_trip.rtt
         if sample is not None and rtt is not None:
             for publication in self._reported:

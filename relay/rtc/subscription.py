@@ -15,11 +15,12 @@ from aiortc.rtp import (
 )
 
 from relay.packet.codecs import matching_codec
+from relay.packet.loss_limit import LossLimit
 from relay.packet.stream_rewriter import StreamRewriter
 from relay.rtc.bandwidth import remb_share
 from relay.rtc.down_track import DownTrack, RtxStream
 from relay.rtc.dtls_sink import DtlsRtpSink
-from relay.rtc.leg import Leg
+from relay.rtc.leg import DownlinkReport, Leg
 from relay.rtc.negotiated import NegotiatedStream, negotiated_stream
 from relay.rtc.publication import Publication
 from relay.rtc.transport_tap import RtcpTap, SenderReportFilter
@@ -101,6 +102,9 @@ class Subscription:
             # ~4 s of 1 Mbit/s video: a NACK later than that is for a frame long gone.
             history_size=512 if codec.nack else 0,
         )
+        self.loss_limit = LossLimit(lambda: self.down_track.sent_octets)
+        """Caps this subscriber's bandwidth estimate when its receiver reports loss."""
+        self._remb_share: int | None = None
         self.keyframe_requests = 0
         self.remb_received = 0
         self.sender_reports_sent = 0
@@ -109,7 +113,7 @@ class Subscription:
         self._closed = False
         rtcp_tap.route(self.stream.local_ssrc, self._on_feedback)
         if leg is not None:
-            leg.watch(self.stream.local_ssrc, self.stream.clock_rate)
+            leg.watch(self.stream.local_ssrc, self.stream.clock_rate, self._on_downlink)
         publication.add_sender_report_listener(self._on_sender_report)
         if self._dtls.state == "connected":
             self._attach()
@@ -145,7 +149,25 @@ class Subscription:
             share = remb_share(packet)
             if share is not None:
                 self.remb_received += 1
-                self._publication.report_bandwidth(self, share[0])
+                self._remb_share = share[0]
+                self._publication.report_bandwidth(self, self.loss_limit.limit(share[0]))
+
+    def _on_downlink(self, report: DownlinkReport) -> None:
+        """The subscriber's receiver report about this stream: loss may cap its estimate."""
+        if self._closed or not self._publication.forwarder.video:
+            return
+        before = self.loss_limit.cap
+        cap = self.loss_limit.on_report(report.fraction_lost, report.at)
+        if cap is None and before is None:
+            return  # no cap, before or now: the REMB alone speaks
+        # Reported again with every report while capped: the aggregator forgets an
+        # estimate that is not refreshed.
+        if self._remb_share is not None:
+            self._publication.report_bandwidth(self, self.loss_limit.limit(self._remb_share))
+        elif cap is not None:
+            self._publication.report_bandwidth(self, int(cap))
+        else:
+            self._publication.forget_bandwidth(self)
 
     async def _on_sender_report(self, report: RtcpSrPacket) -> None:
         if not self._attached or self._closed:
