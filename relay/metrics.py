@@ -55,9 +55,11 @@ class RelayCounters:
         "packets_forwarded",
         "packets_received",
         "plis_sent",
+        "receiver_reports_sent",
         "rtx_received",
         "rtx_sent",
         "send_failures",
+        "transport_feedback_sent",
     )
 
     def __init__(self) -> None:
@@ -70,6 +72,8 @@ class RelayCounters:
         self.rtx_sent = 0
         self.rtx_received = 0
         self.plis_sent = 0
+        self.receiver_reports_sent = 0
+        self.transport_feedback_sent = 0
         self.forward_time = Histogram(FORWARD_BUCKETS_US)
         self.loop_lag = Histogram(LAG_BUCKETS_MS)
         self.loop_lag_last_ms = 0.0
@@ -85,6 +89,8 @@ class RelayCounters:
             "rtx_sent": self.rtx_sent,
             "rtx_received": self.rtx_received,
             "plis_sent": self.plis_sent,
+            "receiver_reports_sent": self.receiver_reports_sent,
+            "transport_feedback_sent": self.transport_feedback_sent,
             "forward_time_us": self.forward_time.to_wire(),
             "loop_lag_ms": self.loop_lag.to_wire(),
             "loop_lag_last_ms": self.loop_lag_last_ms,

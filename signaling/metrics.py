@@ -96,6 +96,8 @@ WORKER_COUNTERS = {
     "rtx_sent": "Retransmissions sent to subscribers",
     "rtx_received": "Retransmissions received from publishers",
     "plis_sent": "Keyframe requests (PLI) sent to publishers",
+    "receiver_reports_sent": "RTCP receiver reports sent to publishers (loss, jitter, LSR/DLSR)",
+    "transport_feedback_sent": "Transport-wide congestion control feedback sent to publishers",
 }
 
 

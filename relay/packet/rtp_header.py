@@ -97,6 +97,31 @@ def one_byte_extension_elements(
     return elements
 
 
+def one_byte_extension_u16(data: bytes | bytearray | memoryview, ext_id: int) -> int | None:
+    """The two-byte value of one-byte-header extension `ext_id` (a transport-wide sequence
+    number), or None; straight from the bytes, for the per-packet path."""
+    length = len(data)
+    if length < FIXED_HEADER_LENGTH or not data[0] & 0x10:
+        return None
+    pos = FIXED_HEADER_LENGTH + 4 * (data[0] & 0x0F)
+    if pos + 4 > length or data[pos] != 0xBE or data[pos + 1] != 0xDE:
+        return None
+    end = min(pos + 4 + 4 * ((data[pos + 2] << 8) | data[pos + 3]), length)
+    pos += 4
+    while pos < end:
+        byte = data[pos]
+        if byte == 0:  # padding between elements
+            pos += 1
+            continue
+        found, size = byte >> 4, (byte & 0x0F) + 1
+        if found == 15:
+            return None
+        if found == ext_id:
+            return (data[pos + 1] << 8) | data[pos + 2] if size == 2 and pos + 3 <= end else None
+        pos += 1 + size
+    return None
+
+
 def build_one_byte_extension_block(elements: list[tuple[int, bytes]]) -> bytes:
     """Encode (id, value) pairs as a padded one-byte-header extension block, or b"" if none."""
     body = bytearray()

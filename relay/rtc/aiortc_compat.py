@@ -140,6 +140,13 @@ def header_extensions(transceiver: RTCRtpTransceiver) -> list[RTCRtpHeaderExtens
     return list(transceiver._headerExtensions)
 
 
+def set_header_extensions(
+    transceiver: RTCRtpTransceiver, extensions: list[RTCRtpHeaderExtensionParameters]
+) -> None:
+    """Replace the negotiated header extensions (before createAnswer: the answer lists them)."""
+    transceiver._headerExtensions = extensions
+
+
 def offered_direction(transceiver: RTCRtpTransceiver) -> str | None:
     """The remote offer's direction for this m-line, seen from our side (None: no attribute)."""
     direction: str | None = transceiver._offerDirection
@@ -378,7 +385,9 @@ REQUIRED: tuple[Requirement, ...] = (
     Requirement("StunProtocol", "datagram_received", "shadowed by IceGuard", ("data", "addr")),
     Requirement("Candidate", "_network_host", "read: IceGuard's proven sources"),
     Requirement("RTCRtpTransceiver", "_codecs", "read and narrowed: negotiated codecs"),
-    Requirement("RTCRtpTransceiver", "_headerExtensions", "read: negotiated extension ids"),
+    Requirement(
+        "RTCRtpTransceiver", "_headerExtensions", "read, and extended: negotiated extension ids"
+    ),
     Requirement("RTCRtpTransceiver", "_offerDirection", "read: the client's direction"),
     Requirement("RTCRtpSender", "_ssrc", "read: the SSRC the relay sends with"),
     Requirement("RTCRtpSender", "_rtx_ssrc", "read: the RTX SSRC"),

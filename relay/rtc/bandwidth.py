@@ -10,6 +10,9 @@ from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, pack_remb_fci, unpack_remb
 from relay.packet.throttle import Throttle
 
 SendBitrate = Callable[[int], Awaitable[None]]
+UNCAPPED = 100_000_000
+"""What a REMB says once no subscriber limits the stream any more: a publisher keeps obeying
+the last REMB it got until another one comes, so a lifted limit has to be sent too."""
 
 
 def remb_packet(*, sender_ssrc: int, media_ssrcs: list[int], bitrate: int) -> bytes:
@@ -102,13 +105,17 @@ class RembAggregator:
         return self._throttle.trigger()
 
     def remove(self, subscriber: Hashable) -> None:
-        """Forget a subscriber's estimate (it left); the next report sends the new minimum."""
-        self._estimates.pop(subscriber, None)
+        """Forget a subscriber's estimate (it left, or its cap was lifted): the next report
+        sends the new minimum; if it was the last one, the publisher is told it is uncapped."""
+        if self._estimates.pop(subscriber, None) is not None and not self._estimates:
+            self._throttle.trigger()
 
     def _next_send(self) -> Callable[[], Awaitable[None]] | None:
         bitrate = self.current()
         if bitrate is None:
-            return None
+            if self.last_bitrate in (None, UNCAPPED):
+                return None
+            bitrate = UNCAPPED
         self.last_bitrate = bitrate
         return lambda: self._send(bitrate)
 

@@ -21,9 +21,11 @@ from typing import Any, Protocol
 
 from aiortc.rtp import RtcpReceiverInfo, RtcpRrPacket
 
+from relay.metrics import COUNTERS
 from relay.packet.round_trip import RoundTrip
 from relay.rtc.dtls_sink import DtlsRtpSink
-from relay.rtc.transport_tap import RtcpTap
+from relay.rtc.transport_cc import TransportCc
+from relay.rtc.transport_tap import RtcpTap, RtpTap
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +40,9 @@ class Reported(Protocol):
 
     @property
     def reporter_ssrc(self) -> int: ...
+
+    @property
+    def source_ssrc(self) -> int | None: ...
 
     def receive_report(self, now: float) -> RtcpReceiverInfo | None: ...
 
@@ -80,6 +85,7 @@ class Leg:
         self._down_ssrcs: dict[int, tuple[int, DownlinkListener | None]] = {}
         """Relay SSRC → its RTP clock rate, and who hears of each report about it."""
         self._reported: list[Reported] = []
+        self.transport_cc: TransportCc | None = None
         self._task: asyncio.Task[None] | None = None
         self._closed = False
         self.reports_sent = 0
@@ -98,6 +104,21 @@ class Leg:
             publication.set_round_trip(self.rtt)
         if self._task is None:
             self._task = asyncio.ensure_future(self._run())
+
+    def enable_transport_cc(self, rtp_tap: RtpTap, ext_id: int) -> None:
+        """Feed back every packet's arrival (the client's send-side estimator runs on it)."""
+        if self.transport_cc is not None or self._closed:
+            return
+        self.transport_cc = TransportCc(
+            rtp_tap,
+            self._sink,
+            ext_id,
+            sender_ssrc=lambda: self._reported[0].reporter_ssrc if self._reported else 0,
+            media_ssrc=lambda: next(
+                (p.source_ssrc for p in self._reported if p.source_ssrc is not None), None
+            ),
+        )
+        self.transport_cc.start()
 
     def stop_reporting(self, publication: Reported) -> None:
         if publication in self._reported:
@@ -162,6 +183,7 @@ class Leg:
                 logger.exception("receiver report failed")
                 continue
             self.reports_sent += 1
+            COUNTERS.receiver_reports_sent += 1
 
     async def close(self) -> None:
         """Stop reporting; idempotent."""
@@ -170,6 +192,8 @@ class Leg:
         self._closed = True
         self._rtcp_tap.set_report_block_handler(None)
         self._reported.clear()
+        if self.transport_cc is not None:
+            await self.transport_cc.close()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -13,6 +13,7 @@ from relay.interface import BadOffer, ParticipantId, TrackRole, default_role
 from relay.packet.codecs import FORWARDABLE_VIDEO, CodecChoice, matching_codec
 from relay.packet.stream_rewriter import StreamRewriter
 from relay.rtc import aiortc_compat
+from relay.rtc import transport_cc as transport_cc_module
 from relay.rtc.certificate import WORKER_CERTIFICATE
 from relay.rtc.down_track import RtxStream
 from relay.rtc.ice_guard import DropCounters, IceGuard
@@ -110,6 +111,8 @@ class RelayParticipant:
         if not self.pc.getTransceivers():
             raise BadOffer("the offer has no audio or video m-line")
         receiving: list[tuple[Any, TrackRole]] = []
+        transport_cc = transport_cc_module.offered_extension_id(offer_sdp)
+        feedback_types = transport_cc_module.offered_feedback_payload_types(offer_sdp)
         for transceiver in self.pc.getTransceivers():
             role = (roles or {}).get(str(transceiver.mid)) or default_role(transceiver.kind)
             if (role == "audio") != (transceiver.kind == "audio"):
@@ -137,6 +140,10 @@ class RelayParticipant:
             )
             if relay_receives:
                 receiving.append((transceiver, role))
+                if transport_cc is not None:
+                    transport_cc_module.answer_with_transport_cc(
+                        transceiver, transport_cc, feedback_types
+                    )
                 if transceiver.kind == "audio":
                     _ask_for_opus_fec(transceiver)
                 if transceiver.kind == "video":
@@ -155,7 +162,10 @@ class RelayParticipant:
                 raise BadOffer(str(error)) from error
             self.publications.append(publication)
             self.publication_roles[id(publication)] = role
-            self._leg(transport).report(publication)
+            leg = self._leg(transport)
+            leg.report(publication)
+            if transport_cc is not None:
+                leg.enable_transport_cc(self._rtp_tap(transport), transport_cc)
         return str(self.pc.localDescription.sdp)
 
     def _guard_sockets(self) -> None:

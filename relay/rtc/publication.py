@@ -27,6 +27,7 @@ from relay.rtc.bandwidth import RembAggregator, remb_packet
 from relay.rtc.dtls_sink import DtlsRtpSink
 from relay.rtc.forwarder import Forwarder
 from relay.rtc.negotiated import MID_URI, NegotiatedStream, negotiated_stream
+from relay.rtc.transport_cc import TRANSPORT_CC_URI
 from relay.rtc.transport_tap import RtcpTap, RtpTap
 
 logger = logging.getLogger(__name__)
@@ -107,6 +108,16 @@ class Publication:
     def reporter_ssrc(self) -> int:
         """The SSRC the relay's receiver reports to this publisher are sent from."""
         return self.stream.local_ssrc
+
+    @property
+    def own_estimator(self) -> bool:
+        """The publisher runs its own bandwidth estimator on this leg (transport-cc)."""
+        return TRANSPORT_CC_URI in self.stream.extension_ids
+
+    @property
+    def source_ssrc(self) -> int | None:
+        """The publisher's current SSRC, once a packet has arrived."""
+        return self.forwarder.source_ssrc
 
     def _on_media(self, data: bytes) -> None:
         """One original packet from the publisher (the RtpTap checked it has a header)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import time
 from typing import Any
 
 from aiortc.rtp import (
@@ -24,6 +25,9 @@ from relay.rtc.leg import DownlinkReport, Leg
 from relay.rtc.negotiated import NegotiatedStream, negotiated_stream
 from relay.rtc.publication import Publication
 from relay.rtc.transport_tap import RtcpTap, SenderReportFilter
+
+CONGESTED_BELOW = 1.2
+"""A REMB under this many times the rate the subscriber gets is a sign of congestion."""
 
 
 class Subscription:
@@ -104,7 +108,9 @@ class Subscription:
         )
         self.loss_limit = LossLimit(lambda: self.down_track.sent_octets)
         """Caps this subscriber's bandwidth estimate when its receiver reports loss."""
-        self._remb_share: int | None = None
+        self._remb_limit: int | None = None
+        self._remb_at: tuple[float, int] | None = None
+        """When the last REMB came, and the payload octets sent by then."""
         self.keyframe_requests = 0
         self.remb_received = 0
         self.sender_reports_sent = 0
@@ -149,8 +155,36 @@ class Subscription:
             share = remb_share(packet)
             if share is not None:
                 self.remb_received += 1
-                self._remb_share = share[0]
-                self._publication.report_bandwidth(self, self.loss_limit.limit(share[0]))
+                self._remb_limit = self._limiting(share[0])
+                self._report_estimate()
+
+    def _limiting(self, remb: int) -> int | None:
+        """The subscriber's REMB as a limit for the publisher, or None if it is none.
+
+        A publisher with its own estimator (transport-cc on its leg) needs a REMB only as a
+        sign of congestion downstream: a receiver's estimate below what it now gets. One
+        above it only follows the incoming rate (a receiver-side estimate grows to at most
+        1.5 times it), and forwarded it would hold a sender whose encoder sends less than it
+        may at that rate, so it never recovers from a dip. A publisher without one is told
+        every estimate (its encoder's target comes from them)."""
+        now = time.monotonic()
+        octets = self.down_track.sent_octets
+        last, self._remb_at = self._remb_at, (now, octets)
+        if not self._publication.own_estimator:
+            return remb
+        if last is None or now - last[0] <= 0:
+            return None
+        rate = (octets - last[1]) * 8 / (now - last[0])
+        return remb if remb < CONGESTED_BELOW * rate else None
+
+    def _report_estimate(self) -> None:
+        """What this subscriber asks of the publisher: the lower of its REMB (as a limit)
+        and its loss cap; nothing when neither limits it."""
+        limits = [v for v in (self._remb_limit, self.loss_limit.cap) if v is not None]
+        if limits:
+            self._publication.report_bandwidth(self, int(min(limits)))
+        else:
+            self._publication.forget_bandwidth(self)
 
     def _on_downlink(self, report: DownlinkReport) -> None:
         """The subscriber's receiver report about this stream: loss may cap its estimate."""
@@ -162,12 +196,7 @@ class Subscription:
             return  # no cap, before or now: the REMB alone speaks
         # Reported again with every report while capped: the aggregator forgets an
         # estimate that is not refreshed.
-        if self._remb_share is not None:
-            self._publication.report_bandwidth(self, self.loss_limit.limit(self._remb_share))
-        elif cap is not None:
-            self._publication.report_bandwidth(self, int(cap))
-        else:
-            self._publication.forget_bandwidth(self)
+        self._report_estimate()
 
     async def _on_sender_report(self, report: RtcpSrPacket) -> None:
         if not self._attached or self._closed:

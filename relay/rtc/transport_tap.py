@@ -82,6 +82,7 @@ class RtpTap:
         self._by_ssrc: dict[int, RtpHandler] = {}
         self._by_pt: dict[int, list[_Route]] = {}
         self._mid_ext_id: int | None = None
+        self._observer: RtpHandler | None = None
         self._closed = False
         self._handed_back: set[asyncio.Task[None]] = set()
         self.unprotect_failed = 0
@@ -126,10 +127,20 @@ class RtpTap:
             for ssrc in [s for s, h in self._by_ssrc.items() if h is route.handler]:
                 del self._by_ssrc[ssrc]
 
+    def set_packet_observer(self, observer: RtpHandler | None) -> None:
+        """`observer` sees every decrypted RTP packet of the transport first, routed or not
+        (RTX and padding probes included): transport-wide congestion control counts them all."""
+        self._observer = observer
+
     def dispatch(self, data: bytes) -> bool:
         """Hand one decrypted RTP packet to its route; False if it has none (aiortc's then)."""
         if len(data) < 12 or self._closed:
             return False
+        if self._observer is not None:
+            try:
+                self._observer(data)
+            except Exception:
+                logger.exception("relay RTP observer failed")
         handler = self._by_ssrc.get(_SSRC.unpack_from(data, 8)[0])
         if handler is None:
             handler = self._resolve(data)

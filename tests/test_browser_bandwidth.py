@@ -1,0 +1,84 @@
+"""Chromium's send-side bandwidth estimator on the relay's leg (issue 13): the relay answers
+transport-cc, feeds back every packet's arrival, and Chromium's estimate
+(availableOutgoingBitrate) follows a cap put on its uplink and comes back when it is lifted."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+from playwright.async_api import Browser, Page
+
+from tests.conftest import Server
+from tests.impairment import udp_rate_cap
+from tests.test_browser_calls import CAMERA, browser, chat_with_agent, wait_frames
+
+__all__ = ["browser"]  # the fixture, shared with the call tests
+
+pytestmark = pytest.mark.browser
+
+# The page's newest peer connection: its selected pair's local port and the send-side
+# estimate, and whether the relay's answer negotiated transport-cc.
+SEND_SIDE = """
+async () => {
+  const open = window.__testPeerConnections.filter((pc) => pc.connectionState !== 'closed');
+  const pc = open[open.length - 1];
+  const report = await pc.getStats();
+  let pair = null;
+  for (const s of report.values()) {
+    const selected = s.type === 'transport' && s.selectedCandidatePairId;
+    if (selected) pair = report.get(selected);
+  }
+  const local = pair && report.get(pair.localCandidateId);
+  const sdp = pc.remoteDescription ? pc.remoteDescription.sdp : '';
+  return {
+    port: local ? local.port : null,
+    bitrate: pair ? (pair.availableOutgoingBitrate ?? null) : null,
+    extension: sdp.includes('transport-wide-cc-extensions-01'),
+    feedback: /a=rtcp-fb:\\d+ transport-cc/.test(sdp),
+  };
+}
+"""
+
+
+async def send_side(page: Page) -> dict[str, Any]:
+    return dict(await page.evaluate(SEND_SIDE))
+
+
+async def estimate_until(page: Page, ok: Any, timeout: float, what: str) -> list[float]:
+    """Poll the estimate every 0.5 s until `ok(bitrate)`; the readings, for the message."""
+    seen: list[float] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        bitrate = (await send_side(page))["bitrate"]
+        if bitrate is not None:
+            seen.append(round(bitrate / 1000))
+            if ok(bitrate):
+                return seen
+        await page.wait_for_timeout(500)
+    raise AssertionError(f"{what}: estimates (kbit/s) {seen}")
+
+
+async def test_chromiums_estimate_follows_a_capped_uplink_on_the_relays_feedback(
+    server: Server, browser: Browser
+) -> None:
+    customer, agent, card = await chat_with_agent(server, browser, "Nora")
+    await customer.page.locator("[data-call-start=video]").click()
+    await card.locator("[data-call-action=accept]").click()
+    await wait_frames(agent.page, CAMERA)
+    page = customer.page
+    side = await send_side(page)
+    assert side["extension"] and side["feedback"], side
+    assert side["port"] is not None, side
+    # The estimate climbs past the cap to come (Chromium starts at 300 kbit/s).
+    before = await estimate_until(page, lambda b: b > 600_000, 25, "no ramp-up")
+    with udp_rate_cap(int(side["port"]), 250):
+        capped = await estimate_until(page, lambda b: b < 400_000, 20, "the cap went unseen")
+    after = await estimate_until(page, lambda b: b > 500_000, 30, "no recovery after the cap")
+    print("kbit/s before:", before[-3:], "capped:", capped[-3:], "after:", after[-3:])
+    # The relay fed it back: the worker counted transport feedback packets.
+    pool = server.runtime.relay.pool
+    assert pool is not None
+    stats = await pool.stats()
+    assert sum(int(w.metrics.get("transport_feedback_sent", 0)) for w in stats.workers) > 0
