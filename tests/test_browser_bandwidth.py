@@ -37,6 +37,7 @@ async () => {
     bitrate: pair ? (pair.availableOutgoingBitrate ?? null) : null,
     extension: sdp.includes('transport-wide-cc-extensions-01'),
     feedback: /a=rtcp-fb:\\d+ transport-cc/.test(sdp),
+    opusFec: /a=fmtp:\\d+ [^\\r\\n]*useinbandfec=1/.test(sdp),
   };
 }
 """
@@ -69,7 +70,8 @@ async def test_chromiums_estimate_follows_a_capped_uplink_on_the_relays_feedback
     await wait_frames(agent.page, CAMERA)
     page = customer.page
     side = await send_side(page)
-    assert side["extension"] and side["feedback"], side
+    # The relay's answer: transport-cc on this leg, and Opus asked for in-band FEC.
+    assert side["extension"] and side["feedback"] and side["opusFec"], side
     assert side["port"] is not None, side
     # The estimate climbs past the cap to come (Chromium starts at 300 kbit/s).
     before = await estimate_until(page, lambda b: b > 600_000, 25, "no ramp-up")
