@@ -12,7 +12,13 @@ from playwright.async_api import Browser, Page
 
 from tests.conftest import Server
 from tests.impairment import udp_rate_cap
-from tests.test_browser_calls import CAMERA, browser, chat_with_agent, wait_frames
+from tests.test_browser_calls import (
+    CAMERA,
+    SELECTED_PAIR,
+    browser,
+    chat_with_agent,
+    wait_frames,
+)
 
 __all__ = ["browser"]  # the fixture, shared with the call tests
 
@@ -20,17 +26,10 @@ pytestmark = pytest.mark.browser
 
 # The page's newest peer connection: its selected pair's local port and the send-side
 # estimate, and whether the relay's answer negotiated transport-cc.
-SEND_SIDE = """
-async () => {
-  const open = window.__testPeerConnections.filter((pc) => pc.connectionState !== 'closed');
-  const pc = open[open.length - 1];
-  const report = await pc.getStats();
-  let pair = null;
-  for (const s of report.values()) {
-    const selected = s.type === 'transport' && s.selectedCandidatePairId;
-    if (selected) pair = report.get(selected);
-  }
-  const local = pair && report.get(pair.localCandidateId);
+SEND_SIDE = (
+    "async () => {"
+    + SELECTED_PAIR
+    + """
   const sdp = pc.remoteDescription ? pc.remoteDescription.sdp : '';
   return {
     port: local ? local.port : null,
@@ -41,6 +40,7 @@ async () => {
   };
 }
 """
+)
 
 
 async def send_side(page: Page) -> dict[str, Any]:

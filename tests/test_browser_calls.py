@@ -78,6 +78,20 @@ async (index) => {
 """
 CAMERA, SCREEN = 1, 2
 
+# The start of a getStats() reading of the page's newest open peer connection: `pc`, its
+# `report`, the `pair` ICE selected and that pair's `local` candidate (the caller goes on).
+SELECTED_PAIR = """
+  const open = window.__testPeerConnections.filter((pc) => pc.connectionState !== 'closed');
+  const pc = open[open.length - 1];
+  const report = await pc.getStats();
+  let pair = null;
+  for (const s of report.values()) {
+    const selected = s.type === 'transport' && s.selectedCandidatePairId;
+    if (selected) pair = report.get(selected);
+  }
+  const local = pair && report.get(pair.localCandidateId);
+"""
+
 # The codec of what the m-line `index` receives and sends, from the newest peer connection.
 CODECS_IN_USE = """
 async (index) => {

@@ -23,7 +23,7 @@ from loadtest.call_peer import CallPeer
 from media.stamps import StampedVideoTrack
 from tests.conftest import Server, start_server
 from tests.test_browser import customer_says, launched_chromium, start_widget_chat
-from tests.test_browser_calls import CALL_ARGS, CAMERA, open_tab, wait_frames
+from tests.test_browser_calls import CALL_ARGS, CAMERA, SELECTED_PAIR, open_tab, wait_frames
 from tests.test_calls import SMALL
 from tests.turn import TurnServer
 
@@ -42,18 +42,10 @@ RELAY_ONLY = """
 
 # The newest open peer connection: its configuration, its offer's candidate types, and the
 # candidate pair it sends on.
-ICE_REPORT = """
-async () => {
-  const open = window.__testPeerConnections.filter((pc) => pc.connectionState !== 'closed');
-  const pc = open[open.length - 1];
-  const report = await pc.getStats();
-  let pair = null;
-  for (const s of report.values()) {
-    if (s.type === 'transport' && s.selectedCandidatePairId) {
-      pair = report.get(s.selectedCandidatePairId);
-    }
-  }
-  const local = pair && report.get(pair.localCandidateId);
+ICE_REPORT = (
+    "async () => {"
+    + SELECTED_PAIR
+    + """
   const remote = pair && report.get(pair.remoteCandidateId);
   const config = pc.getConfiguration();
   return {
@@ -65,6 +57,7 @@ async () => {
   };
 }
 """
+)
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import struct
 
+from relay.packet.rtp_header import build_one_byte_extension_block, one_byte_extension_u16
 from relay.packet.transport_feedback import MAX_PER_FEEDBACK, TransportFeedback
 
 
@@ -93,3 +94,13 @@ def test_a_long_run_is_split_and_a_restart_starts_over() -> None:
     feedback.on_packet(20_000, 20_000_000)  # far ahead: the sender restarted
     base, arrivals, _ = decode(feedback.build() or b"")
     assert base == 20_000 and len(arrivals) == 1
+
+
+def test_the_transport_wide_number_is_read_from_a_packets_extension_block() -> None:
+    block = build_one_byte_extension_block([(1, b"0"), (5, b"\x12\x34")])
+    packet = bytes([0x90, 96]) + struct.pack("!HII", 1, 2, 3) + block + b"payload"
+    assert one_byte_extension_u16(packet, 5) == 0x1234
+    assert one_byte_extension_u16(packet, 3) is None  # not in the packet
+    assert one_byte_extension_u16(packet, 1) is None  # there, but one byte long
+    assert one_byte_extension_u16(packet[:14], 5) is None  # cut short
+    assert one_byte_extension_u16(bytes([0x80, 96]) + packet[2:12] + b"x" * 8, 5) is None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import struct
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 RTP_VERSION = 2
@@ -75,15 +76,11 @@ def rewrite_header(
     _SEQ_TS_SSRC.pack_into(buf, 2, sequence_number, timestamp, ssrc)
 
 
-def one_byte_extension_elements(
-    data: bytes | bytearray | memoryview, header: RtpHeader
-) -> list[tuple[int, bytes]]:
-    """List (id, value) of a one-byte-header extension block (RFC 8285), for tests and taps."""
-    if header.extension_profile != ONE_BYTE_EXTENSION_PROFILE:
-        return []
-    pos = header.csrc_end + 4
-    end = header.payload_offset
-    elements: list[tuple[int, bytes]] = []
+def _one_byte_elements(
+    data: bytes | bytearray | memoryview, pos: int, end: int
+) -> Iterator[tuple[int, int, int]]:
+    """(id, value offset, value size) of each element of a one-byte-header block (RFC 8285)
+    whose elements run from `pos` to `end`."""
     while pos < end:
         byte = data[pos]
         if byte == 0:  # padding between elements
@@ -91,10 +88,19 @@ def one_byte_extension_elements(
             continue
         ext_id, size = byte >> 4, (byte & 0x0F) + 1
         if ext_id == 15:
-            break
-        elements.append((ext_id, bytes(data[pos + 1 : pos + 1 + size])))
+            return
+        yield ext_id, pos + 1, size
         pos += 1 + size
-    return elements
+
+
+def one_byte_extension_elements(
+    data: bytes | bytearray | memoryview, header: RtpHeader
+) -> list[tuple[int, bytes]]:
+    """List (id, value) of a one-byte-header extension block (RFC 8285), for tests and taps."""
+    if header.extension_profile != ONE_BYTE_EXTENSION_PROFILE:
+        return []
+    elements = _one_byte_elements(data, header.csrc_end + 4, header.payload_offset)
+    return [(ext_id, bytes(data[at : at + size])) for ext_id, at, size in elements]
 
 
 def one_byte_extension_u16(data: bytes | bytearray | memoryview, ext_id: int) -> int | None:
@@ -107,18 +113,9 @@ def one_byte_extension_u16(data: bytes | bytearray | memoryview, ext_id: int) ->
     if pos + 4 > length or data[pos] != 0xBE or data[pos + 1] != 0xDE:
         return None
     end = min(pos + 4 + 4 * ((data[pos + 2] << 8) | data[pos + 3]), length)
-    pos += 4
-    while pos < end:
-        byte = data[pos]
-        if byte == 0:  # padding between elements
-            pos += 1
-            continue
-        found, size = byte >> 4, (byte & 0x0F) + 1
-        if found == 15:
-            return None
+    for found, at, size in _one_byte_elements(data, pos + 4, end):
         if found == ext_id:
-            return (data[pos + 1] << 8) | data[pos + 2] if size == 2 and pos + 3 <= end else None
-        pos += 1 + size
+            return (data[at] << 8) | data[at + 1] if size == 2 and at + 2 <= end else None
     return None
 
 

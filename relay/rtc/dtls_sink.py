@@ -70,6 +70,15 @@ class DtlsRtpSink:
             srtp = self._session()
         await self._ice_send(srtp.protect_rtcp(packet))
 
+    async def send_rtcp_if_up(self, packet: bytes) -> bool:
+        """send_rtcp(), False instead of ConnectionError when the transport is not up: for
+        the relay's own periodic RTCP, which simply tries again next time."""
+        try:
+            await self.send_rtcp(packet)
+        except ConnectionError:
+            return False
+        return True
+
     def close(self) -> None:
         """Refuse further sends; idempotent (the transport belongs to its peer connection)."""
         self._closed = True

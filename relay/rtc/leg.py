@@ -10,9 +10,6 @@ The round trip then paces the relay's upstream NACKs and keyframe requests on th
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
 import random
 import time
 from collections.abc import Callable
@@ -24,10 +21,9 @@ from aiortc.rtp import RtcpReceiverInfo, RtcpRrPacket
 from relay.metrics import COUNTERS
 from relay.packet.round_trip import RoundTrip
 from relay.rtc.dtls_sink import DtlsRtpSink
+from relay.rtc.periodic import Periodic
 from relay.rtc.transport_cc import TransportCc
 from relay.rtc.transport_tap import RtcpTap, RtpTap
-
-logger = logging.getLogger(__name__)
 
 REPORT_INTERVAL = 1.0
 """Mean seconds between receiver reports, varied over [0.5, 1.5] times it (RFC 3550 6.2)."""
@@ -86,7 +82,9 @@ class Leg:
         """Relay SSRC → its RTP clock rate, and who hears of each report about it."""
         self._reported: list[Reported] = []
         self.transport_cc: TransportCc | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._timer = Periodic(
+            self._send_report, lambda: REPORT_INTERVAL * (0.5 + random.random()), "receiver report"
+        )
         self._closed = False
         self.reports_sent = 0
         rtcp_tap.set_report_block_handler(self._on_block)
@@ -102,8 +100,7 @@ class Leg:
         self._reported.append(publication)
         if self.rtt is not None:
             publication.set_round_trip(self.rtt)
-        if self._task is None:
-            self._task = asyncio.ensure_future(self._run())
+        self._timer.start()
 
     def enable_transport_cc(self, rtp_tap: RtpTap, ext_id: int) -> None:
         """Feed back every packet's arrival (the client's send-side estimator runs on it)."""
@@ -169,19 +166,9 @@ class Leg:
             RtcpRrPacket(ssrc=self._reported[0].reporter_ssrc, reports=blocks[:MAX_BLOCKS])
         )
 
-    async def _run(self) -> None:
-        while not self._closed:
-            await asyncio.sleep(REPORT_INTERVAL * (0.5 + random.random()))
-            packet = self.report_now()
-            if packet is None:
-                continue
-            try:
-                await self._sink.send_rtcp(packet)
-            except ConnectionError:
-                continue
-            except Exception:
-                logger.exception("receiver report failed")
-                continue
+    async def _send_report(self) -> None:
+        packet = self.report_now()
+        if packet is not None and await self._sink.send_rtcp_if_up(packet):
             self.reports_sent += 1
             COUNTERS.receiver_reports_sent += 1
 
@@ -194,8 +181,5 @@ class Leg:
         self._reported.clear()
         if self.transport_cc is not None:
             await self.transport_cc.close()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self._timer.stop()
         self._sink.close()

@@ -9,14 +9,13 @@ rooms per interval reads counters the packet path keeps anyway.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterable
 
 from relay.interface import MAX_LINK_MS, LinkReport, ParticipantId, RoomId
 from relay.rtc.participant import RelayParticipant
+from relay.rtc.periodic import Periodic
 from relay.rtc.room import Room
 
 logger = logging.getLogger(__name__)
@@ -39,30 +38,16 @@ class LinkMonitor:
     ) -> None:
         self._rooms = rooms
         self._on_report = on_report
-        self._interval = interval
         self._clock = clock
         self._counted: dict[int, tuple[int, int]] = {}
         """id(publication) → (expected, lost) at the last check."""
-        self._task: asyncio.Task[None] | None = None
+        self._timer = Periodic(self.check, interval, "link report")
 
     def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._run())
+        self._timer.start()
 
     async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self._interval)
-            try:
-                self.check()
-            except Exception:
-                logger.exception("link report failed")
+        await self._timer.stop()
 
     def check(self) -> None:
         counted: dict[int, tuple[int, int]] = {}

@@ -9,13 +9,12 @@ nothing more, not even a clock read.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from relay.interface import MediaFlow, ParticipantId, RoomId, TrackRole
+from relay.rtc.periodic import Periodic
 from relay.rtc.room import Room
 
 logger = logging.getLogger(__name__)
@@ -55,29 +54,15 @@ class MediaFlowMonitor:
             raise ValueError("quiet_checks must be at least 1")
         self._rooms = rooms
         self._on_change = on_change
-        self._interval = interval
         self._quiet_checks = quiet_checks
         self._flows: dict[tuple[RoomId, ParticipantId, TrackRole], _Flow] = {}
-        self._task: asyncio.Task[None] | None = None
+        self._timer = Periodic(self.check, interval, "media flow check")
 
     def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._run())
+        self._timer.start()
 
     async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self._interval)
-            try:
-                self.check()
-            except Exception:
-                logger.exception("media flow check failed")
+        await self._timer.stop()
 
     def check(self) -> None:
         """Compare every publication's packet count with the last check; report changes."""

@@ -10,9 +10,6 @@ receiver keeps estimating on its side and sending REMB, which the relay forwards
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
 import re
 import time
 from collections.abc import Callable
@@ -25,9 +22,8 @@ from relay.packet.rtp_header import one_byte_extension_u16
 from relay.packet.transport_feedback import TransportFeedback
 from relay.rtc import aiortc_compat
 from relay.rtc.dtls_sink import DtlsRtpSink
+from relay.rtc.periodic import Periodic
 from relay.rtc.transport_tap import RtpTap
-
-logger = logging.getLogger(__name__)
 
 TRANSPORT_CC_URI = "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01"
 FEEDBACK_INTERVAL = 0.1
@@ -84,41 +80,26 @@ class TransportCc:
         self._sender_ssrc = sender_ssrc
         self._media_ssrc = media_ssrc
         self.feedback = TransportFeedback(sender_ssrc=0)
-        self._task: asyncio.Task[None] | None = None
+        self._timer = Periodic(self._send_feedback, FEEDBACK_INTERVAL, "transport feedback")
         self.sent = 0
 
     def start(self) -> None:
         self._tap.set_packet_observer(self._on_packet)
-        if self._task is None:
-            self._task = asyncio.ensure_future(self._run())
+        self._timer.start()
 
     def _on_packet(self, data: bytes) -> None:
         seq = one_byte_extension_u16(data, self._ext_id)
         if seq is not None:
             self.feedback.on_packet(seq, time.monotonic_ns() // 1000)
 
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(FEEDBACK_INTERVAL)
-            try:
-                self.feedback.sender_ssrc = self._sender_ssrc()
-                self.feedback.media_ssrc = self._media_ssrc() or 0
-                packet = self.feedback.build()
-                if packet is None:
-                    continue
-                await self._sink.send_rtcp(packet)
-            except ConnectionError:
-                continue
-            except Exception:
-                logger.exception("transport feedback failed")
-                continue
+    async def _send_feedback(self) -> None:
+        self.feedback.sender_ssrc = self._sender_ssrc()
+        self.feedback.media_ssrc = self._media_ssrc() or 0
+        packet = self.feedback.build()
+        if packet is not None and await self._sink.send_rtcp_if_up(packet):
             self.sent += 1
             COUNTERS.transport_feedback_sent += 1
 
     async def close(self) -> None:
         self._tap.set_packet_observer(None)
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await self._timer.stop()
