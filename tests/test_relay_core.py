@@ -404,6 +404,33 @@ async def test_forwarder_fans_out_after_keyframe_and_answers_nacks() -> None:
     assert len(sinks[0].packets) == 5
 
 
+async def test_a_keyframe_asked_for_is_asked_for_again_until_one_comes() -> None:
+    """The PLI may be lost on the way (a lossy uplink): every paced interval without a
+    keyframe, the forwarder asks again; once one has passed, it stops."""
+    now = [100.0]
+    requests: list[float] = []
+
+    async def send_pli() -> None:
+        requests.append(now[0])
+
+    requester = KeyframeRequester(send_pli, min_interval=0.5, clock=lambda: now[0])
+    forwarder = Forwarder(keyframe_requester=requester)
+    forwarder.add_down_track(down_track(ListSink(), 0xA))
+    await asyncio.sleep(0)
+    assert requests == [100.0]
+    forwarder.on_rtp(rtp(1, 0))  # a delta frame: still waiting, too soon to ask again
+    now[0] += 0.6
+    forwarder.on_rtp(rtp(2, 3000))  # still none: asked again
+    await asyncio.sleep(0)
+    assert requests == [100.0, 100.6]
+    forwarder.on_rtp(rtp(3, 6000, payload=VP8_KEY))
+    now[0] += 2.0
+    forwarder.on_rtp(rtp(4, 9000))
+    await asyncio.sleep(0)
+    assert requests == [100.0, 100.6]  # the keyframe came: no more requests
+    await forwarder.close()
+
+
 def reassembled_by_aiortc(packets: list[bytes]) -> list[bytes]:
     """The frames aiortc's receiver would hand its decoder: its own jitter buffer, fed in
     sequence order, each packet's payload as its data (padding-only: b"", as aiortc does)."""

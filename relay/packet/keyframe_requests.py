@@ -26,6 +26,7 @@ class KeyframeRequester:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._base_interval = min_interval
+        self.clock = clock
         self._throttle = Throttle(
             lambda: send, min_interval=min_interval, what="keyframe request", clock=clock
         )

@@ -45,6 +45,8 @@ class Forwarder:
         self._down_tracks: list[DownTrack] = []
         self._taps: list[PacketTap] = []
         self._source_ssrc: int | None = None
+        self._keyframe_asked_at: float | None = None
+        """When a keyframe was last asked for and none has passed since (else None)."""
         self._closed = False
         self.received = 0
         self.malformed = 0
@@ -105,8 +107,13 @@ class Forwarder:
         self.request_keyframe()
 
     def request_keyframe(self) -> None:
-        if self._requester is not None and self.video and not self._closed:
-            self._requester.request()
+        """Ask the publisher for a keyframe, and again every paced interval until one
+        passes: a PLI lost on a lossy uplink would otherwise leave every subscriber (and the
+        recording) waiting for the sender's next keyframe of its own, if it ever sends one."""
+        requester = self._requester
+        if requester is not None and self.video and not self._closed:
+            self._keyframe_asked_at = requester.clock()
+            requester.request()
 
     def on_rtp(self, data: bytes) -> None:
         """Forward one decrypted RTP packet from the publisher."""
@@ -139,12 +146,28 @@ class Forwarder:
                 self._taps = [t for t in self._taps if t is not tap]
         keyframe_start = False
         if self._detector is not None:
-            for down_track in self._down_tracks:
-                if down_track.waiting_for_keyframe:
-                    keyframe_start = self._detector(data, header)
-                    break
+            if self._keyframe_asked_at is not None:
+                keyframe_start = self._detector(data, header)
+                if keyframe_start:
+                    self._keyframe_asked_at = None
+                else:
+                    self._ask_again()
+            else:
+                for down_track in self._down_tracks:
+                    if down_track.waiting_for_keyframe:
+                        keyframe_start = self._detector(data, header)
+                        break
         for down_track in self._down_tracks:
             down_track.forward(data, header, keyframe_start)
+
+    def _ask_again(self) -> None:
+        requester = self._requester
+        asked = self._keyframe_asked_at
+        if requester is not None and asked is not None:
+            now = requester.clock()
+            if now - asked >= requester.min_interval:
+                self._keyframe_asked_at = now
+                requester.request()
 
     def _new_source(self, ssrc: int) -> None:
         first = self._source_ssrc is None
