@@ -36,6 +36,8 @@ class PartyLive:
     quality: dict[str, Any] | None = None
     relay_link: dict[str, Any] | None = None
     """The relay's last measure of this participant's link (a Link, docs/protocol.md)."""
+    relay_link_at: float = 0.0
+    """When a Link of this participant was last pushed (monotonic)."""
     poor: PoorStreak = field(default_factory=PoorStreak)
     """Set from calls.poor_samples when the call starts."""
     last_pointer_stored: float = 0.0

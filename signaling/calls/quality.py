@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import Any
 
 from media.quality import QualitySample, assess
@@ -42,6 +43,24 @@ def link_view(call_id: int, party: CallParty, report: LinkReport) -> dict[str, A
     }
 
 
+LINK_REPEAT_SECONDS = 10.0
+"""An unchanged Link is pushed again after this long (a page that missed one catches up)."""
+_FIGURES = (
+    "rtt_ms",
+    "uplink_loss_pct",
+    "uplink_jitter_ms",
+    "downlink_loss_pct",
+    "downlink_jitter_ms",
+)
+
+
+def _news(shown: dict[str, Any], view: dict[str, Any]) -> bool:
+    """A Link worth pushing at once: another grade, or a figure that became known or unknown."""
+    if shown["level"] != view["level"]:
+        return True
+    return any((shown[k] is None) != (view[k] is None) for k in _FIGURES)
+
+
 class CallQuality:
     def __init__(self, calls: CallService, notifier: Notifier) -> None:
         self._calls = calls
@@ -58,7 +77,13 @@ class CallQuality:
         if live.ended:
             return
         view = link_view(live.call_id, party, report)
-        live.parties[party].relay_link = view
+        side = live.parties[party]
+        shown, shown_at = side.relay_link, side.relay_link_at
+        side.relay_link = view
+        now = time.monotonic()
+        if shown is not None and not _news(shown, view) and now - shown_at < LINK_REPEAT_SECONDS:
+            return  # the relay reports every 2 s; both sides hear of changes, and now and then
+        side.relay_link_at = now
         task = asyncio.ensure_future(self._push_link(live.chat_id, view))
         self._pushes.add(task)
         task.add_done_callback(self._pushes.discard)
