@@ -170,6 +170,21 @@ async def test_a_crashed_worker_ends_its_rooms_with_relay_lost() -> None:
     assert not multiprocessing.active_children()
 
 
+async def test_a_dead_worker_reaped_twice_at_once_is_reaped_once() -> None:
+    """The restart and a stop may both reap a worker that died: the second must not touch
+    the closed process (seen: ValueError "process object is closed" in the restart task)."""
+    pool = RelayPool(workers=1, capacity=2)
+    try:
+        await pool.start()
+        worker = pool.workers[0]
+        worker.kill()
+        codes = await asyncio.gather(worker.reap(), worker.reap(), worker.reap())
+        assert len(set(codes)) == 1 and codes[0] is not None and codes[0] < 0
+    finally:
+        await pool.stop()
+    assert not multiprocessing.active_children()
+
+
 async def test_stop_closes_open_rooms_and_peer_connections_and_workers_exit_cleanly() -> None:
     pool = RelayPool(workers=1, capacity=2)
     bob = RTCPeerConnection(NO_STUN)

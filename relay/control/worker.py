@@ -194,10 +194,14 @@ class RelayWorker:
         process = self._process
         if process is not None:
             await asyncio.to_thread(process.join, timeout)
+            if self._process is not process:
+                return self.exitcode  # reaped meanwhile by a concurrent call (stop, restart)
             if process.is_alive():
                 logger.error("relay worker %s did not exit; killing it", self.worker_id)
                 process.kill()
                 await asyncio.to_thread(process.join, timeout)
+                if self._process is not process:
+                    return self.exitcode
             self.exitcode = process.exitcode
             process.close()
             self._process = None
