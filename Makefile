@@ -79,8 +79,11 @@ lock: | $(BIN)/python
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache liveassist.egg-info
 
-# Debian packages benchmarks/call_compare.py uses: Janus (the C baseline) and iproute2 (the
-# veth pair Janus gathers ICE candidates on). Separate from `make test`: nothing else needs them.
+# What the benchmarks need beyond `make test`: Janus (the C baseline) and iproute2 (the veth
+# pair Janus gathers ICE candidates on, benchmarks/call_compare.py), iptables and
+# libnetfilter-queue-dev (loss and delay in benchmarks/bad_network.py's namespaces; the latter
+# to build the `netfilterqueue` binding), and the `bench` extra (plots, that binding).
 .PHONY: bench-deps
-bench-deps:
-	@tools/system-packages.sh janus iproute2
+bench-deps: | $(BIN)/python
+	@tools/system-packages.sh janus iproute2 iptables libnetfilter-queue-dev
+	@$(BIN)/pip install -q -c constraints.txt -e '.[bench]'
