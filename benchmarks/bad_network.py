@@ -1,7 +1,8 @@
 """Calls on bad networks (issue 13): our relay, Janus and peer-to-peer, one impaired leg at a time.
 
     .venv/bin/python -m benchmarks.bad_network [--paths relay,janus,p2p]   (as root)
-        [--conditions clean,loss2,loss5,delay,cap,dip] [--legs uplink,downlink] [--seconds N]
+        [--conditions clean,loss2,loss5,delay,delay_loss2,cap,dip] [--legs uplink,downlink]
+        [--seconds N]
         [--repeat N] [--quick]
 
 The publisher and the subscriber (one aiortc process each, the same for every path) run in

@@ -40,6 +40,12 @@ CONDITIONS = {
     "delay": Condition(
         "+150 ms RTT (75 ms each way), jitter ±15 ms each way", delay_ms=75, jitter_ms=15
     ),
+    "delay_loss2": Condition(
+        "+150 ms RTT, jitter ±15 ms, and 2 % loss (repair has to wait a round trip)",
+        loss=0.02,
+        delay_ms=75,
+        jitter_ms=15,
+    ),
     "cap": Condition("1 Mbit/s cap", rate_kbit=1000),
     "dip": Condition("1 Mbit/s, 10 s dip to 300 kbit/s", rate_kbit=1000, dip_kbit=300),
 }

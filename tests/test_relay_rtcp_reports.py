@@ -129,6 +129,57 @@ def test_round_trip_from_echoed_sender_reports() -> None:
     assert 0.15 < trip.rtt < 0.35 and trip.samples == 2
 
 
+async def test_a_leg_with_no_reports_is_timed_by_its_own_repairs() -> None:
+    """A client that only publishes echoes no sender reports; the first retransmission that
+    comes back (even too late) times the leg, and the next loss waits long enough."""
+
+    async def send_nack(lost: list[int]) -> None:
+        pass
+
+    given_up: list[list[int]] = []
+    repair = UpstreamRepair(send_nack, on_unrepairable=given_up.append)
+    repair.on_sequence(1)
+    repair.on_sequence(3)  # 2 lost: NACKed at once
+    await asyncio.sleep(0.25)  # asked twice, 80 ms apart, then given up
+    assert given_up == [[2]]
+    repair.retransmitted(2)  # its retransmission (RTX), ~250 ms after the first NACK
+    assert not repair.on_sequence(2)
+    rtt = repair.repair_rtt
+    assert rtt is not None and 0.2 <= rtt < 0.5, rtt
+    assert abs(repair.retry_after - (1.5 * rtt + 0.02)) < 1e-9
+    # An original that was only late (reordered) does not time the leg.
+    repair.on_sequence(5)
+    await asyncio.sleep(0.005)
+    assert repair.on_sequence(4)
+    assert repair.repair_rtt == rtt
+    await repair.close()
+
+
+async def test_reordering_does_not_use_up_the_nacks_of_a_packet_on_its_way() -> None:
+    """A leg that reorders makes a new gap every few ms; each must not re-ask (and count)
+    every older missing packet, or one lost packet is given up before its repair can come."""
+    sent: list[list[int]] = []
+
+    async def send_nack(lost: list[int]) -> None:
+        sent.append(lost)
+
+    given_up: list[list[int]] = []
+    repair = UpstreamRepair(send_nack, on_unrepairable=given_up.append, min_interval=0.0)
+    repair.set_round_trip(0.15)  # retry after 245 ms
+    repair.on_sequence(1)
+    repair.on_sequence(3)  # 2 lost for good (its retransmission will take ~160 ms)
+    for seq in range(4, 40, 2):  # every 10 ms a packet overtakes another
+        await asyncio.sleep(0.01)
+        repair.on_sequence(seq + 1)
+        repair.on_sequence(seq)
+    await asyncio.sleep(0.0)
+    assert not given_up, given_up
+    assert sum(batch.count(2) for batch in sent) == 1  # asked once so far, not per gap
+    assert repair.on_sequence(2)  # the retransmission, in time
+    assert repair.recovered >= 1 and not given_up
+    await repair.close()
+
+
 async def test_a_measured_round_trip_paces_upstream_nacks_and_keyframe_requests() -> None:
     sent: list[list[int]] = []
 

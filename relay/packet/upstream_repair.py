@@ -20,6 +20,9 @@ Unrepairable = Callable[[list[int]], None]
 _SEQ_MASK = 0xFFFF
 MAX_RETRY_AFTER = 1.0
 """Beyond this a retransmission is too late for any subscriber's jitter buffer anyway."""
+MAX_TIMED = 512
+"""NACKed numbers remembered for timing their repair."""
+_NOT_ASKED = (0, 0.0)
 
 
 class UpstreamRepair:
@@ -49,8 +52,17 @@ class UpstreamRepair:
         self._max_gap = max_gap
         self._attempts = attempts
         self._retry_after = self._base_retry_after = retry_after
+        self._clock = clock
+        self._leg_rtt = 0.0
+        self.repair_rtt: float | None = None
+        """NACK to retransmission, smoothed: the round trip as repairs see it, known even on a
+        leg the relay sends nothing on (a client that only publishes echoes no reports)."""
+        self._asked_at: dict[int, float] = {}
+        """seq → when it was first NACKed (kept a while after it is given up, so a late
+        retransmission still times the leg)."""
         self._highest: int | None = None
-        self._missing: dict[int, int] = {}  # seq → NACKs sent for it
+        self._missing: dict[int, tuple[int, float]] = {}
+        """seq → (NACKs sent for it, when the last one was sent)."""
         self._retry: asyncio.TimerHandle | None = None
         self._throttle = Throttle(
             self._next_send, min_interval=min_interval, what="upstream NACK", clock=clock
@@ -67,7 +79,25 @@ class UpstreamRepair:
         """A retransmission needs a round trip: asking again (and giving up after `attempts`)
         on a fixed timer would, on a leg longer than it, give up on packets already on their
         way and restart every subscriber at a keyframe for each one lost."""
+        self._leg_rtt = rtt
+        self._pace()
+
+    def _pace(self) -> None:
+        rtt = max(self._leg_rtt, self.repair_rtt or 0.0)
         self._retry_after = min(max(self._base_retry_after, 1.5 * rtt + 0.02), MAX_RETRY_AFTER)
+
+    def retransmitted(self, seq: int) -> None:
+        """A retransmission (RTX) of `seq` came, before on_sequence() sees it: how long its
+        repair took. Only retransmissions time the leg: an original that was merely late
+        (reordered) comes back in a few ms and would make the round trip look short."""
+        asked = self._asked_at.pop(seq, None)
+        if asked is None:
+            return
+        sample = self._clock() - asked
+        if 0 <= sample <= MAX_RETRY_AFTER:
+            previous = self.repair_rtt
+            self.repair_rtt = sample if previous is None else previous + (sample - previous) / 8
+            self._pace()
 
     @property
     def retry_after(self) -> float:
@@ -102,7 +132,7 @@ class UpstreamRepair:
                 self._unrepairable(self._forget())
                 return True
             for lost in range(highest + 1, highest + delta):
-                self._missing[lost & _SEQ_MASK] = 0
+                self._missing[lost & _SEQ_MASK] = _NOT_ASKED
             self.lost += delta - 1
             self._throttle.trigger()
         elif self._missing.pop(seq, None) is not None:
@@ -116,6 +146,7 @@ class UpstreamRepair:
         """The publisher's stream restarted (a new SSRC): old gaps are nobody's to fill."""
         self._highest = None
         self._forget()
+        self._asked_at.clear()
 
     def _forget(self) -> list[int]:
         forgotten = list(self._missing)
@@ -124,21 +155,41 @@ class UpstreamRepair:
         return forgotten
 
     def _next_send(self) -> Send | None:
-        self._drop_exhausted()
-        due = list(self._missing)
+        """NACK what is newly missing, and what was asked for a retry interval ago and is
+        still missing; not everything missing each time: on a leg that reorders packets a
+        new gap comes every few ms, and re-asking for (and counting) every older one with it
+        gave up on packets whose retransmission was still on its way."""
+        now = self._clock()
+        self._drop_exhausted(now)
+        retry_after = self._retry_after
+        due = [
+            seq
+            for seq, (count, last) in self._missing.items()
+            if count == 0 or now - last >= retry_after
+        ]
+        for seq in due:
+            count, _last = self._missing[seq]
+            if count == 0:
+                self._asked_at[seq] = now
+            self._missing[seq] = (count + 1, now)
+        while len(self._asked_at) > MAX_TIMED:  # the oldest first (insertion order)
+            del self._asked_at[next(iter(self._asked_at))]
+        if self._missing and self._retry is None:  # ask again, or give up, when overdue
+            self._retry = asyncio.get_running_loop().call_later(retry_after, self._again)
         if not due:
             return None
-        for seq in due:
-            self._missing[seq] += 1
-        if self._retry is None:  # ask again, or give up, once a retransmission is overdue
-            self._retry = asyncio.get_running_loop().call_later(self._retry_after, self._again)
         send = self._send_nack
         return lambda: send(due)
 
-    def _drop_exhausted(self) -> None:
-        """Once one packet is given up the subscribers restart at a keyframe, so whatever
-        else is still missing is given up with it (a repair would come too late)."""
-        if any(sent >= self._attempts for sent in self._missing.values()):
+    def _drop_exhausted(self, now: float) -> None:
+        """Once one packet is given up (asked for `attempts` times, the last a retry interval
+        ago) the subscribers restart at a keyframe, so whatever else is still missing is
+        given up with it (a repair would come too late)."""
+        retry_after = self._retry_after
+        if any(
+            count >= self._attempts and now - last >= retry_after
+            for count, last in self._missing.values()
+        ):
             self._unrepairable(self._forget())
 
     def _unrepairable(self, lost: list[int]) -> None:
@@ -147,7 +198,7 @@ class UpstreamRepair:
 
     def _again(self) -> None:
         self._retry = None
-        self._drop_exhausted()
+        self._drop_exhausted(self._clock())
         if self._missing:
             self._throttle.trigger()
 

@@ -160,6 +160,8 @@ class Publication:
         except RtpHeaderError:
             return
         if original is not None:  # None: padding only (the publisher probing bandwidth)
+            if self.repair is not None:
+                self.repair.retransmitted(_SEQ_TS_SSRC.unpack_from(original, 2)[0])
             self.rtx_received += 1
             COUNTERS.rtx_received += 1
             self.forwarder.on_rtp(original)
