@@ -30,7 +30,6 @@ import signal
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -48,21 +47,12 @@ from benchmarks.bad_network_conditions import (
 )
 from benchmarks.bad_network_report import figures, run_line, summary_text, verdicts
 from benchmarks.bad_network_viewer import in_netns, viewers_main
-from benchmarks.call_compare import _machine
+from benchmarks.call_compare import _machine, poll_until
 from benchmarks.call_metrics import machine_busy
 from benchmarks.call_paths import CallPath, Janus, OurRelay, PeerToPeer
 from benchmarks.report import write_json
 from loadtest.rpc import Child
 from media.clip import build
-
-
-async def _until(check: Callable[[], Awaitable[bool]], timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if await check():
-            return True
-        await asyncio.sleep(0.2)
-    return False
 
 
 class Runner:
@@ -109,7 +99,7 @@ class Runner:
             async def receiving() -> bool:
                 return stream in await self.sub.call("receiving")
 
-            if not await _until(receiving, 20):
+            if not await poll_until(receiving, 20):
                 raise RuntimeError("no decoded frame within 20 s of connecting")
             await asyncio.sleep(self.options.settle)
             if leg in LEGS:

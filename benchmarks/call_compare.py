@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -52,7 +53,8 @@ def _steps(limit: int) -> list[int]:
     return steps
 
 
-async def _until(check: Any, timeout: float) -> bool:
+async def poll_until(check: Callable[[], Awaitable[bool]], timeout: float) -> bool:
+    """Await `check()` every 0.1 s until it is true (True) or `timeout` passes (False)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if await check():
@@ -80,7 +82,7 @@ class Ramp:
         async def receiving() -> bool:
             return len(await self.sub.call("receiving")) >= streams
 
-        return await _until(receiving, 20)
+        return await poll_until(receiving, 20)
 
     def _samples(self) -> list[ProcSample | None]:
         pids = [self.path.relay_pid, self.pub.pid, self.sub.pid]
