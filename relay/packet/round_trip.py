@@ -27,7 +27,6 @@ class RoundTrip:
         self._sent: dict[int, deque[tuple[int, float]]] = {}
         self._smoothing = smoothing
         self.rtt: float | None = None
-        self.last_sample: float | None = None
         self.samples = 0
 
     def sent_sender_report(self, ssrc: int, ntp_timestamp: int, when: float) -> None:
@@ -52,7 +51,6 @@ class RoundTrip:
         sample = now - when - dlsr / 65536
         if not 0 <= sample <= _MAX_RTT:
             return None
-        self.last_sample = sample
         self.samples += 1
         self.rtt = sample if self.rtt is None else self.rtt + (sample - self.rtt) * self._smoothing
         return sample

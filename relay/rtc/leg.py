@@ -117,10 +117,6 @@ class Leg:
         )
         self.transport_cc.start()
 
-    def stop_reporting(self, publication: Reported) -> None:
-        if publication in self._reported:
-            self._reported.remove(publication)
-
     def watch(self, ssrc: int, clock_rate: int, listener: DownlinkListener | None = None) -> None:
         """A down track the relay sends on this leg: keep the client's reports about it and
         pass each to `listener` (blocks about any other SSRC are ignored, so a client cannot
