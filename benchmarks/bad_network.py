@@ -3,7 +3,7 @@
     .venv/bin/python -m benchmarks.bad_network [--paths relay,janus,p2p]   (as root)
         [--conditions clean,loss2,loss5,delay,delay_loss2,cap,dip] [--legs uplink,downlink]
         [--seconds N]
-        [--repeat N] [--quick]
+        [--repeat N] [--quick] [--clients aiortc|chromium]
 
 The publisher and the subscriber (one aiortc process each, the same for every path) run in
 their own network namespaces behind a hub (benchmarks/netns.py); our relay and Janus run in
@@ -16,6 +16,13 @@ network, then one condition applied to the publisher's uplink or the subscriber'
 Caveat: aiortc's receiver waits for a packet that is never repaired until 512 packets have
 piled up behind it (≈ 6 s here), where a browser asks for a keyframe far sooner, so single
 runs under loss swing by seconds of freeze on any path: compare means over --repeat.
+
+--clients chromium puts headless Chromium at both ends instead
+(benchmarks/bad_network_browser.py): a canvas stamped with frame numbers, encoded by
+Chromium's own VP8 encoder (which adapts its bitrate), and a subscriber that times every
+presented frame (requestVideoFrameCallback) and reads its stamp; loss, kbit/s and audio
+concealment come from the subscriber's getStats(), the encoder's bitrate from the
+publisher's (benchmarks/bad_network_stats.py).
 """
 
 from __future__ import annotations
@@ -34,7 +41,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from benchmarks import call_publisher, janus_server, netns
+from benchmarks import bad_network_browser, call_publisher, janus_server, netns
 from benchmarks.bad_network_conditions import (
     CONDITIONS,
     DIP_S,
@@ -46,6 +53,7 @@ from benchmarks.bad_network_conditions import (
     Condition,
 )
 from benchmarks.bad_network_report import figures, run_line, summary_text, verdicts
+from benchmarks.bad_network_stats import sender_figures
 from benchmarks.bad_network_viewer import in_netns, viewers_main
 from benchmarks.call_compare import _machine, poll_until
 from benchmarks.call_metrics import machine_busy
@@ -113,6 +121,9 @@ class Runner:
             sent = (await self.pub.call("collect", start=start, end=end)).get(stream, [])
             got = await self.sub.call("collect", stream=stream)
             result.update(figures(sent, got, (start, end), self.options.grace, dip))
+            if self.options.clients == "chromium":
+                encoder = await self.pub.call("sender_stats", stream=stream, start=start, end=end)
+                result["sender"] = sender_figures(encoder, (start, end), dip)
             result["remote_candidates"] = got["remote_candidates"]
             busy_end = machine_busy()
             result["machine_cpu_pct"] = (
@@ -153,12 +164,7 @@ async def main_async(options: argparse.Namespace) -> dict[str, Any]:
     try:
         with tempfile.TemporaryDirectory(prefix="bad_network-") as tmp:
             workdir = Path(tmp)
-            print(f"building the clip (VP8 640x480 30 fps at {options.bitrate} bit/s) ...")
-            build(seconds=10, bitrate=options.bitrate).save(workdir / "clip.pkl")
-            clip = str(workdir / "clip.pkl")
-            pub_ns, sub_ns = netns.LEGS["pub"].netns, netns.LEGS["sub"].netns
-            pub = Child("publishers", in_netns, pub_ns, call_publisher.main, clip)
-            sub = Child("subscribers", in_netns, sub_ns, viewers_main, clip)
+            pub, sub = _clients(options, workdir)
             try:
                 await asyncio.gather(pub.start(), sub.start())
                 for name in options.paths:
@@ -172,6 +178,24 @@ async def main_async(options: argparse.Namespace) -> dict[str, Any]:
     results["verdicts"] = verdicts(results["paths"])
     results["seconds"] = time.monotonic() - started
     return results
+
+
+def _clients(options: argparse.Namespace, workdir: Path) -> tuple[Child, Child]:
+    """The publisher and subscriber processes, each to enter its own namespace."""
+    pub_ns, sub_ns = netns.LEGS["pub"].netns, netns.LEGS["sub"].netns
+    if options.clients == "chromium":
+        print("clients: headless Chromium (benchmarks/bad_network_browser.py)", flush=True)
+        return (
+            Child("publishers", in_netns, pub_ns, bad_network_browser.publisher_main),
+            Child("subscribers", in_netns, sub_ns, bad_network_browser.viewers_main),
+        )
+    print(f"building the clip (VP8 640x480 30 fps at {options.bitrate} bit/s) ...")
+    build(seconds=10, bitrate=options.bitrate).save(workdir / "clip.pkl")
+    clip = str(workdir / "clip.pkl")
+    return (
+        Child("publishers", in_netns, pub_ns, call_publisher.main, clip),
+        Child("subscribers", in_netns, sub_ns, viewers_main, clip),
+    )
 
 
 async def _run_path(
@@ -220,6 +244,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--repeat", type=int, default=1, help="runs per cell (verdicts use the mean)"
     )
     parser.add_argument("--quick", action="store_true", help="10 s per run")
+    parser.add_argument(
+        "--clients",
+        choices=["aiortc", "chromium"],
+        default="aiortc",
+        help="publisher and subscriber: aiortc processes, or headless Chromium",
+    )
     options = parser.parse_args(argv)
     for attr, known in (("paths", PATHS), ("conditions", CONDITIONS), ("legs", LEGS)):
         chosen = [x for x in getattr(options, attr).split(",") if x]

@@ -8,6 +8,7 @@ import math
 from typing import Any
 
 from benchmarks.bad_network_conditions import CONDITIONS, FREEZE_S, GAP_TOLERANCE_S, LEGS
+from benchmarks.bad_network_stats import chromium_table, receiver_figures
 from benchmarks.call_metrics import match_frames, percentile
 from benchmarks.report import _num, _table
 from media.clip import AUDIO_RATE
@@ -69,7 +70,6 @@ def figures(
     delivered, latencies = match_frames(sent, decoded)
     times = [t for _, t in decoded if t <= end]
     gaps = _gaps(times, start, end)
-    video_bytes = [(t, size) for t, _, _, size in got["packets"]["video"]]
     out: dict[str, Any] = {
         "seconds": seconds,
         "sent_fps": len(sent) / seconds,
@@ -79,16 +79,13 @@ def figures(
         "freezes": sum(1 for g in gaps if g > FREEZE_S),
         "freeze_list": _freeze_list(times, start, end),
         "longest_gap_ms": 1000 * max(gaps),
-        "video_packet_loss_pct": _stream_loss(got["packets"]["video"], start, end),
-        "audio_missing_pct": _stream_loss(got["packets"]["audio"], start, end),
-        "audio_concealed_pct": max(
-            0.0,
-            100
-            * (1 - sum(n for t, n in got["audio"] if start <= t <= end) / (AUDIO_RATE * seconds)),
-        ),
-        "video_kbit_s": 8 * sum(s for t, s in video_bytes if start <= t <= end) / seconds / 1e3,
+        "unreadable_frames": sum(1 for n, t in decoded if n < 0 and t <= end),
         "latency_ms": {"p50": percentile(latencies, 50), "p95": percentile(latencies, 95)},
     }
+    if "stats" in got:  # a Chromium subscriber: its getStats() samples
+        out.update(receiver_figures(got["stats"], start, end))
+    else:  # the aiortc viewer's packet taps
+        out.update(_tapped(got, start, end))
     if dip is not None:
         dip_start, dip_end = dip
         before = _gaps(times, start, dip_start)
@@ -104,6 +101,19 @@ def figures(
     return out
 
 
+def _tapped(got: dict[str, Any], start: float, end: float) -> dict[str, Any]:
+    """Loss, audio and kbit/s from the aiortc viewer's packet taps."""
+    seconds = end - start
+    video_bytes = [(t, size) for t, _, _, size in got["packets"]["video"]]
+    decoded_samples = sum(n for t, n in got["audio"] if start <= t <= end)
+    return {
+        "video_packet_loss_pct": _stream_loss(got["packets"]["video"], start, end),
+        "audio_missing_pct": _stream_loss(got["packets"]["audio"], start, end),
+        "audio_concealed_pct": max(0.0, 100 * (1 - decoded_samples / (AUDIO_RATE * seconds))),
+        "video_kbit_s": 8 * sum(s for t, s in video_bytes if start <= t <= end) / seconds / 1e3,
+    }
+
+
 def run_line(path: str, run: dict[str, Any]) -> str:
     head = f"[{path}] {run['condition']:>5} {run['leg']:>8}: "
     if run.get("error"):
@@ -112,8 +122,9 @@ def run_line(path: str, run: dict[str, Any]) -> str:
     line = (
         f"{run['decoded_fps']:.1f} fps decoded ({run['sent_fps']:.1f} sent), freeze "
         f"{run['freeze_s']:.2f} s in {run['freezes']}, longest gap {run['longest_gap_ms']:.0f} ms, "
-        f"video loss {run['video_packet_loss_pct']:.1f} % before repair, audio packets missing "
-        f"{run['audio_missing_pct']:.1f} % / concealed {run['audio_concealed_pct']:.1f} %, "
+        f"video loss {_num(run['video_packet_loss_pct'], 1)} % before repair, audio packets "
+        f"missing {_num(run['audio_missing_pct'], 1)} % / concealed "
+        f"{_num(run['audio_concealed_pct'], 1)} %, "
         f"latency p50/p95 {_num(lat['p50'])}/{_num(lat['p95'])} ms, "
         f"machine CPU {run['machine_cpu_pct']:.0f} %"
     )
@@ -172,7 +183,7 @@ def table(paths: dict[str, dict[str, Any]]) -> str:
             continue
 
         def mean(field: str, ok: list[dict[str, Any]] = ok) -> float | None:
-            return _mean([r[field] for r in ok])
+            return _mean([r[field] for r in ok if r[field] is not None])
 
         p95 = [r["latency_ms"]["p95"] for r in ok if r["latency_ms"]["p95"] is not None]
         p50 = [r["latency_ms"]["p50"] for r in ok if r["latency_ms"]["p50"] is not None]
@@ -261,6 +272,9 @@ def summary_text(results: dict[str, Any]) -> str:
         table(results["paths"]),
         "",
     ]
+    extra = chromium_table(results["paths"])
+    if extra:
+        parts += ["Chromium's getStats() (subscriber, then the publisher's encoder):", extra, ""]
     for v in results["verdicts"]:
         parts.append(
             f"{v['condition']}/{v['leg']} {v['metric']} (mean of {v['runs']}): "
