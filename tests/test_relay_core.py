@@ -40,7 +40,7 @@ from relay.packet.rtp_header import (
 )
 from relay.packet.stream_rewriter import StreamRewriter, seq_newer
 from relay.packet.upstream_repair import UpstreamRepair
-from relay.rtc.bandwidth import RembAggregator, remb_packet, remb_share
+from relay.rtc.bandwidth import UNCAPPED, RembAggregator, remb_packet, remb_share
 from relay.rtc.down_track import DownTrack
 from relay.rtc.forwarder import Forwarder
 from relay.rtc.negotiated import ABS_SEND_TIME_URI, MID_URI, NegotiatedStream
@@ -618,6 +618,27 @@ async def test_remb_estimates_go_stale() -> None:
     assert agg.current() == 2_000_000
     await asyncio.sleep(0)
     assert sent == [100_000, 100_000]
+    await agg.close()
+
+
+async def test_a_stale_estimate_is_replaced_at_the_publisher_without_another_report() -> None:
+    """A subscriber that stops reporting must not hold the publisher at its figure: when the
+    estimate goes stale the next minimum is sent, or UNCAPPED when none is left."""
+    sent: list[int] = []
+
+    async def send(bitrate: int) -> None:
+        sent.append(bitrate)
+
+    agg = RembAggregator(send, min_interval=0.01, stale_after=0.15)
+    agg.report("slow", 100_000)
+    await asyncio.sleep(0.05)
+    agg.report("fast", 2_000_000)
+    await asyncio.sleep(0.05)
+    assert sent == [100_000, 100_000]
+    await asyncio.sleep(0.1)  # "slow" is stale; nobody reported since
+    assert sent[-1] == 2_000_000
+    await asyncio.sleep(0.15)  # and then "fast" too
+    assert sent[-1] == UNCAPPED and agg.current() is None
     await agg.close()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable, Hashable
 
@@ -62,7 +63,9 @@ class RembAggregator:
 
     At most one REMB per `min_interval`; a report inside the quiet interval is deferred to
     its end (the minimum is taken then), never dropped. Estimates not refreshed within
-    `stale_after` seconds (browsers send one about every second) no longer count.
+    `stale_after` seconds (browsers send one about every second) no longer count, and the
+    publisher is told the new minimum when one goes stale (else a subscriber that stopped
+    reporting would hold it at its last, lowest figure until some other report came).
     Lifecycle: open → closed (close() cancels a deferred send and pending sends).
     """
 
@@ -82,6 +85,7 @@ class RembAggregator:
             self._next_send, min_interval=min_interval, what="REMB to the publisher", clock=clock
         )
         self.last_bitrate: int | None = None
+        self._expiry: asyncio.TimerHandle | None = None
 
     @property
     def sent(self) -> int:
@@ -102,13 +106,35 @@ class RembAggregator:
         if self._throttle.closed:
             return False
         self._estimates[subscriber] = (bitrate, self._clock())
+        self._watch_expiry()
         return self._throttle.trigger()
+
+    def _watch_expiry(self) -> None:
+        """Wake when the oldest estimate goes stale (one timer, moved as reports come)."""
+        if self._expiry is not None:
+            self._expiry.cancel()
+            self._expiry = None
+        if not self._estimates or self._throttle.closed:
+            return
+        oldest = min(at for _, at in self._estimates.values())
+        delay = max(0.0, oldest + self._stale_after - self._clock()) + 0.01
+        self._expiry = asyncio.get_running_loop().call_later(delay, self._expire)
+
+    def _expire(self) -> None:
+        self._expiry = None
+        before = len(self._estimates)
+        self.current()  # drops what went stale
+        if len(self._estimates) < before:
+            self._throttle.trigger()
+        self._watch_expiry()
 
     def remove(self, subscriber: Hashable) -> None:
         """Forget a subscriber's estimate (it left, or its cap was lifted): the next report
         sends the new minimum; if it was the last one, the publisher is told it is uncapped."""
-        if self._estimates.pop(subscriber, None) is not None and not self._estimates:
-            self._throttle.trigger()
+        if self._estimates.pop(subscriber, None) is not None:
+            self._watch_expiry()
+            if not self._estimates:
+                self._throttle.trigger()
 
     def _next_send(self) -> Callable[[], Awaitable[None]] | None:
         bitrate = self.current()
@@ -122,4 +148,7 @@ class RembAggregator:
     async def close(self) -> None:
         """Cancel a deferred send and wait for in-flight sends; idempotent."""
         self._estimates.clear()
+        if self._expiry is not None:
+            self._expiry.cancel()
+            self._expiry = None
         await self._throttle.close()
