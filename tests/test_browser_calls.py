@@ -667,7 +667,8 @@ def decoded(path: Path) -> tuple[str, int]:
 
 
 async def test_unanswered_call_is_missed(browser: Browser, tmp_path: Path) -> None:
-    server, runner = await start_server(tmp_path / "data", calls={"ring_seconds": 1.5})
+    # Long enough that a loaded machine still shows the ringing card before it is missed.
+    server, runner = await start_server(tmp_path / "data", calls={"ring_seconds": 3})
     try:
         customer, agent, card = await chat_with_agent(server, browser, "Finn")
         await customer.page.locator("[data-call-start=audio]").click()
