@@ -24,6 +24,10 @@ between the two clocks taken at conversion (same machine, same clocks).
 ICE: no STUN; host candidates only, not hidden behind mDNS names
 (--disable-features=WebRtcHideLocalIpsWithMdns), and each SDP is returned once gathering is
 complete. The ops are those benchmarks.call_paths' paths call on the aiortc clients.
+
+Cleanup: a child closes its Chromium when asked to shut down or when the orchestrator's
+pipe closes (even after a kill -9 of the orchestrator); Playwright ends it on Ctrl-C; and
+netns.cleanup() ends whatever still runs in the namespaces.
 """
 
 from __future__ import annotations
