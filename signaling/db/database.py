@@ -13,6 +13,8 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from signaling.db.open_connections import OpenConnections
+
 T = TypeVar("T")
 
 
@@ -46,6 +48,7 @@ class Database:
         if not self.is_sqlite:
             options.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
         self.engine: AsyncEngine = create_async_engine(url, **options)
+        self._connections = OpenConnections(self.engine)
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
         self.write_stats = WriteStats()
         self._thread_engine: Engine | None = None
@@ -132,6 +135,7 @@ class Database:
 
     async def close(self) -> None:
         await self.engine.dispose()
+        await self._connections.close_all()  # those a still-running task holds
         if self._writer is not None:
             await asyncio.get_running_loop().run_in_executor(self._writer, self._close_writer)
             self._writer.shutdown(wait=True)
