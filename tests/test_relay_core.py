@@ -41,7 +41,7 @@ from relay.packet.rtp_header import (
 from relay.packet.stream_rewriter import StreamRewriter, seq_newer
 from relay.packet.upstream_repair import UpstreamRepair
 from relay.rtc.bandwidth import UNCAPPED, RembAggregator, remb_packet, remb_share
-from relay.rtc.down_track import DownTrack
+from relay.rtc.down_track import DownTrack, RtxStream
 from relay.rtc.forwarder import Forwarder
 from relay.rtc.negotiated import ABS_SEND_TIME_URI, MID_URI, NegotiatedStream
 from relay.rtc.sender_reports import rewrite_sender_report
@@ -223,6 +223,48 @@ def test_rewriter_stamps_abs_send_time_as_it_sends() -> None:
     assert no_ast.abs_send_time_at is None and no_ast.block == build_one_byte_extension_block(
         [(MID_ID, b"1")]
     )
+
+
+@pytest.mark.parametrize("with_rtx", [False, True])
+def test_a_resent_packet_carries_the_time_it_is_resent(with_rtx: bool) -> None:
+    """A receiver's delay-based estimator reads the abs-send-time of a retransmission; the
+    original's (stale by the NACK round trip) looked like that much queueing, and Chromium
+    lowered its REMB on every repaired loss until the publisher was at its floor."""
+    stream = NegotiatedStream(
+        mid="1",
+        kind="video",
+        mime_type="video/VP8",
+        payload_type=96,
+        clock_rate=90000,
+        rtx_payload_type=97 if with_rtx else None,
+        local_ssrc=0xCAFE,
+        local_rtx_ssrc=0xCAFF,
+        extension_ids={MID_URI: MID_ID, ABS_SEND_TIME_URI: 5},
+        codecs=(CodecChoice(96, "video/VP8", 90000, {}, None),),
+    )
+    extensions = stream.outgoing_extensions()
+    now = [10.5]
+    rw = StreamRewriter(
+        out_ssrc=0xCAFE,
+        out_payload_type=96,
+        clock_rate=90000,
+        extension_block=extensions.block,
+        abs_send_time_at=extensions.abs_send_time_at,
+        clock=lambda: now[0],
+    )
+    rtx = RtxStream(ssrc=0xCAFF, payload_type=97, first_sequence_number=0) if with_rtx else None
+    sink = ListSink()
+    track = DownTrack(sink, rw, wait_for_keyframe=False, rtx=rtx, history_size=16)
+    data = rtp(1, 0)
+    track.forward(data, parse_header(data), keyframe_start=False)
+    now[0] = 10.75
+    sent = reparse(sink.packets[0])
+    assert track.handle_nack([sent.sequence_number]) == 1
+    resent = reparse(sink.packets[1])
+    assert sent.extensions.abs_send_time == int(10.5 * 2**18)
+    assert resent.extensions.abs_send_time == int(10.75 * 2**18)
+    assert resent.extensions.mid == "1"
+    assert resent.ssrc == (0xCAFF if with_rtx else 0xCAFE)
 
 
 def test_rewriter_keeps_continuity_across_wrap_and_source_switch() -> None:

@@ -121,9 +121,7 @@ class StreamRewriter:
             self._last_sent_at = self._clock()
         buf = replace_extension_block(data, header, self._ext_block)
         if self._abs_send_time_at is not None:
-            # abs-send-time: seconds in 6.18 fixed point, 24 bits (any epoch).
-            at = header.csrc_end + self._abs_send_time_at
-            buf[at : at + 3] = (int(self._clock() * 262144) & 0xFFFFFF).to_bytes(3, "big")
+            self._stamp_send_time(buf, header.csrc_end + self._abs_send_time_at)
         rewrite_header(
             buf,
             payload_type=self.out_payload_type,
@@ -132,6 +130,20 @@ class StreamRewriter:
             ssrc=self.out_ssrc,
         )
         return buf
+
+    def restamp(self, packet: bytes) -> bytes:
+        """`packet` (one this rewriter made, or its RTX wrapping) with abs-send-time set to
+        now, for a resend: a receiver's delay-based estimator reads a retransmission's
+        original send time as that much queueing delay, and lowers its REMB for it."""
+        if self._abs_send_time_at is None:
+            return packet
+        buf = bytearray(packet)
+        self._stamp_send_time(buf, 12 + 4 * (buf[0] & 0x0F) + self._abs_send_time_at)
+        return bytes(buf)
+
+    def _stamp_send_time(self, buf: bytearray, at: int) -> None:
+        # abs-send-time: seconds in 6.18 fixed point, 24 bits (any epoch).
+        buf[at : at + 3] = (int(self._clock() * 262144) & 0xFFFFFF).to_bytes(3, "big")
 
     def _rebase(self, header: RtpHeader) -> None:
         next_seq = (self._last_out_seq + 1 + self._skip) & _SEQ_MASK

@@ -235,6 +235,7 @@ class DownTrack:
             if packet is not None:
                 if self._rtx is not None:
                     packet = self._rtx.wrap(packet)
+                packet = self._rewriter.restamp(packet)
                 try:
                     self._sink.send_rtp(packet)
                 except ConnectionError:
