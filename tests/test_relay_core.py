@@ -612,12 +612,26 @@ def test_remb_packet_and_share_on_real_bytes() -> None:
     bitrate, ssrcs = unpack_remb_fci(packet.fci)
     assert ssrcs == [0xABC] and abs(bitrate - 640_000) <= 640_000 >> 17  # mantissa rounding
 
-    # A browser's REMB covers every stream it receives on the transport: equal shares.
-    (two,) = RtcpPacket.parse(remb_bytes(1_000_000, [0xA, 0xB]))
+    # A browser's REMB covers every stream it receives on the transport: equal shares among
+    # the video streams the relay sends it, not every listed SSRC (an RTX or audio one).
+    (two,) = RtcpPacket.parse(remb_bytes(1_000_000, [0xA, 0xB, 0xC]))
     assert isinstance(two, RtcpPsfbPacket)
-    assert remb_share(two) == (500_000, [0xA, 0xB])
-    assert remb_share(RtcpPsfbPacket(fmt=RTCP_PSFB_PLI, ssrc=1, media_ssrc=0xA)) is None
-    assert remb_share(RtcpPsfbPacket(fmt=RTCP_PSFB_APP, ssrc=1, media_ssrc=0, fci=b"XXXX")) is None
+    tap = RtcpTap(FakeTransport())
+    tap.route(0xA, _ignore)
+    tap.route(0xB, _ignore)
+    tap.route(0xD, _ignore, video=False)
+    assert remb_share(two, tap.remb_sharers) == (500_000, [0xA, 0xB, 0xC])
+    tap.unroute(0xB)
+    assert remb_share(two, tap.remb_sharers) == (1_000_000, [0xA, 0xB, 0xC])
+    pli = RtcpPsfbPacket(fmt=RTCP_PSFB_PLI, ssrc=1, media_ssrc=0xA)
+    assert remb_share(pli, tap.remb_sharers) is None
+    junk = RtcpPsfbPacket(fmt=RTCP_PSFB_APP, ssrc=1, media_ssrc=0, fci=b"XXXX")
+    assert remb_share(junk, tap.remb_sharers) is None
+    tap.close()
+
+
+async def _ignore(packet: object) -> None:
+    pass
 
 
 async def test_remb_forwards_minimum_rate_limited() -> None:
@@ -705,11 +719,14 @@ async def test_rtcp_tap_routes_remb_by_fci_ssrcs_and_sender_reports() -> None:
 
     tap.route(0xA, collect("a"))
     tap.route(0xB, collect("b"))
+    tap.route(0xD, collect("audio"), video=False)
+    got["audio"] = []
     tap.add_sender_report_handler(collect("sr"))
     sr = RtcpSrPacket(ssrc=0x77, sender_info=RtcpSenderInfo(1 << 40, 1234, 5, 600))
-    compound = bytes(sr) + remb_bytes(400_000, [0xA, 0xC, 0xA])
+    compound = bytes(sr) + remb_bytes(400_000, [0xA, 0xC, 0xA, 0xD])
     await tap._handle_rtcp_data(compound)
     assert len(got["a"]) == 1 and got["b"] == []  # listed once per routed SSRC, 0xC unrouted
+    assert got["audio"] == []  # a REMB is for video streams
     assert isinstance(got["sr"][0], RtcpSrPacket) and got["sr"][0].ssrc == 0x77
     assert transport.seen == [compound]  # aiortc still sees everything
     tap.close()

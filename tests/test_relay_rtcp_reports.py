@@ -17,6 +17,7 @@ from relay.control.event_wire import event_from_wire, event_to_wire
 from relay.interface import CloseReason, LinkReport, ParticipantId, RoomId
 from relay.packet.keyframe_requests import KeyframeRequester
 from relay.packet.loss_limit import MIN_BITRATE, LossLimit
+from relay.packet.loss_window import LossWindow
 from relay.packet.receive_statistics import ReceiveStatistics
 from relay.packet.round_trip import RoundTrip
 from relay.packet.upstream_repair import MAX_RETRY_AFTER, UpstreamRepair
@@ -238,6 +239,10 @@ async def test_a_publisher_behind_5_percent_loss_hears_it_and_both_sides_measure
         counted = [(p.receive.expected, p.receive.cumulative_lost) for p in publications]
         links: list[LinkReport] = []
         monitor = LinkMonitor(lambda: [room], links.append)
+        for _ in range(100):  # Bob has reported on both streams: his downlink is measurable
+            if len(room.participants[BOB].legs[0].downlink) == 2:
+                break
+            await asyncio.sleep(0.1)
         monitor.check()  # the window starts here
         with udp_loss(local_port(alice), 0.05):
             await asyncio.sleep(8.0)
@@ -268,6 +273,10 @@ async def test_a_publisher_behind_5_percent_loss_hears_it_and_both_sides_measure
         assert 2.5 <= by_who[ALICE].uplink_loss_pct <= 8
         assert all(r.rtt_ms is not None and 0 < r.rtt_ms < 500 for r in by_who.values())
         assert by_who[BOB].uplink_loss_pct is not None and by_who[BOB].uplink_loss_pct < 1
+        # Bob's downlink over the same window, from his reports' counters: Alice's lost audio
+        # (the repaired video lost nothing), so some loss and under what Alice's uplink lost.
+        down = by_who[BOB].downlink_loss_pct
+        assert down is not None and 0 < down < by_who[ALICE].uplink_loss_pct, by_who[BOB]
         # The relay's side: the round trip of both legs from their report blocks, the loss
         # counted per publication, and Bob's downlink reports: his video lost nothing (the
         # relay repaired Alice's uplink with NACKs before forwarding it); Opus takes no NACK,
@@ -370,11 +379,15 @@ def test_a_link_report_crosses_the_wire_and_bad_figures_are_refused() -> None:
 
 def test_loss_in_a_subscribers_reports_caps_its_estimate_until_it_stays_clean() -> None:
     sent = [0]
+    counters = {"highest": 1000, "lost": 0}
     limit = LossLimit(lambda: sent[0])
 
-    def report(octets_per_second: int, loss: float, at: float) -> float | None:
-        sent[0] += octets_per_second
-        return limit.on_report(loss, at)
+    def report(octets: int, loss: float, at: float, packets: int = 100) -> float | None:
+        """One second's worth: `packets` expected, `loss` of them lost."""
+        sent[0] += octets
+        counters["highest"] += packets
+        counters["lost"] += round(loss * packets)
+        return limit.on_report(counters["highest"], counters["lost"], at)
 
     assert report(125_000, 0.0, 0.0) is None  # the first report only starts the measure
     assert report(125_000, 0.01, 1.0) is None and limit.limit(2_000_000) == 2_000_000
@@ -385,7 +398,36 @@ def test_loss_in_a_subscribers_reports_caps_its_estimate_until_it_stays_clean() 
     grown = report(125_000, 0.0, 4.0)
     assert grown is not None and abs(grown - cap * 1.08) < 1
     assert report(125_000, 0.0, 5.0) is not None
-    assert report(125_000, 0.0, 6.0) is None  # three clean reports: lifted
+    assert report(125_000, 0.0, 6.0) is None  # three clean windows: lifted
     # Heavy loss on a starved link never caps below what a keyframe needs.
     report(100, 0.9, 7.0)
     assert limit.cap == MIN_BITRATE
+
+
+def test_the_report_sent_with_a_nack_does_not_cut_the_estimate_of_a_link_losing_2_percent() -> None:
+    """Chromium sends a receiver report with every NACK: the one right after a loss covers a
+    few packets and that loss (25 % here). Over a second the link loses 1.6 %: no cap."""
+    sent = [0]
+    limit = LossLimit(lambda: sent[0])
+    highest, lost, at = 0, 0, 0.0
+    for step in range(200):  # 20 s of reports every 0.1 s
+        at += 0.1
+        sent[0] += 18_000
+        if step % 5 == 4:
+            highest, lost = highest + 4, lost + 1  # the NACK's report: 1 of 4 lost
+        else:
+            highest += 15
+        limit.on_report(highest, lost, at)
+        assert limit.cap is None, (step, limit.cap)
+
+
+def test_a_loss_window_needs_a_second_and_enough_packets() -> None:
+    window = LossWindow(seconds=1.0, min_packets=20)
+    assert window.add(100, 0, 0.0) is None
+    assert window.add(110, 5, 0.5) is None  # too early
+    assert window.add(115, 5, 1.2) is None  # too few packets (15)
+    sample = window.add(200, 10, 1.5)
+    assert sample is not None and sample.expected == 100 and sample.fraction == 0.1
+    assert window.add(150, 10, 3.0) is None  # the stream restarted: start over
+    sample = window.add(250, 9, 4.0)  # repairs made the count fall: never below 0
+    assert sample is not None and sample.fraction == 0.0

@@ -4,13 +4,16 @@ A browser's REMB is a delay-based estimate: a downlink that drops packets withou
 (a lossy radio link, a policer) never lowers it, and the publisher keeps sending more than
 the subscriber can take. The loss-based half of Google's congestion control
 (draft-ietf-rmcat-gcc-02 §6) closes that gap: above 10 % loss the rate the subscriber
-actually received is cut by half the loss, under 2 % the cap grows 8 % a report, and after
-three clean reports in a row it is lifted (the REMB alone speaks again).
+actually received is cut by half the loss, under 2 % the cap grows 8 % a window, and after
+three clean windows in a row it is lifted (the REMB alone speaks again). Loss is taken
+over windows of at least a second (relay/packet/loss_window.py), not per report.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+
+from relay.packet.loss_window import LossWindow
 
 HIGH_LOSS = 0.10
 LOW_LOSS = 0.02
@@ -25,19 +28,27 @@ class LossLimit:
     the current limit in bit/s (None: no cap). `received_octets` reads how many payload
     octets the relay has sent the subscriber so far (what its rate is measured from)."""
 
-    def __init__(self, received_octets: Callable[[], int]) -> None:
+    def __init__(self, received_octets: Callable[[], int], window: LossWindow | None = None):
         self._octets = received_octets
+        self._window = window or LossWindow()
         self._last: tuple[float, int] | None = None
         self._clean = 0
         self.cap: float | None = None
 
-    def on_report(self, fraction_lost: float, now: float) -> float | None:
-        """The subscriber's loss over its last interval (0..1); returns the new cap."""
+    def on_report(self, highest_sequence: int, cumulative_lost: int, now: float) -> float | None:
+        """The subscriber's counters from one report block; returns the cap (changed only
+        when a window closes)."""
         octets = self._octets()
+        sample = self._window.add(highest_sequence, cumulative_lost, now)
+        if self._last is None:
+            self._last = (now, octets)
+        if sample is None:
+            return self.cap
         last, self._last = self._last, (now, octets)
-        if last is None or now <= last[0]:
+        if now <= last[0]:
             return self.cap
         rate = (octets - last[1]) * 8 / (now - last[0])
+        fraction_lost = sample.fraction
         if fraction_lost > HIGH_LOSS:
             self._clean = 0
             base = rate if self.cap is None else min(rate, self.cap)

@@ -43,11 +43,17 @@ def parse_remb(fci: bytes) -> tuple[int, list[int]] | None:
         return None
 
 
-def remb_share(packet: RtcpPsfbPacket) -> tuple[int, list[int]] | None:
-    """(bitrate per listed stream, SSRCs) of a REMB packet, or None if it is not a valid REMB.
+def remb_share(
+    packet: RtcpPsfbPacket, sharers: Callable[[list[int]], int]
+) -> tuple[int, list[int]] | None:
+    """(bitrate per sharing stream, SSRCs) of a REMB packet, or None if it is not a valid REMB.
 
-    A browser's REMB is one estimate for everything it receives on the transport and lists
-    every video SSRC; each listed stream gets an equal share of it.
+    A browser's REMB is one estimate for everything it receives on the transport. It lists
+    the SSRCs its estimator saw, which may include RTX streams (for two seconds after a
+    retransmission) and audio; `sharers(ssrcs)` says how many listed streams are video the
+    relay sends (the RTCP tap counts them), and each gets an equal share. Dividing by every listed
+    SSRC halved a camera's share whenever it was repaired, and a publisher held to half of
+    what its subscriber receives sends less, which lowers the next REMB: down to the floor.
     """
     if packet.fmt != RTCP_PSFB_APP:
         return None
@@ -55,7 +61,7 @@ def remb_share(packet: RtcpPsfbPacket) -> tuple[int, list[int]] | None:
     if remb is None or not remb[1]:
         return None
     bitrate, ssrcs = remb
-    return bitrate // len(ssrcs), ssrcs
+    return bitrate // max(1, sharers(ssrcs)), ssrcs
 
 
 class RembAggregator:

@@ -53,9 +53,12 @@ class DownlinkReport:
     """The client's last report block about one stream the relay sends it."""
 
     fraction_lost: float
-    """Of the client's last interval, 0..1."""
+    """Of the client's last interval, 0..1 (noisy: an interval can be a few ms long; see
+    relay/packet/loss_window.py for loss over a span)."""
     packets_lost: int
     """Cumulative, as the client counts it."""
+    highest_sequence: int
+    """Extended highest sequence number received (cycles * 65536 + seq)."""
     jitter_seconds: float
     at: float
     """time.monotonic() when it arrived."""
@@ -142,6 +145,7 @@ class Leg:
         report = self.downlink[block.ssrc] = DownlinkReport(
             fraction_lost=block.fraction_lost / 256,
             packets_lost=block.packets_lost,
+            highest_sequence=block.highest_sequence,
             jitter_seconds=block.jitter / clock_rate,
             at=arrived,
         )

@@ -41,6 +41,9 @@ class LinkMonitor:
         self._clock = clock
         self._counted: dict[int, tuple[int, int]] = {}
         """id(publication) → (expected, lost) at the last check."""
+        self._down_counted: dict[tuple[int, int], tuple[int, int]] = {}
+        """(id(leg), SSRC) → the client's (extended highest seq, cumulative lost) then: its
+        downlink loss over the interval, not its last report's (which may cover a few ms)."""
         self._timer = Periodic(self.check, interval, "link report")
 
     def start(self) -> None:
@@ -51,10 +54,13 @@ class LinkMonitor:
 
     def check(self) -> None:
         counted: dict[int, tuple[int, int]] = {}
+        down_counted: dict[tuple[int, int], tuple[int, int]] = {}
         now = self._clock()
         for room in self._rooms():
             for participant_id, participant in list(room.participants.items()):
-                report = self._report(room.room_id, participant_id, participant, counted, now)
+                report = self._report(
+                    room.room_id, participant_id, participant, (counted, down_counted), now
+                )
                 if report is None:
                     continue
                 try:
@@ -62,15 +68,17 @@ class LinkMonitor:
                 except Exception:
                     logger.exception("link report listener failed")
         self._counted = counted  # publications gone since are forgotten
+        self._down_counted = down_counted
 
     def _report(
         self,
         room_id: RoomId,
         participant_id: ParticipantId,
         participant: RelayParticipant,
-        counted: dict[int, tuple[int, int]],
+        counters: tuple[dict[int, tuple[int, int]], dict[tuple[int, int], tuple[int, int]]],
         now: float,
     ) -> LinkReport | None:
+        counted, down_counted = counters
         expected = lost = 0
         jitter: float | None = None
         for publication in participant.publications:
@@ -85,16 +93,23 @@ class LinkMonitor:
                 jitter = max(jitter or 0.0, stats.jitter_seconds)
         uplink_loss = min(100.0 * lost / expected, 100.0) if expected > 0 else None
         rtt: float | None = None
-        down_loss: float | None = None
+        down_expected = down_lost = 0
         down_jitter: float | None = None
         for leg in participant.legs:
             if leg.rtt is not None:
                 rtt = leg.rtt if rtt is None else min(rtt, leg.rtt)
-            for downlink in leg.downlink.values():
+            for ssrc, downlink in list(leg.downlink.items()):
                 if now - downlink.at > STALE_AFTER:
                     continue
-                down_loss = max(down_loss or 0.0, 100.0 * downlink.fraction_lost)
+                key = (id(leg), ssrc)
+                down_counted[key] = (downlink.highest_sequence, downlink.packets_lost)
                 down_jitter = max(down_jitter or 0.0, downlink.jitter_seconds)
+                before = self._down_counted.get(key)
+                if before is None or downlink.highest_sequence < before[0]:
+                    continue  # the first report of it (or it restarted): measured next time
+                down_expected += downlink.highest_sequence - before[0]
+                down_lost += max(downlink.packets_lost - before[1], 0)
+        down_loss = min(100.0 * down_lost / down_expected, 100.0) if down_expected > 0 else None
         if rtt is None and uplink_loss is None and down_loss is None:
             return None
         return LinkReport(

@@ -117,7 +117,7 @@ class Subscription:
         self._attached = False
         self._listening = False
         self._closed = False
-        rtcp_tap.route(self.stream.local_ssrc, self._on_feedback)
+        rtcp_tap.route(self.stream.local_ssrc, self._on_feedback, video=publication.forwarder.video)
         if leg is not None:
             leg.watch(self.stream.local_ssrc, self.stream.clock_rate, self._on_downlink)
         publication.add_sender_report_listener(self._on_sender_report)
@@ -152,7 +152,7 @@ class Subscription:
         elif isinstance(packet, RtcpRtpfbPacket) and packet.fmt == RTCP_RTPFB_NACK:
             self.down_track.handle_nack(packet.lost)
         elif isinstance(packet, RtcpPsfbPacket):
-            share = remb_share(packet)
+            share = remb_share(packet, self._rtcp_tap.remb_sharers)
             if share is not None:
                 self.remb_received += 1
                 self._remb_limit = self._limiting(share[0])
@@ -191,7 +191,7 @@ class Subscription:
         if self._closed or not self._publication.forwarder.video:
             return
         before = self.loss_limit.cap
-        cap = self.loss_limit.on_report(report.fraction_lost, report.at)
+        cap = self.loss_limit.on_report(report.highest_sequence, report.packets_lost, report.at)
         if cap is None and before is None:
             return  # no cap, before or now: the REMB alone speaks
         # Reported again with every report while capped: the aggregator forgets an

@@ -247,7 +247,8 @@ class RtcpTap:
     statistics from receiver reports).
 
     Feedback is routed by `media_ssrc`, except REMB (PSFB fmt 15): its media_ssrc is 0 and
-    the SSRCs it is about are in the FCI, so it goes once to each routed SSRC listed there.
+    the SSRCs it is about are in the FCI, so it goes once to each routed video SSRC listed
+    there (a REMB says nothing an audio stream could act on).
     """
 
     def __init__(self, dtls_transport: Any, drops: DropCounters | None = None) -> None:
@@ -263,15 +264,26 @@ class RtcpTap:
         """Compounds aiortc's own handler raised on (dropped, counted, not logged)."""
         self._original: Callable[[bytes], Awaitable[None]] = self._shadow.original
         self._routes: dict[int, FeedbackHandler] = {}
+        self._video: set[int] = set()
+        """Routed SSRCs that are video: those that share a REMB."""
         self._sr_handlers: list[SenderReportHandler] = []
         self._block_handler: ReportBlockHandler | None = None
         self._closed = False
 
-    def route(self, media_ssrc: int, handler: FeedbackHandler) -> None:
+    def route(self, media_ssrc: int, handler: FeedbackHandler, *, video: bool = True) -> None:
         self._routes[media_ssrc] = handler
+        if video:
+            self._video.add(media_ssrc)
+        else:
+            self._video.discard(media_ssrc)
 
     def unroute(self, media_ssrc: int) -> None:
         self._routes.pop(media_ssrc, None)
+        self._video.discard(media_ssrc)
+
+    def remb_sharers(self, ssrcs: list[int]) -> int:
+        """How many of a REMB's listed SSRCs are video streams routed here (at least 1)."""
+        return max(1, len(self._video.intersection(ssrcs)))
 
     def add_sender_report_handler(self, handler: SenderReportHandler) -> None:
         """Every SR the remote sends (any SSRC) goes to `handler`; it filters by `packet.ssrc`."""
@@ -319,8 +331,8 @@ class RtcpTap:
             remb = parse_remb(packet.fci)
             if remb is None:
                 return []
-            handlers = (self._routes.get(ssrc) for ssrc in dict.fromkeys(remb[1]))
-            return [h for h in handlers if h is not None]
+            listed = dict.fromkeys(s for s in remb[1] if s in self._video)
+            return [self._routes[ssrc] for ssrc in listed]
         handler = self._routes.get(packet.media_ssrc)
         return [] if handler is None else [handler]
 
