@@ -28,6 +28,7 @@ from signaling.http import (  # noqa: F401
     routes_reviews,
     routes_rubrics,
     routes_tickets,
+    routes_webhooks,
     routes_widget,
 )
 from signaling.http.api import api
@@ -85,6 +86,7 @@ def create_app(
             runtime.cluster.when_primary(runtime.become_primary)
             await runtime.cluster.start()
         runtime.metrics.start()
+        runtime.webhooks.start()
         if runtime.config.relay.preload:
             runtime.relay.start_soon()
         runtime.drain.install()
@@ -102,6 +104,7 @@ def create_app(
         relay = monotonic() - began
         await runtime.media_jobs.stop()
         await runtime.retention.stop()
+        await runtime.webhooks.stop()
         await runtime.metrics.stop()
         await runtime.context.close()
         if runtime.cluster is not None:

@@ -338,6 +338,63 @@ class MetricsConfig:
             raise ConfigError("metrics.token must be at least 16 characters (or empty)")
 
 
+WEBHOOK_HOST_ENTRY = re.compile(r"(\*\.)?[a-z0-9-]+(\.[a-z0-9-]+)*|\*")
+
+
+@dataclass
+class WebhooksConfig:
+    # Hosts webhook endpoints may point at: names ("crm.example.com"), "*.example.com" for a
+    # domain's hosts, IP addresses or networks ("203.0.113.7", "10.1.0.0/16"), or "*" for any
+    # host. Empty (the default): no endpoint can be added and nothing is ever sent anywhere.
+    allowed_hosts: list[str] = field(default_factory=list)
+    # Loopback addresses (127.0.0.0/8, ::1) only when true (a receiver on this machine).
+    allow_loopback: bool = False
+    # Private addresses (10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7) only when true.
+    # Link-local and cloud metadata addresses (169.254.0.0/16, fe80::/10, ...) never.
+    allow_private: bool = False
+    # One attempt: connect, send and read the status within this long.
+    timeout_seconds: float = 10.0
+    # A delivery is retried (exponential backoff with jitter) for this long after its event,
+    # then dead-lettered: admins see it in the console and may send it again.
+    max_age_seconds: float = 24 * 3600.0
+    # The first retry waits about this long, doubling with every failure up to retry_max_seconds.
+    retry_base_seconds: float = 5.0
+    retry_max_seconds: float = 3600.0
+    # How often each signaling process looks for deliveries that are due.
+    poll_seconds: float = 1.0
+    # Deliveries one process sends at once (to different endpoints or chats).
+    concurrency: int = 8
+
+    def __post_init__(self) -> None:
+        for entry in self.allowed_hosts:
+            if not (WEBHOOK_HOST_ENTRY.fullmatch(entry.lower()) or _is_network(entry)):
+                raise ConfigError(
+                    f"webhooks.allowed_hosts entry {entry!r} must be a host name, *.domain, "
+                    "an IP address or network (10.0.0.0/8), or *"
+                )
+        if not 0.5 <= self.timeout_seconds <= 120:
+            raise ConfigError("webhooks.timeout_seconds must be between 0.5 and 120")
+        if not 1 <= self.max_age_seconds <= 30 * 86400:
+            raise ConfigError("webhooks.max_age_seconds must be between 1 and 2592000 (30 days)")
+        if not 0.05 <= self.retry_base_seconds <= self.retry_max_seconds <= 86400:
+            raise ConfigError(
+                "webhooks.retry_base_seconds must be at least 0.05 and at most "
+                "webhooks.retry_max_seconds (at most 86400)"
+            )
+        if not 0.05 <= self.poll_seconds <= 60:
+            raise ConfigError("webhooks.poll_seconds must be between 0.05 and 60")
+        if not 1 <= self.concurrency <= 100:
+            raise ConfigError("webhooks.concurrency must be between 1 and 100")
+
+
+def _is_network(entry: str) -> bool:
+    try:
+        ipaddress.ip_network(entry, strict=False)
+    except ValueError:
+        return False
+    return True
+
+
 @dataclass
 class Config:
     server: ServerConfig = field(default_factory=ServerConfig)
@@ -352,6 +409,7 @@ class Config:
     recordings: RecordingsConfig = field(default_factory=RecordingsConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
     turn: TurnConfig = field(default_factory=TurnConfig)
+    webhooks: WebhooksConfig = field(default_factory=WebhooksConfig)
 
     def __post_init__(self) -> None:
         turn_urls = self.calls.turn_urls

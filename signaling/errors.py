@@ -60,6 +60,12 @@ class OriginNotAllowed(Forbidden):
     code = "origin_not_allowed"
 
 
+class UrlNotAllowed(Forbidden):
+    """A well-formed webhook URL this server will not send to (its configuration, SSRF)."""
+
+    code = "url_not_allowed"
+
+
 class HostNotAllowed(LiveAssistError):
     """The request named a Host that is not this server (a DNS-rebinding page, a stray proxy):
     421 Misdirected Request, whatever the route."""

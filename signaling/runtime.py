@@ -52,6 +52,8 @@ from signaling.redis_buckets import RedisBuckets
 from signaling.routing.dispatcher import Dispatcher
 from signaling.routing.presence import PresenceRegistry
 from signaling.transcript.views import NameBook
+from signaling.webhooks.addresses import AddressPolicy
+from signaling.webhooks.sender import WebhookSender
 
 log = logging.getLogger(__name__)
 
@@ -167,6 +169,10 @@ class Runtime:
     metrics: ServerMetrics
     drain: Drain
     """SIGTERM with server.drain_seconds: unready first (signaling/draining.py)."""
+    webhook_policy: AddressPolicy
+    """Where webhooks may go (webhooks.allowed_hosts and the SSRF rules)."""
+    webhooks: WebhookSender
+    """Sends the webhook outbox; one per signaling process (claims keep them apart)."""
     cluster: SignalingCluster | None = None
     """With server.redis_url: one of several signaling processes (signaling/cluster/)."""
     orphans: asyncio.Task[None] | None = None
@@ -246,6 +252,8 @@ class Runtime:
             retention=RetentionSweeper(db, config.recordings_path, config.recordings),
             metrics=ServerMetrics(),
             drain=Drain(config.server.drain_seconds),
+            webhook_policy=(policy := AddressPolicy(config.webhooks)),
+            webhooks=WebhookSender(db, config.webhooks, policy),
         )
         calls.metrics = runtime.metrics
         common = {"authenticator": authenticator, "connects": limits.connects_per_principal}

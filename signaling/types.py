@@ -259,3 +259,28 @@ class ReviewAction(StrEnum):
     COMMENT_ADDED = "comment_added"
     COMMENT_EDITED = "comment_edited"
     COMMENT_DELETED = "comment_deleted"
+
+
+class WebhookEventType(StrEnum):
+    """What a webhook endpoint may subscribe to (docs/protocol.md, Webhooks)."""
+
+    CHAT_CREATED = "chat.created"
+    CHAT_ASSIGNED = "chat.assigned"
+    CHAT_ENDED = "chat.ended"
+    TICKET_CREATED = "ticket.created"
+    TICKET_UPDATED = "ticket.updated"
+    TICKET_ESCALATED = "ticket.escalated"
+    CALL_STARTED = "call.started"
+    CALL_ANSWERED = "call.answered"
+    CALL_ENDED = "call.ended"
+    CSAT_RECEIVED = "csat.received"
+    RECORDING_READY = "recording.ready"
+    REVIEW_DONE = "review.done"
+
+
+class DeliveryState(StrEnum):
+    """A webhook delivery: pending (to send or retry), delivered (2xx), dead (gave up)."""
+
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    DEAD = "dead"

@@ -72,7 +72,9 @@ from signaling.types import (
     ChatState,
     LinkState,
     Role,
+    WebhookEventType,
 )
+from signaling.webhooks import outbox
 
 log = logging.getLogger(__name__)
 
@@ -256,6 +258,7 @@ class CallService:
                 started_by=party,
             )
             call_store.add_event_sync(conn, call["id"], "ringing", party, {"media": req.media})
+            outbox.call_changed_sync(conn, call, WebhookEventType.CALL_STARTED)
             return call
 
         call = await self.db.write_in_thread(create)
@@ -321,6 +324,7 @@ class CallService:
                 answered = call_store.update_call_sync(conn, live.call_id, changes)
                 for kind, actor, detail in step.events:
                     call_store.add_event_sync(conn, live.call_id, kind, actor, detail)
+                outbox.call_changed_sync(conn, answered, WebhookEventType.CALL_ANSWERED)
                 return answered, recorder.open_if_always_sync(conn, live) if recorder else None
 
             call, opened = await self.db.write_in_thread(answer)
@@ -512,6 +516,7 @@ class CallService:
                 },
             )
             await call_store.add_event(conn, live.call_id, "ended", by, {"reason": reason.value})
+            await outbox.call_ended(conn, call)
             chat = await chat_store.chat_by_id(conn, call["chat_id"])
             assert chat is not None
             line = await add_system_message(conn, chat, _summary(call, reason), self._names)
@@ -705,6 +710,7 @@ class CallService:
                 await call_store.add_event(
                     conn, call["id"], "ended", None, {"reason": reason.value, "restart": True}
                 )
+                await outbox.call_ended(conn, ended)
                 chat = await chat_store.chat_by_id(conn, call["chat_id"])
                 if chat is not None:
                     await add_system_message(conn, chat, _summary(ended, reason), self._names)

@@ -18,6 +18,7 @@ from signaling.store.chats import create_chat
 from signaling.store.tickets import create_ticket
 from signaling.transcript.views import NameBook, chat_view
 from signaling.types import EMAIL_PATTERN, ChatId, CustomerId, OrgId, Role, TicketPriority
+from signaling.webhooks import outbox
 from signaling.wire import limit
 
 LANGUAGE = limit(max_len=16, pattern=r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})?")
@@ -135,6 +136,8 @@ class GuestSessions:
                 detail={"identified": identity is not None},
                 ip=ip,
             )
+            await outbox.ticket_created(conn, ticket, chat["id"])
+            await outbox.chat_created(conn, chat, ticket, customer)
             view = await chat_view(conn, chat, self._names)
         token, expires = self._signer.issue_guest(
             customer_id=CustomerId(customer["id"]),

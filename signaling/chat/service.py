@@ -34,6 +34,7 @@ from signaling.types import (
     SenderType,
     TicketStatus,
 )
+from signaling.webhooks import outbox
 
 ESCALATED_TAG = "escalated"
 
@@ -178,6 +179,7 @@ class ChatService:
                 chat["id"],
                 {"state": ChatState.ENDED.value, "ended_at": now, "end_reason": reason.value},
             )
+            await outbox.chat_ended(conn, chat)
             system = await add_system_message(conn, chat, f"{who} ended the chat", self._names)
             ticket = await ticket_store.ticket_by_id(conn, chat["ticket_id"])
             assert ticket is not None
@@ -221,6 +223,7 @@ class ChatService:
                 actor_type="customer",
                 actor_id=principal.subject_id,
             )
+            await outbox.csat_received(conn, chat, ticket, req.score, ticket["csat_comment"])
         await self._notifier.ticket_updated(ticket, also=(chat["assignee_id"],))
         if chat["assignee_id"]:
             await self._notifier.to_user(
@@ -321,6 +324,7 @@ class ChatService:
                 actor_id=principal.subject_id,
             )
             await _audit(conn, principal, "chat.escalate", chat, {"ticket_id": ticket["id"]})
+            await outbox.ticket_escalated(conn, ticket, chat["id"])
             system = await add_system_message(
                 conn, chat, f"Escalated to ticket #{ticket['id']} for follow-up", self._names
             )

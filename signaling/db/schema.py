@@ -441,3 +441,51 @@ review_events = Table(
     Column("changes", JSON, nullable=False),  # [{"field", "old", "new"}]
     _created(),
 )
+
+# ---- Webhooks: endpoints admins configure, and the outbox their deliveries go out from -----
+
+webhook_endpoints = Table(
+    "webhook_endpoints",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("org_id", ForeignKey("organisations.id"), nullable=False, index=True),
+    Column("url", String(2000), nullable=False),
+    # The HMAC-SHA256 key its deliveries are signed with; shown once, when it is set.
+    Column("secret", String(200), nullable=False),
+    Column("event_types", JSON, nullable=False),  # ["chat.created", ...]
+    Column("enabled", Boolean, nullable=False, default=True),
+    Column("description", String(200), nullable=False, default=""),
+    Column("created_by", ForeignKey("users.id"), nullable=True),
+    _created(),
+    Column("updated_at", UTCDateTime(), nullable=False, default=utcnow),
+)
+
+# One row per event and endpoint, written in the transaction of the change it reports
+# (signaling/webhooks/outbox.py). `body` is the exact bytes sent on every attempt.
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("org_id", ForeignKey("organisations.id"), nullable=False, index=True),
+    Column("endpoint_id", ForeignKey("webhook_endpoints.id"), nullable=False),
+    Column("event_id", String(40), nullable=False),  # the same for every endpoint and attempt
+    Column("event_type", String(40), nullable=False),
+    # Deliveries with one key (a chat) go to one endpoint in order: chat:<id>, ticket:<id>.
+    Column("order_key", String(40), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("state", String(12), nullable=False),  # pending, delivered, dead
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UTCDateTime(), nullable=False),
+    # Retried for webhooks.max_age_seconds from this moment (the event, or a redelivery).
+    Column("retry_since", UTCDateTime(), nullable=False),
+    # A process sending it holds it until lease_until (several signaling processes).
+    Column("claimed_by", String(80), nullable=True),
+    Column("lease_until", UTCDateTime(), nullable=True),
+    Column("last_status", Integer, nullable=True),  # the receiver's HTTP status
+    Column("last_error", Text, nullable=True),
+    Column("last_attempt_at", UTCDateTime(), nullable=True),
+    Column("delivered_at", UTCDateTime(), nullable=True),
+    _created(),
+    Index("ix_webhook_deliveries_state_next_attempt_at", "state", "next_attempt_at"),
+    Index("ix_webhook_deliveries_endpoint_id_order_key", "endpoint_id", "order_key", "id"),
+)

@@ -10,7 +10,8 @@ from signaling.http.schemas import COMPONENTS, OPENAPI_DOCUMENT
 ERROR_MEANINGS = {
     400: "invalid_payload: a parameter or the body is malformed (details.field names it)",
     401: "unauthenticated / token_expired: no, bad, expired or revoked token",
-    403: "forbidden (this role may not), or origin_not_allowed (browser origin not configured)",
+    403: "forbidden (this role may not), origin_not_allowed (browser origin not configured), "
+    "or url_not_allowed (a webhook URL this server may not send to; the message says why)",
     404: "not_found: no such record, or one you may not see",
     409: "conflict: the record's state forbids it",
     413: "payload_too_large",

@@ -18,6 +18,7 @@ from signaling.types import (
     CallState,
     ChatEndReason,
     ChatState,
+    DeliveryState,
     JobState,
     LinkState,
     MessageKind,
@@ -31,6 +32,7 @@ from signaling.types import (
     SenderType,
     TicketPriority,
     TicketStatus,
+    WebhookEventType,
 )
 
 Schema = dict[str, Any]
@@ -59,6 +61,7 @@ ERROR_CODES = (
     "token_expired",
     "forbidden",
     "origin_not_allowed",
+    "url_not_allowed",
     "host_not_allowed",
     "not_found",
     "method_not_allowed",
@@ -649,3 +652,49 @@ CALL_REVIEW = obj(
     {"call_id": ID, "review": nullable(ref("Review")), "rubric": nullable(ref("RubricVersion"))}
 )
 COMMENT_DELETED = obj({"deleted": {"type": "boolean", "enum": [True]}})
+
+# ---- webhooks (docs/protocol.md, Webhooks) ------------------------------------------------
+WEBHOOK_ENDPOINT = obj(
+    {
+        "id": ID,
+        "url": STRING,
+        "description": STRING,
+        "event_types": array(enum(WebhookEventType)),
+        "enabled": BOOLEAN,
+        # "…" and the secret's last four characters: the secret itself is shown once
+        "secret_hint": STRING,
+        "pending": COUNT,
+        "dead": COUNT,
+        "created_at": TIMESTAMP,
+        "updated_at": TIMESTAMP,
+    }
+)
+WEBHOOK_DELIVERY = obj(
+    {
+        "id": ID,
+        "endpoint_id": ID,
+        "event_id": STRING,
+        "event_type": enum(WebhookEventType),
+        "state": enum(DeliveryState),
+        "attempts": COUNT,
+        "next_attempt_at": TIMESTAMP,
+        "last_status": nullable(INTEGER),
+        "last_error": nullable(STRING),
+        "last_attempt_at": nullable(TIMESTAMP),
+        "delivered_at": nullable(TIMESTAMP),
+        "created_at": TIMESTAMP,
+        # the body as sent: {version, id, type, occurred_at, org_id, data}
+        "event": OBJECT,
+    }
+)
+COMPONENTS.update({"WebhookEndpoint": WEBHOOK_ENDPOINT, "WebhookDelivery": WEBHOOK_DELIVERY})
+WEBHOOK_LIST = obj(
+    {
+        "items": array(ref("WebhookEndpoint")),
+        "event_types": array(enum(WebhookEventType)),
+        # false: webhooks.allowed_hosts is empty, so no endpoint can be added
+        "hosts_allowed": BOOLEAN,
+    }
+)
+WEBHOOK_CREATED = extend(WEBHOOK_ENDPOINT, secret=STRING)
+WEBHOOK_DELETED = obj({"deleted": {"type": "boolean", "enum": [True]}, "deliveries": COUNT})

@@ -16,6 +16,7 @@ from signaling.reviews.comments import ReviewComments
 from signaling.reviews.rubrics import RubricService
 from signaling.reviews.service import ReviewService
 from signaling.tickets.service import TicketService
+from signaling.webhooks.service import WebhookService
 
 if TYPE_CHECKING:
     from signaling.runtime import Runtime
@@ -62,3 +63,7 @@ def sign_in(rt: Runtime) -> StaffSignIn:
 
 def chat_attachments(rt: Runtime) -> ChatAttachments:
     return ChatAttachments(rt.db, rt.chats, rt.attachments)
+
+
+def webhooks(rt: Runtime) -> WebhookService:
+    return WebhookService(rt.db, rt.webhook_policy, rt.webhooks.wake)

@@ -26,6 +26,7 @@ from signaling.db.database import Database
 from signaling.db.schema import utcnow
 from signaling.store import recordings as store
 from signaling.types import JobState, RecordingState
+from signaling.webhooks import outbox
 
 log = logging.getLogger(__name__)
 
@@ -169,11 +170,12 @@ class MediaJobRunner:
                 {"state": JobState.DONE.value, "progress": 1.0, "finished_at": utcnow()},
             )
             if job["kind"] == "convert":
-                await store.update_recording(
+                ready = await store.update_recording(
                     conn,
                     recording["id"],
                     {"state": RecordingState.READY.value, "bytes": int(result["raw_bytes"])},
                 )
+                await outbox.recording_ready(conn, ready)
         self.done += 1
         media_ms = max((f["duration_ms"] for f in result["files"]), default=0)
         log.info(

@@ -24,6 +24,7 @@ from signaling.store import reviews as review_store
 from signaling.store import rubrics as rubric_store
 from signaling.transcript.views import NameBook
 from signaling.types import CallState, ReviewAction, ReviewState
+from signaling.webhooks import outbox
 
 
 class ReviewService:
@@ -149,6 +150,8 @@ async def _write(
             "the review was changed meanwhile; load it again", details={"version": version}
         )
     await review_store.add_event(conn, review["id"], me.subject_id, action, changes)
+    if action is ReviewAction.DONE:
+        await outbox.review_done(conn, updated)
     if action is not ReviewAction.UPDATED:
         detail = {"call_id": review["call_id"], "score": updated["score"]}
         await actor.audit(

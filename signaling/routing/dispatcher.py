@@ -25,6 +25,7 @@ from signaling.store import users as user_store
 from signaling.transcript.system_messages import add_system_message
 from signaling.transcript.views import NameBook, chat_view, message_views
 from signaling.types import ChatState, Presence, TicketPriority
+from signaling.webhooks import outbox
 
 log = logging.getLogger(__name__)
 
@@ -136,6 +137,7 @@ class Dispatcher:
                     "assigned_at": utcnow(),
                 },
             )
+            await outbox.chat_assigned(conn, chat, agent.name)
             ticket = await ticket_store.ticket_by_id(conn, chat["ticket_id"])
             assert ticket is not None
             before = ticket

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from signaling.db.schema import ticket_events, tickets, utcnow
 from signaling.store import Record, record, records
 from signaling.types import TicketPriority, TicketStatus
+from signaling.webhooks import outbox
 
 TRACKED_FIELDS = ("subject", "status", "priority", "tags", "assignee_id", "group_id")
 DONE_STATUSES = (TicketStatus.SOLVED.value, TicketStatus.CLOSED.value)
@@ -74,7 +75,8 @@ async def change_ticket(
     """Apply changes, record one history event per field that really changed; return the new row.
 
     Each real change makes a new `version` (in the same UPDATE, so two writers never share
-    one): what PATCH /api/tickets compares a client's `version` with."""
+    one): what PATCH /api/tickets compares a client's `version` with. The change is a
+    `ticket.updated` webhook event in the same transaction."""
     real = {k: v for k, v in changes.items() if ticket.get(k) != v}
     if not real:
         return ticket
@@ -97,6 +99,12 @@ async def change_ticket(
         )
     updated = await ticket_by_id(conn, ticket["id"])
     assert updated is not None
+    await outbox.ticket_updated(
+        conn,
+        updated,
+        [{"field": k, "old": ticket.get(k), "new": v} for k, v in real.items()],
+        {"type": actor_type, "id": actor_id},
+    )
     return updated
 
 

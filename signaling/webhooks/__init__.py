@@ -1,0 +1,1 @@
+"""Signed webhooks: endpoints, the outbox written with each change, and its sender."""
