@@ -364,6 +364,8 @@ class WebhooksConfig:
     poll_seconds: float = 1.0
     # Deliveries one process sends at once (to different endpoints or chats).
     concurrency: int = 8
+    # Delivered events stay listed (GET /api/webhooks/deliveries) this many days, then go.
+    keep_delivered_days: float = 7.0
 
     def __post_init__(self) -> None:
         for entry in self.allowed_hosts:
@@ -385,6 +387,8 @@ class WebhooksConfig:
             raise ConfigError("webhooks.poll_seconds must be between 0.05 and 60")
         if not 1 <= self.concurrency <= 100:
             raise ConfigError("webhooks.concurrency must be between 1 and 100")
+        if not 0 <= self.keep_delivered_days <= 3650:
+            raise ConfigError("webhooks.keep_delivered_days must be between 0 and 3650")
 
 
 def _is_network(entry: str) -> bool:

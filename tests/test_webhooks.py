@@ -435,3 +435,37 @@ async def test_call_events_carry_the_end_reason_and_quality(tmp_path: Path) -> N
         await admin.close()
         await runner.cleanup()
         await receiver.stop()
+
+
+async def test_delivered_rows_are_deleted_after_keep_delivered_days(tmp_path: Path) -> None:
+    receiver = Receiver(SECRET)
+    await receiver.start()
+    server, runner = await start_server(tmp_path / "data", webhooks=FAST)
+    port = int(server.url.rsplit(":", 1)[1])
+    admin = await admin_of(server)
+    try:
+        await add_endpoint(admin, receiver.url, event_types=["chat.created"])
+        customer = await server.customer(name="Kim", topic="general", language="en")
+        await customer.close()
+        await receiver.wait_for(lambda: bool(receiver.accepted()))
+    finally:
+        await admin.close()
+        await runner.cleanup()
+    # the next start sweeps what was delivered longer ago than keep_delivered_days (0 here)
+    server, runner = await start_server(
+        tmp_path / "data",
+        webhooks={**FAST, "keep_delivered_days": 0.0},
+        server={"port": port},
+    )
+    admin = await admin_of(server)
+    try:
+        for _ in range(50):
+            page = await admin.rest("GET", "/api/webhooks/deliveries")
+            if page["total"] == 0:
+                break
+            await asyncio.sleep(0.1)
+        assert page["total"] == 0
+    finally:
+        await admin.close()
+        await runner.cleanup()
+        await receiver.stop()

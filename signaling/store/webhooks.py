@@ -160,6 +160,14 @@ async def finish_attempt(
     return bool(result.rowcount)
 
 
+async def prune_delivered(conn: AsyncConnection, before: datetime) -> int:
+    """Delete deliveries that were delivered before `before`; how many."""
+    result = await conn.execute(
+        delete(D).where(D.c.state == DeliveryState.DELIVERED.value, D.c.delivered_at < before)
+    )
+    return int(result.rowcount or 0)
+
+
 async def release_claims(conn: AsyncConnection) -> int:
     """At start on SQLite (one process): claims a stopped run left are void."""
     result = await conn.execute(

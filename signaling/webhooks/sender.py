@@ -23,6 +23,7 @@ import os
 import random
 import secrets
 import socket
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -49,6 +50,8 @@ USER_AGENT = "LiveAssist-Webhooks/1"
 LEASE_MARGIN_SECONDS = 30.0
 """A claim outlives an attempt's timeout by this much before another process may take it."""
 RESPONSE_SNIPPET_BYTES = 300
+PRUNE_EVERY_SECONDS = 600.0
+"""How often delivered rows older than webhooks.keep_delivered_days are deleted."""
 
 
 def backoff(config: WebhooksConfig, attempt: int, rand: random.Random | None = None) -> float:
@@ -70,6 +73,7 @@ class WebhookSender:
         self._task: asyncio.Task[None] | None = None
         self._sending: set[asyncio.Task[None]] = set()
         self._session: aiohttp.ClientSession | None = None
+        self._pruned_at: float | None = None
         self.delivered = 0
         self.failed = 0
         self.dead = 0
@@ -105,6 +109,7 @@ class WebhookSender:
                 await store.release_claims(conn)
         while True:
             try:
+                await self._prune()
                 await self._claim_and_send()
                 self._wake.clear()
                 with contextlib.suppress(TimeoutError):
@@ -114,6 +119,17 @@ class WebhookSender:
             except Exception:
                 log.exception("webhooks: the sender failed; going on in %.1f s", 1.0)
                 await asyncio.sleep(1.0)
+
+    async def _prune(self) -> None:
+        now = time.monotonic()
+        if self._pruned_at is not None and now - self._pruned_at < PRUNE_EVERY_SECONDS:
+            return
+        self._pruned_at = now
+        before = utcnow() - timedelta(days=self._config.keep_delivered_days)
+        async with self._db.write() as conn:
+            gone = await store.prune_delivered(conn, before)
+        if gone:
+            log.info("webhooks: deleted %d delivered row(s) older than %s", gone, before)
 
     async def _claim_and_send(self) -> None:
         room = self._config.concurrency - len(self._sending)
