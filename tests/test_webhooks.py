@@ -17,6 +17,7 @@ from signaling.config import WebhooksConfig
 from signaling.webhooks import signing
 from signaling.webhooks.addresses import AddressPolicy, AddressRefused, GuardedResolver
 from tests.conftest import Server, start_server
+from tests.qa_world import build_world, default_rubric
 from tests.webhook_receiver import Receiver, chat_of
 
 SECRET = "test-secret-0123456789abcdef"
@@ -467,5 +468,28 @@ async def test_delivered_rows_are_deleted_after_keep_delivered_days(tmp_path: Pa
         assert page["total"] == 0
     finally:
         await admin.close()
+        await runner.cleanup()
+        await receiver.stop()
+
+
+async def test_a_review_marked_done_is_an_event_of_its_chat(tmp_path: Path) -> None:
+    receiver = Receiver(SECRET)
+    await receiver.start()
+    server, runner = await start_server(tmp_path / "data", webhooks=FAST)
+    world = await build_world(server)
+    try:
+        await add_endpoint(world.admin, receiver.url, event_types=["review.done"])
+        await default_rubric(world.admin)
+        review = await world.qa.rest("POST", f"/api/calls/{world.call_id}/review", json={})
+        body = {"scores": {"c1": 1, "c2": 3}, "summary": "Fine", "state": "done"}
+        await world.qa.rest("PATCH", f"/api/reviews/{review['id']}", json=body)
+        await receiver.wait_for(lambda: bool(receiver.accepted()))
+        [event] = receiver.accepted()
+        assert event["type"] == "review.done" and event["data"]["chat_id"] == world.chat["id"]
+        done = event["data"]["review"]
+        assert done["id"] == review["id"] and done["call_id"] == world.call_id
+        assert done["score"] == 62.5 and done["state"] == "done"
+    finally:
+        await world.close()
         await runner.cleanup()
         await receiver.stop()
