@@ -18,9 +18,11 @@ import aiohttp
 import jwt
 
 from loadtest.clients import Customer, Staff
+from signaling.db.schema import utcnow
 from signaling.http.api import api
 from signaling.store import orgs as org_store
 from signaling.store import users as user_store
+from signaling.store import webhooks as webhook_store
 from signaling.types import OrgId, Role, UserId
 from tests.conftest import Server, start_server
 from tests.media_samples import png
@@ -43,6 +45,9 @@ STAFF = frozenset({"agent", "agent2", "qa", "admin", "other_admin"})
 OWN_ORG_READERS = frozenset({"agent", "qa", "admin"})  # who may see agent1's chat, ticket, call
 REVIEWERS = frozenset({"qa", "admin"})  # who may score and comment on agent1's call
 _emails = itertools.count(1)
+# Webhooks to a loopback port nothing listens on: a redelivery fails at once, quietly.
+WEBHOOKS = {"allowed_hosts": ["127.0.0.1"], "allow_loopback": True}
+WEBHOOK_URL = "http://127.0.0.1:9/matrix"
 
 
 @dataclass(frozen=True)
@@ -72,6 +77,8 @@ class Ids:
     rubric: int = 0
     review: int = 0
     comment: int = 0
+    webhook: int = 0
+    delivery: int = 0  # a dead delivery of the webhook
 
 
 def _ids_of(items: list[dict[str, Any]]) -> set[int]:
@@ -205,6 +212,28 @@ EXPECTED: dict[tuple[str, str], Expect] = {
         REVIEWERS, body=lambda: {"text": "matrix edit"}
     ),
     ("DELETE", "/api/reviews/{review_id}/comments/{comment_id}"): Expect(REVIEWERS),
+    ("GET", "/api/webhooks"): Expect(
+        frozenset({"admin", "other_admin"}),
+        sees=frozenset({"admin"}),
+        shows=lambda a, ids: ids.webhook in _ids_of(a["items"]),
+    ),
+    ("POST", "/api/webhooks"): Expect(
+        frozenset({"admin", "other_admin"}),
+        body=lambda: {"url": WEBHOOK_URL, "event_types": ["review.done"]},
+    ),
+    ("GET", "/api/webhooks/{endpoint_id}"): Expect(frozenset({"admin"})),
+    ("PATCH", "/api/webhooks/{endpoint_id}"): Expect(
+        frozenset({"admin"}), body=lambda: {"description": "matrix"}
+    ),
+    ("DELETE", "/api/webhooks/{endpoint_id}"): Expect(frozenset({"admin"})),
+    ("GET", "/api/webhooks/deliveries"): Expect(
+        frozenset({"admin", "other_admin"}),
+        sees=frozenset({"admin"}),
+        shows=lambda a, ids: ids.delivery in _ids_of(a["items"]),
+    ),
+    ("POST", "/api/webhooks/deliveries/{delivery_id}/redeliver"): Expect(
+        frozenset({"admin"}), body=lambda: {}
+    ),
     ("GET", "/healthz"): Expect(EVERYONE),
     # Served to loopback clients whoever they are (this test's are); a token is for others.
     ("GET", "/metrics"): Expect(EVERYONE),
@@ -325,8 +354,37 @@ async def _target_records(server: Server) -> tuple[Ids, Customer, Staff]:
         group=chat["group_id"] or groups["items"][0]["id"],
     )
     await _review_records(server, admin, ids)
+    await _webhook_records(server, admin, ids)
     await admin.close()
     return ids, customer, agent
+
+
+async def _webhook_records(server: Server, admin: Staff, ids: Ids) -> None:
+    """A webhook endpoint (on a closed loopback port) and a dead delivery of it, written
+    through the store as the sender leaves one."""
+    body = {"url": WEBHOOK_URL, "event_types": ["review.done"]}
+    ids.webhook = (await admin.rest("POST", "/api/webhooks", json=body, expect=201))["id"]
+    now = utcnow()
+    row = {
+        "org_id": 1,
+        "endpoint_id": ids.webhook,
+        "event_id": "evt_matrix",
+        "event_type": "review.done",
+        "order_key": f"chat:{ids.chat}",
+        "body": '{"version": 1}',
+        "state": "dead",
+        "attempts": 3,
+        "next_attempt_at": now,
+        "retry_since": now,
+        "created_at": now,
+    }
+
+    def write(conn: Any) -> None:
+        webhook_store.add_deliveries_sync(conn, [row])
+
+    await server.runtime.db.write_in_thread(write)
+    page = await admin.rest("GET", "/api/webhooks/deliveries?state=dead")
+    ids.delivery = page["items"][0]["id"]
 
 
 async def _review_records(server: Server, admin: Staff, ids: Ids) -> None:
@@ -359,6 +417,8 @@ def _path(template: str, ids: Ids) -> str:
         rubric_id=ids.rubric,
         review_id=ids.review,
         comment_id=ids.comment,
+        endpoint_id=ids.webhook,
+        delivery_id=ids.delivery,
     )
 
 
@@ -370,7 +430,9 @@ def test_every_route_has_an_expectation() -> None:
 
 async def test_roles_by_routes_no_unauthorised_success(tmp_path: Path) -> None:
     # Sign-in limits are not what this test is about (each role signs in a few times).
-    server, runner = await start_server(tmp_path / "d", limits={"logins_per_minute_per_ip": 1000})
+    server, runner = await start_server(
+        tmp_path / "d", limits={"logins_per_minute_per_ip": 1000}, webhooks=WEBHOOKS
+    )
     callers = Callers(server)
     try:
         ids, customer, agent = await _target_records(server)
