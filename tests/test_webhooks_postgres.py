@@ -85,3 +85,39 @@ async def test_claims_made_at_once_never_share_a_row(tmp_path: Path, pg_url: str
     finally:
         await admin.close()
         await runner.cleanup()
+
+
+async def test_a_stopped_process_lets_go_of_what_it_was_sending(
+    tmp_path: Path, pg_url: str
+) -> None:
+    """On PostgreSQL claims are not swept at start (another process may hold them): a
+    process that stops mid-send releases its own, so the next one sends at once rather than
+    after the lease (timeout + 30 s)."""
+    hanging = Receiver(SECRET, delay=30.0)
+    await hanging.start()
+    hooks = {**FAST, "timeout_seconds": 20.0}
+    server, runner = await start_server(tmp_path / "data", database={"url": pg_url}, webhooks=hooks)
+    port = int(server.url.rsplit(":", 1)[1])
+    admin = await admin_of(server)
+    await add_endpoint(admin, hanging.url, event_types=["chat.created"])
+    customer = await server.customer(name="Hana", topic="general", language="en")
+    await customer.close()
+    for _ in range(50):  # the attempt is under way
+        if server.runtime.webhooks.in_flight:
+            break
+        await asyncio.sleep(0.1)
+    assert server.runtime.webhooks.in_flight == 1
+    await admin.close()
+    await runner.cleanup()
+    await hanging.stop()
+    receiver = Receiver(SECRET, port=hanging.port)
+    await receiver.start()
+    server, runner = await start_server(
+        tmp_path / "data", database={"url": pg_url}, webhooks=hooks, server={"port": port}
+    )
+    try:
+        await receiver.wait_for(lambda: bool(receiver.accepted()), timeout=10)
+        assert receiver.accepted()[0]["data"]["chat"]["id"] == customer.chat_id
+    finally:
+        await runner.cleanup()
+        await receiver.stop()

@@ -31,6 +31,8 @@ class Receiver:
     port: int = field(default_factory=free_port)
     status: int = 200
     """What it answers (500: "down" while still listening)."""
+    delay: float = 0.0
+    """Seconds it takes to answer (a receiver that hangs)."""
     got: list[Received] = field(default_factory=list)
     _runner: web.AppRunner | None = None
 
@@ -41,7 +43,7 @@ class Receiver:
     async def start(self) -> None:
         app = web.Application()
         app.router.add_post("/hook", self._handle)
-        self._runner = web.AppRunner(app)
+        self._runner = web.AppRunner(app, shutdown_timeout=0.5)  # a hanging answer waits no longer
         await self._runner.setup()
         await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
 
@@ -57,6 +59,8 @@ class Receiver:
             verified = None
         except signing.BadSignature as error:
             verified = str(error)
+        if self.delay:
+            await asyncio.sleep(self.delay)
         self.got.append(
             Received(dict(request.headers), body, json.loads(body), verified, self.status)
         )

@@ -168,11 +168,13 @@ async def prune_delivered(conn: AsyncConnection, before: datetime) -> int:
     return int(result.rowcount or 0)
 
 
-async def release_claims(conn: AsyncConnection) -> int:
-    """At start on SQLite (one process): claims a stopped run left are void."""
-    result = await conn.execute(
-        update(D).where(D.c.lease_until.is_not(None)).values(claimed_by=None, lease_until=None)
-    )
+async def release_claims(conn: AsyncConnection, claimer: str | None = None) -> int:
+    """Let go of claims: one process's (it stops), or all of them (at start on SQLite, one
+    process: claims a stopped run left are void)."""
+    query = update(D).where(D.c.lease_until.is_not(None))
+    if claimer is not None:
+        query = query.where(D.c.claimed_by == claimer)
+    result = await conn.execute(query.values(claimed_by=None, lease_until=None))
     return int(result.rowcount or 0)
 
 

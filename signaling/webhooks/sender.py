@@ -2,7 +2,8 @@
 
 Lifecycle: start() → every poll_seconds (or at once when woken) it claims due deliveries
 with a lease and posts each in a task of its own, at most `concurrency` at a time →
-stop() cancels what is in flight (those rows go out again: at least once).
+stop() cancels what is in flight and lets go of its claims (those rows go out again: at
+least once).
 
 Order: a delivery is due only when no earlier delivery with the same endpoint and order key
 (its chat) is still pending, so one chat's events reach an endpoint in order; a failing
@@ -95,6 +96,12 @@ class WebhookSender:
         for job in sending:
             job.cancel()
         await asyncio.gather(*sending, return_exceptions=True)
+        if sending:  # their rows go out again at once (elsewhere, or after the restart)
+            try:
+                async with self._db.write() as conn:
+                    await store.release_claims(conn, self.claimer)
+            except Exception:
+                log.exception("webhooks: could not release claims; their leases will expire")
         if self._session is not None:
             await self._session.close()
             self._session = None
