@@ -211,6 +211,12 @@ class ServerMetrics:
             ["outcome"],
             registry=r,
         )
+        self.webhook_attempts = Counter(
+            "liveassist_webhook_attempts",
+            "Webhook delivery attempts by outcome: delivered, failed (retried later), dead",
+            ["outcome"],
+            registry=r,
+        )
         self.loop_lag = Histogram(
             "liveassist_event_loop_lag_seconds",
             "Signaling event loop lag (sampled every 0.25 s)",

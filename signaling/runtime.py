@@ -256,6 +256,9 @@ class Runtime:
             webhooks=WebhookSender(db, config.webhooks, policy),
         )
         calls.metrics = runtime.metrics
+        runtime.webhooks.counted = lambda outcome: runtime.metrics.webhook_attempts.labels(
+            outcome
+        ).inc()
         common = {"authenticator": authenticator, "connects": limits.connects_per_principal}
         recorder.job_queued = runtime.media_jobs.wake
         recorder.bytes_recorded = runtime.metrics.recorded

@@ -10,6 +10,7 @@ import ipaddress
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 
 from loadtest.clients import Customer, Staff
@@ -250,6 +251,11 @@ async def test_dead_letters_are_shown_and_redelivered(tmp_path: Path) -> None:
         assert again["state"] == "pending"
         await receiver.wait_for(lambda: bool(receiver.accepted()))
         assert receiver.accepted()[0]["id"] == letter["event_id"]  # the same event
+        async with aiohttp.ClientSession() as http, http.get(f"{server.url}/metrics") as resp:
+            metrics = await resp.text()
+        for outcome, count in (("failed", tries - 1), ("dead", 1), ("delivered", 1)):
+            line = f'liveassist_webhook_attempts_total{{outcome="{outcome}"}} {count}.0'
+            assert line in metrics, (line, metrics)
         conflict = await admin.rest(
             "POST", f"/api/webhooks/deliveries/{letter['id']}/redeliver", json={}, expect=409
         )

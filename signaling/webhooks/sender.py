@@ -25,6 +25,7 @@ import random
 import secrets
 import socket
 import time
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -78,6 +79,8 @@ class WebhookSender:
         self.delivered = 0
         self.failed = 0
         self.dead = 0
+        self.counted: Callable[[str], None] | None = None
+        """Told each attempt's outcome: delivered, failed or dead (the /metrics counter)."""
 
     def start(self) -> None:
         if self._task is None:
@@ -230,12 +233,15 @@ class WebhookSender:
         if error is None:
             changes.update(state=DeliveryState.DELIVERED.value, delivered_at=now)
             self.delivered += 1
+            outcome = "delivered"
         else:
             self.failed += 1
+            outcome = "failed"
             give_up = row["retry_since"] + timedelta(seconds=self._config.max_age_seconds)
             if now >= give_up:
                 changes["state"] = DeliveryState.DEAD.value
                 self.dead += 1
+                outcome = "dead"
                 log.warning(
                     "webhook delivery %s (%s to endpoint %s) dead after %d attempts: %s",
                     row["id"],
@@ -249,3 +255,5 @@ class WebhookSender:
                 changes["next_attempt_at"] = min(now + wait, give_up)
         async with self._db.write() as conn:
             await store.finish_attempt(conn, row["id"], self.claimer, changes)
+        if self.counted is not None:
+            self.counted(outcome)
