@@ -12,7 +12,12 @@ from signaling.http.api import ID, ApiRequest, api
 from signaling.store import webhooks as webhook_store
 from signaling.types import DeliveryState, Role, WebhookEventType
 from signaling.webhooks.addresses import URL_PATTERN
-from signaling.webhooks.service import EndpointChanges, delivery_view, endpoint_view
+from signaling.webhooks.service import (
+    MIN_SECRET,
+    EndpointChanges,
+    delivery_view,
+    endpoint_view,
+)
 from signaling.wire import limit
 
 ADMIN = (Role.ADMIN,)
@@ -20,7 +25,8 @@ ADMIN = (Role.ADMIN,)
 # parser's generic "invalid format"; the document shows it all the same.
 URL = limit(max_len=2000, schema={"pattern": f"^(?:{URL_PATTERN})$"})
 DESCRIPTION = limit(max_len=200)
-SECRET = limit(max_len=200, min_len=1)
+# Checked by the service (at least 16 characters, said plainly); the document says the same.
+SECRET = limit(max_len=200, schema={"minLength": MIN_SECRET})
 TYPES = {"max_items": len(WebhookEventType), "min_items": 1}
 
 

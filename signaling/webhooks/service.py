@@ -10,6 +10,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from signaling import jsonutil
 from signaling.auth.actor import Actor
 from signaling.db.database import Database
@@ -75,7 +77,6 @@ class WebhookService:
 
     @staticmethod
     def _checked_secret(secret: str) -> str:
-        secret = secret.strip()
         if len(secret) < MIN_SECRET:
             raise InvalidPayload(
                 f"the secret must be at least {MIN_SECRET} characters (or leave it out and one "
@@ -103,7 +104,7 @@ class WebhookService:
         """The new endpoint and its secret (the only time the secret is given back)."""
         checked = await self._checked_url(url)
         kinds = self._types(event_types)
-        key = self._checked_secret(secret) if secret else new_secret()
+        key = self._checked_secret(secret) if secret is not None else new_secret()
         me = actor.principal
         async with self._db.write() as conn:
             row = await store.create_endpoint(
@@ -125,7 +126,7 @@ class WebhookService:
             )
         return row, key
 
-    async def _own(self, actor: Actor, conn: Any, endpoint_id: int) -> Record:
+    async def _own(self, actor: Actor, conn: AsyncConnection, endpoint_id: int) -> Record:
         row = await store.endpoint_by_id(conn, endpoint_id)
         if row is None or row["org_id"] != actor.principal.org_id:
             raise NotFound(f"no webhook endpoint {endpoint_id}")
