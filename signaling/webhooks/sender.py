@@ -114,14 +114,16 @@ class WebhookSender:
         return len(self._sending)
 
     async def _run(self) -> None:
-        if self._db.is_sqlite:
-            async with self._db.write() as conn:
-                await store.release_claims(conn)
+        released = not self._db.is_sqlite
         while True:
             try:
+                if not released:
+                    async with self._db.write() as conn:
+                        await store.release_claims(conn)
+                    released = True
                 await self._prune()
+                self._wake.clear()  # before looking: a wake meanwhile is not lost
                 await self._claim_and_send()
-                self._wake.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self._config.poll_seconds)
             except asyncio.CancelledError:
