@@ -19,6 +19,7 @@ from signaling.webhooks import signing
 from signaling.webhooks.addresses import AddressPolicy, AddressRefused, GuardedResolver
 from tests.conftest import Server, start_server
 from tests.qa_world import build_world, default_rubric
+from tests.reviewable_call import record_reviewable_call
 from tests.webhook_receiver import Receiver, chat_of
 
 SECRET = "test-secret-0123456789abcdef"
@@ -497,5 +498,26 @@ async def test_a_review_marked_done_is_an_event_of_its_chat(tmp_path: Path) -> N
         assert done["score"] == 62.5 and done["state"] == "done"
     finally:
         await world.close()
+        await runner.cleanup()
+        await receiver.stop()
+
+
+async def test_a_recording_made_ready_by_its_media_job_is_an_event(tmp_path: Path) -> None:
+    """A real recorded call (two aiortc peers through a relay worker, the media job)."""
+    receiver = Receiver(SECRET)
+    await receiver.start()
+    server, runner = await start_server(tmp_path / "data", webhooks=FAST)
+    admin = await admin_of(server)
+    try:
+        await add_endpoint(admin, receiver.url, event_types=["call.ended", "recording.ready"])
+        call = await record_reviewable_call(server)
+        await receiver.wait_for(lambda: len(receiver.accepted()) == 2, timeout=30)
+        assert receiver.types_for_chat(call.chat_id) == ["call.ended", "recording.ready"]
+        ready = receiver.accepted()[1]["data"]
+        assert ready["recording"]["id"] == call.recording_id
+        assert ready["recording"]["call_id"] == call.call_id
+        assert ready["recording"]["state"] == "ready" and ready["chat_id"] == call.chat_id
+    finally:
+        await admin.close()
         await runner.cleanup()
         await receiver.stop()
