@@ -521,3 +521,29 @@ async def test_a_recording_made_ready_by_its_media_job_is_an_event(tmp_path: Pat
         await admin.close()
         await runner.cleanup()
         await receiver.stop()
+
+
+async def test_an_event_leaves_when_its_change_commits_not_at_the_next_poll(
+    tmp_path: Path,
+) -> None:
+    receiver = Receiver(SECRET)
+    await receiver.start()
+    hooks = {**FAST, "poll_seconds": 30.0}  # only the commit can wake the sender in time
+    server, runner = await start_server(tmp_path / "data", webhooks=hooks)
+    admin = await admin_of(server)
+    try:
+        await add_endpoint(admin, receiver.url, event_types=["chat.created", "chat.assigned"])
+        await asyncio.sleep(0.5)  # the sender is idle, waiting for its poll
+        agent = await server.staff("agent1@demo.local")
+        began = asyncio.get_running_loop().time()
+        customer = await server.customer(name="Quick", topic="general", language="en")
+        await receiver.wait_for(lambda: len(receiver.accepted()) == 1, timeout=5)
+        await customer.say("hello")  # assigned in a write of the dispatcher
+        await receiver.wait_for(lambda: len(receiver.accepted()) == 2, timeout=5)
+        assert asyncio.get_running_loop().time() - began < 5
+        await customer.close()
+        await agent.close()
+    finally:
+        await admin.close()
+        await runner.cleanup()
+        await receiver.stop()

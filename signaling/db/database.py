@@ -69,6 +69,15 @@ class Database:
     def dialect(self) -> str:
         return self.engine.dialect.name
 
+    @property
+    def sync_engines(self) -> list[Engine]:
+        """Every engine a write goes through (the async engine's, and SQLite's writer
+        thread's), for listeners of their commits (signaling/webhooks/sender.py)."""
+        engines = [self.engine.sync_engine]
+        if self._thread_engine is not None:
+            engines.append(self._thread_engine)
+        return engines
+
     @contextlib.asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
         async with self.engine.connect() as conn:

@@ -27,6 +27,9 @@ from signaling.types import DeliveryState, WebhookEventType
 
 VERSION = 1
 """The body's `version`: a change a receiver could trip on makes a new one."""
+RECORDED = "webhooks.recorded"
+"""Set in a connection's `info` when its transaction wrote deliveries: once it commits, this
+process's sender looks at once (WebhookSender.watch_commits) instead of at its next poll."""
 
 Data = Callable[[Connection], dict[str, Any]]
 
@@ -66,6 +69,7 @@ def record_sync(
             "data": data(conn),
         }
     )
+    conn.info[RECORDED] = True
     store.add_deliveries_sync(
         conn,
         [

@@ -1,6 +1,7 @@
 """Sends the webhook outbox: one WebhookSender per signaling process.
 
-Lifecycle: start() → every poll_seconds (or at once when woken) it claims due deliveries
+Lifecycle: start() → every poll_seconds, and at once when a transaction of this process that
+wrote deliveries commits (or a send finishes, or an admin redelivers), it claims due deliveries
 with a lease and posts each in a task of its own, at most `concurrency` at a time →
 stop() cancels what is in flight and lets go of its claims (those rows go out again: at
 least once).
@@ -30,6 +31,7 @@ from datetime import timedelta
 from typing import Any
 
 import aiohttp
+from sqlalchemy import Connection, Engine, event
 
 from signaling.config import WebhooksConfig
 from signaling.db.database import Database
@@ -37,7 +39,7 @@ from signaling.db.schema import utcnow
 from signaling.store import Record
 from signaling.store import webhooks as store
 from signaling.types import DeliveryState
-from signaling.webhooks import signing
+from signaling.webhooks import outbox, signing
 from signaling.webhooks.addresses import (
     AddressPolicy,
     GuardedResolver,
@@ -76,6 +78,7 @@ class WebhookSender:
         self._sending: set[asyncio.Task[None]] = set()
         self._session: aiohttp.ClientSession | None = None
         self._pruned_at: float | None = None
+        self._listeners: list[tuple[Engine, Callable[..., None], Callable[..., None]]] = []
         self.delivered = 0
         self.failed = 0
         self.dead = 0
@@ -85,12 +88,34 @@ class WebhookSender:
     def start(self) -> None:
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name="webhooks")
+            self._watch_commits()
+
+    def _watch_commits(self) -> None:
+        """Wake when a transaction that wrote deliveries commits (whichever thread commits
+        it); one that rolls back forgets them. Other processes find them at their poll."""
+        loop = asyncio.get_running_loop()
+
+        def committed(conn: Connection) -> None:
+            if conn.info.pop(outbox.RECORDED, False):
+                loop.call_soon_threadsafe(self._wake.set)
+
+        def rolled_back(conn: Connection) -> None:
+            conn.info.pop(outbox.RECORDED, None)
+
+        for engine in self._db.sync_engines:
+            event.listen(engine, "commit", committed)
+            event.listen(engine, "rollback", rolled_back)
+            self._listeners.append((engine, committed, rolled_back))
 
     def wake(self) -> None:
         """Deliveries may be due now (a redelivery, a finished attempt): look at once."""
         self._wake.set()
 
     async def stop(self) -> None:
+        for engine, committed, rolled_back in self._listeners:
+            event.remove(engine, "commit", committed)
+            event.remove(engine, "rollback", rolled_back)
+        self._listeners.clear()
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
