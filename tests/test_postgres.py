@@ -9,15 +9,18 @@ from typing import Any
 
 import aiohttp
 import pytest
+from sqlalchemy import select
 
 from loadtest.clients import Customer, Participant
 from signaling.auth.passwords import Passwords
 from signaling.config import load_config
 from signaling.db.database import Database
 from signaling.db.migrate import current_revision, downgrade, head_revision, upgrade
-from signaling.db.schema import metadata
+from signaling.db.schema import metadata, users
 from signaling.seed import DEMO_USERS, seed_demo
+from signaling.store.presence import save_status, saved_statuses
 from signaling.store.users import count_users
+from signaling.types import Presence
 from tests.conftest import Server, start_server
 from tests.schema_diff import schema_differences, table_names
 
@@ -245,3 +248,32 @@ async def test_restart_keeps_queued_chats_in_line(tmp_path: Path, pg_url: str) -
         for participant in back:
             await participant.close()
         await runner.cleanup()
+
+
+async def test_an_agent_going_online_from_many_sockets_at_once_saves_one_status(
+    pg_url: str, tmp_path: Path
+) -> None:
+    """Each socket's presence write is its own transaction; an update-then-insert let two of
+    them find no row and both insert (a primary key violation, an `internal` error)."""
+    config = load_config(environ={}, overrides={"database": {"url": pg_url}})
+    db = Database(config.database_url)
+    try:
+        await upgrade(db)
+        await seed_demo(db, Passwords(memory_kib=1024, time_cost=1), tmp_path)
+        async with db.read() as conn:
+            user_id = (await conn.execute(select(users.c.id).limit(1))).scalar_one()
+
+        async def go(status: Presence) -> None:
+            async with db.write() as conn:
+                await save_status(conn, user_id, status)
+
+        statuses = [Presence.ONLINE, Presence.AWAY] * 8
+        await asyncio.gather(*(go(status) for status in statuses))
+        async with db.read() as conn:
+            saved = await saved_statuses(conn)
+        assert saved[user_id] in (Presence.ONLINE, Presence.AWAY)
+        await go(Presence.OFFLINE)
+        async with db.read() as conn:
+            assert user_id not in await saved_statuses(conn)
+    finally:
+        await db.close()
