@@ -188,8 +188,8 @@ def test_rewriter_maps_ssrc_pt_and_replaces_extensions() -> None:
     assert one_byte_extension_elements(rw.rewrite(data, parse_header(data)), header) == [(9, b"v1")]
 
 
-def test_rewriter_stamps_abs_send_time_as_it_sends() -> None:
-    codec = CodecChoice(96, "video/VP8", 90000, {}, None)
+def abs_send_time_rewriter(now: list[float]) -> tuple[NegotiatedStream, StreamRewriter]:
+    """A video stream with MID and abs-send-time negotiated, and its rewriter on `now`'s clock."""
     stream = NegotiatedStream(
         mid="1",
         kind="video",
@@ -200,11 +200,10 @@ def test_rewriter_stamps_abs_send_time_as_it_sends() -> None:
         local_ssrc=0xCAFE,
         local_rtx_ssrc=0xCAFF,
         extension_ids={MID_URI: MID_ID, ABS_SEND_TIME_URI: 5},
-        codecs=(codec,),
+        codecs=(CodecChoice(96, "video/VP8", 90000, {}, None),),
     )
     extensions = stream.outgoing_extensions()
-    now = [10.5]
-    rw = StreamRewriter(
+    rewriter = StreamRewriter(
         out_ssrc=0xCAFE,
         out_payload_type=96,
         clock_rate=90000,
@@ -212,6 +211,12 @@ def test_rewriter_stamps_abs_send_time_as_it_sends() -> None:
         abs_send_time_at=extensions.abs_send_time_at,
         clock=lambda: now[0],
     )
+    return stream, rewriter
+
+
+def test_rewriter_stamps_abs_send_time_as_it_sends() -> None:
+    now = [10.5]
+    stream, rw = abs_send_time_rewriter(now)
     sent = []
     for seq, at in ((1, 10.5), (2, 64.25)):  # 64 s: the 6-bit seconds field wraps
         now[0] = at
@@ -230,28 +235,8 @@ def test_a_resent_packet_carries_the_time_it_is_resent(with_rtx: bool) -> None:
     """A receiver's delay-based estimator reads the abs-send-time of a retransmission; the
     original's (stale by the NACK round trip) looked like that much queueing, and Chromium
     lowered its REMB on every repaired loss until the publisher was at its floor."""
-    stream = NegotiatedStream(
-        mid="1",
-        kind="video",
-        mime_type="video/VP8",
-        payload_type=96,
-        clock_rate=90000,
-        rtx_payload_type=97 if with_rtx else None,
-        local_ssrc=0xCAFE,
-        local_rtx_ssrc=0xCAFF,
-        extension_ids={MID_URI: MID_ID, ABS_SEND_TIME_URI: 5},
-        codecs=(CodecChoice(96, "video/VP8", 90000, {}, None),),
-    )
-    extensions = stream.outgoing_extensions()
     now = [10.5]
-    rw = StreamRewriter(
-        out_ssrc=0xCAFE,
-        out_payload_type=96,
-        clock_rate=90000,
-        extension_block=extensions.block,
-        abs_send_time_at=extensions.abs_send_time_at,
-        clock=lambda: now[0],
-    )
+    _, rw = abs_send_time_rewriter(now)
     rtx = RtxStream(ssrc=0xCAFF, payload_type=97, first_sequence_number=0) if with_rtx else None
     sink = ListSink()
     track = DownTrack(sink, rw, wait_for_keyframe=False, rtx=rtx, history_size=16)
