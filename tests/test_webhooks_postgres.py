@@ -31,9 +31,8 @@ async def test_two_senders_deliver_each_event_once_in_order(tmp_path: Path, pg_u
     admin = await admin_of(server)
     try:
         await add_endpoint(admin, receiver.url)
-        # one after the other: one agent signing in on three sockets at once trips a race in
-        # presence.set on PostgreSQL (a duplicate agent_presence row), which is not this test's
-        chats = [await chat_journey(server) for _ in range(3)]
+        # At once: the agent signs in on three sockets together (its presence is one upsert).
+        chats = list(await asyncio.gather(*(chat_journey(server) for _ in range(3))))
         await asyncio.sleep(0.5)
         receiver.status = 200
         await receiver.wait_for(
