@@ -21,6 +21,7 @@ from signaling.http import (  # noqa: F401
     routes_chats,
     routes_customers,
     routes_health,
+    routes_kpis,
     routes_media,
     routes_metrics,
     routes_recordings,

@@ -11,6 +11,7 @@ import itertools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -48,6 +49,8 @@ _emails = itertools.count(1)
 # Webhooks to a loopback port nothing listens on: a redelivery fails at once, quietly.
 WEBHOOKS = {"allowed_hosts": ["127.0.0.1"], "allow_loopback": True}
 WEBHOOK_URL = "http://127.0.0.1:9/matrix"
+# The dashboard's period: from yesterday, two days (the target chat starts during the test).
+KPI_PERIOD = f"?start={utcnow() - timedelta(days=1):%Y-%m-%dT%H:%M:%SZ}&days=2"
 
 
 @dataclass(frozen=True)
@@ -158,6 +161,18 @@ EXPECTED: dict[tuple[str, str], Expect] = {
         shows=lambda a, ids: ids.group in _ids_of(a["items"]),
     ),
     ("GET", "/api/audit"): Expect(frozenset({"admin", "other_admin"})),
+    ("GET", "/api/kpis/live"): Expect(
+        frozenset({"admin", "other_admin"}),
+        sees=frozenset({"admin"}),
+        shows=lambda a, ids: "Alex Agent" in [agent["name"] for agent in a["agents"]],
+    ),
+    ("GET", "/api/kpis/period"): Expect(
+        frozenset({"admin", "other_admin"}),
+        query=KPI_PERIOD,
+        sees=frozenset({"admin"}),
+        shows=lambda a, ids: a["totals"]["chats"] > 0,
+    ),
+    ("GET", "/api/kpis/period.csv"): Expect(frozenset({"admin", "other_admin"}), query=KPI_PERIOD),
     ("GET", "/api/calls"): Expect(
         STAFF, sees=OWN_ORG_READERS, shows=lambda a, ids: ids.call in _ids_of(a["items"])
     ),

@@ -698,3 +698,78 @@ WEBHOOK_LIST = obj(
 )
 WEBHOOK_CREATED = extend(WEBHOOK_ENDPOINT, secret=STRING)
 WEBHOOK_DELETED = obj({"deleted": {"type": "boolean", "enum": [True]}, "deliveries": COUNT})
+
+# The dashboard (signaling/store/kpis.py defines each figure). Seconds and averages are null
+# when nothing was there to measure; rates are fractions 0-1.
+SECONDS: Schema = {"type": "number", "minimum": 0, "nullable": True}
+RATE: Schema = {"type": "number", "minimum": 0, "maximum": 1, "nullable": True}
+KPI_FIGURES: Schema = {
+    "chats": COUNT,
+    "handled": COUNT,
+    "wait_avg_s": SECONDS,
+    "first_response_avg_s": SECONDS,
+    "first_response_median_s": SECONDS,
+    "first_response_p90_s": SECONDS,
+    "handle_avg_s": SECONDS,
+    "resolved": COUNT,
+    "resolution_rate": RATE,
+    "escalations": COUNT,
+    "csat_avg": {"type": "number", "minimum": 1, "maximum": 5, "nullable": True},
+    "csat_responses": COUNT,
+    "csat_response_rate": RATE,
+    "calls": COUNT,
+    "calls_answered": COUNT,
+    "call_avg_length_s": SECONDS,
+    "calls_missed": COUNT,
+    "missed_share": RATE,
+    "mos_avg": {"type": "number", "minimum": 1, "maximum": 5, "nullable": True},
+    "mos_calls": COUNT,
+    "qa_score_avg": SCORE,
+    "qa_reviews": COUNT,
+}
+COMPONENTS.update(
+    {
+        "KpiFigures": obj(KPI_FIGURES),
+        "KpiAgentRow": obj({"agent_id": nullable(ID), "name": nullable(STRING), **KPI_FIGURES}),
+        "KpiGroupRow": obj({"group_id": nullable(ID), "name": nullable(STRING), **KPI_FIGURES}),
+        "KpiTopicRow": obj({"topic": nullable(STRING), **KPI_FIGURES}),
+    }
+)
+KPI_PERIOD = obj(
+    {
+        "start": TIMESTAMP,
+        "end": TIMESTAMP,
+        "totals": ref("KpiFigures"),
+        "agents": array(ref("KpiAgentRow")),
+        "groups": array(ref("KpiGroupRow")),
+        "topics": array(ref("KpiTopicRow")),
+    }
+)
+KPI_LIVE = obj(
+    {
+        "at": TIMESTAMP,
+        "queue": array(
+            obj(
+                {
+                    "topic": STRING,
+                    "language": STRING,
+                    "waiting": COUNT,
+                    "longest_wait_s": SECONDS,
+                }
+            )
+        ),
+        "presence": obj({p.value: COUNT for p in Presence}),
+        "agents": array(
+            obj(
+                {
+                    "id": ID,
+                    "name": STRING,
+                    "status": enum(Presence),
+                    "load": COUNT,
+                    "max_chats": COUNT,
+                }
+            )
+        ),
+        "calls": obj({"ringing": COUNT, "active": COUNT}),
+    }
+)

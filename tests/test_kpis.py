@@ -1,0 +1,195 @@
+"""The dashboard's REST routes over a known history (tests/kpi_history.py), on SQLite and on
+PostgreSQL: every figure exactly, the live view, the CSV, period validation and roles."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from loadtest.clients import Staff
+from tests.conftest import Server, start_server
+from tests.kpi_history import (
+    ALEX,
+    BILLING,
+    BO,
+    BO_NAME,
+    END,
+    START,
+    TOTALS,
+    UNASSIGNED,
+    seed_history,
+)
+
+PERIOD = f"start={START}&days=1"
+
+
+@pytest.fixture(
+    params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)],
+)
+async def kpi_server(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Server]:
+    sections = {}
+    if request.param == "postgresql":
+        sections["database"] = {"url": request.getfixturevalue("pg_url")}
+    srv, runner = await start_server(tmp_path / "data", **sections)
+    try:
+        yield srv
+    finally:
+        await runner.cleanup()
+
+
+async def signed_in(server: Server, email: str) -> Staff:
+    member = Staff(server.url)
+    await member.sign_in(email, server.passwords[email])
+    return member
+
+
+async def test_period_figures_are_exact(kpi_server: Server) -> None:
+    ids = await seed_history(kpi_server)
+    admin = await signed_in(kpi_server, "admin@demo.local")
+    try:
+        body = await admin.rest("GET", f"/api/kpis/period?{PERIOD}")
+    finally:
+        await admin.close()
+    assert body["start"] == START and body["end"] == END
+    assert body["totals"] == TOTALS
+    agents = {row.pop("agent_id"): row for row in body["agents"]}
+    assert agents == {
+        ids["alex"]: {"name": "Alex Agent", **ALEX},
+        ids["bo"]: {"name": BO_NAME, **BO},
+        None: {"name": None, **UNASSIGNED},
+    }
+    by_group = {row.pop("group_id"): row for row in body["groups"]}
+    assert by_group == {
+        ids["billing"]: {"name": "Billing", **BILLING},
+        ids["technical"]: {"name": "Technical", **BO},
+    }
+    topics = {row.pop("topic"): row for row in body["topics"]}
+    assert topics == {"billing": BILLING, "technical": BO}
+
+
+async def test_live_view(kpi_server: Server) -> None:
+    ids = await seed_history(kpi_server)
+    agent = await kpi_server.staff("agent1@demo.local")
+    admin = await signed_in(kpi_server, "admin@demo.local")
+    try:
+        body = await admin.rest("GET", "/api/kpis/live")
+    finally:
+        await admin.close()
+        await agent.close()
+    assert [{k: v for k, v in q.items() if k != "longest_wait_s"} for q in body["queue"]] == [
+        {"topic": "billing", "language": "zh", "waiting": 1}
+    ]
+    assert body["queue"][0]["longest_wait_s"] > 86_400  # queued since 2026-11-02
+    assert body["calls"] == {"ringing": 0, "active": 1}
+    assert body["presence"] == {"online": 1, "busy": 0, "away": 0, "offline": 1}
+    agents = {a["id"]: a for a in body["agents"]}
+    assert agents[ids["alex"]]["status"] == "online"
+    assert agents[ids["bo"]] == {
+        "id": ids["bo"],
+        "name": BO_NAME,
+        "status": "offline",
+        "load": 0,
+        "max_chats": 3,
+    }
+
+
+async def test_csv_has_the_same_figures_and_no_formulas(kpi_server: Server) -> None:
+    ids = await seed_history(kpi_server)
+    admin = await signed_in(kpi_server, "admin@demo.local")
+    try:
+        async with admin.http.get(
+            f"{kpi_server.url}/api/kpis/period.csv?{PERIOD}", headers=admin.headers()
+        ) as resp:
+            assert resp.status == 200
+            assert resp.headers["Content-Type"] == "text/csv; charset=utf-8"
+            assert "attachment" in resp.headers["Content-Disposition"]
+            text = await resp.text()
+    finally:
+        await admin.close()
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert [(r["dimension"], r["id"]) for r in rows] == [
+        ("total", ""),
+        ("agent", str(ids["bo"])),  # by name: "=" sorts before "A"
+        ("agent", str(ids["alex"])),
+        ("agent", ""),
+        ("group", str(ids["billing"])),
+        ("group", str(ids["technical"])),
+        ("topic", "billing"),
+        ("topic", "technical"),
+    ]
+    assert {r["start"] for r in rows} == {START} and {r["end"] for r in rows} == {END}
+    bo = rows[1]
+    assert bo["name"] == "'" + BO_NAME  # a spreadsheet shows it as text
+    for name, value in TOTALS.items():
+        assert rows[0][name] == ("" if value is None else str(value)), name
+    for name, value in BO.items():
+        assert bo[name] == ("" if value is None else str(value)), name
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        f"start={START}&days=0",
+        f"start={START}&days=367",
+        f"start={START}&days=x",
+        "start=2026-13-01T00:00:00Z",
+        "start=2026-02-30T00:00:00Z",
+        "start=2026-11-02",
+        "start=2026-11-02T00:00:00%2B08:00",
+        "start=0000-01-01T00:00:00Z",
+    ],
+)
+async def test_bad_periods_are_refused(server: Server, query: str) -> None:
+    admin = await signed_in(server, "admin@demo.local")
+    try:
+        for path in ("/api/kpis/period", "/api/kpis/period.csv"):
+            body = await admin.rest("GET", f"{path}?{query}", expect=400)
+            assert body["error"]["code"] == "invalid_payload"
+    finally:
+        await admin.close()
+
+
+async def test_a_year_is_allowed(server: Server) -> None:
+    admin = await signed_in(server, "admin@demo.local")
+    try:
+        q = "start=2025-01-01T00:00:00Z&days=366"
+        body = await admin.rest("GET", f"/api/kpis/period?{q}")
+        assert body["end"] == "2026-01-02T00:00:00Z"
+    finally:
+        await admin.close()
+    assert body["totals"]["chats"] == 0 and body["agents"] == []
+
+
+async def test_without_a_start_the_period_ends_now(server: Server) -> None:
+    admin = await signed_in(server, "admin@demo.local")
+    try:
+        before = datetime.now(UTC).replace(microsecond=0)
+        body = await admin.rest("GET", "/api/kpis/period?days=7")
+        after = datetime.now(UTC)
+    finally:
+        await admin.close()
+    end = datetime.fromisoformat(body["end"].replace("Z", "+00:00"))
+    start = datetime.fromisoformat(body["start"].replace("Z", "+00:00"))
+    assert before <= end <= after and end - start == timedelta(days=7)
+
+
+async def test_only_admins_see_kpis(server: Server) -> None:
+    paths = ("/api/kpis/live", f"/api/kpis/period?{PERIOD}", f"/api/kpis/period.csv?{PERIOD}")
+    for email in ("agent1@demo.local", "qa@demo.local"):
+        member = await signed_in(server, email)
+        try:
+            for path in paths:
+                body = await member.rest("GET", path, expect=403)
+                assert body["error"]["code"] == "forbidden"
+        finally:
+            await member.close()
+    async with aiohttp.ClientSession() as http:
+        for path in paths:
+            async with http.get(server.url + path) as resp:
+                assert resp.status == 401
