@@ -1,6 +1,6 @@
 // The agent console page: sign-in, then the console (top bar with views, presence, language
-// and sign-out; the Chats and Tickets views, and for admins Rubrics and Settings). Views follow
-// the URL hash: #chats, #tickets, #tickets/<id>, #rubrics, #settings.
+// and sign-out; the Chats and Tickets views, and for admins Rubrics, Dashboard and Settings).
+// Views follow the URL hash: #chats, #tickets, #tickets/<id>, #rubrics, #dashboard, #settings.
 
 import { Announcer } from "../announce.js";
 import { setText } from "../dom.js";
@@ -13,6 +13,7 @@ import { AgentLive } from "./live.js";
 import { StaffSession } from "./session.js";
 import { RubricsView } from "./rubrics.js";
 import { SettingsView } from "./settings.js";
+import { DashboardView } from "./dashboard.js";
 import { TicketsView } from "./tickets.js";
 import { ensureToasts, toast } from "./toast.js";
 
@@ -28,6 +29,7 @@ let tickets = null;
 let announcer = null;
 let rubrics = null;
 let settings = null;
+let dashboard = null;
 
 function boot() {
   watchRoot(document);
@@ -84,6 +86,9 @@ function openConsole(user) {
   rubrics = admin ? new RubricsView({ api: session.api }) : null;
   $("view-rubrics").replaceChildren(...(rubrics ? [rubrics.el] : []));
   $("tab-rubrics").hidden = !admin;
+  dashboard = admin ? new DashboardView({ api: session.api }) : null;
+  $("view-dashboard").replaceChildren(...(dashboard ? [dashboard.el] : []));
+  $("tab-dashboard").hidden = !admin;
   settings = admin ? new SettingsView({ api: session.api }) : null;
   $("view-settings").replaceChildren(...(settings ? [settings.el] : []));
   $("tab-settings").hidden = !admin;
@@ -115,6 +120,9 @@ function closeConsole() {
   tickets = null;
   rubrics = null;
   settings = null;
+  if (dashboard) dashboard.stop();
+  dashboard = null;
+  $("view-dashboard").replaceChildren();
   $("view-chats").replaceChildren();
   $("view-tickets").replaceChildren();
   $("view-rubrics").replaceChildren();
@@ -185,17 +193,23 @@ function route() {
   const showTickets = view === "tickets";
   const showRubrics = view === "rubrics" && rubrics !== null;
   const showSettings = view === "settings" && settings !== null;
-  const showChats = !showTickets && !showRubrics && !showSettings;
+  const showDashboard = view === "dashboard" && dashboard !== null;
+  const showChats = !showTickets && !showRubrics && !showSettings && !showDashboard;
   $("view-chats").hidden = !showChats;
   $("view-tickets").hidden = !showTickets;
   $("view-rubrics").hidden = !showRubrics;
   $("view-settings").hidden = !showSettings;
+  $("view-dashboard").hidden = !showDashboard;
   chats.el.hidden = !showChats;
   current($("tab-chats"), showChats);
   current($("tab-tickets"), showTickets);
   current($("tab-rubrics"), showRubrics);
   current($("tab-settings"), showSettings);
-  if (showSettings) {
+  current($("tab-dashboard"), showDashboard);
+  if (dashboard && !showDashboard) dashboard.stop();
+  if (showDashboard) {
+    dashboard.load();
+  } else if (showSettings) {
     settings.load();
   } else if (showRubrics) {
     rubrics.load();
