@@ -193,3 +193,51 @@ async def test_only_admins_see_kpis(server: Server) -> None:
         for path in paths:
             async with http.get(server.url + path) as resp:
                 assert resp.status == 401
+
+
+async def test_real_chats_through_the_server_count_as_defined(kpi_server: Server) -> None:
+    """The same definitions over records the server wrote itself: a chat answered, closed
+    and rated, then reopened by an admin (no longer a resolution); a chat escalated."""
+    agent = await kpi_server.staff("agent1@demo.local")
+    admin = await signed_in(kpi_server, "admin@demo.local")
+    began = datetime.now(UTC).replace(microsecond=0)
+    period = f"start={began:%Y-%m-%dT%H:%M:%SZ}&days=1"
+    try:
+        rated = await kpi_server.customer(name="Rae", topic="billing")
+        await rated.say("my invoice is wrong")
+        first = (await agent.next("chat.assigned"))["chat"]["id"]
+        await agent.say(first, "let me look")
+        await agent.request("chat.close", {"chat_id": first})
+        await rated.request("csat.submit", {"chat_id": first, "score": 4})
+        await rated.close()
+        escalated = await kpi_server.customer(name="Eli", topic="billing")
+        await escalated.say("refund please")
+        second = (await agent.next("chat.assigned"))["chat"]["id"]
+        await agent.say(second, "escalating")
+        await agent.request("chat.escalate", {"chat_id": second})
+        await agent.request("chat.close", {"chat_id": second})
+        await escalated.close()
+
+        body = await admin.rest("GET", f"/api/kpis/period?{period}")
+        totals = body["totals"]
+        assert {k: totals[k] for k in ("chats", "handled", "resolved", "escalations")} == {
+            "chats": 2,
+            "handled": 2,
+            "resolved": 1,
+            "escalations": 1,
+        }
+        assert totals["csat_avg"] == 4.0 and totals["csat_responses"] == 1
+        assert totals["csat_response_rate"] == 0.5 and totals["resolution_rate"] == 0.5
+        for name in ("wait_avg_s", "first_response_avg_s", "handle_avg_s"):
+            assert totals[name] is not None and 0 <= totals[name] < 60, name
+        assert totals["first_response_avg_s"] >= totals["wait_avg_s"]
+        assert [row["agent_id"] for row in body["agents"]] == [agent.user["id"]]
+
+        ticket_id = rated.session["chat"]["ticket_id"]
+        await admin.rest("PATCH", f"/api/tickets/{ticket_id}", json={"status": "open"})
+        await admin.rest("PATCH", f"/api/tickets/{ticket_id}", json={"status": "solved"})
+        again = (await admin.rest("GET", f"/api/kpis/period?{period}"))["totals"]
+        assert again["resolved"] == 0 and again["resolution_rate"] == 0.0
+    finally:
+        await admin.close()
+        await agent.close()
