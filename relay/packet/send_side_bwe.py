@@ -229,7 +229,11 @@ class SendSideEstimator:
         arrivals = {base + index: reference + at for index, at in report.received}
         expected = lost = 0
         packets: list[tuple[int, int, int]] = []  # (send µs, arrival µs, size)
-        for seq in range(base, base + report.count):
+        # Only numbers the relay sent and still remembers: a claimed count of 65535 costs
+        # no more than the history, whatever the feedback says.
+        first = max(base, self.history.next_seq - HISTORY)
+        last = min(base + report.count, self.history.next_seq)
+        for seq in range(first, last):
             sent = self.history.lookup(seq)
             if sent is None or (seq <= self._highest_reported and seq in self._reported):
                 continue
