@@ -116,13 +116,20 @@ async def test_the_relays_own_estimate_of_a_subscribers_downlink_limits_the_publ
     assert relay_port is not None
     publisher = agent.page
     before = await estimate_until(publisher, lambda b: b > 600_000, 25, "no ramp-up")
+    limits_before = await worker_total(server, "send_side_limits")
     with udp_rate_cap(int(relay_port), 250):
         capped = await estimate_until(
             publisher, lambda b: b < 400_000, 25, "the subscriber's cap went unseen"
         )
+    # The relay's own estimate of that downlink is what held the publisher.
+    assert await worker_total(server, "send_side_limits") > limits_before
     after = await estimate_until(publisher, lambda b: b > 600_000, 45, "no recovery")
     print("publisher kbit/s before:", before[-3:], "capped:", capped[-3:], "after:", after[-3:])
+    assert await worker_total(server, "transport_feedback_received") > 0
+
+
+async def worker_total(server: Server, counter: str) -> int:
     pool = server.runtime.relay.pool
     assert pool is not None
     stats = await pool.stats()
-    assert sum(int(w.metrics.get("transport_feedback_received", 0)) for w in stats.workers) > 0
+    return sum(int(w.metrics.get(counter, 0)) for w in stats.workers)

@@ -200,6 +200,8 @@ class SendSideEstimator:
         self._capacity_kbps: float | None = None
         self._capacity_var = 0.4
         self.signal = Signal.NORMAL
+        self._bound_by_delay = False
+        """The rate came down for an overuse and has not grown back to what arrives."""
         self.feedback_count = 0
         self.overuses = 0
         """Decreases made for a detected overuse."""
@@ -211,6 +213,14 @@ class SendSideEstimator:
         if self._loss_cap is not None:
             rate = min(rate, self._loss_cap)
         return int(min(max(rate, MIN_BITRATE), MAX_BITRATE))
+
+    @property
+    def congested(self) -> bool:
+        """The estimate is held down by the path (a queue seen growing, or loss), not by
+        what the relay sends: only then is it a limit worth passing on."""
+        if self._loss_cap is not None and self._loss_cap < self._delay_rate:
+            return True
+        return self._bound_by_delay
 
     @property
     def acked_bitrate(self) -> float | None:
@@ -308,18 +318,25 @@ class SendSideEstimator:
                 target = BETA * acked
                 if target < self._delay_rate:
                     self._delay_rate = target
+                self._bound_by_delay = True
             self.signal = Signal.NORMAL  # one decrease per overuse detected; then hold
             self._detector.signal = Signal.NORMAL
             return
         if self.signal is Signal.UNDERUSE:
             return  # the queue drains: hold
+        current = self._delay_rate
         if acked is not None and self._near_capacity(acked):
             # Additive: about one 1200-byte packet per round trip (taken as 100 ms + 100 ms).
-            self._delay_rate += max(1000.0, 1200 * 8 / 0.2 * elapsed_s)
+            increased = current + max(1000.0, 1200 * 8 / 0.2 * elapsed_s)
         else:
-            self._delay_rate *= 1.08**elapsed_s
+            increased = current * 1.08**elapsed_s
         if acked is not None:
-            self._delay_rate = min(self._delay_rate, 1.5 * acked + 10_000)
+            # Never grow past 1.5 times what arrives (a dip of it does not lower the rate).
+            ceiling = 1.5 * acked + 10_000
+            if increased >= ceiling:
+                increased = max(current, ceiling)
+                self._bound_by_delay = False  # grown back to what arrives: not the path
+        self._delay_rate = increased
         self._delay_rate = min(max(self._delay_rate, MIN_BITRATE), MAX_BITRATE)
 
     def _note_capacity(self, acked_bps: float) -> None:

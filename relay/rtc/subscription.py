@@ -15,6 +15,7 @@ from aiortc.rtp import (
     RtcpSrPacket,
 )
 
+from relay.metrics import COUNTERS
 from relay.packet.codecs import matching_codec
 from relay.packet.loss_limit import LossLimit
 from relay.packet.stream_rewriter import StreamRewriter
@@ -29,8 +30,6 @@ from relay.rtc.transport_tap import RtcpTap, SenderReportFilter
 
 CONGESTED_BELOW = 1.2
 """A REMB under this many times the rate the subscriber gets is a sign of congestion."""
-RATE_WINDOW = 0.5
-"""Seconds over which the rate sent to the subscriber is measured against its estimate."""
 
 
 class Subscription:
@@ -120,8 +119,6 @@ class Subscription:
         """Caps this subscriber's bandwidth estimate when its receiver reports loss."""
         self._estimate_limit: int | None = None
         """The relay's own estimate's share, as a limit (when transport-cc runs on this leg)."""
-        self._rate_window: tuple[float, int] | None = None
-        self._rate: float | None = None
         self._remb_limit: int | None = None
         self._remb_at: tuple[float, int] | None = None
         """When the last REMB came, and the payload octets sent by then."""
@@ -136,7 +133,9 @@ class Subscription:
             leg.watch(self.stream.local_ssrc, self.stream.clock_rate, self._on_downlink)
         if self._send_side is not None:
             video = publication.forwarder.video
-            self._send_side.join(self, self._on_estimate if video else None)
+            self._send_side.join(
+                self, lambda: self.down_track.sent_octets, self._on_estimate if video else None
+            )
         publication.add_sender_report_listener(self._on_sender_report)
         if self._dtls.state == "connected":
             self._attach()
@@ -194,29 +193,24 @@ class Subscription:
         rate = (octets - last[1]) * 8 / (now - last[0])
         return remb if remb < CONGESTED_BELOW * rate else None
 
-    def _on_estimate(self, share: int) -> None:
+    def _on_estimate(self, share: int, congested: bool) -> None:
         """This stream's share of the relay's own estimate of the subscriber's downlink
         (after each of its transport feedback packets, ~10 a second).
 
         A publisher without an estimator of its own is told every share (it is its
         encoder's target). One with its own (transport-cc on its leg) is told a share only
-        while it is under 1.2 times what the subscriber now gets: a sign that this
-        subscriber is the bottleneck. Above that the relay says nothing, so the publisher's
-        own estimate speaks and nothing holds it at a figure the subscriber outgrew (the
-        estimate grows at most to 1.5 times what arrives)."""
+        while the estimate is held down by this downlink (a growing queue or loss seen in
+        the feedback, until the estimate grows back past what the subscriber gets): the
+        slowest such subscriber limits it. Otherwise the relay says nothing and the
+        publisher's own estimate speaks; the estimate of a path that is not congested only
+        follows what is sent (at most 1.5 times it), and passed on it would hold the
+        publisher where it is: the ratchet of the REMB path."""
         if self._closed:
             return
-        now = time.monotonic()
-        octets = self.down_track.sent_octets
-        window = self._rate_window
-        if window is None:
-            self._rate_window = (now, octets)
-        elif now - window[0] >= RATE_WINDOW:
-            self._rate = (octets - window[1]) * 8 / (now - window[0])
-            self._rate_window = (now, octets)
-        congested = self._rate is not None and share < CONGESTED_BELOW * self._rate
         own = self._publication.own_estimator
         self._estimate_limit = share if congested or not own else None
+        if self._estimate_limit is not None:
+            COUNTERS.send_side_limits += 1
         self._report_estimate()
 
     def _report_estimate(self) -> None:
