@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import random
 
-from relay.packet.feedback_parse import parse_transport_feedback
+from relay.packet.feedback_parse import FeedbackReport, parse_transport_feedback
 from relay.packet.send_side_bwe import MIN_BITRATE, SendSideEstimator
 from relay.packet.transport_feedback import TransportFeedback
 
@@ -124,3 +124,28 @@ def test_heavy_loss_caps_the_estimate_and_clean_windows_lift_it() -> None:
     path.loss = 0.0
     _now, clean = run(estimator, path, 30.0, now)
     assert clean[-1] > 1_000_000, clean
+
+
+def test_hostile_feedback_never_breaks_the_estimator() -> None:
+    """Any well-formed feedback a client can send (numbers never sent, repeats, arrival
+    times far apart or backwards, reference times jumping): no exception, bounded work,
+    an estimate within [MIN_BITRATE, 20 Mbit/s]."""
+    rng = random.Random(5)
+    estimator = SendSideEstimator()
+    for i in range(3000):
+        estimator.history.on_sent(PACKET, i * 1000)
+    for n in range(3000):
+        base = rng.randrange(65536)
+        count = rng.randrange(1, 65536)
+        received = tuple(
+            sorted((rng.randrange(count), rng.randrange(-(10**9), 10**9)) for _ in range(20))
+        )
+        report = FeedbackReport(
+            base=base,
+            count=count,
+            feedback_count=n & 0xFF,
+            reference_us=rng.randrange(1 << 24) * 64_000,
+            received=received,
+        )
+        estimate = estimator.on_feedback(report, 3_000_000 + n * 100_000)
+        assert MIN_BITRATE <= estimate <= 20_000_000
