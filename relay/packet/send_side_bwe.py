@@ -51,15 +51,14 @@ class Signal(enum.Enum):
 
 
 class SentHistory:
-    """Send time (µs) and size (octets) of each transport-wide number, in fixed rings."""
+    """Send time (µs) and size (octets) of each transport-wide number, in a fixed ring."""
 
-    __slots__ = ("_mask", "_sent_at", "_seq", "_size", "next_seq")
+    __slots__ = ("_mask", "_ring", "next_seq")
 
     def __init__(self, size: int = HISTORY) -> None:
         self._mask = size - 1
-        self._sent_at = [0] * size
-        self._size = [0] * size
-        self._seq = [-1] * size
+        self._ring: list[tuple[int, int, int] | None] = [None] * size
+        """Slot → (unwrapped number, send time µs, size)."""
         self.next_seq = 0
         """The unwrapped number the next packet gets (its low 16 bits go on the wire)."""
 
@@ -67,10 +66,7 @@ class SentHistory:
         """Number the next packet; returns the 16-bit value to stamp."""
         seq = self.next_seq
         self.next_seq = seq + 1
-        slot = seq & self._mask
-        self._seq[slot] = seq
-        self._sent_at[slot] = now_us
-        self._size[slot] = size
+        self._ring[seq & self._mask] = (seq, now_us, size)
         return seq & 0xFFFF
 
     def unwrap(self, seq16: int) -> int:
@@ -85,10 +81,10 @@ class SentHistory:
         """(send time µs, size) of unwrapped `seq`, if still remembered."""
         if seq < 0:
             return None
-        slot = seq & self._mask
-        if self._seq[slot] != seq:
+        entry = self._ring[seq & self._mask]
+        if entry is None or entry[0] != seq:
             return None
-        return self._sent_at[slot], self._size[slot]
+        return entry[1], entry[2]
 
 
 class _Trendline:

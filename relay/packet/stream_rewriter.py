@@ -8,6 +8,7 @@ from collections.abc import Callable
 from relay.packet.rtp_header import RtpHeader, replace_extension_block, rewrite_header
 from relay.packet.send_side_bwe import SentHistory
 
+_monotonic_ns = time.monotonic_ns
 _SEQ_MASK = 0xFFFF
 _TS_MASK = 0xFFFFFFFF
 _FILL_WINDOW = 512
@@ -162,9 +163,8 @@ class StreamRewriter:
 
     def _stamp_transport_seq(self, buf: bytearray, at: int) -> None:
         assert self._sent is not None
-        seq = self._sent.on_sent(len(buf), time.monotonic_ns() // 1000)
-        buf[at] = seq >> 8
-        buf[at + 1] = seq & 0xFF
+        seq = self._sent.on_sent(len(buf), _monotonic_ns() // 1000)
+        buf[at : at + 2] = seq.to_bytes(2, "big")
 
     def _rebase(self, header: RtpHeader) -> None:
         next_seq = (self._last_out_seq + 1 + self._skip) & _SEQ_MASK
