@@ -312,8 +312,12 @@ class RtcpTap:
         tcc_handler = self._tcc_handler
         if tcc_handler is not None:
             arrived = time.monotonic()
-            for feedback in split_compound(data):
-                tcc_handler(feedback, arrived)
+            try:
+                for feedback in split_compound(data):
+                    tcc_handler(feedback, arrived)
+            except Exception:  # never: parser and estimator are fuzzed; but never fatal
+                logger.exception("transport feedback handler failed")
+                self.rejected += 1
         if self._routes or self._sr_handlers or self._block_handler is not None:
             try:
                 packets: list[AnyRtcpPacket] = RtcpPacket.parse(data)
