@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import os
 import platform
 import socket
@@ -37,12 +38,13 @@ from pylibsrtp import Policy, Session
 
 from relay.interface import ParticipantId
 from relay.packet.rtp_header import is_vp8_keyframe_start
+from relay.packet.send_side_bwe import SentHistory
 from relay.packet.stream_rewriter import StreamRewriter
 from relay.rtc.down_track import DownTrack
 from relay.rtc.dtls_sink import DtlsRtpSink
 from relay.rtc.forwarder import Forwarder
 from relay.rtc.ice_guard import DropCounters, IceGuard
-from relay.rtc.negotiated import negotiated_stream
+from relay.rtc.negotiated import TRANSPORT_CC_URI, negotiated_stream
 from relay.rtc.recorder import TrackRecorder
 from relay.rtc.silent_track import SilentTrack
 from relay.rtc.transport_tap import RtpTap
@@ -146,7 +148,7 @@ async def timed_loop(forwarder: Forwarder, rx: Session, packets: list[bytes]) ->
     return cpu
 
 
-async def run(subscribers: int, count: int) -> Result:
+async def run(subscribers: int, count: int, transport_cc: bool = False) -> Result:
     key = os.urandom(30)
     packets = publisher_packets(count, key)
     pairs = [await connect_pair() for _ in range(subscribers)]
@@ -171,8 +173,18 @@ async def run(subscribers: int, count: int) -> Result:
             forwarder = Forwarder(keyframe_requester=None, keyframe_detector=is_vp8_keyframe_start)
             for _, _, transceiver, _ in pairs:
                 stream = negotiated_stream(transceiver)
+                history = None
+                if transport_cc:
+                    # As towards a subscriber that negotiated transport-cc: one more
+                    # element, numbered per send (relay/rtc/send_side.py).
+                    free = min(set(range(1, 15)) - set(stream.extension_ids.values()))
+                    ids = {**stream.extension_ids, TRANSPORT_CC_URI: free}
+                    stream = dataclasses.replace(stream, extension_ids=ids)
+                    history = SentHistory()
                 extensions = stream.outgoing_extensions()
                 rewriter = StreamRewriter(
+                    transport_seq_at=extensions.transport_seq_at,
+                    sent_history=history,
                     out_ssrc=stream.local_ssrc,
                     out_payload_type=stream.payload_type,
                     clock_rate=stream.clock_rate,
@@ -283,16 +295,20 @@ async def run_full(subscribers: int, count: int) -> tuple[float, float, int]:
         await relay_in.close()
 
 
-async def main_async(counts: list[int], packets: int) -> None:
+async def main_async(counts: list[int], packets: int, transport_cc: bool, full: bool) -> None:
     print(f"python {platform.python_version()}, asyncio default loop, {os.cpu_count()} CPUs")
     print(f"{packets} packets x 3 rounds per row (median), 1,100-byte VP8-shaped payloads")
+    if transport_cc:
+        print("towards subscribers: transport-wide numbers stamped and recorded per send")
     print("subs  µs/incoming pkt  ingress µs  µs per forwarded pkt (marginal)  recorder tap µs")
     for n in counts:
-        r = await run(n, packets)
+        r = await run(n, packets, transport_cc)
         print(
             f"{r.subscribers:>4}  {r.cpu_per_packet_us:>15.1f}  {r.ingress_us:>10.1f}"
             f"  {r.per_forwarded_us:>10.1f}  {r.record_us:>31.2f}"
         )
+    if not full:
+        return
     print("\nfull receive path (publisher peer → datagram callback, guard, tap → N blackholes)")
     print("subs  relay µs/received pkt  µs per forwarded pkt  received  (publisher send µs)")
     base: float | None = None
@@ -312,9 +328,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--packets", type=int, default=20000)
     parser.add_argument("--subscribers", default="1,4,8", help="comma-separated counts")
+    parser.add_argument(
+        "--transport-cc", action="store_true", help="number each send (send-side estimation)"
+    )
+    parser.add_argument("--no-full", action="store_true", help="skip the full receive path")
     args = parser.parse_args()
     counts = [int(x) for x in args.subscribers.split(",")]
-    asyncio.run(main_async(counts, args.packets))
+    asyncio.run(main_async(counts, args.packets, args.transport_cc, not args.no_full))
 
 
 if __name__ == "__main__":

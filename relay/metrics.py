@@ -59,6 +59,8 @@ class RelayCounters:
         "rtx_received",
         "rtx_sent",
         "send_failures",
+        "send_side_limits",
+        "transport_feedback_received",
         "transport_feedback_sent",
     )
 
@@ -74,6 +76,8 @@ class RelayCounters:
         self.plis_sent = 0
         self.receiver_reports_sent = 0
         self.transport_feedback_sent = 0
+        self.transport_feedback_received = 0
+        self.send_side_limits = 0
         self.forward_time = Histogram(FORWARD_BUCKETS_US)
         self.loop_lag = Histogram(LAG_BUCKETS_MS)
         self.loop_lag_last_ms = 0.0
@@ -91,6 +95,8 @@ class RelayCounters:
             "plis_sent": self.plis_sent,
             "receiver_reports_sent": self.receiver_reports_sent,
             "transport_feedback_sent": self.transport_feedback_sent,
+            "transport_feedback_received": self.transport_feedback_received,
+            "send_side_limits": self.send_side_limits,
             "forward_time_us": self.forward_time.to_wire(),
             "loop_lag_ms": self.loop_lag.to_wire(),
             "loop_lag_last_ms": self.loop_lag_last_ms,

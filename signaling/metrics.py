@@ -98,6 +98,12 @@ WORKER_COUNTERS = {
     "plis_sent": "Keyframe requests (PLI) sent to publishers",
     "receiver_reports_sent": "RTCP receiver reports sent to publishers (loss, jitter, LSR/DLSR)",
     "transport_feedback_sent": "Transport-wide congestion control feedback sent to publishers",
+    "send_side_limits": (
+        "Limits the relay's own estimate of a subscriber's downlink put on its publishers"
+    ),
+    "transport_feedback_received": (
+        "Transport-wide feedback received from subscribers (the relay's own estimator runs on it)"
+    ),
 }
 
 

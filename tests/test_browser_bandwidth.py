@@ -86,3 +86,50 @@ async def test_chromiums_estimate_follows_a_capped_uplink_on_the_relays_feedback
     assert pool is not None
     stats = await pool.stats()
     assert sum(int(w.metrics.get("transport_feedback_sent", 0)) for w in stats.workers) > 0
+
+
+# The relay's end of the page's newest peer connection (the port the relay sends from).
+RELAY_PORT = (
+    "async () => {"
+    + SELECTED_PAIR
+    + """
+  const remote = pair && report.get(pair.remoteCandidateId);
+  return remote ? remote.port : null;
+}
+"""
+)
+
+
+async def test_the_relays_own_estimate_of_a_subscribers_downlink_limits_the_publisher(
+    server: Server, browser: Browser
+) -> None:
+    """Transport-cc towards a Chromium subscriber: its feedback reaches the relay, whose
+    estimate of that downlink falls under a cap put on it, limits the publisher (Chromium's
+    own estimate on its uplink drops to it), and lets go once the cap is lifted."""
+    customer, agent, card = await chat_with_agent(server, browser, "Ines")
+    await customer.page.locator("[data-call-start=video]").click()
+    await card.locator("[data-call-action=accept]").click()
+    await wait_frames(customer.page, CAMERA)  # the customer receives the agent's camera
+    subscriber_side = await send_side(customer.page)
+    assert subscriber_side["extension"] and subscriber_side["feedback"], subscriber_side
+    relay_port = await customer.page.evaluate(RELAY_PORT)
+    assert relay_port is not None
+    publisher = agent.page
+    before = await estimate_until(publisher, lambda b: b > 600_000, 25, "no ramp-up")
+    limits_before = await worker_total(server, "send_side_limits")
+    with udp_rate_cap(int(relay_port), 250):
+        capped = await estimate_until(
+            publisher, lambda b: b < 400_000, 25, "the subscriber's cap went unseen"
+        )
+    # The relay's own estimate of that downlink is what held the publisher.
+    assert await worker_total(server, "send_side_limits") > limits_before
+    after = await estimate_until(publisher, lambda b: b > 600_000, 45, "no recovery")
+    print("publisher kbit/s before:", before[-3:], "capped:", capped[-3:], "after:", after[-3:])
+    assert await worker_total(server, "transport_feedback_received") > 0
+
+
+async def worker_total(server: Server, counter: str) -> int:
+    pool = server.runtime.relay.pool
+    assert pool is not None
+    stats = await pool.stats()
+    return sum(int(w.metrics.get(counter, 0)) for w in stats.workers)

@@ -6,7 +6,9 @@ import time
 from collections.abc import Callable
 
 from relay.packet.rtp_header import RtpHeader, replace_extension_block, rewrite_header
+from relay.packet.send_side_bwe import SentHistory
 
+_monotonic_ns = time.monotonic_ns
 _SEQ_MASK = 0xFFFF
 _TS_MASK = 0xFFFFFFFF
 _FILL_WINDOW = 512
@@ -35,9 +37,11 @@ class StreamRewriter:
         "_last_out_ts",
         "_last_sent_at",
         "_rebased_at",
+        "_sent",
         "_seq_offset",
         "_skip",
         "_source_ssrc",
+        "_transport_seq_at",
         "_ts_offset",
         "out_payload_type",
         "out_ssrc",
@@ -51,6 +55,8 @@ class StreamRewriter:
         clock_rate: int,
         extension_block: bytes = b"",
         abs_send_time_at: int | None = None,
+        transport_seq_at: int | None = None,
+        sent_history: SentHistory | None = None,
         first_sequence_number: int = 0,
         first_timestamp: int = 0,
         clock: Callable[[], float] = time.monotonic,
@@ -60,6 +66,10 @@ class StreamRewriter:
         self._clock_rate = clock_rate
         self._ext_block = extension_block
         self._abs_send_time_at = abs_send_time_at
+        self._transport_seq_at = transport_seq_at if sent_history is not None else None
+        self._sent = sent_history
+        """The transport's numbering and send times: every packet this rewriter makes or
+        restamps gets the next transport-wide number (shared by all streams of a transport)."""
         self._clock = clock
         self._source_ssrc: int | None = None
         self._seq_offset = 0
@@ -122,6 +132,8 @@ class StreamRewriter:
         buf = replace_extension_block(data, header, self._ext_block)
         if self._abs_send_time_at is not None:
             self._stamp_send_time(buf, header.csrc_end + self._abs_send_time_at)
+        if self._transport_seq_at is not None:
+            self._stamp_transport_seq(buf, header.csrc_end + self._transport_seq_at)
         rewrite_header(
             buf,
             payload_type=self.out_payload_type,
@@ -135,15 +147,24 @@ class StreamRewriter:
         """`packet` (one this rewriter made, or its RTX wrapping) with abs-send-time set to
         now, for a resend: a receiver's delay-based estimator reads a retransmission's
         original send time as that much queueing delay, and lowers its REMB for it."""
-        if self._abs_send_time_at is None:
+        if self._abs_send_time_at is None and self._transport_seq_at is None:
             return packet
         buf = bytearray(packet)
-        self._stamp_send_time(buf, 12 + 4 * (buf[0] & 0x0F) + self._abs_send_time_at)
+        block_at = 12 + 4 * (buf[0] & 0x0F)
+        if self._abs_send_time_at is not None:
+            self._stamp_send_time(buf, block_at + self._abs_send_time_at)
+        if self._transport_seq_at is not None:
+            self._stamp_transport_seq(buf, block_at + self._transport_seq_at)
         return bytes(buf)
 
     def _stamp_send_time(self, buf: bytearray, at: int) -> None:
         # abs-send-time: seconds in 6.18 fixed point, 24 bits (any epoch).
         buf[at : at + 3] = (int(self._clock() * 262144) & 0xFFFFFF).to_bytes(3, "big")
+
+    def _stamp_transport_seq(self, buf: bytearray, at: int) -> None:
+        assert self._sent is not None
+        seq = self._sent.on_sent(len(buf), _monotonic_ns() // 1000)
+        buf[at : at + 2] = seq.to_bytes(2, "big")
 
     def _rebase(self, header: RtpHeader) -> None:
         next_seq = (self._last_out_seq + 1 + self._skip) & _SEQ_MASK

@@ -22,6 +22,7 @@ from relay.metrics import COUNTERS
 from relay.packet.round_trip import RoundTrip
 from relay.rtc.dtls_sink import DtlsRtpSink
 from relay.rtc.periodic import Periodic
+from relay.rtc.send_side import SendSide
 from relay.rtc.transport_cc import TransportCc
 from relay.rtc.transport_tap import RtcpTap, RtpTap
 
@@ -85,6 +86,8 @@ class Leg:
         """Relay SSRC → its RTP clock rate, and who hears of each report about it."""
         self._reported: list[Reported] = []
         self.transport_cc: TransportCc | None = None
+        self.send_side: SendSide | None = None
+        """The relay's own estimate of this leg's downlink (transport-cc towards the client)."""
         self._timer = Periodic(
             self._send_report, lambda: REPORT_INTERVAL * (0.5 + random.random()), "receiver report"
         )
@@ -119,6 +122,13 @@ class Leg:
             ),
         )
         self.transport_cc.start()
+
+    def enable_send_side(self) -> SendSide | None:
+        """Estimate what the client can take from the relay, from its transport-wide
+        feedback (it negotiated the extension on what the relay sends it)."""
+        if self.send_side is None and not self._closed:
+            self.send_side = SendSide(self._rtcp_tap)
+        return self.send_side
 
     def watch(self, ssrc: int, clock_rate: int, listener: DownlinkListener | None = None) -> None:
         """A down track the relay sends on this leg: keep the client's reports about it and
@@ -181,5 +191,7 @@ class Leg:
         self._reported.clear()
         if self.transport_cc is not None:
             await self.transport_cc.close()
+        if self.send_side is not None:
+            self.send_side.close()
         await self._timer.stop()
         self._sink.close()

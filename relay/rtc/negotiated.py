@@ -11,6 +11,7 @@ from relay.rtc import aiortc_compat
 
 MID_URI = "urn:ietf:params:rtp-hdrext:sdes:mid"
 ABS_SEND_TIME_URI = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
+TRANSPORT_CC_URI = "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01"
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,6 +21,9 @@ class OutgoingExtensions:
     block: bytes
     abs_send_time_at: int | None
     """Offset of the 3-byte abs-send-time value within `block`, stamped at each send."""
+    transport_seq_at: int | None = None
+    """Offset of the 2-byte transport-wide sequence number within `block` (when negotiated
+    towards this subscriber: the relay's send-side estimator, relay/rtc/send_side.py)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +64,14 @@ class NegotiatedStream:
             # 4 bytes of block header, the elements before it, then its own id/length byte.
             abs_send_time_at = 4 + sum(1 + len(value) for _id, value in elements) + 1
             elements.append((ast_id, b"\x00\x00\x00"))
-        return OutgoingExtensions(build_one_byte_extension_block(elements), abs_send_time_at)
+        tcc_id = self.extension_ids.get(TRANSPORT_CC_URI)
+        transport_seq_at = None
+        if tcc_id is not None:
+            transport_seq_at = 4 + sum(1 + len(value) for _id, value in elements) + 1
+            elements.append((tcc_id, b"\x00\x00"))
+        return OutgoingExtensions(
+            build_one_byte_extension_block(elements), abs_send_time_at, transport_seq_at
+        )
 
 
 def negotiated_stream(transceiver: Any) -> NegotiatedStream:

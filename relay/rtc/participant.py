@@ -149,9 +149,18 @@ class RelayParticipant:
                 if transceiver.kind == "video":
                     _offer_only_what_receivers_accept(transceiver, (receivers or {}).get(role, ()))
             if relay_sends:
+                if transport_cc is not None:
+                    # The relay's own send-side estimate (relay/rtc/send_side.py) runs on it.
+                    transport_cc_module.answer_with_transport_cc(
+                        transceiver, transport_cc, feedback_types
+                    )
                 self.slots.append(Slot(transceiver, role))
         await self.pc.setLocalDescription(await self.pc.createAnswer())
         self._guard_sockets()
+        if transport_cc is not None:
+            for slot in self.slots:
+                if transport_cc_module.TRANSPORT_CC_URI in slot.stream.extension_ids:
+                    self._leg(slot.transceiver.sender.transport).enable_send_side()
         for transceiver, role in receiving:
             transport = transceiver.receiver.transport
             try:

@@ -15,6 +15,7 @@ from aiortc.rtp import (
     RtcpSrPacket,
 )
 
+from relay.metrics import COUNTERS
 from relay.packet.codecs import matching_codec
 from relay.packet.loss_limit import LossLimit
 from relay.packet.stream_rewriter import StreamRewriter
@@ -24,6 +25,7 @@ from relay.rtc.dtls_sink import DtlsRtpSink
 from relay.rtc.leg import DownlinkReport, Leg
 from relay.rtc.negotiated import NegotiatedStream, negotiated_stream
 from relay.rtc.publication import Publication
+from relay.rtc.send_side import SendSide
 from relay.rtc.transport_tap import RtcpTap, SenderReportFilter
 
 CONGESTED_BELOW = 1.2
@@ -68,14 +70,21 @@ class Subscription:
         # Only the publisher's SRs, rewritten, may reach the subscriber for this SSRC.
         self._sr_filter = SenderReportFilter(transceiver.sender)
         self._sink = DtlsRtpSink(self._dtls)
+        extensions = self.stream.outgoing_extensions()
+        self._send_side: SendSide | None = None
+        if extensions.transport_seq_at is not None and leg is not None:
+            self._send_side = leg.send_side
         if rewriter is None:
-            extensions = self.stream.outgoing_extensions()
             rewriter = StreamRewriter(
                 out_ssrc=self.stream.local_ssrc,
                 out_payload_type=codec.payload_type,
                 clock_rate=self.stream.clock_rate,
                 extension_block=extensions.block,
                 abs_send_time_at=extensions.abs_send_time_at,
+                transport_seq_at=extensions.transport_seq_at,
+                sent_history=(
+                    self._send_side.estimator.history if self._send_side is not None else None
+                ),
                 first_sequence_number=random.randrange(0x8000),
                 first_timestamp=random.randrange(1 << 32),
             )
@@ -108,6 +117,8 @@ class Subscription:
         )
         self.loss_limit = LossLimit(lambda: self.down_track.sent_octets)
         """Caps this subscriber's bandwidth estimate when its receiver reports loss."""
+        self._estimate_limit: int | None = None
+        """The relay's own estimate's share, as a limit (when transport-cc runs on this leg)."""
         self._remb_limit: int | None = None
         self._remb_at: tuple[float, int] | None = None
         """When the last REMB came, and the payload octets sent by then."""
@@ -120,6 +131,11 @@ class Subscription:
         rtcp_tap.route(self.stream.local_ssrc, self._on_feedback, video=publication.forwarder.video)
         if leg is not None:
             leg.watch(self.stream.local_ssrc, self.stream.clock_rate, self._on_downlink)
+        if self._send_side is not None:
+            video = publication.forwarder.video
+            self._send_side.join(
+                self, lambda: self.down_track.sent_octets, self._on_estimate if video else None
+            )
         publication.add_sender_report_listener(self._on_sender_report)
         if self._dtls.state == "connected":
             self._attach()
@@ -151,7 +167,7 @@ class Subscription:
             self._publication.forwarder.request_keyframe()
         elif isinstance(packet, RtcpRtpfbPacket) and packet.fmt == RTCP_RTPFB_NACK:
             self.down_track.handle_nack(packet.lost)
-        elif isinstance(packet, RtcpPsfbPacket):
+        elif isinstance(packet, RtcpPsfbPacket) and self._send_side is None:
             share = remb_share(packet, self._rtcp_tap.remb_sharers)
             if share is not None:
                 self.remb_received += 1
@@ -177,10 +193,36 @@ class Subscription:
         rate = (octets - last[1]) * 8 / (now - last[0])
         return remb if remb < CONGESTED_BELOW * rate else None
 
+    def _on_estimate(self, share: int, congested: bool) -> None:
+        """This stream's share of the relay's own estimate of the subscriber's downlink
+        (after each of its transport feedback packets, ~10 a second).
+
+        A publisher without an estimator of its own is told every share (it is its
+        encoder's target). One with its own (transport-cc on its leg) is told a share only
+        while the estimate is held down by this downlink (a growing queue or loss seen in
+        the feedback, until the estimate grows back past what the subscriber gets): the
+        slowest such subscriber limits it. Otherwise the relay says nothing and the
+        publisher's own estimate speaks; the estimate of a path that is not congested only
+        follows what is sent (at most 1.5 times it), and passed on it would hold the
+        publisher where it is: the ratchet of the REMB path."""
+        if self._closed:
+            return
+        own = self._publication.own_estimator
+        self._estimate_limit = share if congested or not own else None
+        if self._estimate_limit is not None:
+            COUNTERS.send_side_limits += 1
+        self._report_estimate()
+
     def _report_estimate(self) -> None:
-        """What this subscriber asks of the publisher: the lower of its REMB (as a limit)
-        and its loss cap; nothing when neither limits it."""
-        limits = [v for v in (self._remb_limit, self.loss_limit.cap) if v is not None]
+        """What this subscriber asks of the publisher: with the relay's own estimate
+        (transport-cc towards it) its share; else the lower of its REMB (as a limit) and
+        its loss cap; nothing when none limits it."""
+        limits: list[float] = []
+        if self._send_side is not None:
+            if self._estimate_limit is not None:
+                limits.append(self._estimate_limit)
+        else:
+            limits = [v for v in (self._remb_limit, self.loss_limit.cap) if v is not None]
         if limits:
             self._publication.report_bandwidth(self, int(min(limits)))
         else:
@@ -188,8 +230,8 @@ class Subscription:
 
     def _on_downlink(self, report: DownlinkReport) -> None:
         """The subscriber's receiver report about this stream: loss may cap its estimate."""
-        if self._closed or not self._publication.forwarder.video:
-            return
+        if self._closed or not self._publication.forwarder.video or self._send_side is not None:
+            return  # with transport-cc the estimator's own loss half caps it
         before = self.loss_limit.cap
         cap = self.loss_limit.on_report(report.highest_sequence, report.packets_lost, report.at)
         if cap is None and before is None:
@@ -219,6 +261,8 @@ class Subscription:
         self._closed = True
         self._stop_listening()
         self._rtcp_tap.unroute(self.stream.local_ssrc)
+        if self._send_side is not None:
+            self._send_side.leave(self)
         if self._leg is not None:
             self._leg.forget(self.stream.local_ssrc)
         self._publication.remove_sender_report_listener(self._on_sender_report)

@@ -3,9 +3,9 @@ fed by every RTP packet of the transport, fed back every 100 ms (relay/packet/
 transport_feedback.py).
 
 aiortc neither offers nor answers transport-cc, so the relay adds it to its answer itself
-for the m-lines it receives on, with the id the client chose. Only the publisher's side:
-the relay's own packets to a client carry no transport-wide number, so that client's
-receiver keeps estimating on its side and sending REMB, which the relay forwards upstream.
+for the m-lines it receives on, with the id the client chose. On the m-lines it sends on,
+the relay numbers its own packets and runs its own estimator on the client's feedback
+(relay/rtc/send_side.py).
 """
 
 from __future__ import annotations
@@ -22,10 +22,10 @@ from relay.packet.rtp_header import one_byte_extension_u16
 from relay.packet.transport_feedback import TransportFeedback
 from relay.rtc import aiortc_compat
 from relay.rtc.dtls_sink import DtlsRtpSink
+from relay.rtc.negotiated import TRANSPORT_CC_URI as TRANSPORT_CC_URI
 from relay.rtc.periodic import Periodic
 from relay.rtc.transport_tap import RtpTap
 
-TRANSPORT_CC_URI = "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01"
 FEEDBACK_INTERVAL = 0.1
 _EXTMAP = re.compile(r"^a=extmap:(\d+)(?:/\w+)? (\S+)", re.MULTILINE)
 _RTCP_FB = re.compile(r"^a=rtcp-fb:(\d+|\*) transport-cc\s*$", re.MULTILINE)

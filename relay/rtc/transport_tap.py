@@ -40,7 +40,9 @@ from aiortc.rtp import (
     is_rtcp,
 )
 
+from relay.packet.feedback_parse import split_compound
 from relay.packet.rtp_header import RtpHeaderError, one_byte_extension_elements, parse_header
+from relay.packet.transport_feedback import FMT_TRANSPORT_CC
 from relay.rtc import aiortc_compat
 from relay.rtc.bandwidth import parse_remb
 from relay.rtc.ice_guard import DropCounters
@@ -54,6 +56,8 @@ FeedbackHandler = Callable[[RtcpPsfbPacket | RtcpRtpfbPacket], Awaitable[None]]
 SenderReportHandler = Callable[[RtcpSrPacket], Awaitable[None]]
 ReportBlockHandler = Callable[[RtcpReceiverInfo, float], None]
 """Takes one report block the remote sent (in an SR or an RR) and when it arrived."""
+TransportFeedbackHandler = Callable[[bytes, float], None]
+"""Takes one transport-wide feedback packet (RTPFB fmt 15, raw) and when it arrived."""
 
 
 class RtpTap:
@@ -268,6 +272,7 @@ class RtcpTap:
         """Routed SSRCs that are video: those that share a REMB."""
         self._sr_handlers: list[SenderReportHandler] = []
         self._block_handler: ReportBlockHandler | None = None
+        self._tcc_handler: TransportFeedbackHandler | None = None
         self._closed = False
 
     def route(self, media_ssrc: int, handler: FeedbackHandler, *, video: bool = True) -> None:
@@ -298,7 +303,21 @@ class RtcpTap:
         `handler`, synchronously: the leg's round trip and downlink loss (relay/rtc/leg.py)."""
         self._block_handler = handler
 
+    def set_transport_feedback_handler(self, handler: TransportFeedbackHandler | None) -> None:
+        """Every transport-wide feedback packet the remote sends goes to `handler` raw,
+        synchronously (aiortc's parser reads fmt 15 as a NACK list: it is not routed)."""
+        self._tcc_handler = handler
+
     async def _handle_rtcp_data(self, data: bytes) -> None:
+        tcc_handler = self._tcc_handler
+        if tcc_handler is not None:
+            arrived = time.monotonic()
+            try:
+                for feedback in split_compound(data):
+                    tcc_handler(feedback, arrived)
+            except Exception:  # never: parser and estimator are fuzzed; but never fatal
+                logger.exception("transport feedback handler failed")
+                self.rejected += 1
         if self._routes or self._sr_handlers or self._block_handler is not None:
             try:
                 packets: list[AnyRtcpPacket] = RtcpPacket.parse(data)
@@ -306,6 +325,8 @@ class RtcpTap:
                 packets = []
             arrived = time.monotonic()
             for packet in packets:
+                if isinstance(packet, RtcpRtpfbPacket) and packet.fmt == FMT_TRANSPORT_CC:
+                    continue  # not a NACK, whatever aiortc made of it
                 if isinstance(packet, RtcpPsfbPacket | RtcpRtpfbPacket):
                     for handler in self._feedback_handlers(packet):
                         await self._call(handler, packet)
@@ -360,6 +381,7 @@ class RtcpTap:
             self._routes.clear()
             self._sr_handlers.clear()
             self._block_handler = None
+            self._tcc_handler = None
             self._shadow.restore()
 
 
