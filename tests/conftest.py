@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -53,6 +53,19 @@ class Server:
         return person
 
 
+# In-process servers that lost the signaling primary role during the current test.
+LOST_PRIMARY: list[str] = []
+
+
+@pytest.fixture(autouse=True)
+def no_lost_primary() -> Iterator[None]:
+    """A real process stops when it loses the primary role (signaling/cluster/); in a test
+    that is a failure of this test, not a SIGTERM to pytest."""
+    LOST_PRIMARY.clear()
+    yield
+    assert not LOST_PRIMARY, f"in-process server(s) {LOST_PRIMARY} lost the primary role"
+
+
 async def start_server(data_dir: Path, **sections: dict[str, Any]) -> tuple[Server, web.AppRunner]:
     """`server={"port": …}` starts it on a given port (a restart on the same address)."""
     port = int(sections.get("server", {}).get("port") or free_port())
@@ -67,6 +80,9 @@ async def start_server(data_dir: Path, **sections: dict[str, Any]) -> tuple[Serv
         overrides.setdefault(name, {}).update(values)
     config = load_config(environ={}, overrides=overrides)
     runtime = Runtime.build(config)
+    cluster = runtime.cluster
+    if cluster is not None:  # stopping the process would stop the whole test run
+        cluster.on_lost = lambda: LOST_PRIMARY.append(cluster.process_id)
     app = create_app(runtime)
     runner = web.AppRunner(app, handle_signals=False)
     await runner.setup()

@@ -184,7 +184,7 @@ async def test_a_drained_node_takes_no_new_call_and_drops_none(
                     printed = (await drain.communicate())[0].decode()
                     assert drain.returncode == 0, printed
                     assert "draining 2 call(s)" in printed and "drained and stopped" in printed
-                    assert a.wait(timeout=10) == 0
+                    assert await asyncio.to_thread(a.wait, 10) == 0
                     assert b.poll() is None
                     state = await staying[1][1].request("call.get", {"call_id": staying_id})
                     assert state["state"] == "active"

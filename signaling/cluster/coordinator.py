@@ -26,6 +26,9 @@ class SignalingCluster:
     """Lifecycle: start() (listening; primary at once if nobody is) → stop() (hands over)."""
 
     def __init__(self, redis_url: str, *, lease_seconds: float = 3.0) -> None:
+        # What losing the primary role does; a host that runs the server in-process (the
+        # tests) replaces it rather than be stopped.
+        self.on_lost: Callable[[], None] = stop_this_process
         self.process_id = uuid.uuid4().hex[:12]
         self._redis = Redis.from_url(redis_url)
         self.leadership = Leadership(
@@ -79,6 +82,10 @@ class SignalingCluster:
         await self.forwarder.replay_all()
 
     def _lost(self) -> None:
-        # What this process holds in memory must not act beside a new primary: stop (its
-        # supervisor starts it again, as a forwarding process).
-        os.kill(os.getpid(), signal.SIGTERM)
+        self.on_lost()
+
+
+def stop_this_process() -> None:
+    """What this process holds in memory must not act beside a new primary: stop (its
+    supervisor starts it again, as a forwarding process)."""
+    os.kill(os.getpid(), signal.SIGTERM)
