@@ -116,8 +116,14 @@ class CallPeer:
         on_stamp: StampHook | None = None,
         frame_index: dict[bytes, int] | None = None,
         relay_only: bool = False,
+        hears_voice: bool = False,
     ) -> None:
         self.participant = participant
+        self.hears_voice = hears_voice
+        """Offer the optional fourth m-line (receive-only audio, role "voice") on which a
+        supervisor's whisper or barge is heard; its decoded frames count in voice_frames."""
+        self.voice: RTCRtpTransceiver | None = None
+        self.voice_frames = 0
         self.call_id = call_id
         self.tracks: dict[Role, MediaStreamTrack | None] = {r: None for r in ROLES}
         self.tracks.update(tracks or {})
@@ -176,6 +182,7 @@ class CallPeer:
             if self.frame_index is not None:
                 self.taps[role] = RtpTap(kind == "video", self.frame_index, self._seen(role))
                 install(transceiver.receiver, self.taps[role], asyncio.get_running_loop().time)
+        self.voice = pc.addTransceiver("audio", direction="recvonly") if self.hears_voice else None
 
         @pc.on("connectionstatechange")
         def on_state() -> None:
@@ -186,6 +193,10 @@ class CallPeer:
         def on_track(track: MediaStreamTrack) -> None:
             if self.taps:
                 return  # read at the RTP level
+            if self.voice is not None and self.voice.receiver.track is track:
+                task = asyncio.create_task(self._count_voice(track))
+                self._readers.add(task)
+                task.add_done_callback(self._readers.discard)
             for role, transceiver in self.transceivers.items():
                 if transceiver.receiver.track is track:
                     task = asyncio.create_task(self._read(role, track))
@@ -208,7 +219,9 @@ class CallPeer:
         self._prepared = False
         pc = self.pc
         assert pc is not None
-        roles_by_mid = {str(t.mid): role for role, t in self.transceivers.items()}
+        roles_by_mid: dict[str, str] = {str(t.mid): role for role, t in self.transceivers.items()}
+        if self.voice is not None:
+            roles_by_mid[str(self.voice.mid)] = "voice"
         ack = await self.participant.request(
             "call.join",
             {
@@ -299,6 +312,12 @@ class CallPeer:
                     got.stamps.append((stamp.number, now_ms() - stamp.sent_at_ms))
                     if self.on_stamp is not None:
                         self.on_stamp(role, stamp.number, now)
+
+    async def _count_voice(self, track: MediaStreamTrack) -> None:
+        with contextlib.suppress(MediaStreamError, asyncio.CancelledError):
+            while True:
+                await track.recv()
+                self.voice_frames += 1
 
     async def wait_frames(self, role: Role, count: int, timeout: float = 15.0) -> Received:
         got = self.received[role]

@@ -51,13 +51,16 @@ class RelayPeer:
         audio: bool = True,
         video_codecs: tuple[str, ...] = ("VP8",),
         sources: Mapping[TrackRole, TrackSource] | None = None,
+        hears_voice: bool = False,
     ) -> None:
         self.video_codecs = video_codecs
+        self.hears_voice = hears_voice
+        """Offer a fourth, receive-only audio m-line for a supervisor's voice."""
         self.sources: dict[TrackRole, TrackSource] = dict(sources or {})
         self.sending: dict[TrackRole, bool] = {"audio": audio, "camera": camera, "screen": False}
         self.sending.update(dict.fromkeys(self.sources, True))
         self._tracks: dict[TrackRole, MediaStreamTrack] = {}
-        self.frames: dict[TrackRole, int] = dict.fromkeys(ROLES, 0)
+        self.frames: dict[TrackRole, int] = dict.fromkeys((*ROLES, "voice"), 0)
         self.frame_times: dict[TrackRole, list[float]] | None = None
         """Loop time of every decoded video frame per role, once record_times() is called."""
         self.pc: RTCPeerConnection | None = None
@@ -83,6 +86,8 @@ class RelayPeer:
                 transceiver.sender.replaceTrack(self._track(role))
             self._senders[role] = transceiver.sender
             roles[id(transceiver)] = role
+        if self.hears_voice:
+            roles[id(pc.addTransceiver("audio", direction="recvonly"))] = "voice"
 
         @pc.on("track")
         def on_track(track: MediaStreamTrack) -> None:

@@ -24,10 +24,20 @@ EventLoopKind = Literal["uvloop", "asyncio"]
 """The event loop a relay worker runs its media on."""
 EVENT_LOOP_KINDS: frozenset[str] = frozenset(get_args(EventLoopKind))
 
-TrackRole = Literal["audio", "camera", "screen"]
-"""What an m-line carries; a participant's camera goes into the others' camera m-lines."""
+TrackRole = Literal["audio", "camera", "screen", "voice"]
+"""What an m-line carries; a participant's camera goes into the others' camera m-lines.
+"voice" is a supervisor's microphone (whisper, barge): it goes only into "voice" m-lines,
+so it never takes the slot of the other party's audio."""
 TRACK_ROLES: frozenset[str] = frozenset(get_args(TrackRole))
 _MID = re.compile(r"[A-Za-z0-9_.-]{1,32}")
+
+
+ROLE_KINDS: dict[str, str] = {
+    "audio": "audio",
+    "camera": "video",
+    "screen": "video",
+    "voice": "audio",
+}
 
 
 def default_role(kind: str) -> TrackRole:
@@ -165,26 +175,76 @@ def check_tracks(tracks: object) -> dict[str, TrackRole]:
     return checked
 
 
+def check_sources(sources: object) -> dict[str, ParticipantId]:
+    """A receiving m-line's mid → the one participant it takes publications from."""
+    if not isinstance(sources, Mapping) or len(sources) > 16:
+        raise ValueError("sources must map at most 16 mids to participant ids")
+    checked: dict[str, ParticipantId] = {}
+    for mid, source in sources.items():
+        if not isinstance(mid, str) or not _MID.fullmatch(mid):
+            raise ValueError(f"sources: {str(mid)[:32]!r} is not a mid")
+        _check_id(f"sources[{mid}]", source)
+        checked[mid] = ParticipantId(source)
+    return checked
+
+
+def check_audience(audience: object) -> frozenset[ParticipantId] | None:
+    """Who receives a participant's publications: None is everyone in the room."""
+    if audience is None:
+        return None
+    if not isinstance(audience, (list, tuple, frozenset, set)) or len(audience) > 16:
+        raise ValueError("audience must be null or a list of at most 16 participant ids")
+    for member in audience:
+        _check_id("audience", member)
+    return frozenset(ParticipantId(member) for member in audience)
+
+
 @dataclass(frozen=True, slots=True)
 class Join:
-    """Join a room, or rejoin it with a fresh peer connection (`replace`: a reconnect)."""
+    """Join a room, or rejoin it with a fresh peer connection (`replace`: a reconnect).
+
+    `sources` pins receiving m-lines to one participant each (a supervisor tells the
+    customer's camera from the agent's); `audience` limits who receives this participant's
+    publications (None: everyone); `recorded` False keeps them out of the room's recording.
+    """
 
     room_id: RoomId
     participant_id: ParticipantId
     offer_sdp: str
     tracks: Mapping[str, TrackRole] = field(default_factory=dict)
     replace: bool = False
+    sources: Mapping[str, ParticipantId] = field(default_factory=dict)
+    audience: tuple[ParticipantId, ...] | None = None
+    recorded: bool = True
 
     def __post_init__(self) -> None:
         _check_id("room_id", self.room_id)
         _check_id("participant_id", self.participant_id)
         check_tracks(self.tracks)
+        check_sources(self.sources)
+        check_audience(self.audience)
+        if not isinstance(self.recorded, bool):
+            raise ValueError("recorded must be true or false")
         if not isinstance(self.replace, bool):
             raise ValueError("replace must be true or false")
         if not isinstance(self.offer_sdp, str) or not self.offer_sdp.startswith("v=0"):
             raise ValueError("offer_sdp must be an SDP offer (starting with 'v=0')")
         if len(self.offer_sdp.encode()) > MAX_SDP_BYTES:
             raise ValueError(f"offer_sdp is longer than {MAX_SDP_BYTES} bytes")
+
+
+@dataclass(frozen=True, slots=True)
+class SetAudience:
+    """Change who receives a participant's publications (a supervisor's whisper → barge)."""
+
+    room_id: RoomId
+    participant_id: ParticipantId
+    audience: tuple[ParticipantId, ...] | None = None
+
+    def __post_init__(self) -> None:
+        _check_id("room_id", self.room_id)
+        _check_id("participant_id", self.participant_id)
+        check_audience(self.audience)
 
 
 @dataclass(frozen=True, slots=True)
@@ -533,14 +593,27 @@ class RelayControl(Protocol):
         tracks: Mapping[str, TrackRole] | None = None,
         *,
         replace: bool = False,
+        sources: Mapping[str, ParticipantId] | None = None,
+        audience: Collection[ParticipantId] | None = None,
+        recorded: bool = True,
     ) -> str:
         """Terminate the participant's peer connection; return the relay's SDP answer.
 
         The offer's sending m-lines become publications forwarded to the others; its
         receiving m-lines are slots the others' publications are forwarded into, matched
-        by role (`tracks`: mid → audio/camera/screen). With `replace`, an existing
+        by role (`tracks`: mid → audio/camera/screen/voice). With `replace`, an existing
         participant of that id is swapped for the new peer connection (reconnect).
+        `sources`, `audience` and `recorded`: see Join.
         """
+        ...
+
+    async def set_audience(
+        self,
+        room_id: RoomId,
+        participant_id: ParticipantId,
+        audience: Collection[ParticipantId] | None,
+    ) -> None:
+        """Forward the participant's publications to `audience` only (None: everyone)."""
         ...
 
     async def leave(self, room_id: RoomId, participant_id: ParticipantId) -> None: ...

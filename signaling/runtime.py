@@ -26,6 +26,7 @@ from signaling.calls.quality import CallQuality
 from signaling.calls.relay_launcher import RelayLauncher, relay_service_factory
 from signaling.calls.service import CallService
 from signaling.calls.shared_calls import CallsInProcess, CallsInRedis
+from signaling.calls.supervision import SupervisionService
 from signaling.chat.guest import GuestSessions
 from signaling.chat.service import ChatService
 from signaling.cluster.bus import Operation
@@ -264,7 +265,17 @@ class Runtime:
         recorder.bytes_recorded = runtime.metrics.recorded
         namespaces = (
             CustomerNamespace(chats, calls, handlers, **common),
-            AgentNamespace(chats, dispatcher, presence, notifier, db, calls, handlers, **common),
+            AgentNamespace(
+                chats,
+                dispatcher,
+                presence,
+                notifier,
+                db,
+                calls,
+                handlers,
+                SupervisionService(calls, db, notifier, names),
+                **common,
+            ),
         )
         for namespace in namespaces:
             namespace.metrics = runtime.metrics

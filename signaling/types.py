@@ -284,3 +284,14 @@ class DeliveryState(StrEnum):
     PENDING = "pending"
     DELIVERED = "delivered"
     DEAD = "dead"
+
+
+class SupervisionMode(StrEnum):
+    """How a supervisor is in a live call: who hears them (docs/protocol.md §8.9)."""
+
+    MONITOR = "monitor"
+    """Receives both sides; nobody hears them, the customer is not told."""
+    WHISPER = "whisper"
+    """The agent hears them; the customer neither hears nor is told."""
+    BARGE = "barge"
+    """Both hear them; the customer is told."""

@@ -48,6 +48,7 @@ from relay.interface import (
     RoomClosed,
     RoomExists,
     RoomId,
+    SetAudience,
     StartRecording,
     StopRecording,
     TrackRole,
@@ -161,9 +162,31 @@ class ClusterRelay(RelayListeners):
         tracks: Mapping[str, TrackRole] | None = None,
         *,
         replace: bool = False,
+        sources: Mapping[str, ParticipantId] | None = None,
+        audience: Collection[ParticipantId] | None = None,
+        recorded: bool = True,
     ) -> str:
-        command = Join(room_id, participant_id, offer_sdp, dict(tracks or {}), replace)
+        command = Join(
+            room_id,
+            participant_id,
+            offer_sdp,
+            dict(tracks or {}),
+            replace,
+            dict(sources or {}),
+            None if audience is None else tuple(sorted(audience)),
+            recorded,
+        )
         return str(await self._execute(self._node_of(room_id), command))
+
+    async def set_audience(
+        self,
+        room_id: RoomId,
+        participant_id: ParticipantId,
+        audience: Collection[ParticipantId] | None,
+    ) -> None:
+        listeners = None if audience is None else tuple(sorted(audience))
+        command = SetAudience(room_id, participant_id, listeners)
+        await self._execute(self._node_of(room_id), command)
 
     async def leave(self, room_id: RoomId, participant_id: ParticipantId) -> None:
         await self._execute(self._node_of(room_id), Leave(room_id, participant_id))

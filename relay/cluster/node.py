@@ -43,6 +43,7 @@ from relay.interface import (
     PauseRecording,
     RelayError,
     ResumeRecording,
+    SetAudience,
     StartRecording,
     StopRecording,
 )
@@ -200,6 +201,13 @@ class RelayNode:
                 command.offer_sdp,
                 command.tracks,
                 replace=command.replace,
+                sources=command.sources,
+                audience=command.audience,
+                recorded=command.recorded,
+            )
+        if isinstance(command, SetAudience):
+            return await pool.set_audience(
+                command.room_id, command.participant_id, command.audience
             )
         if isinstance(command, Leave):
             return await pool.leave(command.room_id, command.participant_id)

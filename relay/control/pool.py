@@ -30,6 +30,7 @@ from relay.interface import (
     ResumeRecording,
     RoomExists,
     RoomId,
+    SetAudience,
     StartRecording,
     StopRecording,
     TrackRole,
@@ -172,8 +173,20 @@ class RelayPool(RelayListeners):
         tracks: Mapping[str, TrackRole] | None = None,
         *,
         replace: bool = False,
+        sources: Mapping[str, ParticipantId] | None = None,
+        audience: Collection[ParticipantId] | None = None,
+        recorded: bool = True,
     ) -> str:
-        command = Join(room_id, participant_id, offer_sdp, dict(tracks or {}), replace)
+        command = Join(
+            room_id,
+            participant_id,
+            offer_sdp,
+            dict(tracks or {}),
+            replace,
+            dict(sources or {}),
+            None if audience is None else tuple(sorted(audience)),
+            recorded,
+        )
         worker = self._worker(room_id)
         members = self._room_participants.get(room_id)
         rejoin = members is not None and participant_id in members
@@ -185,6 +198,15 @@ class RelayPool(RelayListeners):
             members.add(participant_id)
             self._participants[worker.worker_id] += 1
         return str(answer)
+
+    async def set_audience(
+        self,
+        room_id: RoomId,
+        participant_id: ParticipantId,
+        audience: Collection[ParticipantId] | None,
+    ) -> None:
+        listeners = None if audience is None else tuple(sorted(audience))
+        await self._worker(room_id).execute(SetAudience(room_id, participant_id, listeners))
 
     async def leave(self, room_id: RoomId, participant_id: ParticipantId) -> None:
         command = Leave(room_id, participant_id)

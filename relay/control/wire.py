@@ -21,6 +21,7 @@ from relay.interface import (
     PauseRecording,
     RelayError,
     ResumeRecording,
+    SetAudience,
     StartRecording,
     StopRecording,
 )
@@ -29,6 +30,7 @@ Command = (
     OpenRoom
     | Join
     | Leave
+    | SetAudience
     | CloseRoom
     | StartRecording
     | PauseRecording
@@ -40,6 +42,7 @@ OPS: dict[str, type[Command]] = {
     "open_room": OpenRoom,
     "join": Join,
     "leave": Leave,
+    "set_audience": SetAudience,
     "close_room": CloseRoom,
     "start_recording": StartRecording,
     "pause_recording": PauseRecording,
@@ -65,6 +68,8 @@ def parse_command(op: str, args: dict[str, Any]) -> Command:
         raise ValueError(f"unknown op {op!r}")
     if cls is CloseRoom:
         args = {**args, "reason": CloseReason(args.get("reason"))}
+    if cls in (Join, SetAudience) and isinstance(args.get("audience"), list):
+        args = {**args, "audience": tuple(args["audience"])}  # JSON has no tuples
     return cls(**args)
 
 

@@ -31,9 +31,11 @@ from relay.interface import (
     ResumeRecording,
     RoomExists,
     RoomId,
+    SetAudience,
     StartRecording,
     StopRecording,
     UnknownRoom,
+    check_audience,
 )
 from relay.metrics import COUNTERS, watch_loop_lag
 from relay.rtc import aiortc_compat, worker_process
@@ -157,7 +159,13 @@ class WorkerHost:
                 command.offer_sdp,
                 command.tracks,
                 replace=command.replace,
+                sources=command.sources,
+                audience=check_audience(command.audience),
+                recorded=command.recorded,
             )
+        if isinstance(command, SetAudience):
+            room.set_audience(command.participant_id, check_audience(command.audience))
+            return None
         if isinstance(command, Leave):
             await room.leave(command.participant_id)
             return None

@@ -9,7 +9,7 @@ from typing import Any
 
 from aiortc import RTCConfiguration, RTCSessionDescription
 
-from relay.interface import BadOffer, ParticipantId, TrackRole, default_role
+from relay.interface import ROLE_KINDS, BadOffer, ParticipantId, TrackRole, default_role
 from relay.packet.codecs import FORWARDABLE_VIDEO, CodecChoice, matching_codec
 from relay.packet.stream_rewriter import StreamRewriter
 from relay.rtc import aiortc_compat
@@ -37,11 +37,17 @@ class Slot:
         self.role = role
         self.subscription: Subscription | None = None
         self.source: ParticipantId | None = None
+        self.only_from: ParticipantId | None = None
+        """Takes publications of this participant only (None: of anyone)."""
         self.rewriter: StreamRewriter | None = None
         """Kept across subscriptions so the output seq/ts carry on."""
         self.rtx: RtxStream | None = None
         """Likewise for the retransmission stream's numbering."""
         self._stream: NegotiatedStream | None = None
+
+    def takes(self, source: ParticipantId, role: TrackRole) -> bool:
+        """Whether `source`'s publication of `role` may go into this slot."""
+        return self.role == role and self.only_from in (None, source)
 
     @property
     def stream(self) -> NegotiatedStream:
@@ -99,10 +105,11 @@ class RelayParticipant:
         offer_sdp: str,
         roles: Mapping[str, TrackRole] | None = None,
         receivers: Mapping[TrackRole, Sequence[Sequence[CodecChoice]]] | None = None,
+        sources: Mapping[str, ParticipantId] | None = None,
     ) -> str:
         """Answer the client's offer. `receivers` lists, per role, what each other
         participant's receiving m-line accepts: the client may send only codecs all of
-        them can take."""
+        them can take. `sources` pins receiving m-lines (by mid) to one participant."""
         check_offer(offer_sdp)
         try:
             await self.pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
@@ -115,7 +122,7 @@ class RelayParticipant:
         feedback_types = transport_cc_module.offered_feedback_payload_types(offer_sdp)
         for transceiver in self.pc.getTransceivers():
             role = (roles or {}).get(str(transceiver.mid)) or default_role(transceiver.kind)
-            if (role == "audio") != (transceiver.kind == "audio"):
+            if ROLE_KINDS[role] != transceiver.kind:
                 raise BadOffer(f"m-line {transceiver.mid} is {transceiver.kind}, not {role}")
             offered = aiortc_compat.offered_direction(transceiver)
             if offered is None:  # aiortc's createAnswer would raise ValueError on it
@@ -154,7 +161,9 @@ class RelayParticipant:
                     transport_cc_module.answer_with_transport_cc(
                         transceiver, transport_cc, feedback_types
                     )
-                self.slots.append(Slot(transceiver, role))
+                slot = Slot(transceiver, role)
+                slot.only_from = (sources or {}).get(str(transceiver.mid))
+                self.slots.append(slot)
         await self.pc.setLocalDescription(await self.pc.createAnswer())
         self._guard_sockets()
         if transport_cc is not None:
@@ -214,7 +223,7 @@ class RelayParticipant:
         if self.closed:
             return False
         for slot in self.slots:
-            if slot.subscription is None and slot.role == role:
+            if slot.subscription is None and slot.takes(source, role):
                 transport = slot.transceiver.sender.transport
                 try:
                     slot.subscription = Subscription(
@@ -249,7 +258,7 @@ class RelayParticipant:
         """What subscribe() would do with `publication`, without doing it: the first of
         `free` of that role is taken (removed from `free`); BadOffer if it cannot receive
         the publication's codec. No free slot is no error (nothing is forwarded)."""
-        slot = next((s for s in free if s.role == role), None)
+        slot = next((s for s in free if s.takes(source, role)), None)
         if slot is None:
             return
         free.remove(slot)

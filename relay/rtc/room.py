@@ -38,6 +38,11 @@ class Room:
 
     While a recording runs (start_recording → stop_recording, or close), every
     publication is recorded, also those of participants who join or rejoin later.
+
+    Per-participant rules (a supervisor): an `audience` limits who receives a
+    participant's publications (set_audience changes it live: monitor → whisper → barge),
+    `sources` pin a joiner's receiving m-lines to one participant each, and `recorded`
+    False keeps a participant out of the recording.
     """
 
     def __init__(
@@ -58,6 +63,9 @@ class Room:
         self.participants: dict[ParticipantId, RelayParticipant] = {}
         self.close_reason: CloseReason | None = None
         self.recorder: RoomRecorder | None = None
+        self.audiences: dict[ParticipantId, frozenset[ParticipantId] | None] = {}
+        """Who receives each participant's publications (absent or None: everyone)."""
+        self.unrecorded: set[ParticipantId] = set()
 
     @property
     def peer_connections(self) -> int:
@@ -70,6 +78,9 @@ class Room:
         roles: Mapping[str, TrackRole] | None = None,
         *,
         replace: bool = False,
+        sources: Mapping[str, ParticipantId] | None = None,
+        audience: frozenset[ParticipantId] | None = None,
+        recorded: bool = True,
     ) -> str:
         """Answer the offer and forward between the joiner and everyone else.
 
@@ -87,13 +98,15 @@ class Room:
             self.drops,
         )
         try:
-            answer = await participant.answer(offer_sdp, roles, self._receivers(participant_id))
+            answer = await participant.answer(
+                offer_sdp, roles, self._receivers(participant_id), sources
+            )
             answer = announce_address(answer, self.public_ip)
             if self.close_reason is not None:
                 raise UnknownRoom(f"room {self.room_id} closed while {participant_id} joined")
             if participant_id in self.participants and not replace:  # a concurrent join won
                 raise ParticipantExists(f"{participant_id} is already in room {self.room_id}")
-            self._check_forwarding(participant)
+            self._check_forwarding(participant, audience)
         except BaseException:
             await participant.close()
             raise
@@ -102,21 +115,24 @@ class Room:
         if old is not None:
             for other in self.participants.values():
                 other.unsubscribe_from(participant_id)
-            if self.recorder is not None:
+            if self.recorder is not None and participant_id not in self.unrecorded:
                 self.recorder.remove_participant(old)
         self.participants[participant_id] = participant
-        if self.recorder is not None:
+        self.audiences[participant_id] = audience
+        if recorded:
+            self.unrecorded.discard(participant_id)
+        else:
+            self.unrecorded.add(participant_id)
+        if self.recorder is not None and recorded:
             self.recorder.add_participant(participant)
         try:
             for other in self.participants.values():
                 if other is participant:
                     continue
-                for publication in other.publications:
-                    role = other.publication_roles[id(publication)]
-                    participant.subscribe(other.participant_id, publication, role)
-                for publication in participant.publications:
-                    role = participant.publication_roles[id(publication)]
-                    other.subscribe(participant_id, publication, role)
+                if self.forwards(other.participant_id, participant_id):
+                    self._forward_all(other, participant)
+                if self.forwards(participant_id, other.participant_id):
+                    self._forward_all(participant, other)
         except BaseException:
             if self.participants.get(participant_id) is participant:
                 await self.leave(participant_id)
@@ -126,7 +142,43 @@ class Room:
                 await old.close()
         return answer
 
-    def _check_forwarding(self, joining: RelayParticipant) -> None:
+    def forwards(self, source: ParticipantId, receiver: ParticipantId) -> bool:
+        """Whether `receiver` gets `source`'s publications (its audience rule)."""
+        audience = self.audiences.get(source)
+        return audience is None or receiver in audience
+
+    @staticmethod
+    def _forward_all(source: RelayParticipant, receiver: RelayParticipant) -> None:
+        for publication in source.publications:
+            role = source.publication_roles[id(publication)]
+            receiver.subscribe(source.participant_id, publication, role)
+
+    def set_audience(
+        self, participant_id: ParticipantId, audience: frozenset[ParticipantId] | None
+    ) -> None:
+        """Forward the participant's publications to `audience` only (None: everyone),
+        starting and stopping forwarding at once; the others' slots keep their numbering."""
+        source = self.participants.get(participant_id)
+        if source is None:
+            raise UnknownParticipant(f"{participant_id} is not in room {self.room_id}")
+        self.audiences[participant_id] = audience
+        for other in self.participants.values():
+            if other is source:
+                continue
+            fed = any(slot.source == participant_id for slot in other.slots)
+            wanted = self.forwards(participant_id, other.participant_id)
+            if wanted and not fed:
+                free = other.free_slots()
+                for publication in source.publications:
+                    role = source.publication_roles[id(publication)]
+                    other.check_subscription(participant_id, publication, role, free)
+                self._forward_all(source, other)
+            elif fed and not wanted:
+                other.unsubscribe_from(participant_id)
+
+    def _check_forwarding(
+        self, joining: RelayParticipant, audience: frozenset[ParticipantId] | None
+    ) -> None:
         """BadOffer if a publication would go into a slot that cannot receive its codec, in
         either direction, exactly as join() is about to fill the slots (the joiner's old
         peer connection, if any, counts as gone)."""
@@ -135,9 +187,14 @@ class Room:
         for other in self.participants.values():
             if other.participant_id == joiner:
                 continue
-            for publication in other.publications:
-                role = other.publication_roles[id(publication)]
-                joining.check_subscription(other.participant_id, publication, role, joining_free)
+            if self.forwards(other.participant_id, joiner):
+                for publication in other.publications:
+                    role = other.publication_roles[id(publication)]
+                    joining.check_subscription(
+                        other.participant_id, publication, role, joining_free
+                    )
+            if audience is not None and other.participant_id not in audience:
+                continue
             other_free = other.free_slots(freed_by=joiner)
             for publication in joining.publications:
                 role = joining.publication_roles[id(publication)]
@@ -157,10 +214,12 @@ class Room:
         participant = self.participants.pop(participant_id, None)
         if participant is None:
             raise UnknownParticipant(f"{participant_id} is not in room {self.room_id}")
+        self.audiences.pop(participant_id, None)
         for other in self.participants.values():
             other.unsubscribe_from(participant_id)
-        if self.recorder is not None:
+        if self.recorder is not None and participant_id not in self.unrecorded:
             self.recorder.remove_participant(participant)
+        self.unrecorded.discard(participant_id)
         await participant.close()
 
     async def start_recording(
@@ -180,7 +239,10 @@ class Room:
         recorder = RoomRecorder(self.room_id, recording_id, directory, on_state)
         self.recorder = recorder
         try:
-            await recorder.start(self.participants.values())  # live: joins meanwhile count
+            # Read after the directory is ready (a generator): joins meanwhile count.
+            await recorder.start(
+                p for p in self.participants.values() if p.participant_id not in self.unrecorded
+            )
         except BaseException:
             if self.recorder is recorder:
                 self.recorder = None

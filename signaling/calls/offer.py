@@ -1,7 +1,8 @@
 """The shape call.join's offer must have (docs/protocol.md §8), checked before the relay sees it.
 
-Exactly three m-lines — audio, and two videos — each named in `tracks` by its mid with its
-role (audio, camera, screen; each once), all on one bundled transport. The relay itself
+Three m-lines — audio, and two videos — each named in `tracks` by its mid with its role
+(audio, camera, screen; each once), and optionally a fourth, audio, with the role "voice"
+(where a supervisor's whisper or barge is heard), all on one bundled transport. The relay itself
 accepts more (tests drive it with other shapes); what a client may send is this, and a
 client that sends something else is told exactly what, instead of joining a call whose
 screen share silently never arrives (aiortc's default bundle policy put the third m-line
@@ -13,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from relay.interface import TRACK_ROLES, TrackRole
+from relay.interface import ROLE_KINDS, TrackRole
 from signaling.errors import InvalidPayload, LiveAssistError
 
 
@@ -24,36 +25,40 @@ class OfferRefused(LiveAssistError):
     status = 400
 
 
-ROLE_KIND: dict[str, str] = {"audio": "audio", "camera": "video", "screen": "video"}
+PARTY_ROLES = ["audio", "camera", "screen"]
+VOICE = "voice"
 
 
 @dataclass
-class _MLine:
+class ScannedLine:
     kind: str
     mid: str | None = None
     ufrag: str | None = None
+    direction: str = "sendrecv"
     candidates: set[str] = field(default_factory=set)
     """address:port of each candidate; empty when the m-line rides the bundle's transport."""
 
 
 @dataclass
-class _Offer:
-    lines: list[_MLine] = field(default_factory=list)
+class ScannedOffer:
+    lines: list[ScannedLine] = field(default_factory=list)
     bundles: list[list[str]] = field(default_factory=list)
     session_ufrag: str | None = None
 
 
-def _scan(sdp: str) -> _Offer:
-    offer = _Offer()
+def scan_offer(sdp: str) -> ScannedOffer:
+    offer = ScannedOffer()
     for raw in sdp.splitlines():
         line = raw.strip()
         if line.startswith("m="):
             parts = line[2:].split()
             if len(parts) < 4:
                 raise OfferRefused(f"malformed m-line: {line[:60]!r}")
-            offer.lines.append(_MLine(kind=parts[0]))
+            offer.lines.append(ScannedLine(kind=parts[0]))
         elif line.startswith("a=group:BUNDLE"):
             offer.bundles.append(line[len("a=group:BUNDLE") :].split())
+        elif line in ("a=sendrecv", "a=sendonly", "a=recvonly", "a=inactive") and offer.lines:
+            offer.lines[-1].direction = line[2:]
         elif line.startswith("a=mid:") and offer.lines:
             offer.lines[-1].mid = line[len("a=mid:") :]
         elif line.startswith("a=candidate:") and offer.lines:
@@ -71,12 +76,12 @@ def _scan(sdp: str) -> _Offer:
 
 def check_offer(sdp: str, tracks: Mapping[str, TrackRole]) -> None:
     """OfferRefused (the SDP) or InvalidPayload (the `tracks` map) saying what is wrong."""
-    offer = _scan(sdp)
+    offer = scan_offer(sdp)
     kinds = [line.kind for line in offer.lines]
-    if sorted(kinds) != ["audio", "video", "video"]:
+    if sorted(kinds) not in (["audio", "video", "video"], ["audio", "audio", "video", "video"]):
         raise OfferRefused(
-            "the offer must have exactly three m-lines: audio, camera (video) and screen "
-            f"(video); it has {', '.join(kinds) or 'none'}"
+            "the offer must have three m-lines: audio, camera (video) and screen (video), "
+            f"and optionally a second audio for voice; it has {', '.join(kinds) or 'none'}"
         )
     mids = [line.mid for line in offer.lines]
     if None in mids or len(set(mids)) != len(mids):
@@ -92,26 +97,27 @@ def check_offer(sdp: str, tracks: Mapping[str, TrackRole]) -> None:
             f"tracks names mid(s) the offer does not have: {', '.join(unknown)}",
             details={"field": "tracks"},
         )
-    if sorted(tracks.values()) != sorted(TRACK_ROLES):
+    wanted = PARTY_ROLES + [VOICE] * (len(offer.lines) - len(PARTY_ROLES))
+    if sorted(tracks.values()) != sorted(wanted):
         raise InvalidPayload(
-            "tracks must give each role once: audio, camera, screen", details={"field": "tracks"}
+            f"tracks must give each role once: {', '.join(wanted)}", details={"field": "tracks"}
         )
     for line in offer.lines:
         role = tracks[str(line.mid)]
-        if ROLE_KIND[role] != line.kind:
+        if ROLE_KINDS[role] != line.kind:
             raise InvalidPayload(
                 f"mid {line.mid} is an {line.kind} m-line; it cannot carry {role}",
                 details={"field": "tracks"},
             )
-    _check_bundled(offer)
+        if role == VOICE and line.direction not in ("recvonly", "inactive"):
+            raise OfferRefused(f"the voice m-line (mid {line.mid}) only receives: a=recvonly")
+    check_bundled(offer)
 
 
-def _check_bundled(offer: _Offer) -> None:
+def check_bundled(offer: ScannedOffer) -> None:
     mids = {str(line.mid) for line in offer.lines}
     if not any(set(group) >= mids for group in offer.bundles):
-        raise OfferRefused(
-            "all three m-lines must be in one a=group:BUNDLE (bundlePolicy max-bundle)"
-        )
+        raise OfferRefused("all m-lines must be in one a=group:BUNDLE (bundlePolicy max-bundle)")
     # Bundled: one ICE username, and candidates (where an m-line lists any) for one socket.
     ufrags = {line.ufrag or offer.session_ufrag for line in offer.lines}
     gathered = {frozenset(line.candidates) for line in offer.lines if line.candidates}

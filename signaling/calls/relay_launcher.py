@@ -152,9 +152,29 @@ class RelayLauncher(RelayControl):
         tracks: Mapping[str, TrackRole] | None = None,
         *,
         replace: bool = False,
+        sources: Mapping[str, ParticipantId] | None = None,
+        audience: Collection[ParticipantId] | None = None,
+        recorded: bool = True,
     ) -> str:
         relay = await self.ready()
-        return await relay.join(room_id, participant_id, offer_sdp, tracks, replace=replace)
+        return await relay.join(
+            room_id,
+            participant_id,
+            offer_sdp,
+            tracks,
+            replace=replace,
+            sources=sources,
+            audience=audience,
+            recorded=recorded,
+        )
+
+    async def set_audience(
+        self,
+        room_id: RoomId,
+        participant_id: ParticipantId,
+        audience: Collection[ParticipantId] | None,
+    ) -> None:
+        await (await self.ready()).set_audience(room_id, participant_id, audience)
 
     async def leave(self, room_id: RoomId, participant_id: ParticipantId) -> None:
         await (await self.ready()).leave(room_id, participant_id)

@@ -151,6 +151,8 @@ class CallService:
         relay.add_media_flow_listener(self._media_flow)
         relay.add_recording_listener(self._recording_changed)
         self.ended_listeners: list[CallEndedListener] = []
+        self.moved_listeners: list[Callable[[LiveCall], Awaitable[None]]] = []
+        """Told once a call has moved to another relay worker (its room is new)."""
         self._closing: set[asyncio.Task[None]] = set()
         self._joins = RateLimiter(
             rate=JOINS_PER_SECOND, burst=JOIN_BURST, what="joins of this call"
@@ -662,6 +664,11 @@ class CallService:
             log.warning(
                 "call %s: moved from relay worker %s to %s", live.call_id, lost_worker, worker
             )
+        for listener in self.moved_listeners:
+            try:
+                await listener(live)
+            except Exception:
+                log.exception("call-moved listener failed")
 
     async def _open_room_within(self, room: RoomId, seconds: float) -> int | None:
         """Open `room` on any live worker, waiting (for a replacement) up to `seconds`."""

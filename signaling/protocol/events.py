@@ -11,6 +11,7 @@ from signaling.types import (
     Downgrade,
     Presence,
     RecordingAction,
+    SupervisionMode,
     TicketPriority,
 )
 from signaling.wire import limit
@@ -155,3 +156,20 @@ class CallRecord:
 class CallDowngrade:
     call_id: int = field(metadata=ID)
     to: Downgrade
+
+
+@dataclass(frozen=True)
+class SuperviseJoin:
+    """supervise.join: a supervisor's offer for a live call (docs/protocol.md §8.9)."""
+
+    call_id: int = field(metadata=ID)
+    offer: str = field(metadata=limit(max_len=MAX_SDP_CHARS, min_len=1))
+    tracks: dict[str, str] = field(default_factory=dict)
+    sources: dict[str, str] = field(default_factory=dict)
+    mode: SupervisionMode = SupervisionMode.MONITOR
+
+
+@dataclass(frozen=True)
+class SuperviseMode:
+    call_id: int = field(metadata=ID)
+    mode: SupervisionMode

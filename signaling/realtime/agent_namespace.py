@@ -7,12 +7,14 @@ from typing import Any
 from signaling.auth import access
 from signaling.auth.tokens import Principal
 from signaling.calls.service import CallService
+from signaling.calls.supervision import SupervisionService
 from signaling.chat.service import ChatService
 from signaling.db.database import Database
 from signaling.protocol import events as ev
 from signaling.protocol.notifier import Notifier, admins_room, chat_room, user_room
 from signaling.realtime.call_events import CALL_EVENT_MAX_BYTES
 from signaling.realtime.namespace import Handler, LiveAssistNamespace, typed
+from signaling.realtime.supervision_events import SUPERVISE_EVENT_MAX_BYTES, supervision_handlers
 from signaling.routing.dispatcher import Dispatcher
 from signaling.routing.presence import PresenceRegistry
 from signaling.store import chats as chat_store
@@ -31,6 +33,7 @@ class AgentNamespace(LiveAssistNamespace):
         db: Database,
         calls: CallService,
         call_handlers: dict[str, Handler],
+        supervision: SupervisionService,
         **kwargs: Any,
     ) -> None:
         super().__init__("/agent", **kwargs)
@@ -51,8 +54,10 @@ class AgentNamespace(LiveAssistNamespace):
             "chat.transfer": typed(ev.ChatTransfer, lambda sid, p, r: chats.transfer(p, r)),
             "chat.escalate": typed(ev.ChatEscalate, lambda sid, p, r: chats.escalate(p, r)),
             **call_handlers,
+            **supervision_handlers(supervision),
         }
-        self.event_max_bytes = dict(CALL_EVENT_MAX_BYTES)
+        self._supervision = supervision
+        self.event_max_bytes = {**CALL_EVENT_MAX_BYTES, **SUPERVISE_EVENT_MAX_BYTES}
 
     async def on_authenticated(self, sid: str, principal: Principal) -> None:
         self._notifier.staff_connected(principal.subject_id, sid, principal.session_id)
@@ -85,6 +90,7 @@ class AgentNamespace(LiveAssistNamespace):
     async def on_gone(self, sid: str, principal: Principal) -> None:
         self._notifier.staff_gone(principal.subject_id, sid)
         await self._calls.socket_gone(sid)
+        await self._supervision.socket_gone(sid)
         agent = self._presence.get(principal.subject_id)
         if agent is None:
             return
