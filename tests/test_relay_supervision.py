@@ -38,7 +38,7 @@ async def silent(peer: RelayPeer) -> bool:
     return False
 
 
-async def test_monitor_whisper_barge_route_the_supervisor_s_voice_only_where_the_mode_says() -> None:
+async def test_the_supervisor_s_voice_goes_only_where_the_mode_says() -> None:
     pool = RelayPool(workers=1, capacity=4)
     customer = RelayPeer(hears_voice=True)
     agent = RelayPeer(hears_voice=True)
