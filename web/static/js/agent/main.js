@@ -1,6 +1,7 @@
 // The agent console page: sign-in, then the console (top bar with views, presence, language
-// and sign-out; the Chats and Tickets views, and for admins Rubrics, Dashboard and Settings).
-// Views follow the URL hash: #chats, #tickets, #tickets/<id>, #rubrics, #dashboard, #settings.
+// and sign-out; the Chats and Tickets views, and for admins Rubrics, Dashboard, Live calls and
+// Settings). Views follow the URL hash: #chats, #tickets, #tickets/<id>, #rubrics, #dashboard,
+// #supervise, #settings.
 
 import { Announcer } from "../announce.js";
 import { setText } from "../dom.js";
@@ -14,6 +15,7 @@ import { StaffSession } from "./session.js";
 import { RubricsView } from "./rubrics.js";
 import { SettingsView } from "./settings.js";
 import { DashboardView } from "./dashboard.js";
+import { SuperviseView } from "./supervise.js";
 import { TicketsView } from "./tickets.js";
 import { ensureToasts, toast } from "./toast.js";
 
@@ -30,6 +32,7 @@ let announcer = null;
 let rubrics = null;
 let settings = null;
 let dashboard = null;
+let supervise = null;
 
 function boot() {
   watchRoot(document);
@@ -89,6 +92,9 @@ function openConsole(user) {
   dashboard = admin ? new DashboardView({ api: session.api }) : null;
   $("view-dashboard").replaceChildren(...(dashboard ? [dashboard.el] : []));
   $("tab-dashboard").hidden = !admin;
+  supervise = admin ? new SuperviseView({ live, announce: (key) => announcer.say(key) }) : null;
+  $("view-supervise").replaceChildren(...(supervise ? [supervise.el] : []));
+  $("tab-supervise").hidden = !admin;
   settings = admin ? new SettingsView({ api: session.api }) : null;
   $("view-settings").replaceChildren(...(settings ? [settings.el] : []));
   $("tab-settings").hidden = !admin;
@@ -122,6 +128,9 @@ function closeConsole() {
   settings = null;
   if (dashboard) dashboard.stop();
   dashboard = null;
+  if (supervise) supervise.destroy();
+  supervise = null;
+  $("view-supervise").replaceChildren();
   $("view-dashboard").replaceChildren();
   $("view-chats").replaceChildren();
   $("view-tickets").replaceChildren();
@@ -194,21 +203,28 @@ function route() {
   const showRubrics = view === "rubrics" && rubrics !== null;
   const showSettings = view === "settings" && settings !== null;
   const showDashboard = view === "dashboard" && dashboard !== null;
-  const showChats = !showTickets && !showRubrics && !showSettings && !showDashboard;
+  const showSupervise = view === "supervise" && supervise !== null;
+  const showChats = !showTickets && !showRubrics && !showSettings && !showDashboard
+    && !showSupervise;
   $("view-chats").hidden = !showChats;
   $("view-tickets").hidden = !showTickets;
   $("view-rubrics").hidden = !showRubrics;
   $("view-settings").hidden = !showSettings;
   $("view-dashboard").hidden = !showDashboard;
+  $("view-supervise").hidden = !showSupervise;
   chats.el.hidden = !showChats;
   current($("tab-chats"), showChats);
   current($("tab-tickets"), showTickets);
   current($("tab-rubrics"), showRubrics);
   current($("tab-settings"), showSettings);
   current($("tab-dashboard"), showDashboard);
+  current($("tab-supervise"), showSupervise);
   if (dashboard && !showDashboard) dashboard.stop();
+  if (supervise && !showSupervise) supervise.stop();
   if (showDashboard) {
     dashboard.load();
+  } else if (showSupervise) {
+    supervise.load();
   } else if (showSettings) {
     settings.load();
   } else if (showRubrics) {

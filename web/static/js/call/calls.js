@@ -33,6 +33,8 @@ export class CallManager extends Emitter {
     on("call.quality", (quality) => this.withCall(quality.call_id, (s) => s.setQuality(quality)));
     on("call.link", (link) => this.withCall(link.call_id, (s) => s.setLink(link)));
     on("call.downgrade", (event) => this.withCall(event.call_id, (s) => s.downgraded(event)));
+    on("call.supervisor", (event) => this.withCall(event.call_id,
+      (s) => s.supervised(event.supervisor)));
     on("call.annotation", (annotation) => this.withCall(annotation.call_id,
       (s) => s.annotated(annotation)));
     on("connect", ({ reconnected }) => {

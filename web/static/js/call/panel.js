@@ -61,6 +61,9 @@ export class CallPanel {
       localCamera: this.tile("local-camera", "call.myCamera", false),
     };
     this.audio = h("audio", { autoplay: true, class: "la-call__audio" });
+    this.voice = h("audio", { autoplay: true, class: "la-call__audio la-call__voice" });
+    this.supervisorNote = h("p", { class: "la-call__notice la-call__notice--supervisor",
+      role: "status", hidden: true, dataset: { supervisor: "" } });
     this.soundButton = h("button", { type: "button", class: "la-call__sound", hidden: true,
       i18n: "call.enableSound", onclick: () => this.playAudio() });
     this.stage = h("div", { class: "la-call__stage", hidden: true },
@@ -98,7 +101,8 @@ export class CallPanel {
     h("div", { class: "la-call__head" },
       h("div", { class: "la-call__heading" }, this.title, this.status),
       h("div", { class: "la-call__badges" }, this.recording.badge, this.qualityBadge)),
-    this.recording.notice, this.recording.failure, this.ring, this.notice, this.info, this.problem, this.downgradeBox, this.stage, this.audio,
+    this.recording.notice, this.recording.failure, this.ring, this.supervisorNote, this.notice,
+    this.info, this.problem, this.downgradeBox, this.stage, this.audio, this.voice,
     this.toolbar, this.controls);
 
     this.subscriptions = [
@@ -108,7 +112,9 @@ export class CallPanel {
       session.on("downgrade", (event) => this.showDowngrade(event)),
       session.on("annotation", (annotation) => this.showAnnotation(annotation)),
       session.on("problem", (what) => this.showProblem(what)),
+      session.on("supervisor", (supervisor) => this.showSupervisor(supervisor, true)),
     ];
+    this.showSupervisor(session.supervisor, false);
     this.clockTimer = setInterval(() => this.renderStatus(), 1000);
     this.framesTimer = setInterval(() => this.pollFrames(), FRAMES_POLL_MS);
     this.bindRemote();
@@ -124,6 +130,7 @@ export class CallPanel {
     for (const tools of this.tools || []) tools.destroy();
     for (const tile of Object.values(this.tiles)) tile.video.srcObject = null;
     this.audio.srcObject = null;
+    this.voice.srcObject = null;
     this.el.remove();
     if (this.wasVideo) this.onLayout(false);
   }
@@ -436,6 +443,26 @@ export class CallPanel {
       this.audio.srcObject = new MediaStream([audio]);
       this.playAudio();
     }
+    const voice = s.remoteTrack("voice");
+    if (voice && (!this.voice.srcObject || this.voice.srcObject.getTracks()[0] !== voice)) {
+      this.voice.srcObject = new MediaStream([voice]);
+      this.voice.play().catch(() => {});
+    }
+  }
+
+  /** Who supervises out loud: the agent is told of a whisper (the customer hears nothing of
+   *  it) and both of a barge; a silent monitor is shown to nobody. */
+  showSupervisor(supervisor, announce) {
+    const mode = supervisor ? supervisor.mode : null;
+    this.supervisorNote.hidden = !mode || mode === "monitor";
+    this.supervisorNote.dataset.supervisor = mode || "";
+    if (this.supervisorNote.hidden) {
+      this.supervisorNote.textContent = "";
+      return;
+    }
+    const key = mode === "whisper" ? "call.supervisorWhispers" : "call.supervisorJoined";
+    setText(this.supervisorNote, key, { name: supervisor.name });
+    if (announce) this.voice.play().catch(() => {});
   }
 
   playAudio() {

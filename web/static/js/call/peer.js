@@ -1,5 +1,6 @@
-// One participant's RTCPeerConnection to the relay (protocol §8): exactly three sendrecv
-// transceivers in the order audio, camera, screen; the offer is sent once ICE gathering is
+// One participant's RTCPeerConnection to the relay (protocol §8): three sendrecv
+// transceivers in the order audio, camera, screen, and a fourth, receive-only audio ("voice")
+// on which a supervisor's whisper or barge is heard; the offer is sent once ICE gathering is
 // complete (no trickle) or shortly after a TURN relay candidate, with the role of each m-line
 // by its mid. Nothing is renegotiated: starting or stopping a source is replaceTrack() on
 // that role's sender.
@@ -48,10 +49,12 @@ export class CallPeer {
       preferCodecs(transceiver, KIND[role]);
       this.transceivers[role] = transceiver;
     }
+    this.transceivers.voice = this.pc.addTransceiver("audio", { direction: "recvonly" });
+    preferCodecs(this.transceivers.voice, "audio");
     await this.pc.setLocalDescription(await this.pc.createOffer());
     await gathered(this.pc);
     const map = {};
-    for (const role of ROLES) map[this.transceivers[role].mid] = role;
+    for (const role of [...ROLES, "voice"]) map[this.transceivers[role].mid] = role;
     return { offer: this.pc.localDescription.sdp, tracks: map };
   }
 
@@ -68,7 +71,8 @@ export class CallPeer {
     if (transceiver.sender.track !== track) await transceiver.sender.replaceTrack(track);
   }
 
-  /** The track the relay forwards to us for `role` (the other participant's audio/camera/screen). */
+  /** The track the relay forwards to us for `role` (the other participant's audio/camera/screen,
+   *  or "voice": a supervisor's, while they whisper to an agent or barge in). */
   remoteTrack(role) {
     const transceiver = this.transceivers[role];
     return transceiver ? transceiver.receiver.track : null;

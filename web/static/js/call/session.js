@@ -9,6 +9,8 @@
 //         "tracks"               the peer connection (and so the remote tracks) was replaced
 //         "quality" (Quality or Link)    "downgrade" ({to, applied, reason})
 //         "annotation" (Annotation)    "problem" (key)    "ended" (call)
+//         "supervisor" ({user_id, name, mode} | null)  a supervisor whispers (to the agent) or
+//                                barged in (both are told), or stopped
 
 import { Emitter } from "../emitter.js";
 import { call as request } from "../rpc.js";
@@ -43,6 +45,7 @@ export class CallSession extends Emitter {
     this.flags = { audio: false, camera: false, screen: false };
     this.media = new LocalMedia({ onScreenEnded: () => this.screenEnded() });
     this.peer = null;
+    this.supervisor = null;
     this.mids = {};
     this.joining = null;
     this.rejoinWanted = false;
@@ -156,6 +159,12 @@ export class CallSession extends Emitter {
     if (event.to === "audio") await this.setScreen(false);
     // "chat": the server ends the call itself; make sure we hear about it.
     if (event.to === "chat") setTimeout(() => this.refresh(), 3000);
+  }
+
+  /** A supervisor whispers to us (agent) or barged in ({user_id, name, mode}), or left (null). */
+  supervised(supervisor) {
+    this.supervisor = supervisor;
+    this.emit("supervisor", supervisor);
   }
 
   annotated(annotation) {
