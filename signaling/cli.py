@@ -62,7 +62,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     add.add_argument("--email", required=True)
     add.add_argument("--name", required=True)
-    add.add_argument("--role", required=True, choices=["agent", "qa", "admin"])
+    add.add_argument("--role", required=True, choices=["agent", "qa", "admin", "supervisor"])
     add.add_argument("--org", default="demo", help="organisation slug (created if missing)")
     add.add_argument(
         "--skills",

@@ -36,6 +36,7 @@ DEMO_USERS = [
         ["Technical", "General"],
     ),
     ("qa@demo.local", "Quinn Reviewer", Role.QA, [], ["en"], []),
+    ("supervisor@demo.local", "Sam Supervisor", Role.SUPERVISOR, [], ["en", "zh"], ["Billing"]),
 ]
 
 

@@ -19,9 +19,11 @@ class Role(StrEnum):
     AGENT = "agent"
     QA = "qa"
     ADMIN = "admin"
+    SUPERVISOR = "supervisor"
+    """Watches a team: the dashboard, and the live calls of agents in their groups."""
 
 
-STAFF_ROLES = frozenset({Role.AGENT, Role.QA, Role.ADMIN})
+STAFF_ROLES = frozenset({Role.AGENT, Role.QA, Role.ADMIN, Role.SUPERVISOR})
 
 # Something@something without spaces or control characters. Spelled out rather than with \s
 # alone, whose meaning differs between Python and the JSON Schema (ECMA) regex dialect.
@@ -34,6 +36,7 @@ class StaffRole(StrEnum):
     AGENT = "agent"
     QA = "qa"
     ADMIN = "admin"
+    SUPERVISOR = "supervisor"
 
 
 class Presence(StrEnum):

@@ -332,7 +332,9 @@ async def test_chinese_switch_translates_and_is_remembered(
     await page.locator("#signin-email").fill("qa@demo.local")
     await page.locator("#signin-password").fill(server.passwords["qa@demo.local"])
     await page.get_by_role("button", name="Sign in").click()
-    await expect(page.locator("#signin-error")).to_contain_text("for agents and admins")
+    await expect(page.locator("#signin-error")).to_contain_text(
+        "for agents, supervisors and admins"
+    )
     assert await page.evaluate("sessionStorage.getItem('liveassist.staff')") is None
     await page.locator("#signin-lang").select_option("zh-CN")
     await expect(page.locator("#signin-title")).to_have_text("登录客服工作台")

@@ -86,9 +86,7 @@ async def checked_at_every_size(page: Page, tab: Tab, axe: AxeLog, state: str) -
     await page.set_viewport_size({"width": 1366, "height": 900})
 
 
-async def test_monitor_whisper_and_barge_from_the_console(
-    server: Server, browser: Browser
-) -> None:
+async def test_monitor_whisper_and_barge_from_the_console(server: Server, browser: Browser) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     axe = AxeLog("supervision")
     customer, agent, card = await chat_with_agent(server, browser, "Carla")
@@ -157,7 +155,22 @@ async def test_monitor_whisper_and_barge_from_the_console(
         await expect(shown).to_be_hidden()
         await expect(note).to_be_hidden()
         await expect(widget_call).to_have_attribute("data-call-state", "active")
-        for tab in (customer, agent, admin):
+
+        # A supervisor (a role of their own, group Billing, as Alex is) lands on Live calls,
+        # with the Dashboard beside it and no chats or tickets of their own.
+        sam = await open_tab(browser, f"{server.url}/agent", width=1366)
+        await sam.page.locator("#signin-email").fill("supervisor@demo.local")
+        await sam.page.locator("#signin-password").fill(server.passwords["supervisor@demo.local"])
+        await sam.page.get_by_role("button", name="Sign in").click()
+        await expect(sam.page.locator("#tab-supervise")).to_have_attribute("aria-current", "page")
+        await expect(sam.page.locator("#tab-dashboard")).to_be_visible()
+        for hidden in ("#tab-chats", "#tab-tickets", "#tab-settings", "#presence"):
+            await expect(sam.page.locator(hidden)).to_be_hidden()
+        await expect(sam.page.locator("table[data-table=live-calls] tbody th")).to_have_text(
+            "Carla"
+        )
+        assert await axe.check(sam.page, "supervisor-list", sam) == []
+        for tab in (customer, agent, admin, sam):
             tab.assert_no_script_errors()
     finally:
         axe.write()

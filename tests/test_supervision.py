@@ -170,3 +170,59 @@ async def test_only_admins_supervise_and_bad_offers_are_refused_with_a_reason(
         finally:
             await supervisor.close()
             await admin.close()
+
+
+async def test_a_supervisor_sees_only_the_calls_of_agents_in_their_groups(server: Server) -> None:
+    """The demo supervisor's group is Billing: Alex (agent1) is in it, Bo (agent2) is not."""
+    sam = await server.staff("supervisor@demo.local", online=False)
+    admin = await server.staff("admin@demo.local", online=False)
+    bo = await server.staff("agent2@demo.local")
+    customer = await server.customer(name="Dora")
+    supervisor = SupervisorPeer(AudioStreamTrack())
+    try:
+        await customer.say("Hello?")
+        await bo.next("chat.assigned")
+        call_id = await ring_and_accept(customer, bo, customer.chat_id)
+        assert call_id in [c["call_id"] for c in (await admin.request("supervise.list"))["calls"]]
+        assert (await sam.request("supervise.list"))["calls"] == []
+        offer, tracks, sources = await supervisor.offer()
+        good = {"call_id": call_id, "offer": offer, "tracks": tracks, "sources": sources}
+        assert (await refused(sam, "supervise.join", good)).code == "not_found"
+        assert (await refused(sam, "presence.set", {"status": "online"})).code == "forbidden"
+        figures = await sam.rest("GET", "/api/kpis/live")
+        assert figures["calls"]["active"] == 1
+        await sam.rest("GET", "/api/tickets", expect=403)
+    finally:
+        await supervisor.close()
+        await customer.request("chat.end", {"chat_id": customer.chat_id})
+        for person in (customer, bo, admin, sam):
+            await person.close()
+
+
+async def test_a_supervisor_of_the_agent_s_group_monitors_the_call(server: Server) -> None:
+    sam = await server.staff("supervisor@demo.local", online=False)
+    supervisor = SupervisorPeer(AudioStreamTrack())
+    async with chat_pair(server) as (customer, agent):
+        call_id = await ring_and_accept(customer, agent, customer.chat_id)
+        them = CallPeer(customer, call_id, sending())
+        us = CallPeer(agent, call_id, sending())
+        try:
+            await asyncio.gather(them.join(), us.join())
+            (row,) = (await sam.request("supervise.list"))["calls"]
+            assert row["call_id"] == call_id and row["agent_name"] == "Alex Agent"
+            offer, tracks, sources = await supervisor.offer()
+            joined = await sam.request(
+                "supervise.join",
+                {"call_id": call_id, "offer": offer, "tracks": tracks, "sources": sources},
+                timeout=30,
+            )
+            await supervisor.accept(joined["answer"])
+            async with asyncio.timeout(15):
+                while supervisor.frames[("customer", "camera")] < 3:  # noqa: ASYNC110
+                    await asyncio.sleep(0.05)
+            assert joined["supervisor"]["name"] == "Sam Supervisor"
+        finally:
+            await them.close()
+            await us.close()
+            await supervisor.close()
+            await sam.close()

@@ -1,4 +1,5 @@
-"""A supervisor (an admin of the call's organisation) in a live call: monitor (receives both
+"""A supervisor (an admin of the call's organisation, or a supervisor of a group the call's
+agent is in) in a live call: monitor (receives both
 sides, heard by nobody, the customer not told), whisper (the agent hears them) and barge
 (both hear them; the customer is told). The relay routes the supervisor's voice by mode
 (set_audience); signaling keeps who supervises which call, tells the agent of a whisper or
@@ -11,6 +12,8 @@ import dataclasses
 import logging
 from dataclasses import dataclass
 from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from relay.interface import BadOffer, ParticipantId, RelayError
 from signaling.auth import access
@@ -26,12 +29,13 @@ from signaling.protocol import events as ev
 from signaling.protocol.notifier import Notifier
 from signaling.store import Record
 from signaling.store import chats as chat_store
+from signaling.store import orgs as org_store
 from signaling.transcript.views import NameBook
 from signaling.types import CallParty, CallState, Role, SupervisionMode
 
 log = logging.getLogger(__name__)
 
-SUPERVISORS = (Role.ADMIN,)
+SUPERVISORS = (Role.ADMIN, Role.SUPERVISOR)
 AUDIENCE: dict[SupervisionMode, tuple[ParticipantId, ...] | None] = {
     SupervisionMode.MONITOR: (),
     SupervisionMode.WHISPER: (ParticipantId(CallParty.AGENT.value),),
@@ -71,15 +75,18 @@ class SupervisionService:
 
     # ---- what a supervisor may see ----------------------------------------------------------
     async def live_calls(self, principal: Principal) -> dict[str, Any]:
-        """supervise.list: the organisation's active calls, with who supervises each."""
+        """supervise.list: the active calls this supervisor may join, with who supervises."""
         access.require_role(principal, *SUPERVISORS)
         calls = []
         async with self._db.read() as conn:
+            teams = await self._teams(conn, principal)
             for live in list(self._calls.live.values()):
                 record = live.record
                 if live.org_id != principal.org_id or live.ended or record is None:
                     continue
                 if record["state"] != CallState.ACTIVE.value:
+                    continue
+                if not await self._oversees(conn, teams, live.agent_id):
                     continue
                 chat = await chat_store.chat_by_id(conn, live.chat_id)
                 if chat is None:
@@ -101,11 +108,23 @@ class SupervisionService:
                 )
         return {"calls": sorted(calls, key=lambda c: c["call_id"])}
 
-    def _live(self, principal: Principal, call_id: int) -> LiveCall:
+    async def _teams(self, conn: AsyncConnection, principal: Principal) -> set[int] | None:
+        """The groups whose agents' calls `principal` supervises (None: all, an admin)."""
+        if principal.role is Role.ADMIN:
+            return None
+        return await org_store.group_ids_of(conn, principal.subject_id)
+
+    async def _oversees(self, conn: AsyncConnection, teams: set[int] | None, agent_id: int) -> bool:
+        return teams is None or bool(teams & await org_store.group_ids_of(conn, agent_id))
+
+    async def _live(self, principal: Principal, call_id: int) -> LiveCall:
         access.require_role(principal, *SUPERVISORS)
         live = self._calls.live.get(call_id)
         if live is None or live.org_id != principal.org_id or live.ended:
             raise NotFound(f"no live call {call_id}")
+        async with self._db.read() as conn:
+            if not await self._oversees(conn, await self._teams(conn, principal), live.agent_id):
+                raise NotFound(f"no live call {call_id}")
         if live.record is None or live.record["state"] != CallState.ACTIVE.value:
             raise Conflict(f"call {call_id} is not active")
         return live
@@ -116,7 +135,7 @@ class SupervisionService:
     ) -> dict[str, Any]:
         """Give the supervisor's offer to the call's relay room; answer it."""
         tracks, sources = check_supervisor_offer(req.offer, req.tracks, req.sources)
-        live = self._live(principal, req.call_id)
+        live = await self._live(principal, req.call_id)
         async with live.lock:
             current = self.supervising.get(live.call_id)
             if current is not None and current.user_id != principal.subject_id:
@@ -148,7 +167,7 @@ class SupervisionService:
     async def set_mode(
         self, principal: Principal, req: ev.SuperviseMode, actor: Actor
     ) -> dict[str, Any]:
-        live = self._live(principal, req.call_id)
+        live = await self._live(principal, req.call_id)
         async with live.lock:
             supervisor = self._own(principal, live)
             if supervisor.mode is req.mode:
@@ -163,7 +182,7 @@ class SupervisionService:
             return supervisor.to_wire()
 
     async def leave(self, principal: Principal, req: ev.CallRef, actor: Actor) -> dict[str, Any]:
-        live = self._live(principal, req.call_id)
+        live = await self._live(principal, req.call_id)
         async with live.lock:
             supervisor = self._own(principal, live)
             await self._remove(live, supervisor, "left")

@@ -22,7 +22,8 @@ from signaling.store import users as user_store
 from signaling.types import Presence, Role
 from signaling.wire import limit
 
-ADMINS = (Role.ADMIN,)
+READERS = (Role.ADMIN, Role.SUPERVISOR)
+"""Who reads the figures: admins and supervisors (of the whole organisation)."""
 MAX_DAYS = 366
 # UTC, ISO 8601 ending in Z; years 1970-2999 (any later end still fits a datetime).
 INSTANT = limit(
@@ -67,7 +68,7 @@ def _stamp(moment: datetime) -> str:
     "GET",
     "/api/kpis/live",
     summary="Now: queue per topic and language, agents by presence and load, calls in progress",
-    roles=ADMINS,
+    roles=READERS,
     tag="kpis",
     response=schemas.KPI_LIVE,
 )
@@ -125,7 +126,7 @@ async def live(call: ApiRequest) -> dict[str, Any]:
     "/api/kpis/period",
     summary="KPIs of chats and calls started in [start, start + days), in total and per "
     "agent, group and topic",
-    roles=ADMINS,
+    roles=READERS,
     query=PeriodQuery,
     tag="kpis",
     response=schemas.KPI_PERIOD,
@@ -150,7 +151,7 @@ def safe_cell(value: Any) -> str:
     "/api/kpis/period.csv",
     summary="The same KPIs as CSV: a header row, then a totals row and one row per agent, "
     "group and topic",
-    roles=ADMINS,
+    roles=READERS,
     query=PeriodQuery,
     tag="kpis",
     response=schemas.STRING,

@@ -1,4 +1,4 @@
-"""/agent: the console's connection, for agents and admins (supervisors)."""
+"""/agent: the console's connection, for agents, admins and supervisors."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from signaling.types import Presence, Role
 
 
 class AgentNamespace(LiveAssistNamespace):
-    roles = frozenset({Role.AGENT, Role.ADMIN})
+    roles = frozenset({Role.AGENT, Role.ADMIN, Role.SUPERVISOR})
 
     def __init__(
         self,
@@ -64,6 +64,8 @@ class AgentNamespace(LiveAssistNamespace):
         await self.enter_room(sid, user_room(principal.subject_id))
         if principal.role is Role.ADMIN:
             await self.enter_room(sid, admins_room(principal.org_id))
+            return
+        if principal.role is Role.SUPERVISOR:  # takes no chats; supervises calls
             return
         async with self._db.read() as conn:
             agent = await self._dispatcher.load_agent(conn, principal.subject_id)

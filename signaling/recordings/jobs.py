@@ -21,6 +21,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from relay.cluster.closing import cancel_requested
 from relay.control.channel import ChannelClosed, FrameChannel, send_blocking, socket_of
 from signaling.db.database import Database
 from signaling.db.schema import utcnow
@@ -97,11 +98,15 @@ class MediaJobRunner:
                     self._wake.clear()
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), self._poll)
+                    if cancel_requested():  # 3.11's wait_for may have made it a timeout
+                        raise asyncio.CancelledError
                     continue
                 await self._execute(job)
             except asyncio.CancelledError:
                 raise
-            except Exception:
+            except Exception as error:
+                if cancel_requested():  # stopping: a failure from it is not one to retry
+                    raise asyncio.CancelledError from error
                 log.exception("media jobs: the runner failed; going on in %.0f s", self._poll)
                 await asyncio.sleep(self._poll)
 

@@ -31,8 +31,9 @@ from datetime import timedelta
 from typing import Any
 
 import aiohttp
-from sqlalchemy import Connection, Engine, event
+from sqlalchemy import Connection, Engine, event, exc
 
+from relay.cluster.closing import cancel_requested
 from signaling.config import WebhooksConfig
 from signaling.db.database import Database
 from signaling.db.schema import utcnow
@@ -100,7 +101,10 @@ class WebhookSender:
                 loop.call_soon_threadsafe(self._wake.set)
 
         def rolled_back(conn: Connection) -> None:
-            conn.info.pop(outbox.RECORDED, None)
+            # A connection closed under its transaction (the database closing) has no info
+            # left to forget, and raising here would hide the rollback's own cause.
+            with contextlib.suppress(exc.SQLAlchemyError):
+                conn.info.pop(outbox.RECORDED, None)
 
         for engine in self._db.sync_engines:
             event.listen(engine, "commit", committed)
@@ -151,9 +155,13 @@ class WebhookSender:
                 await self._claim_and_send()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self._config.poll_seconds)
+                if cancel_requested():  # 3.11's wait_for may have made it a timeout
+                    raise asyncio.CancelledError
             except asyncio.CancelledError:
                 raise
-            except Exception:
+            except Exception as error:
+                if cancel_requested():  # stopping: a failure from it is not one to retry
+                    raise asyncio.CancelledError from error
                 log.exception("webhooks: the sender failed; going on in %.1f s", 1.0)
                 await asyncio.sleep(1.0)
 

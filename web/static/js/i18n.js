@@ -146,7 +146,7 @@ const DICTIONARY = {
     "signin.wrong": "Wrong email or password.",
     "signin.expired": "Your session has ended. Please sign in again.",
     "signin.revoked": "You were signed out (from this or another tab).",
-    "signin.notAgent": "This console is for agents and admins. QA reviewers use the review pages.",
+    "signin.notAgent": "This console is for agents, supervisors and admins. QA reviewers use the review pages.",
 
     "console.skip": "Skip to content",
     "console.views": "Views",
@@ -518,7 +518,7 @@ const DICTIONARY = {
     "signin.wrong": "邮箱或密码错误。",
     "signin.expired": "登录已失效，请重新登录。",
     "signin.revoked": "你已退出登录（在此标签页或其他标签页）。",
-    "signin.notAgent": "此工作台仅供客服和管理员使用，质检人员请使用质检页面。",
+    "signin.notAgent": "此工作台仅供客服、主管和管理员使用，质检人员请使用质检页面。",
 
     "console.skip": "跳到主要内容",
     "console.views": "视图",

@@ -20,7 +20,7 @@ import { TicketsView } from "./tickets.js";
 import { ensureToasts, toast } from "./toast.js";
 
 const $ = (id) => document.getElementById(id);
-const CONSOLE_ROLES = new Set(["agent", "admin"]);
+const CONSOLE_ROLES = new Set(["agent", "admin", "supervisor"]);
 
 const WANTED_KEY = "liveassist.presence.wanted";
 
@@ -33,6 +33,7 @@ let rubrics = null;
 let settings = null;
 let dashboard = null;
 let supervise = null;
+let supervisor = false;
 
 function boot() {
   watchRoot(document);
@@ -89,12 +90,17 @@ function openConsole(user) {
   rubrics = admin ? new RubricsView({ api: session.api }) : null;
   $("view-rubrics").replaceChildren(...(rubrics ? [rubrics.el] : []));
   $("tab-rubrics").hidden = !admin;
-  dashboard = admin ? new DashboardView({ api: session.api }) : null;
+  // A supervisor watches a team: the figures and its live calls; no chats or tickets of their own.
+  supervisor = user.role === "supervisor";
+  const oversees = admin || supervisor;
+  $("tab-chats").hidden = supervisor;
+  $("tab-tickets").hidden = supervisor;
+  dashboard = oversees ? new DashboardView({ api: session.api }) : null;
   $("view-dashboard").replaceChildren(...(dashboard ? [dashboard.el] : []));
-  $("tab-dashboard").hidden = !admin;
-  supervise = admin ? new SuperviseView({ live, announce: (key) => announcer.say(key) }) : null;
+  $("tab-dashboard").hidden = !oversees;
+  supervise = oversees ? new SuperviseView({ live, announce: (key) => announcer.say(key) }) : null;
   $("view-supervise").replaceChildren(...(supervise ? [supervise.el] : []));
-  $("tab-supervise").hidden = !admin;
+  $("tab-supervise").hidden = !oversees;
   settings = admin ? new SettingsView({ api: session.api }) : null;
   $("view-settings").replaceChildren(...(settings ? [settings.el] : []));
   $("tab-settings").hidden = !admin;
@@ -198,7 +204,8 @@ function rememberWanted(status) {
 
 function route() {
   if (!live) return;
-  const [view, id] = location.hash.replace(/^#/, "").split("/");
+  const [asked, id] = location.hash.replace(/^#/, "").split("/");
+  const view = supervisor && !["dashboard", "supervise"].includes(asked) ? "supervise" : asked;
   const showTickets = view === "tickets";
   const showRubrics = view === "rubrics" && rubrics !== null;
   const showSettings = view === "settings" && settings !== null;
