@@ -83,7 +83,7 @@ async def test_socket_connect_refused_with_reason(server: Server) -> None:
     qa.sio.on("connect_error", qa_errors.append, namespace="/agent")
     with pytest.raises(socketio.exceptions.ConnectionError):
         await qa.connect()
-    assert "/agent is for admin, agent; this token is qa" in qa_errors[0]["message"]
+    assert "/agent is for admin, agent, supervisor; this token is qa" in qa_errors[0]["message"]
     for person in (customer, staff, qa):
         await person.close()
 

@@ -62,12 +62,17 @@ async def rejoin_after_move(
     return moved
 
 
-async def three_line_offer(policy: RTCBundlePolicy = RTCBundlePolicy.MAX_BUNDLE) -> str:
-    """An aiortc offer with the protocol's three m-lines (mids 0, 1, 2)."""
+async def three_line_offer(
+    policy: RTCBundlePolicy = RTCBundlePolicy.MAX_BUNDLE, voice: str | None = None
+) -> str:
+    """An aiortc offer with the protocol's three m-lines (mids 0, 1, 2), and with `voice` a
+    fourth audio m-line (mid 3) in that direction."""
     pc = RTCPeerConnection(RTCConfiguration(iceServers=[], bundlePolicy=policy))
     try:
         for kind in ("audio", "video", "video"):
             pc.addTransceiver(kind, direction="sendrecv")
+        if voice is not None:
+            pc.addTransceiver("audio", direction=voice)
         await pc.setLocalDescription(await pc.createOffer())
         return str(pc.localDescription.sdp)
     finally:
@@ -313,7 +318,9 @@ async def test_bad_offers_and_strangers_are_refused_and_the_call_goes_on(server:
         call_id = await ring_and_accept(customer, agent, customer.chat_id)
         good = await three_line_offer()
         balanced = await three_line_offer(RTCBundlePolicy.BALANCED)
+        speaking = await three_line_offer(voice="sendrecv")
         roles = {"0": "audio", "1": "camera", "2": "screen"}
+        with_voice = {**roles, "3": "voice"}
         for offer, tracks, code, says in (
             ("hello", roles, "invalid_payload", "SDP offer"),
             ("v=0\r\nthis is not sdp\r\n", roles, "bad_offer", "three m-lines"),
@@ -329,7 +336,10 @@ async def test_bad_offers_and_strangers_are_refused_and_the_call_goes_on(server:
                 "bad_offer",
                 "BUNDLE",
             ),
-            (good + good[good.index("m=video") :], roles, "bad_offer", "exactly three"),
+            (good + good[good.index("m=video") :], roles, "bad_offer", "three m-lines"),
+            (speaking, roles, "invalid_payload", "each role once"),
+            (speaking, with_voice, "bad_offer", "only receives"),
+            (speaking, {**roles, "3": "audio"}, "invalid_payload", "each role once"),
         ):
             with pytest.raises(ProtocolError) as refused:
                 await customer.request(
