@@ -132,6 +132,8 @@ async def test_monitor_whisper_and_barge_from_the_console(server: Server, browse
         assert await hears_tone(apage), "the agent hears no whisper"
         assert (await voice(cpage))["packets"] == 0, "the customer received the whisper"
         await expect(widget_call.locator(".la-call__notice--supervisor")).to_be_hidden()
+        await apage.screenshot(path=str(SHOTS / "agent-whisper.png"))
+        assert await axe.check(apage, "agent-whisper", agent) == []
         await checked_at_every_size(spage, admin, axe, "whisper-en")
 
         # Barge: the customer hears it too, and is told.
