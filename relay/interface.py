@@ -199,6 +199,11 @@ def check_audience(audience: object) -> frozenset[ParticipantId] | None:
     return frozenset(ParticipantId(member) for member in audience)
 
 
+def audience_wire(audience: Collection[ParticipantId] | None) -> tuple[ParticipantId, ...] | None:
+    """An audience as the commands carry it: sorted, or None for everyone."""
+    return None if audience is None else tuple(sorted(audience))
+
+
 @dataclass(frozen=True, slots=True)
 class Join:
     """Join a room, or rejoin it with a fresh peer connection (`replace`: a reconnect).

@@ -55,6 +55,7 @@ from relay.interface import (
     UnknownRoom,
     WorkerId,
     WorkerStats,
+    audience_wire,
 )
 
 logger = logging.getLogger(__name__)
@@ -173,7 +174,7 @@ class ClusterRelay(RelayListeners):
             dict(tracks or {}),
             replace,
             dict(sources or {}),
-            None if audience is None else tuple(sorted(audience)),
+            audience_wire(audience),
             recorded,
         )
         return str(await self._execute(self._node_of(room_id), command))
@@ -184,8 +185,7 @@ class ClusterRelay(RelayListeners):
         participant_id: ParticipantId,
         audience: Collection[ParticipantId] | None,
     ) -> None:
-        listeners = None if audience is None else tuple(sorted(audience))
-        command = SetAudience(room_id, participant_id, listeners)
+        command = SetAudience(room_id, participant_id, audience_wire(audience))
         await self._execute(self._node_of(room_id), command)
 
     async def leave(self, room_id: RoomId, participant_id: ParticipantId) -> None:

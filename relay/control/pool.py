@@ -36,6 +36,7 @@ from relay.interface import (
     TrackRole,
     UnknownRoom,
     WorkerId,
+    audience_wire,
 )
 
 logger = logging.getLogger(__name__)
@@ -184,7 +185,7 @@ class RelayPool(RelayListeners):
             dict(tracks or {}),
             replace,
             dict(sources or {}),
-            None if audience is None else tuple(sorted(audience)),
+            audience_wire(audience),
             recorded,
         )
         worker = self._worker(room_id)
@@ -205,8 +206,9 @@ class RelayPool(RelayListeners):
         participant_id: ParticipantId,
         audience: Collection[ParticipantId] | None,
     ) -> None:
-        listeners = None if audience is None else tuple(sorted(audience))
-        await self._worker(room_id).execute(SetAudience(room_id, participant_id, listeners))
+        await self._worker(room_id).execute(
+            SetAudience(room_id, participant_id, audience_wire(audience))
+        )
 
     async def leave(self, room_id: RoomId, participant_id: ParticipantId) -> None:
         command = Leave(room_id, participant_id)
