@@ -93,7 +93,7 @@ async def test_articles_and_macros_by_role_with_reasons(kb_server: Server) -> No
         refused = await agent.rest("POST", "/api/kb/articles", json=ARTICLE, expect=403)
         assert refused["error"]["code"] == "forbidden"
         await customer.rest("GET", "/api/kb/articles", expect=403)
-        await agent.rest("PUT", "/api/kb/bot", json={"enabled": True}, expect=403)
+        await agent.rest("PATCH", "/api/kb/bot", json={"enabled": True}, expect=403)
         # Reasons for bad input.
         for bad, field in (
             ({**ARTICLE, "language": "fr"}, "language"),
@@ -200,7 +200,7 @@ def test_markdown_is_rendered_without_anything_active(source: str) -> None:
 async def with_bot(server: Server) -> tuple[Staff, dict[int, str]]:
     admin = await server.staff("admin@demo.local")
     slugs = await seed(server.runtime.db, 1)
-    settings = await admin.rest("PUT", "/api/kb/bot", json={"enabled": True})
+    settings = await admin.rest("PATCH", "/api/kb/bot", json={"enabled": True})
     assert settings == {"enabled": True, "published_articles": len(slugs)}
     return admin, slugs
 

@@ -125,6 +125,8 @@ class ChatService:
             await self._dispatcher.enqueue(written.chat)
         elif written.started and self.bot_first is not None:
             self.bot_first(written.chat, text)
+            view = await self.snapshot(principal, written.chat["id"])  # the page shows "bot"
+            await self._notifier.to_chat(written.chat["id"], "chat.updated", view)
         elif in_bot and not written.duplicate:
             # Writing again while the bot has the chat asks for a person: never blocked.
             await self.leave_bot(written.chat["id"], BOT_TYPED_AGAIN)

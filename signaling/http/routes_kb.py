@@ -412,7 +412,7 @@ async def get_bot(call: ApiRequest) -> dict[str, Any]:
 
 
 @api.route(
-    "PUT",
+    "PATCH",
     "/api/kb/bot",
     summary="Switch the first-response bot on or off (chats already started are not changed)",
     roles=ADMIN,
