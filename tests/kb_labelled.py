@@ -1,7 +1,8 @@
-"""The knowledge base's labelled set (tests/fixtures/kb): 16 articles and 24 questions per
-language, each question naming the article that answers it (or none: off-topic questions
-the bot must not answer). Seeded through the real store and ranked through the real index;
-used by tests/test_kb_search.py (a floor) and benchmarks/kb_bot.py (the figures)."""
+"""The knowledge base's labelled set (tests/fixtures/kb): 16 articles per language, 22
+questions per language naming the article that answers them, and 4 off-topic ones per
+language (two sharing words with the articles) that the bot must leave alone. Seeded
+through the real store and ranked through the real index; used by tests/test_kb.py (a
+floor) and benchmarks/kb_bot.py (the figures)."""
 
 from __future__ import annotations
 
@@ -53,17 +54,28 @@ async def seed(db: Database, org_id: int) -> dict[int, str]:
 
 @dataclass
 class Scores:
-    """Per language: questions asked, those whose article is in the top 3 (an off-topic one
-    counts when nothing scores over the bot's threshold), and each search's seconds."""
+    """Per language: answerable questions asked, those whose article is in the top 3 (and
+    first); off-topic questions asked, those the bot left alone (nothing over its threshold);
+    each search's seconds."""
 
     asked: dict[str, int] = field(default_factory=dict)
     top3: dict[str, int] = field(default_factory=dict)
     top1: dict[str, int] = field(default_factory=dict)
+    off_topic: dict[str, int] = field(default_factory=dict)
+    refused: dict[str, int] = field(default_factory=dict)
     seconds: list[float] = field(default_factory=list)
     misses: list[str] = field(default_factory=list)
 
     def accuracy(self, language: str) -> float:
+        """Top-3 accuracy over the answerable questions."""
         return self.top3[language] / self.asked[language]
+
+    def refusal(self, language: str) -> float:
+        return self.refused[language] / self.off_topic[language]
+
+
+def _count(counts: dict[str, int], key: str, by: int = 1) -> None:
+    counts[key] = counts.get(key, 0) + by
 
 
 async def evaluate(index: KbIndex, org_id: int, slugs: dict[int, str]) -> Scores:
@@ -78,11 +90,15 @@ async def evaluate(index: KbIndex, org_id: int, slugs: dict[int, str]) -> Scores
         scores.seconds.append(perf_counter() - began)
         found = [slugs[hit.article_id] for hit in hits]
         expected = item["expected"]
-        right = not found if expected is None else expected in found
-        scores.asked[lang] = scores.asked.get(lang, 0) + 1
-        scores.top3[lang] = scores.top3.get(lang, 0) + int(right)
-        first = (not found) if expected is None else bool(found) and found[0] == expected
-        scores.top1[lang] = scores.top1.get(lang, 0) + int(first)
+        if expected is None:
+            _count(scores.off_topic, lang)
+            _count(scores.refused, lang, int(not found))
+            right = not found
+        else:
+            _count(scores.asked, lang)
+            right = expected in found
+            _count(scores.top3, lang, int(right))
+            _count(scores.top1, lang, int(bool(found) and found[0] == expected))
         if not right:
             scores.misses.append(f"{lang}: {item['q']!r} → {found} (wanted {expected})")
     return scores

@@ -138,9 +138,11 @@ async def test_labelled_questions_rank_their_article_in_the_top_three(server: Se
     slugs = await seed(server.runtime.db, org_id)
     index = KbIndex(server.runtime.db)
     scores = await evaluate(index, org_id, slugs)
-    assert scores.asked == {"en": 24, "zh": 24}
+    assert scores.asked == {"en": 22, "zh": 22}
+    assert scores.off_topic == {"en": 4, "zh": 4}
     for language in ("en", "zh"):
         assert scores.accuracy(language) >= 0.8, (language, scores.misses)
+        assert scores.refusal(language) >= 0.5, (language, scores.misses)
     assert index.builds == 1  # built once, reused for every question
     # An article change is seen by the next search (the revision moved).
     admin = await signed_in(server, "admin@demo.local")

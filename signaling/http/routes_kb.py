@@ -205,21 +205,6 @@ async def update_article(call: ApiRequest) -> dict[str, Any]:
 
 
 @api.route(
-    "DELETE",
-    "/api/kb/articles/{article_id}",
-    summary="Delete an article (the bot's past answers keep its title and excerpt)",
-    roles=ADMIN,
-    tag="kb",
-    response=schemas.KB_DELETED,
-)
-async def delete_article(call: ApiRequest) -> dict[str, Any]:
-    await services.knowledge_base(call.runtime).delete_article(
-        call.actor, call.path_id("article_id")
-    )
-    return {"deleted": True}
-
-
-@api.route(
     "GET",
     "/api/kb/search",
     summary="Search the organisation's published articles (BM25; English and Chinese)",
@@ -348,23 +333,10 @@ async def update_macro(call: ApiRequest) -> dict[str, Any]:
 
 
 @api.route(
-    "DELETE",
-    "/api/kb/macros/{macro_id}",
-    summary="Delete a canned reply",
-    roles=ADMIN,
-    tag="kb",
-    response=schemas.KB_DELETED,
-)
-async def delete_macro(call: ApiRequest) -> dict[str, Any]:
-    await services.knowledge_base(call.runtime).delete_macro(call.actor, call.path_id("macro_id"))
-    return {"deleted": True}
-
-
-@api.route(
     "POST",
     "/api/kb/macros/{macro_id}/fill",
-    summary="A canned reply with its placeholders filled from a chat the caller may write in",
-    roles=WRITERS,
+    summary="A canned reply with its placeholders filled from the agent's own chat",
+    roles=(Role.AGENT,),
     body=MacroFill,
     tag="kb",
     response=schemas.KB_FILLED,
@@ -424,3 +396,32 @@ async def set_bot(call: ApiRequest) -> dict[str, Any]:
     req: BotSettings = call.body
     await services.knowledge_base(call.runtime).set_bot(call.actor, req.enabled)
     return await _bot_view(call)
+
+
+# ---- deleting (declared last: the route matrix test walks routes in this order) -----------
+@api.route(
+    "DELETE",
+    "/api/kb/articles/{article_id}",
+    summary="Delete an article (the bot's past answers keep its title and excerpt)",
+    roles=ADMIN,
+    tag="kb",
+    response=schemas.KB_DELETED,
+)
+async def delete_article(call: ApiRequest) -> dict[str, Any]:
+    await services.knowledge_base(call.runtime).delete_article(
+        call.actor, call.path_id("article_id")
+    )
+    return {"deleted": True}
+
+
+@api.route(
+    "DELETE",
+    "/api/kb/macros/{macro_id}",
+    summary="Delete a canned reply",
+    roles=ADMIN,
+    tag="kb",
+    response=schemas.KB_DELETED,
+)
+async def delete_macro(call: ApiRequest) -> dict[str, Any]:
+    await services.knowledge_base(call.runtime).delete_macro(call.actor, call.path_id("macro_id"))
+    return {"deleted": True}
