@@ -21,6 +21,7 @@ from signaling.http import (  # noqa: F401
     routes_chats,
     routes_customers,
     routes_health,
+    routes_kb,
     routes_kpis,
     routes_media,
     routes_metrics,
@@ -103,6 +104,7 @@ def create_app(
         with contextlib.suppress(Exception):
             await runtime.relay.stop()
         relay = monotonic() - began
+        await runtime.bot.stop()
         await runtime.media_jobs.stop()
         await runtime.retention.stop()
         await runtime.webhooks.stop()

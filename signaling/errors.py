@@ -84,6 +84,13 @@ class Conflict(LiveAssistError):
     status = 409
 
 
+class Unprocessable(LiveAssistError):
+    """Well-formed input that cannot be used as it is (a macro naming an unknown placeholder)."""
+
+    code = "unprocessable"
+    status = 422
+
+
 class RateLimited(LiveAssistError):
     code = "rate_limited"
     status = 429

@@ -36,6 +36,8 @@ from signaling.context_hook import CustomerContext
 from signaling.db.database import Database
 from signaling.draining import Drain
 from signaling.http.origins import OriginPolicy
+from signaling.kb.bot import Bot
+from signaling.kb.index import KbIndex
 from signaling.log_throttle import library_logger
 from signaling.metrics import ServerMetrics
 from signaling.protocol.notifier import Notifier
@@ -174,6 +176,10 @@ class Runtime:
     """Where webhooks may go (webhooks.allowed_hosts and the SSRF rules)."""
     webhooks: WebhookSender
     """Sends the webhook outbox; one per signaling process (claims keep them apart)."""
+    kb_index: KbIndex
+    """Knowledge-base search (BM25 per organisation and language, rebuilt on change)."""
+    bot: Bot
+    """The first-response bot (the primary's: it answers chats as they start)."""
     cluster: SignalingCluster | None = None
     """With server.redis_url: one of several signaling processes (signaling/cluster/)."""
     orphans: asyncio.Task[None] | None = None
@@ -217,6 +223,9 @@ class Runtime:
         calls = CallService(db, notifier, names, relay, config.calls, recorder, shared_calls)
         calls.hand_over = bool(config.server.redis_url)
         chats.ended_listeners.append(calls.chat_ended)
+        kb_index = KbIndex(db)
+        bot = Bot(db, kb_index, chats, notifier, names)
+        chats.bot_first = bot.first_message
         quality = CallQuality(calls, notifier)
         handlers = call_handlers(
             calls,
@@ -255,6 +264,8 @@ class Runtime:
             drain=Drain(config.server.drain_seconds),
             webhook_policy=(policy := AddressPolicy(config.webhooks)),
             webhooks=WebhookSender(db, config.webhooks, policy),
+            kb_index=kb_index,
+            bot=bot,
         )
         calls.metrics = runtime.metrics
         runtime.webhooks.counted = lambda outcome: runtime.metrics.webhook_attempts.labels(
@@ -264,7 +275,7 @@ class Runtime:
         recorder.job_queued = runtime.media_jobs.wake
         recorder.bytes_recorded = runtime.metrics.recorded
         namespaces = (
-            CustomerNamespace(chats, calls, handlers, **common),
+            CustomerNamespace(chats, calls, handlers, bot, **common),
             AgentNamespace(
                 chats,
                 dispatcher,
@@ -338,6 +349,7 @@ class Runtime:
         on the embedded default): give back queued chats, agents' statuses and recordings
         a previous run left, and run the media jobs and retention sweeps."""
         await self.dispatcher.restore()
+        await self.bot.restore()
         await self.calls.restore()
         if self.calls.recorder is not None:
             await self.calls.recorder.restore(running=self.calls.recordings_running())

@@ -49,9 +49,12 @@ class Presence(StrEnum):
 
 
 class ChatState(StrEnum):
-    """new → queued → active → ended; a transfer moves active back to queued."""
+    """new → queued → active → ended; a transfer moves active back to queued. With the
+    organisation's bot on, the first message moves new → bot, and the bot's exchange ends in
+    queued (the customer asked for a person, or no article fitted) or ended (self-served)."""
 
     NEW = "new"
+    BOT = "bot"
     QUEUED = "queued"
     ACTIVE = "active"
     ENDED = "ended"
@@ -61,12 +64,21 @@ class ChatEndReason(StrEnum):
     CUSTOMER_LEFT = "customer_left"
     AGENT_CLOSED = "agent_closed"
     CUSTOMER_ENDED = "customer_ended"
+    SELF_SERVED = "self_served"  # the bot's articles answered it; no agent was needed
 
 
 class SenderType(StrEnum):
     CUSTOMER = "customer"
     AGENT = "agent"
     SYSTEM = "system"
+    BOT = "bot"  # the first-response bot (signaling/kb/bot.py)
+
+
+class KbLanguage(StrEnum):
+    """Languages the knowledge base ranks (each has its own tokeniser: signaling/kb/tokens.py)."""
+
+    EN = "en"
+    ZH = "zh"
 
 
 class MessageKind(StrEnum):

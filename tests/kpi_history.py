@@ -259,7 +259,8 @@ async def seed_history(server: Server) -> dict[str, int]:
 
 def figures(**values: Any) -> dict[str, Any]:
     """A row's figures: zero counts and null measures unless given."""
-    counts = ("chats", "handled", "resolved", "escalations", "csat_responses", "calls")
+    counts = ("chats", "handled", "resolved", "escalations", "csat_responses", "self_served")
+    counts += ("calls",)
     counts += ("calls_answered", "calls_missed", "mos_calls", "qa_reviews")
     row: dict[str, Any] = {name: 0 for name in counts}
     for name in (

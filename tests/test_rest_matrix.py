@@ -82,6 +82,10 @@ class Ids:
     comment: int = 0
     webhook: int = 0
     delivery: int = 0  # a dead delivery of the webhook
+    article: int = 0  # a published knowledge-base article
+    macro: int = 0
+    chat_for_macros: ClassVar[int] = 0
+    """The target chat, for a request body (built without the instance)."""
 
 
 def _ids_of(items: list[dict[str, Any]]) -> set[int]:
@@ -249,6 +253,54 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     ("POST", "/api/webhooks/deliveries/{delivery_id}/redeliver"): Expect(
         frozenset({"admin"}), body=lambda: {}
     ),
+    ("GET", "/api/kb/articles"): Expect(
+        STAFF,
+        sees=frozenset({"agent", "agent2", "qa", "admin"}),
+        shows=lambda a, ids: ids.article in _ids_of(a["items"]),
+    ),
+    ("POST", "/api/kb/articles"): Expect(
+        frozenset({"admin", "other_admin"}),
+        body=lambda: {"title": "Matrix", "body": "matrix", "language": "en"},
+    ),
+    ("GET", "/api/kb/articles/{article_id}"): Expect(
+        frozenset({"customer", "agent", "agent2", "qa", "admin"})
+    ),
+    ("PATCH", "/api/kb/articles/{article_id}"): Expect(
+        frozenset({"admin"}), body=lambda: {"tags": ["matrix"]}
+    ),
+    ("DELETE", "/api/kb/articles/{article_id}"): Expect(frozenset({"admin"})),
+    ("GET", "/api/kb/search"): Expect(
+        STAFF | {"customer"},
+        query="?q=matrix+password",
+        sees=frozenset({"customer", "agent", "agent2", "qa", "admin"}),
+        shows=lambda a, ids: ids.article in _ids_of(a["items"]),
+    ),
+    ("GET", "/api/widget/kb/search"): Expect(
+        EVERYONE,
+        query="?org=demo&q=matrix+password",
+        sees=EVERYONE,
+        shows=lambda a, ids: ids.article in _ids_of(a["items"]),
+    ),
+    ("GET", "/api/widget/kb/articles/{article_id}"): Expect(EVERYONE, query="?org=demo"),
+    ("GET", "/api/kb/macros"): Expect(
+        frozenset({"agent", "agent2", "admin", "other_admin"}),
+        sees=frozenset({"agent", "agent2", "admin"}),
+        shows=lambda a, ids: ids.macro in _ids_of(a["items"]),
+    ),
+    ("POST", "/api/kb/macros"): Expect(
+        frozenset({"admin", "other_admin"}), body=lambda: {"title": "Matrix", "body": "hi"}
+    ),
+    ("PATCH", "/api/kb/macros/{macro_id}"): Expect(
+        frozenset({"admin"}), body=lambda: {"title": "Matrix 2"}
+    ),
+    ("DELETE", "/api/kb/macros/{macro_id}"): Expect(frozenset({"admin"})),
+    ("POST", "/api/kb/macros/{macro_id}/fill"): Expect(
+        frozenset({"agent"}), body=lambda: {"chat_id": Ids.chat_for_macros}
+    ),
+    ("GET", "/api/kb/bot"): Expect(frozenset({"admin", "other_admin"})),
+    ("PATCH", "/api/kb/bot"): Expect(
+        frozenset({"admin", "other_admin"}), body=lambda: {"enabled": False}
+    ),
     ("GET", "/healthz"): Expect(EVERYONE),
     # Served to loopback clients whoever they are (this test's are); a token is for others.
     ("GET", "/metrics"): Expect(EVERYONE),
@@ -370,6 +422,11 @@ async def _target_records(server: Server) -> tuple[Ids, Customer, Staff]:
     )
     await _review_records(server, admin, ids)
     await _webhook_records(server, admin, ids)
+    article = {"title": "Matrix password", "body": "matrix", "language": "en", "published": True}
+    ids.article = (await admin.rest("POST", "/api/kb/articles", json=article, expect=201))["id"]
+    macro = {"title": "Matrix", "body": "Hi {customer_name}"}
+    ids.macro = (await admin.rest("POST", "/api/kb/macros", json=macro, expect=201))["id"]
+    Ids.chat_for_macros = chat["id"]
     await admin.close()
     return ids, customer, agent
 
@@ -434,6 +491,8 @@ def _path(template: str, ids: Ids) -> str:
         comment_id=ids.comment,
         endpoint_id=ids.webhook,
         delivery_id=ids.delivery,
+        article_id=ids.article,
+        macro_id=ids.macro,
     )
 
 

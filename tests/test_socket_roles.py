@@ -30,6 +30,8 @@ CUSTOMER_EVENTS = {
     "read": {"customer"},
     "chat.end": {"customer"},
     "csat.submit": {"customer"},
+    "bot.solved": {"customer"},
+    "bot.human": {"customer"},
 }
 STAFF_EVENTS = {
     "presence.set": {"agent", "other_agent"},
@@ -70,6 +72,8 @@ def payloads(chat_id: int, call_id: int, group_id: int, offer: str) -> dict[str,
         "chat.end": {"chat_id": chat_id},
         "chat.close": {"chat_id": chat_id},
         "csat.submit": {"chat_id": chat_id, "score": 5},
+        "bot.solved": {"chat_id": chat_id},
+        "bot.human": {"chat_id": chat_id},
         "chat.transfer": {"chat_id": chat_id, "to_group_id": group_id},
         "chat.escalate": {"chat_id": chat_id},
         "presence.set": {"status": "online"},

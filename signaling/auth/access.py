@@ -10,6 +10,9 @@ What a staff member may see:
   may see the ticket reads them with it (that is how an escalation group follows up).
 - calls: admins and QA reviewers every one of their organisation; agents only their own
   calls; customers only the call of their one chat.
+- knowledge-base articles: admins read every one of their organisation, drafts included;
+  everyone else (agents, QA reviewers, customers with their chat's token) the published ones
+  of their organisation. Macros are filled only from a chat the staff member may write in.
 - QA reviews of calls: admins and QA reviewers read and write every one of their
   organisation; agents read the done reviews of their own calls (never drafts, never their
   history) and write none; customers never see one. Rubrics: admins write them, admins and
@@ -198,3 +201,21 @@ def check_view_rubric(principal: Principal, rubric: Record | None) -> Record:
     if rubric is None or not _same_org(principal, rubric):
         raise NotFound("no such rubric")
     return rubric
+
+
+def check_view_article(principal: Principal, article: Record | None, article_id: int) -> Record:
+    """A draft is an admin's; another organisation's article does not exist for the caller."""
+    if article is None or not _same_org(principal, article):
+        raise NotFound(f"no article {article_id}")
+    if not article["published"] and principal.role is not Role.ADMIN:
+        raise NotFound(f"no article {article_id}")
+    return article
+
+
+def check_write_chat_staff(
+    principal: Principal, chat: Record | None, group_ids: Collection[int]
+) -> Record:
+    """A macro is filled for a chat the staff member sees and may write in (its agent)."""
+    chat = check_view_chat(principal, chat, group_ids)
+    check_write_chat(principal, chat)
+    return chat

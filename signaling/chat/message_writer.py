@@ -44,6 +44,7 @@ from signaling.protocol import events as ev
 from signaling.protocol import turns
 from signaling.protocol.notifier import Notifier
 from signaling.store import Record
+from signaling.store import kb as kb_store
 from signaling.store import orgs as org_store
 from signaling.store.message_batch import ClientKey, MessageStatements
 from signaling.store.messages import attachment_by_id_sync
@@ -59,7 +60,8 @@ MAX_BATCH = 256
 @dataclass(frozen=True)
 class Written:
     """What became of one message: its view, whether it was a resend of a stored one, the
-    chat as the message left it, and whether the message put a new chat in line."""
+    chat as the message left it, and whether the message started a new chat (put it in line,
+    or in the bot's hands)."""
 
     view: dict[str, Any]
     duplicate: bool
@@ -250,7 +252,9 @@ class MessageWriter:
         if sender_type is SenderType.AGENT and chat["first_response_at"] is None:
             change["first_response_at"] = row["created_at"]
         started = chat["state"] == ChatState.NEW.value
-        if started:
+        if started and kb_store.bot_enabled_sync(conn, chat["org_id"]):
+            change.update(state=ChatState.BOT.value)  # the bot answers first (ChatService.send)
+        elif started:
             change.update(state=ChatState.QUEUED.value, queued_at=row["created_at"])
         if change:
             chat.update(change)

@@ -4,6 +4,8 @@ escalate. Every action checks access first and persists before anyone is told.""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -37,6 +39,20 @@ from signaling.types import (
 from signaling.webhooks import outbox
 
 ESCALATED_TAG = "escalated"
+BOT_TYPED_AGAIN = "The customer wrote again; the chat is waiting for a person"
+BOT_SOLVED = "The customer's question was answered by the help articles"
+
+
+@dataclass(frozen=True)
+class _Closed:
+    """A chat ended in a transaction, and what to tell once it is committed."""
+
+    chat: Record
+    reason: ChatEndReason
+    system: dict[str, Any]
+    solved: Record | None
+    view: dict[str, Any]
+    at: datetime
 
 
 def sender_of(principal: Principal) -> tuple[SenderType, int]:
@@ -57,6 +73,8 @@ class ChatService:
         """Writes the messages people send, in batches (its `batches` count is read by tests)."""
         self.ended_listeners: list[Callable[[int], Awaitable[None]]] = []
         """Told the id of every chat that ends (its call, if any, ends with it)."""
+        self.bot_first: Callable[[Record, str], None] | None = None
+        """Given a chat the bot answers first, and its first message (signaling/kb/bot.py)."""
 
     async def group_ids(self, conn: AsyncConnection, principal: Principal) -> set[int]:
         if principal.role is not Role.AGENT:
@@ -102,9 +120,37 @@ class ChatService:
         if not text and req.attachment_id is None:
             raise InvalidPayload("a message needs text or an attachment", details={"field": "text"})
         written = await self.messages.write(principal, sender_of(principal), req, text, sid)
-        if written.started:
+        in_bot = written.chat["state"] == ChatState.BOT.value
+        if written.started and not in_bot:
             await self._dispatcher.enqueue(written.chat)
+        elif written.started and self.bot_first is not None:
+            self.bot_first(written.chat, text)
+            view = await self.snapshot(principal, written.chat["id"])  # the page shows "bot"
+            await self._notifier.to_chat(written.chat["id"], "chat.updated", view)
+        elif in_bot and not written.duplicate:
+            # Writing again while the bot has the chat asks for a person: never blocked.
+            await self.leave_bot(written.chat["id"], BOT_TYPED_AGAIN)
         return {"message": written.view, "duplicate": written.duplicate}
+
+    async def leave_bot(self, chat_id: int, note: str) -> bool:
+        """The bot's exchange is over without an answer: the chat joins the line now, with
+        `note` in its transcript. False when the bot no longer had it (already queued or
+        ended: whoever moved it first decided)."""
+        async with self._db.write() as conn:
+            chat = await chat_store.update_chat_in_state(
+                conn,
+                chat_id,
+                ChatState.BOT,
+                {"state": ChatState.QUEUED.value, "queued_at": utcnow()},
+            )
+            if chat is None:
+                return False
+            system = await add_system_message(conn, chat, note, self._names)
+            view = await chat_view(conn, chat, self._names)
+        await self._notifier.to_chat(chat_id, "message", system)
+        await self._notifier.to_chat(chat_id, "chat.updated", view)
+        await self._dispatcher.enqueue(chat)
+        return True
 
     async def start(self, principal: Principal, req: ev.ChatRef) -> dict[str, Any]:
         """Put a new chat in line (idempotent: a started chat is returned as it is)."""
@@ -173,39 +219,81 @@ class ChatService:
                 )
             if chat["state"] == ChatState.ENDED.value:
                 return await chat_view(conn, chat, self._names)
-            now = utcnow()
-            chat = await chat_store.update_chat(
-                conn,
-                chat["id"],
-                {"state": ChatState.ENDED.value, "ended_at": now, "end_reason": reason.value},
-            )
-            await outbox.chat_ended(conn, chat)
-            system = await add_system_message(conn, chat, f"{who} ended the chat", self._names)
-            ticket = await ticket_store.ticket_by_id(conn, chat["ticket_id"])
-            assert ticket is not None
-            solved = None
-            if ESCALATED_TAG not in ticket["tags"] and ticket["status"] == TicketStatus.OPEN.value:
-                solved = await ticket_store.change_ticket(
-                    conn,
-                    ticket,
-                    {"status": TicketStatus.SOLVED.value},
-                    actor_type="system",
-                    actor_id=None,
-                )
-            view = await chat_view(conn, chat, self._names)
-            await _audit(conn, principal, "chat.end", chat, {"reason": reason.value})
-        handle = (now - chat["assigned_at"]).total_seconds() if chat["assigned_at"] else None
-        self._dispatcher.chat_ended(chat["org_id"], handle)
-        await self._notifier.to_chat(chat["id"], "message", system)
-        await self._notifier.to_chat(
-            chat["id"], "chat.ended", {"chat_id": chat["id"], "reason": reason.value}
+            ended = await self._close(conn, principal, chat, reason, f"{who} ended the chat")
+            assert ended is not None
+        return await self._after_close(ended)
+
+    async def end_self_served(self, principal: Principal, req: ev.ChatRef) -> dict[str, Any]:
+        """The customer says the bot's articles answered their question: the chat ends as
+        self-served (counted in the KPIs, said in the chat.ended webhook). Only while the bot
+        has the chat; once it is queued or with an agent, that is `chat.end`'s job."""
+        async with self._db.write() as conn:
+            chat = await self.visible_chat(conn, principal, req.chat_id)
+            access.check_write_chat(principal, chat)
+            if chat["state"] == ChatState.ENDED.value:
+                if chat["end_reason"] == ChatEndReason.SELF_SERVED.value:
+                    return await chat_view(conn, chat, self._names)  # a resend
+                raise Conflict("this chat has ended")
+            if chat["state"] != ChatState.BOT.value:
+                raise Conflict("the chat is already with the support team; end it with chat.end")
+            ended = await self._close(conn, principal, chat, ChatEndReason.SELF_SERVED, BOT_SOLVED)
+            if ended is None:  # handed to the team in the meantime
+                raise Conflict("the chat is already with the support team; end it with chat.end")
+        return await self._after_close(ended)
+
+    async def _close(
+        self,
+        conn: AsyncConnection,
+        principal: Principal,
+        chat: Record,
+        reason: ChatEndReason,
+        line: str,
+    ) -> _Closed | None:
+        """End the chat in the caller's transaction (None: it was no longer in the state it
+        was read in): its webhook, its transcript line, its ticket solved unless escalated."""
+        now = utcnow()
+        changed = await chat_store.update_chat_in_state(
+            conn,
+            chat["id"],
+            ChatState(chat["state"]),
+            {"state": ChatState.ENDED.value, "ended_at": now, "end_reason": reason.value},
         )
-        if solved is not None:
-            await self._notifier.ticket_updated(solved)
-        await self._dispatcher.release(chat, requeue=False, note=reason.value)
+        if changed is None:
+            return None
+        chat = changed
+        await outbox.chat_ended(conn, chat)
+        system = await add_system_message(conn, chat, line, self._names)
+        ticket = await ticket_store.ticket_by_id(conn, chat["ticket_id"])
+        assert ticket is not None
+        solved = None
+        if ESCALATED_TAG not in ticket["tags"] and ticket["status"] == TicketStatus.OPEN.value:
+            solved = await ticket_store.change_ticket(
+                conn,
+                ticket,
+                {"status": TicketStatus.SOLVED.value},
+                actor_type="system",
+                actor_id=None,
+            )
+        view = await chat_view(conn, chat, self._names)
+        await _audit(conn, principal, "chat.end", chat, {"reason": reason.value})
+        return _Closed(chat, reason, system, solved, view, now)
+
+    async def _after_close(self, closed: _Closed) -> dict[str, Any]:
+        """Tell everyone, after the commit, and let the chat's call and agent go."""
+        chat = closed.chat
+        started = chat["assigned_at"]
+        handle = (closed.at - started).total_seconds() if started else None
+        self._dispatcher.chat_ended(chat["org_id"], handle)
+        await self._notifier.to_chat(chat["id"], "message", closed.system)
+        await self._notifier.to_chat(
+            chat["id"], "chat.ended", {"chat_id": chat["id"], "reason": closed.reason.value}
+        )
+        if closed.solved is not None:
+            await self._notifier.ticket_updated(closed.solved)
+        await self._dispatcher.release(chat, requeue=False, note=closed.reason.value)
         for listener in self.ended_listeners:
             await listener(chat["id"])
-        return view
+        return closed.view
 
     async def rate(self, principal: Principal, req: ev.CsatSubmit) -> dict[str, Any]:
         if not principal.is_customer:

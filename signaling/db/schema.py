@@ -74,6 +74,11 @@ organisations = Table(
     # Which calls are recorded: always, on_request (the agent starts it) or never.
     Column("recording_policy", String(16), nullable=False, server_default="always"),
     _created(),
+    # The first-response bot answers a new chat's first message (signaling/kb/bot.py).
+    Column("bot_enabled", Boolean, nullable=False, server_default="0"),
+    # Grows with every knowledge-base article change: a process whose search index was built
+    # at an older revision builds it again (signaling/kb/index.py).
+    Column("kb_revision", Integer, nullable=False, server_default="0"),
 )
 
 users = Table(
@@ -234,6 +239,8 @@ messages = Table(
     Column("text", Text, nullable=False, default=""),
     Column("attachment_id", ForeignKey("attachments.id"), nullable=True),
     _created(),
+    # The bot's answers: {"articles": [{id, title, excerpt, score}]} (NULL for everything else).
+    Column("meta", JSON, nullable=True),
     UniqueConstraint("chat_id", "seq"),
     UniqueConstraint("chat_id", "sender_type", "sender_id", "client_msg_id"),
 )
@@ -488,4 +495,37 @@ webhook_deliveries = Table(
     _created(),
     Index("ix_webhook_deliveries_state_next_attempt_at", "state", "next_attempt_at"),
     Index("ix_webhook_deliveries_endpoint_id_order_key", "endpoint_id", "order_key", "id"),
+)
+
+# Knowledge-base articles: Markdown as written and its sanitised HTML (rendered once, on save).
+kb_articles = Table(
+    "kb_articles",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("org_id", ForeignKey("organisations.id"), nullable=False, index=True),
+    Column("title", String(200), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("body_html", Text, nullable=False),
+    Column("language", String(16), nullable=False),
+    Column("topic", String(64), nullable=True),
+    Column("tags", JSON, nullable=False, default=list),
+    Column("published", Boolean, nullable=False, default=False),
+    Column("created_by", ForeignKey("users.id"), nullable=True),
+    Column("updated_by", ForeignKey("users.id"), nullable=True),
+    _created(),
+    Column("updated_at", UTCDateTime(), nullable=False, default=utcnow),
+)
+
+# Canned replies with placeholders ({customer_name}, {agent_name}, {ticket_id}, …).
+kb_macros = Table(
+    "kb_macros",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("org_id", ForeignKey("organisations.id"), nullable=False, index=True),
+    Column("title", String(100), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("language", String(16), nullable=True),
+    Column("created_by", ForeignKey("users.id"), nullable=True),
+    _created(),
+    Column("updated_at", UTCDateTime(), nullable=False, default=utcnow),
 )

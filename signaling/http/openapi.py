@@ -17,6 +17,7 @@ ERROR_MEANINGS = {
     413: "payload_too_large",
     415: "unsupported_media_type: not a PNG, JPEG, GIF, WebP, MP4, WebM or QuickTime file",
     416: "range_not_satisfiable: the Range starts past the end of the file",
+    422: "unprocessable: well-formed but unusable as it is (the message says what to change)",
     421: "host_not_allowed: the Host header does not name this server (server.allowed_hosts)",
     429: "rate_limited: details.retry_after seconds (also the Retry-After header)",
     503: "degraded: a component is not ok (same body as 200)",

@@ -31,6 +31,8 @@ PAGES = (
     Page("/agent", "agent.html", PagePolicy(media=True)),
     # QA review plays recordings back: it captures nothing
     Page("/qa", "qa.html", PagePolicy()),
+    # a help article on a page of its own (the links agents insert into replies)
+    Page("/help", "help.html", PagePolicy()),
 )
 
 

@@ -20,6 +20,7 @@ from signaling.types import (
     ChatState,
     DeliveryState,
     JobState,
+    KbLanguage,
     LinkState,
     MessageKind,
     Presence,
@@ -66,6 +67,7 @@ ERROR_CODES = (
     "not_found",
     "method_not_allowed",
     "conflict",
+    "unprocessable",
     "range_not_satisfiable",
     "rate_limited",
     "internal",
@@ -167,6 +169,8 @@ CHAT = obj(
         "customer_name": STRING,
     }
 )
+# An article the first-response bot offered (on its messages, as `articles`).
+BOT_SUGGESTION = obj({"id": ID, "title": STRING, "excerpt": STRING, "score": NUMBER})
 MESSAGE = obj(
     {
         "id": ID,
@@ -178,7 +182,8 @@ MESSAGE = obj(
         "attachment": nullable(ref("Attachment")),
         "client_msg_id": nullable(STRING),
         "created_at": TIMESTAMP,
-    }
+    },
+    optional={"articles": array(BOT_SUGGESTION)},
 )
 TICKET = obj(
     {
@@ -717,6 +722,7 @@ KPI_FIGURES: Schema = {
     "csat_avg": {"type": "number", "minimum": 1, "maximum": 5, "nullable": True},
     "csat_responses": COUNT,
     "csat_response_rate": RATE,
+    "self_served": COUNT,
     "calls": COUNT,
     "calls_answered": COUNT,
     "call_avg_length_s": SECONDS,
@@ -773,3 +779,49 @@ KPI_LIVE = obj(
         "calls": obj({"ringing": COUNT, "active": COUNT}),
     }
 )
+
+# The knowledge base (docs/protocol.md §11). Customers get an article without its Markdown
+# source (`body`) and creation time.
+KB_ARTICLE = obj(
+    {
+        "id": ID,
+        "title": STRING,
+        "html": STRING,
+        "language": enum(KbLanguage),
+        "topic": nullable(STRING),
+        "tags": array(STRING),
+        "published": BOOLEAN,
+        "updated_at": TIMESTAMP,
+    },
+    optional={"body": STRING, "created_at": TIMESTAMP},
+)
+KB_HIT = obj(
+    {
+        "id": ID,
+        "title": STRING,
+        "excerpt": STRING,
+        "score": {"type": "number", "minimum": 0},
+        "language": enum(KbLanguage),
+        "topic": nullable(STRING),
+        "tags": array(STRING),
+        "published": BOOLEAN,
+    }
+)
+KB_MACRO = obj(
+    {
+        "id": ID,
+        "title": STRING,
+        "body": STRING,
+        "language": nullable(enum(KbLanguage)),
+        "created_at": TIMESTAMP,
+        "updated_at": TIMESTAMP,
+    }
+)
+COMPONENTS.update({"KbArticle": KB_ARTICLE, "KbHit": KB_HIT, "KbMacro": KB_MACRO})
+KB_SEARCH = obj({"items": array(ref("KbHit"))})
+KB_MACROS = obj(
+    {"items": array(ref("KbMacro")), "placeholders": array(STRING)},
+)
+KB_FILLED = obj({"text": STRING})
+KB_DELETED = obj({"deleted": {"type": "boolean", "enum": [True]}})
+BOT_SETTINGS = obj({"enabled": BOOLEAN, "published_articles": COUNT})

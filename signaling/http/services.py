@@ -11,6 +11,7 @@ from signaling.accounts.staff import StaffAccounts
 from signaling.auth.sign_in import StaffSignIn
 from signaling.chat.attachments import ChatAttachments
 from signaling.customers.service import CustomerService
+from signaling.kb.service import KnowledgeBase
 from signaling.recordings.service import RecordingService
 from signaling.reviews.comments import ReviewComments
 from signaling.reviews.rubrics import RubricService
@@ -67,3 +68,7 @@ def chat_attachments(rt: Runtime) -> ChatAttachments:
 
 def webhooks(rt: Runtime) -> WebhookService:
     return WebhookService(rt.db, rt.webhook_policy, rt.webhooks.wake)
+
+
+def knowledge_base(rt: Runtime) -> KnowledgeBase:
+    return KnowledgeBase(rt.db)

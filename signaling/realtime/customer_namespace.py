@@ -7,6 +7,7 @@ from typing import Any
 from signaling.auth.tokens import Principal
 from signaling.calls.service import CallService
 from signaling.chat.service import ChatService
+from signaling.kb.bot import Bot
 from signaling.protocol import events as ev
 from signaling.protocol.notifier import chat_room
 from signaling.realtime.call_events import CALL_EVENT_MAX_BYTES
@@ -22,6 +23,7 @@ class CustomerNamespace(LiveAssistNamespace):
         chats: ChatService,
         calls: CallService,
         call_handlers: dict[str, Handler],
+        bot: Bot,
         **kwargs: Any,
     ) -> None:
         super().__init__("/customer", **kwargs)
@@ -35,6 +37,8 @@ class CustomerNamespace(LiveAssistNamespace):
             "read": typed(ev.ReadReceipt, lambda sid, p, r: chats.read(p, r, sid)),
             "chat.end": typed(ev.ChatRef, lambda sid, p, r: chats.end(p, r)),
             "csat.submit": typed(ev.CsatSubmit, lambda sid, p, r: chats.rate(p, r)),
+            "bot.solved": typed(ev.ChatRef, lambda sid, p, r: bot.solved(p, r)),
+            "bot.human": typed(ev.ChatRef, lambda sid, p, r: bot.human(p, r)),
             **call_handlers,
         }
         self.event_max_bytes = dict(CALL_EVENT_MAX_BYTES)

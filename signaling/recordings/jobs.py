@@ -96,10 +96,11 @@ class MediaJobRunner:
                         )
                 if job is None:
                     self._wake.clear()
+                    # asyncio.timeout, not wait_for: on 3.11 wait_for may lose a cancel
+                    # that arrives together with a wake, and stop() would wait forever.
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._wake.wait(), self._poll)
-                    if cancel_requested():  # 3.11's wait_for may have made it a timeout
-                        raise asyncio.CancelledError
+                        async with asyncio.timeout(self._poll):
+                            await self._wake.wait()
                     continue
                 await self._execute(job)
             except asyncio.CancelledError:

@@ -62,6 +62,22 @@ async def update_chat(conn: AsyncConnection, chat_id: int, changes: dict[str, An
     return updated
 
 
+async def update_chat_in_state(
+    conn: AsyncConnection, chat_id: int, state: ChatState, changes: dict[str, Any]
+) -> Record | None:
+    """Change the chat only if it is still in `state` (None if it no longer is): the one
+    statement that decides between two racing transitions (the bot's answer and the
+    customer's "talk to a person"); on PostgreSQL it holds the row until commit."""
+    result = await conn.execute(
+        update(chat_sessions)
+        .where(chat_sessions.c.id == chat_id, chat_sessions.c.state == state.value)
+        .values(**changes)
+    )
+    if not result.rowcount:
+        return None
+    return await chat_by_id(conn, chat_id)
+
+
 async def next_seq(conn: AsyncConnection, chat_id: int) -> int:
     """Reserve the next message number of a chat inside the caller's transaction."""
     result = await conn.execute(

@@ -11,6 +11,8 @@ What each figure means (docs/protocol.md "KPIs" says the same):
 - handled: ended chats that had an agent. resolved: handled chats whose ticket is solved or
   closed and was never reopened (no status change from solved/closed back to open/pending).
 - escalations: chats escalated (audit action chat.escalate).
+- self_served: chats the first-response bot's articles answered (ended "self_served", never
+  assigned: not handled, so not in the resolution rate).
 - CSAT: the chat's ticket score (1-5); response rate = rated / handled.
 - calls: placed; answered; average length (ended_at - answered_at of answered calls);
   missed share = calls ending "missed" / calls. MOS: average over calls of each call's mean
@@ -50,7 +52,7 @@ from signaling.db.schema import (
     tickets,
     users,
 )
-from signaling.types import CallEndReason, CallState, ChatState, TicketStatus
+from signaling.types import CallEndReason, CallState, ChatEndReason, ChatState, TicketStatus
 
 Figures = dict[str, Any]
 DIMENSIONS = ("agent", "group", "topic")
@@ -70,6 +72,7 @@ FIGURE_NAMES = (
     "csat_avg",
     "csat_responses",
     "csat_response_rate",
+    "self_served",
     "calls",
     "calls_answered",
     "call_avg_length_s",
@@ -120,7 +123,7 @@ def _rate(part: int, whole: int) -> float | None:
 
 
 def empty_figures() -> Figures:
-    counts = {"chats", "handled", "resolved", "escalations", "csat_responses"}
+    counts = {"chats", "handled", "resolved", "escalations", "csat_responses", "self_served"}
     counts |= {"calls", "calls_answered", "calls_missed", "mos_calls", "qa_reviews"}
     return {name: 0 if name in counts else None for name in FIGURE_NAMES}
 
@@ -160,6 +163,9 @@ async def _chat_rows(
         func.sum(case((escalated, 1), else_=0)).label("escalations"),
         func.avg(cast(tickets.c.csat_score, Float)).label("csat_avg"),
         func.sum(case((rated, 1), else_=0)).label("csat_responses"),
+        func.sum(case((chat.end_reason == ChatEndReason.SELF_SERVED.value, 1), else_=0)).label(
+            "self_served"
+        ),
     ]
     query = select(*([key.label("key")] if key is not None else []), *columns)
     query = query.select_from(chat_sessions.join(tickets, tickets.c.id == chat.ticket_id))
@@ -169,7 +175,14 @@ async def _chat_rows(
     found: dict[Any, Figures] = {}
     for row in (await conn.execute(query)).mappings():
         figures = empty_figures()
-        for name in ("chats", "handled", "resolved", "escalations", "csat_responses"):
+        for name in (
+            "chats",
+            "handled",
+            "resolved",
+            "escalations",
+            "csat_responses",
+            "self_served",
+        ):
             figures[name] = int(row[name] or 0)
         for name in ("wait_avg_s", "first_response_avg_s", "handle_avg_s"):
             figures[name] = _rounded(row[name])

@@ -28,7 +28,7 @@ CHUNK = 64
 padded to a power of two (repeating their last item), so each statement is compiled in
 at most 7 shapes."""
 
-_INSERTED = [c for c in messages.c if c.key != "id"]
+_INSERTED = [c for c in messages.c if c.key not in ("id", "meta")]  # meta: the bot's alone
 
 
 class MessageStatements:

@@ -5,6 +5,8 @@ signaling/store/message_batch.py; system lines come through append_message here)
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import Connection, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -24,6 +26,7 @@ async def append_message(
     text: str,
     client_msg_id: str | None = None,
     attachment_id: int | None = None,
+    meta: dict[str, Any] | None = None,
 ) -> Record:
     seq = await next_seq(conn, chat_id)
     result = await conn.execute(
@@ -37,6 +40,7 @@ async def append_message(
             kind=kind.value,
             text=text,
             attachment_id=attachment_id,
+            meta=meta,
             created_at=utcnow(),
         )
         .returning(*messages.c)

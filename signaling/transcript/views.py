@@ -115,8 +115,9 @@ async def message_views(
 
 
 def message_view(row: Record, sender_name: str | None, attachment: Record | None) -> dict[str, Any]:
-    """One message row as clients see it (message_views, or the message writer's batches)."""
-    return {
+    """One message row as clients see it (message_views, or the message writer's batches);
+    the bot's answers carry the articles it offered."""
+    view = {
         "id": row["id"],
         "chat_id": row["chat_id"],
         "seq": row["seq"],
@@ -127,3 +128,7 @@ def message_view(row: Record, sender_name: str | None, attachment: Record | None
         "client_msg_id": row["client_msg_id"],
         "created_at": row["created_at"],
     }
+    meta = row.get("meta")
+    if meta and "articles" in meta:
+        view["articles"] = meta["articles"]
+    return view

@@ -66,6 +66,18 @@ export class Composer {
     else setPlain(this.note, errorMessage(keyOrError));
   }
 
+  /** Put `text` where the cursor is (an article link, a saved reply), ready to edit and send. */
+  insert(text) {
+    const { selectionStart: start, selectionEnd: end, value } = this.input;
+    const before = value.slice(0, start);
+    const gap = before && !/\s$/.test(before) ? " " : "";
+    this.input.value = before + gap + text + value.slice(end);
+    const at = (before + gap + text).length;
+    this.input.focus();
+    this.input.setSelectionRange(at, at);
+    this.changed();
+  }
+
   keydown(event) {
     if (event.key === "Enter" && !event.shiftKey && !event.isComposing && event.keyCode !== 229) {
       event.preventDefault();

@@ -1,6 +1,6 @@
 // System lines in a transcript come from the server as English sentences ("Alex joined the
 // chat"). These are the ones it writes (signaling/routing/dispatcher.py, chat/service.py,
-// calls/service.py);
+// calls/service.py, kb/bot.py);
 // matching them turns them into dictionary keys so they follow the interface language.
 // Anything unrecognised is shown exactly as sent.
 
@@ -11,6 +11,13 @@ const PATTERNS = [
   [/^The customer ended the chat$/s, "event.customerEnded", []],
   [/^(.+) ended the chat$/s, "event.ended", ["name"]],
   [/^Escalated to ticket #(\d+) for follow-up$/s, "event.escalated", ["id"]],
+  [/^The customer's question was answered by the help articles$/s, "event.botSolved", []],
+  [/^The customer asked for a person$/s, "event.botHuman", []],
+  [/^The customer wrote again; the chat is waiting for a person$/s, "event.botWroteAgain", []],
+  [/^The assistant found no article for this question; the chat is waiting for a person$/s,
+    "event.botNoAnswer", []],
+  [/^The assistant was interrupted by a restart; the chat is waiting for a person$/s,
+    "event.botRestarted", []],
   [/^(.+) is unavailable; finding another agent$/s, "event.unavailable", ["name"]],
   [/^(.+) transferred the chat to (.+)$/s, "event.transferredTo", ["name", "group"]],
   [/^Transfer note: (.*)$/s, "event.transferNote", ["note"]],

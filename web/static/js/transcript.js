@@ -4,6 +4,7 @@
 
 import { h, setText } from "./dom.js";
 import "./format.js"; // the date formats of data-format
+import "./kbstrings.js"; // the bot's name and lines
 import { attachmentView } from "./media.js";
 import { systemText } from "./systemtext.js";
 
@@ -16,9 +17,12 @@ export class Transcript {
    *   isMine(message): true for messages shown on the viewer's side
    *   showName(message): true to print the sender's name above the bubble
    *   labelKey: i18n key of the conversation's accessible name
+   *   onArticle(id): open an article the bot offered (without it they are shown, not opened)
    */
-  constructor({ api, isMine, showName = () => true, labelKey = "chat.transcript" }) {
+  constructor({ api, isMine, showName = () => true, labelKey = "chat.transcript",
+    onArticle = null }) {
     this.api = api;
+    this.onArticle = onArticle;
     this.isMine = isMine;
     this.showName = showName;
     this.bySeq = new Map();
@@ -202,14 +206,33 @@ export class Transcript {
 
   bubble(message, mine) {
     const name = message.sender && message.sender.name;
-    return h("li", { class: ["la-msg", mine ? "la-msg--mine" : "la-msg--theirs"] },
-      name && this.showName(message) ? h("span", { class: "la-msg__name", text: name }) : null,
-      h("div", { class: "la-msg__bubble" },
-        message.text ? h("p", { class: "la-msg__text", text: message.text }) : null,
-        message.attachment ? attachmentView(message.attachment, this.api) : null),
+    const bot = message.sender && message.sender.type === "bot";
+    const label = bot ? h("span", { class: "la-msg__name", i18n: "chat.bot" })
+      : name && this.showName(message) ? h("span", { class: "la-msg__name", text: name }) : null;
+    return h("li", { class: ["la-msg", mine ? "la-msg--mine" : "la-msg--theirs",
+      bot ? "la-msg--bot" : ""] },
+    label,
+    h("div", { class: "la-msg__bubble" },
+      message.text ? h("p", { class: "la-msg__text" }, linked(message.text)) : null,
+      message.articles ? this.articles(message.articles) : null,
+      message.attachment ? attachmentView(message.attachment, this.api) : null),
       h("div", { class: "la-msg__meta" },
         h("time", { datetime: message.created_at, format: ["clock", message.created_at] }),
         mine ? h("span", { class: "la-msg__status" }) : null));
+  }
+
+  /** The articles the bot offered: each opens in the help panel (widget) or is listed. */
+  articles(list) {
+    return h("ul", { class: "la-msg__articles", i18nAttrs: { "aria-label": "bot.articles" } },
+      list.map((article) => h("li", {},
+        this.onArticle
+          ? h("button", { type: "button", class: "la-msg__article", dataset: { article: article.id },
+            onclick: () => this.onArticle(article.id) },
+          h("span", { class: "la-msg__article-title", text: article.title }),
+          h("span", { class: "la-msg__article-excerpt", text: article.excerpt }))
+          : h("span", { class: "la-msg__article", dataset: { article: article.id } },
+            h("span", { class: "la-msg__article-title", text: article.title }),
+            h("span", { class: "la-msg__article-excerpt", text: article.excerpt })))));
   }
 
   insert(node, seq) {
@@ -235,6 +258,15 @@ export class Transcript {
     const box = this.scroller;
     return box.scrollHeight - box.scrollTop - box.clientHeight < 24;
   }
+}
+
+/** Text with its http(s) addresses as links (an article link an agent inserted); everything
+ * else stays text nodes. */
+function linked(text) {
+  const parts = text.split(/(https?:\/\/[^\s<>"']+)/);
+  return parts.map((part, index) => (index % 2
+    ? h("a", { href: part, target: "_blank", rel: "noopener noreferrer", text: part })
+    : part));
 }
 
 /** A server-written line, translated when it is one of the sentences the server writes. */

@@ -10,6 +10,7 @@ import { errorMessage } from "../errors.js";
 import { t } from "../i18n.js";
 import { Transcript } from "../transcript.js";
 import { openEscalate } from "./escalate.js";
+import { openKnowledge } from "./kbpanel.js";
 import { toast } from "./toast.js";
 import { openTransfer } from "./transfer.js";
 
@@ -64,6 +65,8 @@ export class ChatCard {
     });
     this.actions = h("div", { class: "chat-card__actions" },
       this.calls.buttons,
+      h("button", { type: "button", class: "button button--small chat-card__kb", i18n: "kb.help",
+        onclick: () => openKnowledge({ api: live.api, chat, composer: this.composer }) }),
       h("button", { type: "button", class: "button button--small", i18n: "console.transfer",
         onclick: () => this.transfer() }),
       h("button", { type: "button", class: "button button--small", i18n: "console.escalate",

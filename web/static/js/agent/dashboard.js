@@ -36,6 +36,7 @@ const FIGURES = [
   ["escalations", "dash.escalations", count],
   ["csat_avg", "dash.csat", fixed(1)],
   ["csat_response_rate", "dash.csatRate", percent],
+  ["self_served", "dash.selfServed", count],
   ["calls", "dash.calls", count],
   ["call_avg_length_s", "dash.callLength", seconds],
   ["missed_share", "dash.missed", percent],

@@ -2,7 +2,7 @@
 // request, never — each said in a sentence) saved with PATCH /api/recording-policy, and the
 // state of the recordings storage from /healthz (folder writable, free space, processing,
 // failures), so an admin sees why recordings would fail before a call does; and the
-// organisation's webhooks (./webhooks.js).
+// organisation's knowledge base and bot (./kbsettings.js) and webhooks (./webhooks.js).
 //
 // Test hooks: input[name=recording-policy][value=…], #settings-save, #settings-status,
 // .recordings-health[data-ok=true|false] with dd[data-health=writable|free|…].
@@ -11,6 +11,7 @@ import "../recordingstrings.js";
 import { h, replace, setText } from "../dom.js";
 import { errorMessage } from "../errors.js";
 import { fileSize } from "../format.js";
+import { KnowledgeSection } from "./kbsettings.js";
 import { WebhooksSection } from "./webhooks.js";
 
 const POLICIES = ["always", "on_request", "never"];
@@ -41,6 +42,7 @@ export class SettingsView {
         i18n: "common.save" })));
     this.health = h("div", { class: "recordings-health", "aria-live": "polite" });
     this.webhooks = new WebhooksSection({ api });
+    this.knowledge = new KnowledgeSection({ api });
     this.el = h("div", { class: "settings-view" },
       h("h2", { id: "settings-title", tabindex: -1, i18n: "settings.title" }),
       h("p", { class: "muted", i18n: "settings.intro" }),
@@ -52,12 +54,14 @@ export class SettingsView {
           h("button", { type: "button", class: "button button--small", id: "settings-health-check",
             i18n: "settings.health.check", onclick: () => this.loadHealth() })),
         this.health),
+      this.knowledge.el,
       this.webhooks.el);
   }
 
   async load() {
     this.loadHealth();
     this.webhooks.load();
+    this.knowledge.load();
     try {
       const { recording_policy: policy } = await this.api.get("/api/recording-policy");
       this.saved = policy;

@@ -5,6 +5,7 @@
 import { CallSlot } from "../call/slot.js";
 import { Composer } from "../composer.js";
 import { h, replace, setText } from "../dom.js";
+import { errorMessage } from "../errors.js";
 import { minutes } from "../format.js";
 import { t } from "../i18n.js";
 import { Transcript } from "../transcript.js";
@@ -19,9 +20,10 @@ export class ChatView {
    *   isVisible(): the panel is open and the page visible    onNewChat()
    *   onAttention(session): a call is ringing (announce it, show the panel)
    *   onWide(on): videos are shown    announce(key, args): read something out
+   *   onArticle(id): open an article the bot offered (in the help panel)
    */
   constructor({ conversation, onStatus, isVisible, onNewChat, onAttention = () => {},
-    onWide = () => {}, announce = () => {} }) {
+    onWide = () => {}, announce = () => {}, onArticle = null }) {
     this.conversation = conversation;
     this.onStatus = onStatus;
     this.isVisible = isVisible;
@@ -36,7 +38,18 @@ export class ChatView {
       api: conversation.api,
       isMine: (m) => m.sender.type === "customer" || m.sender.type === "self",
       showName: (m) => m.sender.type === "agent",
+      onArticle,
     });
+    // While the bot has the chat: the customer's two choices, always there (also before it
+    // has answered: asking for a person is never held up).
+    this.botError = h("p", { class: "la-form__error", role: "alert", hidden: true });
+    this.solvedButton = h("button", { type: "button", class: "la-button la-button--quiet",
+      id: "la-bot-solved", i18n: "bot.solved", onclick: () => this.botChoice("botSolved") });
+    this.humanButton = h("button", { type: "button", class: "la-button la-button--primary",
+      id: "la-bot-human", i18n: "bot.human", onclick: () => this.botChoice("botHuman") });
+    this.botBar = h("div", { class: "la-botbar", hidden: true },
+      h("div", { class: "la-form__actions" }, this.solvedButton, this.humanButton),
+      this.botError);
     this.typing = h("p", { class: "la-typing", "aria-live": "polite" });
     this.composer = new Composer({
       id: "la-widget-composer",
@@ -64,6 +77,7 @@ export class ChatView {
       this.transcript.el,
       this.calls.log,
       this.typing,
+      this.botBar,
       this.footer);
 
     for (const message of conversation.history()) this.transcript.add(message);
@@ -114,6 +128,7 @@ export class ChatView {
 
   received(message) {
     this.transcript.add(message);
+    if (message.sender.type === "bot") this.refresh();
     if (message.sender.type === "agent") this.showTyping({ typing: false });
     if (this.isVisible()) this.conversation.markRead();
   }
@@ -136,9 +151,15 @@ export class ChatView {
     const state = ended ? "ended" : chat.state;
     this.endButton.hidden = ended;
     this.banner.classList.toggle("la-banner--ended", ended);
+    this.botBar.hidden = state !== "bot";
+    const answered = this.transcript.messages().some((m) => m.sender.type === "bot");
+    this.solvedButton.hidden = !answered;
     if (state === "new") {
       this.setBanner("chat.startHint");
       this.onStatus("header.new");
+    } else if (state === "bot") {
+      this.setBanner(answered ? "bot.answered" : "bot.hint");
+      this.onStatus("header.bot");
     } else if (state === "queued") {
       this.setBanner(...queueText(queue));
       this.onStatus("header.queued");
@@ -151,6 +172,23 @@ export class ChatView {
     }
     this.renderFooter(ended, rated);
     this.calls.refresh();
+  }
+
+  async botChoice(method) {
+    const focused = this.botBar.contains(this.botBar.getRootNode().activeElement);
+    this.botError.hidden = true;
+    try {
+      await this.conversation[method]();
+    } catch (error) {
+      this.botError.textContent = errorMessage(error);
+      this.botError.hidden = false;
+      return;
+    }
+    if (focused) this.focus(); // the bar is gone: the message box, or the rating form
+    if (focused && this.conversation.state.ended) {
+      const first = this.footer.querySelector("button, input, textarea");
+      if (first) first.focus();
+    }
   }
 
   setBanner(key, args) {

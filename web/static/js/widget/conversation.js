@@ -254,6 +254,18 @@ export class Conversation extends Emitter {
     });
   }
 
+  /** The bot's articles answered the question: the chat ends (self-served). */
+  async botSolved() {
+    const chat = await call(this.socket, "bot.solved", { chat_id: this.chatId });
+    this.updateChat(chat);
+    this.markEnded();
+  }
+
+  /** A person, now (also before the bot has answered). */
+  async botHuman() {
+    this.updateChat(await call(this.socket, "bot.human", { chat_id: this.chatId }));
+  }
+
   async rate(score, comment) {
     await call(this.socket, "csat.submit", { chat_id: this.chatId, score, comment });
     this.state.rated = true;

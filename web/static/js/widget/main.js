@@ -15,6 +15,7 @@ import { Panel } from "./panel.js";
 import { prechatForm } from "./prechat.js";
 import { WidgetStore } from "./store.js";
 import { followVisualViewport } from "./viewport.js";
+import { HelpView, kbLanguage } from "./help.js";
 
 const PANEL_ID = "la-panel";
 
@@ -66,7 +67,17 @@ class Widget {
     this.launcher = new Launcher({
       panelId: PANEL_ID, onToggle: () => this.setOpen(!this.panel.isOpen),
     });
-    this.panel = new Panel({ id: PANEL_ID, onMinimise: () => this.setOpen(false, true) });
+    this.panel = new Panel({ id: PANEL_ID, onMinimise: () => this.setOpen(false, true),
+      onHelp: () => this.toggleHelp() });
+    this.helpView = new HelpView({
+      org: options.org,
+      // In a chat its token (and the chat's language); before one, the organisation's slug.
+      source: () => (this.conversation
+        ? { api: this.conversation.api, token: true } : { api: this.api, token: false }),
+      language: () => kbLanguage(this.conversation && this.conversation.state.chat
+        ? this.conversation.state.chat.language : lang()),
+      onClose: () => this.toggleHelp(false),
+    });
     root.append(this.panel.el, this.launcher.el);
     this.announcer = new Announcer(root);
     document.addEventListener("visibilitychange", () => this.maybeMarkRead());
@@ -112,6 +123,19 @@ class Widget {
     if (this.panel.isOpen) this.focusFirst();
   }
 
+  /** The help panel over the form or chat (`show` undefined: the other way round). */
+  toggleHelp(show = !this.panel.helpShown, articleId = null) {
+    this.panel.setHelp(show ? this.helpView.el : null);
+    if (show) {
+      if (articleId) this.helpView.open(articleId);
+      else this.helpView.focus();
+    } else if (this.view) {
+      this.view.focus();
+    } else {
+      this.panel.helpButton.focus();
+    }
+  }
+
   resume(state) {
     this.endConversation();
     const conversation = new Conversation({ base: this.options.base, store: this.store,
@@ -145,6 +169,7 @@ class Widget {
       },
       announce: (key, args) => this.announcer.say(key, args),
       onWide: (on) => this.panel.setWide(on),
+      onArticle: (id) => this.toggleHelp(true, id),
     });
     this.panel.show(this.view.el);
     conversation.connect();

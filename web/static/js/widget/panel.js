@@ -5,7 +5,7 @@ import { h, icon, ICONS, replace, setText } from "../dom.js";
 import { lang, setLang } from "../i18n.js";
 
 export class Panel {
-  constructor({ id, onMinimise }) {
+  constructor({ id, onMinimise, onHelp }) {
     this.title = h("h2", { class: "la-panel__title", id: `${id}-title`, i18n: "widget.support" });
     this.subtitle = h("p", { class: "la-panel__subtitle", role: "status" });
     this.languageButton = h("button", {
@@ -13,6 +13,11 @@ export class Panel {
       i18n: "widget.otherLanguage", i18nAttrs: { "aria-label": "widget.switchLanguage" },
     });
     this.body = h("div", { class: "la-panel__body" });
+    this.help = h("div", { class: "la-panel__body la-panel__help", hidden: true });
+    this.helpButton = h("button", { type: "button", class: "la-icon-button la-panel__help-button",
+      "aria-expanded": "false", onclick: () => onHelp(),
+      i18nAttrs: { "aria-label": "kb.help", title: "kb.help" } },
+    icon(ICONS.help));
     this.el = h("section", { class: "la-panel", id, hidden: true, "aria-labelledby": `${id}-title`,
       dataset: { focusScope: "panel" },
       onkeydown: (e) => {
@@ -20,11 +25,25 @@ export class Panel {
       } },
     h("header", { class: "la-panel__header" },
       h("div", { class: "la-panel__heading" }, this.title, this.subtitle),
+      this.helpButton,
       this.languageButton,
       h("button", { type: "button", class: "la-icon-button la-panel__minimise", onclick: onMinimise,
         i18nAttrs: { "aria-label": "widget.minimise", title: "widget.minimise" } },
       icon(ICONS.minus))),
-    this.body);
+    this.body, this.help);
+  }
+
+  get helpShown() {
+    return !this.help.hidden;
+  }
+
+  /** Show the help panel (`view`) in place of the chat or form, or hide it (null); the
+   * view underneath keeps its state. */
+  setHelp(view) {
+    if (view) replace(this.help, view);
+    this.help.hidden = !view;
+    this.body.hidden = Boolean(view);
+    this.helpButton.setAttribute("aria-expanded", String(Boolean(view)));
   }
 
   get isOpen() {

@@ -1,0 +1,1 @@
+"""Knowledge base: articles, macros, their search, and the first-response bot."""
