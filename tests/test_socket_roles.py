@@ -1,8 +1,8 @@
 """Socket.IO roles x resources, generated from the namespaces' event tables: every role —
 the chat's customer, another customer, the assigned agent, another agent, an admin, an
-admin of another organisation, QA, and revoked, forged, expired and missing tokens — against
-every event about one chat and its call. Unauthorised roles get 0 successes; an event
-added to a namespace without a line here fails this test."""
+admin of another organisation, a supervisor of the agent's group, QA, and revoked, forged,
+expired and missing tokens — against every event about one chat and its call. Unauthorised
+roles get 0 successes; an event added to a namespace without a line here fails this test."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ CUSTOMER_EVENTS = {
 }
 STAFF_EVENTS = {
     "presence.set": {"agent", "other_agent"},
-    "console.state": {"agent", "other_agent", "admin", "other_org_admin"},
+    "console.state": {"agent", "other_agent", "admin", "other_org_admin", "supervisor"},
     "chat.sync": {"agent", "admin"},
     "message.send": {"agent"},
     "typing": {"agent"},
@@ -43,6 +43,11 @@ STAFF_EVENTS = {
     "chat.close": {"agent", "admin"},
     "chat.transfer": {"agent", "admin"},
     "chat.escalate": {"agent", "admin"},
+    # The call is Alex's; Sam supervises the Billing group, which Alex is in.
+    "supervise.list": {"admin", "other_org_admin", "supervisor"},
+    "supervise.join": {"admin", "supervisor"},
+    "supervise.mode": {"admin", "supervisor"},
+    "supervise.leave": {"admin", "supervisor"},
 }
 CALL_EVENTS = {
     "call.start": {"customer", "agent"},
@@ -99,6 +104,10 @@ def payloads(chat_id: int, call_id: int, group_id: int, offer: str) -> dict[str,
         },
         "call.downgrade": {**call, "to": "audio"},
         "call.record": {**call, "action": "pause"},
+        "supervise.list": None,
+        "supervise.join": {**call, "offer": offer, "tracks": {}, "sources": {}},
+        "supervise.mode": {**call, "mode": "whisper"},
+        "supervise.leave": call,
     }
 
 
@@ -153,7 +162,8 @@ async def test_no_role_succeeds_where_it_may_not(tmp_path: Path) -> None:
         other_agent = await server.staff("agent2@demo.local")
         admin = await server.staff("admin@demo.local")
         foreign_admin = await other_org_admin(server)
-        people += [other_customer, other_agent, admin, foreign_admin]
+        supervisor = await server.staff("supervisor@demo.local")
+        people += [other_customer, other_agent, admin, foreign_admin, supervisor]
         async with server.runtime.db.read() as conn:
             groups = await org_store.list_groups(conn, 1)
         technical = next(g["id"] for g in groups if g["name"] == "Technical")
@@ -173,6 +183,7 @@ async def test_no_role_succeeds_where_it_may_not(tmp_path: Path) -> None:
             ("other_agent", other_agent, staff_table),
             ("admin", admin, staff_table),
             ("other_org_admin", foreign_admin, staff_table),
+            ("supervisor", supervisor, staff_table),
         ]
         for role, person, table in sockets:
             for event, allowed in sorted(table.items()):

@@ -133,9 +133,10 @@ class SupervisionService:
     async def join(
         self, principal: Principal, req: ev.SuperviseJoin, sid: str, actor: Actor
     ) -> dict[str, Any]:
-        """Give the supervisor's offer to the call's relay room; answer it."""
-        tracks, sources = check_supervisor_offer(req.offer, req.tracks, req.sources)
+        """Give the supervisor's offer to the call's relay room; answer it. Who may comes
+        first: someone who may not learns nothing, not even what their offer lacks."""
         live = await self._live(principal, req.call_id)
+        tracks, sources = check_supervisor_offer(req.offer, req.tracks, req.sources)
         async with live.lock:
             current = self.supervising.get(live.call_id)
             if current is not None and current.user_id != principal.subject_id:
