@@ -208,6 +208,8 @@ chat_sessions = Table(
     Column("ended_at", UTCDateTime(), nullable=True),
     Column("end_reason", String(32), nullable=True),
     Index("ix_chat_sessions_state_queued_at", "state", "queued_at"),
+    # The KPIs of a period (signaling/store/kpis.py) select by organisation and creation time.
+    Index("ix_chat_sessions_org_id_created_at", "org_id", "created_at"),
 )
 
 attachments = Table(
@@ -282,6 +284,7 @@ calls = Table(
     Column("media_used", JSON, nullable=False),
     # The Call's revision as last written (signaling/calls/revision.py); grows with each change.
     Column("rev", BigInteger, nullable=False, server_default="0"),
+    Index("ix_calls_org_id_created_at", "org_id", "created_at"),
 )
 
 call_events = Table(
