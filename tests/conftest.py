@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -95,6 +96,24 @@ async def start_server(data_dir: Path, **sections: dict[str, Any]) -> tuple[Serv
                 _role, email, password = line.split("\t")
                 passwords[email] = password
     return Server(f"http://127.0.0.1:{port}", runtime, config.data_path, passwords), runner
+
+
+SQLITE_AND_POSTGRESQL = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+"""Fixture params for a test run on both databases (with server_on)."""
+
+
+@asynccontextmanager
+async def server_on(
+    request: pytest.FixtureRequest, data_dir: Path, **sections: dict[str, Any]
+) -> AsyncIterator[Server]:
+    """A server on the database `request.param` names (SQLITE_AND_POSTGRESQL)."""
+    if request.param == "postgresql":
+        sections["database"] = {"url": request.getfixturevalue("pg_url")}
+    srv, runner = await start_server(data_dir, **sections)
+    try:
+        yield srv
+    finally:
+        await runner.cleanup()
 
 
 @pytest.fixture

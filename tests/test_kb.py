@@ -21,8 +21,9 @@ from signaling.kb import bot as bot_module
 from signaling.kb.index import KbIndex
 from signaling.kb.markdown import ALLOWED_ATTRIBUTES, ALLOWED_TAGS, render
 from signaling.store import orgs as org_store
-from tests.conftest import Server, start_server
+from tests.conftest import SQLITE_AND_POSTGRESQL, Server, server_on
 from tests.kb_labelled import evaluate, seed
+from tests.qa_world import signed_in
 from tests.test_webhooks import FAST, add_endpoint
 from tests.webhook_receiver import Receiver
 
@@ -35,22 +36,10 @@ ARTICLE = {
 }
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+@pytest.fixture(params=SQLITE_AND_POSTGRESQL)
 async def kb_server(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Server]:
-    sections: dict[str, Any] = {"webhooks": FAST}
-    if request.param == "postgresql":
-        sections["database"] = {"url": request.getfixturevalue("pg_url")}
-    srv, runner = await start_server(tmp_path / "data", **sections)
-    try:
+    async with server_on(request, tmp_path / "data", webhooks=FAST) as srv:
         yield srv
-    finally:
-        await runner.cleanup()
-
-
-async def signed_in(server: Server, email: str) -> Staff:
-    member = Staff(server.url)
-    await member.sign_in(email, server.passwords[email])
-    return member
 
 
 async def test_articles_and_macros_by_role_with_reasons(kb_server: Server) -> None:

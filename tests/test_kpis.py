@@ -12,8 +12,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from loadtest.clients import Staff
-from tests.conftest import Server, start_server
+from tests.conftest import SQLITE_AND_POSTGRESQL, Server, server_on
 from tests.kpi_history import (
     ALEX,
     BILLING,
@@ -25,28 +24,15 @@ from tests.kpi_history import (
     UNASSIGNED,
     seed_history,
 )
+from tests.qa_world import signed_in
 
 PERIOD = f"start={START}&days=1"
 
 
-@pytest.fixture(
-    params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)],
-)
+@pytest.fixture(params=SQLITE_AND_POSTGRESQL)
 async def kpi_server(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Server]:
-    sections = {}
-    if request.param == "postgresql":
-        sections["database"] = {"url": request.getfixturevalue("pg_url")}
-    srv, runner = await start_server(tmp_path / "data", **sections)
-    try:
+    async with server_on(request, tmp_path / "data") as srv:
         yield srv
-    finally:
-        await runner.cleanup()
-
-
-async def signed_in(server: Server, email: str) -> Staff:
-    member = Staff(server.url)
-    await member.sign_in(email, server.passwords[email])
-    return member
 
 
 async def test_period_figures_are_exact(kpi_server: Server) -> None:
