@@ -227,12 +227,13 @@ class Runtime:
         bot = Bot(db, kb_index, chats, notifier, names)
         chats.bot_first = bot.first_message
         quality = CallQuality(calls, notifier)
+        ice_servers = IceServers.from_config(config)
         handlers = call_handlers(
             calls,
             quality,
             CallGuidance(calls, notifier),
             RecordingControl(calls),
-            CallIceServers(calls, IceServers.from_config(config)),
+            CallIceServers(calls, ice_servers),
         )
         runtime = cls(
             config=config,
@@ -284,7 +285,7 @@ class Runtime:
                 db,
                 calls,
                 handlers,
-                SupervisionService(calls, db, notifier, names),
+                SupervisionService(calls, db, notifier, names, ice_servers),
                 **common,
             ),
         )

@@ -48,6 +48,7 @@ STAFF_EVENTS = {
     "supervise.join": {"admin", "supervisor"},
     "supervise.mode": {"admin", "supervisor"},
     "supervise.leave": {"admin", "supervisor"},
+    "supervise.ice_servers": {"admin", "supervisor"},
 }
 CALL_EVENTS = {
     "call.start": {"customer", "agent"},
@@ -108,6 +109,7 @@ def payloads(chat_id: int, call_id: int, group_id: int, offer: str) -> dict[str,
         "supervise.join": {**call, "offer": offer, "tracks": {}, "sources": {}},
         "supervise.mode": {**call, "mode": "whisper"},
         "supervise.leave": call,
+        "supervise.ice_servers": call,
     }
 
 

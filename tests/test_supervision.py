@@ -8,6 +8,10 @@ console closes leaves the call, which goes on."""
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
+import hmac
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,7 +21,7 @@ from loadtest.call_peer import CallPeer, Role
 from loadtest.clients import Participant, ProtocolError, Staff
 from loadtest.supervisor_peer import SupervisorPeer
 from media.stamps import StampedVideoTrack
-from tests.conftest import Server
+from tests.conftest import Server, start_server
 from tests.test_calls import SMALL, chat_pair, ring_and_accept
 
 
@@ -226,3 +230,30 @@ async def test_a_supervisor_of_the_agent_s_group_monitors_the_call(server: Serve
             await us.close()
             await supervisor.close()
             await sam.close()
+
+
+async def test_a_supervisor_gets_turn_credentials_of_their_own(tmp_path: Path) -> None:
+    """With TURN configured the supervisor's peer connection gets a credential naming the call
+    and the supervisor, valid as coturn's shared-secret check computes it; agents get none."""
+    secret = "supervision-turn-secret-0123456789"
+    server, runner = await start_server(
+        tmp_path / "d",
+        calls={"ice_servers": ["stun:127.0.0.1:3478", "turn:127.0.0.1:3478?transport=udp"]},
+        turn={"secret": secret},
+    )
+    try:
+        admin = await server.staff("admin@demo.local", online=False)
+        async with chat_pair(server) as (customer, agent):
+            call_id = await ring_and_accept(customer, agent, customer.chat_id)
+            handed = await admin.request("supervise.ice_servers", {"call_id": call_id})
+            stun, turn = handed["ice_servers"]
+            assert stun == {"urls": ["stun:127.0.0.1:3478"]}
+            assert turn["username"].endswith(f":call-{call_id}-supervisor-{admin.user['id']}")
+            digest = hmac.new(secret.encode(), turn["username"].encode(), hashlib.sha1).digest()
+            assert turn["credential"] == base64.b64encode(digest).decode()
+            assert handed["expires_at"]
+            error = await refused(agent, "supervise.ice_servers", {"call_id": call_id})
+            assert error.code == "forbidden"
+        await admin.close()
+    finally:
+        await runner.cleanup()

@@ -19,6 +19,7 @@ from relay.interface import BadOffer, ParticipantId, RelayError
 from signaling.auth import access
 from signaling.auth.actor import Actor
 from signaling.auth.tokens import Principal
+from signaling.calls.ice_servers import IceServers
 from signaling.calls.live import LiveCall
 from signaling.calls.offer import OfferRefused
 from signaling.calls.service import CallService
@@ -62,9 +63,15 @@ class Supervisor:
 
 class SupervisionService:
     def __init__(
-        self, calls: CallService, db: Database, notifier: Notifier, names: NameBook
+        self,
+        calls: CallService,
+        db: Database,
+        notifier: Notifier,
+        names: NameBook,
+        ice: IceServers | None = None,
     ) -> None:
         self._calls = calls
+        self._ice = ice or IceServers([])
         self._db = db
         self._notifier = notifier
         self._names = names
@@ -128,6 +135,12 @@ class SupervisionService:
         if live.record is None or live.record["state"] != CallState.ACTIVE.value:
             raise Conflict(f"call {call_id} is not active")
         return live
+
+    async def ice_servers(self, principal: Principal, req: ev.CallRef) -> dict[str, Any]:
+        """supervise.ice_servers: STUN/TURN for the supervisor's peer connection, the TURN
+        credential naming the call and the supervisor ("call-12-supervisor-7")."""
+        live = await self._live(principal, req.call_id)
+        return self._ice.for_holder(f"call-{live.call_id}-supervisor-{principal.subject_id}")
 
     # ---- joining, switching, leaving --------------------------------------------------------
     async def join(

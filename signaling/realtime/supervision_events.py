@@ -28,4 +28,5 @@ def supervision_handlers(supervision: SupervisionService) -> dict[str, Handler]:
             ev.SuperviseMode, lambda sid, p, r: supervision.set_mode(p, r, Actor(p))
         ),
         "supervise.leave": typed(ev.CallRef, lambda sid, p, r: supervision.leave(p, r, Actor(p))),
+        "supervise.ice_servers": typed(ev.CallRef, lambda sid, p, r: supervision.ice_servers(p, r)),
     }

@@ -4,9 +4,9 @@
 // supervisor; the customer is not told), speak to the agent (only the agent hears; the
 // customer is not told) and join the call (both hear; the customer is told). Protocol §8.9.
 //
-// The supervisor's peer connection receives each party's audio, camera and screen on m-lines
-// pinned to that party, and sends the microphone on one "voice" m-line from the start: the
-// relay decides who hears it. While listening only, the microphone track is also disabled
+// The supervisor's peer connection (its STUN/TURN from supervise.ice_servers) receives each
+// party's audio, camera and screen on m-lines pinned to that party, and sends the microphone
+// on one "voice" m-line from the start: the relay decides who hears it. While listening only, the microphone track is also disabled
 // here, so nothing but silence leaves the browser.
 //
 // Test hooks: table[data-table=live-calls] tr[data-call-id] button[data-action=monitor],
@@ -17,6 +17,7 @@ import "../supervisestrings.js";
 import { h, replace, setText } from "../dom.js";
 import { errorMessage } from "../errors.js";
 import { duration } from "../format.js";
+import { gathered } from "../call/peer.js";
 import { call as request } from "../rpc.js";
 import { toast } from "./toast.js";
 
@@ -174,7 +175,12 @@ export class SuperviseView {
   }
 
   async buildOffer(current) {
-    const pc = new RTCPeerConnection({ bundlePolicy: "max-bundle", rtcpMuxPolicy: "require" });
+    // STUN/TURN as the server hands them to this supervisor (none: the relay is reached
+    // directly), exactly as the parties' pages do.
+    const { ice_servers: iceServers } = await request(this.live.socket, "supervise.ice_servers",
+      { call_id: current.callId });
+    const pc = new RTCPeerConnection({ bundlePolicy: "max-bundle", rtcpMuxPolicy: "require",
+      iceServers });
     current.pc = pc;
     const tracks = {};
     const sources = {};
@@ -313,21 +319,4 @@ async function microphone() {
   } catch {
     return null;
   }
-}
-
-/** Until ICE gathering completes (host candidates: the relay is reached directly), ≤ 3 s. */
-function gathered(pc) {
-  if (pc.iceGatheringState === "complete") return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      pc.removeEventListener("icegatheringstatechange", check);
-      resolve();
-    };
-    const check = () => {
-      if (pc.iceGatheringState === "complete") done();
-    };
-    const timer = setTimeout(done, 3000);
-    pc.addEventListener("icegatheringstatechange", check);
-  });
 }

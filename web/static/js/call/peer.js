@@ -129,7 +129,7 @@ function preferCodecs(transceiver, kind) {
 
 /** Until gathering is complete, AFTER_RELAY_MS after the first relay candidate, or at most
  *  GATHER_TIMEOUT_MS; whatever was gathered by then goes in the offer. */
-function gathered(pc) {
+export function gathered(pc) {
   if (pc.iceGatheringState === "complete") return Promise.resolve();
   return new Promise((resolve) => {
     let early = null;
