@@ -68,6 +68,10 @@ def backoff(config: WebhooksConfig, attempt: int, rand: random.Random | None = N
     return float(ceiling * (rand or random).uniform(0.5, 1.0))
 
 
+AFTER_A_WAKE = (0.05, 0.25, 1.0)
+"""Seconds after a commit's wake at which the sender looks again (see _run)."""
+
+
 class WebhookSender:
     def __init__(self, db: Database, config: WebhooksConfig, policy: AddressPolicy) -> None:
         self._db = db
@@ -144,6 +148,7 @@ class WebhookSender:
 
     async def _run(self) -> None:
         released = not self._db.is_sqlite
+        follow_ups: list[float] = []
         while True:
             try:
                 if not released:
@@ -157,8 +162,14 @@ class WebhookSender:
                 # result when a cancel (stop()) and a wake arrive together, the cancel is lost
                 # and stop() waits forever (seen in tests/test_kb.py's teardown).
                 with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(self._config.poll_seconds):
+                    async with asyncio.timeout(
+                        follow_ups.pop(0) if follow_ups else self._config.poll_seconds
+                    ):
                         await self._wake.wait()
+                        # SQLAlchemy's commit event comes just *before* the database commits:
+                        # a claim at once may not see the rows yet (a loaded writer thread),
+                        # so look again shortly after, then back to the poll.
+                        follow_ups = list(AFTER_A_WAKE)
             except asyncio.CancelledError:
                 raise
             except Exception as error:
