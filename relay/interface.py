@@ -222,6 +222,30 @@ class Join:
     audience: tuple[ParticipantId, ...] | None = None
     recorded: bool = True
 
+    @classmethod
+    def of(
+        cls,
+        room_id: RoomId,
+        participant_id: ParticipantId,
+        offer_sdp: str,
+        tracks: Mapping[str, TrackRole] | None,
+        replace: bool,
+        sources: Mapping[str, ParticipantId] | None,
+        audience: Collection[ParticipantId] | None,
+        recorded: bool,
+    ) -> Join:
+        """The command for RelayControl.join's arguments (copied, audience sorted)."""
+        return cls(
+            room_id,
+            participant_id,
+            offer_sdp,
+            dict(tracks or {}),
+            replace,
+            dict(sources or {}),
+            audience_wire(audience),
+            recorded,
+        )
+
     def __post_init__(self) -> None:
         _check_id("room_id", self.room_id)
         _check_id("participant_id", self.participant_id)

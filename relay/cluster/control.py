@@ -167,15 +167,8 @@ class ClusterRelay(RelayListeners):
         audience: Collection[ParticipantId] | None = None,
         recorded: bool = True,
     ) -> str:
-        command = Join(
-            room_id,
-            participant_id,
-            offer_sdp,
-            dict(tracks or {}),
-            replace,
-            dict(sources or {}),
-            audience_wire(audience),
-            recorded,
+        command = Join.of(
+            room_id, participant_id, offer_sdp, tracks, replace, sources, audience, recorded
         )
         return str(await self._execute(self._node_of(room_id), command))
 

@@ -178,15 +178,8 @@ class RelayPool(RelayListeners):
         audience: Collection[ParticipantId] | None = None,
         recorded: bool = True,
     ) -> str:
-        command = Join(
-            room_id,
-            participant_id,
-            offer_sdp,
-            dict(tracks or {}),
-            replace,
-            dict(sources or {}),
-            audience_wire(audience),
-            recorded,
+        command = Join.of(
+            room_id, participant_id, offer_sdp, tracks, replace, sources, audience, recorded
         )
         worker = self._worker(room_id)
         members = self._room_participants.get(room_id)
