@@ -5,17 +5,9 @@ import "./kbstrings.js";
 import { Api } from "./api.js";
 import { h, replace } from "./dom.js";
 import { errorMessage } from "./errors.js";
-import { LANGUAGES, lang, onLangChange, setLang, watchRoot } from "./i18n.js";
+import { startSitePage } from "./sitepage.js";
 
-watchRoot(document);
-document.documentElement.lang = lang();
-onLangChange((code) => {
-  document.documentElement.lang = code;
-});
-const picker = document.getElementById("site-lang");
-for (const { code, label } of LANGUAGES) picker.append(h("option", { value: code, text: label }));
-picker.value = lang();
-picker.addEventListener("change", () => setLang(picker.value));
+startSitePage();
 
 const main = document.getElementById("help-main");
 const params = new URLSearchParams(location.search);
