@@ -1,12 +1,17 @@
 """The gate reads event frames itself (signaling/realtime/server.py: read_event) instead of
 handing them to python-socketio's decode a second time: it must read every frame it takes
-exactly as that decode does, and leave every other frame to it."""
+exactly as that decode does, and leave every other frame to it. It also writes the acks
+itself (ack_frame): byte for byte what python-socketio's encoder writes."""
 
 from __future__ import annotations
 
-import pytest
+from datetime import UTC, datetime
+from typing import Any
 
-from signaling.realtime.server import WirePacket, frame_header, read_event, reads_fast
+import pytest
+from socketio import packet
+
+from signaling.realtime.server import WirePacket, ack_frame, frame_header, read_event, reads_fast
 
 READ_FAST = [
     '2["message.send",{"chat_id":1,"text":"hi","client_msg_id":"a"}]',
@@ -60,3 +65,29 @@ def test_frames_that_are_not_strict_json_are_refused_as_before(frame: str, why: 
         read_event(header, frame)
     with pytest.raises(ValueError, match=why):
         WirePacket(encoded_packet=frame)
+
+
+ANSWERS: list[Any] = [
+    {"ok": True, "data": {"id": 7, "seq": 3, "duplicate": False}},
+    {"ok": False, "error": {"code": "invalid_payload", "message": "chat_id: expected an integer"}},
+    {"ok": True, "data": {"text": '中文 ✓ \u2028 "quoted" \\'}},
+    {"ok": True, "data": {"at": datetime(2026, 12, 1, tzinfo=UTC)}},
+    {"ok": True, "data": None},
+    {"ok": True, "data": [1, 2.5, None, True]},
+    None,
+]
+
+
+@pytest.mark.parametrize("namespace", ["/", "/customer", "/agent"])
+@pytest.mark.parametrize("ack_id", [0, 7, 123456789012345])
+@pytest.mark.parametrize("answer", ANSWERS)
+def test_acks_are_written_as_python_socketio_writes_them(
+    namespace: str, ack_id: int, answer: Any
+) -> None:
+    expected = WirePacket(
+        packet.ACK,
+        namespace=None if namespace == "/" else namespace,
+        id=ack_id,
+        data=[] if answer is None else [answer],
+    ).encode()
+    assert ack_frame(namespace, ack_id, answer) == expected

@@ -103,3 +103,71 @@ async def test_pings_keep_an_answering_client_and_drop_a_silent_one(server: Serv
         await answering.close()
         await silent.close()
         await person.close()
+
+
+async def _polling_client(
+    http: aiohttp.ClientSession, base: str, namespace: str, token: str
+) -> tuple[str, str]:
+    """A long-polling Engine.IO client connected to `namespace`: (its sid, its URL)."""
+    url = f"{base}/socket.io/?EIO=4&transport=polling"
+    async with http.get(url) as response:
+        opened = await response.text()
+    assert opened.startswith("0"), opened
+    sid = json.loads(opened[1:])["sid"]
+    url = f"{url}&sid={sid}"
+    async with http.post(url, data=f"40{namespace},{json.dumps({'token': token})}") as response:
+        assert response.status == 200
+    async with http.get(url) as response:  # the namespace's connect answer
+        assert (await response.text()).startswith(f"40{namespace},")
+    return sid, url
+
+
+async def _poll_and_pong(http: aiohttp.ClientSession, url: str, stop: asyncio.Event) -> None:
+    """What a browser on long-polling does: poll, answer each ping with a pong."""
+    while not stop.is_set():
+        async with http.get(url) as response:
+            frames = (await response.text()).split("\x1e")
+        if "2" in frames:
+            async with http.post(url, data="3"):
+                pass
+
+
+async def test_the_sweep_drops_a_polling_client_that_stopped_and_keeps_one_that_polls(
+    server: Server,
+) -> None:
+    """A long-polling client has no reader of its own to time out: the Engine.IO server's
+    sweep (signaling/realtime/engine_sweep.py) closes it once a ping has gone unanswered
+    for the ping timeout, and leaves a client that answers alone."""
+    eio = server.runtime.sio.eio
+    eio.ping_interval, eio.ping_timeout = 0.3, 0.4
+    stopped_person, polling_person = Customer(server.url), Customer(server.url)
+    await stopped_person.open_chat(name="Stops polling")
+    await polling_person.open_chat(name="Keeps polling")
+    assert stopped_person.token is not None and polling_person.token is not None
+    stop = asyncio.Event()
+    async with aiohttp.ClientSession() as http:
+        stopped, _ = await _polling_client(http, server.url, "/customer", stopped_person.token)
+        polling, url = await _polling_client(http, server.url, "/customer", polling_person.token)
+        poller = asyncio.create_task(_poll_and_pong(http, url, stop))
+        try:
+            await _until(lambda: stopped not in eio.sockets, seconds=5)
+            assert polling in eio.sockets and not eio.sockets[polling].closed
+            await asyncio.sleep(1.0)  # more ping cycles: the polling one stays
+            assert polling in eio.sockets and not eio.sockets[polling].closed
+        finally:
+            stop.set()
+            await asyncio.wait_for(poller, 5)
+            await stopped_person.close()
+            await polling_person.close()
+
+
+async def test_a_sweep_forgets_closed_sockets_and_counts_what_it_closed(server: Server) -> None:
+    eio = server.runtime.sio.eio
+    person = await server.customer(name="Sweep")
+    sid = list(eio.sockets)[-1]
+    socket = eio.sockets[sid]
+    assert await eio.sweep() == 0  # a live, answering socket is left alone
+    socket.last_ping = time.time() - eio.ping_timeout - 1  # as if its pong never came
+    assert await eio.sweep() == 1
+    await _until(lambda: sid not in eio.sockets)
+    await person.close()

@@ -14,7 +14,10 @@ push) ~10 % more CPU.
   every few seconds instead of re-armed per frame;
 - the writer awaiting the queue directly: it ends on the `None` that closing puts there, or
   when the reader ends;
-- the next ping a `loop.call_later` callback instead of a sleeping task.
+- the next ping a `loop.call_later` callback instead of a sleeping task;
+- a Socket.IO frame (an Engine.IO message) read straight into the server's handler, and a
+  packet to send put straight on the queue, without python-engineio's per-frame packet
+  object, log line, closure and coroutine hops (the same checks, the same errors).
 
 python-engineio's loop also leaves every closed connection as a reference cycle: the read that
 ends it raises inside a per-frame task, which keeps the exception, whose traceback holds the
@@ -39,6 +42,8 @@ DEADLINE_SLACK = 5.0
 frame pushes it back: a quiet connection is closed between interval + timeout - slack and
 interval + timeout after its last frame (a pong comes within the ping timeout of its ping,
 so never a live one), and a busy one re-arms its timer at most once per this many seconds."""
+MESSAGE = str(packet.MESSAGE)
+"""The Engine.IO packet type of every Socket.IO frame."""
 
 
 class EngineWebSocket(Protocol):
@@ -105,6 +110,9 @@ class LeanSocket(async_socket.AsyncSocket):  # type: ignore[misc]
                     now = loop.time()
                     if (deadline.when() or 0.0) - now < timeout - slack:
                         deadline.reschedule(now + timeout)
+                    if isinstance(data, str) and data[:1] == MESSAGE:
+                        await self._message(data[1:])  # Socket.IO's frames: the hot path
+                        continue
                     # A frame that is not an Engine.IO packet raises here, as in
                     # python-engineio: the server's request handler reports it.
                     pkt = packet.Packet(encoded_packet=data)
@@ -118,6 +126,35 @@ class LeanSocket(async_socket.AsyncSocket):  # type: ignore[misc]
                         server.logger.exception("Unknown receive error")
         except (OSError, TimeoutError):
             return  # the transport ended or went quiet
+
+    async def receive(self, pkt: packet.Packet) -> None:
+        if pkt.packet_type == packet.MESSAGE:
+            await self._message(pkt.data)
+        else:
+            await super().receive(pkt)
+
+    async def _message(self, data: str | bytes) -> None:
+        """A message to the server's `message` handler (python-socketio's dispatch), as
+        python-engineio's receive does, without its per-frame log line, closure and
+        coroutine-function check; a failing handler is logged and the socket reads on."""
+        handler = self.server.handlers.get("message")
+        if handler is None:
+            return
+        try:
+            await handler(self.sid, data)
+        except Exception:
+            self.server.logger.exception("message async handler error")
+
+    async def send(self, pkt: packet.Packet) -> None:
+        # python-engineio's checks (a closed socket raises, a client whose pong is overdue
+        # is closed instead), then the queue, without the coroutine hops and log line.
+        if self.closed:
+            raise async_socket.exceptions.SocketIsClosedError()
+        last_ping = self.last_ping
+        if last_ping and time.time() - last_ping > self.server.ping_timeout:
+            await super().send(pkt)  # closes it
+            return
+        self.queue.put_nowait(pkt)
 
     async def _write_frames(self, ws: EngineWebSocket) -> None:
         queue = self.queue

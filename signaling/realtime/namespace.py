@@ -70,6 +70,9 @@ class LiveAssistNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         self._connects = connects
         """Namespace connects per token holder (limits.connects_per_principal)."""
         self._turns: dict[str, Turns] = {}
+        self._principals: dict[str, Principal] = {}
+        """Who each connection authenticated as (also in its session), read per event
+        without python-socketio's session lookups."""
         self.events: dict[str, Handler] = {}
         """The protocol's events of this namespace; the server's gate lets no other through."""
         self.metrics: ServerMetrics | None = None
@@ -113,6 +116,14 @@ class LiveAssistNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             )
             raise socketio.exceptions.ConnectionRefusedError(exc.message, wire) from None
         await self.save_session(sid, {"principal": principal, "ip": ip})
+        self._principals[sid] = principal
+        try:
+            await self._arrive(sid, principal)
+        except BaseException:
+            self._principals.pop(sid, None)  # refused: no disconnect will follow
+            raise
+
+    async def _arrive(self, sid: str, principal: Principal) -> None:
         if self.forward is None:
             await self.on_authenticated(sid, principal)
             return
@@ -126,6 +137,7 @@ class LiveAssistNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
 
     async def _disconnect(self, sid: str) -> None:
         self._turns.pop(sid, None)
+        self._principals.pop(sid, None)
         session = await self.get_session(sid)
         principal = session.get("principal")
         if principal is not None:
@@ -170,10 +182,9 @@ class LiveAssistNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
                 raise InvalidPayload("send one payload object per event")
             if event not in self.events:
                 raise UnknownEvent(f"unknown event {event!r} on {self.namespace}")
-            try:
-                principal = (await self.get_session(sid))["principal"]
-            except KeyError:  # closed meanwhile (e.g. for flooding): nobody waits for this
-                raise Unauthenticated("this connection has closed") from None
+            principal = self._principals.get(sid)
+            if principal is None:  # closed meanwhile (e.g. for flooding): nobody waits for this
+                raise Unauthenticated("this connection has closed")
             if self.forward is not None and not self.forward.local:
                 return await self.forward.event(self.namespace, event, sid, principal, payload)
         except LiveAssistError as exc:
