@@ -102,6 +102,15 @@ async def at_every_size(page: Page, tab: Tab, axe: AxeLog, state: str) -> None:
         for selector in ("#dash-show", "#dash-csv", "#dash-from"):
             box = await page.locator(selector).bounding_box()
             assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width + 1
+        # every view's tab in sight: none hidden past the edge of a scrolling row
+        tabs = page.locator(".tabs .tab:visible")
+        assert await tabs.count() >= 4, (state, size)
+        for box in [await tabs.nth(i).bounding_box() for i in range(await tabs.count())]:
+            assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width + 1, (
+                state,
+                size,
+                box,
+            )
         assert await axe.check(page, f"{state}-{size}", tab) == []
 
 

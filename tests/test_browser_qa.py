@@ -10,6 +10,7 @@ import pytest
 from playwright.async_api import Browser, expect
 
 from tests.conftest import Server
+from tests.page_checks import AxeLog
 from tests.qa_world import default_rubric, signed_in
 from tests.reviewable_call import record_reviewable_call
 from tests.test_browser import Tab, browser  # noqa: F401  (fixture, by name)
@@ -49,6 +50,10 @@ async def test_admin_edits_a_rubric_in_the_console_and_versions_are_kept(
     await page.locator("#criterion-1-weight").fill("3")
     await page.get_by_role("button", name="Save").click()
     await expect(page.locator(".rubric-form .form-note")).to_have_text("Saved")
+    # the success note is text, and readable as text (it once was the icons' lighter green)
+    axe = AxeLog("rubrics")
+    assert await axe.check(page, "a rubric saved", tab, within=".rubric-form") == []
+    axe.write()
     await expect(page.locator("#rubric-editor-title")).to_have_text("Support call (version 1)")
     await expect(page.locator(".rubric-list")).to_contain_text("Organisation default")
 
