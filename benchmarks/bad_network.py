@@ -62,6 +62,15 @@ from benchmarks.report import write_json
 from loadtest.rpc import Child
 from media.clip import build
 
+RELAY_ESTIMATOR_COUNTERS = (
+    "send_side_overuses",
+    "send_side_loss_cuts",
+    "send_side_limits",
+    "transport_feedback_received",
+)
+"""What the relay's own estimate of the subscriber's downlink did in a run (relay/metrics.py):
+overuses and loss cuts say which half of it brought a dip."""
+
 
 class Runner:
     """One path's runs through the shared publisher and subscriber processes."""
@@ -97,6 +106,11 @@ class Runner:
         await asyncio.sleep(self.options.seconds)
         return time.monotonic(), (dip_start, dip_end)
 
+    async def _relay_counters(self) -> dict[str, Any]:
+        if not isinstance(self.path, OurRelay):
+            return {}
+        return await self.path.counters()
+
     async def run(self, stream: int, name: str, leg: str) -> dict[str, Any]:
         condition = CONDITIONS[name]
         print(f"[{self.path.name}] {name} {leg}: connecting ...", flush=True)
@@ -113,6 +127,7 @@ class Runner:
             if leg in LEGS:
                 await self._apply(condition, leg)
             await asyncio.sleep(1.0)
+            before = await self._relay_counters()
             start, busy = time.monotonic(), machine_busy()
             await self.pub.call("collect", start=start, end=start)  # forget earlier frames
             await self.sub.call("collect", stream=stream)
@@ -125,6 +140,11 @@ class Runner:
                 encoder = await self.pub.call("sender_stats", stream=stream, start=start, end=end)
                 result["sender"] = sender_figures(encoder, (start, end), dip)
             result["remote_candidates"] = got["remote_candidates"]
+            after = await self._relay_counters()
+            if before and after:  # what the relay's own downlink estimator did meanwhile
+                result["relay_estimator"] = {
+                    name: after[name] - before[name] for name in RELAY_ESTIMATOR_COUNTERS
+                }
             busy_end = machine_busy()
             result["machine_cpu_pct"] = (
                 100 * (busy_end[0] - busy[0]) / max(1, busy_end[1] - busy[1])

@@ -132,6 +132,19 @@ def run_line(path: str, run: dict[str, Any]) -> str:
         line += f", dip {dip['dip_fps']:.1f} fps, recovery " + (
             f"{dip['recovery_s']:.1f} s" if dip["recovery_s"] is not None else "not within run"
         )
+    window = (run.get("sender") or {}).get("window") or {}
+    if window.get("target_kbit_s_min") is not None:
+        line += (
+            f", encoder target mean {window['target_kbit_s_mean']:.0f} "
+            f"(min {window['target_kbit_s_min']:.0f}) kbit/s"
+        )
+    estimator = run.get("relay_estimator")
+    if estimator:
+        line += (
+            f", relay estimator: {estimator['send_side_overuses']} overuses, "
+            f"{estimator['send_side_loss_cuts']} loss cuts, "
+            f"{estimator['send_side_limits']} limits passed on"
+        )
     return head + line
 
 

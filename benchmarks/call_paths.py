@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import itertools
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from benchmarks import call_decoded_relay
 from benchmarks.janus_client import JanusSession
@@ -60,6 +60,11 @@ class OurRelay:
             offer = await client.call("offer", stream=stream, **args)
             answer = await self._pool.join(room, ParticipantId(who), offer)
             await client.call("answer", stream=stream, sdp=answer)
+
+    async def counters(self) -> dict[str, Any]:
+        """The worker's counters (relay/metrics.py), to tell what a run did to them."""
+        stats = await self._pool.stats()
+        return dict(stats.workers[0].metrics)
 
     async def stop(self) -> None:
         await self._pool.stop()

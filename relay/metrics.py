@@ -60,6 +60,8 @@ class RelayCounters:
         "rtx_sent",
         "send_failures",
         "send_side_limits",
+        "send_side_loss_cuts",
+        "send_side_overuses",
         "transport_feedback_received",
         "transport_feedback_sent",
     )
@@ -78,6 +80,8 @@ class RelayCounters:
         self.transport_feedback_sent = 0
         self.transport_feedback_received = 0
         self.send_side_limits = 0
+        self.send_side_overuses = 0
+        self.send_side_loss_cuts = 0
         self.forward_time = Histogram(FORWARD_BUCKETS_US)
         self.loop_lag = Histogram(LAG_BUCKETS_MS)
         self.loop_lag_last_ms = 0.0
@@ -97,6 +101,8 @@ class RelayCounters:
             "transport_feedback_sent": self.transport_feedback_sent,
             "transport_feedback_received": self.transport_feedback_received,
             "send_side_limits": self.send_side_limits,
+            "send_side_overuses": self.send_side_overuses,
+            "send_side_loss_cuts": self.send_side_loss_cuts,
             "forward_time_us": self.forward_time.to_wire(),
             "loop_lag_ms": self.loop_lag.to_wire(),
             "loop_lag_last_ms": self.loop_lag_last_ms,

@@ -104,6 +104,10 @@ WORKER_COUNTERS = {
     "transport_feedback_received": (
         "Transport-wide feedback received from subscribers (the relay's own estimator runs on it)"
     ),
+    "send_side_overuses": (
+        "Cuts of the relay's own downlink estimate for a queue seen growing (delay-based)"
+    ),
+    "send_side_loss_cuts": "Cuts of the relay's own downlink estimate for loss over 10 %",
 }
 
 

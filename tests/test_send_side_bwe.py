@@ -121,6 +121,7 @@ def test_heavy_loss_caps_the_estimate_and_clean_windows_lift_it() -> None:
     now, lossy = run(estimator, path, 10.0, 0)
     assert estimator.loss_fraction > 0.1
     assert lossy[-1] < 700_000, lossy
+    assert estimator.loss_cuts >= 1 and estimator.overuses == 0  # which half cut it, counted
     path.loss = 0.0
     _now, clean = run(estimator, path, 30.0, now)
     assert clean[-1] > 1_000_000, clean

@@ -201,6 +201,8 @@ class SendSideEstimator:
         self.feedback_count = 0
         self.overuses = 0
         """Decreases made for a detected overuse."""
+        self.loss_cuts = 0
+        """Decreases made for loss above HIGH_LOSS."""
         self.loss_fraction = 0.0
 
     @property
@@ -373,6 +375,7 @@ class SendSideEstimator:
         self._loss_since_us = now_us
         current = self.estimate
         if loss > HIGH_LOSS:
+            self.loss_cuts += 1
             self._loss_cap = max(current * (1 - 0.5 * loss), MIN_BITRATE)
         elif loss < LOW_LOSS and self._loss_cap is not None:
             self._loss_cap *= 1.08

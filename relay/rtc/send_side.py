@@ -92,7 +92,11 @@ class SendSide:
             return
         self.feedback_received += 1
         COUNTERS.transport_feedback_received += 1
-        estimate = self.estimator.on_feedback(report, int(arrived * 1e6))
+        estimator = self.estimator
+        overuses, loss_cuts = estimator.overuses, estimator.loss_cuts
+        estimate = estimator.on_feedback(report, int(arrived * 1e6))
+        COUNTERS.send_side_overuses += estimator.overuses - overuses
+        COUNTERS.send_side_loss_cuts += estimator.loss_cuts - loss_cuts
         self._measure(self._clock())
         total = sum(self._weight(s) for s in self._streams.values())
         congested = self.estimator.congested
