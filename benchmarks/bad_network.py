@@ -72,6 +72,15 @@ RELAY_ESTIMATOR_COUNTERS = (
 overuses and loss cuts say which half of it brought a dip."""
 
 
+def loop_lags(before: dict[str, Any], after: dict[str, Any]) -> dict[str, int]:
+    """How often the relay worker's loop woke late during a run (relay/metrics.py samples it
+    every 0.25 s): a late loop stamps late arrival times on the publisher's transport-cc."""
+    counts = [b - a for a, b in zip(before["counts"], after["counts"], strict=True)]
+    bounds = after["bounds"]
+    over = {limit: sum(counts[bounds.index(limit) + 1 :]) for limit in (25, 100)}
+    return {"samples": sum(counts), "over_25_ms": over[25], "over_100_ms": over[100]}
+
+
 class Runner:
     """One path's runs through the shared publisher and subscriber processes."""
 
@@ -145,6 +154,7 @@ class Runner:
                 result["relay_estimator"] = {
                     name: after[name] - before[name] for name in RELAY_ESTIMATOR_COUNTERS
                 }
+                result["relay_loop_lags"] = loop_lags(before["loop_lag_ms"], after["loop_lag_ms"])
             busy_end = machine_busy()
             result["machine_cpu_pct"] = (
                 100 * (busy_end[0] - busy[0]) / max(1, busy_end[1] - busy[1])

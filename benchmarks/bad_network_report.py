@@ -145,6 +145,12 @@ def run_line(path: str, run: dict[str, Any]) -> str:
             f"{estimator['send_side_loss_cuts']} loss cuts, "
             f"{estimator['send_side_limits']} limits passed on"
         )
+    lags = run.get("relay_loop_lags")
+    if lags:
+        line += (
+            f", relay loop late > 25 ms {lags['over_25_ms']} / > 100 ms {lags['over_100_ms']}"
+            f" of {lags['samples']} samples"
+        )
     return head + line
 
 
