@@ -138,6 +138,8 @@ def run_line(path: str, run: dict[str, Any]) -> str:
             f", encoder target mean {window['target_kbit_s_mean']:.0f} "
             f"(min {window['target_kbit_s_min']:.0f}) kbit/s"
         )
+    if window.get("available_kbit_s_min") is not None:
+        line += f", publisher's estimate min {window['available_kbit_s_min']:.0f} kbit/s"
     estimator = run.get("relay_estimator")
     if estimator:
         line += (

@@ -80,11 +80,18 @@ def _sent(samples: list[Sample], start: float, end: float) -> dict[str, Any] | N
     inside = [s for s in samples if start <= s["t"] <= end and "video" in s]
     targets = [float(s["video"].get("targetBitrate", 0)) / 1e3 for s in inside]
     heights = [int(s["video"].get("frameHeight", 0)) for s in inside]
+    available = [
+        float(s["pair"]["availableOutgoingBitrate"]) / 1e3
+        for s in inside
+        if "availableOutgoingBitrate" in s.get("pair", {})
+    ]
     return {
         "kbit_s": _kbit_s(ends, "video", "bytesSent"),
         "target_kbit_s_min": min(targets, default=None),
         "target_kbit_s_mean": sum(targets) / len(targets) if targets else None,
         "frame_height_min": min(heights, default=None),
+        # the publisher's own bandwidth estimate (its send-side estimator, under any REMB)
+        "available_kbit_s_min": min(available, default=None),
         "retransmitted_kbit_s": _kbit_s(ends, "video", "retransmittedBytesSent"),
         "limited_by": ends[1].get("video", {}).get("qualityLimitationReason"),
     }
