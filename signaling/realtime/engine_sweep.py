@@ -22,6 +22,8 @@ from typing import Any
 
 import engineio
 
+from signaling.realtime.lean_socket import pong_overdue
+
 SWEEP_SECONDS = 2.0
 """Seconds between two passes over the sockets at most."""
 
@@ -50,12 +52,11 @@ class SweepingEngineServer(engineio.AsyncServer):  # type: ignore[misc]
         the ping timeout (python-engineio's `check_ping_timeout` does the closing, with its
         reason and log line). Returns how many were closed."""
         now = time.time()
-        timeout = self.ping_timeout
         closed = 0
         for sid, socket in list(self.sockets.items()):
             if socket.closed:
                 if self.sockets.get(sid) is socket:
                     del self.sockets[sid]
-            elif not socket.closing and socket.last_ping and now - socket.last_ping > timeout:
+            elif not socket.closing and pong_overdue(socket, now):
                 closed += not await socket.check_ping_timeout()
         return closed

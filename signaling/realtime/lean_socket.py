@@ -46,6 +46,13 @@ MESSAGE = str(packet.MESSAGE)
 """The Engine.IO packet type of every Socket.IO frame."""
 
 
+def pong_overdue(socket: Any, now: float) -> bool:
+    """python-engineio's test of a client gone quiet (its `check_ping_timeout`), read without
+    an await: a ping sent and no pong for longer than the ping timeout."""
+    last_ping = socket.last_ping
+    return bool(last_ping) and now - last_ping > socket.server.ping_timeout
+
+
 class EngineWebSocket(Protocol):
     """What python-engineio's websocket wrapper offers (engineio.async_drivers)."""
 
@@ -150,8 +157,7 @@ class LeanSocket(async_socket.AsyncSocket):  # type: ignore[misc]
         # is closed instead), then the queue, without the coroutine hops and log line.
         if self.closed:
             raise async_socket.exceptions.SocketIsClosedError()
-        last_ping = self.last_ping
-        if last_ping and time.time() - last_ping > self.server.ping_timeout:
+        if pong_overdue(self, time.time()):
             await super().send(pkt)  # closes it
             return
         self.queue.put_nowait(pkt)
