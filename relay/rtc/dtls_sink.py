@@ -37,6 +37,14 @@ class DtlsRtpSink:
         self._closed = False
         self.protect_errors = 0
 
+    def receiving_socket(self) -> int | None:
+        """The file descriptor of the nominated pair's local socket (None before ICE chose):
+        the relay's packets from this client arrive there (relay/rtc/arrival_clock.py)."""
+        pair = self._nominated.get(1)
+        transport = getattr(getattr(pair, "protocol", None), "transport", None)
+        sock = None if transport is None else transport.get_extra_info("socket")
+        return None if sock is None else int(sock.fileno())
+
     def _session(self) -> Any:
         """The outgoing SRTP session once DTLS is connected (ConnectionError before)."""
         srtp = self._srtp = aiortc_compat.tx_srtp(self._dtls)

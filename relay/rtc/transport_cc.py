@@ -11,7 +11,6 @@ the relay numbers its own packets and runs its own estimator on the client's fee
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -21,6 +20,7 @@ from relay.metrics import COUNTERS
 from relay.packet.rtp_header import one_byte_extension_u16
 from relay.packet.transport_feedback import TransportFeedback
 from relay.rtc import aiortc_compat
+from relay.rtc.arrival_clock import ArrivalClock
 from relay.rtc.dtls_sink import DtlsRtpSink
 from relay.rtc.negotiated import TRANSPORT_CC_URI as TRANSPORT_CC_URI
 from relay.rtc.periodic import Periodic
@@ -80,6 +80,7 @@ class TransportCc:
         self._sender_ssrc = sender_ssrc
         self._media_ssrc = media_ssrc
         self.feedback = TransportFeedback(sender_ssrc=0)
+        self.arrivals = ArrivalClock(sink.receiving_socket)
         self._timer = Periodic(self._send_feedback, FEEDBACK_INTERVAL, "transport feedback")
         self.sent = 0
 
@@ -90,7 +91,7 @@ class TransportCc:
     def _on_packet(self, data: bytes) -> None:
         seq = one_byte_extension_u16(data, self._ext_id)
         if seq is not None:
-            self.feedback.on_packet(seq, time.monotonic_ns() // 1000)
+            self.feedback.on_packet(seq, self.arrivals.now_us())
 
     async def _send_feedback(self) -> None:
         self.feedback.sender_ssrc = self._sender_ssrc()
