@@ -67,6 +67,8 @@ RELAY_ESTIMATOR_COUNTERS = (
     "send_side_loss_cuts",
     "send_side_limits",
     "transport_feedback_received",
+    "arrival_stamps_kernel",
+    "arrival_stamps_fallback",
 )
 """What the relay's own estimate of the subscriber's downlink did in a run (relay/metrics.py):
 overuses and loss cuts say which half of it brought a dip."""

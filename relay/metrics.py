@@ -46,6 +46,8 @@ class RelayCounters:
     """Process-wide counters of one worker (module singleton COUNTERS)."""
 
     __slots__ = (
+        "arrival_stamps_fallback",
+        "arrival_stamps_kernel",
         "bytes_forwarded",
         "forward_time",
         "loop_lag",
@@ -82,6 +84,8 @@ class RelayCounters:
         self.send_side_limits = 0
         self.send_side_overuses = 0
         self.send_side_loss_cuts = 0
+        self.arrival_stamps_kernel = 0
+        self.arrival_stamps_fallback = 0
         self.forward_time = Histogram(FORWARD_BUCKETS_US)
         self.loop_lag = Histogram(LAG_BUCKETS_MS)
         self.loop_lag_last_ms = 0.0
@@ -103,6 +107,8 @@ class RelayCounters:
             "send_side_limits": self.send_side_limits,
             "send_side_overuses": self.send_side_overuses,
             "send_side_loss_cuts": self.send_side_loss_cuts,
+            "arrival_stamps_kernel": self.arrival_stamps_kernel,
+            "arrival_stamps_fallback": self.arrival_stamps_fallback,
             "forward_time_us": self.forward_time.to_wire(),
             "loop_lag_ms": self.loop_lag.to_wire(),
             "loop_lag_last_ms": self.loop_lag_last_ms,

@@ -108,6 +108,12 @@ WORKER_COUNTERS = {
         "Cuts of the relay's own downlink estimate for a queue seen growing (delay-based)"
     ),
     "send_side_loss_cuts": "Cuts of the relay's own downlink estimate for loss over 10 %",
+    "arrival_stamps_kernel": (
+        "Transport-cc arrival times taken from the kernel's receive stamp of the packet"
+    ),
+    "arrival_stamps_fallback": (
+        "Transport-cc arrival times that fell back to the time the relay handled the packet"
+    ),
 }
 
 

@@ -23,6 +23,8 @@ import struct
 import time
 from typing import Any
 
+from relay.metrics import COUNTERS
+
 SIOCGSTAMPNS = 0x8907
 """linux/sockios.h: the last received datagram's time as a struct timespec."""
 _TIMESPEC = struct.Struct("@qq")
@@ -31,19 +33,16 @@ MAX_AGE_NS = 500_000_000
 
 
 class ArrivalClock:
-    """Lifecycle: one per transport; `now_us()` per packet, in its handler."""
+    """Lifecycle: one per transport; `now_us()` per packet, in its handler. Each answer is
+    counted (relay/metrics.py) as the kernel's stamp or a fall-back to the handler's time."""
 
-    __slots__ = ("_buffer", "_fd", "_socket_of", "fallback", "kernel")
+    __slots__ = ("_buffer", "_fd", "_socket_of")
 
     def __init__(self, socket_of: Any) -> None:
         self._socket_of = socket_of
         """Returns the receiving socket's file descriptor (None: not known yet)."""
         self._fd: int | None = None
         self._buffer = bytearray(_TIMESPEC.size)
-        self.kernel = 0
-        """Arrival times taken from the kernel's stamp."""
-        self.fallback = 0
-        """Arrival times that fell back to the handler's time."""
 
     def now_us(self) -> int:
         monotonic = time.monotonic_ns()
@@ -51,18 +50,18 @@ class ArrivalClock:
         if fd is None:
             fd = self._fd = self._socket_of()
             if fd is None:
-                self.fallback += 1
+                COUNTERS.arrival_stamps_fallback += 1
                 return monotonic // 1000
         try:
             fcntl.ioctl(fd, SIOCGSTAMPNS, self._buffer, True)
         except OSError:
             self._fd = None  # closed or replaced: look the socket up again next time
-            self.fallback += 1
+            COUNTERS.arrival_stamps_fallback += 1
             return monotonic // 1000
         seconds, nanoseconds = _TIMESPEC.unpack(self._buffer)
         age: int = time.time_ns() - (int(seconds) * 1_000_000_000 + int(nanoseconds))
         if not 0 <= age < MAX_AGE_NS:
-            self.fallback += 1
+            COUNTERS.arrival_stamps_fallback += 1
             return monotonic // 1000
-        self.kernel += 1
+        COUNTERS.arrival_stamps_kernel += 1
         return (monotonic - age) // 1000
