@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchmarks import conversations, procstat, report
+from benchmarks import conversations, loadgen, procstat, report
 from benchmarks.chat_sockets import load_generators, raise_fd_limit
 from benchmarks.loadgen import ConnectReport
 from benchmarks.ramp import split
@@ -67,6 +67,7 @@ class Options:
     seconds: float
     rounds: int
     workers: int
+    client: str
     profile: Path | None
     py_spy: str
     out: Path
@@ -96,6 +97,12 @@ def parse(argv: list[str]) -> Options:
     p.add_argument("--seconds", type=float, default=10, help="length of each rate window")
     p.add_argument("--rounds", type=int, default=1, help="alternations of the builds")
     p.add_argument("--workers", type=int, default=2, help="load-generator processes")
+    p.add_argument(
+        "--client",
+        choices=sorted(loadgen.CLIENTS),
+        default="lean",
+        help="the load generators' sockets: raw websockets (lean) or python-socketio's client",
+    )
     p.add_argument("--profile", type=Path, help="write py-spy raw stacks per window here")
     p.add_argument(
         "--py-spy",
@@ -118,6 +125,7 @@ def parse(argv: list[str]) -> Options:
         seconds=args.seconds,
         rounds=args.rounds,
         workers=args.workers,
+        client=args.client,
         profile=args.profile,
         py_spy=args.py_spy,
         out=args.out,
@@ -209,7 +217,7 @@ async def one_run(opts: Options, build: Build, database: str, url: str | None) -
     )
     result: dict[str, Any] = {"build": build.label, "database": database, "steps": []}
     with _server(build, url) as server, HealthWatch(server.url) as watch:
-        async with load_generators(opts.workers, server.url) as pool:
+        async with load_generators(opts.workers, server.url, client=opts.client) as pool:
             _agents, online, errors = await conversations.agents_online(
                 pool, server.url, server.demo_password("admin@demo.local"), plan
             )
@@ -297,6 +305,7 @@ def table(runs: list[dict[str, Any]]) -> str:
 async def run(opts: Options, command: str) -> dict[str, Any]:
     results: dict[str, Any] = {"benchmark": "chat_path", "command": command, "runs": []}
     results["started_at"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    results["client"] = opts.client
     with contextlib.ExitStack() as stack:
         cluster = stack.enter_context(postgres_cluster()) if "postgres" in opts.databases else None
         for number in range(opts.rounds):

@@ -45,6 +45,7 @@ class Options:
     ramp: ramp.RampPlan
     conversation: conversations.ConversationPlan
     workers: int
+    client: str
     port: int
     out: Path
     keep_data: bool
@@ -115,6 +116,12 @@ def parse(argv: list[str]) -> Options:
         help="sends awaiting an ack per load generator before sends are skipped",
     )
     p.add_argument("--workers", type=int, default=2, help="load-generator processes")
+    p.add_argument(
+        "--client",
+        choices=sorted(loadgen.CLIENTS),
+        default="lean",
+        help="the load generators' sockets: raw websockets (lean) or python-socketio's client",
+    )
     p.add_argument("--port", type=int, default=0, help="server port (default: a free one)")
     p.add_argument("--out", type=Path, default=RESULTS, help="results directory")
     p.add_argument("--keep-data", action="store_true", help="keep the server's data directory")
@@ -153,6 +160,7 @@ def parse(argv: list[str]) -> Options:
             max_in_flight=args.max_in_flight,
         ),
         workers=args.workers,
+        client=args.client,
         port=args.port,
         out=args.out,
         keep_data=args.keep_data,
@@ -180,10 +188,14 @@ def headline(held: int, talk: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 @contextlib.asynccontextmanager
-async def load_generators(count: int, base_url: str, seed: int = 1) -> AsyncIterator[list[Child]]:
+async def load_generators(
+    count: int, base_url: str, seed: int = 1, client: str = "lean"
+) -> AsyncIterator[list[Child]]:
     """`count` load-generator processes (spawned: each starts clean, with no copy of our
     state), each asked to close its sockets and exit at the end."""
-    children = [Child(f"loadgen-{i}", loadgen.main, i, base_url, seed + i) for i in range(count)]
+    children = [
+        Child(f"loadgen-{i}", loadgen.main, i, base_url, seed + i, client) for i in range(count)
+    ]
     try:
         await asyncio.gather(*(child.start() for child in children))
         yield children
@@ -204,6 +216,7 @@ async def run(opts: Options, command: str) -> dict[str, Any]:
             "ramp": opts.ramp.__dict__,
             "conversation": opts.conversation.__dict__,
             "workers": opts.workers,
+            "client": opts.client,
         },
         "ramp": [],
         "held_sockets": 0,
@@ -214,7 +227,7 @@ async def run(opts: Options, command: str) -> dict[str, Any]:
         ServerProcess(opts.port, keep_data=opts.keep_data, gc_log=opts.gc_log) as server,
         HealthWatch(server.url) as watch,
     ):
-        async with load_generators(opts.workers, server.url) as pool:
+        async with load_generators(opts.workers, server.url, client=opts.client) as pool:
             print(f"server pid {server.pid} at {server.url} (data {server.data_dir})", flush=True)
             try:
                 await _measure(opts, server, watch, pool, results)

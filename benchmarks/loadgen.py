@@ -23,9 +23,16 @@ from typing import Any
 import aiohttp
 
 from benchmarks import traffic
-from loadtest.clients import Customer, Staff
+from loadtest.clients import Customer, Participant, Staff
+from loadtest.lean_clients import LeanCustomer, LeanStaff
 from loadtest.rpc import serve
 
+CLIENTS: dict[str, tuple[type[Customer | LeanCustomer], type[Staff | LeanStaff]]] = {
+    "lean": (LeanCustomer, LeanStaff),
+    "socketio": (Customer, Staff),
+}
+"""Which clients hold the sockets: one raw websocket each (loadtest/lean_clients.py, the
+default: the generators stay cheaper than the server they measure), or python-socketio's."""
 ATTEMPT_TIMEOUT = 30.0
 CLOSE_SECONDS = 15.0  # closing what is left at the end; within loadtest.rpc Child.stop's patience
 
@@ -59,7 +66,10 @@ class OpenReport:
     errors: dict[str, int] = field(default_factory=dict)
 
 
-def browser_like_ping_grace(person: Customer | Staff) -> None:
+Person = Customer | Staff | LeanCustomer | LeanStaff
+
+
+def browser_like_ping_grace(person: Person) -> None:
     """Let a late server ping be as late as a browser allows before the socket is given up.
 
     Socket.IO's JS client waits pingInterval + pingTimeout (45 s by default) for a ping.
@@ -68,23 +78,25 @@ def browser_like_ping_grace(person: Customer | Staff) -> None:
     python-engineio PR #308), and the server then drops the socket for a missing pong. A
     server stall of a few seconds would thus look like mass disconnects that browsers would
     not see; stalls are measured directly instead (benchmarks.watch)."""
+    if not isinstance(person, Participant):
+        return  # the lean clients answer every ping and never give up on a late one
     eio = person.sio.eio
     if eio.ping_interval and eio.ping_timeout:
         eio.ping_timeout = eio.ping_interval + eio.ping_timeout - 5
 
 
-def main(conn: Connection, index: int, base_url: str, seed: int) -> None:
+def main(conn: Connection, index: int, base_url: str, seed: int, client: str = "lean") -> None:
     """Process entry point (a loadtest.rpc Child's target). Ctrl+C is left to the
     orchestrator, which stops us in order."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     random.seed(seed)
-    asyncio.run(_serve(conn, index, base_url))
+    asyncio.run(_serve(conn, index, base_url, client))
 
 
-async def _serve(conn: Connection, index: int, base_url: str) -> None:
+async def _serve(conn: Connection, index: int, base_url: str, client: str) -> None:
     # One pooled HTTP session for every REST call of this process (guest sessions, logins).
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
-        generator = LoadGenerator(index, base_url, http)
+        generator = LoadGenerator(index, base_url, http, client)
         try:
             await serve(conn, generator)
         finally:  # a no-op after an orderly shutdown; after EOF the orchestrator is gone
@@ -92,14 +104,17 @@ async def _serve(conn: Connection, index: int, base_url: str) -> None:
 
 
 class LoadGenerator:
-    def __init__(self, index: int, base_url: str, http: aiohttp.ClientSession) -> None:
+    def __init__(
+        self, index: int, base_url: str, http: aiohttp.ClientSession, client: str = "lean"
+    ) -> None:
+        self._customer_class, self._staff_class = CLIENTS[client]
         self.index = index
         self.base_url = base_url
         self.http = http
-        self.customers: list[Customer] = []
-        self.chatting: list[Customer] = []
-        self.agents: list[Staff] = []
-        self.agent_chats: list[tuple[Staff, int]] = []
+        self.customers: list[Customer | LeanCustomer] = []
+        self.chatting: list[Customer | LeanCustomer] = []
+        self.agents: list[Staff | LeanStaff] = []
+        self.agent_chats: list[tuple[Staff | LeanStaff, int]] = []
         self.arrivals = traffic.Arrivals()
         self._serial = 0
 
@@ -116,7 +131,7 @@ class LoadGenerator:
             while wanted > 0 and time.monotonic() < deadline:
                 wanted -= 1
                 self._serial += 1
-                person = Customer(self.base_url, http=self.http)
+                person = self._customer_class(self.base_url, http=self.http)
                 started = time.monotonic()
                 try:
                     async with asyncio.timeout(ATTEMPT_TIMEOUT):
@@ -141,8 +156,8 @@ class LoadGenerator:
         """Ack round trips of `samples` sequential light requests (chat.sync, limit 1) on
         random held sockets: how long one answer takes now. Sockets the server has dropped
         are counted, then let go."""
-        live = [c for c in self.customers if c.sio.connected]
-        dropped = [c for c in self.customers if not c.sio.connected]
+        live = [c for c in self.customers if c.connected]
+        dropped = [c for c in self.customers if not c.connected]
         self.customers = live
         await asyncio.gather(*(_quietly_close(c) for c in dropped))
         report = ProbeReport(connected=len(live), held=len(live) + len(dropped))
@@ -170,15 +185,9 @@ class LoadGenerator:
         """Sign these (email, password) agents in, connect their /agent sockets, go online."""
         errors: Counter[str] = Counter()
         for email, password in accounts:
-            agent = Staff(self.base_url, http=self.http)
-            agent.sio.on(
-                "chat.assigned", partial(self._on_assigned, agent), namespace=agent.namespace
-            )
-            agent.sio.on(
-                "message",
-                partial(self.arrivals.on_push, traffic.CUSTOMER_TO_AGENT),
-                namespace=agent.namespace,
-            )
+            agent = self._staff_class(self.base_url, http=self.http)
+            agent.on("chat.assigned", partial(self._on_assigned, agent))
+            agent.on("message", partial(self.arrivals.on_push, traffic.CUSTOMER_TO_AGENT))
             try:
                 async with asyncio.timeout(ATTEMPT_TIMEOUT):
                     await agent.sign_in(email, password)
@@ -192,22 +201,18 @@ class LoadGenerator:
             self.agents.append(agent)
         return AgentsReport(online=len(self.agents), errors=dict(errors))
 
-    def _on_assigned(self, agent: Staff, data: Any) -> None:
+    def _on_assigned(self, agent: Staff | LeanStaff, data: Any) -> None:
         self.agent_chats.append((agent, int(data["chat"]["id"])))
 
     async def op_open_chats(self, count: int, concurrency: int, time_bound: float) -> OpenReport:
         """Make `count` held customers write a first message, which puts the chat in line;
         each is done when its customer sees the chat active (an agent has it)."""
         errors: Counter[str] = Counter()
-        pending = [c for c in self.customers[:count] if c.sio.connected]
+        pending = [c for c in self.customers[:count] if c.connected]
         semaphore = asyncio.Semaphore(max(1, concurrency))
 
-        async def start(person: Customer) -> None:
-            person.sio.on(
-                "message",
-                partial(self.arrivals.on_push, traffic.AGENT_TO_CUSTOMER),
-                namespace=person.namespace,
-            )
+        async def start(person: Customer | LeanCustomer) -> None:
+            person.on("message", partial(self.arrivals.on_push, traffic.AGENT_TO_CUSTOMER))
             async with semaphore:
                 try:
                     async with asyncio.timeout(time_bound):
@@ -240,7 +245,7 @@ class LoadGenerator:
         return await self.release(time_bound)
 
     async def release(self, time_bound: float) -> int:
-        everyone: list[Customer | Staff] = [*self.customers, *self.agents]
+        everyone: list[Person] = [*self.customers, *self.agents]
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(time_bound):
                 await asyncio.gather(*(_quietly_close(p) for p in everyone))
@@ -253,7 +258,7 @@ class LoadGenerator:
         await self.release(CLOSE_SECONDS)
 
 
-async def _quietly_close(person: Customer | Staff) -> None:
+async def _quietly_close(person: Person) -> None:
     """Closing is best effort: a socket the server already dropped must not fail the run."""
     with contextlib.suppress(Exception):
         async with asyncio.timeout(10):

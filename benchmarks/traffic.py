@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from loadtest.clients import Customer, ProtocolError, Staff
+from loadtest.lean_clients import LeanCustomer, LeanStaff
 
 PREFIX = "bench"
 CUSTOMER_TO_AGENT = "customer_to_agent"
@@ -106,8 +107,8 @@ class Sender:
     """One side of one chat: a customer (its own chat) or an agent (one of its chats)."""
 
     direction: str
-    customer: Customer | None = None
-    agent: Staff | None = None
+    customer: Customer | LeanCustomer | None = None
+    agent: Staff | LeanStaff | None = None
     chat_id: int = 0
 
     async def send(self, text: str) -> None:

@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections import defaultdict
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Protocol
 
 import aiohttp
 import socketio
@@ -41,6 +42,14 @@ class Participant:
 
     async def _on_any(self, event: str, data: Any = None) -> None:
         self.events[event].put_nowait(data)
+
+    @property
+    def connected(self) -> bool:
+        return bool(self.sio.connected)
+
+    def on(self, event: str, handler: Callable[[Any], None]) -> None:
+        """Hand every push of `event` to `handler` instead of queueing it."""
+        self.sio.on(event, handler, namespace=self.namespace)
 
     async def connect(
         self, *, token: str | None = None, transports: list[str] | None = None
@@ -101,15 +110,26 @@ class Participant:
             await self.http.close()
 
 
-class Customer(Participant):
+class Requester(Protocol):
+    """What the calls below need of a participant, whichever socket it speaks through."""
+
+    token: str | None
+
+    async def request(self, event: str, payload: Any = None, *, timeout: float = 10) -> Any: ...
+
+    async def rest(
+        self, method: str, path: str, *, expect: int | None = 200, **kwargs: Any
+    ) -> Any: ...
+
+
+class CustomerCalls:
+    """A customer's calls: a widget session, then messages in its chat."""
+
     namespace = "/customer"
+    chat_id: int
+    session: dict[str, Any]
 
-    def __init__(self, base_url: str, **kwargs: Any) -> None:
-        super().__init__(base_url, **kwargs)
-        self.chat_id: int = 0
-        self.session: dict[str, Any] = {}
-
-    async def open_chat(self, *, org: str = "demo", **fields: Any) -> dict[str, Any]:
+    async def open_chat(self: _CustomerLike, *, org: str = "demo", **fields: Any) -> dict[str, Any]:
         self.session = await self.rest(
             "POST", "/api/widget/session", json={"org": org, **fields}, expect=201
         )
@@ -117,7 +137,9 @@ class Customer(Participant):
         self.chat_id = self.session["chat"]["id"]
         return self.session
 
-    async def say(self, text: str, *, client_msg_id: str | None = None) -> dict[str, Any]:
+    async def say(
+        self: _CustomerLike, text: str, *, client_msg_id: str | None = None
+    ) -> dict[str, Any]:
         ack = await self.request(
             "message.send",
             {
@@ -129,14 +151,13 @@ class Customer(Participant):
         return dict(ack["message"])
 
 
-class Staff(Participant):
+class StaffCalls:
+    """A staff member's calls: sign-in, presence, messages in a chat."""
+
     namespace = "/agent"
+    user: dict[str, Any]
 
-    def __init__(self, base_url: str, **kwargs: Any) -> None:
-        super().__init__(base_url, **kwargs)
-        self.user: dict[str, Any] = {}
-
-    async def sign_in(self, email: str, password: str) -> dict[str, Any]:
+    async def sign_in(self: _StaffLike, email: str, password: str) -> dict[str, Any]:
         body = await self.rest(
             "POST", "/api/auth/login", json={"email": email, "password": password}
         )
@@ -144,11 +165,11 @@ class Staff(Participant):
         self.user = body["user"]
         return dict(body)
 
-    async def go_online(self) -> dict[str, Any]:
+    async def go_online(self: _StaffLike) -> dict[str, Any]:
         return dict(await self.request("presence.set", {"status": "online"}))
 
     async def say(
-        self, chat_id: int, text: str, *, client_msg_id: str | None = None
+        self: _StaffLike, chat_id: int, text: str, *, client_msg_id: str | None = None
     ) -> dict[str, Any]:
         ack = await self.request(
             "message.send",
@@ -159,3 +180,25 @@ class Staff(Participant):
             },
         )
         return dict(ack["message"])
+
+
+class _CustomerLike(Requester, Protocol):
+    chat_id: int
+    session: dict[str, Any]
+
+
+class _StaffLike(Requester, Protocol):
+    user: dict[str, Any]
+
+
+class Customer(CustomerCalls, Participant):
+    def __init__(self, base_url: str, **kwargs: Any) -> None:
+        super().__init__(base_url, **kwargs)
+        self.chat_id: int = 0
+        self.session: dict[str, Any] = {}
+
+
+class Staff(StaffCalls, Participant):
+    def __init__(self, base_url: str, **kwargs: Any) -> None:
+        super().__init__(base_url, **kwargs)
+        self.user: dict[str, Any] = {}
