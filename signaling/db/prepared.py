@@ -11,7 +11,7 @@ stay aware), once per value instead of once per layer.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Column, Connection, Dialect
@@ -36,17 +36,28 @@ class Prepared:
         self._bind: list[Processor] = [
             binds[name].type._cached_bind_processor(dialect) for name in names
         ]
+        self._fixed: dict[str, Any] = {
+            name: binds[name].value for name in names if not binds[name].required
+        }
+        """Values written into the statement itself (`state != 'ended'`): used when not given."""
         self._keys = [column.key for column in columns]
         self._result: list[Processor] = [
             column.type._cached_result_processor(dialect, None) for column in columns
         ]
 
     def parameters(self, values: Mapping[str, Any]) -> Any:
-        """The DBAPI parameters for `values` (every bind of the statement must be given)."""
+        """The DBAPI parameters for `values` (every bind without a value of its own must be
+        given: a KeyError names the one missing)."""
+        fixed = self._fixed
         out = [
             value if process is None or value is None else process(value)
             for value, process in zip(
-                (values[name] for name in self._names), self._bind, strict=True
+                (
+                    values[name] if name in values or name not in fixed else fixed[name]
+                    for name in self._names
+                ),
+                self._bind,
+                strict=True,
             )
         ]
         return tuple(out) if self._positional else dict(zip(self._names, out, strict=True))
@@ -80,3 +91,25 @@ def dbapi_cursor(conn: Connection) -> Any:
     dbapi = conn.connection.dbapi_connection
     assert dbapi is not None, "connection is closed"
     return dbapi.cursor()
+
+
+_COMPILED: dict[tuple[str, str, Hashable], Prepared] = {}
+"""Statements of `compiled_once`, per (dialect, driver, key): a few dozen at most."""
+
+
+def compiled_once(
+    conn: Connection,
+    key: Hashable,
+    build: Callable[[], tuple[Executable, Sequence[Column[Any]]]],
+) -> Prepared:
+    """The statement `build()` writes (with its result columns), compiled the first time
+    `key` is asked for on this connection's dialect and driver, then reused: for the
+    statements every call start, answer and end runs (signaling/store/calls.py). The
+    writer thread and the event loop may both ask; building one twice is harmless."""
+    dialect = conn.dialect
+    cache_key = (dialect.name, dialect.driver, key)
+    found = _COMPILED.get(cache_key)
+    if found is None:
+        statement, columns = build()
+        found = _COMPILED[cache_key] = Prepared(statement, dialect, columns)
+    return found

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, or_, select, update
+from sqlalchemy import Column, Connection, Select, bindparam, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from signaling.db.prepared import compiled_once
 from signaling.db.schema import chat_sessions
 from signaling.store import Record, record, records
 from signaling.types import ChatState, TicketPriority
@@ -51,8 +52,17 @@ async def chat_by_id(conn: AsyncConnection, chat_id: int) -> Record | None:
 
 
 def chat_by_id_sync(conn: Connection, chat_id: int) -> Record | None:
-    """chat_by_id inside Database.write_in_thread."""
-    return record(conn.execute(select(chat_sessions).where(chat_sessions.c.id == chat_id)).first())
+    """chat_by_id inside Database.write_in_thread (compiled once: every call start asks)."""
+    prepared = compiled_once(conn, "chat_sessions.by_id", _chat_by_id_statement)
+    rows = prepared.rows(prepared.run(conn, {"p_id": chat_id}))
+    return rows[0] if rows else None
+
+
+def _chat_by_id_statement() -> tuple[Select[Any], list[Column[Any]]]:
+    statement = select(chat_sessions).where(
+        chat_sessions.c.id == bindparam("p_id", type_=chat_sessions.c.id.type)
+    )
+    return statement, list(chat_sessions.c)
 
 
 async def update_chat(conn: AsyncConnection, chat_id: int, changes: dict[str, Any]) -> Record:

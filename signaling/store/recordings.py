@@ -5,9 +5,22 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, insert, or_, select, update
+from sqlalchemy import (
+    Column,
+    Connection,
+    Insert,
+    Select,
+    and_,
+    bindparam,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from signaling.db.prepared import compiled_once
 from signaling.db.schema import (
     calls,
     chat_sessions,
@@ -17,6 +30,7 @@ from signaling.db.schema import (
     recording_files,
     recordings,
     users,
+    utcnow,
 )
 from signaling.store import Record, record, records
 from signaling.types import JobState, RecordingPolicy, RecordingState
@@ -30,10 +44,18 @@ async def policy_of(conn: AsyncConnection, org_id: int) -> RecordingPolicy:
 
 
 def policy_of_sync(conn: Connection, org_id: int) -> RecordingPolicy:
-    value = conn.execute(
-        select(organisations.c.recording_policy).where(organisations.c.id == org_id)
-    ).scalar_one()
-    return RecordingPolicy(value)
+    """Read as a call is answered: compiled once (signaling.db.prepared)."""
+    prepared = compiled_once(conn, "organisations.recording_policy", _policy_statement)
+    (row,) = prepared.rows(prepared.run(conn, {"p_id": org_id}))
+    return RecordingPolicy(row["recording_policy"])
+
+
+def _policy_statement() -> tuple[Select[Any], list[Column[Any]]]:
+    column = organisations.c.recording_policy
+    statement = select(column).where(
+        organisations.c.id == bindparam("p_id", type_=organisations.c.id.type)
+    )
+    return statement, [column]
 
 
 async def set_policy(conn: AsyncConnection, org_id: int, policy: RecordingPolicy) -> None:
@@ -61,26 +83,32 @@ def create_recording_sync(
     encrypted: bool,
     reason: str | None = None,
 ) -> Record:
-    result = conn.execute(
-        insert(recordings)
-        .values(
-            org_id=org_id,
-            call_id=call_id,
-            directory=directory,
-            state=state.value,
-            started_at=started_at,
-            encrypted=encrypted,
-            reason=reason,
-            interrupted=False,
-            paused_ms=0,
-            bytes=0,
-            dropped_bytes=0,
-        )
-        .returning(*recordings.c)
+    """The recording's row, as a call is answered (compiled once: signaling.db.prepared)."""
+    prepared = compiled_once(conn, "recordings.create", _create_recording_statement)
+    values: dict[str, Any] = dict.fromkeys(_RECORDING_FIELDS, None)
+    values.update(
+        org_id=org_id,
+        call_id=call_id,
+        directory=directory,
+        state=state.value,
+        started_at=started_at,
+        encrypted=encrypted,
+        reason=reason,
+        interrupted=False,
+        paused_ms=0,
+        bytes=0,
+        dropped_bytes=0,
+        created_at=utcnow(),
     )
-    created = record(result.first())
-    assert created is not None
-    return created
+    return prepared.rows(prepared.run(conn, values))[0]
+
+
+_RECORDING_FIELDS = [c.key for c in recordings.c if c.key != "id"]
+
+
+def _create_recording_statement() -> tuple[Insert, list[Column[Any]]]:
+    binds = {key: bindparam(key, type_=recordings.c[key].type) for key in _RECORDING_FIELDS}
+    return insert(recordings).values(binds).returning(*recordings.c), list(recordings.c)
 
 
 async def update_recording(

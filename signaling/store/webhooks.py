@@ -10,9 +10,23 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, exists, func, insert, or_, select, update
+from sqlalchemy import (
+    Column,
+    Connection,
+    Select,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from signaling.db.prepared import compiled_once
 from signaling.db.schema import utcnow, webhook_deliveries, webhook_endpoints
 from signaling.store import Record, record, records
 from signaling.types import DeliveryState
@@ -74,11 +88,18 @@ async def delivery_counts(conn: AsyncConnection, org_id: int) -> dict[int, dict[
 
 # ---- the outbox: written with the change it reports ----------------------------------------
 def subscribed_sync(conn: Connection, org_id: int, event_type: str) -> list[Record]:
-    """The organisation's enabled endpoints that take this event type."""
-    rows = conn.execute(
-        select(E.c.id, E.c.event_types).where(E.c.org_id == org_id, E.c.enabled.is_(True))
+    """The organisation's enabled endpoints that take this event type (asked in the
+    transaction of every change that could be one: compiled once)."""
+    prepared = compiled_once(conn, "webhook_endpoints.subscribed", _subscribed_statement)
+    rows = prepared.rows(prepared.run(conn, {"p_org_id": org_id}))
+    return [row for row in rows if event_type in (row["event_types"] or [])]
+
+
+def _subscribed_statement() -> tuple[Select[Any], list[Column[Any]]]:
+    statement = select(E.c.id, E.c.event_types).where(
+        E.c.org_id == bindparam("p_org_id", type_=E.c.org_id.type), E.c.enabled.is_(True)
     )
-    return [dict(row._mapping) for row in rows if event_type in (row.event_types or [])]
+    return statement, [E.c.id, E.c.event_types]
 
 
 def add_deliveries_sync(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
