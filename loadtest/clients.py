@@ -28,7 +28,10 @@ class ProtocolError(Exception):
         self.error = error
 
 
-class Participant:
+class ClientBase:
+    """What a participant has whatever its socket: the REST side, its token, pushes queued
+    per event name, and how an ack's envelope is read."""
+
     namespace = "/"
 
     def __init__(self, base_url: str, *, http: aiohttp.ClientSession | None = None) -> None:
@@ -36,45 +39,16 @@ class Participant:
         self._own_http = http is None
         self.http = http or aiohttp.ClientSession()
         self.token: str | None = None
-        self.sio = socketio.AsyncClient(reconnection=False)
         self.events: defaultdict[str, asyncio.Queue[Any]] = defaultdict(asyncio.Queue)
-        self.sio.on("*", self._on_any, namespace=self.namespace)
 
-    async def _on_any(self, event: str, data: Any = None) -> None:
-        self.events[event].put_nowait(data)
-
-    @property
-    def connected(self) -> bool:
-        return bool(self.sio.connected)
-
-    def on(self, event: str, handler: Callable[[Any], None]) -> None:
-        """Hand every push of `event` to `handler` instead of queueing it."""
-        self.sio.on(event, handler, namespace=self.namespace)
-
-    async def connect(
-        self, *, token: str | None = None, transports: list[str] | None = None
-    ) -> None:
-        await self.sio.connect(
-            self.base_url,
-            namespaces=[self.namespace],
-            auth={"token": token or self.token},
-            transports=transports or ["websocket"],
-            wait_timeout=10,
-        )
-
-    async def request(self, event: str, payload: Any = None, *, timeout: float = 10) -> Any:
-        """Emit and wait for the ack; return its data or raise ProtocolError."""
-        ack = await self.sio.call(event, payload, namespace=self.namespace, timeout=timeout)
+    @staticmethod
+    def ack_data(event: str, ack: Any) -> Any:
+        """An ack's data, or ProtocolError for an error ack."""
         if not isinstance(ack, dict) or "ok" not in ack:
             raise AssertionError(f"malformed ack for {event}: {ack!r}")
         if not ack["ok"]:
             raise ProtocolError(ack["error"])
         return ack["data"]
-
-    async def raw_ack(self, event: str, *args: Any, timeout: float = 10) -> Any:
-        """Emit with exactly these arguments (even malformed ones) and return the raw ack."""
-        data: Any = args[0] if len(args) == 1 else (tuple(args) if args else None)
-        return await self.sio.call(event, data, namespace=self.namespace, timeout=timeout)
 
     async def next(self, event: str, *, timeout: float = 10, where: Any = None) -> Any:
         """The next push of `event` (optionally the next one for which `where(data)` holds)."""
@@ -102,6 +76,47 @@ class Participant:
             if expect is not None and resp.status != expect:
                 raise AssertionError(f"{method} {path}: HTTP {resp.status} {body}")
             return body
+
+
+class Participant(ClientBase):
+    """On python-socketio's AsyncClient (what the tests use)."""
+
+    def __init__(self, base_url: str, *, http: aiohttp.ClientSession | None = None) -> None:
+        super().__init__(base_url, http=http)
+        self.sio = socketio.AsyncClient(reconnection=False)
+        self.sio.on("*", self._on_any, namespace=self.namespace)
+
+    async def _on_any(self, event: str, data: Any = None) -> None:
+        self.events[event].put_nowait(data)
+
+    @property
+    def connected(self) -> bool:
+        return bool(self.sio.connected)
+
+    def on(self, event: str, handler: Callable[[Any], None]) -> None:
+        """Hand every push of `event` to `handler` instead of queueing it."""
+        self.sio.on(event, handler, namespace=self.namespace)
+
+    async def connect(
+        self, *, token: str | None = None, transports: list[str] | None = None
+    ) -> None:
+        await self.sio.connect(
+            self.base_url,
+            namespaces=[self.namespace],
+            auth={"token": token or self.token},
+            transports=transports or ["websocket"],
+            wait_timeout=10,
+        )
+
+    async def request(self, event: str, payload: Any = None, *, timeout: float = 10) -> Any:
+        """Emit and wait for the ack; return its data or raise ProtocolError."""
+        ack = await self.sio.call(event, payload, namespace=self.namespace, timeout=timeout)
+        return self.ack_data(event, ack)
+
+    async def raw_ack(self, event: str, *args: Any, timeout: float = 10) -> Any:
+        """Emit with exactly these arguments (even malformed ones) and return the raw ack."""
+        data: Any = args[0] if len(args) == 1 else (tuple(args) if args else None)
+        return await self.sio.call(event, data, namespace=self.namespace, timeout=timeout)
 
     async def close(self) -> None:
         if self.sio.connected:

@@ -16,30 +16,23 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
 import aiohttp
 
-from loadtest.clients import CustomerCalls, ProtocolError, StaffCalls
+from loadtest.clients import ClientBase, CustomerCalls, ProtocolError, StaffCalls
 
 PushHandler = Callable[[Any], None]
 """Takes one push's data (its first argument); runs in the socket's reader task."""
 
 
-class LeanParticipant:
+class LeanParticipant(ClientBase):
     """Lifecycle: connect(token) once, request() and pushes while connected, close() once.
     Pushes go to a handler set with on(event, …), or else to a queue per event for next()."""
 
-    namespace = "/"
-
     def __init__(self, base_url: str, *, http: aiohttp.ClientSession | None = None) -> None:
-        self.base_url = base_url.rstrip("/")
-        self._own_http = http is None
-        self.http = http or aiohttp.ClientSession()
-        self.token: str | None = None
-        self.events: defaultdict[str, asyncio.Queue[Any]] = defaultdict(asyncio.Queue)
+        super().__init__(base_url, http=http)
         self.connected = False
         self._handlers: dict[str, PushHandler] = {}
         self._acks: dict[int, asyncio.Future[list[Any]]] = {}
@@ -129,32 +122,7 @@ class LeanParticipant:
                 args = await waiting
         finally:
             self._acks.pop(ack_id, None)
-        ack = args[0] if len(args) == 1 else args
-        if not isinstance(ack, dict) or "ok" not in ack:
-            raise AssertionError(f"malformed ack for {event}: {ack!r}")
-        if not ack["ok"]:
-            raise ProtocolError(ack["error"])
-        return ack["data"]
-
-    async def next(self, event: str, *, timeout: float = 10, where: Any = None) -> Any:
-        """The next push of `event` (optionally the next one for which `where(data)` holds)."""
-        async with asyncio.timeout(timeout):
-            while True:
-                data = await self.events[event].get()
-                if where is None or where(data):
-                    return data
-
-    def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"} if self.token else {}
-
-    async def rest(self, method: str, path: str, *, expect: int | None = 200, **kwargs: Any) -> Any:
-        async with self.http.request(
-            method, self.base_url + path, headers=self.headers(), **kwargs
-        ) as resp:
-            body = await resp.json(content_type=None)
-            if expect is not None and resp.status != expect:
-                raise AssertionError(f"{method} {path}: HTTP {resp.status} {body}")
-            return body
+        return self.ack_data(event, args[0] if len(args) == 1 else args)
 
     async def close(self) -> None:
         ws = self._ws
