@@ -32,8 +32,8 @@ import aiohttp
 
 from loadtest.call_peer import CallPeer
 from loadtest.calls import free_port, prepare, start_server, wait_ready
-from loadtest.clients import Customer, Staff
 from loadtest.cpu_share import children, cpu_seconds
+from loadtest.lean_clients import LeanCustomer, LeanStaff
 
 PHASES = ("start", "accept", "join", "connected", "hangup")
 PAUSE_S = 0.3
@@ -55,7 +55,7 @@ def run_ns(pid: int) -> int:
     return total
 
 
-async def one_call(customer: Customer, agent: Staff, pid: int) -> dict[str, float]:
+async def one_call(customer: LeanCustomer, agent: LeanStaff, pid: int) -> dict[str, float]:
     caller, viewer = CallPeer(customer, 0), CallPeer(agent, 0)
     await asyncio.gather(caller.prepare(), viewer.prepare())
     spent: dict[str, float] = {}

@@ -30,7 +30,7 @@ from aiortc import (
 from aiortc.mediastreams import MediaStreamError
 from av import AudioFrame, VideoFrame
 
-from loadtest.clients import Participant
+from loadtest.clients import Requester
 from loadtest.clip_tracks import ClipVideoTrack
 from loadtest.rtp_tap import RtpTap, install
 from media.stamps import now_ms, read_stamp
@@ -105,7 +105,7 @@ class CallPeer:
 
     def __init__(
         self,
-        participant: Participant,
+        participant: Requester,
         call_id: int,
         tracks: dict[Role, MediaStreamTrack | None] | None = None,
         *,

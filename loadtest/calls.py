@@ -49,9 +49,9 @@ import aiohttp
 import av
 
 from loadtest.call_peer import CallPeer
-from loadtest.clients import Customer, Staff
 from loadtest.clip_sender import ClipSender
 from loadtest.cpu_share import CpuShare, CpuWindow
+from loadtest.lean_clients import LeanCustomer, LeanStaff
 from media.clip import Clip
 from media.clip import build as build_clip
 from media.stamps import StampedVideoTrack, now_ms, stamp_frame
@@ -204,8 +204,8 @@ def admin_password(data_dir: Path) -> tuple[str, str]:
     raise RuntimeError("no demo admin account")
 
 
-async def prepare(url: str, data_dir: Path, calls: int) -> list[tuple[Customer, Staff]]:
-    admin = Staff(url)
+async def prepare(url: str, data_dir: Path, calls: int) -> list[tuple[LeanCustomer, LeanStaff]]:
+    admin = LeanStaff(url)
     await admin.sign_in(*admin_password(data_dir))
     emails = [f"load-agent-{i}@demo.local" for i in range(calls)]
     await asyncio.gather(
@@ -226,16 +226,16 @@ async def prepare(url: str, data_dir: Path, calls: int) -> list[tuple[Customer, 
         )
     )
     await admin.close()
-    agents = [Staff(url) for _ in emails]
+    agents = [LeanStaff(url) for _ in emails]
     for agent, email in zip(agents, emails, strict=True):
         await agent.sign_in(email, PASSWORD)
         await agent.connect()
         await agent.go_online()
     print(f"  {calls} agents online", flush=True)
-    pairs: list[tuple[Customer, Staff]] = []
+    pairs: list[tuple[LeanCustomer, LeanStaff]] = []
     by_id = {agent.user["id"]: agent for agent in agents}
     for i in range(calls):
-        customer = Customer(url)
+        customer = LeanCustomer(url)
         await customer.open_chat(name=f"Load Customer {i}")
         await customer.connect()
         await customer.say("hello")
@@ -249,7 +249,7 @@ class ClipCaller(CallPeer):
     """A caller whose camera is a ClipSender (loadtest/clip_sender.py): its m-line has no
     aiortc track, and the sender starts once the peer connection is up."""
 
-    def __init__(self, customer: Customer, clip: Clip) -> None:
+    def __init__(self, customer: LeanCustomer, clip: Clip) -> None:
         super().__init__(customer, 0)
         self.camera = ClipSender(clip)
         self._starting: asyncio.Task[None] | None = None
@@ -275,7 +275,11 @@ class ClipCaller(CallPeer):
 
 
 def make_peers(
-    customer: Customer, agent: Staff, fps: float, timing: CallTiming, clip: Clip | None = None
+    customer: LeanCustomer,
+    agent: LeanStaff,
+    fps: float,
+    timing: CallTiming,
+    clip: Clip | None = None,
 ) -> None:
     """The call's two headless participants (no peer connection yet). The call id is
     known only once call.start acks; a peer connection built before it (pre-warmed, or the
@@ -303,7 +307,9 @@ def camera_clip(fps: float) -> Clip:
     return build_clip(seconds=10, bitrate=300_000, width=320, height=240, fps=max(1, round(fps)))
 
 
-async def one_call(customer: Customer, agent: Staff, clicked: float, timing: CallTiming) -> None:
+async def one_call(
+    customer: LeanCustomer, agent: LeanStaff, clicked: float, timing: CallTiming
+) -> None:
     loop = asyncio.get_running_loop()
 
     def since_click() -> float:
