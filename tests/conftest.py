@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import socket
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -69,6 +70,13 @@ def no_lost_primary() -> Iterator[None]:
 
 async def start_server(data_dir: Path, **sections: dict[str, Any]) -> tuple[Server, web.AppRunner]:
     """`server={"port": …}` starts it on a given port (a restart on the same address)."""
+    if sections.get("server", {}).get("redis_url"):
+        # A server on Redis holds the primary role on a 3 s lease renewed from this test's
+        # loop; a full collection of this pytest process's heap (hundreds of tests' objects)
+        # can stall that loop past it. Collect now, then freeze, as `liveassist serve` does at
+        # its start (signaling/collector.py): later collections see only the test's objects.
+        gc.collect()
+        gc.freeze()
     port = int(sections.get("server", {}).get("port") or free_port())
     overrides: dict[str, dict[str, Any]] = {
         "server": {"data_dir": str(data_dir), "port": port},
