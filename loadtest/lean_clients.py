@@ -39,9 +39,10 @@ class LeanParticipant(ClientBase):
         self._ack_ids = itertools.count(1)
         self._ws: aiohttp.ClientWebSocketResponse | None = None
         self._reader: asyncio.Task[None] | None = None
-        prefix = "" if self.namespace == "/" else f"{self.namespace},"
-        self._event_prefix = "42" + prefix
-        self._ack_prefix = "43" + prefix
+        self._ns = "" if self.namespace == "/" else f"{self.namespace},"
+        """The namespace as every frame after the packet type writes it."""
+        self._event_prefix = "42" + self._ns
+        self._ack_prefix = "43" + self._ns
 
     def on(self, event: str, handler: PushHandler) -> None:
         """Hand every push of `event` to `handler` instead of queueing it."""
@@ -53,7 +54,7 @@ class LeanParticipant(ClientBase):
         opened = await ws.receive_str(timeout=10)
         if not opened.startswith("0"):
             raise ConnectionError(f"not an Engine.IO open packet: {opened[:80]!r}")
-        namespace = "" if self.namespace == "/" else f"{self.namespace},"
+        namespace = self._ns
         await ws.send_str(f"40{namespace}{json.dumps({'token': token or self.token})}")
         while True:
             reply = await ws.receive_str(timeout=10)
@@ -128,8 +129,7 @@ class LeanParticipant(ClientBase):
         ws = self._ws
         if ws is not None and not ws.closed:
             if self.connected:
-                namespace = "" if self.namespace == "/" else f"{self.namespace},"
-                await ws.send_str(f"41{namespace}")
+                await ws.send_str(f"41{self._ns}")
             await ws.close()
         if self._reader is not None:
             await asyncio.gather(self._reader, return_exceptions=True)
