@@ -28,6 +28,7 @@ from aiortc import (
     RTCSessionDescription,
 )
 from aiortc.mediastreams import MediaStreamError
+from aiortc.rtcdtlstransport import RTCCertificate
 from av import AudioFrame, VideoFrame
 
 from loadtest.clients import Requester
@@ -35,6 +36,7 @@ from loadtest.clip_tracks import ClipVideoTrack
 from loadtest.rtp_tap import RtpTap, install
 from media.stamps import now_ms, read_stamp
 from media.tone import frame_samples
+from relay.rtc import aiortc_compat
 
 Role = Literal["audio", "camera", "screen"]
 """A track's role: the protocol's words (docs/protocol.md §8), not an import of server code."""
@@ -117,8 +119,12 @@ class CallPeer:
         frame_index: dict[bytes, int] | None = None,
         relay_only: bool = False,
         hears_voice: bool = False,
+        certificate: RTCCertificate | None = None,
     ) -> None:
         self.participant = participant
+        self.certificate = certificate
+        """Shared by this process's peers (a load run's: one key and SSL context for all);
+        None: aiortc makes one per peer connection, as a browser does."""
         self.hears_voice = hears_voice
         """Offer the optional fourth m-line (receive-only audio, role "voice") on which a
         supervisor's whisper or barge is heard; its decoded frames count in voice_frames."""
@@ -167,7 +173,10 @@ class CallPeer:
             handed = await self.participant.request("call.ice_servers", {"call_id": self.call_id})
             self.ice_servers = list(handed["ice_servers"])
             configuration = ice_configuration(self.ice_servers, relay_only=self.relay_only)
-        pc = self.pc = RTCPeerConnection(configuration)
+        if self.certificate is None:
+            pc = self.pc = RTCPeerConnection(configuration)
+        else:
+            pc = self.pc = aiortc_compat.peer_connection(configuration, self.certificate)
         for role in ROLES:
             kind = "audio" if role == "audio" else "video"
             transceiver = pc.addTransceiver(kind, direction="sendrecv")
@@ -182,6 +191,7 @@ class CallPeer:
             if self.frame_index is not None:
                 self.taps[role] = RtpTap(kind == "video", self.frame_index, self._seen(role))
                 install(transceiver.receiver, self.taps[role], asyncio.get_running_loop().time)
+                aiortc_compat.skip_decoder_thread(transceiver.receiver)  # it would decode nothing
         self.voice = pc.addTransceiver("audio", direction="recvonly") if self.hears_voice else None
 
         @pc.on("connectionstatechange")

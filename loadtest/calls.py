@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import re
@@ -47,8 +48,10 @@ from typing import Any, ClassVar
 
 import aiohttp
 import av
+from aiortc.rtcdtlstransport import RTCCertificate
 
 from loadtest.call_peer import CallPeer
+from loadtest.clients import Requester
 from loadtest.clip_sender import ClipSender
 from loadtest.cpu_share import CpuShare, CpuWindow
 from loadtest.lean_clients import LeanCustomer, LeanStaff
@@ -56,6 +59,8 @@ from media.clip import Clip
 from media.clip import build as build_clip
 from media.stamps import StampedVideoTrack, now_ms, stamp_frame
 from media.synthetic import Luma, Pattern, pattern_luma
+from relay.rtc import worker_process
+from relay.rtc.aiortc_compat import ReusableCertificate
 
 PASSWORD = "load-test-pass-1"
 
@@ -249,8 +254,9 @@ class ClipCaller(CallPeer):
     """A caller whose camera is a ClipSender (loadtest/clip_sender.py): its m-line has no
     aiortc track, and the sender starts once the peer connection is up."""
 
-    def __init__(self, customer: LeanCustomer, clip: Clip) -> None:
-        super().__init__(customer, 0)
+    def __init__(self, customer: Requester, clip: Clip, certificate: RTCCertificate) -> None:
+        # Read at the RTP level like the agent (nothing arrives; nothing to decode).
+        super().__init__(customer, 0, frame_index=clip.video_index(), certificate=certificate)
         self.camera = ClipSender(clip)
         self._starting: asyncio.Task[None] | None = None
 
@@ -279,13 +285,15 @@ def make_peers(
     agent: LeanStaff,
     fps: float,
     timing: CallTiming,
+    certificate: RTCCertificate,
     clip: Clip | None = None,
 ) -> None:
     """The call's two headless participants (no peer connection yet). The call id is
     known only once call.start acks; a peer connection built before it (pre-warmed, or the
     caller's while call.start travels) has no ICE servers: this measures a relay reached
     directly, as on this machine. With a `clip`, the caller sends it and the agent reads
-    RTP; without, the caller encodes a live camera and the agent decodes it."""
+    RTP; without, the caller encodes a live camera and the agent decodes it. All share
+    the generator's one `certificate` (cheap_generator)."""
 
     def first(role: str) -> None:
         if role == "camera":
@@ -293,12 +301,30 @@ def make_peers(
 
     caller: CallPeer
     if clip is not None:
-        caller = ClipCaller(customer, clip)
-        viewer = CallPeer(agent, 0, frame_index=clip.video_index(), on_first_frame=first)
+        caller = ClipCaller(customer, clip, certificate)
+        viewer = CallPeer(
+            agent,
+            0,
+            frame_index=clip.video_index(),
+            on_first_frame=first,
+            certificate=certificate,
+        )
     else:
-        caller = CallPeer(customer, 0, {"camera": LoopedCamera(320, 240, fps)})
-        viewer = CallPeer(agent, 0, read_stamps=False, on_first_frame=first)
+        camera = LoopedCamera(320, 240, fps)
+        caller = CallPeer(customer, 0, {"camera": camera}, certificate=certificate)
+        viewer = CallPeer(
+            agent, 0, read_stamps=False, on_first_frame=first, certificate=certificate
+        )
     timing.peers = [viewer, caller]
+
+
+def cheap_generator() -> RTCCertificate:
+    """Make this process's aiortc peers as cheap to build as a relay worker's (relay/rtc/
+    worker_process.py: bandwidth estimators built on first use, host addresses cached, codecs
+    negotiated without deep copies) and give them one certificate: what 100 callers on one
+    machine cost is the load run's overhead, not what a caller's own device would spend."""
+    worker_process.prepare()
+    return ReusableCertificate.generateCertificate()
 
 
 def camera_clip(fps: float) -> Clip:
@@ -403,12 +429,15 @@ async def run(calls: int, workers: int, fps: float, prewarm: bool, media: str = 
         lag = asyncio.create_task(watch_loop_lag(lags))
         timings = [CallTiming() for _ in pairs]
         clip = camera_clip(fps) if media == "clip" else None
+        certificate = cheap_generator()
         for (customer, agent), timing in zip(pairs, timings, strict=True):
-            make_peers(customer, agent, fps, timing, clip)
+            make_peers(customer, agent, fps, timing, certificate, clip)
         if prewarm:
             await asyncio.gather(*(peer.prepare() for t in timings for peer in t.peers))
             print(f"  {2 * calls} peer connections pre-warmed (built and gathered)", flush=True)
         writes_before = await write_stats(url)
+        gc.collect()  # the run's set-up (accounts, clip) is never garbage: out of the
+        gc.freeze()  # collector's sight, as a relay worker's start-up heap
         cpu_window = CpuWindow(server.pid)
         cpu_window.start()
         clicked = asyncio.get_running_loop().time()

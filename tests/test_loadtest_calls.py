@@ -1,8 +1,10 @@
 """The 50-calls load test's cheap parts: the clip sender puts decodable VP8 through a relay room,
-and the CPU window reads what processes used."""
+a load run's pair of peers (one shared certificate, RTP read without decoders) completes a
+call through the real server, and the CPU window reads what processes used."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -13,13 +15,17 @@ import pytest
 from aiortc import RTCConfiguration
 from aiortc.codecs.vpx import VpxPayloadDescriptor
 
-from loadtest.call_peer import NO_STUN
+from loadtest.call_peer import NO_STUN, CallPeer
+from loadtest.calls import ClipCaller
 from loadtest.clip_sender import ClipSender, packetised
 from loadtest.cpu_share import CpuWindow, children, cpu_seconds
 from loadtest.relay_peer import RelayPeer, join_room_pair
 from media.clip import Clip, build
 from relay.interface import CloseReason, RoomId
+from relay.rtc import aiortc_compat
 from relay.rtc.room import Room
+from tests.conftest import Server
+from tests.test_calls import chat_pair, ring_and_accept
 
 
 @pytest.fixture(scope="module")
@@ -62,6 +68,30 @@ async def test_a_clip_sender_camera_is_decoded_by_the_other_side(room: Room, cli
         await sender.stop()
         await caller.close()
         await viewer.close()
+
+
+async def test_a_load_runs_peers_share_one_certificate_and_read_rtp_without_decoders(
+    server: Server, clip: Clip
+) -> None:
+    certificate = aiortc_compat.ReusableCertificate.generateCertificate()
+    (fingerprint,) = [f.value for f in certificate.getFingerprints() if f.algorithm == "sha-256"]
+    async with chat_pair(server) as (customer, agent):
+        call_id = await ring_and_accept(customer, agent, customer.chat_id)
+        caller = ClipCaller(customer, clip, certificate)
+        viewer = CallPeer(agent, call_id, frame_index=clip.video_index(), certificate=certificate)
+        caller.call_id = call_id
+        try:
+            await asyncio.gather(caller.join(), viewer.join())
+            await viewer.wait_frames("camera", 3)  # whole clip frames, known by number
+            assert set(viewer.received["camera"].numbers) <= set(range(len(clip.video)))
+            for peer in (caller, viewer):
+                assert peer.pc is not None
+                assert fingerprint in peer.pc.localDescription.sdp
+                for transceiver in peer.pc.getTransceivers():
+                    assert not aiortc_compat.decoder_thread(transceiver.receiver)
+        finally:
+            await caller.close()
+            await viewer.close()
 
 
 def test_a_cpu_window_counts_a_busy_child_and_this_process() -> None:

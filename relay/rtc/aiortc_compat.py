@@ -164,6 +164,15 @@ def install_remote_bitrate_estimator(factory: Callable[[], Any]) -> None:
     vars(aiortc.rtcrtpreceiver)["RemoteBitrateEstimator"] = factory
 
 
+def install_common_codecs(
+    negotiate: Callable[[list[Any], list[Any]], list[Any]],
+) -> None:
+    """Make every RTCPeerConnection in this process keep the offer's codecs with
+    `negotiate(local_codecs, remote_codecs)` (aiortc.rtcpeerconnection looks
+    find_common_codecs up in its module globals at each setRemoteDescription)."""
+    vars(aiortc.rtcpeerconnection)["find_common_codecs"] = negotiate
+
+
 def install_host_addresses(lookup: Callable[[bool, bool], list[str]]) -> None:
     """Make aioice's gathering in this process ask `lookup(use_ipv4, use_ipv6)` for the host
     addresses (aioice.ice looks get_host_addresses up in its module globals per gathering)."""
@@ -403,6 +412,9 @@ REQUIRED: tuple[Requirement, ...] = (
         "RTCCertificate", "_create_ssl_context", "overridden: one context", ("srtp_profiles",)
     ),
     Requirement("aioice.ice", "get_host_addresses", "replaced: cached per worker"),
+    Requirement(
+        "aiortc.rtcpeerconnection", "find_common_codecs", "replaced: common_codecs, no deepcopy"
+    ),
 )
 ABSENT: tuple[Requirement, ...] = (
     Requirement("MediaStreamTrack", "_stopped", "must stay free: SilentTrack sets it"),

@@ -1,7 +1,8 @@
 """What a relay worker process sets up for itself once, before its first room.
 
-Each change is process-wide, so it is made here, in the worker (relay/control/worker_host.py)
-and in benchmarks that stand for one, never in a process whose other peer connections
+Each change is process-wide, so it is made here, in the worker (relay/control/worker_host.py),
+in benchmarks that stand for one and in the load generator (loadtest/calls.py, whose
+hundred clients are the run's overhead), never in a process whose other peer connections
 (a test's clients) should behave as aiortc's own.
 """
 
@@ -9,13 +10,15 @@ from __future__ import annotations
 
 import gc
 
-from relay.rtc import host_addresses, lazy_estimator
+from relay.rtc import common_codecs, host_addresses, lazy_estimator
 
 
 def prepare() -> None:
-    """Receivers build their bandwidth estimator lazily; host addresses are cached."""
+    """Receivers build their bandwidth estimator lazily; host addresses are cached; codecs
+    are negotiated without deep copies."""
     lazy_estimator.install()
     host_addresses.install()
+    common_codecs.install()
 
 
 def freeze_startup_heap() -> None:
