@@ -33,6 +33,20 @@ class Path:
         return self._free_at + self.delay_us
 
 
+class TailDropPath(Path):
+    """A bottleneck with a bounded queue (as tc tbf): a packet that would wait longer than
+    `buffer_us` is dropped."""
+
+    def __init__(self, rate_bps: float, delay_us: int = 20_000, buffer_us: int = 200_000) -> None:
+        super().__init__(rate_bps, delay_us)
+        self.buffer_us = buffer_us
+
+    def arrival(self, sent_us: int, size: int) -> int | None:
+        if self._free_at - sent_us > self.buffer_us:
+            return None
+        return super().arrival(sent_us, size)
+
+
 def run(
     estimator: SendSideEstimator,
     path: Path,
@@ -40,8 +54,13 @@ def run(
     start_us: int,
     *,
     jitter_us: int = 0,
+    lag_us: int = 0,
+    told: list[tuple[int, int]] | None = None,
 ) -> tuple[int, list[int]]:
-    """Send at the estimate for `seconds`; returns the end time and the estimate each 100 ms."""
+    """Send at the estimate for `seconds`; returns the end time and the estimate each 100 ms.
+    With `lag_us`, the sender follows the estimate of that long ago (a publisher re-targeting
+    its encoder after the relay's REMB); `told` keeps (time, estimate) across runs."""
+    told = told if told is not None else [(start_us, estimator.estimate)]
     feedback = TransportFeedback(sender_ssrc=1, media_ssrc=2)
     rng = random.Random(11)
     pending: list[tuple[int, int]] = []  # (arrival µs, seq16)
@@ -57,7 +76,8 @@ def run(
             arrival = path.arrival(now, PACKET)
             if arrival is not None:
                 pending.append((arrival + (rng.randrange(jitter_us) if jitter_us else 0), seq))
-            next_send = now + int(PACKET * 8 * 1e6 / estimator.estimate)
+            rate = next((r for at, r in reversed(told) if at <= now - lag_us), told[0][1])
+            next_send = now + int(PACKET * 8 * 1e6 / rate)
         else:
             now = next_feedback
             next_feedback += 100_000
@@ -71,6 +91,7 @@ def run(
                 assert report is not None
                 estimator.on_feedback(report, now)
             estimates.append(estimator.estimate)
+            told.append((now, estimator.estimate))
     return now, estimates
 
 
@@ -125,6 +146,29 @@ def test_heavy_loss_caps_the_estimate_and_clean_windows_lift_it() -> None:
     path.loss = 0.0
     _now, clean = run(estimator, path, 30.0, now)
     assert clean[-1] > 1_000_000, clean
+
+
+def test_a_dip_under_a_slow_sender_is_cut_for_once_and_recovered_from() -> None:
+    """Through the relay the sender is the publisher, following the estimate a second late:
+    the loss of a 10 s dip to 300 kbit/s goes on until it has, and cutting again for each
+    window of it drove the estimate to the floor and kept it there after the dip."""
+    estimator = SendSideEstimator(start_bitrate=600_000)
+    path, told = TailDropPath(1_000_000), [(0, 600_000)]
+    now, _before = run(estimator, path, 20.0, 0, lag_us=1_000_000, told=told)
+    path.rate_bps = 300_000
+    now, during = run(estimator, path, 10.0, now, lag_us=1_000_000, told=told)
+    assert estimator.loss_cuts >= 1 and estimator.loss_cuts_held >= 1
+    assert min(during) > 150_000, during  # was 72 kbit/s: four cuts before the sender followed
+    path.rate_bps = 1_000_000
+    _now, after = run(estimator, path, 10.0, now, lag_us=1_000_000, told=told)
+    assert after[50] > 600_000, after  # 5 s after the dip (was 0.11 Mbit/s)
+
+
+def test_a_sender_that_never_slows_down_is_cut_again() -> None:
+    estimator = SendSideEstimator(start_bitrate=1_000_000)
+    path, told = TailDropPath(300_000), [(0, 1_000_000)]
+    run(estimator, path, 10.0, 0, lag_us=60_000_000, told=told)  # never follows
+    assert estimator.loss_cuts >= 3, (estimator.loss_cuts, estimator.loss_cuts_held)
 
 
 def test_hostile_feedback_never_breaks_the_estimator() -> None:

@@ -10,7 +10,11 @@ of one-way delay between groups is smoothed and its trend fitted over the last 2
 adapts to it (overuse, normal, underuse); the rate follows AIMD (down to 85 % of what
 arrived on overuse, up 8 % a second otherwise, slower near the last known capacity). Loss
 over windows of at least 20 packets and 0.5 s caps the result (above 10 %: cut by half the
-loss; under 2 %: the cap grows 8 % a window and is lifted once it no longer binds).
+loss; under 2 %: the cap grows 8 % a window and is lifted once it no longer binds). A cut
+is not repeated while what the relay sends on the transport is still above the last cut:
+the relay does not make the rate, its publisher does, a REMB and an encoder's reaction
+later, and loss measured before that reaction says nothing new (cut again for it, the
+estimate fell to the 30 kbit/s floor in a 10 s dip to 300 kbit/s; docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -41,6 +45,11 @@ LOSS_MIN_PACKETS = 20
 LOSS_MIN_US = 500_000
 HIGH_LOSS = 0.10
 LOW_LOSS = 0.02
+CUT_HOLD_MAX_US = 3_000_000
+"""A cut waits for the sent rate to come down at most this long (a sender that never
+follows the estimate is cut again after it)."""
+ABOVE_CUT = 1.1
+"""Sent faster than this times the last cut: the sender has not followed it yet."""
 _REFERENCE_WRAP_US = (1 << 24) * 64_000
 
 
@@ -76,6 +85,24 @@ class SentHistory:
         if delta >= 0x8000:
             delta -= _SEQ_MOD
         return newest + delta
+
+    def sent_bitrate(self, since_us: int) -> float:
+        """Bit/s sent from `since_us` to the newest packet (newest first, once per loss
+        window, not per packet)."""
+        octets = 0
+        newest = self.next_seq - 1
+        first_us = last_us = None
+        for seq in range(newest, max(newest - self._mask, -1), -1):
+            entry = self._ring[seq & self._mask]
+            if entry is None or entry[0] != seq or entry[1] < since_us:
+                break
+            if last_us is None:
+                last_us = entry[1]
+            first_us = entry[1]
+            octets += entry[2]
+        if first_us is None or last_us is None or last_us <= first_us:
+            return 0.0
+        return octets * 8 * 1e6 / (last_us - first_us)
 
     def lookup(self, seq: int) -> tuple[int, int] | None:
         """(send time µs, size) of unwrapped `seq`, if still remembered."""
@@ -203,6 +230,10 @@ class SendSideEstimator:
         """Decreases made for a detected overuse."""
         self.loss_cuts = 0
         """Decreases made for loss above HIGH_LOSS."""
+        self.loss_cuts_held = 0
+        """Loss windows above HIGH_LOSS not cut for: the sender had not yet followed a cut."""
+        self._last_cut: tuple[int, float] | None = None
+        """(when, to what) the last loss cut was made."""
         self.loss_fraction = 0.0
 
     @property
@@ -375,9 +406,22 @@ class SendSideEstimator:
         self._loss_since_us = now_us
         current = self.estimate
         if loss > HIGH_LOSS:
+            if self._cut_pending(now_us):
+                self.loss_cuts_held += 1
+                return
             self.loss_cuts += 1
             self._loss_cap = max(current * (1 - 0.5 * loss), MIN_BITRATE)
+            self._last_cut = (now_us, self._loss_cap)
         elif loss < LOW_LOSS and self._loss_cap is not None:
             self._loss_cap *= 1.08
             if self._loss_cap >= self._delay_rate:
                 self._loss_cap = None
+
+    def _cut_pending(self, now_us: int) -> bool:
+        """The last cut is recent and the relay still sends above it."""
+        if self._last_cut is None:
+            return False
+        when, to = self._last_cut
+        if now_us - when >= CUT_HOLD_MAX_US:
+            return False
+        return self.history.sent_bitrate(now_us - LOSS_MIN_US) > ABOVE_CUT * to
