@@ -5,11 +5,12 @@ SQLAlchemy's own execution of the same tables does: the same rows, the same Pyth
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, delete, insert, select
 
 from signaling.db.schema import (
     call_events,
@@ -17,6 +18,8 @@ from signaling.db.schema import (
     chat_sessions,
     organisations,
     recordings,
+    utcnow,
+    webhook_deliveries,
     webhook_endpoints,
 )
 from signaling.store import calls as call_store
@@ -160,7 +163,56 @@ async def test_webhook_subscriptions_read_by_event_type(
                     e["id"] for e in webhook_store.subscribed_sync(conn, org_id, "chat.created")
                 ] == [ids[1]]
                 assert webhook_store.subscribed_sync(conn, org_id + 1000, "call.started") == []
+                check_any_due(conn, org_id, enabled=ids[0], disabled=ids[2])
 
             await server.runtime.db.write_in_thread(check)
         finally:
             await admin.close()
+
+
+def check_any_due(conn: Connection, org_id: int, *, enabled: int, disabled: int) -> None:
+    """The sender's compiled "anything due?" agrees with the statement run by SQLAlchemy,
+    for each reason a pending delivery is or is not due."""
+    now = utcnow()
+    past, future = now - timedelta(seconds=5), now + timedelta(seconds=60)
+    D = webhook_deliveries
+
+    def delivery(n: int, endpoint: int, **values: Any) -> dict[str, Any]:
+        row = {
+            "org_id": org_id,
+            "endpoint_id": endpoint,
+            "event_id": f"evt-{n}",
+            "event_type": "call.started",
+            "order_key": "chat:1",
+            "body": "{}",
+            "state": "pending",
+            "attempts": 0,
+            "next_attempt_at": past,
+            "retry_since": past,
+        }
+        return {**row, **values}
+
+    cases: list[tuple[str, list[dict[str, Any]], bool]] = [
+        ("nothing", [], False),
+        ("due", [delivery(1, enabled)], True),
+        ("later", [delivery(1, enabled, next_attempt_at=future)], False),
+        ("leased", [delivery(1, enabled, claimed_by="p", lease_until=future)], False),
+        ("lease over", [delivery(1, enabled, claimed_by="p", lease_until=past)], True),
+        ("delivered", [delivery(1, enabled, state="delivered")], False),
+        ("endpoint off", [delivery(1, disabled)], False),
+        (
+            "behind a later one",
+            [delivery(1, enabled, next_attempt_at=future), delivery(2, enabled)],
+            False,
+        ),
+    ]
+    for name, rows, due in cases:
+        conn.execute(delete(D))
+        if rows:
+            conn.execute(insert(D), rows)
+        by_sqlalchemy = conn.execute(
+            select(D.c.id).where(*webhook_store._due(now)).limit(1)
+        ).first()
+        assert (by_sqlalchemy is not None) is due, name
+        assert webhook_store.any_due_sync(conn, now) is due, name
+    conn.execute(delete(D))

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    BindParameter,
     Column,
     Connection,
     Select,
@@ -108,14 +109,16 @@ def add_deliveries_sync(conn: Connection, rows: Sequence[dict[str, Any]]) -> Non
 
 
 # ---- the sender's side -----------------------------------------------------------------------
-def _due(now: datetime) -> list[Any]:
+def _due(now: datetime | BindParameter[datetime], lease_now: Any = None) -> list[Any]:
     """Pending, due, not held by a live claim, enabled endpoint, and no earlier pending
-    delivery with the same endpoint and order key (so one chat's events go out in order)."""
+    delivery with the same endpoint and order key (so one chat's events go out in order).
+    `lease_now`: what the lease is compared with, when not `now` itself (a second bind)."""
     earlier = D.alias("earlier")
+    lease_now = now if lease_now is None else lease_now
     return [
         D.c.state == DeliveryState.PENDING.value,
         D.c.next_attempt_at <= now,
-        or_(D.c.lease_until.is_(None), D.c.lease_until < now),
+        or_(D.c.lease_until.is_(None), D.c.lease_until < lease_now),
         D.c.endpoint_id.in_(select(E.c.id).where(E.c.enabled.is_(True))),
         ~exists().where(
             and_(
@@ -129,8 +132,19 @@ def _due(now: datetime) -> list[Any]:
 
 
 async def any_due(conn: AsyncConnection, now: datetime) -> bool:
-    found = await conn.execute(select(D.c.id).where(*_due(now)).limit(1))
-    return found.first() is not None
+    """Asked by every process's sender once a second, busy or idle: compiled once."""
+    return bool(await conn.run_sync(any_due_sync, now))
+
+
+def any_due_sync(conn: Connection, now: datetime) -> bool:
+    prepared = compiled_once(conn, "webhook_deliveries.any_due", _any_due_statement)
+    return prepared.run(conn, {"p_now": now, "p_lease_now": now}).fetchone() is not None
+
+
+def _any_due_statement() -> tuple[Select[Any], list[Column[Any]]]:
+    now = bindparam("p_now", type_=D.c.next_attempt_at.type)
+    lease_now = bindparam("p_lease_now", type_=D.c.lease_until.type)
+    return select(D.c.id).where(*_due(now, lease_now)).limit(1), [D.c.id]
 
 
 async def claim_due(
