@@ -74,26 +74,24 @@ def test_h264_profiles_and_rtx_follow_aiortc() -> None:
     assert [c.payloadType for c in ours] == [102, 103, CODECS["video"][0].payloadType]
 
 
+def vp8(payload_type: int) -> RTCRtpCodecParameters:
+    return RTCRtpCodecParameters(
+        "video/VP8",
+        90000,
+        payloadType=payload_type,
+        rtcpFeedback=[RTCRtcpFeedback("nack", "pli")],
+        parameters={"x": 1},
+    )
+
+
 @pytest.mark.parametrize("side", ["local", "remote"])
 def test_kept_codecs_share_nothing_with_either_side(side: str) -> None:
     local = [
-        RTCRtpCodecParameters(
-            "video/VP8",
-            90000,
-            payloadType=97,
-            rtcpFeedback=[RTCRtcpFeedback("nack", "pli")],
-            parameters={"x": 1},
-        ),
+        vp8(97),
         RTCRtpCodecParameters("video/rtx", 90000, payloadType=98, parameters={"apt": 97}),
     ]
     remote = [
-        RTCRtpCodecParameters(
-            "video/VP8",
-            90000,
-            payloadType=120,
-            rtcpFeedback=[RTCRtcpFeedback("nack", "pli")],
-            parameters={"x": 1},
-        ),
+        vp8(120),
         RTCRtpCodecParameters(
             "video/rtx",
             90000,
