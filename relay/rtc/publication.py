@@ -60,6 +60,8 @@ class Publication:
     ) -> None:
         self.stream: NegotiatedStream = negotiated_stream(transceiver)
         self._rtp_tap = rtp_tap
+        self.upstream: object = transceiver.receiver.transport
+        """The publisher's transport: publications sharing it are one publisher's."""
         self._sink = DtlsRtpSink(transceiver.receiver.transport)
         video = self.stream.kind == "video"
         self.repair = (

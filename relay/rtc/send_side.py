@@ -8,7 +8,10 @@ big), the subscriber's feedback comes through the RtcpTap, and the estimator
 among the transport's streams in proportion to what each is sent now (audio takes its
 part; a sending video stream counts as at least FLOOR, an idle one gets none), and each
 video stream's share goes to its subscription (relay/rtc/subscription.py), which reports
-it upstream.
+it upstream — with the shares of the same publisher's streams that report nothing (its
+audio) added: a browser reads a REMB as the limit of everything it sends and takes its
+audio out of it again, so a video share alone left its camera the share less the audio
+(a dip's 190 kbit/s estimate reached the publisher as 128 kbit/s for all of it).
 """
 
 from __future__ import annotations
@@ -36,14 +39,16 @@ holds the estimate down (SendSideEstimator.congested)."""
 class _Stream:
     octets: Callable[[], int]
     listener: EstimateListener | None
+    publisher: object = None
+    """Streams with the same publisher (its transport) are one sender's, audio and video."""
     window: tuple[float, int] | None = None
     rate: float | None = None
 
 
 class SendSide:
     """Lifecycle: created when the leg learns the extension was negotiated → close().
-    Streams join() with a count of the payload octets sent and, for video, a listener;
-    they leave() when they close."""
+    Streams join() with a count of the payload octets sent, their publisher and, for
+    video, a listener; they leave() when they close."""
 
     def __init__(
         self,
@@ -62,9 +67,13 @@ class SendSide:
         rtcp_tap.set_transport_feedback_handler(self._on_feedback)
 
     def join(
-        self, key: object, octets: Callable[[], int], listener: EstimateListener | None
+        self,
+        key: object,
+        octets: Callable[[], int],
+        listener: EstimateListener | None,
+        publisher: object = None,
     ) -> None:
-        self._streams[key] = _Stream(octets, listener)
+        self._streams[key] = _Stream(octets, listener, publisher)
 
     def leave(self, key: object) -> None:
         self._streams.pop(key, None)
@@ -98,11 +107,20 @@ class SendSide:
         COUNTERS.send_side_overuses += estimator.overuses - overuses
         COUNTERS.send_side_loss_cuts += estimator.loss_cuts - loss_cuts
         self._measure(self._clock())
-        total = sum(self._weight(s) for s in self._streams.values())
+        streams = list(self._streams.values())
+        total = sum(self._weight(s) for s in streams)
+        unreported: dict[object, float] = {}
+        for stream in streams:
+            if stream.listener is None:
+                unreported[stream.publisher] = unreported.get(stream.publisher, 0.0) + (
+                    self._weight(stream)
+                )
         congested = self.estimator.congested
-        for stream in list(self._streams.values()):
+        for stream in streams:
             weight = self._weight(stream)
             if stream.listener is not None and weight > 0:  # idle: nothing to limit
+                if stream.publisher is not None:
+                    weight += unreported.get(stream.publisher, 0.0)
                 share = int(estimate * weight / total)
                 stream.listener(max(share, 30_000), congested)
 

@@ -134,7 +134,10 @@ class Subscription:
         if self._send_side is not None:
             video = publication.forwarder.video
             self._send_side.join(
-                self, lambda: self.down_track.sent_octets, self._on_estimate if video else None
+                self,
+                lambda: self.down_track.sent_octets,
+                self._on_estimate if video else None,
+                publication.upstream,
             )
         publication.add_sender_report_listener(self._on_sender_report)
         if self._dtls.state == "connected":
