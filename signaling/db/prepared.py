@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Column, Connection, Dialect
+from sqlalchemy import BindParameter, Column, Connection, Dialect, Table, bindparam
 from sqlalchemy.sql.expression import Executable
 
 Processor = Callable[[Any], Any] | None
@@ -113,3 +113,14 @@ def compiled_once(
         statement, columns = build()
         found = _COMPILED[cache_key] = Prepared(statement, dialect, columns)
     return found
+
+
+def insert_keys(table: Table) -> list[str]:
+    """The columns an insert of a whole row gives (all but the generated id)."""
+    return [column.key for column in table.c if column.key != "id"]
+
+
+def column_binds(table: Table, keys: Sequence[str]) -> dict[str, BindParameter[Any]]:
+    """One bind per column, named as the column and typed by it: `.values()` of a
+    statement for compiled_once, filled by name at each run."""
+    return {key: bindparam(key, type_=table.c[key].type) for key in keys}

@@ -25,7 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from signaling.calls.revision import next_rev
-from signaling.db.prepared import compiled_once
+from signaling.db.prepared import column_binds, compiled_once, insert_keys
 from signaling.db.schema import call_events, call_quality, calls, utcnow
 from signaling.store import Record, record, records
 from signaling.types import CallMedia, CallParty, CallState
@@ -62,12 +62,12 @@ def create_call_sync(
     return prepared.rows(prepared.run(conn, values))[0]
 
 
-_CREATED_FROM = [c.key for c in calls.c if c.key != "id"]
+_CREATED_FROM = insert_keys(calls)
 
 
 def _create_statement() -> tuple[Insert, list[Column[Any]]]:
-    binds = {key: bindparam(key, type_=calls.c[key].type) for key in _CREATED_FROM}
-    return insert(calls).values(binds).returning(*calls.c), list(calls.c)
+    statement = insert(calls).values(column_binds(calls, _CREATED_FROM))
+    return statement.returning(*calls.c), list(calls.c)
 
 
 async def call_by_id(conn: AsyncConnection, call_id: int) -> Record | None:
@@ -91,7 +91,7 @@ def _update_statement(keys: tuple[str, ...]) -> tuple[Update, list[Column[Any]]]
     statement = (
         update(calls)
         .where(calls.c.id == bindparam("p_id", type_=calls.c.id.type))
-        .values({key: bindparam(key, type_=calls.c[key].type) for key in keys})
+        .values(column_binds(calls, keys))
         .returning(*calls.c)
     )
     return statement, list(calls.c)
@@ -151,7 +151,7 @@ def add_events_sync(
         prepared.run_many(conn, [_event_values(*event) for event in events])
 
 
-_EVENT_FIELDS = [c.key for c in call_events.c if c.key != "id"]
+_EVENT_FIELDS = insert_keys(call_events)
 
 
 def _event_values(
@@ -167,8 +167,7 @@ def _event_values(
 
 
 def _add_events_statement() -> tuple[Insert, list[Column[Any]]]:
-    binds = {key: bindparam(key, type_=call_events.c[key].type) for key in _EVENT_FIELDS}
-    return insert(call_events).values(binds), []
+    return insert(call_events).values(column_binds(call_events, _EVENT_FIELDS)), []
 
 
 def _add_event_statement() -> tuple[Insert, list[Column[Any]]]:

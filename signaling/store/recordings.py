@@ -20,7 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from signaling.db.prepared import compiled_once
+from signaling.db.prepared import column_binds, compiled_once, insert_keys
 from signaling.db.schema import (
     calls,
     chat_sessions,
@@ -103,12 +103,12 @@ def create_recording_sync(
     return prepared.rows(prepared.run(conn, values))[0]
 
 
-_RECORDING_FIELDS = [c.key for c in recordings.c if c.key != "id"]
+_RECORDING_FIELDS = insert_keys(recordings)
 
 
 def _create_recording_statement() -> tuple[Insert, list[Column[Any]]]:
-    binds = {key: bindparam(key, type_=recordings.c[key].type) for key in _RECORDING_FIELDS}
-    return insert(recordings).values(binds).returning(*recordings.c), list(recordings.c)
+    statement = insert(recordings).values(column_binds(recordings, _RECORDING_FIELDS))
+    return statement.returning(*recordings.c), list(recordings.c)
 
 
 async def update_recording(
