@@ -66,12 +66,16 @@ RELAY_ESTIMATOR_COUNTERS = (
     "send_side_overuses",
     "send_side_loss_cuts",
     "send_side_limits",
+    "nacks_received",
+    "rtx_sent",
+    "rtx_refused",
     "transport_feedback_received",
     "arrival_stamps_kernel",
     "arrival_stamps_fallback",
 )
 """What the relay's own estimate of the subscriber's downlink did in a run (relay/metrics.py):
-overuses and loss cuts say which half of it brought a dip."""
+overuses and loss cuts say which half of it brought a dip; NACKs and resends, what the
+subscriber asked to be repaired and what the relay answered."""
 
 
 def loop_lags(before: dict[str, Any], after: dict[str, Any]) -> dict[str, int]:

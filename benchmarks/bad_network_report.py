@@ -145,7 +145,10 @@ def run_line(path: str, run: dict[str, Any]) -> str:
         line += (
             f", relay estimator: {estimator['send_side_overuses']} overuses, "
             f"{estimator['send_side_loss_cuts']} loss cuts, "
-            f"{estimator['send_side_limits']} limits passed on"
+            f"{estimator['send_side_limits']} limits passed on; "
+            f"{estimator.get('nacks_received', 0)} NACKs in, "
+            f"{estimator.get('rtx_sent', 0)} packets resent, "
+            f"{estimator.get('rtx_refused', 0)} refused (over budget)"
         )
     lags = run.get("relay_loop_lags")
     if lags:

@@ -59,6 +59,7 @@ class RelayCounters:
         "plis_sent",
         "receiver_reports_sent",
         "rtx_received",
+        "rtx_refused",
         "rtx_sent",
         "send_failures",
         "send_side_limits",
@@ -76,6 +77,7 @@ class RelayCounters:
         self.nacks_received = 0
         self.nacks_sent = 0
         self.rtx_sent = 0
+        self.rtx_refused = 0
         self.rtx_received = 0
         self.plis_sent = 0
         self.receiver_reports_sent = 0
@@ -99,6 +101,7 @@ class RelayCounters:
             "nacks_received": self.nacks_received,
             "nacks_sent": self.nacks_sent,
             "rtx_sent": self.rtx_sent,
+            "rtx_refused": self.rtx_refused,
             "rtx_received": self.rtx_received,
             "plis_sent": self.plis_sent,
             "receiver_reports_sent": self.receiver_reports_sent,

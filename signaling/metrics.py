@@ -94,6 +94,9 @@ WORKER_COUNTERS = {
     "nacks_received": "NACKs received from subscribers (answered from the packet history)",
     "nacks_sent": "NACKs sent to publishers",
     "rtx_sent": "Retransmissions sent to subscribers",
+    "rtx_refused": (
+        "NACKs whose retransmissions did not fit the subscriber's estimated downlink (dropped)"
+    ),
     "rtx_received": "Retransmissions received from publishers",
     "plis_sent": "Keyframe requests (PLI) sent to publishers",
     "receiver_reports_sent": "RTCP receiver reports sent to publishers (loss, jitter, LSR/DLSR)",

@@ -6,10 +6,14 @@ from __future__ import annotations
 class PacketHistory:
     """A fixed ring indexed by seq % size: O(1) put and get, old entries overwritten.
 
-    Stores the packet as sent before SRTP protection (it is re-protected on retransmit).
+    Stores the packet as sent before SRTP protection (it is re-protected on retransmit),
+    and when it was last resent: a receiver asks again for a packet still missing after
+    its own idea of the round trip, and a resend that has not had a round trip to arrive
+    answers nothing new — on a congested link it only adds to the queue that lost it
+    (libwebrtc's sender refuses the same, RtpPacketHistory::VerifyRtt).
     """
 
-    __slots__ = ("_mask", "_packets", "_seqs")
+    __slots__ = ("_mask", "_packets", "_resent_at", "_seqs")
 
     def __init__(self, size: int = 1024) -> None:
         if size <= 0 or size & (size - 1) or size > 0x8000:
@@ -17,11 +21,13 @@ class PacketHistory:
         self._mask = size - 1
         self._seqs: list[int] = [-1] * size
         self._packets: list[bytes | None] = [None] * size
+        self._resent_at: list[float | None] = [None] * size
 
     def put(self, sequence_number: int, packet: bytes) -> None:
         slot = sequence_number & self._mask
         self._seqs[slot] = sequence_number
         self._packets[slot] = packet
+        self._resent_at[slot] = None
 
     def get(self, sequence_number: int) -> bytes | None:
         slot = sequence_number & self._mask
@@ -29,8 +35,21 @@ class PacketHistory:
             return None
         return self._packets[slot]
 
+    def get_for_resend(self, sequence_number: int, now: float, interval: float) -> bytes | None:
+        """The packet, marked resent at `now`, unless it was resent less than `interval`
+        seconds ago (or is not held)."""
+        slot = sequence_number & self._mask
+        if self._seqs[slot] != sequence_number:
+            return None
+        last = self._resent_at[slot]
+        if last is not None and now - last < interval:
+            return None
+        self._resent_at[slot] = now
+        return self._packets[slot]
+
     def close(self) -> None:
         """Drop every stored packet; idempotent."""
         size = self._mask + 1
         self._seqs = [-1] * size
         self._packets = [None] * size
+        self._resent_at = [None] * size

@@ -10,6 +10,7 @@ from aiortc.rtp import RtcpSrPacket
 
 from relay.metrics import COUNTERS
 from relay.packet.packet_history import PacketHistory
+from relay.packet.retransmit_budget import RetransmitBudget
 from relay.packet.rtp_header import RtpHeader, padding_packet, parse_header, rtx_packet
 from relay.packet.stream_rewriter import StreamRewriter, seq_newer
 from relay.rtc.sender_reports import rewrite_sender_report
@@ -65,6 +66,7 @@ class DownTrack:
         "_wait_after_failure",
         "dropped_waiting",
         "filled",
+        "refused",
         "retransmitted",
         "send_failed",
         "sent",
@@ -94,6 +96,8 @@ class DownTrack:
         """Payload octets forwarded (not counting retransmissions), for sender reports."""
         self.dropped_waiting = 0
         self.retransmitted = 0
+        self.refused = 0
+        """NACKs (or their rest) left unanswered for want of budget."""
         self.filled = 0
         """Padding packets sent in place of packets lost upstream for good."""
         self.send_failed = 0
@@ -223,24 +227,41 @@ class DownTrack:
             octet_count=self.sent_octets,
         )
 
-    def handle_nack(self, lost: Iterable[int]) -> int:
-        """Resend what the history still holds; returns how many were resent."""
+    def handle_nack(
+        self,
+        lost: Iterable[int],
+        *,
+        now: float = 0.0,
+        resend_interval: float = 0.0,
+        budget: RetransmitBudget | None = None,
+    ) -> int:
+        """Resend what the history still holds; returns how many were resent.
+
+        A packet already resent less than `resend_interval` ago (the leg's round trip) is
+        not sent again, and `budget`, when given, decides whether the leg has room for each
+        resend: on a link that drops for congestion, repeats and unpaced repairs are what
+        keep it congested."""
         count = 0
         if self._history is None:
             return 0
         for seq in lost:
             if self._closed:
                 break
-            packet = self._history.get(seq)
-            if packet is not None:
-                if self._rtx is not None:
-                    packet = self._rtx.wrap(packet)
-                packet = self._rewriter.restamp(packet)
-                try:
-                    self._sink.send_rtp(packet)
-                except ConnectionError:
-                    break
-                count += 1
+            packet = self._history.get_for_resend(seq, now, resend_interval)
+            if packet is None:
+                continue
+            if budget is not None and not budget.take(len(packet), now):
+                self.refused += 1
+                COUNTERS.rtx_refused += 1
+                break  # the rest of this NACK is over budget too
+            if self._rtx is not None:
+                packet = self._rtx.wrap(packet)
+            packet = self._rewriter.restamp(packet)
+            try:
+                self._sink.send_rtp(packet)
+            except ConnectionError:
+                break
+            count += 1
         self.retransmitted += count
         COUNTERS.nacks_received += 1
         COUNTERS.rtx_sent += count

@@ -169,13 +169,30 @@ class Subscription:
             self.keyframe_requests += 1
             self._publication.forwarder.request_keyframe()
         elif isinstance(packet, RtcpRtpfbPacket) and packet.fmt == RTCP_RTPFB_NACK:
-            self.down_track.handle_nack(packet.lost)
+            self._resend(packet.lost)
         elif isinstance(packet, RtcpPsfbPacket) and self._send_side is None:
             share = remb_share(packet, self._rtcp_tap.remb_sharers)
             if share is not None:
                 self.remb_received += 1
                 self._remb_limit = self._limiting(share[0])
                 self._report_estimate()
+
+    def _resend(self, lost: list[int]) -> None:
+        """Answer a NACK from the history; with the relay's own estimate of this leg, no
+        sooner than SendSide.resend_interval after the same packet's last resend and within
+        the leg's retransmission budget."""
+        send_side = self._send_side
+        if send_side is None:
+            self.down_track.handle_nack(lost)
+            return
+        self.down_track.handle_nack(
+            lost,
+            now=time.monotonic(),
+            resend_interval=send_side.resend_interval(
+                self._leg.rtt if self._leg is not None else None
+            ),
+            budget=send_side.retransmit_budget,
+        )
 
     def _limiting(self, remb: int) -> int | None:
         """The subscriber's REMB as a limit for the publisher, or None if it is none.
