@@ -26,12 +26,14 @@ def test_a_packet_is_resent_once_per_interval_and_again_after_it() -> None:
     history = PacketHistory(8)
     history.put(5, b"five")
     assert history.get_for_resend(5, now=1.0, interval=0.1) == b"five"
+    history.mark_resent(5, 1.0)
     assert history.get_for_resend(5, now=1.05, interval=0.1) is None  # asked again too soon
     assert history.get_for_resend(5, now=1.11, interval=0.1) == b"five"
     history.put(13, b"thirteen")  # the slot is reused: a new packet, never resent
     assert history.get_for_resend(13, now=1.12, interval=0.1) == b"thirteen"
+    history.mark_resent(5, 1.12)  # no longer held: marks nothing
+    assert history.get_for_resend(13, now=1.13, interval=0.1) == b"thirteen"
     assert history.get_for_resend(5, now=2.0, interval=0.1) is None  # gone
-    assert history.get(13) == b"thirteen"  # a plain read marks nothing
 
 
 def test_a_down_track_answers_a_repeated_nack_only_after_the_round_trip() -> None:
@@ -94,6 +96,10 @@ def test_a_subscriber_asking_for_its_whole_history_gets_its_estimate_at_most() -
     )
     assert resent == 2 and track.refused == 10 and budget.refused == 10
     assert len(sink.packets) == 16 + 2
+    # a refused packet is not marked resent: once there is room it goes at the first request
+    refused_seq = parse_header(sink.packets[2]).sequence_number
+    later = track.handle_nack([refused_seq], now=2.6, resend_interval=1.0, budget=budget)
+    assert later == 1 and parse_header(sink.packets[-1]).sequence_number == refused_seq
 
 
 async def test_a_leg_refuses_repeats_within_its_round_trip_only_while_congested() -> None:

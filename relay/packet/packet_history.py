@@ -36,16 +36,20 @@ class PacketHistory:
         return self._packets[slot]
 
     def get_for_resend(self, sequence_number: int, now: float, interval: float) -> bytes | None:
-        """The packet, marked resent at `now`, unless it was resent less than `interval`
-        seconds ago (or is not held)."""
+        """The packet, unless it was resent less than `interval` seconds before `now` (or
+        is not held); mark_resent() once it is sent."""
         slot = sequence_number & self._mask
         if self._seqs[slot] != sequence_number:
             return None
         last = self._resent_at[slot]
         if last is not None and now - last < interval:
             return None
-        self._resent_at[slot] = now
         return self._packets[slot]
+
+    def mark_resent(self, sequence_number: int, now: float) -> None:
+        slot = sequence_number & self._mask
+        if self._seqs[slot] == sequence_number:
+            self._resent_at[slot] = now
 
     def close(self) -> None:
         """Drop every stored packet; idempotent."""

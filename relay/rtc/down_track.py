@@ -261,6 +261,7 @@ class DownTrack:
                 self._sink.send_rtp(packet)
             except ConnectionError:
                 break
+            self._history.mark_resent(seq, now)
             count += 1
         self.retransmitted += count
         COUNTERS.nacks_received += 1
