@@ -13,7 +13,7 @@ class PacketHistory:
     (libwebrtc's sender refuses the same, RtpPacketHistory::VerifyRtt).
     """
 
-    __slots__ = ("_mask", "_packets", "_resent_at", "_seqs")
+    __slots__ = ("_mask", "_packets", "_resent", "_seqs")
 
     def __init__(self, size: int = 1024) -> None:
         if size <= 0 or size & (size - 1) or size > 0x8000:
@@ -21,13 +21,14 @@ class PacketHistory:
         self._mask = size - 1
         self._seqs: list[int] = [-1] * size
         self._packets: list[bytes | None] = [None] * size
-        self._resent_at: list[float | None] = [None] * size
+        self._resent: list[tuple[int, float] | None] = [None] * size
+        """Per slot, (seq, when) of its last resend: a mark names its packet, so put(), on
+        the forwarding path, need not clear it."""
 
     def put(self, sequence_number: int, packet: bytes) -> None:
         slot = sequence_number & self._mask
         self._seqs[slot] = sequence_number
         self._packets[slot] = packet
-        self._resent_at[slot] = None
 
     def get(self, sequence_number: int) -> bytes | None:
         slot = sequence_number & self._mask
@@ -41,19 +42,19 @@ class PacketHistory:
         slot = sequence_number & self._mask
         if self._seqs[slot] != sequence_number:
             return None
-        last = self._resent_at[slot]
-        if last is not None and now - last < interval:
+        mark = self._resent[slot]
+        if mark is not None and mark[0] == sequence_number and now - mark[1] < interval:
             return None
         return self._packets[slot]
 
     def mark_resent(self, sequence_number: int, now: float) -> None:
         slot = sequence_number & self._mask
         if self._seqs[slot] == sequence_number:
-            self._resent_at[slot] = now
+            self._resent[slot] = (sequence_number, now)
 
     def close(self) -> None:
         """Drop every stored packet; idempotent."""
         size = self._mask + 1
         self._seqs = [-1] * size
         self._packets = [None] * size
-        self._resent_at = [None] * size
+        self._resent = [None] * size
