@@ -1,7 +1,7 @@
 """Many calls starting together: click-to-first-frame through a real `liveassist serve`.
 
     .venv/bin/python -m loadtest.calls [--calls 50] [--workers 0] [--fps 5] [--prewarm]
-                                       [--media clip|live]
+                                       [--media clip|live] [--tree DIR]
 
 Starts the server (its own relay worker processes; --workers 0 = one per core) on a free
 port with a throwaway data directory, creates one agent per call, brings every agent
@@ -510,7 +510,16 @@ def main() -> None:
         "default), or encoded live and decoded by the agent (the generator then dominates)",
     )
     parser.add_argument("--json", type=Path, help="also write the report here")
+    parser.add_argument(
+        "--tree",
+        type=Path,
+        help="run the server from this checkout (a git worktree of an older commit); the "
+        "generator stays this one, so two servers are measured with the same callers",
+    )
     args = parser.parse_args()
+    if args.tree is not None:
+        # The server is started as `liveassist`, whose imports then come from the tree.
+        os.environ["PYTHONPATH"] = str(args.tree.resolve())
     report = asyncio.run(run(args.calls, args.workers, args.fps, args.prewarm, args.media))
     print(json.dumps(asdict(report), indent=2))
     target = report.first_frame_p95_ms is not None and report.first_frame_p95_ms <= 1000

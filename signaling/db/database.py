@@ -54,6 +54,9 @@ class Database:
         self._thread_engine: Engine | None = None
         self._writer: ThreadPoolExecutor | None = None
         self._writer_conn: Connection | None = None
+        self._reader: ThreadPoolExecutor | None = None
+        self._reader_conn: Connection | None = None
+        """The reader thread's connection, kept as the writer's is (only that thread uses it)."""
         """The writer thread's connection, kept between transactions (only that thread
         touches it): a checkout from the pool and back per transaction was a quarter of a
         one-message transaction's CPU."""
@@ -64,6 +67,7 @@ class Database:
                 self._thread_engine = create_engine(file_url.set(drivername="sqlite"))
                 event.listen(self._thread_engine, "connect", _sqlite_pragmas)
                 self._writer = ThreadPoolExecutor(1, thread_name_prefix="sqlite-writer")
+                self._reader = ThreadPoolExecutor(1, thread_name_prefix="sqlite-reader")
 
     @property
     def dialect(self) -> str:
@@ -135,6 +139,32 @@ class Database:
                 stats.waited_seconds += began - asked
                 stats.held_seconds += time.perf_counter() - began
 
+    async def read_in_thread(self, work: Callable[[Connection], T]) -> T:
+        """Run `work(conn)` in one read transaction (one snapshot of the database).
+
+        A read through aiosqlite is a hand-off to its thread and back for the checkout, every
+        statement, every fetch and the closing rollback: a typing indicator's two-row check
+        cost three times what its event did (docs/benchmarks.md). On a SQLite file the whole
+        read runs in a reader thread of its own instead, one hand-off, beside the writer (WAL
+        lets it read while a write is under way); elsewhere through the async engine.
+        """
+        if self._thread_engine is None or self._reader is None:
+            async with self.read() as conn:
+                return await conn.run_sync(work)
+
+        def snapshot() -> T:
+            conn = self._reader_conn
+            if conn is None or conn.closed or conn.invalidated:
+                assert self._thread_engine is not None
+                conn = self._reader_conn = self._thread_engine.connect()
+            transaction = conn.begin()
+            try:
+                return work(conn)
+            finally:
+                transaction.rollback()  # it wrote nothing: end the snapshot, commit nothing
+
+        return await asyncio.get_running_loop().run_in_executor(self._reader, snapshot)
+
     async def ping(self) -> float:
         """Round-trip time of a trivial query, in milliseconds."""
         started = time.perf_counter()
@@ -148,6 +178,9 @@ class Database:
         if self._writer is not None:
             await asyncio.get_running_loop().run_in_executor(self._writer, self._close_writer)
             self._writer.shutdown(wait=True)
+        if self._reader is not None:
+            await asyncio.get_running_loop().run_in_executor(self._reader, self._close_reader)
+            self._reader.shutdown(wait=True)
         if self._thread_engine is not None:
             self._thread_engine.dispose()
 
@@ -156,6 +189,12 @@ class Database:
         if self._writer_conn is not None:
             self._writer_conn.close()
             self._writer_conn = None
+
+    def _close_reader(self) -> None:
+        """In the reader thread, which alone uses its connection."""
+        if self._reader_conn is not None:
+            self._reader_conn.close()
+            self._reader_conn = None
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

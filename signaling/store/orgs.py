@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import secrets
+from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Column, Connection, Select, bindparam, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from signaling.db.prepared import compiled_once
 from signaling.db.schema import group_members, groups, organisations
 from signaling.store import Record, record, records
 
@@ -85,9 +87,16 @@ async def group_ids_of(conn: AsyncConnection, user_id: int) -> set[int]:
 
 
 def group_ids_of_sync(conn: Connection, user_id: int) -> set[int]:
-    """group_ids_of inside Database.write_in_thread."""
-    rows = conn.execute(select(group_members.c.group_id).where(group_members.c.user_id == user_id))
-    return {int(r[0]) for r in rows}
+    """group_ids_of inside Database.write_in_thread or read_in_thread (compiled once: an
+    agent's every typing indicator asks)."""
+    prepared = compiled_once(conn, "group_members.of_user", _group_ids_statement)
+    return {int(row["group_id"]) for row in prepared.rows(prepared.run(conn, {"p_user": user_id}))}
+
+
+def _group_ids_statement() -> tuple[Select[Any], list[Column[Any]]]:
+    user = bindparam("p_user", type_=group_members.c.user_id.type)
+    statement = select(group_members.c.group_id).where(group_members.c.user_id == user)
+    return statement, [group_members.c.group_id]
 
 
 async def members_of(conn: AsyncConnection, org_id: int) -> dict[int, list[int]]:
