@@ -99,3 +99,36 @@ async def test_typing_is_pushed_with_names_and_refused_to_outsiders(
             await other.close()
             await customer.close()
             await agent.close()
+
+
+async def test_read_receipts_move_forward_only_and_stop_at_the_last_message(
+    database: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    async with server_on(database, tmp_path / "data") as server:
+        agent = await server.staff("agent1@demo.local")
+        customer = await server.customer(name="Rita", topic="billing", language="en")
+        other = await server.customer(name="Olga")
+        try:
+            await customer.say("one")
+            await agent.next("chat.assigned")
+            chat_id = customer.chat_id
+            second = await agent.say(chat_id, "two")
+            third = await agent.say(chat_id, "three")
+            read = await customer.request("read", {"chat_id": chat_id, "seq": third["seq"]})
+            assert read == {"chat_id": chat_id, "reader": "customer", "seq": third["seq"]}
+            pushed = await agent.next("read")
+            assert pushed == read
+            back = await customer.request("read", {"chat_id": chat_id, "seq": second["seq"]})
+            assert back["seq"] == third["seq"]  # an older receipt does not move it back
+            beyond = await agent.request("read", {"chat_id": chat_id, "seq": third["seq"] + 50})
+            assert beyond["reader"] == "agent" and beyond["seq"] == third["seq"]  # clamped
+            snapshot = await customer.request("chat.sync", {"chat_id": chat_id})
+            assert snapshot["chat"]["customer_read_seq"] == third["seq"]
+            assert snapshot["chat"]["agent_read_seq"] == third["seq"]
+            with pytest.raises(ProtocolError) as refused:
+                await other.request("read", {"chat_id": chat_id, "seq": 1})
+            assert refused.value.code == "not_found"
+        finally:
+            await other.close()
+            await customer.close()
+            await agent.close()

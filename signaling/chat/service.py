@@ -199,13 +199,25 @@ class ChatService:
     async def read(
         self, principal: Principal, req: ev.ReadReceipt, sid: str | None
     ) -> dict[str, Any]:
+        """A read receipt: one transaction in the writer thread (a page sends one for nearly
+        every message it shows, so this is as frequent as messages are)."""
         column = "customer_read_seq" if principal.is_customer else "agent_read_seq"
-        async with self._db.write() as conn:
-            chat = await self.visible_chat(conn, principal, req.chat_id)
+
+        def mark(conn: Connection) -> Record:
+            found = chat_store.chat_by_id_sync(conn, req.chat_id)
+            groups = (
+                org_store.group_ids_of_sync(conn, principal.subject_id)
+                if principal.role is Role.AGENT
+                else set()
+            )
+            chat = access.check_view_chat(principal, found, groups)
             access.check_write_chat(principal, chat)
             seq = min(req.seq, chat["last_seq"])
-            if seq > chat[column]:
-                chat = await chat_store.update_chat(conn, chat["id"], {column: seq})
+            if seq > chat[column] and chat_store.raise_read_seq_sync(conn, chat["id"], column, seq):
+                return {**chat, column: seq}
+            return chat
+
+        chat = await self._db.write_in_thread(mark)
         payload = {
             "chat_id": chat["id"],
             "reader": "customer" if principal.is_customer else "agent",

@@ -72,6 +72,33 @@ async def update_chat(conn: AsyncConnection, chat_id: int, changes: dict[str, An
     return updated
 
 
+READ_SEQ_COLUMNS = ("customer_read_seq", "agent_read_seq")
+
+
+def raise_read_seq_sync(conn: Connection, chat_id: int, column: str, seq: int) -> bool:
+    """Move one side's read marker forward to `seq`, never back (two receipts racing on
+    PostgreSQL cannot lower it); False if it was already there or past it. Compiled once:
+    a page sends a receipt for nearly every message it shows."""
+    if column not in READ_SEQ_COLUMNS:
+        raise ValueError(f"{column} is not a read marker")
+    prepared = compiled_once(
+        conn, ("chat_sessions.raise_read_seq", column), lambda: _raise_read_seq_statement(column)
+    )
+    return bool(prepared.run(conn, {"p_id": chat_id, "p_seq": seq}).rowcount)
+
+
+def _raise_read_seq_statement(column: str) -> tuple[Any, list[Column[Any]]]:
+    marker = chat_sessions.c[column]
+    seq = bindparam("p_seq", type_=marker.type)
+    statement = (
+        update(chat_sessions)
+        .where(chat_sessions.c.id == bindparam("p_id", type_=chat_sessions.c.id.type))
+        .where(marker < seq)
+        .values({column: seq})
+    )
+    return statement, []
+
+
 async def update_chat_in_state(
     conn: AsyncConnection, chat_id: int, state: ChatState, changes: dict[str, Any]
 ) -> Record | None:
