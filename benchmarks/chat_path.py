@@ -18,6 +18,9 @@ B A, ...), so slow drift of the machine hits both. `--build LABEL=DIR` runs the 
 DIR first on PYTHONPATH (a `git worktree` of an older commit), `.` is this checkout.
 `--profile DIR` records the server with py-spy (`--gil`: samples of the thread holding the GIL,
 as raw collapsed stacks; `benchmarks.profile_summary` reads them) during each rate window.
+`--pages` sends each message as the widget and the console do: "typing" before it and after
+it, and a read receipt from the side it reaches, so the CPU per message is what a busy hour
+costs, not the message's event alone.
 """
 
 from __future__ import annotations
@@ -68,6 +71,7 @@ class Options:
     rounds: int
     workers: int
     client: str
+    pages: bool
     profile: Path | None
     py_spy: str
     out: Path
@@ -103,6 +107,12 @@ def parse(argv: list[str]) -> Options:
         default="lean",
         help="the load generators' sockets: raw websockets (lean) or python-socketio's client",
     )
+    p.add_argument(
+        "--pages",
+        action="store_true",
+        help="each message as the pages send one: typing before and after it, and a read "
+        "receipt from the side it reaches (four events a message; CPU still per message)",
+    )
     p.add_argument("--profile", type=Path, help="write py-spy raw stacks per window here")
     p.add_argument(
         "--py-spy",
@@ -126,6 +136,7 @@ def parse(argv: list[str]) -> Options:
         rounds=args.rounds,
         workers=args.workers,
         client=args.client,
+        pages=args.pages,
         profile=args.profile,
         py_spy=args.py_spy,
         out=args.out,
@@ -214,6 +225,7 @@ async def one_run(opts: Options, build: Build, database: str, url: str | None) -
         drain_seconds=10,
         latency_bound_ms=1000,
         max_in_flight=4000,
+        pages=opts.pages,
     )
     result: dict[str, Any] = {"build": build.label, "database": database, "steps": []}
     with _server(build, url) as server, HealthWatch(server.url) as watch:

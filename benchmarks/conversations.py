@@ -32,6 +32,8 @@ class ConversationPlan:
     drain_seconds: float
     latency_bound_ms: float
     max_in_flight: int
+    pages: bool = False
+    """Each message as the pages send one (benchmarks.traffic.Step.pages)."""
 
 
 @dataclass
@@ -175,6 +177,7 @@ async def measure(
         duration=seconds,
         drain=plan.drain_seconds,
         max_in_flight=plan.max_in_flight,
+        pages=plan.pages,
     )
     window = (request.start_at, request.start_at + seconds)
     server = procstat.CpuMeter([server_pid])

@@ -187,7 +187,10 @@ class LoadGenerator:
         for email, password in accounts:
             agent = self._staff_class(self.base_url, http=self.http)
             agent.on("chat.assigned", partial(self._on_assigned, agent))
-            agent.on("message", partial(self.arrivals.on_push, traffic.CUSTOMER_TO_AGENT))
+            agent.on(
+                "message",
+                partial(self.arrivals.on_push, traffic.CUSTOMER_TO_AGENT, reader=agent),
+            )
             try:
                 async with asyncio.timeout(ATTEMPT_TIMEOUT):
                     await agent.sign_in(email, password)
@@ -212,7 +215,10 @@ class LoadGenerator:
         semaphore = asyncio.Semaphore(max(1, concurrency))
 
         async def start(person: Customer | LeanCustomer) -> None:
-            person.on("message", partial(self.arrivals.on_push, traffic.AGENT_TO_CUSTOMER))
+            person.on(
+                "message",
+                partial(self.arrivals.on_push, traffic.AGENT_TO_CUSTOMER, reader=person),
+            )
             async with semaphore:
                 try:
                     async with asyncio.timeout(time_bound):

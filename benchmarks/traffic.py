@@ -38,6 +38,10 @@ class Step:
     duration: float
     drain: float
     max_in_flight: int
+    pages: bool = False
+    """Send each message as the pages do (web/static/js/composer.js, widget and console):
+    "typing" true before it and false with it, and the side it reaches answers with a read
+    receipt, so a message is four events; off, the message alone."""
 
 
 @dataclass
@@ -79,8 +83,13 @@ class Arrivals:
     def __init__(self) -> None:
         self.e2e_ms: defaultdict[tuple[int, str], list[float]] = defaultdict(list)
         self.last_arrival: dict[int, float] = {}  # step → time.monotonic() of its latest push
+        self.receipts = False
+        """Answer each stamped push with a read receipt, as a page showing it does."""
+        self.receipt_errors: defaultdict[str, Counter[str]] = defaultdict(Counter)
+        """Per direction of the message answered."""
+        self._receipts: set[asyncio.Task[None]] = set()
 
-    def on_push(self, direction: str, data: Any) -> None:
+    def on_push(self, direction: str, data: Any, reader: Any = None) -> None:
         now = time.monotonic_ns()
         text = data.get("text") if isinstance(data, dict) else None
         if not isinstance(text, str) or not text.startswith(PREFIX + " "):
@@ -88,6 +97,17 @@ class Arrivals:
         _prefix, step, sent_ns, _serial = text.split(" ", 3)
         self.e2e_ms[(int(step), direction)].append((now - int(sent_ns)) / 1e6)
         self.last_arrival[int(step)] = now / 1e9
+        if self.receipts and reader is not None:
+            task = asyncio.create_task(self._receipt(reader, direction, data))
+            self._receipts.add(task)
+            task.add_done_callback(self._receipts.discard)
+
+    async def _receipt(self, reader: Any, direction: str, message: dict[str, Any]) -> None:
+        try:
+            async with asyncio.timeout(ACK_TIMEOUT):
+                await reader.request("read", {"chat_id": message["chat_id"], "seq": message["seq"]})
+        except Exception as exc:
+            self.receipt_errors[direction][f"receipt {error_key(exc)}"] += 1
 
     async def settle(self, step: int, deadline: float) -> None:
         """Wait until the step's pushes have stopped coming (or the deadline): every ack is
@@ -111,12 +131,19 @@ class Sender:
     agent: Staff | LeanStaff | None = None
     chat_id: int = 0
 
-    async def send(self, text: str) -> None:
+    async def send(self, text: str, pages: bool = False) -> None:
+        client = self.customer if self.customer is not None else self.agent
+        assert client is not None
+        chat_id = self.customer.chat_id if self.customer is not None else self.chat_id
+        if pages:
+            await client.request("typing", {"chat_id": chat_id, "typing": True})
         if self.customer is not None:
             await self.customer.say(text)
         else:
             assert self.agent is not None
             await self.agent.say(self.chat_id, text)
+        if pages:
+            await client.request("typing", {"chat_id": chat_id, "typing": False})
 
 
 def schedule(senders: list[Sender], req: Step) -> list[tuple[float, int]]:
@@ -137,6 +164,8 @@ def schedule(senders: list[Sender], req: Step) -> list[tuple[float, int]]:
 async def run_step(req: Step, senders: list[Sender], arrivals: Arrivals) -> TrafficReport:
     reports = {CUSTOMER_TO_AGENT: DirectionReport(), AGENT_TO_CUSTOMER: DirectionReport()}
     errors: dict[str, Counter[str]] = {name: Counter() for name in reports}
+    arrivals.receipts = req.pages
+    arrivals.receipt_errors.clear()
     in_flight: set[asyncio.Task[None]] = set()
     serial = 0
 
@@ -144,7 +173,7 @@ async def run_step(req: Step, senders: list[Sender], arrivals: Arrivals) -> Traf
         report = reports[sender.direction]
         try:
             async with asyncio.timeout(ACK_TIMEOUT):
-                await sender.send(text)
+                await sender.send(text, req.pages)
         except Exception as exc:
             errors[sender.direction][error_key(exc)] += 1
             return
@@ -168,6 +197,9 @@ async def run_step(req: Step, senders: list[Sender], arrivals: Arrivals) -> Traf
     if in_flight:
         await asyncio.wait(in_flight, timeout=ACK_TIMEOUT + 1)
     await arrivals.settle(req.step, req.start_at + req.duration + req.drain)
+    arrivals.receipts = False
+    for direction, failed in arrivals.receipt_errors.items():
+        errors[direction].update(failed)  # with the messages whose receipt failed
     for direction, report in reports.items():
         report.errors = dict(errors[direction])
         report.e2e_ms = arrivals.take(req.step, direction)
