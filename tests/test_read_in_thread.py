@@ -31,9 +31,7 @@ async def test_a_read_sees_what_was_committed_and_keeps_nothing_it_writes(
 
             def rename(conn: Connection) -> None:
                 conn.execute(
-                    update(chat_sessions)
-                    .where(chat_sessions.c.id == chat_id)
-                    .values(language="de")
+                    update(chat_sessions).where(chat_sessions.c.id == chat_id).values(language="de")
                 )
 
             def language(conn: Connection) -> tuple[str, str]:
