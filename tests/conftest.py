@@ -124,6 +124,13 @@ async def server_on(
         await runner.cleanup()
 
 
+@pytest.fixture(params=SQLITE_AND_POSTGRESQL)
+async def server_either(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Server]:
+    """A server on SQLite, then one on PostgreSQL (the test runs twice)."""
+    async with server_on(request, tmp_path / "data") as srv:
+        yield srv
+
+
 @pytest.fixture
 async def server(tmp_path: Path) -> AsyncIterator[Server]:
     srv, runner = await start_server(tmp_path / "data")

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import aiohttp
 import pytest
 
-from tests.conftest import SQLITE_AND_POSTGRESQL, Server, server_on
+from tests.conftest import Server
 from tests.kpi_history import (
     ALEX,
     BILLING,
@@ -29,10 +27,10 @@ from tests.qa_world import signed_in
 PERIOD = f"start={START}&days=1"
 
 
-@pytest.fixture(params=SQLITE_AND_POSTGRESQL)
-async def kpi_server(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Server]:
-    async with server_on(request, tmp_path / "data") as srv:
-        yield srv
+@pytest.fixture
+def kpi_server(server_either: Server) -> Server:
+    """On both databases (conftest's server_either)."""
+    return server_either
 
 
 async def test_period_figures_are_exact(kpi_server: Server) -> None:

@@ -62,6 +62,20 @@ def sender_of(principal: Principal) -> tuple[SenderType, int]:
     return SenderType.AGENT, principal.subject_id
 
 
+def writable_chat_sync(conn: Connection, principal: Principal, chat_id: int) -> Record:
+    """The chat, if `principal` sees it and may write in it (its customer, its agent), read
+    in a thread's transaction (Database.read_in_thread or write_in_thread)."""
+    found = chat_store.chat_by_id_sync(conn, chat_id)
+    groups = (
+        org_store.group_ids_of_sync(conn, principal.subject_id)
+        if principal.role is Role.AGENT
+        else set()
+    )
+    chat = access.check_view_chat(principal, found, groups)
+    access.check_write_chat(principal, chat)
+    return chat
+
+
 class ChatService:
     def __init__(
         self, db: Database, dispatcher: Dispatcher, notifier: Notifier, names: NameBook
@@ -174,14 +188,7 @@ class ChatService:
         names = self._names
 
         def check(conn: Connection) -> tuple[Record, str | None]:
-            found = chat_store.chat_by_id_sync(conn, req.chat_id)
-            groups = (
-                org_store.group_ids_of_sync(conn, principal.subject_id)
-                if principal.role is Role.AGENT
-                else set()
-            )
-            chat = access.check_view_chat(principal, found, groups)
-            access.check_write_chat(principal, chat)
+            chat = writable_chat_sync(conn, principal, req.chat_id)
             if principal.is_customer:
                 return chat, names.customer_sync(conn, chat["customer_id"])
             return chat, names.user_sync(conn, principal.subject_id)
@@ -204,14 +211,7 @@ class ChatService:
         column = "customer_read_seq" if principal.is_customer else "agent_read_seq"
 
         def mark(conn: Connection) -> Record:
-            found = chat_store.chat_by_id_sync(conn, req.chat_id)
-            groups = (
-                org_store.group_ids_of_sync(conn, principal.subject_id)
-                if principal.role is Role.AGENT
-                else set()
-            )
-            chat = access.check_view_chat(principal, found, groups)
-            access.check_write_chat(principal, chat)
+            chat = writable_chat_sync(conn, principal, req.chat_id)
             seq = min(req.seq, chat["last_seq"])
             if seq > chat[column] and chat_store.raise_read_seq_sync(conn, chat["id"], column, seq):
                 return {**chat, column: seq}
