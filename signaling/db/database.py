@@ -54,12 +54,12 @@ class Database:
         self._thread_engine: Engine | None = None
         self._writer: ThreadPoolExecutor | None = None
         self._writer_conn: Connection | None = None
-        self._reader: ThreadPoolExecutor | None = None
-        self._reader_conn: Connection | None = None
-        """The reader thread's connection, kept as the writer's is (only that thread uses it)."""
         """The writer thread's connection, kept between transactions (only that thread
         touches it): a checkout from the pool and back per transaction was a quarter of a
         one-message transaction's CPU."""
+        self._reader: ThreadPoolExecutor | None = None
+        self._reader_conn: Connection | None = None
+        """The reader thread's connection, kept as the writer's is (only that thread uses it)."""
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
             file_url = make_url(url)
@@ -140,7 +140,7 @@ class Database:
                 stats.held_seconds += time.perf_counter() - began
 
     async def read_in_thread(self, work: Callable[[Connection], T]) -> T:
-        """Run `work(conn)` in one read transaction (one snapshot of the database).
+        """Run `work(conn)` to read; anything it writes is rolled back.
 
         A read through aiosqlite is a hand-off to its thread and back for the checkout, every
         statement, every fetch and the closing rollback: a typing indicator's two-row check
@@ -161,7 +161,7 @@ class Database:
             try:
                 return work(conn)
             finally:
-                transaction.rollback()  # it wrote nothing: end the snapshot, commit nothing
+                transaction.rollback()  # a read keeps nothing, whatever `work` did
 
         return await asyncio.get_running_loop().run_in_executor(self._reader, snapshot)
 
