@@ -111,3 +111,24 @@ async def test_read_receipts_move_forward_only_and_stop_at_the_last_message(
         with pytest.raises(ProtocolError) as refused:
             await other.request("read", {"chat_id": chat_id, "seq": 1})
         assert refused.value.code == "not_found"
+
+
+async def test_chat_sync_pages_the_transcript_with_names(server_either: Server) -> None:
+    async with assigned_chat(server_either, "Sina") as (agent, customer, other, chat_id):
+        pushed = [await agent.say(chat_id, f"line {n}") for n in range(4)]
+        first = await customer.request("chat.sync", {"chat_id": chat_id, "limit": 3})
+        assert first["has_more"] is True and len(first["messages"]) == 3
+        assert first["chat"]["id"] == chat_id and first["chat"]["customer_name"] == "Sina"
+        assert first["chat"]["assignee_name"] == "Alex Agent"
+        after = first["messages"][-1]["seq"]
+        rest = await agent.request("chat.sync", {"chat_id": chat_id, "after_seq": after})
+        assert rest["has_more"] is False
+        everything = first["messages"] + rest["messages"]
+        assert [m["seq"] for m in everything] == sorted({m["seq"] for m in everything})
+        assert [m["id"] for m in everything][-4:] == [m["id"] for m in pushed]
+        names = {m["sender"]["type"]: m["sender"]["name"] for m in everything}
+        assert names["customer"] == "Sina" and names["agent"] == "Alex Agent"
+        assert [m["created_at"] for m in everything[-4:]] == [m["created_at"] for m in pushed]
+        with pytest.raises(ProtocolError) as refused:
+            await other.request("chat.sync", {"chat_id": chat_id})
+        assert refused.value.code == "not_found"

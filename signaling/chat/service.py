@@ -28,7 +28,12 @@ from signaling.store import tickets as ticket_store
 from signaling.store import users as user_store
 from signaling.store.audit import audit
 from signaling.transcript.system_messages import add_system_message
-from signaling.transcript.views import NameBook, chat_view, message_views
+from signaling.transcript.views import (
+    NameBook,
+    chat_view,
+    chat_view_sync,
+    message_views_sync,
+)
 from signaling.types import (
     ChatEndReason,
     ChatState,
@@ -62,16 +67,21 @@ def sender_of(principal: Principal) -> tuple[SenderType, int]:
     return SenderType.AGENT, principal.subject_id
 
 
-def writable_chat_sync(conn: Connection, principal: Principal, chat_id: int) -> Record:
-    """The chat, if `principal` sees it and may write in it (its customer, its agent), read
-    in a thread's transaction (Database.read_in_thread or write_in_thread)."""
+def visible_chat_sync(conn: Connection, principal: Principal, chat_id: int) -> Record:
+    """The chat, if `principal` may see it, read in a thread's transaction
+    (Database.read_in_thread or write_in_thread): ChatService.visible_chat in one hand-off."""
     found = chat_store.chat_by_id_sync(conn, chat_id)
     groups = (
         org_store.group_ids_of_sync(conn, principal.subject_id)
         if principal.role is Role.AGENT
         else set()
     )
-    chat = access.check_view_chat(principal, found, groups)
+    return access.check_view_chat(principal, found, groups)
+
+
+def writable_chat_sync(conn: Connection, principal: Principal, chat_id: int) -> Record:
+    """The chat, if `principal` sees it and may write in it (its customer, its agent)."""
+    chat = visible_chat_sync(conn, principal, chat_id)
     access.check_write_chat(principal, chat)
     return chat
 
@@ -111,19 +121,25 @@ class ChatService:
         return view
 
     async def sync(self, principal: Principal, req: ev.ChatSync) -> dict[str, Any]:
-        async with self._db.read() as conn:
-            chat = await self.visible_chat(conn, principal, req.chat_id)
-            rows = await message_store.messages_after(
+        """The chat and its messages after a seq: read in one hand-off (every page load and
+        every reconnect asks, so a restart's reconnecting pages all ask at once)."""
+        names = self._names
+
+        def read(conn: Connection) -> tuple[dict[str, Any], list[dict[str, Any]], bool]:
+            chat = visible_chat_sync(conn, principal, req.chat_id)
+            rows = message_store.messages_after_sync(
                 conn,
                 chat["id"],
                 req.after_seq,
                 req.limit + 1,
                 include_notes=not principal.is_customer,
             )
-            views = await message_views(conn, chat, rows[: req.limit], self._names)
-            view = await chat_view(conn, chat, self._names)
-        view["queue"] = await self._dispatcher.estimate_for(chat["id"])
-        return {"chat": view, "messages": views, "has_more": len(rows) > req.limit}
+            views = message_views_sync(conn, chat, rows[: req.limit], names)
+            return chat_view_sync(conn, chat, names), views, len(rows) > req.limit
+
+        view, views, has_more = await self._db.read_in_thread(read)
+        view["queue"] = await self._dispatcher.estimate_for(view["id"])
+        return {"chat": view, "messages": views, "has_more": has_more}
 
     # ---- writing --------------------------------------------------------------------------
     async def send(

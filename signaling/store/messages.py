@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Column, Connection, Integer, Select, bindparam, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from signaling.db.prepared import compiled_once
 from signaling.db.schema import attachments, messages, utcnow
-from signaling.store import Record, record, records
+from signaling.store import Record, record
 from signaling.store.chats import next_seq
 from signaling.types import MessageKind, SenderType
 
@@ -53,16 +54,39 @@ async def append_message(
 async def messages_after(
     conn: AsyncConnection, chat_id: int, after_seq: int, limit: int, *, include_notes: bool
 ) -> list[Record]:
+    return await conn.run_sync(
+        lambda sync: messages_after_sync(
+            sync, chat_id, after_seq, limit, include_notes=include_notes
+        )
+    )
+
+
+def messages_after_sync(
+    conn: Connection, chat_id: int, after_seq: int, limit: int, *, include_notes: bool
+) -> list[Record]:
+    """messages_after inside Database.read_in_thread (chat.sync, every page load; compiled
+    once for each of its two forms)."""
+    prepared = compiled_once(
+        conn, ("messages.after", include_notes), lambda: _messages_after_statement(include_notes)
+    )
+    values = {"p_chat": chat_id, "p_after": after_seq, "p_limit": limit}
+    return prepared.rows(prepared.run(conn, values))
+
+
+def _messages_after_statement(include_notes: bool) -> tuple[Select[Any], list[Column[Any]]]:
+    c = messages.c
     query = (
         select(messages)
-        .where(messages.c.chat_id == chat_id, messages.c.seq > after_seq)
-        .order_by(messages.c.seq)
-        .limit(limit)
+        .where(
+            c.chat_id == bindparam("p_chat", type_=c.chat_id.type),
+            c.seq > bindparam("p_after", type_=c.seq.type),
+        )
+        .order_by(c.seq)
+        .limit(bindparam("p_limit", type_=Integer()))
     )
     if not include_notes:
-        query = query.where(messages.c.kind != MessageKind.NOTE.value)
-    rows = await conn.execute(query)
-    return records(rows)
+        query = query.where(c.kind != MessageKind.NOTE.value)
+    return query, list(messages.c)
 
 
 async def attachment_by_id(conn: AsyncConnection, attachment_id: int) -> Record | None:
@@ -80,7 +104,14 @@ def attachment_by_id_sync(conn: Connection, attachment_id: int) -> Record | None
 async def attachments_by_ids(conn: AsyncConnection, ids: set[int]) -> dict[int, Record]:
     if not ids:
         return {}
-    rows = await conn.execute(select(attachments).where(attachments.c.id.in_(ids)))
+    return await conn.run_sync(attachments_by_ids_sync, ids)
+
+
+def attachments_by_ids_sync(conn: Connection, ids: set[int]) -> dict[int, Record]:
+    """attachments_by_ids inside Database.read_in_thread."""
+    if not ids:
+        return {}
+    rows = conn.execute(select(attachments).where(attachments.c.id.in_(ids)))
     return {int(r.id): dict(r._mapping) for r in rows}
 
 

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from signaling.filenames import clean_filename
 from signaling.store import Record
 from signaling.store.customers import customer_by_id, customer_name_sync
-from signaling.store.messages import attachments_by_ids
+from signaling.store.messages import attachments_by_ids_sync
 from signaling.store.users import user_by_id, user_name_sync
 
 CHAT_FIELDS = (
@@ -97,16 +97,31 @@ async def chat_view(conn: AsyncConnection, chat: Record, names: NameBook) -> dic
     return view
 
 
+def chat_view_sync(conn: Connection, chat: Record, names: NameBook) -> dict[str, Any]:
+    """chat_view inside Database.read_in_thread (the names are read once, then kept)."""
+    view: dict[str, Any] = {key: chat[key] for key in CHAT_FIELDS}
+    view["assignee_name"] = names.user_sync(conn, chat["assignee_id"])
+    view["customer_name"] = names.customer_sync(conn, chat["customer_id"])
+    return view
+
+
 async def message_views(
     conn: AsyncConnection, chat: Record, rows: list[Record], names: NameBook
 ) -> list[dict[str, Any]]:
-    atts = await attachments_by_ids(conn, {r["attachment_id"] for r in rows if r["attachment_id"]})
+    return await conn.run_sync(message_views_sync, chat, rows, names)
+
+
+def message_views_sync(
+    conn: Connection, chat: Record, rows: list[Record], names: NameBook
+) -> list[dict[str, Any]]:
+    """message_views inside Database.read_in_thread, or through run_sync."""
+    atts = attachments_by_ids_sync(conn, {r["attachment_id"] for r in rows if r["attachment_id"]})
     views = []
     for row in rows:
         if row["sender_type"] == "agent":
-            name = await names.user(conn, row["sender_id"])
+            name = names.user_sync(conn, row["sender_id"])
         elif row["sender_type"] == "customer":
-            name = await names.customer(conn, chat["customer_id"])
+            name = names.customer_sync(conn, chat["customer_id"])
         else:
             name = None
         att = atts.get(row["attachment_id"]) if row["attachment_id"] else None
