@@ -27,15 +27,9 @@ from tests.qa_world import signed_in
 PERIOD = f"start={START}&days=1"
 
 
-@pytest.fixture
-def kpi_server(server_either: Server) -> Server:
-    """On both databases (conftest's server_either)."""
-    return server_either
-
-
-async def test_period_figures_are_exact(kpi_server: Server) -> None:
-    ids = await seed_history(kpi_server)
-    admin = await signed_in(kpi_server, "admin@demo.local")
+async def test_period_figures_are_exact(server_either: Server) -> None:
+    ids = await seed_history(server_either)
+    admin = await signed_in(server_either, "admin@demo.local")
     try:
         body = await admin.rest("GET", f"/api/kpis/period?{PERIOD}")
     finally:
@@ -57,10 +51,10 @@ async def test_period_figures_are_exact(kpi_server: Server) -> None:
     assert topics == {"billing": BILLING, "technical": BO}
 
 
-async def test_live_view(kpi_server: Server) -> None:
-    ids = await seed_history(kpi_server)
-    agent = await kpi_server.staff("agent1@demo.local")
-    admin = await signed_in(kpi_server, "admin@demo.local")
+async def test_live_view(server_either: Server) -> None:
+    ids = await seed_history(server_either)
+    agent = await server_either.staff("agent1@demo.local")
+    admin = await signed_in(server_either, "admin@demo.local")
     try:
         body = await admin.rest("GET", "/api/kpis/live")
     finally:
@@ -83,12 +77,12 @@ async def test_live_view(kpi_server: Server) -> None:
     }
 
 
-async def test_csv_has_the_same_figures_and_no_formulas(kpi_server: Server) -> None:
-    ids = await seed_history(kpi_server)
-    admin = await signed_in(kpi_server, "admin@demo.local")
+async def test_csv_has_the_same_figures_and_no_formulas(server_either: Server) -> None:
+    ids = await seed_history(server_either)
+    admin = await signed_in(server_either, "admin@demo.local")
     try:
         async with admin.http.get(
-            f"{kpi_server.url}/api/kpis/period.csv?{PERIOD}", headers=admin.headers()
+            f"{server_either.url}/api/kpis/period.csv?{PERIOD}", headers=admin.headers()
         ) as resp:
             assert resp.status == 200
             assert resp.headers["Content-Type"] == "text/csv; charset=utf-8"
@@ -179,22 +173,22 @@ async def test_only_admins_see_kpis(server: Server) -> None:
                 assert resp.status == 401
 
 
-async def test_real_chats_through_the_server_count_as_defined(kpi_server: Server) -> None:
+async def test_real_chats_through_the_server_count_as_defined(server_either: Server) -> None:
     """The same definitions over records the server wrote itself: a chat answered, closed
     and rated, then reopened by an admin (no longer a resolution); a chat escalated."""
-    agent = await kpi_server.staff("agent1@demo.local")
-    admin = await signed_in(kpi_server, "admin@demo.local")
+    agent = await server_either.staff("agent1@demo.local")
+    admin = await signed_in(server_either, "admin@demo.local")
     began = datetime.now(UTC).replace(microsecond=0)
     period = f"start={began:%Y-%m-%dT%H:%M:%SZ}&days=1"
     try:
-        rated = await kpi_server.customer(name="Rae", topic="billing")
+        rated = await server_either.customer(name="Rae", topic="billing")
         await rated.say("my invoice is wrong")
         first = (await agent.next("chat.assigned"))["chat"]["id"]
         await agent.say(first, "let me look")
         await agent.request("chat.close", {"chat_id": first})
         await rated.request("csat.submit", {"chat_id": first, "score": 4})
         await rated.close()
-        escalated = await kpi_server.customer(name="Eli", topic="billing")
+        escalated = await server_either.customer(name="Eli", topic="billing")
         await escalated.say("refund please")
         second = (await agent.next("chat.assigned"))["chat"]["id"]
         await agent.say(second, "escalating")

@@ -109,8 +109,7 @@ class ChatService:
     async def visible_chat(
         self, conn: AsyncConnection, principal: Principal, chat_id: int
     ) -> Record:
-        chat = await chat_store.chat_by_id(conn, chat_id)
-        return access.check_view_chat(principal, chat, await self.group_ids(conn, principal))
+        return await conn.run_sync(visible_chat_sync, principal, chat_id)
 
     # ---- reading --------------------------------------------------------------------------
     async def snapshot(self, principal: Principal, chat_id: int) -> dict[str, Any]:

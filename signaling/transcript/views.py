@@ -91,14 +91,12 @@ class NameBook:
 
 
 async def chat_view(conn: AsyncConnection, chat: Record, names: NameBook) -> dict[str, Any]:
-    view: dict[str, Any] = {key: chat[key] for key in CHAT_FIELDS}
-    view["assignee_name"] = await names.user(conn, chat["assignee_id"])
-    view["customer_name"] = await names.customer(conn, chat["customer_id"])
-    return view
+    return await conn.run_sync(chat_view_sync, chat, names)
 
 
 def chat_view_sync(conn: Connection, chat: Record, names: NameBook) -> dict[str, Any]:
-    """chat_view inside Database.read_in_thread (the names are read once, then kept)."""
+    """chat_view inside Database.read_in_thread, or through run_sync (the names are read
+    once, then kept)."""
     view: dict[str, Any] = {key: chat[key] for key in CHAT_FIELDS}
     view["assignee_name"] = names.user_sync(conn, chat["assignee_id"])
     view["customer_name"] = names.customer_sync(conn, chat["customer_id"])
